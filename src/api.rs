@@ -1,0 +1,159 @@
+//! The public, server-neutral API of the core: what an adapter (nginx module, Apache shim via the
+//! C ABI in `ffi.rs`) sees. Everything here is plain data; the behaviour lives in `engine.rs`.
+//!
+//! The request path is a two-step state machine (see docs/architecture.md):
+//! `Sesame::begin` is pure CPU and either answers at once (`Step::Done`) or hands back a `Job`
+//! whose `run` does the blocking I/O (Redis, HTTPS to the provider) on any thread.
+
+use std::fmt;
+
+/// A borrowed view of the request, built by the adapter without copying headers.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Request<'a> {
+    /// "GET", "POST", ...
+    pub method: &'a str,
+    /// "http" or "https", as the client reached the server.
+    pub scheme: &'a str,
+    /// Host header (or server name) as received, with port if any.
+    pub host: &'a str,
+    /// Raw request target: path + optional `?query`, as received (not decoded).
+    pub uri: &'a str,
+    /// All Cookie header values joined with "; ", or "" when none.
+    pub cookie: &'a str,
+    /// Client address, for log lines only.
+    pub client_addr: &'a str,
+}
+
+/// What a location asks of Sesame.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LocationMode {
+    /// A login with the provider is required to reach this location.
+    Protect,
+    /// End the local session, then the provider's session (browser redirect to end_session).
+    Logout,
+    /// End the local session only, then redirect to the provider's configured logout landing page.
+    LogoutLocal,
+}
+
+/// Raw per-location settings as written in the server configuration.
+#[derive(Debug, Clone)]
+pub struct LocationSpec {
+    pub mode: LocationMode,
+    /// Name of a provider block (`sesame_provider NAME { ... }`).
+    pub provider: String,
+    /// Further per-location options (`key`, `value`), validated by `Sesame::location`.
+    pub options: Vec<(String, String)>,
+}
+
+/// A resolved location: cheap to clone, shared by all requests of that location.
+#[derive(Debug, Clone)]
+pub struct Location {
+    pub(crate) inner: std::sync::Arc<crate::engine::LocationPolicy>,
+}
+
+/// The answer of `begin` or `Job::run`.
+#[derive(Debug)]
+pub enum Outcome {
+    /// Not Sesame's business: continue as if Sesame were not there.
+    Decline,
+    /// Let the request through and expose this identity to the backend.
+    Allow(Identity),
+    /// Send the browser elsewhere (303 See Other), setting these cookies.
+    Redirect {
+        location: String,
+        set_cookies: Vec<String>,
+    },
+    /// Answer with a page (HTML) of our own, e.g. an error page or a 503 when Redis is down.
+    Page(Page),
+}
+
+/// A complete response produced by Sesame.
+#[derive(Debug, Clone)]
+pub struct Page {
+    pub status: u16,
+    pub content_type: String,
+    pub body: String,
+    pub set_cookies: Vec<String>,
+    /// Extra response headers (e.g. `Cache-Control: no-store`).
+    pub headers: Vec<(String, String)>,
+}
+
+/// The verified identity handed to the backend.
+#[derive(Debug, Clone, Default)]
+pub struct Identity {
+    /// Provider name as configured (`fc`).
+    pub provider: String,
+    /// The acr the provider asserted for this session (`eidas1`).
+    pub acr: String,
+    /// Stable user key built from issuer + sub (never email).
+    pub user_key: String,
+    /// Value for REMOTE_USER (the configured claim, `sub` by default).
+    pub remote_user: String,
+    /// Every claim, name -> value. Strings as they are (UTF-8), numbers/booleans as text,
+    /// arrays/objects as compact JSON. Names are the provider's claim names (`given_name`).
+    pub claims: Vec<(String, String)>,
+    /// Cookies to set on the response (e.g. a refreshed session cookie); usually empty.
+    pub set_cookies: Vec<String>,
+}
+
+impl Identity {
+    /// The value of one claim, if present.
+    pub fn claim(&self, name: &str) -> Option<&str> {
+        self.claims
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Either an immediate answer, or blocking work to run off the event loop.
+pub enum Step {
+    Done(Outcome),
+    Job(Job),
+}
+
+/// Blocking work (Redis, HTTPS). `Send`: may run on any thread; must run exactly once or be dropped.
+pub struct Job {
+    pub(crate) work: crate::engine::Work,
+}
+
+impl fmt::Debug for Job {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Job").finish_non_exhaustive()
+    }
+}
+
+/// A configuration mistake, with a message that tells the operator what to change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub message: String,
+}
+
+impl ConfigError {
+    pub fn new(message: impl Into<String>) -> Self {
+        ConfigError {
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// Log levels the core uses; adapters map them to their own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LogLevel {
+    Error,
+    Warn,
+    Info,
+    Debug,
+}
+
+/// Where the core writes its log lines. Adapters install one (nginx: error_log of the cycle,
+/// Apache: ap_log_error). Must be callable from any thread.
+pub type LogSink = dyn Fn(LogLevel, &str) + Send + Sync;
