@@ -209,6 +209,8 @@ impl OidcClient {
         let alg = self.settings.id_token_alg;
         let header = jws::check_header(token, alg, what)?;
         let kid = header.kid.as_deref();
+        // The kid comes from an unverified token: bounded and escaped before it reaches a log.
+        let shown_kid = kid.map(|k| super::util::sanitize(k, 80));
         let mut refetched = false;
         loop {
             let outcome = keys
@@ -233,7 +235,7 @@ impl OidcClient {
                         }
                     }
                     return Err(OidcError::InvalidToken(format!(
-                        "{what}: signature does not verify with the provider's key {kid:?} (forged or corrupted token)"
+                        "{what}: signature does not verify with the provider's key {shown_kid:?} (forged or corrupted token)"
                     )));
                 }
                 None => {
@@ -244,11 +246,11 @@ impl OidcClient {
                             continue;
                         }
                         return Err(OidcError::InvalidToken(format!(
-                            "{what}: signing key {kid:?} is not in the provider's JWKS (a forced refetch happened less than 10 s ago; not refetched again)"
+                            "{what}: signing key {shown_kid:?} is not in the provider's JWKS (a forced refetch happened less than 10 s ago; not refetched again)"
                         )));
                     }
                     return Err(OidcError::InvalidToken(format!(
-                        "{what}: signing key {kid:?} is not in the provider's JWKS, even after refetching it"
+                        "{what}: signing key {shown_kid:?} is not in the provider's JWKS, even after refetching it"
                     )));
                 }
             }
@@ -266,4 +268,13 @@ impl OidcClient {
 fn strip(mut claims: Map<String, Value>, also: &[&str]) -> Map<String, Value> {
     claims.retain(|k, _| !PROTOCOL_CLAIMS.contains(&k.as_str()) && !also.contains(&k.as_str()));
     claims
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn one_client_can_be_shared_by_every_request_thread() {
+        fn shared<T: Send + Sync + 'static>() {}
+        shared::<super::OidcClient>();
+    }
 }
