@@ -108,7 +108,8 @@ impl OidcClient {
         params: &AuthParams,
     ) -> Result<LoginResult, OidcError> {
         let snap = self.snapshot()?;
-        let tokens = token::exchange(&self.http, &self.settings, &snap.meta, code, params)?;
+        let tokens = token::exchange(&self.http, &self.settings, &snap.meta, code, params)
+            .map_err(|e| self.named(e))?;
 
         // Keys as refreshed by a forced refetch during the id_token check, so that the
         // userinfo JWT (signed with the same rotated key) does not need a second refetch.
