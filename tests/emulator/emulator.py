@@ -236,9 +236,11 @@ class Handler(BaseHTTPRequestHandler):
                   + list(headers))
 
     def oauth_error(self, status, error, description, code=None, headers=()):
-        body = {"error": error, "error_description": description}
-        if code:
-            body["error_uri"] = "%s?code=%s&id=%s" % (ERROR_URI, code, uuid.uuid4())
+        # FC attaches an error_uri (documentation link with the Y code and an error id) to
+        # every JSON error; the generic codes stand in where FC's exact code is not known.
+        code = code or ("Y040001" if status == 401 else "Y000400")
+        body = {"error": error, "error_description": description,
+                "error_uri": "%s?code=%s&id=%s" % (ERROR_URI, code, uuid.uuid4())}
         self.send_json(status, body, [("Cache-Control", "no-store"), ("Pragma", "no-cache")]
                        + list(headers))
 
@@ -758,7 +760,7 @@ class Handler(BaseHTTPRequestHandler):
         auth = self.headers.get("Authorization", "")
         scheme, _, token = auth.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            return self.oauth_error(401, "invalid_token", "no access token provided", None,
+            return self.oauth_error(401, "invalid_token", "no access token provided", "Y040001",
                                     [("WWW-Authenticate", realm + ', error="invalid_token", '
                                       'error_description="no access token provided"')])
         now = st.now()

@@ -9,6 +9,7 @@ import socket
 import ssl
 import time
 import urllib.parse
+import warnings
 
 import pytest
 import requests
@@ -142,6 +143,7 @@ def test_sub_is_stable_per_client_and_differs_between_clients(emulator):
         _, tok = emulator.full_flow(client=client)
         subs.append(parts(tok["id_token"])[1]["sub"])
     assert subs[0] == subs[1] != subs[2]
+    assert subs[0] == hashlib.sha256((ES["client_id"] + "testfc1").encode()).hexdigest() + "v1"
     _, tok = emulator.full_flow(login="elodie")
     assert parts(tok["id_token"])[1]["sub"] != subs[0]
 
@@ -323,6 +325,7 @@ def test_secret_in_header_and_body_is_rejected_only_one_mechanism(emulator):
     assert r.status_code == 400
     assert r.json()["error"] == "invalid_request"
     assert "only be provided using one mechanism" in r.json()["error_description"]
+    assert set(r.json()) == {"error", "error_description", "error_uri"}
 
 
 def test_token_requires_a_form_post(emulator):
@@ -641,8 +644,10 @@ def test_tls_below_1_2_is_refused(emulator):
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.load_verify_locations(emulator.ca)
     try:
-        ctx.minimum_version = ssl.TLSVersion.TLSv1_1
-        ctx.maximum_version = ssl.TLSVersion.TLSv1_1
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            ctx.minimum_version = ssl.TLSVersion.TLSv1_1
+            ctx.maximum_version = ssl.TLSVersion.TLSv1_1
         ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
     except (ValueError, ssl.SSLError):
         pytest.skip("this OpenSSL cannot even offer TLS 1.1")
