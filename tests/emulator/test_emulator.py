@@ -665,3 +665,17 @@ def test_unknown_path_is_404_page(emulator):
 def test_jwks_keys_load_in_jwcrypto(emulator):
     for key in emulator.jwks()["keys"]:
         assert isinstance(key, jwk.JWK) and not key.has_private
+
+
+def test_chunked_token_request_body_is_understood(emulator):
+    cb = emulator.login()
+
+    def body():
+        yield ("grant_type=authorization_code&code=%s&" % cb["code"]).encode()
+        yield urllib.parse.urlencode({"redirect_uri": ES["redirect_uris"][0],
+                                      "client_id": ES["client_id"],
+                                      "client_secret": ES["client_secret"]}).encode()
+
+    r = requests.post(emulator.issuer + "/token", data=body(), verify=emulator.ca,
+                      headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert r.status_code == 200, r.text
