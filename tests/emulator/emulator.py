@@ -389,6 +389,9 @@ class Handler(BaseHTTPRequestHandler):
             "method": self.command, "path": path, "query": qpairs, "form": fpairs,
             "authorization": auth.split(" ", 1)[0] if auth else None,
             "content_type": self.headers.get("Content-Type"),
+            # Whether the browser's FC session cookie came with it (a server-side logout
+            # call has none).
+            "session_cookie": SESSION_COOKIE in self.cookies(),
             "time": time.time(),
         }
         with self.st.lock:

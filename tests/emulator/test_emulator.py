@@ -509,6 +509,7 @@ def test_server_side_session_end_does_not_end_the_browser_session(emulator):
                          "post_logout_redirect_uri": ES["post_logout_redirect_uris"][0]})
     assert r.status_code == 303
     assert "Continuer en tant que" in emulator.authorize(sess).text
+    assert emulator.get("requests")[-2]["session_cookie"] is False
 
 
 def test_session_end_accepts_an_expired_hint(emulator):
@@ -581,12 +582,20 @@ def test_down_makes_every_provider_request_503_but_control_still_works(emulator)
     assert requests.get(emulator.issuer + "/jwks", verify=emulator.ca).status_code == 200
 
 
-@pytest.mark.parametrize("name,path", [("discovery_delay", "/.well-known/openid-configuration"),
-                                       ("jwks_delay", "/jwks")])
-def test_endpoint_delays(emulator, name, path):
+@pytest.mark.parametrize("name", ["discovery_delay", "jwks_delay", "authorize_delay",
+                                  "userinfo_delay"])
+def test_endpoint_delays(emulator, name):
+    _, tok = emulator.full_flow()
+    calls = {
+        "discovery_delay": lambda: requests.get(
+            emulator.issuer + "/.well-known/openid-configuration", verify=emulator.ca),
+        "jwks_delay": lambda: requests.get(emulator.issuer + "/jwks", verify=emulator.ca),
+        "authorize_delay": lambda: emulator.authorize(emulator.session()),
+        "userinfo_delay": lambda: emulator.userinfo(tok["access_token"]),
+    }
     emulator.control(**{name: 1.0})
     t0 = time.monotonic()
-    requests.get(emulator.issuer + path, verify=emulator.ca)
+    assert calls[name]().status_code == 200
     assert time.monotonic() - t0 >= 0.9
 
 
