@@ -688,3 +688,16 @@ def test_chunked_token_request_body_is_understood(emulator):
     r = requests.post(emulator.issuer + "/token", data=body(), verify=emulator.ca,
                       headers={"Content-Type": "application/x-www-form-urlencoded"})
     assert r.status_code == 200, r.text
+
+
+def test_unknown_idp_hint_redirects_invalid_idp_hint(emulator):
+    r = emulator.authorize(emulator.session(), idp_hint="some-other-idp")
+    cb = callback_params(r)
+    assert r.status_code == 303 and cb["error"] == "invalid_idp_hint"
+    assert cb["state"] == "s" * 32 and cb["iss"] == emulator.issuer
+
+
+@pytest.mark.parametrize("claims", ["{not json", "[]", '"x"'])
+def test_claims_that_are_not_a_json_object_give_a_page(emulator, claims):
+    r = emulator.authorize(emulator.session(), claims=claims)
+    assert r.status_code == 400 and "Y030028" in r.text and "Location" not in r.headers
