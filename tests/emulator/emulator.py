@@ -57,6 +57,7 @@ SESSION_COOKIE = "fc_session_id"
 FOREIGN_ISS = "https://evil.example/api/v2"
 ERROR_URI = "https://docs.partenaires.franceconnect.gouv.fr/fs/fs-technique/fs-technique-erreurs/"
 MAX_BODY = 1 << 20
+MAX_RECORDED = 10000
 
 DELAYS = ("token_delay", "userinfo_delay", "authorize_delay", "discovery_delay", "jwks_delay")
 MISBEHAVIOURS = ("alg_none", "hs256_public_key", "wrong_aud", "expired", "wrong_nonce",
@@ -396,6 +397,7 @@ class Handler(BaseHTTPRequestHandler):
         }
         with self.st.lock:
             self.st.requests.append(entry)
+            del self.st.requests[:-MAX_RECORDED]  # bounded memory on long runs
 
     def delay(self, name):
         seconds = self.st.control.get(name, 0)
