@@ -23,6 +23,7 @@ use ngx::ffi::{
 use ngx::http::{HttpModule, HttpModuleMainConf, NgxHttpCoreModule};
 
 mod access;
+mod claim_name;
 mod conf;
 mod ctx;
 mod headers;

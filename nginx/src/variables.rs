@@ -19,6 +19,7 @@ use ngx::ffi::{
 use ngx::ngx_string;
 use sesame::Identity;
 
+use crate::claim_name::claim;
 use crate::ctx;
 
 const CLAIM_PREFIX: &str = "sesame_claim_";
@@ -102,27 +103,6 @@ pub unsafe fn register(cf: *mut ngx_conf_t) -> ngx_int_t {
         v.data = data;
     }
     NGX_OK as ngx_int_t
-}
-
-/// The claim a variable suffix names: the suffix as written (nginx lower-cases variable names),
-/// else the claim whose name, lower-cased with every character other than a letter or digit
-/// written `_`, equals it (`chorusdt:matricule` is `$sesame_claim_chorusdt_matricule`).
-fn claim<'a>(id: &'a Identity, suffix: &str) -> Option<&'a str> {
-    let exact = id.claims.iter().find(|(name, _)| name == suffix);
-    let folded = || {
-        id.claims.iter().find(|(name, _)| {
-            name.len() == suffix.len()
-                && name.chars().zip(suffix.chars()).all(|(n, s)| {
-                    let n = if n.is_ascii_alphanumeric() {
-                        n.to_ascii_lowercase()
-                    } else {
-                        '_'
-                    };
-                    n == s
-                })
-        })
-    };
-    exact.or_else(folded).map(|(_, value)| value.as_str())
 }
 
 /// The identity of the request (of its main request for subrequests).
@@ -221,68 +201,5 @@ unsafe extern "C" fn get_header(
             _ => None,
         };
         set(r, v, encoded.as_deref())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn identity_with(claims: &[(&str, &str)]) -> Identity {
-        Identity {
-            claims: claims
-                .iter()
-                .map(|(n, v)| (n.to_string(), v.to_string()))
-                .collect(),
-            ..Identity::default()
-        }
-    }
-
-    #[test]
-    fn claim_is_found_by_its_own_name() {
-        let id = identity_with(&[("given_name", "Angela Claire")]);
-        assert_eq!(claim(&id, "given_name"), Some("Angela Claire"));
-    }
-
-    #[test]
-    fn claim_with_colon_is_found_with_underscore() {
-        let id = identity_with(&[("chorusdt:matricule", "12345")]);
-        assert_eq!(claim(&id, "chorusdt_matricule"), Some("12345"));
-    }
-
-    #[test]
-    fn claim_with_upper_case_is_found_lower_cased() {
-        let id = identity_with(&[("Custom_Claim", "x")]);
-        assert_eq!(claim(&id, "custom_claim"), Some("x"));
-    }
-
-    #[test]
-    fn exact_name_wins_over_folded_name() {
-        let id = identity_with(&[("a:b", "folded"), ("a_b", "exact")]);
-        assert_eq!(claim(&id, "a_b"), Some("exact"));
-    }
-
-    #[test]
-    fn missing_claim_is_not_found() {
-        let id = identity_with(&[("sub", "abc")]);
-        assert_eq!(claim(&id, "email"), None);
-        assert_eq!(claim(&id, "su"), None);
-    }
-
-    #[test]
-    fn plain_variables_read_their_own_field() {
-        let id = Identity {
-            provider: "fc".into(),
-            acr: "eidas1".into(),
-            user_key: "k".into(),
-            remote_user: "u".into(),
-            ..Identity::default()
-        };
-        let read = |d: usize| Field::from_data(d).map(|f| f.read(&id).to_string());
-        assert_eq!(read(Field::Provider as usize).as_deref(), Some("fc"));
-        assert_eq!(read(Field::Acr as usize).as_deref(), Some("eidas1"));
-        assert_eq!(read(Field::User as usize).as_deref(), Some("k"));
-        assert_eq!(read(Field::RemoteUser as usize).as_deref(), Some("u"));
-        assert_eq!(read(99), None);
     }
 }
