@@ -6,7 +6,7 @@ use core::ffi::{c_char, c_void};
 use core::ptr;
 
 use ngx::core::NGX_CONF_OK;
-use ngx::ffi::{ngx_command_t, ngx_conf_parse, ngx_conf_t, NGX_CONF_1MORE, NGX_CONF_TAKE1};
+use ngx::ffi::{ngx_command_t, ngx_conf_parse, ngx_conf_t};
 
 use super::provider_keys::{nargs_ok, PROVIDER_DIRECTIVES};
 use super::{catching, conf_error, directive_args, directive_name, directive_value, MainConf};
