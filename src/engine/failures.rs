@@ -292,7 +292,7 @@ pub fn login_failed(provider: &Provider, client_addr: &str, err: &OidcError, ret
 }
 
 /// A Rust panic caught at the boundary: a plain 500 page.
-pub fn internal_error(context: &str) -> Page {
+pub(crate) fn internal_error(context: &str) -> Page {
     let reference = new_reference();
     emit(
         LogLevel::Error,

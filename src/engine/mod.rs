@@ -12,6 +12,7 @@ mod return_to;
 
 use std::sync::Arc;
 
+pub(crate) use failures::internal_error;
 pub use return_to::{is_safe_local_path, sanitize_return_to};
 
 use crate::api::*;
@@ -61,6 +62,15 @@ impl Inner {
 /// The configured core. Cheap to share between threads (`Send + Sync`).
 pub struct Sesame {
     inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Sesame {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<&str> = self.inner.providers.iter().map(|p| p.name()).collect();
+        f.debug_struct("Sesame")
+            .field("providers", &names)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug)]
