@@ -108,8 +108,9 @@ pub const SESAME_LOG_DEBUG: c_int = 3;
 
 /// Log callback: `msg` is NUL-terminated and `len` bytes long (without the NUL). Called from
 /// any thread; must not call back into Sesame's log functions.
-pub type SesameLogFn =
-    Option<unsafe extern "C" fn(user_data: *mut c_void, level: c_int, msg: *const c_char, len: usize)>;
+pub type SesameLogFn = Option<
+    unsafe extern "C" fn(user_data: *mut c_void, level: c_int, msg: *const c_char, len: usize),
+>;
 
 const EMPTY: SesameStr = SesameStr {
     ptr: std::ptr::null(),
@@ -350,9 +351,25 @@ pub unsafe extern "C" fn sesame_config_set_global(
         // SAFETY: the caller passes NULL or a live builder, used by this thread only.
         let b = unsafe { b.as_mut() }.ok_or("sesame_config_set_global: builder is NULL")?;
         // SAFETY: caller guarantees the (ptr, len) pairs.
-        let key = unsafe { in_str(SesameStr { ptr: key, len: key_len }, "directive name")? };
+        let key = unsafe {
+            in_str(
+                SesameStr {
+                    ptr: key,
+                    len: key_len,
+                },
+                "directive name",
+            )?
+        };
         // SAFETY: as above.
-        let value = unsafe { in_str(SesameStr { ptr: value, len: value_len }, "directive value")? };
+        let value = unsafe {
+            in_str(
+                SesameStr {
+                    ptr: value,
+                    len: value_len,
+                },
+                "directive value",
+            )?
+        };
         b.0.set_global(key, value).map_err(|e| e.message)
     });
     // SAFETY: err is NULL or writable (caller contract).
@@ -374,7 +391,15 @@ pub unsafe extern "C" fn sesame_config_add_provider(
         // SAFETY: the caller passes NULL or a live builder.
         let b = unsafe { b.as_mut() }.ok_or("sesame_config_add_provider: builder is NULL")?;
         // SAFETY: caller guarantees the (ptr, len) pair.
-        let name = unsafe { in_str(SesameStr { ptr: name, len: name_len }, "provider name")? };
+        let name = unsafe {
+            in_str(
+                SesameStr {
+                    ptr: name,
+                    len: name_len,
+                },
+                "provider name",
+            )?
+        };
         b.0.add_provider(name).map_err(|e| e.message)
     });
     // SAFETY: err is NULL or writable.
@@ -400,11 +425,35 @@ pub unsafe extern "C" fn sesame_config_set_provider(
         // SAFETY: the caller passes NULL or a live builder.
         let b = unsafe { b.as_mut() }.ok_or("sesame_config_set_provider: builder is NULL")?;
         // SAFETY: caller guarantees the (ptr, len) pairs.
-        let name = unsafe { in_str(SesameStr { ptr: name, len: name_len }, "provider name")? };
+        let name = unsafe {
+            in_str(
+                SesameStr {
+                    ptr: name,
+                    len: name_len,
+                },
+                "provider name",
+            )?
+        };
         // SAFETY: as above.
-        let key = unsafe { in_str(SesameStr { ptr: key, len: key_len }, "directive name")? };
+        let key = unsafe {
+            in_str(
+                SesameStr {
+                    ptr: key,
+                    len: key_len,
+                },
+                "directive name",
+            )?
+        };
         // SAFETY: as above.
-        let value = unsafe { in_str(SesameStr { ptr: value, len: value_len }, "directive value")? };
+        let value = unsafe {
+            in_str(
+                SesameStr {
+                    ptr: value,
+                    len: value_len,
+                },
+                "directive value",
+            )?
+        };
         b.0.set_provider(name, key, value).map_err(|e| e.message)
     });
     // SAFETY: err is NULL or writable.
@@ -478,8 +527,15 @@ pub unsafe extern "C" fn sesame_location_new(
             other => return Err(format!("sesame_location_new: unknown mode {other}")),
         };
         // SAFETY: caller guarantees the (ptr, len) pair.
-        let provider =
-            unsafe { in_str(SesameStr { ptr: provider, len: provider_len }, "provider name")? };
+        let provider = unsafe {
+            in_str(
+                SesameStr {
+                    ptr: provider,
+                    len: provider_len,
+                },
+                "provider name",
+            )?
+        };
         let opts: &[SesameOption] = if options.is_null() || options_len == 0 {
             &[]
         } else {
@@ -650,7 +706,15 @@ pub unsafe extern "C" fn sesame_is_spoofable_header(
     let _ = s;
     let r = guarded(|| {
         // SAFETY: caller guarantees the (ptr, len) pair.
-        let name = unsafe { in_lossy(SesameStr { ptr: name, len: name_len }, "header name")? };
+        let name = unsafe {
+            in_lossy(
+                SesameStr {
+                    ptr: name,
+                    len: name_len,
+                },
+                "header name",
+            )?
+        };
         Ok(crate::claims::is_spoofable_header(&name))
     });
     // Unreadable input is treated as spoofable: removing a header is the safe side.
@@ -845,7 +909,11 @@ pub unsafe extern "C" fn sesame_outcome_var_header_value(
     i: usize,
 ) -> SesameStr {
     // SAFETY: `o` is NULL or a live outcome (this function's contract).
-    unsafe { with_outcome(o, EMPTY, |o| o.vars.get(i).map_or(EMPTY, |(_, _, e)| out_str(e))) }
+    unsafe {
+        with_outcome(o, EMPTY, |o| {
+            o.vars.get(i).map_or(EMPTY, |(_, _, e)| out_str(e))
+        })
+    }
 }
 
 /// Frees an outcome (NULL is fine).

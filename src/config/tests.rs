@@ -41,7 +41,10 @@ fn fc_builder(files: &Files) -> ConfigBuilder {
         ("client_id", "abc"),
         ("client_secret_file", &files.path("client_secret")),
         ("redirect_uri", "https://www.example.fr/sesame/callback"),
-        ("post_logout_redirect_uri", "https://www.example.fr/sesame/logged-out"),
+        (
+            "post_logout_redirect_uri",
+            "https://www.example.fr/sesame/logged-out",
+        ),
     ] {
         b.set_provider("fc", k, v).unwrap();
     }
@@ -74,7 +77,10 @@ fn franceconnect_preset_sets_issuer_and_fixed_choices() {
     assert_eq!(s.token_auth, crate::oidc::TokenAuth::ClientSecretPost);
     assert!(!s.pkce);
     assert_eq!(s.scopes.join(" "), FC_DEFAULT_SCOPE);
-    assert_eq!(s.client_secret, "s3cr3t-value", "secret file content is trimmed");
+    assert_eq!(
+        s.client_secret, "s3cr3t-value",
+        "secret file content is trimmed"
+    );
     assert_eq!(p.logout_redirect, "/");
     assert_eq!(p.remote_user_claim, "sub");
     assert_eq!(s.http_timeout, Duration::from_secs(5));
@@ -83,8 +89,14 @@ fn franceconnect_preset_sets_issuer_and_fixed_choices() {
 #[test]
 fn other_franceconnect_presets_have_their_issuers() {
     for (preset, issuer) in [
-        ("franceconnect-integration-legacy", "https://fcp-low.integ01.dev-franceconnect.fr/api/v2"),
-        ("franceconnect-production", "https://oidc.franceconnect.gouv.fr/api/v2"),
+        (
+            "franceconnect-integration-legacy",
+            "https://fcp-low.integ01.dev-franceconnect.fr/api/v2",
+        ),
+        (
+            "franceconnect-production",
+            "https://oidc.franceconnect.gouv.fr/api/v2",
+        ),
     ] {
         let files = Files::new("presets");
         let mut b = ConfigBuilder::new();
@@ -93,9 +105,12 @@ fn other_franceconnect_presets_have_their_issuers() {
         b.add_provider("fc").unwrap();
         b.set_provider("fc", "preset", preset).unwrap();
         b.set_provider("fc", "client_id", "abc").unwrap();
-        b.set_provider("fc", "client_secret_file", &files.path("client_secret")).unwrap();
-        b.set_provider("fc", "redirect_uri", "https://a.fr/cb").unwrap();
-        b.set_provider("fc", "post_logout_redirect_uri", "https://a.fr/bye").unwrap();
+        b.set_provider("fc", "client_secret_file", &files.path("client_secret"))
+            .unwrap();
+        b.set_provider("fc", "redirect_uri", "https://a.fr/cb")
+            .unwrap();
+        b.set_provider("fc", "post_logout_redirect_uri", "https://a.fr/bye")
+            .unwrap();
         assert_eq!(provider_of(b).settings.issuer, issuer);
     }
 }
@@ -104,7 +119,8 @@ fn other_franceconnect_presets_have_their_issuers() {
 fn issuer_directive_overrides_the_preset_issuer() {
     let files = Files::new("issuer");
     let mut b = fc_builder(&files);
-    b.set_provider("fc", "issuer", "https://127.0.0.1:8443/api/v2").unwrap();
+    b.set_provider("fc", "issuer", "https://127.0.0.1:8443/api/v2")
+        .unwrap();
     let p = provider_of(b);
     assert_eq!(p.settings.issuer, "https://127.0.0.1:8443/api/v2");
     assert_eq!(
@@ -120,9 +136,13 @@ fn missing_client_id_names_the_provider_and_directive() {
     b.set_global("redis", "redis://127.0.0.1/0").unwrap();
     b.set_global("secret_file", &files.path("secret")).unwrap();
     b.add_provider("fc").unwrap();
-    b.set_provider("fc", "preset", "franceconnect-integration").unwrap();
+    b.set_provider("fc", "preset", "franceconnect-integration")
+        .unwrap();
     let msg = err_of(b.build());
-    assert!(msg.starts_with("sesame_provider \"fc\": client_id is missing"), "{msg}");
+    assert!(
+        msg.starts_with("sesame_provider \"fc\": client_id is missing"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -132,11 +152,19 @@ fn production_preset_requires_https_redirect_uri() {
     b.set_global("redis", "redis://127.0.0.1/0").unwrap();
     b.set_global("secret_file", &files.path("secret")).unwrap();
     b.add_provider("fc").unwrap();
-    b.set_provider("fc", "preset", "franceconnect-production").unwrap();
+    b.set_provider("fc", "preset", "franceconnect-production")
+        .unwrap();
     b.set_provider("fc", "client_id", "abc").unwrap();
-    b.set_provider("fc", "client_secret_file", &files.path("client_secret")).unwrap();
-    b.set_provider("fc", "redirect_uri", "http://www.example.fr/cb").unwrap();
-    b.set_provider("fc", "post_logout_redirect_uri", "https://www.example.fr/bye").unwrap();
+    b.set_provider("fc", "client_secret_file", &files.path("client_secret"))
+        .unwrap();
+    b.set_provider("fc", "redirect_uri", "http://www.example.fr/cb")
+        .unwrap();
+    b.set_provider(
+        "fc",
+        "post_logout_redirect_uri",
+        "https://www.example.fr/bye",
+    )
+    .unwrap();
     assert_eq!(
         err_of(b.build()),
         "sesame_provider \"fc\": redirect_uri must be https with preset franceconnect-production"
@@ -150,11 +178,19 @@ fn integration_preset_allows_http_redirect_uri() {
     b.set_global("redis", "redis://127.0.0.1/0").unwrap();
     b.set_global("secret_file", &files.path("secret")).unwrap();
     b.add_provider("fc").unwrap();
-    b.set_provider("fc", "preset", "franceconnect-integration").unwrap();
+    b.set_provider("fc", "preset", "franceconnect-integration")
+        .unwrap();
     b.set_provider("fc", "client_id", "abc").unwrap();
-    b.set_provider("fc", "client_secret_file", &files.path("client_secret")).unwrap();
-    b.set_provider("fc", "redirect_uri", "http://localhost:8080/cb").unwrap();
-    b.set_provider("fc", "post_logout_redirect_uri", "http://localhost:8080/bye").unwrap();
+    b.set_provider("fc", "client_secret_file", &files.path("client_secret"))
+        .unwrap();
+    b.set_provider("fc", "redirect_uri", "http://localhost:8080/cb")
+        .unwrap();
+    b.set_provider(
+        "fc",
+        "post_logout_redirect_uri",
+        "http://localhost:8080/bye",
+    )
+    .unwrap();
     assert!(b.validate().is_ok());
 }
 
@@ -199,7 +235,10 @@ fn short_secret_file_is_refused() {
     let mut b = fc_builder(&files);
     b.secret_file = Some(files.path("short"));
     let msg = err_of(b.build());
-    assert!(msg.contains("sesame_secret_file") && msg.contains("at least 32"), "{msg}");
+    assert!(
+        msg.contains("sesame_secret_file") && msg.contains("at least 32"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -224,27 +263,48 @@ fn franceconnect_preset_refuses_what_franceconnect_refuses() {
     let files = Files::new("fc-refuses");
     let cases: &[(&str, &str, &str)] = &[
         ("pkce", "on", "pkce on is refused by FranceConnect"),
-        ("acr_values", "eidas2", "acr_values \"eidas2\" is refused by FranceConnect"),
-        ("required_acr", "eidas3", "required_acr \"eidas3\" can never be met"),
-        ("userinfo", "json", "userinfo json does not work with FranceConnect"),
+        (
+            "acr_values",
+            "eidas2",
+            "acr_values \"eidas2\" is refused by FranceConnect",
+        ),
+        (
+            "required_acr",
+            "eidas3",
+            "required_acr \"eidas3\" can never be met",
+        ),
+        (
+            "userinfo",
+            "json",
+            "userinfo json does not work with FranceConnect",
+        ),
     ];
     for (key, value, expected) in cases {
         let mut b = fc_builder(&files);
         b.set_provider("fc", key, value).unwrap();
         let msg = err_of(b.build());
-        assert!(msg.starts_with(&format!("sesame_provider \"fc\": {expected}")), "{key}: {msg}");
+        assert!(
+            msg.starts_with(&format!("sesame_provider \"fc\": {expected}")),
+            "{key}: {msg}"
+        );
     }
     // Missing post_logout_redirect_uri.
     let mut b = ConfigBuilder::new();
     b.set_global("redis", "redis://127.0.0.1/0").unwrap();
     b.set_global("secret_file", &files.path("secret")).unwrap();
     b.add_provider("fc").unwrap();
-    b.set_provider("fc", "preset", "franceconnect-integration").unwrap();
+    b.set_provider("fc", "preset", "franceconnect-integration")
+        .unwrap();
     b.set_provider("fc", "client_id", "abc").unwrap();
-    b.set_provider("fc", "client_secret_file", &files.path("client_secret")).unwrap();
-    b.set_provider("fc", "redirect_uri", "https://a.fr/cb").unwrap();
+    b.set_provider("fc", "client_secret_file", &files.path("client_secret"))
+        .unwrap();
+    b.set_provider("fc", "redirect_uri", "https://a.fr/cb")
+        .unwrap();
     let msg = err_of(b.build());
-    assert!(msg.starts_with("sesame_provider \"fc\": post_logout_redirect_uri is missing"), "{msg}");
+    assert!(
+        msg.starts_with("sesame_provider \"fc\": post_logout_redirect_uri is missing"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -252,7 +312,10 @@ fn scope_without_openid_is_refused_at_once() {
     let mut b = ConfigBuilder::new();
     b.add_provider("fc").unwrap();
     let msg = err_of(b.set_provider("fc", "scope", "email profile"));
-    assert!(msg.starts_with("sesame_provider \"fc\": scope \"email profile\" must contain openid"), "{msg}");
+    assert!(
+        msg.starts_with("sesame_provider \"fc\": scope \"email profile\" must contain openid"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -263,8 +326,10 @@ fn generic_preset_requires_an_issuer() {
     b.set_global("secret_file", &files.path("secret")).unwrap();
     b.add_provider("kc").unwrap();
     b.set_provider("kc", "client_id", "abc").unwrap();
-    b.set_provider("kc", "client_secret_file", &files.path("client_secret")).unwrap();
-    b.set_provider("kc", "redirect_uri", "http://localhost/cb").unwrap();
+    b.set_provider("kc", "client_secret_file", &files.path("client_secret"))
+        .unwrap();
+    b.set_provider("kc", "redirect_uri", "http://localhost/cb")
+        .unwrap();
     assert!(err_of(b.build()).starts_with("sesame_provider \"kc\": issuer is missing"));
 }
 
@@ -275,9 +340,14 @@ fn bad_values_and_unknown_or_duplicate_directives_are_refused_at_once() {
         err_of(b.set_global("redis_timeout", "soon")),
         "sesame_redis_timeout \"soon\" is not a duration (write e.g. 500ms, 5s, 10m or 12h)"
     );
-    assert!(err_of(b.set_global("redis", "http://x")).contains("must be a redis:// or rediss:// URL"));
+    assert!(
+        err_of(b.set_global("redis", "http://x")).contains("must be a redis:// or rediss:// URL")
+    );
     let msg = err_of(b.set_global("redis", "redis://user:hunter2@127.0.0.1:70000/0"));
-    assert!(!msg.contains("hunter2"), "the Redis password never appears in messages: {msg}");
+    assert!(
+        !msg.contains("hunter2"),
+        "the Redis password never appears in messages: {msg}"
+    );
     assert!(err_of(b.set_global("bogus", "1")).starts_with("unknown directive \"sesame_bogus\""));
     b.set_global("session_cache", "0").unwrap();
     assert_eq!(
@@ -288,17 +358,24 @@ fn bad_values_and_unknown_or_duplicate_directives_are_refused_at_once() {
     assert!(err_of(b.add_provider("fc")).contains("is duplicate"));
     assert!(err_of(b.add_provider("bad name")).contains("the name must be"));
     assert!(err_of(b.set_provider("nope", "client_id", "x")).contains("is not declared"));
-    assert!(err_of(b.set_provider("fc", "colour", "x")).starts_with("sesame_provider \"fc\": unknown directive \"colour\""));
+    assert!(err_of(b.set_provider("fc", "colour", "x"))
+        .starts_with("sesame_provider \"fc\": unknown directive \"colour\""));
     b.set_provider("fc", "client_id", "x").unwrap();
     assert_eq!(
         err_of(b.set_provider("fc", "client_id", "y")),
         "sesame_provider \"fc\": client_id is duplicate (write it once per provider block)"
     );
-    assert!(err_of(b.set_provider("fc", "redirect_uri", "/relative")).contains("is not an absolute URL"));
-    assert!(err_of(b.set_provider("fc", "id_token_alg", "HS256")).contains("expected ES256 or RS256"));
+    assert!(err_of(b.set_provider("fc", "redirect_uri", "/relative"))
+        .contains("is not an absolute URL"));
+    assert!(
+        err_of(b.set_provider("fc", "id_token_alg", "HS256")).contains("expected ES256 or RS256")
+    );
     assert!(err_of(b.set_provider("fc", "userinfo", "xml")).contains("expected jwt, json or off"));
     assert!(err_of(b.set_provider("fc", "pkce", "yes")).contains("expected on or off"));
-    assert!(err_of(b.set_provider("fc", "logout_redirect", "//evil.example")).contains("must be a local path"));
+    assert!(
+        err_of(b.set_provider("fc", "logout_redirect", "//evil.example"))
+            .contains("must be a local path")
+    );
     assert!(err_of(b.set_provider("fc", "http_timeout", "0")).contains("greater than 0"));
 }
 
@@ -332,7 +409,10 @@ fn two_providers_cannot_share_a_callback_path() {
         b.set_provider("fc2", k, v).unwrap();
     }
     let msg = err_of(b.build());
-    assert!(msg.contains("path /sesame/callback is already used by sesame_provider \"fc\""), "{msg}");
+    assert!(
+        msg.contains("path /sesame/callback is already used by sesame_provider \"fc\""),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -342,11 +422,17 @@ fn redirect_uri_is_kept_byte_for_byte() {
     b.set_global("redis", "redis://127.0.0.1/0").unwrap();
     b.set_global("secret_file", &files.path("secret")).unwrap();
     b.add_provider("kc").unwrap();
-    b.set_provider("kc", "issuer", "https://idp.example").unwrap();
+    b.set_provider("kc", "issuer", "https://idp.example")
+        .unwrap();
     b.set_provider("kc", "client_id", "abc").unwrap();
-    b.set_provider("kc", "client_secret_file", &files.path("client_secret")).unwrap();
-    b.set_provider("kc", "redirect_uri", "https://APP.example:443/cb").unwrap();
-    assert_eq!(provider_of(b).settings.redirect_uri, "https://APP.example:443/cb");
+    b.set_provider("kc", "client_secret_file", &files.path("client_secret"))
+        .unwrap();
+    b.set_provider("kc", "redirect_uri", "https://APP.example:443/cb")
+        .unwrap();
+    assert_eq!(
+        provider_of(b).settings.redirect_uri,
+        "https://APP.example:443/cb"
+    );
 }
 
 #[test]

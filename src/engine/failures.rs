@@ -12,10 +12,7 @@ use super::Provider;
 
 /// Provider- or attacker-supplied text made safe for one log line.
 pub fn log_safe(text: &str) -> String {
-    text.chars()
-        .filter(|c| !c.is_control())
-        .take(300)
-        .collect()
+    text.chars().filter(|c| !c.is_control()).take(300).collect()
 }
 
 fn page_and_log(

@@ -98,10 +98,7 @@ pub(crate) struct RequestInfo {
 
 pub(crate) enum Task {
     Protect(protect::ProtectTask),
-    StartLogin {
-        provider: usize,
-        req: RequestInfo,
-    },
+    StartLogin { provider: usize, req: RequestInfo },
     Callback(callback::CallbackTask),
     Logout(logout::LogoutTask),
 }
@@ -243,5 +240,7 @@ impl Job {
     }
 }
 
+#[cfg(test)]
+mod test_provider;
 #[cfg(test)]
 mod tests;
