@@ -241,6 +241,6 @@ impl Job {
 }
 
 #[cfg(test)]
-mod test_provider;
+pub(crate) mod test_provider;
 #[cfg(test)]
 mod tests;
