@@ -528,3 +528,19 @@ fn spoofable_headers_are_reported() {
     assert!(rig.sesame.is_spoofable_header("X-Sesame-Claim-Email"));
     assert!(!rig.sesame.is_spoofable_header("Accept"));
 }
+
+#[test]
+fn provider_down_during_callback_gives_a_page_and_no_session() {
+    let rig = rig("5s");
+    let mut jar = Jar::default();
+    let callback = rig.start_login("/private/", &mut jar);
+    rig.op.down.store(true, std::sync::atomic::Ordering::SeqCst);
+    let p = page(finish(rig.get(None, &callback, &jar)));
+    assert!(p.status >= 500, "status {}", p.status);
+    assert!(p.body.contains("Réessayer"));
+    assert!(p
+        .set_cookies
+        .iter()
+        .all(|c| !c.starts_with("__Host-sesame=")));
+    assert!(rig.store.keys().iter().all(|k| !k.contains(":s:")));
+}

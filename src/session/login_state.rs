@@ -68,7 +68,7 @@ impl LoginState {
                 entries.extend(list.into_iter().filter(|e| fresh(e.created, now)));
             }
         }
-        entries.sort_by(|a, b| b.created.cmp(&a.created));
+        entries.sort_by_key(|e| std::cmp::Reverse(e.created));
         entries.truncate(MAX_PENDING);
         LoginState { entries }
     }
