@@ -112,9 +112,10 @@ impl ConfigBuilder {
         }
         match key {
             "redis" => {
-                if !(value.starts_with("redis://") || value.starts_with("rediss://")) {
+                let schemes = ["redis://", "rediss://", "redis+unix://", "unix://"];
+                if !schemes.iter().any(|s| value.starts_with(s)) {
                     return Err(ConfigError::new(format!(
-                        "sesame_redis \"{}\" must be a redis:// or rediss:// URL (write e.g. redis://127.0.0.1:6379/0)",
+                        "sesame_redis \"{}\" must be a redis://, rediss:// or unix:// URL (write e.g. redis://127.0.0.1:6379/0)",
                         redacted_url(value)
                     )));
                 }

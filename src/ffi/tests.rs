@@ -333,6 +333,7 @@ unsafe extern "C" fn capture(user: *mut c_void, level: c_int, msg: *const c_char
 
 #[test]
 fn ffi_log_sink_receives_lines_with_user_data() {
+    let _guard = crate::log::TEST_SINK_LOCK.lock();
     unsafe { sesame_set_log_sink(Some(capture), 42usize as *mut c_void) };
     crate::log::emit(LogLevel::Warn, "ffi log sink test line");
     unsafe { sesame_set_log_sink(None, null_mut()) };
