@@ -7,7 +7,9 @@ use crate::api::{LogLevel, Outcome, Request, Step};
 use crate::claims::user_key;
 use crate::log::emit;
 use crate::oidc::{AuthParams, OidcClient, OidcError};
-use crate::session::{cookie_value, now_unix, LoginState, PendingLogin, Session, LOGIN_STATE_MAX_AGE};
+use crate::session::{
+    cookie_value, now_unix, LoginState, PendingLogin, Session, LOGIN_STATE_MAX_AGE,
+};
 
 use super::failures::{self, with_cookies};
 use super::{make_job, Inner, Provider};
@@ -21,7 +23,7 @@ pub(crate) struct CallbackTask {
     client_addr: String,
 }
 
-fn login_cookie_after(inner: &Inner, provider: &Provider, login: &LoginState) -> String {
+fn login_cookie_after(inner: &Inner, provider: &Provider, login: &mut LoginState) -> String {
     if login.is_empty() {
         provider.cookies.clear(&provider.cookies.login)
     } else {
@@ -45,10 +47,7 @@ pub(crate) fn begin(inner: &Arc<Inner>, index: usize, req: &Request<'_>, query: 
         .and_then(|state| login.take(provider.name(), state));
     let Some(pending) = pending else {
         let detail = match (&cb.error, values.is_empty()) {
-            (Some(e), _) => format!(
-                " (the callback carried error={})",
-                failures::log_safe(e)
-            ),
+            (Some(e), _) => format!(" (the callback carried error={})", failures::log_safe(e)),
             (None, true) => " (no login cookie in this request)".to_owned(),
             (None, false) => String::new(),
         };
@@ -58,7 +57,7 @@ pub(crate) fn begin(inner: &Arc<Inner>, index: usize, req: &Request<'_>, query: 
             &detail,
         )));
     };
-    let login_cookie = login_cookie_after(inner, provider, &login);
+    let login_cookie = login_cookie_after(inner, provider, &mut login);
     match provider.client.check_callback(&cb) {
         Ok(code) => make_job(
             inner,

@@ -62,6 +62,15 @@ pub(crate) fn run(inner: &Inner, task: LogoutTask) -> Outcome {
     let Some(session) = session else {
         return local_landing;
     };
+    emit(
+        LogLevel::Info,
+        &format!(
+            "sesame: provider \"{}\": logout of user {} [client {}]",
+            session.provider,
+            crate::claims::user_key(&session.issuer, &session.sub),
+            failures::log_safe(client)
+        ),
+    );
     if task.local || session.id_token.is_empty() {
         return local_landing;
     }
@@ -88,7 +97,10 @@ pub(crate) fn run(inner: &Inner, task: LogoutTask) -> Outcome {
         }
     };
     let state = random_token();
-    match owner.client.end_session_url(&meta, &session.id_token, &state) {
+    match owner
+        .client
+        .end_session_url(&meta, &session.id_token, &state)
+    {
         Some(url) => {
             let logout = LogoutState {
                 provider: owner.name().to_owned(),
@@ -129,9 +141,7 @@ pub(crate) fn begin_return(
     let matches = values
         .iter()
         .filter_map(|v| LogoutState::open(v, inner.keys(), now))
-        .any(|s| {
-            s.provider == provider.name() && crate::session::ct_eq(&s.state, &state)
-        });
+        .any(|s| s.provider == provider.name() && crate::session::ct_eq(&s.state, &state));
     let cookies = vec![provider.cookies.clear(&provider.cookies.logout)];
     if matches {
         return Some(Step::Done(Outcome::Redirect {

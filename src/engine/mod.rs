@@ -12,6 +12,7 @@ mod return_to;
 
 use std::sync::Arc;
 
+pub(crate) use failures::internal_error;
 pub use return_to::{is_safe_local_path, sanitize_return_to};
 
 use crate::api::*;
@@ -63,10 +64,22 @@ pub struct Sesame {
     inner: Arc<Inner>,
 }
 
+impl std::fmt::Debug for Sesame {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<&str> = self.inner.providers.iter().map(|p| p.name()).collect();
+        f.debug_struct("Sesame")
+            .field("providers", &names)
+            .finish_non_exhaustive()
+    }
+}
+
 #[derive(Debug)]
 pub(crate) struct LocationPolicy {
     mode: LocationMode,
     provider: usize,
+    /// Checked against `provider` on use: a location resolved by another configuration
+    /// (an adapter mixing generations across a reload) must not pick a random provider.
+    provider_name: String,
 }
 
 /// Blocking work, owning everything it needs.
@@ -88,10 +101,7 @@ pub(crate) struct RequestInfo {
 
 pub(crate) enum Task {
     Protect(protect::ProtectTask),
-    StartLogin {
-        provider: usize,
-        req: RequestInfo,
-    },
+    StartLogin { provider: usize, req: RequestInfo },
     Callback(callback::CallbackTask),
     Logout(logout::LogoutTask),
 }
@@ -173,6 +183,7 @@ impl Sesame {
             inner: Arc::new(LocationPolicy {
                 mode: spec.mode.clone(),
                 provider,
+                provider_name: spec.provider.clone(),
             }),
         })
     }
@@ -198,6 +209,16 @@ impl Sesame {
             return Step::Done(Outcome::Decline);
         };
         let policy = &location.inner;
+        let matches = inner
+            .providers
+            .get(policy.provider)
+            .is_some_and(|p| p.name() == policy.provider_name);
+        if !matches {
+            return Step::Done(Outcome::Page(internal_error(&format!(
+                "begin: location for provider \"{}\" was resolved by another configuration",
+                policy.provider_name
+            ))));
+        }
         match policy.mode {
             LocationMode::Protect => protect::begin(inner, policy.provider, req),
             LocationMode::Logout => logout::begin(inner, policy.provider, req, false),
@@ -233,5 +254,7 @@ impl Job {
     }
 }
 
+#[cfg(test)]
+pub(crate) mod test_provider;
 #[cfg(test)]
 mod tests;

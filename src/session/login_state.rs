@@ -14,6 +14,8 @@ pub const LOGIN_STATE_MAX_AGE: u64 = 600;
 pub const MAX_PENDING: usize = 4;
 
 const LOGIN_AAD: &[u8] = b"sesame-login";
+/// Browsers drop cookies over 4096 bytes (name + value + attributes): stay well below.
+pub const MAX_COOKIE_VALUE: usize = 3800;
 const LOGOUT_AAD: &[u8] = b"sesame-logout";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -53,8 +55,7 @@ fn open_json<T: for<'de> Deserialize<'de>>(keys: &Keys, aad: &[u8], value: &str)
 /// Constant-time string equality (length is not secret).
 pub fn ct_eq(a: &str, b: &str) -> bool {
     a.len() == b.len()
-        && a
-            .bytes()
+        && a.bytes()
             .zip(b.bytes())
             .fold(0u8, |acc, (x, y)| acc | (x ^ y))
             == 0
@@ -69,7 +70,7 @@ impl LoginState {
                 entries.extend(list.into_iter().filter(|e| fresh(e.created, now)));
             }
         }
-        entries.sort_by(|a, b| b.created.cmp(&a.created));
+        entries.sort_by_key(|e| std::cmp::Reverse(e.created));
         entries.truncate(MAX_PENDING);
         LoginState { entries }
     }
@@ -96,8 +97,22 @@ impl LoginState {
         self.entries.is_empty()
     }
 
-    pub fn seal(&self, keys: &Keys) -> String {
-        seal_json(keys, LOGIN_AAD, &self.entries)
+    /// The cookie value; when the entries would not fit in a cookie, the oldest are dropped,
+    /// then the newest return path is shortened to `/`.
+    pub fn seal(&mut self, keys: &Keys) -> String {
+        loop {
+            let sealed = seal_json(keys, LOGIN_AAD, &self.entries);
+            if sealed.len() <= MAX_COOKIE_VALUE {
+                return sealed;
+            }
+            if self.entries.len() > 1 {
+                self.entries.pop();
+            } else if let Some(only) = self.entries.first_mut().filter(|e| e.return_to != "/") {
+                only.return_to = "/".into();
+            } else {
+                return sealed;
+            }
+        }
     }
 }
 
@@ -155,7 +170,12 @@ mod tests {
         let cookie = st.seal(&keys());
         let later = 1000 + LOGIN_STATE_MAX_AGE;
         assert!(LoginState::from_cookies(&[&cookie], &keys(), later).is_empty());
-        let logout = LogoutState { provider: "fc".into(), state: "x".into(), created: 1000 }.seal(&keys());
+        let logout = LogoutState {
+            provider: "fc".into(),
+            state: "x".into(),
+            created: 1000,
+        }
+        .seal(&keys());
         assert!(LogoutState::open(&logout, &keys(), 1001).is_some());
         assert!(LogoutState::open(&logout, &keys(), later).is_none());
     }
@@ -170,6 +190,20 @@ mod tests {
     }
 
     #[test]
+    fn login_cookie_stays_below_browser_limit_with_long_return_paths() {
+        let mut st = LoginState::default();
+        for i in 0..MAX_PENDING {
+            let mut e = entry(&format!("s{i}"), 1000 + i as u64);
+            e.return_to = format!("/{}", "x".repeat(2000));
+            st.push(e);
+        }
+        let cookie = st.seal(&keys());
+        assert!(cookie.len() <= MAX_COOKIE_VALUE);
+        let back = LoginState::from_cookies(&[&cookie], &keys(), 1005);
+        assert_eq!(back.entries[0].state, "s3", "the newest login survives");
+    }
+
+    #[test]
     fn at_most_four_pending_logins_are_kept_newest_first() {
         let mut st = LoginState::default();
         for i in 0..6 {
@@ -180,6 +214,9 @@ mod tests {
         assert!(st.take("fc", "s1").is_none());
         assert_eq!(st.take("fc", "s3").map(|e| e.state), Some("s3".into()));
         assert!(st.take("fc", "s3").is_none(), "a state is taken once");
-        assert!(st.take("pc", "s4").is_none(), "another provider's state does not match");
+        assert!(
+            st.take("pc", "s4").is_none(),
+            "another provider's state does not match"
+        );
     }
 }
