@@ -124,6 +124,26 @@ unsafe fn suffix<'a>(data: usize, prefix: &str) -> Option<&'a str> {
     name.to_str().ok()?.strip_prefix(prefix)
 }
 
+/// Defines the `extern "C"` handler nginx calls: a panic (a bug) becomes an error for this
+/// variable instead of unwinding into nginx, which would abort the worker.
+macro_rules! getter {
+    ($name:ident, $inner:ident) => {
+        unsafe extern "C" fn $name(
+            r: *mut ngx_http_request_t,
+            v: *mut ngx_http_variable_value_t,
+            data: usize,
+        ) -> ngx_int_t {
+            // SAFETY: nginx passes a valid request, value slot and data for this variable.
+            std::panic::catch_unwind(|| unsafe { $inner(r, v, data) })
+                .unwrap_or(NGX_ERROR as ngx_int_t)
+        }
+    };
+}
+
+getter!(get_field, get_field_inner);
+getter!(get_claim, get_claim_inner);
+getter!(get_header, get_header_inner);
+
 /// Stores `value` (copied into the request pool) or "not found".
 ///
 /// # Safety
@@ -159,7 +179,7 @@ unsafe fn set(
     NGX_OK as ngx_int_t
 }
 
-unsafe extern "C" fn get_field(
+unsafe fn get_field_inner(
     r: *mut ngx_http_request_t,
     v: *mut ngx_http_variable_value_t,
     data: usize,
@@ -174,7 +194,7 @@ unsafe extern "C" fn get_field(
     }
 }
 
-unsafe extern "C" fn get_claim(
+unsafe fn get_claim_inner(
     r: *mut ngx_http_request_t,
     v: *mut ngx_http_variable_value_t,
     data: usize,
@@ -189,7 +209,7 @@ unsafe extern "C" fn get_claim(
     }
 }
 
-unsafe extern "C" fn get_header(
+unsafe fn get_header_inner(
     r: *mut ngx_http_request_t,
     v: *mut ngx_http_variable_value_t,
     data: usize,
