@@ -1,0 +1,61 @@
+"""docs/directives.md and the nginx module's directive and variable tables must list the same names:
+a directive the code registers but the reference lacks (or the reverse) fails here."""
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+REFERENCE = (ROOT / "docs" / "directives.md").read_text(encoding="utf-8")
+
+
+def _code(path):
+    return (ROOT / path).read_text(encoding="utf-8")
+
+
+def registered_http_directives():
+    table = _code("nginx/src/conf.rs").split("pub static mut COMMANDS", 1)[1].split("];", 1)[0]
+    return set(re.findall(r'ngx_string!\("(sesame[a-z_]*)"\)', table))
+
+
+def registered_provider_directives():
+    table = _code("nginx/src/conf/provider_keys.rs").split("PROVIDER_DIRECTIVES", 1)[1].split("];", 1)[0]
+    return set(re.findall(r'\("([a-z_]+)",\s*NGX_CONF', table))
+
+
+def registered_variables():
+    names = set(re.findall(r'ngx_string!\("(sesame_[a-z_]*)"\)', _code("nginx/src/variables.rs")))
+    # prefix variables are documented as $sesame_claim_NAME / $sesame_header_NAME
+    return {n + "NAME" if n.endswith("_") else n for n in names}
+
+
+def documented_http_directives():
+    return set(re.findall(r"^### (sesame[a-z_]*)$", REFERENCE, re.M))
+
+
+def documented_provider_directives():
+    section = REFERENCE.split("## Inside `sesame_provider", 1)[1].split("\n## ", 1)[0]
+    return set(re.findall(r"^\| `([a-z_]+)[ ;]", section, re.M))
+
+
+def documented_variables():
+    section = REFERENCE.split("## Variables", 1)[1]
+    return set(re.findall(r"^\| `\$(sesame_[A-Za-z_]+)`", section, re.M))
+
+
+def test_every_http_and_location_directive_is_documented_and_exists():
+    assert registered_http_directives() == documented_http_directives()
+
+
+def test_every_provider_block_directive_is_documented_and_exists():
+    assert registered_provider_directives() == documented_provider_directives()
+
+
+def test_every_variable_is_documented_and_exists():
+    assert registered_variables() == documented_variables()
+
+
+def test_the_tables_are_not_empty():
+    # guards the parsing above: an empty extraction on both sides would compare equal
+    assert len(registered_http_directives()) >= 9
+    assert len(registered_provider_directives()) >= 15
+    assert len(registered_variables()) >= 6
