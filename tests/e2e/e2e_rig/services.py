@@ -125,7 +125,7 @@ class Emulator:
         """Back to normal behaviour between tests, keeping keys and registered clients."""
         self.control(
             token_delay=0, userinfo_delay=0, authorize_delay=0, discovery_delay=0, jwks_delay=0,
-            down=False, misbehave=[],
+            down=False, misbehave=[], clock_offset=0,
         )
 
     def requests(self):
@@ -133,10 +133,21 @@ class Emulator:
         r.raise_for_status()
         return r.json()
 
+    def clear_requests(self):
+        self.http.delete(self.base + "/_emulator/requests", timeout=10).raise_for_status()
+
+    def requests_to(self, endpoint, method=None):
+        """Recorded requests whose path ends with `endpoint` (e.g. "/authorize"), oldest first."""
+        return [
+            r for r in self.requests()
+            if r["path"].split("?")[0].endswith(endpoint) and (method is None or r["method"] == method)
+        ]
+
     def last_error(self):
+        """Code of the last Y-error page the emulator served (None if none)."""
         r = self.http.get(self.base + "/_emulator/last-error", timeout=10)
         r.raise_for_status()
-        return r.text.strip()
+        return r.json().get("code")
 
 
 def new_client(nginx_base, client_id=None, alg="ES256"):
