@@ -104,3 +104,30 @@ def test_php_fpm_stops_with_its_workers(e2e_tmp):
     for kid in kids:
         out = subprocess.run(["ps", "-o", "stat=", "-p", str(kid)], capture_output=True, text=True)
         assert out.stdout.strip() in ("", "Z"), f"php-fpm worker {kid} survived"
+
+
+def test_browser_logs_in_at_the_emulator_and_gets_code_state_iss(emulator, pki):
+    """The Browser helper drives the emulator's login form exactly like a user would."""
+    import secrets
+    from urllib.parse import parse_qs, urlencode, urlsplit
+
+    from e2e_rig.browser import Browser
+    from e2e_rig.services import new_client
+
+    client = new_client("https://127.0.0.1:9")
+    emulator.add_client(client)
+    state, nonce = secrets.token_hex(32), secrets.token_hex(32)
+    authorize = emulator.issuer + "/authorize?" + urlencode({
+        "client_id": client["client_id"], "redirect_uri": client["redirect_uris"][0],
+        "response_type": "code", "scope": "openid given_name family_name", "acr_values": "eidas1",
+        "state": state, "nonce": nonce,
+    })
+    browser = Browser(pki.ca)
+    callback = browser.authorize(authorize, identity="elodie")
+    assert callback.startswith(client["redirect_uris"][0] + "?")
+    params = {k: v[0] for k, v in parse_qs(urlsplit(callback).query).items()}
+    assert params["state"] == state
+    assert params["iss"] == emulator.issuer
+    assert params["code"]
+    cancelled = Browser(pki.ca).authorize(authorize, action="cancel")
+    assert parse_qs(urlsplit(cancelled).query)["error"] == ["access_denied"]

@@ -81,6 +81,7 @@ class Browser:
 
     def __init__(self, ca, site_base=None):
         self.session = requests.Session()
+        self.session.trust_env = False  # see Emulator.http: env CA bundles would override `verify`
         self.session.verify = str(ca)
         self.site_base = site_base
         self.hops = []

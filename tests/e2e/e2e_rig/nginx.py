@@ -51,10 +51,10 @@ PLAIN_LOCATIONS = """\
 class NginxSite:
     """One nginx configuration: sesame http directives, providers, locations. Render, test, run."""
 
-    def __init__(self, env, workdir, sesame=True, locations=None):
+    def __init__(self, env, workdir, sesame=True, locations=None, port=None):
         self.env = env
         self.prefix = Path(workdir)
-        self.port = free_port()
+        self.port = port or free_port()
         self.base = f"https://127.0.0.1:{self.port}"
         self.sesame = sesame
         self.locations = locations if locations is not None else (STANDARD_LOCATIONS if sesame else PLAIN_LOCATIONS)

@@ -1,6 +1,7 @@
 """The real services behind nginx: PKI, redis-server, the provider emulator, php-fpm, an echo app."""
 
 import json
+import os
 import secrets
 import shutil
 import subprocess
@@ -85,14 +86,18 @@ class Emulator:
         self.base = f"https://127.0.0.1:{self.port}"
         self.issuer = f"{self.base}/api/v2"
         self.clients = []
+        script = os.environ.get("SESAME_EMULATOR") or REPO / "tests" / "emulator" / "emulator.py"
         argv = [
-            sys.executable, "-u", str(REPO / "tests" / "emulator" / "emulator.py"),
+            sys.executable, "-u", str(script),
             "--listen", f"127.0.0.1:{self.port}", "--issuer", self.issuer,
             "--cert", str(pki.cert), "--key", str(pki.key),
         ]
         self.proc = Proc("emulator", argv, self.dir / "emulator.log", stdout_pipe=True)
         self.proc.wait_for_line("READY", 30)
         self.http = requests.Session()
+        # trust_env off: CURL_CA_BUNDLE / REQUESTS_CA_BUNDLE would override `verify` (requests#3829)
+        # and a proxy variable would divert loopback traffic.
+        self.http.trust_env = False
         self.http.verify = str(pki.ca)
 
     def stop(self):
