@@ -111,6 +111,13 @@ def start_nginx():
 
 
 @pytest.fixture(scope="module")
+def config_test(make_site):
+    """`config_test(conf_text) -> (returncode, stderr)`: `nginx -t` of a whole nginx.conf text in a
+    fresh prefix (module, secrets, include files in place, as for a real start)."""
+    return lambda conf_text: make_site().config_test(conf_text)
+
+
+@pytest.fixture(scope="module")
 def nginx_site(make_site):
     """The standard protected site; a test module overrides this fixture to change directives."""
     return make_site()

@@ -1,6 +1,5 @@
 """Redis or the provider failing: bounded errors, the rest of the site unaffected, recovery alone."""
 
-import threading
 import time
 
 import pytest
@@ -100,34 +99,3 @@ def test_provider_down_before_discovery_gives_error_page_within_http_timeout(mak
     emulator.control(down=False)
     assert_redirects_to_provider(browser.get(fresh.url("/demarches/")), emulator)
     fresh.stop()
-
-
-def test_event_loop_keeps_serving_while_logins_wait_on_the_provider(new_browser, nginx, emulator):
-    # One worker. Five callbacks each wait 2 s on the token endpoint (in the thread pool);
-    # meanwhile the event loop must keep answering unprotected requests at once.
-    pending = [new_browser() for _ in range(5)]
-    callbacks = [b.login(nginx.url("/demarches/"), stop_before_callback=True).callback_url for b in pending]
-    emulator.control(token_delay=2)
-    results = [None] * 5
-
-    def finish(i):
-        results[i] = pending[i].get(callbacks[i], timeout=20)
-
-    threads = [threading.Thread(target=finish, args=(i,)) for i in range(5)]
-    t0 = time.monotonic()
-    for t in threads:
-        t.start()
-    time.sleep(0.3)  # the callbacks are now blocked in the provider
-    probe = new_browser()
-    timings = []
-    for _ in range(20):
-        resp = probe.get(nginx.url("/public/"))
-        assert resp.status_code == 200
-        timings.append(resp.elapsed_s)
-    probing_done = time.monotonic() - t0
-    for t in threads:
-        t.join(30)
-    assert max(timings) < 0.1, f"slowest unprotected answer {max(timings):.3f}s: event loop blocked"
-    assert probing_done < 2.0, "the probes finished only after the logins: the event loop waited"
-    assert all(r is not None and r.status_code == 303 for r in results), [getattr(r, "status_code", None) for r in results]
-    assert len(nginx.worker_pids()) == 1

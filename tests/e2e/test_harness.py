@@ -3,7 +3,6 @@
 These run before the module exists, so a broken harness is told apart from a broken module.
 """
 
-import json
 import subprocess
 from types import SimpleNamespace
 

@@ -4,7 +4,7 @@ import re
 from urllib.parse import parse_qsl, quote, urlsplit
 
 from e2e_rig.checks import (
-    LOGIN, LOGOUT, SESSION, assert_redirects_to_provider, php_server, same_site_location, set_cookies,
+    LOGIN, LOGOUT, SESSION, php_server, same_site_location, set_cookies,
 )
 
 HEX64 = re.compile(r"^[0-9a-f]{64}$")

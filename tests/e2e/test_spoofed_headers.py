@@ -39,7 +39,7 @@ def test_spoofed_identity_header_never_reaches_proxied_app(name, browser, nginx)
     assert FAKE not in resp.text, resp.json()["headers"]
 
 
-def test_spoofed_headers_are_stripped_even_before_login(browser, nginx, emulator):
+def test_spoofed_remote_user_does_not_bypass_login(browser, nginx, emulator):
     # Without a session the protected location redirects; the backend never sees the request.
     resp = browser.get(nginx.url("/demarches/page"), headers={"Remote-User": FAKE})
     assert resp.status_code in (302, 303)

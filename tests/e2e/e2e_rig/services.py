@@ -67,9 +67,10 @@ class Redis:
         """One redis command through redis-cli (keeps the rig free of a Python redis client)."""
         out = subprocess.run(
             ["redis-cli", "-p", str(self.port), "--raw", *map(str, args)],
-            check=True, capture_output=True, timeout=10, text=True,
+            check=True, capture_output=True, timeout=10,
         )
-        return out.stdout
+        # Values may be binary (encrypted sessions): never fail on decoding.
+        return out.stdout.decode("utf-8", "replace")
 
     def keys(self, pattern="*"):
         return [k for k in self.command("--scan", "--pattern", pattern).split("\n") if k]
