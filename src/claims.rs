@@ -1,1 +1,177 @@
-//! (to be written)
+//! Verified claims → what the backend sees: claim values as text, the stable user key,
+//! REMOTE_USER, the header-safe encoding, and the test for incoming headers that could spoof
+//! any of it.
+
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+use crate::api::Identity;
+
+/// Token-validation members, not facts about the user: never passed to the backend.
+const PROTOCOL_CLAIMS: &[&str] = &["iss", "aud", "exp", "iat", "nonce", "at_hash", "nbf", "azp"];
+
+/// A claim value as text: strings as they are (UTF-8), anything else as compact JSON.
+pub fn claim_text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// The claims handed to the backend, sorted by name. Null claims are left out (absent and
+/// null mean the same to an application reading variables).
+pub fn identity_claims(claims: &Map<String, Value>) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = claims
+        .iter()
+        .filter(|(name, value)| !PROTOCOL_CLAIMS.contains(&name.as_str()) && !value.is_null())
+        .map(|(name, value)| (name.clone(), claim_text(value)))
+        .collect();
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+/// Stable user key: first 32 hex chars of SHA-256(issuer "\n" sub). Keyed on the pair because a
+/// `sub` is only unique per issuer (federations.md §4.6); never on e-mail.
+pub fn user_key(issuer: &str, sub: &str) -> String {
+    let digest = Sha256::digest(format!("{issuer}\n{sub}").as_bytes());
+    hex::encode(digest)[..32].to_owned()
+}
+
+/// The value for REMOTE_USER: the configured claim (`sub` by default); empty when absent.
+pub fn remote_user(claims: &Map<String, Value>, sub: &str, claim: &str) -> String {
+    if claim == "sub" {
+        return sub.to_owned();
+    }
+    claims
+        .get(claim)
+        .filter(|v| !v.is_null())
+        .map(claim_text)
+        .unwrap_or_default()
+}
+
+/// Builds the identity of a verified session.
+pub fn identity(
+    provider: &str,
+    issuer: &str,
+    sub: &str,
+    acr: &str,
+    claims: &Map<String, Value>,
+    remote_user_claim: &str,
+) -> Identity {
+    let mut list = identity_claims(claims);
+    if !list.iter().any(|(n, _)| n == "sub") {
+        list.push(("sub".into(), sub.to_owned()));
+        list.sort_by(|a, b| a.0.cmp(&b.0));
+    }
+    Identity {
+        provider: provider.to_owned(),
+        acr: acr.to_owned(),
+        user_key: user_key(issuer, sub),
+        remote_user: remote_user(claims, sub, remote_user_claim),
+        claims: list,
+        set_cookies: Vec::new(),
+    }
+}
+
+/// Everything except `A-Z a-z 0-9 - . _ ~` is percent-encoded.
+const HEADER_SAFE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// A value safe in any HTTP header: every byte outside `[A-Za-z0-9-._~]` becomes `%XX`
+/// (UTF-8 bytes, upper-case hex). Decoding with any URL decoder gives the raw value back.
+pub fn encode_header_value(value: &str) -> String {
+    utf8_percent_encode(value, HEADER_SAFE).to_string()
+}
+
+/// True for incoming request header names that could pass for what Sesame sets: `X-Sesame-*`,
+/// `Sesame-*`, `Remote-User`, `X-Remote-User`, `X-Forwarded-User` (case-insensitive, `_` = `-`,
+/// since CGI/FastCGI map both to the same variable).
+pub fn is_spoofable_header(name: &str) -> bool {
+    let norm: String = name
+        .trim()
+        .chars()
+        .map(|c| if c == '_' { '-' } else { c.to_ascii_lowercase() })
+        .collect();
+    norm.starts_with("x-sesame-")
+        || norm.starts_with("sesame-")
+        || matches!(
+            norm.as_str(),
+            "remote-user" | "x-remote-user" | "x-forwarded-user"
+        )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn claims_keep_utf8_and_encode_non_strings_as_compact_json() {
+        let claims = json!({
+            "given_name": "Élodie", "family_name": "Ñúñez-Œuvray",
+            "given_name_array": ["Élodie", "Marie"], "amr": ["fc", "pwd"],
+            "email_verified": true, "auth_time": 1_700_000_000, "birthplace": "",
+            "iss": "x", "aud": "y", "exp": 1, "iat": 1, "nonce": "n", "at_hash": "h", "gone": null
+        });
+        let list = identity_claims(claims.as_object().unwrap());
+        let get = |n: &str| list.iter().find(|(k, _)| k == n).map(|(_, v)| v.as_str());
+        assert_eq!(get("given_name"), Some("Élodie"));
+        assert_eq!(get("family_name"), Some("Ñúñez-Œuvray"));
+        assert_eq!(get("given_name_array"), Some(r#"["Élodie","Marie"]"#));
+        assert_eq!(get("email_verified"), Some("true"));
+        assert_eq!(get("auth_time"), Some("1700000000"));
+        assert_eq!(get("birthplace"), Some(""));
+        for hidden in ["iss", "aud", "exp", "iat", "nonce", "at_hash", "gone"] {
+            assert_eq!(get(hidden), None, "{hidden} must not reach the backend");
+        }
+    }
+
+    #[test]
+    fn header_encoding_of_accented_names_is_ascii_and_reversible() {
+        let encoded = encode_header_value("Ñúñez-Œuvray");
+        assert_eq!(encoded, "%C3%91%C3%BA%C3%B1ez-%C5%92uvray");
+        assert_eq!(encode_header_value("Élodie"), "%C3%89lodie");
+        assert_eq!(encode_header_value("a b\r\n%:;,"), "a%20b%0D%0A%25%3A%3B%2C");
+        assert_eq!(encode_header_value("AZaz09-._~"), "AZaz09-._~");
+        let decoded = percent_encoding::percent_decode_str(&encoded).decode_utf8().unwrap();
+        assert_eq!(decoded, "Ñúñez-Œuvray");
+    }
+
+    #[test]
+    fn user_key_depends_on_issuer_and_sub_only() {
+        let a = user_key("https://a/api/v2", "sub1");
+        assert_eq!(a.len(), 32);
+        assert!(a.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
+        assert_ne!(a, user_key("https://b/api/v2", "sub1"));
+        assert_ne!(a, user_key("https://a/api/v2", "sub2"));
+        // The separator prevents ("ab","c") == ("a","bc").
+        assert_ne!(user_key("ab", "c"), user_key("a", "bc"));
+    }
+
+    #[test]
+    fn remote_user_uses_the_configured_claim() {
+        let claims = json!({"email": "e@x.fr", "n": 5});
+        let c = claims.as_object().unwrap();
+        assert_eq!(remote_user(c, "the-sub", "sub"), "the-sub");
+        assert_eq!(remote_user(c, "the-sub", "email"), "e@x.fr");
+        assert_eq!(remote_user(c, "the-sub", "n"), "5");
+        assert_eq!(remote_user(c, "the-sub", "missing"), "");
+    }
+
+    #[test]
+    fn spoofable_headers_are_recognised_in_any_spelling() {
+        for name in [
+            "X-Sesame-Claim-Sub", "x_sesame_user", "SESAME-PROVIDER", "sesame_acr",
+            "Remote-User", "REMOTE_USER", "X-Remote-User", "x_forwarded_user", " X-Forwarded-User",
+        ] {
+            assert!(is_spoofable_header(name), "{name}");
+        }
+        for name in ["Cookie", "X-Forwarded-For", "Remote-Addr", "X-Sesamee", "Sesame", "X-User"] {
+            assert!(!is_spoofable_header(name), "{name}");
+        }
+    }
+}

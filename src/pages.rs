@@ -1,1 +1,103 @@
-//! (to be written)
+//! The small HTML pages Sesame answers with itself (errors, 503 when Redis is down, "login
+//! cancelled"). French first with a short English line, every dynamic part escaped, never
+//! cached, and a reference id that also appears in the matching log line so support can
+//! find it.
+
+use crate::api::Page;
+
+/// What one page says. `retry` is a local path offered as « Réessayer ».
+#[derive(Debug, Clone)]
+pub struct PageText<'a> {
+    pub title: &'a str,
+    pub message: &'a str,
+    pub english: &'a str,
+    pub retry: Option<&'a str>,
+}
+
+/// A short random reference id (12 hex chars) shared by the page and the log line.
+pub fn new_reference() -> String {
+    hex::encode(crate::session::random_bytes::<6>())
+}
+
+/// Escapes text for HTML element content and double-quoted attribute values.
+pub fn html_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// Renders a complete page.
+pub fn render(status: u16, reference: &str, text: &PageText<'_>) -> Page {
+    let retry = text
+        .retry
+        .map(|href| {
+            format!(
+                "<p><a href=\"{}\">Réessayer</a> · <span lang=\"en\">Try again</span></p>\n",
+                html_escape(href)
+            )
+        })
+        .unwrap_or_default();
+    let body = format!(
+        "<!DOCTYPE html>\n<html lang=\"fr\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <title>{title}</title>\n</head>\n<body>\n<main>\n<h1>{title}</h1>\n<p>{message}</p>\n\
+         <p lang=\"en\">{english}</p>\n{retry}<p><small>Référence / Reference : \
+         <code>{reference}</code></small></p>\n</main>\n</body>\n</html>\n",
+        title = html_escape(text.title),
+        message = html_escape(text.message),
+        english = html_escape(text.english),
+        reference = html_escape(reference),
+    );
+    Page {
+        status,
+        content_type: "text/html; charset=utf-8".into(),
+        body,
+        set_cookies: Vec::new(),
+        headers: vec![("Cache-Control".into(), "no-store".into())],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_escape_everything_and_are_never_cached() {
+        let page = render(
+            400,
+            "ref<1>",
+            &PageText {
+                title: "Connexion <annulée>",
+                message: "\"x\" & 'y'",
+                english: "<script>alert(1)</script>",
+                retry: Some("/a?b=\"><script>"),
+            },
+        );
+        assert_eq!(page.status, 400);
+        assert!(!page.body.contains("<script>"));
+        assert!(page.body.contains("Connexion &lt;annulée&gt;"));
+        assert!(page.body.contains("&quot;x&quot; &amp; &#39;y&#39;"));
+        assert!(page.body.contains("ref&lt;1&gt;"));
+        assert!(page.body.contains("href=\"/a?b=&quot;&gt;&lt;script&gt;\""));
+        assert!(page
+            .headers
+            .contains(&("Cache-Control".to_string(), "no-store".to_string())));
+        assert!(page.content_type.starts_with("text/html"));
+    }
+
+    #[test]
+    fn references_are_random_hex() {
+        let a = new_reference();
+        assert_eq!(a.len(), 12);
+        assert_ne!(a, new_reference());
+    }
+}

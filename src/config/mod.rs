@@ -1,33 +1,303 @@
-//! Directive model, validation and federation presets. (Skeleton; to be written.)
+//! Directive model, validation and federation presets.
+//!
+//! Adapters hand raw directive values to [`ConfigBuilder`]; syntax mistakes are reported at once
+//! (so `nginx -t` points at the right line), cross-checks and file reads happen in `build`.
+//! `build` opens no socket and starts no thread: the server forks its workers afterwards.
+
+mod duration;
+mod presets;
+mod provider;
+
+use std::time::Duration;
+
+pub use duration::parse_duration;
+pub use presets::{Preset, FC_DEFAULT_SCOPE};
+pub use provider::ProviderConfig;
 
 use crate::api::ConfigError;
-use crate::engine::Sesame;
+use crate::engine::{EngineConfig, Sesame};
+use crate::oidc::OidcClient;
+use crate::session::{Keys, RedisStore, SessionSettings};
+use provider::ProviderDraft;
 
 /// Collects raw directive values from an adapter, then validates them all in `build`.
 /// Keys are the nginx directive names without the `sesame_` prefix (`redis`, `secret_file`,
 /// provider keys `preset`, `client_id`...). Values are the directive's arguments joined by " ".
 #[derive(Debug, Default)]
-pub struct ConfigBuilder {}
+pub struct ConfigBuilder {
+    redis: Option<String>,
+    secret_file: Option<String>,
+    redis_timeout: Option<Duration>,
+    session_cache: Option<Duration>,
+    session_idle_timeout: Option<Duration>,
+    session_lifetime: Option<Duration>,
+    /// In declaration order, so errors and endpoint matching are predictable.
+    providers: Vec<(String, ProviderDraft)>,
+}
+
+const GLOBAL_KEYS: &[&str] = &[
+    "redis",
+    "secret_file",
+    "redis_timeout",
+    "session_cache",
+    "session_idle_timeout",
+    "session_lifetime",
+];
+
+/// The secret must carry at least 256 bits; HKDF cannot add entropy that is not there.
+const MIN_SECRET_LEN: usize = 32;
+
+/// Reads a small text file, with an operator-friendly error ("No such file or directory").
+pub(crate) fn read_text_file(path: &str) -> Result<String, String> {
+    std::fs::read_to_string(path).map_err(|e| io_message(&e))
+}
+
+fn read_bytes_file(path: &str) -> Result<Vec<u8>, String> {
+    std::fs::read(path).map_err(|e| io_message(&e))
+}
+
+/// `std::io::Error` text without the trailing " (os error 2)".
+fn io_message(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    match text.find(" (os error") {
+        Some(cut) => text[..cut].to_owned(),
+        None => text,
+    }
+}
+
+/// A Redis URL for messages: the password never reaches a log or `nginx -t` output.
+fn redacted_url(raw: &str) -> String {
+    match url::Url::parse(raw) {
+        Ok(mut url) if url.password().is_some() => {
+            let _ = url.set_password(Some("***"));
+            url.to_string()
+        }
+        _ => raw.to_owned(),
+    }
+}
+
+fn global_duration(key: &str, value: &str) -> Result<Duration, ConfigError> {
+    parse_duration(value).ok_or_else(|| {
+        ConfigError::new(format!(
+            "sesame_{key} \"{value}\" is not a duration (write e.g. 500ms, 5s, 10m or 12h)"
+        ))
+    })
+}
+
+fn set_once<T>(slot: &mut Option<T>, key: &str, value: T) -> Result<(), ConfigError> {
+    if slot.is_some() {
+        return Err(ConfigError::new(format!(
+            "sesame_{key} is duplicate (write it once)"
+        )));
+    }
+    *slot = Some(value);
+    Ok(())
+}
 
 impl ConfigBuilder {
     pub fn new() -> Self {
         ConfigBuilder::default()
     }
-    pub fn set_global(&mut self, _key: &str, _value: &str) -> Result<(), ConfigError> {
-        todo!()
+
+    pub fn set_global(&mut self, key: &str, value: &str) -> Result<(), ConfigError> {
+        let value = value.trim();
+        if value.is_empty() && GLOBAL_KEYS.contains(&key) {
+            return Err(ConfigError::new(format!("sesame_{key} needs a value")));
+        }
+        match key {
+            "redis" => {
+                if !(value.starts_with("redis://") || value.starts_with("rediss://")) {
+                    return Err(ConfigError::new(format!(
+                        "sesame_redis \"{}\" must be a redis:// or rediss:// URL (write e.g. redis://127.0.0.1:6379/0)",
+                        redacted_url(value)
+                    )));
+                }
+                // Parsing only: no connection is made before the server forks.
+                redis::Client::open(value).map_err(|e| {
+                    ConfigError::new(format!(
+                        "sesame_redis \"{}\" is not a valid Redis URL: {e}",
+                        redacted_url(value)
+                    ))
+                })?;
+                set_once(&mut self.redis, key, value.to_owned())
+            }
+            "secret_file" => set_once(&mut self.secret_file, key, value.to_owned()),
+            "redis_timeout" => {
+                let d = global_duration(key, value)?;
+                if d.is_zero() {
+                    return Err(ConfigError::new(
+                        "sesame_redis_timeout must be greater than 0 (write e.g. 1s)",
+                    ));
+                }
+                set_once(&mut self.redis_timeout, key, d)
+            }
+            "session_cache" => {
+                let d = global_duration(key, value)?;
+                set_once(&mut self.session_cache, key, d)
+            }
+            "session_idle_timeout" | "session_lifetime" => {
+                let d = global_duration(key, value)?;
+                if d < Duration::from_secs(60) {
+                    return Err(ConfigError::new(format!(
+                        "sesame_{key} must be at least 1m (write e.g. 30m or 12h)"
+                    )));
+                }
+                let slot = if key == "session_lifetime" {
+                    &mut self.session_lifetime
+                } else {
+                    &mut self.session_idle_timeout
+                };
+                set_once(slot, key, d)
+            }
+            _ => Err(ConfigError::new(format!(
+                "unknown directive \"sesame_{key}\" (expected one of: {})",
+                GLOBAL_KEYS
+                    .iter()
+                    .map(|k| format!("sesame_{k}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))),
+        }
     }
-    pub fn add_provider(&mut self, _name: &str) -> Result<(), ConfigError> {
-        todo!()
+
+    pub fn add_provider(&mut self, name: &str) -> Result<(), ConfigError> {
+        let valid = !name.is_empty()
+            && name.len() <= 64
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if !valid {
+            return Err(ConfigError::new(format!(
+                "sesame_provider \"{name}\": the name must be 1-64 letters, digits, - or _ (e.g. fc)"
+            )));
+        }
+        if self.providers.iter().any(|(n, _)| n == name) {
+            return Err(ConfigError::new(format!(
+                "sesame_provider \"{name}\" is duplicate (each provider block needs its own name)"
+            )));
+        }
+        self.providers
+            .push((name.to_owned(), ProviderDraft::default()));
+        Ok(())
     }
-    pub fn set_provider(
-        &mut self,
-        _name: &str,
-        _key: &str,
-        _value: &str,
-    ) -> Result<(), ConfigError> {
-        todo!()
+
+    pub fn set_provider(&mut self, name: &str, key: &str, value: &str) -> Result<(), ConfigError> {
+        let draft = self
+            .providers
+            .iter_mut()
+            .find(|(n, _)| n == name)
+            .map(|(_, d)| d)
+            .ok_or_else(|| {
+                ConfigError::new(format!(
+                    "sesame_provider \"{name}\" is not declared (add a sesame_provider {name} {{ ... }} block first)"
+                ))
+            })?;
+        draft
+            .set(key, value)
+            .map_err(|m| ConfigError::new(format!("sesame_provider \"{name}\": {m}")))
     }
+
     pub fn build(self) -> Result<Sesame, ConfigError> {
-        todo!()
+        let (config, redis_url) = self.validate()?;
+        let store = match redis_url {
+            Some(url) => RedisStore::new(&url, config.session.redis_timeout)
+                .map_err(|e| ConfigError::new(format!("sesame_redis: {e}")))?,
+            None => RedisStore::unconfigured(),
+        };
+        Ok(Sesame::new(config, Box::new(store)))
+    }
+
+    /// Everything `build` checks, without choosing the store (tests use an in-memory one).
+    pub(crate) fn validate(self) -> Result<(EngineConfig, Option<String>), ConfigError> {
+        let session = SessionSettings {
+            redis_timeout: self.redis_timeout.unwrap_or(Duration::from_secs(1)),
+            cache_ttl: self.session_cache.unwrap_or(Duration::from_secs(5)),
+            idle_timeout: self
+                .session_idle_timeout
+                .unwrap_or(Duration::from_secs(30 * 60)),
+            lifetime: self
+                .session_lifetime
+                .unwrap_or(Duration::from_secs(12 * 3600)),
+        };
+        if session.idle_timeout > session.lifetime {
+            return Err(ConfigError::new(
+                "sesame_session_idle_timeout is longer than sesame_session_lifetime (the absolute lifetime always wins; shorten the idle timeout)",
+            ));
+        }
+
+        let secret = match (&self.secret_file, self.providers.is_empty()) {
+            (Some(path), _) => {
+                let raw = read_bytes_file(path).map_err(|e| {
+                    ConfigError::new(format!("cannot read sesame_secret_file \"{path}\": {e}"))
+                })?;
+                let trimmed = raw.trim_ascii_end();
+                if trimmed.len() < MIN_SECRET_LEN {
+                    return Err(ConfigError::new(format!(
+                        "sesame_secret_file \"{path}\" holds {} bytes; it needs at least {MIN_SECRET_LEN} random bytes (create it with: openssl rand -hex 32 > {path})",
+                        trimmed.len()
+                    )));
+                }
+                trimmed.to_vec()
+            }
+            (None, true) => Vec::new(),
+            (None, false) => {
+                return Err(ConfigError::new(
+                    "sesame_secret_file is missing (write e.g. sesame_secret_file /etc/nginx/sesame.secret; created with: openssl rand -hex 32)",
+                ))
+            }
+        };
+        if self.redis.is_none() && !self.providers.is_empty() {
+            return Err(ConfigError::new(
+                "sesame_redis is missing (write e.g. sesame_redis redis://127.0.0.1:6379/0;)",
+            ));
+        }
+
+        let mut providers: Vec<(ProviderConfig, OidcClient)> = Vec::new();
+        for (name, draft) in self.providers {
+            let cfg = draft
+                .finish(&name)
+                .map_err(|m| ConfigError::new(format!("sesame_provider \"{name}\": {m}")))?;
+            check_endpoint_clash(&providers, &cfg)?;
+            let client = OidcClient::new(cfg.settings.clone())
+                .map_err(|e| ConfigError::new(format!("sesame_provider \"{name}\": {e}")))?;
+            providers.push((cfg, client));
+        }
+        let config = EngineConfig {
+            providers,
+            session,
+            keys: Keys::derive(&secret),
+        };
+        Ok((config, self.redis))
     }
 }
+
+/// Two providers answering on the same path would steal each other's callbacks.
+fn check_endpoint_clash(
+    existing: &[(ProviderConfig, OidcClient)],
+    new: &ProviderConfig,
+) -> Result<(), ConfigError> {
+    let paths = |cfg: &ProviderConfig| -> Vec<String> {
+        [
+            Some(cfg.settings.redirect_uri.as_str()),
+            cfg.settings.post_logout_redirect_uri.as_deref(),
+        ]
+        .into_iter()
+        .flatten()
+        .filter_map(|u| url::Url::parse(u).ok())
+        .map(|u| u.path().to_owned())
+        .collect()
+    };
+    let new_paths = paths(new);
+    for (other, _) in existing {
+        if let Some(clash) = paths(other).iter().find(|p| new_paths.contains(p)) {
+            return Err(ConfigError::new(format!(
+                "sesame_provider \"{}\": path {clash} is already used by sesame_provider \"{}\" (give each provider its own redirect_uri and post_logout_redirect_uri)",
+                new.settings.name, other.settings.name
+            )));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,19 +1,69 @@
 //! `OidcClient`: one per configured provider, shared by every request of the process.
-//! (Interface fixed by the integrator; bodies to be written.)
 
 use std::sync::Arc;
 
-use super::{AuthParams, CallbackParams, LoginResult, OidcError, OidcSettings, ProviderMetadata};
+use serde_json::{Map, Value};
+
+use super::cache::{Cache, Snapshot};
+use super::jwks::KeySet;
+use super::jws::{self, VerifyError};
+use super::userinfo::Answer;
+use super::{
+    authorize, callback, token, userinfo, validate, AuthParams, CallbackParams, LoginResult,
+    OidcError, OidcSettings, ProviderMetadata, UserinfoMode,
+};
+use crate::http::HttpClient;
+
+/// Claims that only serve the protocol: not passed to applications.
+const PROTOCOL_CLAIMS: &[&str] = &["iss", "aud", "exp", "iat", "nbf", "nonce", "at_hash", "c_hash", "azp"];
+
+/// Claims describing the authentication itself: the id_token's values are authoritative and
+/// userinfo cannot override them.
+const AUTHENTICATION_CLAIMS: &[&str] = &["sub", "acr", "amr", "auth_time", "sid"];
 
 pub struct OidcClient {
     settings: OidcSettings,
+    http: HttpClient,
+    cache: Cache,
+}
+
+impl std::fmt::Debug for OidcClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print the settings: they hold the client secret.
+        f.debug_struct("OidcClient")
+            .field("provider", &self.settings.name)
+            .field("issuer", &self.settings.issuer)
+            .finish_non_exhaustive()
+    }
 }
 
 impl OidcClient {
     /// Config time: validates settings that need no I/O, reads `ca_file`. Opens no socket and
     /// starts no thread (the server forks after this).
     pub fn new(settings: OidcSettings) -> Result<Self, OidcError> {
-        Ok(OidcClient { settings })
+        let http = HttpClient::new(settings.http_timeout, settings.ca_file.as_deref()).map_err(
+            |e| OidcError::Protocol(format!("provider {}: {e}", settings.name)),
+        )?;
+        for (name, value) in [
+            ("issuer", Some(&settings.issuer)),
+            ("discovery_url", Some(&settings.discovery_url)),
+            ("redirect_uri", Some(&settings.redirect_uri)),
+            ("post_logout_redirect_uri", settings.post_logout_redirect_uri.as_ref()),
+        ] {
+            if let Some(v) = value {
+                if url::Url::parse(v).is_err() {
+                    return Err(OidcError::Protocol(format!(
+                        "provider {}: {name} {v:?} is not an absolute URL",
+                        settings.name
+                    )));
+                }
+            }
+        }
+        Ok(OidcClient {
+            settings,
+            http,
+            cache: Cache::default(),
+        })
     }
 
     pub fn settings(&self) -> &OidcSettings {
@@ -22,47 +72,183 @@ impl OidcClient {
 
     /// Non-blocking: the metadata if cached and still fresh.
     pub fn cached_metadata(&self) -> Option<Arc<ProviderMetadata>> {
-        todo!()
+        self.cache.fresh(self.settings.metadata_ttl).map(|s| s.meta)
     }
 
     /// Blocking: cached metadata, or fetch discovery (and JWKS) now.
     pub fn metadata(&self) -> Result<Arc<ProviderMetadata>, OidcError> {
-        todo!()
+        Ok(self.snapshot()?.meta)
     }
 
     /// The authorize URL with exactly the parameters the federation accepts.
-    pub fn authorize_url(&self, _meta: &ProviderMetadata, _params: &AuthParams) -> String {
-        todo!()
+    pub fn authorize_url(&self, meta: &ProviderMetadata, params: &AuthParams) -> String {
+        authorize::authorize_url(&self.settings, meta, params)
     }
 
     /// Parse the raw query string of a request to the redirect_uri.
-    pub fn parse_callback(_query: &str) -> CallbackParams {
-        todo!()
+    pub fn parse_callback(query: &str) -> CallbackParams {
+        callback::parse(query)
     }
 
-    /// Checks done before any I/O: provider `error`, RFC 9207 `iss`, presence of `code`.
-    /// Returns the code. (The engine checks `state` against what the browser holds.)
-    pub fn check_callback<'a>(&self, _cb: &'a CallbackParams) -> Result<&'a str, OidcError> {
-        todo!()
+    /// Checks done before any I/O: duplicated parameters, provider `error`, RFC 9207 `iss`,
+    /// presence of `code`. Returns the code. (The engine checks `state` against what the
+    /// browser holds.)
+    pub fn check_callback<'a>(&self, cb: &'a CallbackParams) -> Result<&'a str, OidcError> {
+        callback::check(&self.settings, cb)
     }
 
     /// Blocking: redeem the code, verify the id_token (nonce, acr...), fetch + verify userinfo.
-    pub fn complete_login(
-        &self,
-        _code: &str,
-        _params: &AuthParams,
-    ) -> Result<LoginResult, OidcError> {
-        todo!()
+    pub fn complete_login(&self, code: &str, params: &AuthParams) -> Result<LoginResult, OidcError> {
+        let snap = self.snapshot()?;
+        let tokens = token::exchange(&self.http, &self.settings, &snap.meta, code, params)?;
+
+        let id_claims = self.verify_jws(&tokens.id_token, "id_token", &snap)?;
+        let facts = validate::check_id_token(
+            &id_claims,
+            &self.settings,
+            &params.nonce,
+            tokens.access_token.as_deref(),
+            validate::now(),
+        )?;
+
+        let mut claims = strip(id_claims, &[]);
+        if self.settings.userinfo != UserinfoMode::Skip {
+            let ui = self.userinfo(&snap, tokens.access_token.as_deref())?;
+            if validate::subject(&ui).as_deref() != Some(facts.sub.as_str()) {
+                return Err(OidcError::InvalidToken(
+                    "userinfo sub differs from the id_token sub (answer for another user)".into(),
+                ));
+            }
+            for (k, v) in strip(ui, AUTHENTICATION_CLAIMS) {
+                claims.insert(k, v);
+            }
+        }
+        Ok(LoginResult {
+            sub: facts.sub,
+            acr: facts.acr,
+            claims,
+            id_token: tokens.id_token,
+        })
     }
 
     /// The end_session URL (id_token_hint, state, post_logout_redirect_uri), if the provider
     /// has an end_session_endpoint.
     pub fn end_session_url(
         &self,
-        _meta: &ProviderMetadata,
-        _id_token_hint: &str,
-        _state: &str,
+        meta: &ProviderMetadata,
+        id_token_hint: &str,
+        state: &str,
     ) -> Option<String> {
-        todo!()
+        authorize::end_session_url(&self.settings, meta, id_token_hint, state)
     }
+
+    fn snapshot(&self) -> Result<Snapshot, OidcError> {
+        self.cache.get(&self.http, &self.settings).map_err(|e| self.named(e))
+    }
+
+    /// Prefixes I/O errors with the provider name so log lines say which one failed.
+    fn named(&self, e: OidcError) -> OidcError {
+        let p = &self.settings.name;
+        match e {
+            OidcError::Unavailable(m) => OidcError::Unavailable(format!("provider {p}: {m}")),
+            OidcError::Protocol(m) => OidcError::Protocol(format!("provider {p}: {m}")),
+            other => other,
+        }
+    }
+
+    fn userinfo(
+        &self,
+        snap: &Snapshot,
+        access_token: Option<&str>,
+    ) -> Result<Map<String, Value>, OidcError> {
+        let url = snap.meta.userinfo_endpoint.as_deref().ok_or_else(|| {
+            self.named(OidcError::Protocol(
+                "discovery has no userinfo_endpoint; set `userinfo off` for this provider".into(),
+            ))
+        })?;
+        let access_token = access_token.ok_or_else(|| {
+            OidcError::Protocol("token endpoint returned no access_token for userinfo".into())
+        })?;
+        match userinfo::fetch(&self.http, url, access_token, self.settings.userinfo)
+            .map_err(|e| self.named(e))?
+        {
+            Answer::Json(map) => Ok(map),
+            Answer::Jwt(jwt) => {
+                let what = "userinfo JWT";
+                let claims = self.verify_jws(&jwt, what, snap)?;
+                validate::check_common(&claims, &self.settings, what, validate::now())?;
+                Ok(claims)
+            }
+        }
+    }
+
+    /// Header check, key selection (with one rate-limited JWKS refetch on an unknown kid or a
+    /// signature failure) and signature verification. Returns the payload, claims unchecked.
+    fn verify_jws(
+        &self,
+        token: &str,
+        what: &str,
+        snap: &Snapshot,
+    ) -> Result<Map<String, Value>, OidcError> {
+        let alg = self.settings.id_token_alg;
+        let header = jws::check_header(token, alg, what)?;
+        let kid = header.kid.as_deref();
+        let mut keys: Arc<KeySet> = snap.keys.clone();
+        let mut refetched = false;
+        loop {
+            let outcome = match keys.find(alg, kid) {
+                None => None,
+                Some(key) => Some((jws::verify(token, key), key.fingerprint.clone())),
+            };
+            match outcome {
+                Some((Ok(claims), _)) => return Ok(claims),
+                Some((Err(VerifyError::Other(m)), _)) => {
+                    return Err(OidcError::InvalidToken(format!("{what} {m}")))
+                }
+                Some((Err(VerifyError::Signature), fingerprint)) => {
+                    if !refetched {
+                        if let Some(new) = self.force_jwks(snap)? {
+                            refetched = true;
+                            // Retry only if the provider now publishes another key under this kid.
+                            let changed = new.find(alg, kid).map(|k| &k.fingerprint) != Some(&fingerprint);
+                            if changed {
+                                keys = new;
+                                continue;
+                            }
+                        }
+                    }
+                    return Err(OidcError::InvalidToken(format!(
+                        "{what}: signature does not verify with the provider's key {kid:?} (forged or corrupted token)"
+                    )));
+                }
+                None => {
+                    if !refetched {
+                        if let Some(new) = self.force_jwks(snap)? {
+                            refetched = true;
+                            keys = new;
+                            continue;
+                        }
+                        return Err(OidcError::InvalidToken(format!(
+                            "{what}: signing key {kid:?} is not in the provider's JWKS (a forced refetch happened less than 10 s ago; not refetched again)"
+                        )));
+                    }
+                    return Err(OidcError::InvalidToken(format!(
+                        "{what}: signing key {kid:?} is not in the provider's JWKS, even after refetching it"
+                    )));
+                }
+            }
+        }
+    }
+
+    fn force_jwks(&self, snap: &Snapshot) -> Result<Option<Arc<KeySet>>, OidcError> {
+        self.cache
+            .force_jwks(&self.http, &snap.meta)
+            .map_err(|e| self.named(e))
+    }
+}
+
+/// Removes protocol claims (and `also`) from a verified payload.
+fn strip(mut claims: Map<String, Value>, also: &[&str]) -> Map<String, Value> {
+    claims.retain(|k, _| !PROTOCOL_CLAIMS.contains(&k.as_str()) && !also.contains(&k.as_str()));
+    claims
 }

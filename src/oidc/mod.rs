@@ -102,6 +102,10 @@ pub struct CallbackParams {
     pub iss: Option<String>,
     pub error: Option<String>,
     pub error_description: Option<String>,
+    /// Names of parameters among code, state, iss, error, error_description that appeared
+    /// more than once. The first value is kept above, but `check_callback` refuses the
+    /// callback: an ambiguous response must never be silently accepted.
+    pub duplicated: Vec<String>,
 }
 
 /// The result of a completed login: verified, merged claims.
@@ -140,4 +144,21 @@ pub enum OidcError {
 
 pub use client::OidcClient;
 
+mod acr;
+mod authorize;
+mod cache;
+mod callback;
 mod client;
+mod discovery;
+mod fetch;
+mod jwks;
+mod jws;
+mod token;
+mod userinfo;
+mod util;
+mod validate;
+
+#[cfg(test)]
+mod test_support;
+#[cfg(test)]
+mod tests;

@@ -1,1 +1,61 @@
-//! (to be written)
+//! Sessions: the browser cookies (session id + MAC, encrypted login/logout state), the session
+//! record kept encrypted in Redis, the per-process cache and the single-use state marker.
+
+mod aead;
+mod cache;
+mod cookie;
+mod keys;
+mod login_state;
+mod model;
+mod redis_store;
+mod sessions;
+mod store;
+
+use std::time::Duration;
+
+pub use aead::{open, seal};
+pub use cache::SessionCache;
+pub use cookie::{cookie_value, CookieNames, SessionId};
+pub use keys::Keys;
+pub use login_state::{
+    ct_eq, LoginState, LogoutState, PendingLogin, LOGIN_STATE_MAX_AGE,
+    MAX_PENDING,
+};
+pub use model::Session;
+pub use redis_store::RedisStore;
+pub use sessions::Sessions;
+pub use store::{MemoryStore, Store, StoreError};
+
+/// Session-related settings from the http-level directives.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionSettings {
+    pub redis_timeout: Duration,
+    /// Per-process cache lifetime of a validated session; zero disables the cache.
+    pub cache_ttl: Duration,
+    pub idle_timeout: Duration,
+    pub lifetime: Duration,
+}
+
+/// Seconds since the Unix epoch (0 if the clock is before 1970, which never happens in practice).
+pub fn now_unix() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// `n` bytes from the operating system's CSPRNG.
+pub fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut buf = [0u8; N];
+    // getrandom only fails when the OS has no entropy source at all; aborting the request is
+    // the only safe answer, and a panic is caught at the FFI/adapter boundary.
+    if getrandom::fill(&mut buf).is_err() {
+        panic!("the operating system's random number generator failed");
+    }
+    buf
+}
+
+/// 32 CSPRNG bytes as 64 lowercase hex chars (state, nonce: federations.md §3.7).
+pub fn random_token() -> String {
+    hex::encode(random_bytes::<32>())
+}

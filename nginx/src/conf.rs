@@ -1,0 +1,427 @@
+//! Directives. The module keeps no validation of its own: every value goes, as written, to the
+//! core's `ConfigBuilder` (key = directive name without `sesame_`, value = arguments joined by one
+//! space), so nginx and Apache accept and reject exactly the same things with the same messages.
+//!
+//! Timeline inside one `http {}` block:
+//! 1. directives are parsed: http-level ones feed the builder at once (a bad value fails at its
+//!    line), location ones are only recorded (providers may be declared further down);
+//! 2. `init_main_conf` (after the whole block is parsed): `build()` cross-checks everything;
+//! 3. `merge_loc_conf` (after init_main_conf): each `sesame` / `sesame_logout` is resolved with
+//!    `Sesame::location`, so an unknown provider fails `nginx -t` at the location's line.
+
+use core::ffi::{c_char, c_void};
+use core::ptr;
+
+use ngx::core::{NGX_CONF_ERROR, NGX_CONF_OK};
+use ngx::ffi::{
+    ngx_command_t, ngx_conf_full_name, ngx_conf_t, ngx_str_t, ngx_thread_pool_add,
+    ngx_thread_pool_t, ngx_uint_t, NGX_CONF_1MORE, NGX_CONF_BLOCK, NGX_CONF_TAKE1, NGX_CONF_TAKE12,
+    NGX_HTTP_LOC_CONF, NGX_HTTP_LOC_CONF_OFFSET, NGX_HTTP_MAIN_CONF, NGX_HTTP_MAIN_CONF_OFFSET,
+    NGX_LOG_EMERG, NGX_OK,
+};
+use ngx::http::HttpModuleMainConf;
+use ngx::{ngx_conf_log_error, ngx_string};
+use sesame::{ConfigBuilder, ConfigError, Location, LocationMode, LocationSpec, Sesame};
+
+use crate::Module;
+
+mod provider;
+
+/// http-level state of the module.
+pub struct MainConf {
+    /// Collects directive values until `init_main_conf`; None when no http-level directive
+    /// appeared yet.
+    builder: Option<ConfigBuilder>,
+    /// A location names a provider: build even without http-level directives, so the operator
+    /// gets the core's "sesame_secret_file is required" rather than silence.
+    used: bool,
+    /// The built core; None when this http block does not use Sesame at all.
+    pub sesame: Option<Sesame>,
+    /// `sesame_thread_pool NAME;` (default: nginx's "default" pool).
+    thread_pool_name: Option<String>,
+    /// The pool jobs are posted to (owned by nginx's thread_pool module, valid for the cycle).
+    pub thread_pool: *mut ngx_thread_pool_t,
+}
+
+impl Default for MainConf {
+    fn default() -> Self {
+        MainConf {
+            builder: None,
+            used: false,
+            sesame: None,
+            thread_pool_name: None,
+            thread_pool: ptr::null_mut(),
+        }
+    }
+}
+
+impl MainConf {
+    fn builder(&mut self) -> &mut ConfigBuilder {
+        self.builder.get_or_insert_with(ConfigBuilder::new)
+    }
+}
+
+/// What a location asks of Sesame.
+#[derive(Clone)]
+pub enum Setting {
+    /// `sesame off;` (only Sesame's own endpoints are answered here).
+    Off,
+    /// `sesame NAME;` or `sesame_logout NAME [local];`, resolved during the merge.
+    On {
+        spec: LocationSpec,
+        location: Option<Location>,
+    },
+}
+
+/// Location-level configuration.
+#[derive(Default)]
+pub struct LocConf {
+    /// None = not set here (inherited from the enclosing level).
+    pub setting: Option<Setting>,
+    /// "file:line" of the directive, to point at it when resolution fails.
+    origin: String,
+}
+
+impl LocConf {
+    /// The resolved location, when this location is protected or a logout endpoint.
+    pub fn location(&self) -> Option<&Location> {
+        match &self.setting {
+            Some(Setting::On { location, .. }) => location.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// The provider this location's protection refers to (`sesame NAME;` only).
+    pub fn protecting_provider(&self) -> Option<&str> {
+        match &self.setting {
+            Some(Setting::On { spec, .. }) if spec.mode == LocationMode::Protect => {
+                Some(spec.provider.as_str())
+            }
+            _ => None,
+        }
+    }
+}
+
+pub static mut COMMANDS: [ngx_command_t; 11] = [
+    global_command(ngx_string!("sesame_redis")),
+    global_command(ngx_string!("sesame_secret_file")),
+    global_command(ngx_string!("sesame_redis_timeout")),
+    global_command(ngx_string!("sesame_session_cache")),
+    global_command(ngx_string!("sesame_session_idle_timeout")),
+    global_command(ngx_string!("sesame_session_lifetime")),
+    ngx_command_t {
+        name: ngx_string!("sesame_thread_pool"),
+        type_: (NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1) as ngx_uint_t,
+        set: Some(cmd_thread_pool),
+        conf: NGX_HTTP_MAIN_CONF_OFFSET,
+        offset: 0,
+        post: ptr::null_mut(),
+    },
+    ngx_command_t {
+        name: ngx_string!("sesame_provider"),
+        type_: (NGX_HTTP_MAIN_CONF | NGX_CONF_BLOCK | NGX_CONF_TAKE1) as ngx_uint_t,
+        set: Some(provider::cmd_provider_block),
+        conf: NGX_HTTP_MAIN_CONF_OFFSET,
+        offset: 0,
+        post: ptr::null_mut(),
+    },
+    ngx_command_t {
+        name: ngx_string!("sesame"),
+        type_: (NGX_HTTP_LOC_CONF | NGX_CONF_TAKE1) as ngx_uint_t,
+        set: Some(cmd_location),
+        conf: NGX_HTTP_LOC_CONF_OFFSET,
+        offset: 0,
+        post: ptr::null_mut(),
+    },
+    ngx_command_t {
+        name: ngx_string!("sesame_logout"),
+        type_: (NGX_HTTP_LOC_CONF | NGX_CONF_TAKE12) as ngx_uint_t,
+        set: Some(cmd_location),
+        conf: NGX_HTTP_LOC_CONF_OFFSET,
+        offset: 0,
+        post: ptr::null_mut(),
+    },
+    ngx_command_t::empty(),
+];
+
+/// An http-level directive whose value goes to `ConfigBuilder::set_global`. `1MORE` so that the
+/// core, not nginx, explains what a value should look like.
+const fn global_command(name: ngx_str_t) -> ngx_command_t {
+    ngx_command_t {
+        name,
+        type_: (NGX_HTTP_MAIN_CONF | NGX_CONF_1MORE) as ngx_uint_t,
+        set: Some(cmd_global),
+        conf: NGX_HTTP_MAIN_CONF_OFFSET,
+        offset: 0,
+        post: ptr::null_mut(),
+    }
+}
+
+/// Logs `msg` at the current directive (`... in /path/nginx.conf:LINE`) and fails the parse.
+pub(crate) fn conf_error(cf: *mut ngx_conf_t, msg: &str) -> *mut c_char {
+    ngx_conf_log_error!(NGX_LOG_EMERG, cf, "{}", msg);
+    NGX_CONF_ERROR
+}
+
+/// Runs a core call made at configuration time; a panic (a core bug) becomes a configuration
+/// error instead of aborting nginx (unwinding out of an `extern "C"` function aborts).
+pub(crate) fn catching<T>(f: impl FnOnce() -> Result<T, ConfigError>) -> Result<T, ConfigError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|_| {
+        Err(ConfigError::new(
+            "internal error in Sesame while reading the configuration (see stderr); please report it",
+        ))
+    })
+}
+
+/// The directive's arguments (without its name).
+///
+/// # Safety
+/// `cf` must be the conf of a directive being parsed (cf->args holds ngx_str_t values).
+pub(crate) unsafe fn directive_args<'a>(cf: *mut ngx_conf_t) -> &'a [ngx_str_t] {
+    // SAFETY: per the contract, args is a valid array of ngx_str_t with at least the name.
+    let args: &[ngx_str_t] = unsafe { (*(*cf).args).as_slice() };
+    args.get(1..).unwrap_or(&[])
+}
+
+/// The directive's name as written.
+///
+/// # Safety
+/// Same as [`directive_args`].
+pub(crate) unsafe fn directive_name(cf: *mut ngx_conf_t) -> String {
+    // SAFETY: per the contract, args is a valid array of ngx_str_t.
+    let args: &[ngx_str_t] = unsafe { (*(*cf).args).as_slice() };
+    args.first().map(|a| a.to_string()).unwrap_or_default()
+}
+
+/// Joins the arguments with one space, resolving a relative `*_file` path against nginx's
+/// configuration directory like nginx does for its own files (ssl_certificate...).
+///
+/// # Safety
+/// Same as [`directive_args`].
+pub(crate) unsafe fn directive_value(cf: *mut ngx_conf_t, key: &str) -> Result<String, String> {
+    // SAFETY: forwarded contract.
+    let args = unsafe { directive_args(cf) };
+    let mut parts = Vec::with_capacity(args.len());
+    for arg in args {
+        match arg.to_str() {
+            Ok(s) => parts.push(s.to_string()),
+            Err(_) => return Err(format!("\"{key}\": the value is not valid UTF-8")),
+        }
+    }
+    let value = parts.join(" ");
+    if key.ends_with("_file") && args.len() == 1 && !value.is_empty() {
+        // SAFETY: cf is valid; the path is copied into the conf pool first, as
+        // ngx_conf_full_name may point the string at a new allocation from the cycle pool.
+        unsafe { return full_path(cf, &value) };
+    }
+    Ok(value)
+}
+
+/// # Safety
+/// `cf` must be a valid conf being parsed.
+unsafe fn full_path(cf: *mut ngx_conf_t, path: &str) -> Result<String, String> {
+    // SAFETY: cf is valid; from_bytes copies into the conf pool.
+    let mut name = unsafe { ngx_str_t::from_bytes((*cf).pool, path.as_bytes()) }
+        .ok_or_else(|| "out of memory".to_string())?;
+    // SAFETY: cf->cycle is the cycle being configured; name is a valid ngx_str_t.
+    if unsafe { ngx_conf_full_name((*cf).cycle, &mut name, 1) } != NGX_OK as isize {
+        return Err(format!("cannot resolve the path \"{path}\""));
+    }
+    name.to_str()
+        .map(str::to_string)
+        .map_err(|_| format!("the path \"{path}\" is not valid UTF-8"))
+}
+
+extern "C" fn cmd_global(
+    cf: *mut ngx_conf_t,
+    _cmd: *mut ngx_command_t,
+    conf: *mut c_void,
+) -> *mut c_char {
+    // SAFETY: conf is this module's main conf (NGX_HTTP_MAIN_CONF_OFFSET), cf is being parsed.
+    let (mcf, name) = unsafe { (&mut *conf.cast::<MainConf>(), directive_name(cf)) };
+    let key = name.strip_prefix("sesame_").unwrap_or(&name);
+    // SAFETY: cf is the conf of this directive.
+    let value = match unsafe { directive_value(cf, key) } {
+        Ok(v) => v,
+        Err(msg) => return conf_error(cf, &msg),
+    };
+    let builder = mcf.builder();
+    match catching(|| builder.set_global(key, &value)) {
+        Ok(()) => NGX_CONF_OK,
+        Err(err) => conf_error(cf, &err.message),
+    }
+}
+
+extern "C" fn cmd_thread_pool(
+    cf: *mut ngx_conf_t,
+    _cmd: *mut ngx_command_t,
+    conf: *mut c_void,
+) -> *mut c_char {
+    // SAFETY: conf is this module's main conf, cf is being parsed (TAKE1: one argument).
+    let (mcf, args) = unsafe { (&mut *conf.cast::<MainConf>(), directive_args(cf)) };
+    if mcf.thread_pool_name.is_some() {
+        return conf_error(cf, "\"sesame_thread_pool\" is duplicate");
+    }
+    match args.first().map(|a| a.to_str()) {
+        Some(Ok(name)) if !name.is_empty() => {
+            mcf.thread_pool_name = Some(name.to_string());
+            NGX_CONF_OK
+        }
+        _ => conf_error(
+            cf,
+            "\"sesame_thread_pool\" needs the name of a thread_pool, e.g. sesame_thread_pool default;",
+        ),
+    }
+}
+
+/// `sesame NAME|off;` and `sesame_logout NAME [local];`.
+extern "C" fn cmd_location(
+    cf: *mut ngx_conf_t,
+    _cmd: *mut ngx_command_t,
+    conf: *mut c_void,
+) -> *mut c_char {
+    // SAFETY: conf is this module's loc conf (NGX_HTTP_LOC_CONF_OFFSET), cf is being parsed.
+    let (lcf, name, args) = unsafe {
+        (
+            &mut *conf.cast::<LocConf>(),
+            directive_name(cf),
+            directive_args(cf),
+        )
+    };
+    if lcf.setting.is_some() {
+        return conf_error(
+            cf,
+            &format!(
+                "\"{name}\" is duplicate: a location takes one of \"sesame\" or \"sesame_logout\""
+            ),
+        );
+    }
+    let words: Vec<&str> = args.iter().filter_map(|a| a.to_str().ok()).collect();
+    if words.len() != args.len() {
+        return conf_error(cf, &format!("\"{name}\": the value is not valid UTF-8"));
+    }
+    let mode = match (name.as_str(), words.as_slice()) {
+        ("sesame", ["off"]) => {
+            lcf.setting = Some(Setting::Off);
+            return NGX_CONF_OK;
+        }
+        ("sesame", [_]) => LocationMode::Protect,
+        ("sesame_logout", [_]) => LocationMode::Logout,
+        ("sesame_logout", [_, "local"]) => LocationMode::LogoutLocal,
+        _ => {
+            return conf_error(
+                cf,
+                &format!(
+                    "invalid \"{name}\" arguments: write \"sesame PROVIDER;\", \"sesame off;\" \
+                     or \"sesame_logout PROVIDER [local];\""
+                ),
+            )
+        }
+    };
+    lcf.setting = Some(Setting::On {
+        spec: LocationSpec {
+            mode,
+            provider: words[0].to_string(),
+            options: Vec::new(),
+        },
+        location: None,
+    });
+    // SAFETY: cf is valid while its directive is parsed; conf_file is set for file directives.
+    lcf.origin = unsafe { origin(cf) };
+    // SAFETY: in a location context cf->ctx is an http conf ctx sharing the http main confs.
+    if let Some(mcf) = Module::main_conf_mut(unsafe { &*cf }) {
+        mcf.used = true;
+    }
+    NGX_CONF_OK
+}
+
+/// "file:line" of the directive being parsed.
+///
+/// # Safety
+/// `cf` must be a valid conf being parsed.
+unsafe fn origin(cf: *mut ngx_conf_t) -> String {
+    // SAFETY: conf_file is valid (or null for -g directives) while parsing.
+    match unsafe { (*cf).conf_file.as_ref() } {
+        Some(file) => format!("{}:{}", file.file.name, file.line),
+        None => "the command line".to_string(),
+    }
+}
+
+/// http block fully parsed: build the core (cross-checks, reads the secret files) and pick the
+/// thread pool. A build error fails `nginx -t` with the core's message.
+pub unsafe extern "C" fn init_main_conf(cf: *mut ngx_conf_t, conf: *mut c_void) -> *mut c_char {
+    // SAFETY: conf is this module's main conf, allocated by create_main_conf.
+    let mcf = unsafe { &mut *conf.cast::<MainConf>() };
+    if mcf.builder.is_none() && !mcf.used {
+        return NGX_CONF_OK;
+    }
+    // Core log lines emitted while building (warnings) go to nginx's log too.
+    crate::log::install_sink();
+    let builder = mcf.builder.take().unwrap_or_default();
+    match catching(|| builder.build()) {
+        Ok(sesame) => mcf.sesame = Some(sesame),
+        Err(err) => {
+            // SAFETY: cf->log is valid during configuration.
+            ngx::ngx_log_error!(NGX_LOG_EMERG, unsafe { (*cf).log }, "{}", err.message);
+            return NGX_CONF_ERROR;
+        }
+    }
+    let pool_name = mcf.thread_pool_name.as_deref().unwrap_or("default");
+    // SAFETY: cf->pool is the configuration pool; the name must outlive the cycle, which the
+    // conf pool does.
+    let Some(mut name) = (unsafe { ngx_str_t::from_bytes((*cf).pool, pool_name.as_bytes()) })
+    else {
+        return NGX_CONF_ERROR;
+    };
+    // SAFETY: cf is valid; ngx_thread_pool_add registers (or finds) the pool for this cycle. An
+    // undeclared non-default pool is reported by nginx itself ("unknown thread pool").
+    mcf.thread_pool = unsafe { ngx_thread_pool_add(cf, &mut name) };
+    if mcf.thread_pool.is_null() {
+        return NGX_CONF_ERROR;
+    }
+    NGX_CONF_OK
+}
+
+/// Inherit the enclosing setting, or resolve the one written here against the built core.
+pub unsafe extern "C" fn merge_loc_conf(
+    cf: *mut ngx_conf_t,
+    prev: *mut c_void,
+    conf: *mut c_void,
+) -> *mut c_char {
+    // SAFETY: both are this module's loc confs (create_loc_conf), distinct objects.
+    let (prev, conf) = unsafe { (&*prev.cast::<LocConf>(), &mut *conf.cast::<LocConf>()) };
+    let (spec, location) = match &mut conf.setting {
+        None => {
+            conf.setting = prev.setting.clone();
+            return NGX_CONF_OK;
+        }
+        Some(Setting::On {
+            spec,
+            location: location @ None,
+        }) => (spec, location),
+        Some(_) => return NGX_CONF_OK,
+    };
+    // SAFETY: during the merge cf->ctx is the http conf ctx holding our main conf.
+    let sesame = Module::main_conf(unsafe { &*cf }).and_then(|m| m.sesame.as_ref());
+    let Some(sesame) = sesame else {
+        // Cannot happen: `used` forces a build, and a failed build stops before merging.
+        return NGX_CONF_ERROR;
+    };
+    match catching(|| sesame.location(spec)) {
+        Ok(resolved) => {
+            *location = Some(resolved);
+            NGX_CONF_OK
+        }
+        Err(err) => {
+            // SAFETY: cf->log is valid during configuration.
+            ngx::ngx_log_error!(
+                NGX_LOG_EMERG,
+                unsafe { (*cf).log },
+                "{} in {}",
+                err.message,
+                conf.origin
+            );
+            NGX_CONF_ERROR
+        }
+    }
+}

@@ -1,0 +1,288 @@
+//! `$sesame_*` variables: the identity allowed for this request (kept across internal
+//! redirects by the request ctx), "not found" when there is none.
+//!
+//! - `$sesame_claim_<name>`: the raw claim value (UTF-8; non-strings as compact JSON);
+//! - `$sesame_header_<name>`: the same, percent-encoded for use in a request header;
+//! - `$sesame_provider`, `$sesame_acr`, `$sesame_user` (stable user key), `$sesame_remote_user`.
+//!
+//! Values are copied into the request pool, so nothing handed to nginx points into Rust-owned
+//! memory. They are not cacheable: a variable read before the ACCESS phase (e.g. by `set`) must
+//! not freeze an empty value for the rest of the request.
+
+use core::ptr;
+
+use ngx::ffi::{
+    ngx_conf_t, ngx_http_add_variable, ngx_http_request_t, ngx_http_variable_value_t, ngx_int_t,
+    ngx_pnalloc, ngx_str_t, ngx_uint_t, NGX_ERROR, NGX_HTTP_VAR_NOCACHEABLE, NGX_HTTP_VAR_PREFIX,
+    NGX_OK,
+};
+use ngx::ngx_string;
+use sesame::Identity;
+
+use crate::ctx;
+
+const CLAIM_PREFIX: &str = "sesame_claim_";
+const HEADER_PREFIX: &str = "sesame_header_";
+
+type Getter = unsafe extern "C" fn(
+    *mut ngx_http_request_t,
+    *mut ngx_http_variable_value_t,
+    usize,
+) -> ngx_int_t;
+
+/// Which identity field a plain variable reads (passed as the variable's `data`).
+#[derive(Clone, Copy)]
+enum Field {
+    Provider = 0,
+    Acr = 1,
+    User = 2,
+    RemoteUser = 3,
+}
+
+impl Field {
+    fn from_data(data: usize) -> Option<Field> {
+        [Field::Provider, Field::Acr, Field::User, Field::RemoteUser]
+            .into_iter()
+            .find(|f| *f as usize == data)
+    }
+
+    fn read(self, id: &Identity) -> &str {
+        match self {
+            Field::Provider => &id.provider,
+            Field::Acr => &id.acr,
+            Field::User => &id.user_key,
+            Field::RemoteUser => &id.remote_user,
+        }
+    }
+}
+
+/// Registers the variables (preconfiguration, before any `$sesame_*` use is parsed).
+///
+/// The two prefixes do not prefix each other nor any nginx prefix (`http_`, `arg_`, `cookie_`,
+/// `sent_http_`...), so the order nginx tries prefixes in cannot send a name to the wrong one.
+pub unsafe fn register(cf: *mut ngx_conf_t) -> ngx_int_t {
+    const NOCACHE: u32 = NGX_HTTP_VAR_NOCACHEABLE;
+    const PREFIX: u32 = NGX_HTTP_VAR_PREFIX | NGX_HTTP_VAR_NOCACHEABLE;
+    let table: [(ngx_str_t, Getter, usize, u32); 6] = [
+        (ngx_string!("sesame_claim_"), get_claim, 0, PREFIX),
+        (ngx_string!("sesame_header_"), get_header, 0, PREFIX),
+        (
+            ngx_string!("sesame_provider"),
+            get_field,
+            Field::Provider as usize,
+            NOCACHE,
+        ),
+        (
+            ngx_string!("sesame_acr"),
+            get_field,
+            Field::Acr as usize,
+            NOCACHE,
+        ),
+        (
+            ngx_string!("sesame_user"),
+            get_field,
+            Field::User as usize,
+            NOCACHE,
+        ),
+        (
+            ngx_string!("sesame_remote_user"),
+            get_field,
+            Field::RemoteUser as usize,
+            NOCACHE,
+        ),
+    ];
+    for (mut name, getter, data, flags) in table {
+        // SAFETY: cf is the configuration being set up; nginx copies the name.
+        let v = unsafe { ngx_http_add_variable(cf, &mut name, flags as ngx_uint_t) };
+        // SAFETY: v is null or the variable nginx just registered.
+        let Some(v) = (unsafe { v.as_mut() }) else {
+            return NGX_ERROR as ngx_int_t;
+        };
+        v.get_handler = Some(getter);
+        v.data = data;
+    }
+    NGX_OK as ngx_int_t
+}
+
+/// The claim a variable suffix names: the suffix as written (nginx lower-cases variable names),
+/// else the claim whose name, lower-cased with every character other than a letter or digit
+/// written `_`, equals it (`chorusdt:matricule` is `$sesame_claim_chorusdt_matricule`).
+fn claim<'a>(id: &'a Identity, suffix: &str) -> Option<&'a str> {
+    let exact = id.claims.iter().find(|(name, _)| name == suffix);
+    let folded = || {
+        id.claims.iter().find(|(name, _)| {
+            name.len() == suffix.len()
+                && name.chars().zip(suffix.chars()).all(|(n, s)| {
+                    let n = if n.is_ascii_alphanumeric() {
+                        n.to_ascii_lowercase()
+                    } else {
+                        '_'
+                    };
+                    n == s
+                })
+        })
+    };
+    exact.or_else(folded).map(|(_, value)| value.as_str())
+}
+
+/// The identity of the request (of its main request for subrequests).
+///
+/// # Safety
+/// `r` must be a valid request on the event-loop thread.
+unsafe fn identity<'a>(r: *mut ngx_http_request_t) -> Option<&'a Identity> {
+    // SAFETY: forwarded contract; r->main is the main request (itself for a main request).
+    unsafe { ctx::find((*r).main) }.and_then(|ctx| ctx.identity.as_ref())
+}
+
+/// The part of a prefix variable's name after `prefix`; `data` is nginx's pointer to the name.
+///
+/// # Safety
+/// `data` must be the `ngx_str_t *` nginx passes to prefix variable handlers.
+unsafe fn suffix<'a>(data: usize, prefix: &str) -> Option<&'a str> {
+    // SAFETY: per the contract.
+    let name = unsafe { (data as *const ngx_str_t).as_ref()? };
+    name.to_str().ok()?.strip_prefix(prefix)
+}
+
+/// Stores `value` (copied into the request pool) or "not found".
+///
+/// # Safety
+/// `r` and `v` must be the handler's arguments.
+unsafe fn set(
+    r: *mut ngx_http_request_t,
+    v: *mut ngx_http_variable_value_t,
+    value: Option<&str>,
+) -> ngx_int_t {
+    // SAFETY: per the contract.
+    let v = unsafe { &mut *v };
+    let Some(value) = value else {
+        v.set_not_found(1);
+        return NGX_OK as ngx_int_t;
+    };
+    let data = if value.is_empty() {
+        ptr::null_mut()
+    } else {
+        // SAFETY: r->pool is the request pool; the copy has exactly value.len() bytes.
+        let p = unsafe { ngx_pnalloc((*r).pool, value.len()) }.cast::<u8>();
+        if p.is_null() {
+            return NGX_ERROR as ngx_int_t;
+        }
+        // SAFETY: p has room for value.len() bytes and does not overlap value.
+        unsafe { ptr::copy_nonoverlapping(value.as_ptr(), p, value.len()) };
+        p
+    };
+    v.data = data;
+    v.set_len(value.len() as u32);
+    v.set_valid(1);
+    v.set_no_cacheable(1);
+    v.set_not_found(0);
+    NGX_OK as ngx_int_t
+}
+
+unsafe extern "C" fn get_field(
+    r: *mut ngx_http_request_t,
+    v: *mut ngx_http_variable_value_t,
+    data: usize,
+) -> ngx_int_t {
+    // SAFETY: nginx passes a valid request and value slot.
+    unsafe {
+        let value = match (identity(r), Field::from_data(data)) {
+            (Some(id), Some(field)) => Some(field.read(id)),
+            _ => None,
+        };
+        set(r, v, value)
+    }
+}
+
+unsafe extern "C" fn get_claim(
+    r: *mut ngx_http_request_t,
+    v: *mut ngx_http_variable_value_t,
+    data: usize,
+) -> ngx_int_t {
+    // SAFETY: nginx passes a valid request, value slot and (prefix variable) name pointer.
+    unsafe {
+        let value = match (identity(r), suffix(data, CLAIM_PREFIX)) {
+            (Some(id), Some(name)) => claim(id, name),
+            _ => None,
+        };
+        set(r, v, value)
+    }
+}
+
+unsafe extern "C" fn get_header(
+    r: *mut ngx_http_request_t,
+    v: *mut ngx_http_variable_value_t,
+    data: usize,
+) -> ngx_int_t {
+    // SAFETY: nginx passes a valid request, value slot and (prefix variable) name pointer.
+    unsafe {
+        let encoded = match (identity(r), suffix(data, HEADER_PREFIX)) {
+            (Some(id), Some(name)) => claim(id, name).map(sesame::claims::encode_header_value),
+            _ => None,
+        };
+        set(r, v, encoded.as_deref())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn identity_with(claims: &[(&str, &str)]) -> Identity {
+        Identity {
+            claims: claims
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect(),
+            ..Identity::default()
+        }
+    }
+
+    #[test]
+    fn claim_is_found_by_its_own_name() {
+        let id = identity_with(&[("given_name", "Angela Claire")]);
+        assert_eq!(claim(&id, "given_name"), Some("Angela Claire"));
+    }
+
+    #[test]
+    fn claim_with_colon_is_found_with_underscore() {
+        let id = identity_with(&[("chorusdt:matricule", "12345")]);
+        assert_eq!(claim(&id, "chorusdt_matricule"), Some("12345"));
+    }
+
+    #[test]
+    fn claim_with_upper_case_is_found_lower_cased() {
+        let id = identity_with(&[("Custom_Claim", "x")]);
+        assert_eq!(claim(&id, "custom_claim"), Some("x"));
+    }
+
+    #[test]
+    fn exact_name_wins_over_folded_name() {
+        let id = identity_with(&[("a:b", "folded"), ("a_b", "exact")]);
+        assert_eq!(claim(&id, "a_b"), Some("exact"));
+    }
+
+    #[test]
+    fn missing_claim_is_not_found() {
+        let id = identity_with(&[("sub", "abc")]);
+        assert_eq!(claim(&id, "email"), None);
+        assert_eq!(claim(&id, "su"), None);
+    }
+
+    #[test]
+    fn plain_variables_read_their_own_field() {
+        let id = Identity {
+            provider: "fc".into(),
+            acr: "eidas1".into(),
+            user_key: "k".into(),
+            remote_user: "u".into(),
+            ..Identity::default()
+        };
+        let read = |d: usize| Field::from_data(d).map(|f| f.read(&id).to_string());
+        assert_eq!(read(Field::Provider as usize).as_deref(), Some("fc"));
+        assert_eq!(read(Field::Acr as usize).as_deref(), Some("eidas1"));
+        assert_eq!(read(Field::User as usize).as_deref(), Some("k"));
+        assert_eq!(read(Field::RemoteUser as usize).as_deref(), Some("u"));
+        assert_eq!(read(99), None);
+    }
+}

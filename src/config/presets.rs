@@ -1,0 +1,94 @@
+//! Federation presets: what `preset franceconnect-integration;` means, so that operators write
+//! four lines instead of fifteen and cannot get FranceConnect's fixed choices wrong.
+
+use crate::oidc::{Federation, SigningAlg, TokenAuth, UserinfoMode};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Preset {
+    FranceConnectIntegration,
+    FranceConnectIntegrationLegacy,
+    FranceConnectProduction,
+    Generic,
+}
+
+/// The scope FranceConnect's "identité pivot" + email needs (federations.md §3.2).
+pub const FC_DEFAULT_SCOPE: &str =
+    "openid given_name family_name birthdate birthplace birthcountry gender email";
+
+pub const PRESET_NAMES: &str = "franceconnect-integration, franceconnect-integration-legacy, \
+                                franceconnect-production, generic";
+
+/// Defaults a preset brings; every field can still be overridden by its directive.
+pub struct PresetDefaults {
+    pub federation: Federation,
+    pub issuer: Option<&'static str>,
+    pub scope: &'static str,
+    pub acr_values: &'static [&'static str],
+    pub id_token_alg: SigningAlg,
+    pub userinfo: UserinfoMode,
+    pub token_auth: TokenAuth,
+    pub pkce: bool,
+}
+
+impl Preset {
+    pub fn parse(name: &str) -> Option<Preset> {
+        match name {
+            "franceconnect-integration" => Some(Preset::FranceConnectIntegration),
+            "franceconnect-integration-legacy" => Some(Preset::FranceConnectIntegrationLegacy),
+            "franceconnect-production" => Some(Preset::FranceConnectProduction),
+            "generic" => Some(Preset::Generic),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Preset::FranceConnectIntegration => "franceconnect-integration",
+            Preset::FranceConnectIntegrationLegacy => "franceconnect-integration-legacy",
+            Preset::FranceConnectProduction => "franceconnect-production",
+            Preset::Generic => "generic",
+        }
+    }
+
+    pub fn is_franceconnect(self) -> bool {
+        !matches!(self, Preset::Generic)
+    }
+
+    /// Production refuses plain-http redirect URIs (federations.md §1.4).
+    pub fn is_production(self) -> bool {
+        matches!(self, Preset::FranceConnectProduction)
+    }
+
+    pub fn defaults(self) -> PresetDefaults {
+        let fc = |issuer| PresetDefaults {
+            federation: Federation::FranceConnect,
+            issuer: Some(issuer),
+            scope: FC_DEFAULT_SCOPE,
+            acr_values: &["eidas1"],
+            id_token_alg: SigningAlg::ES256,
+            userinfo: UserinfoMode::SignedJwt,
+            token_auth: TokenAuth::ClientSecretPost,
+            pkce: false,
+        };
+        match self {
+            Preset::FranceConnectIntegration => {
+                fc("https://fcp-low.sbx.dev-franceconnect.fr/api/v2")
+            }
+            Preset::FranceConnectIntegrationLegacy => {
+                fc("https://fcp-low.integ01.dev-franceconnect.fr/api/v2")
+            }
+            Preset::FranceConnectProduction => fc("https://oidc.franceconnect.gouv.fr/api/v2"),
+            // A standards-compliant provider: PKCE on, plain JSON userinfo, HTTP Basic auth.
+            Preset::Generic => PresetDefaults {
+                federation: Federation::Generic,
+                issuer: None,
+                scope: "openid",
+                acr_values: &[],
+                id_token_alg: SigningAlg::RS256,
+                userinfo: UserinfoMode::Json,
+                token_auth: TokenAuth::ClientSecretBasic,
+                pkce: true,
+            },
+        }
+    }
+}

@@ -1,0 +1,368 @@
+//! One `sesame_provider NAME { ... }` block: raw directive values, their syntax checks (at once,
+//! in `set`) and the cross-checks + file reads done when the configuration is complete.
+
+use std::time::Duration;
+
+use super::duration::parse_duration;
+use super::presets::{Preset, PRESET_NAMES};
+use super::read_text_file;
+use crate::oidc::{OidcSettings, SigningAlg, TokenAuth, UserinfoMode};
+
+/// A provider block as written; every field is `None` until its directive is seen.
+#[derive(Debug, Default)]
+pub struct ProviderDraft {
+    preset: Option<Preset>,
+    issuer: Option<String>,
+    discovery_url: Option<String>,
+    client_id: Option<String>,
+    client_secret_file: Option<String>,
+    /// Kept as written (the provider compares it byte for byte) next to its parsed form.
+    redirect_uri: Option<(String, url::Url)>,
+    post_logout_redirect_uri: Option<(String, url::Url)>,
+    logout_redirect: Option<String>,
+    scope: Option<Vec<String>>,
+    acr_values: Option<Vec<String>>,
+    required_acr: Option<String>,
+    id_token_alg: Option<SigningAlg>,
+    userinfo: Option<UserinfoMode>,
+    token_auth: Option<TokenAuth>,
+    pkce: Option<bool>,
+    ca_file: Option<String>,
+    remote_user_claim: Option<String>,
+    http_timeout: Option<Duration>,
+    metadata_ttl: Option<Duration>,
+    leeway: Option<Duration>,
+}
+
+/// A validated provider, ready for `OidcClient::new` and the engine.
+#[derive(Debug, Clone)]
+pub struct ProviderConfig {
+    pub preset: Preset,
+    pub settings: OidcSettings,
+    /// Local path the browser lands on after logout.
+    pub logout_redirect: String,
+    pub remote_user_claim: String,
+}
+
+pub const PROVIDER_KEYS: &[&str] = &[
+    "preset",
+    "issuer",
+    "discovery_url",
+    "client_id",
+    "client_secret_file",
+    "redirect_uri",
+    "post_logout_redirect_uri",
+    "logout_redirect",
+    "scope",
+    "acr_values",
+    "required_acr",
+    "id_token_alg",
+    "userinfo",
+    "token_auth",
+    "pkce",
+    "ca_file",
+    "remote_user_claim",
+    "http_timeout",
+    "metadata_ttl",
+    "leeway",
+];
+
+/// Stores `value` in `slot` unless it was already set (a repeated directive is a mistake).
+fn once<T>(slot: &mut Option<T>, key: &str, value: T) -> Result<(), String> {
+    if slot.is_some() {
+        return Err(format!("{key} is duplicate (write it once per provider block)"));
+    }
+    *slot = Some(value);
+    Ok(())
+}
+
+fn parse_url(key: &str, value: &str) -> Result<url::Url, String> {
+    let url = url::Url::parse(value)
+        .map_err(|e| format!("{key} \"{value}\" is not an absolute URL ({e})"))?;
+    if url.scheme() != "https" && url.scheme() != "http" {
+        return Err(format!("{key} \"{value}\" must start with https://"));
+    }
+    if url.fragment().is_some() {
+        return Err(format!("{key} \"{value}\" must not contain a #fragment"));
+    }
+    if url.host_str().is_none() {
+        return Err(format!("{key} \"{value}\" has no host"));
+    }
+    Ok(url)
+}
+
+fn parse_words(value: &str) -> Vec<String> {
+    value.split_whitespace().map(str::to_owned).collect()
+}
+
+fn parse_time(key: &str, value: &str) -> Result<Duration, String> {
+    parse_duration(value).ok_or_else(|| {
+        format!("{key} \"{value}\" is not a duration (write e.g. 500ms, 5s, 10m or 12h)")
+    })
+}
+
+fn is_local_path(path: &str) -> bool {
+    crate::engine::is_safe_local_path(path)
+}
+
+impl ProviderDraft {
+    /// Syntax check of one directive; the message lacks the `sesame_provider "NAME": ` prefix.
+    pub fn set(&mut self, key: &str, value: &str) -> Result<(), String> {
+        let value = value.trim();
+        if value.is_empty() {
+            return Err(format!("{key} needs a value"));
+        }
+        match key {
+            "preset" => {
+                let preset = Preset::parse(value).ok_or_else(|| {
+                    format!("unknown preset \"{value}\" (expected one of {PRESET_NAMES})")
+                })?;
+                once(&mut self.preset, key, preset)
+            }
+            "issuer" => {
+                parse_url(key, value)?;
+                once(&mut self.issuer, key, value.to_owned())
+            }
+            "discovery_url" => {
+                parse_url(key, value)?;
+                once(&mut self.discovery_url, key, value.to_owned())
+            }
+            "client_id" => once(&mut self.client_id, key, value.to_owned()),
+            "client_secret_file" => once(&mut self.client_secret_file, key, value.to_owned()),
+            "redirect_uri" => {
+                let url = parse_url(key, value)?;
+                once(&mut self.redirect_uri, key, (value.to_owned(), url))
+            }
+            "post_logout_redirect_uri" => {
+                let url = parse_url(key, value)?;
+                once(&mut self.post_logout_redirect_uri, key, (value.to_owned(), url))
+            }
+            "logout_redirect" => {
+                if !is_local_path(value) {
+                    return Err(format!(
+                        "logout_redirect \"{value}\" must be a local path such as / or /goodbye"
+                    ));
+                }
+                once(&mut self.logout_redirect, key, value.to_owned())
+            }
+            "scope" => {
+                let words = parse_words(value);
+                if !words.iter().any(|w| w == "openid") {
+                    return Err(format!(
+                        "scope \"{value}\" must contain openid (write e.g. scope openid email;)"
+                    ));
+                }
+                once(&mut self.scope, key, words)
+            }
+            "acr_values" => once(&mut self.acr_values, key, parse_words(value)),
+            "required_acr" => {
+                if value.contains(char::is_whitespace) {
+                    return Err(format!("required_acr \"{value}\" must be one level, e.g. eidas1"));
+                }
+                once(&mut self.required_acr, key, value.to_owned())
+            }
+            "id_token_alg" => {
+                let alg = match value {
+                    "ES256" => SigningAlg::ES256,
+                    "RS256" => SigningAlg::RS256,
+                    _ => {
+                        return Err(format!(
+                            "id_token_alg \"{value}\" is not supported (expected ES256 or RS256)"
+                        ))
+                    }
+                };
+                once(&mut self.id_token_alg, key, alg)
+            }
+            "userinfo" => {
+                let mode = match value {
+                    "jwt" => UserinfoMode::SignedJwt,
+                    "json" => UserinfoMode::Json,
+                    "off" => UserinfoMode::Skip,
+                    _ => {
+                        return Err(format!(
+                            "userinfo \"{value}\" is not valid (expected jwt, json or off)"
+                        ))
+                    }
+                };
+                once(&mut self.userinfo, key, mode)
+            }
+            "token_auth" => {
+                let auth = match value {
+                    "client_secret_post" => TokenAuth::ClientSecretPost,
+                    "client_secret_basic" => TokenAuth::ClientSecretBasic,
+                    _ => return Err(format!(
+                        "token_auth \"{value}\" is not valid (expected client_secret_post or client_secret_basic)"
+                    )),
+                };
+                once(&mut self.token_auth, key, auth)
+            }
+            "pkce" => {
+                let on = match value {
+                    "on" => true,
+                    "off" => false,
+                    _ => return Err(format!("pkce \"{value}\" is not valid (expected on or off)")),
+                };
+                once(&mut self.pkce, key, on)
+            }
+            "ca_file" => once(&mut self.ca_file, key, value.to_owned()),
+            "remote_user_claim" => {
+                if value.contains(char::is_whitespace) {
+                    return Err(format!("remote_user_claim \"{value}\" must be one claim name"));
+                }
+                once(&mut self.remote_user_claim, key, value.to_owned())
+            }
+            "http_timeout" => {
+                let d = parse_time(key, value)?;
+                if d.is_zero() {
+                    return Err("http_timeout must be greater than 0".into());
+                }
+                once(&mut self.http_timeout, key, d)
+            }
+            "metadata_ttl" => {
+                let d = parse_time(key, value)?;
+                once(&mut self.metadata_ttl, key, d)
+            }
+            "leeway" => {
+                let d = parse_time(key, value)?;
+                once(&mut self.leeway, key, d)
+            }
+            _ => Err(format!(
+                "unknown directive \"{key}\" (expected one of: {})",
+                PROVIDER_KEYS.join(", ")
+            )),
+        }
+    }
+
+    /// Cross-checks, defaults and file reads. The message lacks the provider prefix.
+    pub fn finish(self, name: &str) -> Result<ProviderConfig, String> {
+        let preset = self.preset.unwrap_or(Preset::Generic);
+        let defaults = preset.defaults();
+        let with_preset = format!("with preset {}", preset.name());
+
+        let issuer = match (self.issuer, defaults.issuer) {
+            (Some(issuer), _) => issuer,
+            (None, Some(issuer)) => issuer.to_owned(),
+            (None, None) => {
+                return Err(
+                    "issuer is missing (write e.g. issuer https://idp.example/realms/x; or use a preset)"
+                        .into(),
+                )
+            }
+        };
+        let client_id = self
+            .client_id
+            .ok_or("client_id is missing (write the client_id the provider gave you)")?;
+        let secret_path = self
+            .client_secret_file
+            .ok_or("client_secret_file is missing (write the path of a file holding the client secret)")?;
+        let (redirect_raw, redirect_uri) = self
+            .redirect_uri
+            .ok_or("redirect_uri is missing (write the callback URL registered with the provider, e.g. https://www.example.fr/sesame/callback)")?;
+
+        if preset.is_production() {
+            if redirect_uri.scheme() != "https" {
+                return Err(format!("redirect_uri must be https {with_preset}"));
+            }
+            if let Some((_, uri)) = &self.post_logout_redirect_uri {
+                if uri.scheme() != "https" {
+                    return Err(format!("post_logout_redirect_uri must be https {with_preset}"));
+                }
+            }
+            if !issuer.starts_with("https://") {
+                return Err(format!("issuer must be https {with_preset}"));
+            }
+        }
+        if let Some((_, post_logout)) = &self.post_logout_redirect_uri {
+            if post_logout.path() == redirect_uri.path() {
+                return Err(
+                    "post_logout_redirect_uri must have a different path than redirect_uri".into(),
+                );
+            }
+        }
+
+        let scopes = self
+            .scope
+            .unwrap_or_else(|| parse_words(defaults.scope));
+        let acr_values = self
+            .acr_values
+            .unwrap_or_else(|| defaults.acr_values.iter().map(|s| s.to_string()).collect());
+        let pkce = self.pkce.unwrap_or(defaults.pkce);
+        let userinfo = self.userinfo.unwrap_or(defaults.userinfo);
+
+        if preset.is_franceconnect() {
+            // Refuse here what FranceConnect would refuse at the first login (federations.md §3).
+            if pkce {
+                return Err(format!(
+                    "pkce on is refused by FranceConnect (it rejects code_challenge); remove it {with_preset}"
+                ));
+            }
+            if acr_values.is_empty() || acr_values.iter().any(|a| a != "eidas1") {
+                return Err(format!(
+                    "acr_values \"{}\" is refused by FranceConnect (only eidas1; eidas2/eidas3 are FranceConnect+) {with_preset}",
+                    acr_values.join(" ")
+                ));
+            }
+            if let Some(required) = &self.required_acr {
+                if required != "eidas1" {
+                    return Err(format!(
+                        "required_acr \"{required}\" can never be met: FranceConnect only delivers eidas1 {with_preset}"
+                    ));
+                }
+            }
+            if self.post_logout_redirect_uri.is_none() {
+                return Err(format!(
+                    "post_logout_redirect_uri is missing: FranceConnect requires it {with_preset} (write the logout return URL registered with FranceConnect)"
+                ));
+            }
+            if userinfo == UserinfoMode::Json {
+                return Err(format!(
+                    "userinfo json does not work with FranceConnect (it signs userinfo; write userinfo jwt) {with_preset}"
+                ));
+            }
+        }
+
+        let client_secret = read_text_file(&secret_path)
+            .map_err(|e| format!("cannot read client_secret_file \"{secret_path}\": {e}"))?;
+        let client_secret = client_secret.trim().to_owned();
+        if client_secret.is_empty() {
+            return Err(format!("client_secret_file \"{secret_path}\" is empty"));
+        }
+        if let Some(ca) = &self.ca_file {
+            read_text_file(ca).map_err(|e| format!("cannot read ca_file \"{ca}\": {e}"))?;
+        }
+
+        let discovery_url = self.discovery_url.unwrap_or_else(|| {
+            format!(
+                "{}/.well-known/openid-configuration",
+                issuer.trim_end_matches('/')
+            )
+        });
+        let settings = OidcSettings {
+            name: name.to_owned(),
+            federation: defaults.federation,
+            issuer,
+            discovery_url,
+            client_id,
+            client_secret,
+            redirect_uri: redirect_raw,
+            post_logout_redirect_uri: self.post_logout_redirect_uri.map(|(raw, _)| raw),
+            scopes,
+            acr_values,
+            required_acr: self.required_acr,
+            id_token_alg: self.id_token_alg.unwrap_or(defaults.id_token_alg),
+            userinfo,
+            token_auth: self.token_auth.unwrap_or(defaults.token_auth),
+            pkce,
+            ca_file: self.ca_file,
+            http_timeout: self.http_timeout.unwrap_or(Duration::from_secs(5)),
+            leeway: self.leeway.unwrap_or(Duration::from_secs(30)),
+            metadata_ttl: self.metadata_ttl.unwrap_or(Duration::from_secs(600)),
+        };
+        Ok(ProviderConfig {
+            preset,
+            settings,
+            logout_redirect: self.logout_redirect.unwrap_or_else(|| "/".into()),
+            remote_user_claim: self.remote_user_claim.unwrap_or_else(|| "sub".into()),
+        })
+    }
+}

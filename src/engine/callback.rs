@@ -1,0 +1,153 @@
+//! The redirect_uri endpoint: match the state against the browser's pending logins, handle
+//! provider errors, then (in the job) burn the state, redeem the code, create the session.
+
+use std::sync::Arc;
+
+use crate::api::{LogLevel, Outcome, Request, Step};
+use crate::claims::user_key;
+use crate::log::emit;
+use crate::oidc::{AuthParams, OidcClient, OidcError};
+use crate::session::{cookie_value, now_unix, LoginState, PendingLogin, Session, LOGIN_STATE_MAX_AGE};
+
+use super::failures::{self, with_cookies};
+use super::{make_job, Inner, Provider};
+
+pub(crate) struct CallbackTask {
+    provider: usize,
+    code: String,
+    pending: PendingLogin,
+    /// Set-Cookie for the login cookie without the entry just used.
+    login_cookie: String,
+    client_addr: String,
+}
+
+fn login_cookie_after(inner: &Inner, provider: &Provider, login: &LoginState) -> String {
+    if login.is_empty() {
+        provider.cookies.clear(&provider.cookies.login)
+    } else {
+        provider.cookies.set(
+            &provider.cookies.login,
+            &login.seal(inner.keys()),
+            Some(LOGIN_STATE_MAX_AGE),
+        )
+    }
+}
+
+pub(crate) fn begin(inner: &Arc<Inner>, index: usize, req: &Request<'_>, query: &str) -> Step {
+    let provider = &inner.providers[index];
+    let cb = OidcClient::parse_callback(query);
+    let now = now_unix();
+    let values = cookie_value(req.cookie, &provider.cookies.login);
+    let mut login = LoginState::from_cookies(&values, inner.keys(), now);
+    let pending = cb
+        .state
+        .as_deref()
+        .and_then(|state| login.take(provider.name(), state));
+    let Some(pending) = pending else {
+        let detail = match (&cb.error, values.is_empty()) {
+            (Some(e), _) => format!(
+                " (the callback carried error={})",
+                failures::log_safe(e)
+            ),
+            (None, true) => " (no login cookie in this request)".to_owned(),
+            (None, false) => String::new(),
+        };
+        return Step::Done(Outcome::Page(failures::state_mismatch(
+            provider,
+            req.client_addr,
+            &detail,
+        )));
+    };
+    let login_cookie = login_cookie_after(inner, provider, &login);
+    match provider.client.check_callback(&cb) {
+        Ok(code) => make_job(
+            inner,
+            super::Task::Callback(CallbackTask {
+                provider: index,
+                code: code.to_owned(),
+                pending,
+                login_cookie,
+                client_addr: req.client_addr.to_owned(),
+            }),
+        ),
+        Err(OidcError::ProviderError { error, description }) => {
+            let page = failures::provider_error(
+                provider,
+                req.client_addr,
+                &error,
+                description.as_deref(),
+                &pending.return_to,
+            );
+            Step::Done(with_cookies(page, vec![login_cookie]))
+        }
+        Err(e) => {
+            let page = failures::bad_callback(provider, req.client_addr, &e);
+            Step::Done(with_cookies(page, vec![login_cookie]))
+        }
+    }
+}
+
+pub(crate) fn run(inner: &Inner, task: CallbackTask) -> Outcome {
+    let provider = &inner.providers[task.provider];
+    let client = task.client_addr.as_str();
+    let cookies = vec![task.login_cookie.clone()];
+    // Single use across every worker and server sharing this Redis: a replayed callback URL
+    // (browser history, leaked referrer) fails here even if its cookie were copied too.
+    match inner.sessions.mark_state_used(&task.pending.state) {
+        Err(e) => return with_cookies(failures::store_down(provider, client, &e), cookies),
+        Ok(false) => {
+            let page = failures::state_mismatch(provider, client, " (this state was already used)");
+            return with_cookies(page, cookies);
+        }
+        Ok(true) => {}
+    }
+    let params = AuthParams {
+        state: task.pending.state.clone(),
+        nonce: task.pending.nonce.clone(),
+        code_verifier: task.pending.code_verifier.clone(),
+    };
+    let result = match provider.client.complete_login(&task.code, &params) {
+        Ok(r) => r,
+        Err(e) => {
+            let page = failures::login_failed(provider, client, &e, &task.pending.return_to);
+            return with_cookies(page, cookies);
+        }
+    };
+    let now = now_unix();
+    let settings = inner.sessions.settings();
+    let session = Session {
+        provider: provider.name().to_owned(),
+        issuer: provider.cfg.settings.issuer.clone(),
+        sub: result.sub,
+        acr: result.acr,
+        claims: result.claims,
+        id_token: result.id_token,
+        created: now,
+        refreshed: now,
+        expires: now + settings.lifetime.as_secs(),
+    };
+    let key = user_key(&session.issuer, &session.sub);
+    let acr = session.acr.clone();
+    match inner.sessions.create(session, now) {
+        Err(e) => with_cookies(failures::store_down(provider, client, &e), cookies),
+        Ok(id) => {
+            emit(
+                LogLevel::Info,
+                &format!(
+                    "sesame: provider \"{}\": login of user {key} (acr {}) [client {}]",
+                    provider.name(),
+                    failures::log_safe(&acr),
+                    failures::log_safe(client)
+                ),
+            );
+            let session_cookie =
+                provider
+                    .cookies
+                    .set(&provider.cookies.session, &id.to_cookie(inner.keys()), None);
+            Outcome::Redirect {
+                location: task.pending.return_to,
+                set_cookies: vec![session_cookie, task.login_cookie],
+            }
+        }
+    }
+}

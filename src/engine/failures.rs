@@ -1,0 +1,311 @@
+//! Every way a request can fail, as a page for the browser and an actionable log line for the
+//! operator, tied together by one reference id. Provider-supplied text only reaches the log,
+//! sanitised; pages carry fixed wording.
+
+use crate::api::{LogLevel, Outcome, Page};
+use crate::log::emit;
+use crate::oidc::OidcError;
+use crate::pages::{new_reference, render, PageText};
+use crate::session::StoreError;
+
+use super::Provider;
+
+/// Provider- or attacker-supplied text made safe for one log line.
+pub fn log_safe(text: &str) -> String {
+    text.chars()
+        .filter(|c| !c.is_control())
+        .take(300)
+        .collect()
+}
+
+fn page_and_log(
+    status: u16,
+    level: LogLevel,
+    provider: &Provider,
+    client_addr: &str,
+    what: &str,
+    text: PageText<'_>,
+) -> Page {
+    let reference = new_reference();
+    emit(
+        level,
+        &format!(
+            "sesame: provider \"{}\": {what} [ref {reference}, client {}]",
+            provider.name(),
+            log_safe(client_addr)
+        ),
+    );
+    render(status, &reference, &text)
+}
+
+pub fn with_cookies(mut page: Page, cookies: Vec<String>) -> Outcome {
+    page.set_cookies.extend(cookies);
+    Outcome::Page(page)
+}
+
+/// Redis unreachable or failing: 503 within redis_timeout, nothing else attempted.
+pub fn store_down(provider: &Provider, client_addr: &str, err: &StoreError) -> Page {
+    page_and_log(
+        503,
+        LogLevel::Error,
+        provider,
+        client_addr,
+        &format!(
+            "session store unavailable ({}); check that Redis is running and reachable at the sesame_redis URL, and sesame_redis_timeout",
+            log_safe(&err.0)
+        ),
+        PageText {
+            title: "Service momentanément indisponible",
+            message: "Le service de connexion ne répond pas. Merci de réessayer dans quelques instants.",
+            english: "The login service is temporarily unavailable. Please try again in a moment.",
+            retry: None,
+        },
+    )
+}
+
+/// Non-navigation request (POST, PUT...) without a session: no redirect to the provider.
+pub fn login_required(provider: &Provider, client_addr: &str, method: &str) -> Page {
+    page_and_log(
+        401,
+        LogLevel::Info,
+        provider,
+        client_addr,
+        &format!(
+            "{} request without a session refused with 401 (only GET/HEAD start a login)",
+            log_safe(method)
+        ),
+        PageText {
+            title: "Connexion requise",
+            message: "Vous devez vous connecter pour accéder à cette page.",
+            english: "You must log in to access this page.",
+            retry: None,
+        },
+    )
+}
+
+/// The callback's state matches no login started in this browser.
+pub fn state_mismatch(provider: &Provider, client_addr: &str, detail: &str) -> Page {
+    page_and_log(
+        400,
+        LogLevel::Warn,
+        provider,
+        client_addr,
+        &format!(
+            "state does not match a login started in this browser (replayed, tampered or expired){detail}; if this happens to every user, check that the browser keeps the login cookie (https redirect_uri with Secure cookies, same host)"
+        ),
+        PageText {
+            title: "Connexion expirée ou invalide",
+            message: "Cette tentative de connexion n'est plus valable. Retournez à la page d'accueil et connectez-vous à nouveau.",
+            english: "This login attempt is no longer valid. Go back to the home page and log in again.",
+            retry: Some("/"),
+        },
+    )
+}
+
+/// The logout return's state does not match the logout this browser started.
+pub fn logout_state_mismatch(provider: &Provider, client_addr: &str) -> Page {
+    page_and_log(
+        400,
+        LogLevel::Warn,
+        provider,
+        client_addr,
+        "logout return: state does not match the logout started in this browser (replayed, tampered or expired); the local session was already ended",
+        PageText {
+            title: "Déconnexion non reconnue",
+            message: "Cette déconnexion n'a pas été demandée depuis ce navigateur. Votre session locale est fermée.",
+            english: "This logout was not started from this browser. Your local session is closed.",
+            retry: Some("/"),
+        },
+    )
+}
+
+/// Metadata could not be fetched before sending the browser to the provider.
+pub fn provider_unavailable(provider: &Provider, client_addr: &str, err: &OidcError) -> Page {
+    page_and_log(
+        503,
+        LogLevel::Error,
+        provider,
+        client_addr,
+        &format!(
+            "cannot reach the identity provider ({}); check that this server reaches {} (DNS, firewall, proxy, ca_file) and http_timeout",
+            log_safe(&err.to_string()),
+            provider.cfg.settings.discovery_url
+        ),
+        PageText {
+            title: "Fournisseur d'identité indisponible",
+            message: "Le service d'identification ne répond pas pour le moment. Merci de réessayer dans quelques minutes.",
+            english: "The identity provider is not responding. Please try again in a few minutes.",
+            retry: None,
+        },
+    )
+}
+
+/// `error=...` on the redirect_uri (federations.md §7.4).
+pub fn provider_error(
+    provider: &Provider,
+    client_addr: &str,
+    error: &str,
+    description: Option<&str>,
+    retry: &str,
+) -> Page {
+    let detail = format!(
+        "the provider returned error={}{}",
+        log_safe(error),
+        description
+            .map(|d| format!(" ({})", log_safe(d)))
+            .unwrap_or_default()
+    );
+    match error {
+        "access_denied" | "login_required" => page_and_log(
+            403,
+            LogLevel::Info,
+            provider,
+            client_addr,
+            &format!("{detail}: login cancelled by the user or the required level could not be reached"),
+            PageText {
+                title: "Connexion annulée",
+                message: "La connexion a été annulée, ou le niveau de sécurité demandé n'a pas pu être atteint. Vous pouvez réessayer.",
+                english: "The login was cancelled, or the required security level could not be reached. You may try again.",
+                retry: Some(retry),
+            },
+        ),
+        "server_error" | "temporarily_unavailable" => page_and_log(
+            503,
+            LogLevel::Warn,
+            provider,
+            client_addr,
+            &format!("{detail}: failure on the provider's side, nothing to change here"),
+            PageText {
+                title: "Fournisseur d'identité indisponible",
+                message: "Le service d'identification a rencontré un problème. Merci de réessayer dans quelques minutes.",
+                english: "The identity provider ran into a problem. Please try again in a few minutes.",
+                retry: Some(retry),
+            },
+        ),
+        "invalid_idp_hint" | "idp_hint_not_found" => page_and_log(
+            400,
+            LogLevel::Warn,
+            provider,
+            client_addr,
+            &format!("{detail}: the identity provider hint was refused"),
+            PageText {
+                title: "Connexion impossible",
+                message: "Le fournisseur d'identité choisi n'est pas disponible. Vous pouvez réessayer.",
+                english: "The chosen identity provider is not available. You may try again.",
+                retry: Some(retry),
+            },
+        ),
+        _ => page_and_log(
+            502,
+            LogLevel::Error,
+            provider,
+            client_addr,
+            &format!(
+                "{detail}: the provider refused the authorization request, a configuration problem: check scope, acr_values, client_id and that redirect_uri is registered exactly"
+            ),
+            PageText {
+                title: "Erreur de configuration du service",
+                message: "La connexion n'a pas pu aboutir à cause d'un problème de configuration de ce site. L'administrateur a été informé.",
+                english: "The login failed because of a configuration problem on this site. The administrator has been notified.",
+                retry: None,
+            },
+        ),
+    }
+}
+
+/// A callback refused before any I/O (`iss` missing or foreign, no code).
+pub fn bad_callback(provider: &Provider, client_addr: &str, err: &OidcError) -> Page {
+    page_and_log(
+        400,
+        LogLevel::Warn,
+        provider,
+        client_addr,
+        &format!(
+            "{}; the answer did not come from issuer {} as configured (mix-up or tampering), or the issuer directive is wrong",
+            log_safe(&err.to_string()),
+            provider.cfg.settings.issuer
+        ),
+        PageText {
+            title: "Réponse de connexion invalide",
+            message: "La réponse du service d'identification n'a pas pu être vérifiée. Retournez à la page d'accueil et connectez-vous à nouveau.",
+            english: "The identity provider's answer could not be verified. Go back to the home page and log in again.",
+            retry: Some("/"),
+        },
+    )
+}
+
+/// Token exchange or verification failed.
+pub fn login_failed(provider: &Provider, client_addr: &str, err: &OidcError, retry: &str) -> Page {
+    let settings = &provider.cfg.settings;
+    let (status, level, hint) = match err {
+        OidcError::Unavailable(_) => (
+            503,
+            LogLevel::Error,
+            format!(
+                "check that this server reaches {} and http_timeout",
+                settings.issuer
+            ),
+        ),
+        OidcError::TokenRefused(_) => (
+            502,
+            LogLevel::Error,
+            "check client_id, client_secret_file and that redirect_uri is registered byte for byte; codes are single-use and short-lived".to_owned(),
+        ),
+        OidcError::InvalidToken(_) => (
+            502,
+            LogLevel::Error,
+            "check id_token_alg matches the algorithm registered for this client, the issuer, and this server's clock (NTP)".to_owned(),
+        ),
+        OidcError::InsufficientAcr { .. } => (
+            403,
+            LogLevel::Warn,
+            "the user authenticated below required_acr".to_owned(),
+        ),
+        OidcError::ProviderError { .. } | OidcError::BadCallback(_) | OidcError::Protocol(_) => (
+            502,
+            LogLevel::Error,
+            "check issuer, discovery_url and userinfo mode against the provider's documentation".to_owned(),
+        ),
+    };
+    let what = format!("login failed: {}; {hint}", log_safe(&err.to_string()));
+    let text = match err {
+        OidcError::Unavailable(_) => PageText {
+            title: "Fournisseur d'identité indisponible",
+            message: "Le service d'identification ne répond pas pour le moment. Merci de réessayer dans quelques minutes.",
+            english: "The identity provider is not responding. Please try again in a few minutes.",
+            retry: Some(retry),
+        },
+        OidcError::InsufficientAcr { .. } => PageText {
+            title: "Niveau de sécurité insuffisant",
+            message: "Le moyen de connexion utilisé n'offre pas le niveau de sécurité exigé par ce service.",
+            english: "The login method used does not meet the security level this service requires.",
+            retry: Some(retry),
+        },
+        _ => PageText {
+            title: "Connexion impossible",
+            message: "La connexion n'a pas pu être vérifiée. Merci de réessayer ; si le problème persiste, contactez l'administrateur du site.",
+            english: "The login could not be verified. Please try again; if it persists, contact the site administrator.",
+            retry: Some(retry),
+        },
+    };
+    page_and_log(status, level, provider, client_addr, &what, text)
+}
+
+/// A Rust panic caught at the boundary: a plain 500 page.
+pub fn internal_error(context: &str) -> Page {
+    let reference = new_reference();
+    emit(
+        LogLevel::Error,
+        &format!("sesame: internal error in {context}; this is a bug, please report it [ref {reference}]"),
+    );
+    render(
+        500,
+        &reference,
+        &PageText {
+            title: "Erreur interne",
+            message: "Une erreur inattendue s'est produite. Merci de réessayer.",
+            english: "An unexpected error occurred. Please try again.",
+            retry: None,
+        },
+    )
+}

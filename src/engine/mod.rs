@@ -1,0 +1,237 @@
+//! The request state machine: `begin` (pure CPU) and `Job::run` (blocking I/O).
+//!
+//! `begin` answers what it can without I/O (cached session, redirect to the provider when its
+//! metadata is cached, the callback's browser-side checks, the logout return) and otherwise
+//! packs what the job needs — owned copies, the request is borrowed — into a `Work`.
+
+mod callback;
+mod failures;
+mod logout;
+mod protect;
+mod return_to;
+
+use std::sync::Arc;
+
+pub use return_to::{is_safe_local_path, sanitize_return_to};
+
+use crate::api::*;
+use crate::config::ProviderConfig;
+use crate::oidc::OidcClient;
+use crate::session::{CookieNames, Keys, SessionSettings, Sessions, Store};
+
+/// What `config` hands over once everything is validated.
+pub(crate) struct EngineConfig {
+    pub providers: Vec<(ProviderConfig, OidcClient)>,
+    pub session: SessionSettings,
+    pub keys: Keys,
+}
+
+/// One configured provider at run time.
+pub(crate) struct Provider {
+    pub cfg: ProviderConfig,
+    pub client: OidcClient,
+    /// Path of redirect_uri: the callback endpoint.
+    pub callback_path: String,
+    /// Path of post_logout_redirect_uri: the logout return endpoint.
+    pub logout_return_path: Option<String>,
+    pub cookies: CookieNames,
+}
+
+impl Provider {
+    pub fn name(&self) -> &str {
+        &self.cfg.settings.name
+    }
+}
+
+pub(crate) struct Inner {
+    pub providers: Vec<Provider>,
+    pub sessions: Sessions,
+}
+
+impl Inner {
+    pub fn keys(&self) -> &Keys {
+        self.sessions.keys()
+    }
+
+    pub fn provider_index(&self, name: &str) -> Option<usize> {
+        self.providers.iter().position(|p| p.name() == name)
+    }
+}
+
+/// The configured core. Cheap to share between threads (`Send + Sync`).
+pub struct Sesame {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+pub(crate) struct LocationPolicy {
+    mode: LocationMode,
+    provider: usize,
+}
+
+/// Blocking work, owning everything it needs.
+pub(crate) struct Work {
+    inner: Arc<Inner>,
+    task: Task,
+}
+
+/// The owned part of a request that jobs need.
+#[derive(Debug, Clone)]
+pub(crate) struct RequestInfo {
+    /// GET or HEAD: a browser navigation we may redirect to the provider.
+    pub navigable: bool,
+    pub return_to: String,
+    /// Values of this provider's login cookie as received.
+    pub login_cookies: Vec<String>,
+    pub client_addr: String,
+}
+
+pub(crate) enum Task {
+    Protect(protect::ProtectTask),
+    StartLogin {
+        provider: usize,
+        req: RequestInfo,
+    },
+    Callback(callback::CallbackTask),
+    Logout(logout::LogoutTask),
+}
+
+fn path_of(url: &str) -> Option<String> {
+    url::Url::parse(url).ok().map(|u| u.path().to_owned())
+}
+
+/// Splits a raw request target into path and query.
+pub(crate) fn split_uri(uri: &str) -> (&str, &str) {
+    match uri.split_once('?') {
+        Some((path, query)) => (path, query),
+        None => (uri, ""),
+    }
+}
+
+// Jobs move to other threads; the shared core is used from all of them.
+const _: () = {
+    const fn assert_send_sync<T: Send + Sync>() {}
+    const fn assert_send<T: Send>() {}
+    assert_send_sync::<Sesame>();
+    assert_send::<Job>();
+};
+
+impl Sesame {
+    pub(crate) fn new(config: EngineConfig, store: Box<dyn Store>) -> Sesame {
+        let providers = config
+            .providers
+            .into_iter()
+            .map(|(cfg, client)| {
+                let secure = cfg.settings.redirect_uri.starts_with("https://");
+                Provider {
+                    callback_path: path_of(&cfg.settings.redirect_uri).unwrap_or_default(),
+                    logout_return_path: cfg
+                        .settings
+                        .post_logout_redirect_uri
+                        .as_deref()
+                        .and_then(path_of),
+                    cookies: CookieNames::new(secure),
+                    cfg,
+                    client,
+                }
+            })
+            .collect();
+        Sesame {
+            inner: Arc::new(Inner {
+                providers,
+                sessions: Sessions::new(store, config.keys, config.session),
+            }),
+        }
+    }
+
+    /// Config time: resolve a location's settings against the configured providers.
+    pub fn location(&self, spec: &LocationSpec) -> Result<Location, ConfigError> {
+        let directive = match spec.mode {
+            LocationMode::Protect => "sesame",
+            LocationMode::Logout | LocationMode::LogoutLocal => "sesame_logout",
+        };
+        let provider = self.inner.provider_index(&spec.provider).ok_or_else(|| {
+            let declared: Vec<&str> = self.inner.providers.iter().map(|p| p.name()).collect();
+            ConfigError::new(format!(
+                "{directive} {}: no sesame_provider named \"{}\" (declared: {})",
+                spec.provider,
+                spec.provider,
+                if declared.is_empty() {
+                    "none; add a sesame_provider block at http level".to_owned()
+                } else {
+                    declared.join(", ")
+                }
+            ))
+        })?;
+        if let Some((key, _)) = spec.options.first() {
+            return Err(ConfigError::new(format!(
+                "{directive} {}: unknown option \"{key}\"",
+                spec.provider
+            )));
+        }
+        Ok(Location {
+            inner: Arc::new(LocationPolicy {
+                mode: spec.mode.clone(),
+                provider,
+            }),
+        })
+    }
+
+    /// Pure CPU, never blocks. `location` is None for locations without a sesame directive:
+    /// then only Sesame's own endpoints (callback, logout return) are answered, else Decline.
+    pub fn begin(&self, location: Option<&Location>, req: &Request<'_>) -> Step {
+        let (path, query) = split_uri(req.uri);
+        let inner = &self.inner;
+        if let Some(i) = inner.providers.iter().position(|p| p.callback_path == path) {
+            return callback::begin(inner, i, req, query);
+        }
+        if let Some(i) = inner
+            .providers
+            .iter()
+            .position(|p| p.logout_return_path.as_deref() == Some(path))
+        {
+            if let Some(step) = logout::begin_return(inner, i, req, query) {
+                return step;
+            }
+        }
+        let Some(location) = location else {
+            return Step::Done(Outcome::Decline);
+        };
+        let policy = &location.inner;
+        match policy.mode {
+            LocationMode::Protect => protect::begin(inner, policy.provider, req),
+            LocationMode::Logout => logout::begin(inner, policy.provider, req, false),
+            LocationMode::LogoutLocal => logout::begin(inner, policy.provider, req, true),
+        }
+    }
+
+    /// True for incoming request headers that could spoof what Sesame passes to the backend.
+    pub fn is_spoofable_header(&self, name: &str) -> bool {
+        crate::claims::is_spoofable_header(name)
+    }
+}
+
+pub(crate) fn make_job(inner: &Arc<Inner>, task: Task) -> Step {
+    Step::Job(Job {
+        work: Work {
+            inner: Arc::clone(inner),
+            task,
+        },
+    })
+}
+
+impl Job {
+    /// Blocking: Redis and/or HTTPS. Runs on any thread, exactly once.
+    pub fn run(self) -> Outcome {
+        let Work { inner, task } = self.work;
+        match task {
+            Task::Protect(t) => protect::run(&inner, t),
+            Task::StartLogin { provider, req } => protect::run_start_login(&inner, provider, &req),
+            Task::Callback(t) => callback::run(&inner, t),
+            Task::Logout(t) => logout::run(&inner, t),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

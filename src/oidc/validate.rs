@@ -1,0 +1,138 @@
+//! Claim checks on a signature-verified JWT payload (OIDC Core §3.1.3.7, federations.md §4.3),
+//! in the documented order: iss, aud/azp, exp, iat, then (id_token only) nonce, acr, at_hash.
+
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+use super::util::{b64url, ct_eq, now_secs, sanitize};
+use super::{acr, OidcError, OidcSettings};
+
+/// What every signed token from the provider (id_token, userinfo JWT) must satisfy.
+pub(crate) fn check_common(
+    claims: &Map<String, Value>,
+    settings: &OidcSettings,
+    what: &str,
+    now: i64,
+) -> Result<(), OidcError> {
+    let invalid = |m: String| OidcError::InvalidToken(format!("{what}: {m}"));
+    let leeway = settings.leeway.as_secs() as i64;
+
+    match claims.get("iss").and_then(Value::as_str) {
+        Some(iss) if iss == settings.issuer => {}
+        Some(iss) => {
+            return Err(invalid(format!(
+                "iss {:?} is not the configured issuer {:?}",
+                sanitize(iss, 200),
+                settings.issuer
+            )))
+        }
+        None => return Err(invalid("no iss claim".into())),
+    }
+
+    let client_id = settings.client_id.as_str();
+    let aud_ok = match claims.get("aud") {
+        Some(Value::String(a)) => a == client_id,
+        Some(Value::Array(list)) => list.iter().any(|a| a.as_str() == Some(client_id)),
+        _ => false,
+    };
+    if !aud_ok {
+        return Err(invalid(format!(
+            "aud does not contain this client_id {client_id:?} (token issued to another client?)"
+        )));
+    }
+    if let Some(azp) = claims.get("azp") {
+        if azp.as_str() != Some(client_id) {
+            return Err(invalid(format!("azp is not this client_id {client_id:?}")));
+        }
+    }
+
+    let exp = time_claim(claims, "exp").ok_or_else(|| invalid("no numeric exp claim".into()))?;
+    if now > exp + leeway {
+        return Err(invalid(format!(
+            "expired {}s ago (leeway {leeway}s; check this server's clock)",
+            now - exp
+        )));
+    }
+    if let Some(iat) = time_claim(claims, "iat") {
+        if iat > now + leeway {
+            return Err(invalid(format!(
+                "issued {}s in the future (leeway {leeway}s; check this server's clock)",
+                iat - now
+            )));
+        }
+    }
+    if let Some(nbf) = time_claim(claims, "nbf") {
+        if nbf > now + leeway {
+            return Err(invalid(format!("not valid before {}s from now", nbf - now)));
+        }
+    }
+    Ok(())
+}
+
+/// A verified id_token's identity: sub and acr.
+pub(crate) struct IdTokenFacts {
+    pub sub: String,
+    pub acr: String,
+}
+
+/// All id_token checks after the signature.
+pub(crate) fn check_id_token(
+    claims: &Map<String, Value>,
+    settings: &OidcSettings,
+    nonce: &str,
+    access_token: Option<&str>,
+    now: i64,
+) -> Result<IdTokenFacts, OidcError> {
+    let what = "id_token";
+    check_common(claims, settings, what, now)?;
+    let invalid = |m: &str| OidcError::InvalidToken(format!("{what}: {m}"));
+    if time_claim(claims, "iat").is_none() {
+        return Err(invalid("no numeric iat claim"));
+    }
+    match claims.get("nonce").and_then(Value::as_str) {
+        Some(n) if ct_eq(n.as_bytes(), nonce.as_bytes()) => {}
+        Some(_) => {
+            return Err(invalid(
+                "nonce does not match the one sent for this login (replayed or injected token)",
+            ))
+        }
+        None => return Err(invalid("no nonce claim")),
+    }
+    let sub = subject(claims).ok_or_else(|| invalid("no sub claim (or not a non-empty string)"))?;
+    let acr = acr::check(settings, claims.get("acr").and_then(Value::as_str))?;
+    if let Some(at_hash) = claims.get("at_hash") {
+        let at_hash = at_hash
+            .as_str()
+            .ok_or_else(|| invalid("at_hash is not a string"))?;
+        let token = access_token.ok_or_else(|| invalid("at_hash present but no access_token"))?;
+        if !ct_eq(at_hash.as_bytes(), left_half_hash(token).as_bytes()) {
+            return Err(invalid("at_hash does not match the access_token"));
+        }
+    }
+    Ok(IdTokenFacts { sub, acr })
+}
+
+/// `sub` when it is a non-empty string of reasonable size.
+pub(crate) fn subject(claims: &Map<String, Value>) -> Option<String> {
+    claims
+        .get("sub")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty() && s.len() <= 255)
+        .map(str::to_owned)
+}
+
+/// OIDC Core §3.1.3.6 for SHA-256 algorithms: base64url of the left half of the hash.
+pub(crate) fn left_half_hash(value: &str) -> String {
+    let digest = Sha256::digest(value.as_bytes());
+    b64url(&digest[..16])
+}
+
+fn time_claim(claims: &Map<String, Value>, name: &str) -> Option<i64> {
+    let v = claims.get(name)?;
+    v.as_i64().or_else(|| v.as_f64().map(|f| f.floor() as i64))
+}
+
+/// Current time, for callers.
+pub(crate) fn now() -> i64 {
+    now_secs()
+}

@@ -1,0 +1,185 @@
+//! The short-lived encrypted cookies that bind a login (or a logout) to the browser that
+//! started it: `__Host-sesame-login` (up to four pending logins, for parallel tabs) and
+//! `__Host-sesame-logout`. Tampered, foreign or expired content reads as "nothing pending".
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+
+use super::{aead, Keys};
+
+/// Lifetime of a pending login or logout, and the cookies' Max-Age.
+pub const LOGIN_STATE_MAX_AGE: u64 = 600;
+/// Pending logins kept per browser (several tabs may start a login at once).
+pub const MAX_PENDING: usize = 4;
+
+const LOGIN_AAD: &[u8] = b"sesame-login";
+const LOGOUT_AAD: &[u8] = b"sesame-logout";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingLogin {
+    pub provider: String,
+    pub state: String,
+    pub nonce: String,
+    #[serde(default)]
+    pub code_verifier: Option<String>,
+    pub return_to: String,
+    pub created: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LoginState {
+    /// Newest first.
+    pub entries: Vec<PendingLogin>,
+}
+
+fn fresh(created: u64, now: u64) -> bool {
+    // A little tolerance for a clock that stepped back between two worker processes.
+    created <= now + 60 && now < created.saturating_add(LOGIN_STATE_MAX_AGE)
+}
+
+fn seal_json<T: Serialize>(keys: &Keys, aad: &[u8], value: &T) -> String {
+    // Serialising plain structs of strings and integers cannot fail.
+    let json = serde_json::to_vec(value).unwrap_or_default();
+    URL_SAFE_NO_PAD.encode(aead::seal(&keys.enc, aad, &json))
+}
+
+fn open_json<T: for<'de> Deserialize<'de>>(keys: &Keys, aad: &[u8], value: &str) -> Option<T> {
+    let sealed = URL_SAFE_NO_PAD.decode(value.trim()).ok()?;
+    let json = aead::open(&keys.enc, aad, &sealed)?;
+    serde_json::from_slice(&json).ok()
+}
+
+/// Constant-time string equality (length is not secret).
+pub fn ct_eq(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a
+            .bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+impl LoginState {
+    /// Reads the cookie values (all of them, if the browser sent several); drops expired entries.
+    pub fn from_cookies(values: &[&str], keys: &Keys, now: u64) -> LoginState {
+        let mut entries: Vec<PendingLogin> = Vec::new();
+        for value in values {
+            if let Some(list) = open_json::<Vec<PendingLogin>>(keys, LOGIN_AAD, value) {
+                entries.extend(list.into_iter().filter(|e| fresh(e.created, now)));
+            }
+        }
+        entries.sort_by(|a, b| b.created.cmp(&a.created));
+        entries.truncate(MAX_PENDING);
+        LoginState { entries }
+    }
+
+    /// Adds a login attempt, newest first, keeping at most `MAX_PENDING`.
+    pub fn push(&mut self, entry: PendingLogin) {
+        self.entries.insert(0, entry);
+        self.entries.truncate(MAX_PENDING);
+    }
+
+    /// Removes and returns the pending login of `provider` whose state equals `state`.
+    pub fn take(&mut self, provider: &str, state: &str) -> Option<PendingLogin> {
+        let mut found = None;
+        // Compare against every entry so timing does not reveal which one matched.
+        for (i, e) in self.entries.iter().enumerate() {
+            if ct_eq(&e.state, state) && e.provider == provider && found.is_none() {
+                found = Some(i);
+            }
+        }
+        found.map(|i| self.entries.remove(i))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    pub fn seal(&self, keys: &Keys) -> String {
+        seal_json(keys, LOGIN_AAD, &self.entries)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogoutState {
+    pub provider: String,
+    pub state: String,
+    pub created: u64,
+}
+
+impl LogoutState {
+    pub fn seal(&self, keys: &Keys) -> String {
+        seal_json(keys, LOGOUT_AAD, self)
+    }
+
+    /// `None` when tampered, foreign or expired.
+    pub fn open(value: &str, keys: &Keys, now: u64) -> Option<LogoutState> {
+        let state: LogoutState = open_json(keys, LOGOUT_AAD, value)?;
+        fresh(state.created, now).then_some(state)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys() -> Keys {
+        Keys::derive(&[3u8; 32])
+    }
+
+    fn entry(state: &str, created: u64) -> PendingLogin {
+        PendingLogin {
+            provider: "fc".into(),
+            state: state.into(),
+            nonce: "n".into(),
+            code_verifier: None,
+            return_to: "/".into(),
+            created,
+        }
+    }
+
+    #[test]
+    fn pending_login_round_trips_through_the_cookie() {
+        let mut st = LoginState::default();
+        st.push(entry("s1", 1000));
+        let cookie = st.seal(&keys());
+        let back = LoginState::from_cookies(&[&cookie], &keys(), 1001);
+        assert_eq!(back, st);
+    }
+
+    #[test]
+    fn expired_login_state_is_rejected() {
+        let mut st = LoginState::default();
+        st.push(entry("s1", 1000));
+        let cookie = st.seal(&keys());
+        let later = 1000 + LOGIN_STATE_MAX_AGE;
+        assert!(LoginState::from_cookies(&[&cookie], &keys(), later).is_empty());
+        let logout = LogoutState { provider: "fc".into(), state: "x".into(), created: 1000 }.seal(&keys());
+        assert!(LogoutState::open(&logout, &keys(), 1001).is_some());
+        assert!(LogoutState::open(&logout, &keys(), later).is_none());
+    }
+
+    #[test]
+    fn login_state_sealed_with_another_secret_reads_as_empty() {
+        let mut st = LoginState::default();
+        st.push(entry("s1", 1000));
+        let cookie = st.seal(&Keys::derive(&[4u8; 32]));
+        assert!(LoginState::from_cookies(&[&cookie], &keys(), 1001).is_empty());
+        assert!(LoginState::from_cookies(&["garbage"], &keys(), 1001).is_empty());
+    }
+
+    #[test]
+    fn at_most_four_pending_logins_are_kept_newest_first() {
+        let mut st = LoginState::default();
+        for i in 0..6 {
+            st.push(entry(&format!("s{i}"), 1000 + i));
+        }
+        assert_eq!(st.entries.len(), MAX_PENDING);
+        assert_eq!(st.entries[0].state, "s5");
+        assert!(st.take("fc", "s1").is_none());
+        assert_eq!(st.take("fc", "s3").map(|e| e.state), Some("s3".into()));
+        assert!(st.take("fc", "s3").is_none(), "a state is taken once");
+        assert!(st.take("pc", "s4").is_none(), "another provider's state does not match");
+    }
+}

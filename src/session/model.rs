@@ -1,0 +1,85 @@
+//! The session record kept (encrypted) in Redis.
+
+use serde::{Deserialize, Serialize};
+
+/// Inactivity refreshes are written at most this often (coalesced writes).
+pub const REFRESH_EVERY_SECS: u64 = 60;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Session {
+    /// Provider name as configured (`fc`).
+    pub provider: String,
+    pub issuer: String,
+    pub sub: String,
+    pub acr: String,
+    pub claims: serde_json::Map<String, serde_json::Value>,
+    /// Kept server-side only, as the logout `id_token_hint`.
+    pub id_token: String,
+    /// Unix seconds.
+    pub created: u64,
+    /// Last time activity was recorded (idle timeout counts from here).
+    pub refreshed: u64,
+    /// Absolute end of the session.
+    pub expires: u64,
+}
+
+impl Session {
+    /// Still usable at `now` under the idle timeout (seconds)?
+    pub fn is_live(&self, now: u64, idle_secs: u64) -> bool {
+        now < self.expires && now < self.refreshed.saturating_add(idle_secs)
+    }
+
+    /// Redis TTL: the sooner of the idle and the absolute deadline (at least 1 s).
+    pub fn ttl(&self, now: u64, idle_secs: u64) -> u64 {
+        idle_secs
+            .min(self.expires.saturating_sub(now))
+            .max(1)
+    }
+
+    /// Is it time to record activity again?
+    pub fn needs_refresh(&self, now: u64) -> bool {
+        now >= self.refreshed.saturating_add(REFRESH_EVERY_SECS)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn session(created: u64, refreshed: u64, expires: u64) -> Session {
+        Session {
+            provider: "fc".into(),
+            issuer: "https://idp".into(),
+            sub: "s".into(),
+            acr: "eidas1".into(),
+            claims: Default::default(),
+            id_token: "t".into(),
+            created,
+            refreshed,
+            expires,
+        }
+    }
+
+    #[test]
+    fn session_expires_after_idle_timeout() {
+        let s = session(1000, 1000, 1000 + 43_200);
+        assert!(s.is_live(1000 + 1799, 1800));
+        assert!(!s.is_live(1000 + 1800, 1800));
+    }
+
+    #[test]
+    fn session_expires_at_absolute_lifetime_even_when_active() {
+        let s = session(1000, 1000 + 43_100, 1000 + 43_200);
+        assert!(s.is_live(1000 + 43_199, 1800));
+        assert!(!s.is_live(1000 + 43_200, 1800));
+        assert_eq!(s.ttl(1000 + 43_150, 1800), 50, "TTL never outlives the absolute end");
+        assert_eq!(s.ttl(1000 + 100, 1800), 1800);
+    }
+
+    #[test]
+    fn activity_is_written_at_most_once_a_minute() {
+        let s = session(1000, 1000, 99_999);
+        assert!(!s.needs_refresh(1059));
+        assert!(s.needs_refresh(1060));
+    }
+}
