@@ -1,5 +1,6 @@
 """Render nginx.conf for a test site, run `nginx -t`, start and stop nginx by PID."""
 
+import os
 import secrets
 import shutil
 import subprocess
@@ -130,8 +131,10 @@ class NginxSite:
         (conf_dir / "fastcgi_backend").write_text(
             (E2E / "conf" / "fastcgi_backend").read_text().replace("{{BACKEND}}", str(self.env.php.root))
         )
+        # The include files shipped with the module (SESAME_NGINX_CONF_DIR overrides nginx/conf).
+        include_dir = Path(os.environ.get("SESAME_NGINX_CONF_DIR") or REPO / "nginx" / "conf")
         for name in ("sesame_fastcgi_params", "sesame_proxy_params"):
-            src = REPO / "nginx" / "conf" / name
+            src = include_dir / name
             if src.is_file():
                 shutil.copyfile(src, conf_dir / name)
         (self.prefix / "html" / "index.html").write_text("home\n")
