@@ -205,7 +205,8 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("empty.pem");
         std::fs::write(&path, "not a certificate\n").unwrap();
-        let err = HttpClient::new(Duration::from_secs(1), Some(path.to_str().unwrap())).unwrap_err();
+        let err =
+            HttpClient::new(Duration::from_secs(1), Some(path.to_str().unwrap())).unwrap_err();
         assert!(matches!(err, HttpError::Config(m) if m.contains("no PEM certificate")));
     }
 

@@ -76,9 +76,18 @@ mod tests {
     #[test]
     fn franceconnect_refuses_unknown_or_missing_acr() {
         let s = settings_for(Federation::FranceConnect, "https://op");
-        assert!(matches!(check(&s, Some("eidas0")), Err(OidcError::InsufficientAcr { .. })));
-        assert!(matches!(check(&s, Some("eidas1-mfa")), Err(OidcError::InsufficientAcr { .. })));
-        assert!(matches!(check(&s, None), Err(OidcError::InsufficientAcr { .. })));
+        assert!(matches!(
+            check(&s, Some("eidas0")),
+            Err(OidcError::InsufficientAcr { .. })
+        ));
+        assert!(matches!(
+            check(&s, Some("eidas1-mfa")),
+            Err(OidcError::InsufficientAcr { .. })
+        ));
+        assert!(matches!(
+            check(&s, None),
+            Err(OidcError::InsufficientAcr { .. })
+        ));
     }
 
     #[test]

@@ -33,7 +33,11 @@ pub(crate) fn authorize_url(
     match settings.federation {
         Federation::FranceConnect => {
             // acr_values is mandatory at FranceConnect; eidas1 is its only level.
-            let acr = if acr_values.is_empty() { "eidas1" } else { &acr_values };
+            let acr = if acr_values.is_empty() {
+                "eidas1"
+            } else {
+                &acr_values
+            };
             pairs.push(("acr_values", acr));
         }
         Federation::Generic => {

@@ -15,7 +15,9 @@ use super::{
 use crate::http::HttpClient;
 
 /// Claims that only serve the protocol: not passed to applications.
-const PROTOCOL_CLAIMS: &[&str] = &["iss", "aud", "exp", "iat", "nbf", "nonce", "at_hash", "c_hash", "azp"];
+const PROTOCOL_CLAIMS: &[&str] = &[
+    "iss", "aud", "exp", "iat", "nbf", "nonce", "at_hash", "c_hash", "azp",
+];
 
 /// Claims describing the authentication itself: the id_token's values are authoritative and
 /// userinfo cannot override them.
@@ -41,14 +43,16 @@ impl OidcClient {
     /// Config time: validates settings that need no I/O, reads `ca_file`. Opens no socket and
     /// starts no thread (the server forks after this).
     pub fn new(settings: OidcSettings) -> Result<Self, OidcError> {
-        let http = HttpClient::new(settings.http_timeout, settings.ca_file.as_deref()).map_err(
-            |e| OidcError::Protocol(format!("provider {}: {e}", settings.name)),
-        )?;
+        let http = HttpClient::new(settings.http_timeout, settings.ca_file.as_deref())
+            .map_err(|e| OidcError::Protocol(format!("provider {}: {e}", settings.name)))?;
         for (name, value) in [
             ("issuer", Some(&settings.issuer)),
             ("discovery_url", Some(&settings.discovery_url)),
             ("redirect_uri", Some(&settings.redirect_uri)),
-            ("post_logout_redirect_uri", settings.post_logout_redirect_uri.as_ref()),
+            (
+                "post_logout_redirect_uri",
+                settings.post_logout_redirect_uri.as_ref(),
+            ),
         ] {
             if let Some(v) = value {
                 if url::Url::parse(v).is_err() {
@@ -98,11 +102,19 @@ impl OidcClient {
     }
 
     /// Blocking: redeem the code, verify the id_token (nonce, acr...), fetch + verify userinfo.
-    pub fn complete_login(&self, code: &str, params: &AuthParams) -> Result<LoginResult, OidcError> {
+    pub fn complete_login(
+        &self,
+        code: &str,
+        params: &AuthParams,
+    ) -> Result<LoginResult, OidcError> {
         let snap = self.snapshot()?;
-        let tokens = token::exchange(&self.http, &self.settings, &snap.meta, code, params)?;
+        let tokens = token::exchange(&self.http, &self.settings, &snap.meta, code, params)
+            .map_err(|e| self.named(e))?;
 
-        let id_claims = self.verify_jws(&tokens.id_token, "id_token", &snap)?;
+        // Keys as refreshed by a forced refetch during the id_token check, so that the
+        // userinfo JWT (signed with the same rotated key) does not need a second refetch.
+        let mut keys = snap.keys.clone();
+        let id_claims = self.verify_jws(&tokens.id_token, "id_token", &snap, &mut keys)?;
         let facts = validate::check_id_token(
             &id_claims,
             &self.settings,
@@ -113,7 +125,7 @@ impl OidcClient {
 
         let mut claims = strip(id_claims, &[]);
         if self.settings.userinfo != UserinfoMode::Skip {
-            let ui = self.userinfo(&snap, tokens.access_token.as_deref())?;
+            let ui = self.userinfo(&snap, &mut keys, tokens.access_token.as_deref())?;
             if validate::subject(&ui).as_deref() != Some(facts.sub.as_str()) {
                 return Err(OidcError::InvalidToken(
                     "userinfo sub differs from the id_token sub (answer for another user)".into(),
@@ -143,7 +155,9 @@ impl OidcClient {
     }
 
     fn snapshot(&self) -> Result<Snapshot, OidcError> {
-        self.cache.get(&self.http, &self.settings).map_err(|e| self.named(e))
+        self.cache
+            .get(&self.http, &self.settings)
+            .map_err(|e| self.named(e))
     }
 
     /// Prefixes I/O errors with the provider name so log lines say which one failed.
@@ -159,6 +173,7 @@ impl OidcClient {
     fn userinfo(
         &self,
         snap: &Snapshot,
+        keys: &mut Arc<KeySet>,
         access_token: Option<&str>,
     ) -> Result<Map<String, Value>, OidcError> {
         let url = snap.meta.userinfo_endpoint.as_deref().ok_or_else(|| {
@@ -175,7 +190,7 @@ impl OidcClient {
             Answer::Json(map) => Ok(map),
             Answer::Jwt(jwt) => {
                 let what = "userinfo JWT";
-                let claims = self.verify_jws(&jwt, what, snap)?;
+                let claims = self.verify_jws(&jwt, what, snap, keys)?;
                 validate::check_common(&claims, &self.settings, what, validate::now())?;
                 Ok(claims)
             }
@@ -184,22 +199,24 @@ impl OidcClient {
 
     /// Header check, key selection (with one rate-limited JWKS refetch on an unknown kid or a
     /// signature failure) and signature verification. Returns the payload, claims unchecked.
+    /// `keys` is replaced by the refetched set when a refetch happens.
     fn verify_jws(
         &self,
         token: &str,
         what: &str,
         snap: &Snapshot,
+        keys: &mut Arc<KeySet>,
     ) -> Result<Map<String, Value>, OidcError> {
         let alg = self.settings.id_token_alg;
         let header = jws::check_header(token, alg, what)?;
         let kid = header.kid.as_deref();
-        let mut keys: Arc<KeySet> = snap.keys.clone();
+        // The kid comes from an unverified token: bounded and escaped before it reaches a log.
+        let shown_kid = kid.map(|k| super::util::sanitize(k, 80));
         let mut refetched = false;
         loop {
-            let outcome = match keys.find(alg, kid) {
-                None => None,
-                Some(key) => Some((jws::verify(token, key), key.fingerprint.clone())),
-            };
+            let outcome = keys
+                .find(alg, kid)
+                .map(|key| (jws::verify(token, key), key.fingerprint.clone()));
             match outcome {
                 Some((Ok(claims), _)) => return Ok(claims),
                 Some((Err(VerifyError::Other(m)), _)) => {
@@ -210,30 +227,31 @@ impl OidcClient {
                         if let Some(new) = self.force_jwks(snap)? {
                             refetched = true;
                             // Retry only if the provider now publishes another key under this kid.
-                            let changed = new.find(alg, kid).map(|k| &k.fingerprint) != Some(&fingerprint);
+                            let changed =
+                                new.find(alg, kid).map(|k| &k.fingerprint) != Some(&fingerprint);
+                            *keys = new;
                             if changed {
-                                keys = new;
                                 continue;
                             }
                         }
                     }
                     return Err(OidcError::InvalidToken(format!(
-                        "{what}: signature does not verify with the provider's key {kid:?} (forged or corrupted token)"
+                        "{what}: signature does not verify with the provider's key {shown_kid:?} (forged or corrupted token)"
                     )));
                 }
                 None => {
                     if !refetched {
                         if let Some(new) = self.force_jwks(snap)? {
                             refetched = true;
-                            keys = new;
+                            *keys = new;
                             continue;
                         }
                         return Err(OidcError::InvalidToken(format!(
-                            "{what}: signing key {kid:?} is not in the provider's JWKS (a forced refetch happened less than 10 s ago; not refetched again)"
+                            "{what}: signing key {shown_kid:?} is not in the provider's JWKS (a forced refetch happened less than 10 s ago; not refetched again)"
                         )));
                     }
                     return Err(OidcError::InvalidToken(format!(
-                        "{what}: signing key {kid:?} is not in the provider's JWKS, even after refetching it"
+                        "{what}: signing key {shown_kid:?} is not in the provider's JWKS, even after refetching it"
                     )));
                 }
             }
@@ -251,4 +269,13 @@ impl OidcClient {
 fn strip(mut claims: Map<String, Value>, also: &[&str]) -> Map<String, Value> {
     claims.retain(|k, _| !PROTOCOL_CLAIMS.contains(&k.as_str()) && !also.contains(&k.as_str()));
     claims
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn one_client_can_be_shared_by_every_request_thread() {
+        fn shared<T: Send + Sync + 'static>() {}
+        shared::<super::OidcClient>();
+    }
 }

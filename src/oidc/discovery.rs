@@ -27,6 +27,12 @@ pub(crate) fn fetch(
     let resp = http
         .get(&settings.discovery_url, &[("Accept", "application/json")])
         .map_err(|e| fetch_error(what, &settings.discovery_url, e))?;
+    if resp.status == 404 {
+        return Err(OidcError::Protocol(format!(
+            "{what} not found (HTTP 404) at {}; check `issuer` (FranceConnect and ProConnect issuers end with /api/v2) or set `discovery_url`",
+            settings.discovery_url
+        )));
+    }
     let body = expect_json(what, &settings.discovery_url, &resp, &["application/json"])?;
     let doc: Document = serde_json::from_slice(body).map_err(|e| {
         OidcError::Protocol(format!(
@@ -87,4 +93,56 @@ fn validate(doc: Document, settings: &OidcSettings) -> Result<ProviderMetadata, 
         end_session_endpoint: doc.end_session_endpoint,
         jwks_uri: doc.jwks_uri,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::oidc::test_support::settings_for;
+    use crate::oidc::Federation;
+
+    fn doc(issuer: &str, token_endpoint: &str) -> Document {
+        Document {
+            issuer: issuer.into(),
+            authorization_endpoint: format!("{issuer}/authorize"),
+            token_endpoint: token_endpoint.into(),
+            jwks_uri: format!("{issuer}/jwks"),
+            userinfo_endpoint: None,
+            end_session_endpoint: None,
+        }
+    }
+
+    #[test]
+    fn https_issuer_cannot_send_us_to_a_plain_http_endpoint() {
+        let s = settings_for(Federation::FranceConnect, "https://op.example/api/v2");
+        let err = validate(
+            doc(
+                "https://op.example/api/v2",
+                "http://op.example/api/v2/token",
+            ),
+            &s,
+        );
+        assert!(matches!(err, Err(OidcError::Protocol(m)) if m.contains("token_endpoint")));
+        assert!(validate(
+            doc(
+                "https://op.example/api/v2",
+                "https://op.example/api/v2/token"
+            ),
+            &s
+        )
+        .is_ok());
+    }
+
+    #[test]
+    fn issuer_with_trailing_slash_is_a_mismatch() {
+        let s = settings_for(Federation::FranceConnect, "https://op.example/api/v2");
+        let err = validate(
+            doc(
+                "https://op.example/api/v2/",
+                "https://op.example/api/v2/token",
+            ),
+            &s,
+        );
+        assert!(matches!(err, Err(OidcError::Protocol(m)) if m.contains("announces issuer")));
+    }
 }

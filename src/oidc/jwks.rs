@@ -41,7 +41,10 @@ impl KeySet {
 pub(crate) fn fetch(http: &HttpClient, jwks_uri: &str) -> Result<KeySet, OidcError> {
     let what = "JWKS";
     let resp = http
-        .get(jwks_uri, &[("Accept", "application/jwk-set+json, application/json")])
+        .get(
+            jwks_uri,
+            &[("Accept", "application/jwk-set+json, application/json")],
+        )
         .map_err(|e| fetch_error(what, jwks_uri, e))?;
     let body = expect_json(
         what,

@@ -28,7 +28,11 @@ pub(crate) fn check_header(
                 "is encrypted (JWE); encrypted tokens (FranceConnect+) are not supported".into(),
             ))
         }
-        n => return Err(invalid(format!("is not a compact JWS ({n} parts instead of 3)"))),
+        n => {
+            return Err(invalid(format!(
+                "is not a compact JWS ({n} parts instead of 3)"
+            )))
+        }
     }
     let header: Map<String, Value> = b64url_decode(parts[0])
         .and_then(|raw| serde_json::from_slice(&raw).ok())
@@ -56,7 +60,9 @@ pub(crate) fn check_header(
     }
     // RFC 7515 §4.1.11: extensions we do not understand must not be ignored.
     if header.contains_key("crit") {
-        return Err(invalid("header has a crit parameter, which is not supported".into()));
+        return Err(invalid(
+            "header has a crit parameter, which is not supported".into(),
+        ));
     }
     let kid = match header.get("kid") {
         None => None,

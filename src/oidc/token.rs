@@ -73,8 +73,13 @@ pub(crate) fn exchange(
     if resp.status == 400 || resp.status == 401 {
         return Err(refused(&resp));
     }
-    let body = expect_json(what, url, &resp, &["application/json"])
-        .map_err(|e| if resp.status == 200 { e } else { status_error(what, url, &resp) })?;
+    let body = expect_json(what, url, &resp, &["application/json"]).map_err(|e| {
+        if resp.status == 200 {
+            e
+        } else {
+            status_error(what, url, &resp)
+        }
+    })?;
     let parsed: Response = serde_json::from_slice(body)
         .map_err(|e| OidcError::Protocol(format!("{what} at {url}: invalid JSON answer: {e}")))?;
     if let Some(tt) = &parsed.token_type {
@@ -85,10 +90,11 @@ pub(crate) fn exchange(
             )));
         }
     }
-    let id_token = parsed
-        .id_token
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| OidcError::Protocol(format!("{what} at {url}: answer has no id_token (is `openid` in scope?)")))?;
+    let id_token = parsed.id_token.filter(|t| !t.is_empty()).ok_or_else(|| {
+        OidcError::Protocol(format!(
+            "{what} at {url}: answer has no id_token (is `openid` in scope?)"
+        ))
+    })?;
     Ok(Tokens {
         id_token,
         access_token: parsed.access_token.filter(|t| !t.is_empty()),
@@ -108,12 +114,11 @@ fn refused(resp: &crate::http::HttpResponse) -> OidcError {
                 _ => "",
             };
             let description = description.map(|d| format!(": {d}")).unwrap_or_default();
-            OidcError::TokenRefused(format!(
-                "HTTP {} {error}{description}{hint}",
-                resp.status
-            ))
+            OidcError::TokenRefused(format!("HTTP {} {error}{description}{hint}", resp.status))
         }
-        None => OidcError::TokenRefused(format!("HTTP {} without an OAuth error body", resp.status)),
+        None => {
+            OidcError::TokenRefused(format!("HTTP {} without an OAuth error body", resp.status))
+        }
     }
 }
 

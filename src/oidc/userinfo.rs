@@ -43,8 +43,8 @@ pub(crate) fn fetch(
                 .map_err(|_| OidcError::InvalidToken("userinfo JWT is not UTF-8".into()))?;
             Ok(Answer::Jwt(text.trim().to_owned()))
         }
-        _ => serde_json::from_slice(body).map(Answer::Json).map_err(|e| {
-            OidcError::Protocol(format!("{what} at {url}: not a JSON object: {e}"))
-        }),
+        _ => serde_json::from_slice(body)
+            .map(Answer::Json)
+            .map_err(|e| OidcError::Protocol(format!("{what} at {url}: not a JSON object: {e}"))),
     }
 }

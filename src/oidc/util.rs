@@ -96,8 +96,10 @@ mod tests {
             append_query("https://op/auth?tenant=x", &[("a", "b c")]),
             "https://op/auth?tenant=x&a=b%20c"
         );
-        assert_eq!(append_query("https://op/auth", &[("r", "https://rp/cb")]),
-            "https://op/auth?r=https%3A%2F%2Frp%2Fcb");
+        assert_eq!(
+            append_query("https://op/auth", &[("r", "https://rp/cb")]),
+            "https://op/auth?r=https%3A%2F%2Frp%2Fcb"
+        );
     }
 
     #[test]
