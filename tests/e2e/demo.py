@@ -40,6 +40,8 @@ def main():
     started = []
     stop_now = []
     signal.signal(signal.SIGTERM, lambda *_: stop_now.append(1))
+    # Ctrl-C even when started in the background of a script (where SIGINT starts out ignored).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         pki = Pki(workdir / "pki")
         redis = Redis(workdir / "redis")
