@@ -69,6 +69,9 @@ class NginxSite:
         }
         # Provider blocks: name -> directives, in order. Value None = left out.
         self.providers = {"fc": self.fc_provider(self.client)} if sesame else {}
+        self.clients = [self.client] if sesame else []
+        # Extra files written into the prefix by prepare(): relative path -> text.
+        self.files = {}
         self.extra_http = ""
 
     def fc_provider(self, client, secret_file="conf/fc.client_secret"):
@@ -82,6 +85,17 @@ class NginxSite:
             "post_logout_redirect_uri": client["post_logout_redirect_uris"][0],
             "http_timeout": "2s",
         }
+
+    def add_fc_provider(self, name, callback_path, logout_path):
+        """Another FranceConnect client of this site under provider `name`; returns the client."""
+        client = new_client(self.base)
+        client["redirect_uris"] = [self.base + callback_path]
+        client["post_logout_redirect_uris"] = [self.base + logout_path]
+        secret_file = f"conf/{name}.client_secret"
+        self.files[secret_file] = client["client_secret"] + "\n"
+        self.providers[name] = self.fc_provider(client, secret_file=secret_file)
+        self.clients.append(client)
+        return client
 
     # ---- rendering -------------------------------------------------------------------------
     def _abs(self, value):
@@ -137,6 +151,8 @@ class NginxSite:
             src = include_dir / name
             if src.is_file():
                 shutil.copyfile(src, conf_dir / name)
+        for rel, text in self.files.items():
+            (self.prefix / rel).write_text(text)
         (self.prefix / "html" / "index.html").write_text("home\n")
         (self.prefix / "html" / "public" / "index.html").write_text("public page\n")
         if self.sesame:
@@ -161,8 +177,8 @@ class NginxSite:
         return out.returncode, out.stderr.decode("utf-8", "replace")
 
     def register_clients(self):
-        if self.sesame:
-            self.env.emulator.add_client(self.client)
+        for client in self.clients:
+            self.env.emulator.add_client(client)
 
     def start(self):
         conf = self.prepare()
