@@ -83,6 +83,20 @@ def duplicate_provider_key(site):
     _fc(site)["client_id"] = _fc(site)["client_id"] + ";\n        client_id again"
 
 
+def idle_timeout_too_short(site):
+    site.http["session_idle_timeout"] = "30s"
+
+
+def idle_timeout_longer_than_lifetime(site):
+    site.http["session_idle_timeout"] = "2h"
+    site.http["session_lifetime"] = "1h"
+
+
+def provider_without_name_block_issuer_for_generic(site):
+    _fc(site)["preset"] = "generic"
+    _fc(site)["issuer"] = None
+
+
 # (mutation, words the [emerg] message must contain — the directive and what is wrong, whether
 # the error is found while reading that directive, so nginx can point at its file:line)
 CASES = [
@@ -104,6 +118,9 @@ CASES = [
     (unknown_provider_key, ["client_secret"], True),
     (relative_redirect_uri, ["redirect_uri"], False),
     (duplicate_provider_key, ["client_id"], True),
+    (idle_timeout_too_short, ["session_idle_timeout", "1m"], True),
+    (idle_timeout_longer_than_lifetime, ["session_idle_timeout", "session_lifetime"], False),
+    (provider_without_name_block_issuer_for_generic, ["issuer"], False),
 ]
 
 

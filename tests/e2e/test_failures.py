@@ -12,6 +12,8 @@ def nginx_site(make_site):
     site = make_site()
     # No per-process session cache: every protected request reads Redis, so its failure shows.
     site.http["session_cache"] = "0"
+    site.http["session_idle_timeout"] = "2m"
+    site.http["session_lifetime"] = "3m"
     return site
 
 
@@ -99,3 +101,12 @@ def test_provider_down_before_discovery_gives_error_page_within_http_timeout(mak
     emulator.control(down=False)
     assert_redirects_to_provider(browser.get(fresh.url("/demarches/")), emulator)
     fresh.stop()
+
+
+def test_session_in_redis_expires_after_the_idle_timeout(browser, nginx, redis):
+    redis.command("FLUSHALL")
+    php_server(browser.login(nginx.url("/demarches/")).final)
+    sessions = [k for k in redis.keys("sesame:*") if ":s:" in k]
+    assert len(sessions) == 1, redis.keys("*")
+    ttl = int(redis.command("TTL", sessions[0]))
+    assert 100 < ttl <= 120, f"session TTL {ttl}s, idle timeout is 2m"

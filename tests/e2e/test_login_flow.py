@@ -195,3 +195,30 @@ def test_post_without_session_gets_401_not_a_redirect(browser, nginx):
     resp = browser.post(nginx.url("/demarches/form"), data={"a": "1"})
     assert resp.status_code == 401, resp.text[:500]
     assert "no-store" in resp.headers.get("Cache-Control", "")
+
+
+def test_two_tabs_logging_in_at_once_each_return_where_they_started(browser, nginx):
+    first = browser.login(nginx.url("/demarches/a?tab=1"), stop_before_callback=True)
+    second = browser.login(nginx.url("/demarches/b?tab=2"), stop_before_callback=True)
+    # The older tab finishes first, then the newer one: both pending logins were kept.
+    done_first = browser.get(first.callback_url)
+    assert done_first.status_code == 303, done_first.text[:800]
+    assert done_first.headers["Location"].endswith("/demarches/a?tab=1")
+    done_second = browser.get(second.callback_url)
+    assert done_second.status_code == 303, done_second.text[:800]
+    assert done_second.headers["Location"].endswith("/demarches/b?tab=2")
+
+
+def test_only_the_four_newest_pending_logins_are_kept(browser, nginx):
+    logins = [browser.login(nginx.url(f"/demarches/{i}"), stop_before_callback=True) for i in range(5)]
+    oldest = browser.get(logins[0].callback_url)
+    assert oldest.status_code == 400, oldest.text[:500]
+    newest = browser.get(logins[4].callback_url)
+    assert newest.status_code == 303
+    assert newest.headers["Location"].endswith("/demarches/4")
+
+
+def test_head_without_session_redirects_to_provider(browser, nginx, emulator):
+    resp = browser.request("HEAD", nginx.url("/demarches/"))
+    assert resp.status_code in (302, 303)
+    assert resp.headers["Location"].startswith(emulator.issuer + "/authorize?")
