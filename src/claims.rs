@@ -94,7 +94,13 @@ pub fn is_spoofable_header(name: &str) -> bool {
     let norm: String = name
         .trim()
         .chars()
-        .map(|c| if c == '_' { '-' } else { c.to_ascii_lowercase() })
+        .map(|c| {
+            if c == '_' {
+                '-'
+            } else {
+                c.to_ascii_lowercase()
+            }
+        })
         .collect();
     norm.starts_with("x-sesame-")
         || norm.starts_with("sesame-")
@@ -135,9 +141,14 @@ mod tests {
         let encoded = encode_header_value("Ñúñez-Œuvray");
         assert_eq!(encoded, "%C3%91%C3%BA%C3%B1ez-%C5%92uvray");
         assert_eq!(encode_header_value("Élodie"), "%C3%89lodie");
-        assert_eq!(encode_header_value("a b\r\n%:;,"), "a%20b%0D%0A%25%3A%3B%2C");
+        assert_eq!(
+            encode_header_value("a b\r\n%:;,"),
+            "a%20b%0D%0A%25%3A%3B%2C"
+        );
         assert_eq!(encode_header_value("AZaz09-._~"), "AZaz09-._~");
-        let decoded = percent_encoding::percent_decode_str(&encoded).decode_utf8().unwrap();
+        let decoded = percent_encoding::percent_decode_str(&encoded)
+            .decode_utf8()
+            .unwrap();
         assert_eq!(decoded, "Ñúñez-Œuvray");
     }
 
@@ -145,7 +156,9 @@ mod tests {
     fn user_key_depends_on_issuer_and_sub_only() {
         let a = user_key("https://a/api/v2", "sub1");
         assert_eq!(a.len(), 32);
-        assert!(a.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
+        assert!(a
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
         assert_ne!(a, user_key("https://b/api/v2", "sub1"));
         assert_ne!(a, user_key("https://a/api/v2", "sub2"));
         // The separator prevents ("ab","c") == ("a","bc").
@@ -165,12 +178,26 @@ mod tests {
     #[test]
     fn spoofable_headers_are_recognised_in_any_spelling() {
         for name in [
-            "X-Sesame-Claim-Sub", "x_sesame_user", "SESAME-PROVIDER", "sesame_acr",
-            "Remote-User", "REMOTE_USER", "X-Remote-User", "x_forwarded_user", " X-Forwarded-User",
+            "X-Sesame-Claim-Sub",
+            "x_sesame_user",
+            "SESAME-PROVIDER",
+            "sesame_acr",
+            "Remote-User",
+            "REMOTE_USER",
+            "X-Remote-User",
+            "x_forwarded_user",
+            " X-Forwarded-User",
         ] {
             assert!(is_spoofable_header(name), "{name}");
         }
-        for name in ["Cookie", "X-Forwarded-For", "Remote-Addr", "X-Sesamee", "Sesame", "X-User"] {
+        for name in [
+            "Cookie",
+            "X-Forwarded-For",
+            "Remote-Addr",
+            "X-Sesamee",
+            "Sesame",
+            "X-User",
+        ] {
             assert!(!is_spoofable_header(name), "{name}");
         }
     }

@@ -46,7 +46,16 @@ mod tests {
 
     #[test]
     fn durations_reject_garbage() {
-        for bad in ["", "s", "5x", "-5s", "5 s", "1.5s", "99999999999999999999s", "5000000d"] {
+        for bad in [
+            "",
+            "s",
+            "5x",
+            "-5s",
+            "5 s",
+            "1.5s",
+            "99999999999999999999s",
+            "5000000d",
+        ] {
             assert_eq!(parse_duration(bad), None, "{bad:?}");
         }
     }

@@ -70,7 +70,9 @@ pub const PROVIDER_KEYS: &[&str] = &[
 /// Stores `value` in `slot` unless it was already set (a repeated directive is a mistake).
 fn once<T>(slot: &mut Option<T>, key: &str, value: T) -> Result<(), String> {
     if slot.is_some() {
-        return Err(format!("{key} is duplicate (write it once per provider block)"));
+        return Err(format!(
+            "{key} is duplicate (write it once per provider block)"
+        ));
     }
     *slot = Some(value);
     Ok(())
@@ -135,7 +137,11 @@ impl ProviderDraft {
             }
             "post_logout_redirect_uri" => {
                 let url = parse_url(key, value)?;
-                once(&mut self.post_logout_redirect_uri, key, (value.to_owned(), url))
+                once(
+                    &mut self.post_logout_redirect_uri,
+                    key,
+                    (value.to_owned(), url),
+                )
             }
             "logout_redirect" => {
                 if !is_local_path(value) {
@@ -157,7 +163,9 @@ impl ProviderDraft {
             "acr_values" => once(&mut self.acr_values, key, parse_words(value)),
             "required_acr" => {
                 if value.contains(char::is_whitespace) {
-                    return Err(format!("required_acr \"{value}\" must be one level, e.g. eidas1"));
+                    return Err(format!(
+                        "required_acr \"{value}\" must be one level, e.g. eidas1"
+                    ));
                 }
                 once(&mut self.required_acr, key, value.to_owned())
             }
@@ -200,14 +208,20 @@ impl ProviderDraft {
                 let on = match value {
                     "on" => true,
                     "off" => false,
-                    _ => return Err(format!("pkce \"{value}\" is not valid (expected on or off)")),
+                    _ => {
+                        return Err(format!(
+                            "pkce \"{value}\" is not valid (expected on or off)"
+                        ))
+                    }
                 };
                 once(&mut self.pkce, key, on)
             }
             "ca_file" => once(&mut self.ca_file, key, value.to_owned()),
             "remote_user_claim" => {
                 if value.contains(char::is_whitespace) {
-                    return Err(format!("remote_user_claim \"{value}\" must be one claim name"));
+                    return Err(format!(
+                        "remote_user_claim \"{value}\" must be one claim name"
+                    ));
                 }
                 once(&mut self.remote_user_claim, key, value.to_owned())
             }
@@ -252,9 +266,9 @@ impl ProviderDraft {
         let client_id = self
             .client_id
             .ok_or("client_id is missing (write the client_id the provider gave you)")?;
-        let secret_path = self
-            .client_secret_file
-            .ok_or("client_secret_file is missing (write the path of a file holding the client secret)")?;
+        let secret_path = self.client_secret_file.ok_or(
+            "client_secret_file is missing (write the path of a file holding the client secret)",
+        )?;
         let (redirect_raw, redirect_uri) = self
             .redirect_uri
             .ok_or("redirect_uri is missing (write the callback URL registered with the provider, e.g. https://www.example.fr/sesame/callback)")?;
@@ -265,7 +279,9 @@ impl ProviderDraft {
             }
             if let Some((_, uri)) = &self.post_logout_redirect_uri {
                 if uri.scheme() != "https" {
-                    return Err(format!("post_logout_redirect_uri must be https {with_preset}"));
+                    return Err(format!(
+                        "post_logout_redirect_uri must be https {with_preset}"
+                    ));
                 }
             }
             if !issuer.starts_with("https://") {
@@ -280,9 +296,7 @@ impl ProviderDraft {
             }
         }
 
-        let scopes = self
-            .scope
-            .unwrap_or_else(|| parse_words(defaults.scope));
+        let scopes = self.scope.unwrap_or_else(|| parse_words(defaults.scope));
         let acr_values = self
             .acr_values
             .unwrap_or_else(|| defaults.acr_values.iter().map(|s| s.to_string()).collect());

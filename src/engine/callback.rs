@@ -7,7 +7,9 @@ use crate::api::{LogLevel, Outcome, Request, Step};
 use crate::claims::user_key;
 use crate::log::emit;
 use crate::oidc::{AuthParams, OidcClient, OidcError};
-use crate::session::{cookie_value, now_unix, LoginState, PendingLogin, Session, LOGIN_STATE_MAX_AGE};
+use crate::session::{
+    cookie_value, now_unix, LoginState, PendingLogin, Session, LOGIN_STATE_MAX_AGE,
+};
 
 use super::failures::{self, with_cookies};
 use super::{make_job, Inner, Provider};
@@ -45,10 +47,7 @@ pub(crate) fn begin(inner: &Arc<Inner>, index: usize, req: &Request<'_>, query: 
         .and_then(|state| login.take(provider.name(), state));
     let Some(pending) = pending else {
         let detail = match (&cb.error, values.is_empty()) {
-            (Some(e), _) => format!(
-                " (the callback carried error={})",
-                failures::log_safe(e)
-            ),
+            (Some(e), _) => format!(" (the callback carried error={})", failures::log_safe(e)),
             (None, true) => " (no login cookie in this request)".to_owned(),
             (None, false) => String::new(),
         };

@@ -12,10 +12,7 @@ use super::Provider;
 
 /// Provider- or attacker-supplied text made safe for one log line.
 pub fn log_safe(text: &str) -> String {
-    text.chars()
-        .filter(|c| !c.is_control())
-        .take(300)
-        .collect()
+    text.chars().filter(|c| !c.is_control()).take(300).collect()
 }
 
 fn page_and_log(
@@ -292,7 +289,7 @@ pub fn login_failed(provider: &Provider, client_addr: &str, err: &OidcError, ret
 }
 
 /// A Rust panic caught at the boundary: a plain 500 page.
-pub fn internal_error(context: &str) -> Page {
+pub(crate) fn internal_error(context: &str) -> Page {
     let reference = new_reference();
     emit(
         LogLevel::Error,

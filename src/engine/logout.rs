@@ -88,7 +88,10 @@ pub(crate) fn run(inner: &Inner, task: LogoutTask) -> Outcome {
         }
     };
     let state = random_token();
-    match owner.client.end_session_url(&meta, &session.id_token, &state) {
+    match owner
+        .client
+        .end_session_url(&meta, &session.id_token, &state)
+    {
         Some(url) => {
             let logout = LogoutState {
                 provider: owner.name().to_owned(),
@@ -129,9 +132,7 @@ pub(crate) fn begin_return(
     let matches = values
         .iter()
         .filter_map(|v| LogoutState::open(v, inner.keys(), now))
-        .any(|s| {
-            s.provider == provider.name() && crate::session::ct_eq(&s.state, &state)
-        });
+        .any(|s| s.provider == provider.name() && crate::session::ct_eq(&s.state, &state));
     let cookies = vec![provider.cookies.clear(&provider.cookies.logout)];
     if matches {
         return Some(Step::Done(Outcome::Redirect {

@@ -12,6 +12,7 @@ mod return_to;
 
 use std::sync::Arc;
 
+pub(crate) use failures::internal_error;
 pub use return_to::{is_safe_local_path, sanitize_return_to};
 
 use crate::api::*;
@@ -63,6 +64,15 @@ pub struct Sesame {
     inner: Arc<Inner>,
 }
 
+impl std::fmt::Debug for Sesame {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<&str> = self.inner.providers.iter().map(|p| p.name()).collect();
+        f.debug_struct("Sesame")
+            .field("providers", &names)
+            .finish_non_exhaustive()
+    }
+}
+
 #[derive(Debug)]
 pub(crate) struct LocationPolicy {
     mode: LocationMode,
@@ -88,10 +98,7 @@ pub(crate) struct RequestInfo {
 
 pub(crate) enum Task {
     Protect(protect::ProtectTask),
-    StartLogin {
-        provider: usize,
-        req: RequestInfo,
-    },
+    StartLogin { provider: usize, req: RequestInfo },
     Callback(callback::CallbackTask),
     Logout(logout::LogoutTask),
 }
@@ -233,5 +240,7 @@ impl Job {
     }
 }
 
+#[cfg(test)]
+pub(crate) mod test_provider;
 #[cfg(test)]
 mod tests;

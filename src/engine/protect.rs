@@ -130,9 +130,7 @@ pub(crate) fn run(inner: &Inner, task: ProtectTask) -> Outcome {
     let now = now_unix();
     match inner.sessions.load(&task.session, now) {
         Err(e) => Outcome::Page(failures::store_down(provider, &task.req.client_addr, &e)),
-        Ok(Some(s)) if s.provider == provider.name() => {
-            Outcome::Allow(identity_of(provider, &s))
-        }
+        Ok(Some(s)) if s.provider == provider.name() => Outcome::Allow(identity_of(provider, &s)),
         // Expired, unknown, or a session of another provider: log in with this one.
         Ok(_) => {
             if task.req.navigable {

@@ -96,6 +96,9 @@ mod tests {
         ] {
             assert_eq!(sanitize_return_to(bad), "/", "{bad:?}");
         }
-        assert_eq!(sanitize_return_to(&format!("/{}", "a".repeat(MAX_LEN))), "/");
+        assert_eq!(
+            sanitize_return_to(&format!("/{}", "a".repeat(MAX_LEN))),
+            "/"
+        );
     }
 }

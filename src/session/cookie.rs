@@ -142,12 +142,18 @@ mod tests {
         // Another id with the first id's tag.
         let other = SessionId::random().to_cookie(&keys());
         let other_id = other.split_once('.').unwrap().0;
-        assert_eq!(SessionId::from_cookie(&format!("{other_id}.{tag_part}"), &keys()), None);
+        assert_eq!(
+            SessionId::from_cookie(&format!("{other_id}.{tag_part}"), &keys()),
+            None
+        );
         // A tag computed under another secret.
         let foreign = id.to_cookie(&Keys::derive(&[10u8; 32]));
         assert_eq!(SessionId::from_cookie(&foreign, &keys()), None);
         // Truncated tag, missing tag, garbage.
-        assert_eq!(SessionId::from_cookie(&format!("{id_part}.{}", &tag_part[..10]), &keys()), None);
+        assert_eq!(
+            SessionId::from_cookie(&format!("{id_part}.{}", &tag_part[..10]), &keys()),
+            None
+        );
         assert_eq!(SessionId::from_cookie(id_part, &keys()), None);
         assert_eq!(SessionId::from_cookie("", &keys()), None);
         assert_eq!(SessionId::from_cookie("a.b", &keys()), None);

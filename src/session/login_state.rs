@@ -53,8 +53,7 @@ fn open_json<T: for<'de> Deserialize<'de>>(keys: &Keys, aad: &[u8], value: &str)
 /// Constant-time string equality (length is not secret).
 pub fn ct_eq(a: &str, b: &str) -> bool {
     a.len() == b.len()
-        && a
-            .bytes()
+        && a.bytes()
             .zip(b.bytes())
             .fold(0u8, |acc, (x, y)| acc | (x ^ y))
             == 0
@@ -155,7 +154,12 @@ mod tests {
         let cookie = st.seal(&keys());
         let later = 1000 + LOGIN_STATE_MAX_AGE;
         assert!(LoginState::from_cookies(&[&cookie], &keys(), later).is_empty());
-        let logout = LogoutState { provider: "fc".into(), state: "x".into(), created: 1000 }.seal(&keys());
+        let logout = LogoutState {
+            provider: "fc".into(),
+            state: "x".into(),
+            created: 1000,
+        }
+        .seal(&keys());
         assert!(LogoutState::open(&logout, &keys(), 1001).is_some());
         assert!(LogoutState::open(&logout, &keys(), later).is_none());
     }
@@ -180,6 +184,9 @@ mod tests {
         assert!(st.take("fc", "s1").is_none());
         assert_eq!(st.take("fc", "s3").map(|e| e.state), Some("s3".into()));
         assert!(st.take("fc", "s3").is_none(), "a state is taken once");
-        assert!(st.take("pc", "s4").is_none(), "another provider's state does not match");
+        assert!(
+            st.take("pc", "s4").is_none(),
+            "another provider's state does not match"
+        );
     }
 }

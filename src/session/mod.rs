@@ -18,8 +18,7 @@ pub use cache::SessionCache;
 pub use cookie::{cookie_value, CookieNames, SessionId};
 pub use keys::Keys;
 pub use login_state::{
-    ct_eq, LoginState, LogoutState, PendingLogin, LOGIN_STATE_MAX_AGE,
-    MAX_PENDING,
+    ct_eq, LoginState, LogoutState, PendingLogin, LOGIN_STATE_MAX_AGE, MAX_PENDING,
 };
 pub use model::Session;
 pub use redis_store::RedisStore;

@@ -31,9 +31,7 @@ impl Session {
 
     /// Redis TTL: the sooner of the idle and the absolute deadline (at least 1 s).
     pub fn ttl(&self, now: u64, idle_secs: u64) -> u64 {
-        idle_secs
-            .min(self.expires.saturating_sub(now))
-            .max(1)
+        idle_secs.min(self.expires.saturating_sub(now)).max(1)
     }
 
     /// Is it time to record activity again?
@@ -72,7 +70,11 @@ mod tests {
         let s = session(1000, 1000 + 43_100, 1000 + 43_200);
         assert!(s.is_live(1000 + 43_199, 1800));
         assert!(!s.is_live(1000 + 43_200, 1800));
-        assert_eq!(s.ttl(1000 + 43_150, 1800), 50, "TTL never outlives the absolute end");
+        assert_eq!(
+            s.ttl(1000 + 43_150, 1800),
+            50,
+            "TTL never outlives the absolute end"
+        );
         assert_eq!(s.ttl(1000 + 100, 1800), 1800);
     }
 

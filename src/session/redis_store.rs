@@ -92,9 +92,10 @@ impl RedisStore {
         &self,
         op: impl Fn(&mut Connection) -> RedisResult<T>,
     ) -> Result<T, StoreError> {
-        let client = self.client.as_ref().ok_or_else(|| {
-            StoreError("sesame_redis is not configured".into())
-        })?;
+        let client = self
+            .client
+            .as_ref()
+            .ok_or_else(|| StoreError("sesame_redis is not configured".into()))?;
         if let Some(mut con) = self.take_idle() {
             match op(&mut con) {
                 Ok(v) => {

@@ -141,7 +141,11 @@ mod tests {
 
     #[test]
     fn state_is_single_use() {
-        let s = Sessions::new(Box::new(MemoryStore::new()), Keys::derive(&[1; 32]), settings(5));
+        let s = Sessions::new(
+            Box::new(MemoryStore::new()),
+            Keys::derive(&[1; 32]),
+            settings(5),
+        );
         assert_eq!(s.mark_state_used("abc"), Ok(true));
         assert_eq!(s.mark_state_used("abc"), Ok(false));
         assert_eq!(s.mark_state_used("abd"), Ok(true));
@@ -150,23 +154,26 @@ mod tests {
     #[test]
     fn stored_session_is_encrypted_and_keyed_by_hash_of_id() {
         let store = Arc::new(MemoryStore::new());
-        struct Shared(Arc<MemoryStore>);
-        impl Store for Shared {
-            fn get(&self, k: &str) -> Result<Option<Vec<u8>>, StoreError> { self.0.get(k) }
-            fn set_ex(&self, k: &str, v: &[u8], t: u64) -> Result<(), StoreError> { self.0.set_ex(k, v, t) }
-            fn set_nx_ex(&self, k: &str, v: &[u8], t: u64) -> Result<bool, StoreError> { self.0.set_nx_ex(k, v, t) }
-            fn del(&self, k: &str) -> Result<(), StoreError> { self.0.del(k) }
-        }
         let keys = Keys::derive(&[1; 32]);
-        let s = Sessions::new(Box::new(Shared(Arc::clone(&store))), keys.clone(), settings(0));
+        let s = Sessions::new(Box::new(Arc::clone(&store)), keys.clone(), settings(0));
         let id = s.create(session(1000), 1000).unwrap();
         let stored = store.keys();
-        assert_eq!(stored, vec![format!("{}s:{}", keys.namespace(), id.digest_hex())]);
+        assert_eq!(
+            stored,
+            vec![format!("{}s:{}", keys.namespace(), id.digest_hex())]
+        );
         let raw = store.get(&stored[0]).unwrap().unwrap();
-        assert!(!String::from_utf8_lossy(&raw).contains("tok"), "the id_token is not readable in Redis");
+        assert!(
+            !String::from_utf8_lossy(&raw).contains("tok"),
+            "the id_token is not readable in Redis"
+        );
         assert_eq!(s.load(&id, 1001).unwrap().unwrap().sub, "abc");
         // Another secret cannot read it even with the right key name.
-        let other = Sessions::new(Box::new(Shared(Arc::clone(&store))), Keys::derive(&[2; 32]), settings(0));
+        let other = Sessions::new(
+            Box::new(Arc::clone(&store)),
+            Keys::derive(&[2; 32]),
+            settings(0),
+        );
         assert!(other.store.get(&stored[0]).unwrap().is_some());
         assert!(aead::open(&other.keys.enc, stored[0].as_bytes(), &raw).is_none());
         s.delete(&id).unwrap();
@@ -175,7 +182,11 @@ mod tests {
 
     #[test]
     fn idle_session_is_not_loaded() {
-        let s = Sessions::new(Box::new(MemoryStore::new()), Keys::derive(&[1; 32]), settings(0));
+        let s = Sessions::new(
+            Box::new(MemoryStore::new()),
+            Keys::derive(&[1; 32]),
+            settings(0),
+        );
         let id = s.create(session(1000), 1000).unwrap();
         assert!(s.load(&id, 1000 + 1799).unwrap().is_some());
         // The load above refreshed activity at 2799; idle timeout counts from there.
@@ -188,6 +199,9 @@ mod tests {
         let s = Sessions::new(Box::new(store), Keys::derive(&[1; 32]), settings(60));
         let id = s.create(session(1000), 1000).unwrap();
         assert!(s.cached(&id, 1001).is_some());
-        assert!(s.cached(&id, 1000 + 43_200).is_none(), "absolute expiry applies to cache hits");
+        assert!(
+            s.cached(&id, 1000 + 43_200).is_none(),
+            "absolute expiry applies to cache hits"
+        );
     }
 }

@@ -36,7 +36,9 @@ impl MemoryStore {
 
     fn check(&self) -> Result<(), StoreError> {
         if self.down.load(std::sync::atomic::Ordering::SeqCst) {
-            return Err(StoreError("connection refused (memory store set down)".into()));
+            return Err(StoreError(
+                "connection refused (memory store set down)".into(),
+            ));
         }
         Ok(())
     }
@@ -68,7 +70,9 @@ impl Store for MemoryStore {
     fn set_ex(&self, key: &str, value: &[u8], ttl_secs: u64) -> Result<(), StoreError> {
         self.check()?;
         let exp = Instant::now() + Duration::from_secs(ttl_secs);
-        self.map.lock().insert(key.to_owned(), (value.to_vec(), exp));
+        self.map
+            .lock()
+            .insert(key.to_owned(), (value.to_vec(), exp));
         Ok(())
     }
 
@@ -90,5 +94,21 @@ impl Store for MemoryStore {
         self.check()?;
         self.map.lock().remove(key);
         Ok(())
+    }
+}
+
+/// Lets tests keep a handle on the store they give to the engine.
+impl<T: Store + ?Sized> Store for std::sync::Arc<T> {
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        (**self).get(key)
+    }
+    fn set_ex(&self, key: &str, value: &[u8], ttl_secs: u64) -> Result<(), StoreError> {
+        (**self).set_ex(key, value, ttl_secs)
+    }
+    fn set_nx_ex(&self, key: &str, value: &[u8], ttl_secs: u64) -> Result<bool, StoreError> {
+        (**self).set_nx_ex(key, value, ttl_secs)
+    }
+    fn del(&self, key: &str) -> Result<(), StoreError> {
+        (**self).del(key)
     }
 }

@@ -1,0 +1,530 @@
+//! Engine behaviour, end to end inside the process: a real OIDC exchange with a loopback test
+//! provider, an in-memory store standing in for Redis.
+
+use super::test_provider::{TestProvider, CLIENT_ID, SUB};
+use super::*;
+use crate::session::MemoryStore;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+struct Rig {
+    sesame: Sesame,
+    store: Arc<MemoryStore>,
+    op: TestProvider,
+    protect: Location,
+    logout: Location,
+    dir: PathBuf,
+}
+
+impl Drop for Rig {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn configure(
+    b: &mut crate::ConfigBuilder,
+    dir: &std::path::Path,
+    name: &str,
+    issuer: &str,
+    base: &str,
+) {
+    b.add_provider(name).unwrap();
+    let secret = dir.join("client_secret").to_string_lossy().into_owned();
+    for (k, v) in [
+        ("issuer", issuer),
+        ("client_id", CLIENT_ID),
+        ("client_secret_file", &secret),
+        (
+            "redirect_uri",
+            &format!("https://app.example{base}/callback"),
+        ),
+        (
+            "post_logout_redirect_uri",
+            &format!("https://app.example{base}/logged-out"),
+        ),
+        ("logout_redirect", "/bye"),
+        ("id_token_alg", "ES256"),
+        ("userinfo", "json"),
+        ("remote_user_claim", "email"),
+        ("http_timeout", "2s"),
+    ] {
+        b.set_provider(name, k, v).unwrap();
+    }
+}
+
+fn rig_with(cache: &str, issuer: Option<&str>) -> Rig {
+    let op = TestProvider::start();
+    let dir = std::env::temp_dir().join(format!(
+        "sesame-engine-{}-{}",
+        std::process::id(),
+        hex::encode(crate::session::random_bytes::<4>())
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("secret"), "an engine test secret of 32+ bytes!").unwrap();
+    std::fs::write(dir.join("client_secret"), "client-secret").unwrap();
+    let mut b = crate::ConfigBuilder::new();
+    b.set_global("redis", "redis://127.0.0.1:1/0").unwrap();
+    b.set_global("secret_file", &dir.join("secret").to_string_lossy())
+        .unwrap();
+    b.set_global("session_cache", cache).unwrap();
+    configure(&mut b, &dir, "op", issuer.unwrap_or(&op.issuer), "/sesame");
+    configure(&mut b, &dir, "other", &op.issuer, "/other");
+    let (config, _) = b.validate().unwrap();
+    let store = Arc::new(MemoryStore::new());
+    let sesame = Sesame::new(config, Box::new(Arc::clone(&store)));
+    let spec = |mode| LocationSpec {
+        mode,
+        provider: "op".into(),
+        options: vec![],
+    };
+    Rig {
+        protect: sesame.location(&spec(LocationMode::Protect)).unwrap(),
+        logout: sesame.location(&spec(LocationMode::Logout)).unwrap(),
+        sesame,
+        store,
+        op,
+        dir,
+    }
+}
+
+fn rig(cache: &str) -> Rig {
+    rig_with(cache, None)
+}
+
+/// A browser's cookie jar.
+#[derive(Default)]
+struct Jar(BTreeMap<String, String>);
+
+impl Jar {
+    fn apply(&mut self, set_cookies: &[String]) {
+        for c in set_cookies {
+            let first = c.split(';').next().unwrap();
+            let (name, value) = first.split_once('=').unwrap();
+            if c.contains("Max-Age=0") {
+                self.0.remove(name);
+            } else {
+                self.0.insert(name.to_owned(), value.to_owned());
+            }
+        }
+    }
+
+    fn header(&self) -> String {
+        self.0
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
+fn request<'a>(method: &'a str, uri: &'a str, cookie: &'a str) -> Request<'a> {
+    Request {
+        method,
+        scheme: "https",
+        host: "app.example",
+        uri,
+        cookie,
+        client_addr: "192.0.2.7",
+    }
+}
+
+fn finish(step: Step) -> Outcome {
+    match step {
+        Step::Done(o) => o,
+        Step::Job(j) => j.run(),
+    }
+}
+
+fn is_done(step: &Step) -> bool {
+    matches!(step, Step::Done(_))
+}
+
+fn query_param(url: &str, name: &str) -> Option<String> {
+    let query = url.split_once('?')?.1;
+    form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+fn redirect(o: Outcome) -> (String, Vec<String>) {
+    match o {
+        Outcome::Redirect {
+            location,
+            set_cookies,
+        } => (location, set_cookies),
+        other => panic!("expected a redirect, got {other:?}"),
+    }
+}
+
+fn page(o: Outcome) -> Page {
+    match o {
+        Outcome::Page(p) => p,
+        other => panic!("expected a page, got {other:?}"),
+    }
+}
+
+impl Rig {
+    fn get(&self, loc: Option<&Location>, uri: &str, jar: &Jar) -> Step {
+        let cookie = jar.header();
+        self.sesame.begin(loc, &request("GET", uri, &cookie))
+    }
+
+    /// Protected GET → authorize redirect; returns the callback URI the provider would send.
+    fn start_login(&self, uri: &str, jar: &mut Jar) -> String {
+        let (location, cookies) = redirect(finish(self.get(Some(&self.protect), uri, jar)));
+        assert!(
+            location.starts_with(&format!("{}/authorize?", self.op.issuer)),
+            "{location}"
+        );
+        jar.apply(&cookies);
+        let state = query_param(&location, "state").unwrap();
+        let nonce = query_param(&location, "nonce").unwrap();
+        // The test provider puts the nonce it must sign in the code.
+        let iss: String = form_urlencoded::byte_serialize(self.op.issuer.as_bytes()).collect();
+        format!("/sesame/callback?code={nonce}&state={state}&iss={iss}")
+    }
+
+    fn login(&self, uri: &str, jar: &mut Jar) -> String {
+        let callback = self.start_login(uri, jar);
+        let (location, cookies) = redirect(finish(self.get(None, &callback, jar)));
+        jar.apply(&cookies);
+        location
+    }
+}
+
+#[test]
+fn protected_get_without_session_redirects_to_authorize_with_login_cookie() {
+    let rig = rig("5s");
+    let jar = Jar::default();
+    let first = rig.get(Some(&rig.protect), "/private/", &jar);
+    assert!(
+        !is_done(&first),
+        "discovery is fetched in a job, not in begin"
+    );
+    let (location, cookies) = redirect(finish(first));
+    assert!(location.starts_with(&format!("{}/authorize?", rig.op.issuer)));
+    let state = query_param(&location, "state").unwrap();
+    let nonce = query_param(&location, "nonce").unwrap();
+    assert_eq!(state.len(), 64);
+    assert!(state.bytes().all(|b| b.is_ascii_hexdigit()));
+    assert_eq!(nonce.len(), 64);
+    assert_ne!(state, nonce);
+    assert_eq!(cookies.len(), 1);
+    assert!(cookies[0].starts_with("__Host-sesame-login="));
+    assert!(cookies[0].ends_with("; Path=/; HttpOnly; SameSite=Lax; Secure; Max-Age=600"));
+    // Metadata is now cached: the next redirect needs no I/O at all.
+    let second = rig.get(Some(&rig.protect), "/private/", &jar);
+    assert!(is_done(&second));
+    let (again, _) = redirect(finish(second));
+    assert_ne!(
+        query_param(&again, "state").unwrap(),
+        state,
+        "a fresh state per attempt"
+    );
+}
+
+#[test]
+fn post_without_session_gets_401_page() {
+    let rig = rig("5s");
+    let step = rig
+        .sesame
+        .begin(Some(&rig.protect), &request("POST", "/private/form", ""));
+    assert!(is_done(&step));
+    let p = page(finish(step));
+    assert_eq!(p.status, 401);
+    assert_eq!(rig.op.requests.load(std::sync::atomic::Ordering::SeqCst), 0);
+}
+
+#[test]
+fn login_creates_session_and_allows_with_claims() {
+    let rig = rig("5s");
+    let mut jar = Jar::default();
+    let back_to = rig.login("/private/page.php?x=1&y=%C3%A9", &mut jar);
+    assert_eq!(back_to, "/private/page.php?x=1&y=%C3%A9");
+    assert!(jar.0.contains_key("__Host-sesame"));
+    assert!(
+        !jar.0.contains_key("__Host-sesame-login"),
+        "the used pending login is removed"
+    );
+    // Served from the per-process cache: no job.
+    let step = rig.get(Some(&rig.protect), "/private/", &jar);
+    assert!(is_done(&step), "a cached session needs no I/O");
+    let Outcome::Allow(id) = finish(step) else {
+        panic!("expected Allow")
+    };
+    assert_eq!(id.provider, "op");
+    assert_eq!(id.acr, "eidas1");
+    assert_eq!(id.claim("given_name"), Some("Élodie"));
+    assert_eq!(id.claim("family_name"), Some("Ñúñez-Œuvray"));
+    assert_eq!(id.claim("given_name_array"), Some("[\"Élodie\"]"));
+    assert_eq!(id.claim("sub"), Some(SUB));
+    assert_eq!(id.claim("nonce"), None);
+    assert_eq!(id.remote_user, "elodie@example.fr");
+    assert_eq!(id.user_key, crate::claims::user_key(&rig.op.issuer, SUB));
+    // Redis holds exactly one session key, under the namespace.
+    let keys = rig.store.keys();
+    let sessions: Vec<_> = keys.iter().filter(|k| k.contains(":s:")).collect();
+    assert_eq!(sessions.len(), 1);
+    assert!(sessions[0].starts_with("sesame:"));
+}
+
+#[test]
+fn session_is_read_from_store_when_cache_is_off() {
+    let rig = rig("0");
+    let mut jar = Jar::default();
+    rig.login("/private/", &mut jar);
+    let step = rig.get(Some(&rig.protect), "/private/", &jar);
+    assert!(!is_done(&step), "cache off: the session is read in a job");
+    assert!(matches!(finish(step), Outcome::Allow(_)));
+}
+
+#[test]
+fn callback_with_replayed_state_is_rejected() {
+    let rig = rig("5s");
+    let mut jar = Jar::default();
+    let callback = rig.start_login("/private/", &mut jar);
+    let login_cookie_before = jar.header();
+    let (_, cookies) = redirect(finish(rig.get(None, &callback, &jar)));
+    assert!(cookies.iter().any(|c| c.starts_with("__Host-sesame=")));
+    // The attacker (or the back button) replays the same URL with the same old cookie.
+    let replay = rig
+        .sesame
+        .begin(None, &request("GET", &callback, &login_cookie_before));
+    let p = page(finish(replay));
+    assert_eq!(p.status, 400);
+}
+
+#[test]
+fn callback_with_unknown_state_is_rejected_before_any_io() {
+    let rig = rig("5s");
+    let mut jar = Jar::default();
+    let callback = rig.start_login("/private/", &mut jar);
+    let requests = rig.op.requests.load(std::sync::atomic::Ordering::SeqCst);
+    let tampered = callback.replace("state=", "state=0");
+    let step = rig.get(None, &tampered, &jar);
+    assert!(is_done(&step));
+    let p = page(finish(step));
+    assert_eq!(p.status, 400);
+    assert!(p.body.contains("Référence"));
+    // Without the login cookie (another browser) the right state is refused too.
+    let p = page(finish(rig.get(None, &callback, &Jar::default())));
+    assert_eq!(p.status, 400);
+    assert_eq!(
+        rig.op.requests.load(std::sync::atomic::Ordering::SeqCst),
+        requests,
+        "no token call"
+    );
+}
+
+#[test]
+fn callback_with_foreign_iss_is_rejected() {
+    let rig = rig("5s");
+    let mut jar = Jar::default();
+    let callback = rig.start_login("/private/", &mut jar);
+    let evil =
+        callback.split("&iss=").next().unwrap().to_owned() + "&iss=https%3A%2F%2Fevil.example";
+    let p = page(finish(rig.get(None, &evil, &jar)));
+    assert_eq!(p.status, 400);
+}
+
+#[test]
+fn access_denied_shows_cancel_page_with_retry_link() {
+    let rig = rig("5s");
+    let mut jar = Jar::default();
+    let callback = rig.start_login("/private/doc?id=3", &mut jar);
+    let state = query_param(&callback, "state").unwrap();
+    let iss: String = form_urlencoded::byte_serialize(rig.op.issuer.as_bytes()).collect();
+    let uri = format!(
+        "/sesame/callback?error=access_denied&error_description=%3Cscript%3E&state={state}&iss={iss}"
+    );
+    let p = page(finish(rig.get(None, &uri, &jar)));
+    assert_eq!(p.status, 403);
+    assert!(p.body.contains("Connexion annulée"));
+    assert!(p.body.contains("href=\"/private/doc?id=3\""));
+    assert!(!p.body.contains("<script>"));
+    assert!(p
+        .set_cookies
+        .iter()
+        .any(|c| c.starts_with("__Host-sesame-login=")));
+}
+
+#[test]
+fn store_down_gives_503_page() {
+    let rig = rig("0");
+    let mut jar = Jar::default();
+    rig.login("/private/", &mut jar);
+    rig.store.set_down(true);
+    let p = page(finish(rig.get(Some(&rig.protect), "/private/", &jar)));
+    assert_eq!(p.status, 503);
+    assert!(p
+        .headers
+        .contains(&("Cache-Control".into(), "no-store".into())));
+    rig.store.set_down(false);
+    assert!(matches!(
+        finish(rig.get(Some(&rig.protect), "/private/", &jar)),
+        Outcome::Allow(_)
+    ));
+}
+
+#[test]
+fn provider_unreachable_gives_unavailable_page() {
+    let rig = rig_with("5s", Some("http://127.0.0.1:1"));
+    let p = page(finish(rig.get(
+        Some(&rig.protect),
+        "/private/",
+        &Jar::default(),
+    )));
+    assert_eq!(p.status, 503);
+    assert!(p.body.contains("indisponible"));
+}
+
+#[test]
+fn session_of_another_provider_is_no_session() {
+    let rig = rig("5s");
+    let mut jar = Jar::default();
+    rig.login("/private/", &mut jar);
+    let other = rig
+        .sesame
+        .location(&LocationSpec {
+            mode: LocationMode::Protect,
+            provider: "other".into(),
+            options: vec![],
+        })
+        .unwrap();
+    let (location, _) = redirect(finish(rig.get(Some(&other), "/other-app/", &jar)));
+    assert!(location.contains("/authorize?"));
+}
+
+#[test]
+fn forged_session_cookie_starts_a_login() {
+    let rig = rig("5s");
+    let mut jar = Jar::default();
+    rig.login("/private/", &mut jar);
+    let cookie = jar.0.get_mut("__Host-sesame").unwrap();
+    let (id, tag) = cookie.split_once('.').unwrap();
+    let flipped = if id.ends_with('A') { 'Q' } else { 'A' };
+    *cookie = format!("{}{flipped}.{tag}", &id[..id.len() - 1]);
+    let (location, _) = redirect(finish(rig.get(Some(&rig.protect), "/private/", &jar)));
+    assert!(location.contains("/authorize?"));
+}
+
+#[test]
+fn return_to_outside_the_site_becomes_root() {
+    let rig = rig("5s");
+    for evil in ["//evil.example/x", "/%2F%2Fevil.example", "/\\evil.example"] {
+        let mut jar = Jar::default();
+        assert_eq!(rig.login(evil, &mut jar), "/", "{evil}");
+    }
+}
+
+#[test]
+fn logout_ends_session_and_goes_through_end_session() {
+    let rig = rig("5s");
+    let mut jar = Jar::default();
+    rig.login("/private/", &mut jar);
+    let (location, cookies) = redirect(finish(rig.get(Some(&rig.logout), "/logout", &jar)));
+    assert!(
+        location.starts_with(&format!("{}/session/end?", rig.op.issuer)),
+        "{location}"
+    );
+    assert!(query_param(&location, "id_token_hint").is_some());
+    assert_eq!(
+        query_param(&location, "post_logout_redirect_uri").as_deref(),
+        Some("https://app.example/sesame/logged-out")
+    );
+    let state = query_param(&location, "state").unwrap();
+    assert!(cookies
+        .iter()
+        .any(|c| c.starts_with("__Host-sesame=;") && c.contains("Max-Age=0")));
+    assert!(cookies
+        .iter()
+        .any(|c| c.starts_with("__Host-sesame-logout=")));
+    jar.apply(&cookies);
+    // The session is gone, in this process's cache too.
+    let (again, _) = redirect(finish(rig.get(Some(&rig.protect), "/private/", &jar)));
+    assert!(again.contains("/authorize?"));
+    assert!(rig.store.keys().iter().all(|k| !k.contains(":s:")));
+    // Wrong state on return: refused, logout cookie cleared.
+    let bad = format!("/sesame/logged-out?state=0{}", &state[1..]);
+    let p = page(finish(rig.get(None, &bad, &jar)));
+    assert_eq!(p.status, 400);
+    // Right state: back to the configured landing page.
+    let (landing, cookies) = redirect(finish(rig.get(
+        None,
+        &format!("/sesame/logged-out?state={state}"),
+        &jar,
+    )));
+    assert_eq!(landing, "/bye");
+    assert!(cookies
+        .iter()
+        .any(|c| c.starts_with("__Host-sesame-logout=;")));
+}
+
+#[test]
+fn logout_return_without_logout_cookie_is_the_apps_own_page() {
+    let rig = rig("5s");
+    let step = rig.get(None, "/sesame/logged-out?state=abc", &Jar::default());
+    assert!(matches!(finish(step), Outcome::Decline));
+    let step = rig.get(None, "/sesame/logged-out", &Jar::default());
+    assert!(matches!(finish(step), Outcome::Decline));
+}
+
+#[test]
+fn logout_without_session_lands_on_logout_redirect() {
+    let rig = rig("5s");
+    let step = rig.get(Some(&rig.logout), "/logout", &Jar::default());
+    assert!(is_done(&step));
+    let (location, _) = redirect(finish(step));
+    assert_eq!(location, "/bye");
+}
+
+#[test]
+fn local_logout_does_not_visit_the_provider() {
+    let rig = rig("5s");
+    let mut jar = Jar::default();
+    rig.login("/private/", &mut jar);
+    let local = rig
+        .sesame
+        .location(&LocationSpec {
+            mode: LocationMode::LogoutLocal,
+            provider: "op".into(),
+            options: vec![],
+        })
+        .unwrap();
+    let (location, _) = redirect(finish(rig.get(Some(&local), "/logout", &jar)));
+    assert_eq!(location, "/bye");
+}
+
+#[test]
+fn unprotected_location_declines() {
+    let rig = rig("5s");
+    assert!(matches!(
+        finish(rig.get(None, "/public/", &Jar::default())),
+        Outcome::Decline
+    ));
+}
+
+#[test]
+fn location_with_unknown_provider_is_a_config_error() {
+    let rig = rig("5s");
+    let err = rig
+        .sesame
+        .location(&LocationSpec {
+            mode: LocationMode::Protect,
+            provider: "nope".into(),
+            options: vec![],
+        })
+        .unwrap_err();
+    assert_eq!(
+        err.message,
+        "sesame nope: no sesame_provider named \"nope\" (declared: op, other)"
+    );
+}
+
+#[test]
+fn spoofable_headers_are_reported() {
+    let rig = rig("5s");
+    assert!(rig.sesame.is_spoofable_header("X-Sesame-Claim-Email"));
+    assert!(!rig.sesame.is_spoofable_header("Accept"));
+}

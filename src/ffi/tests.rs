@@ -1,0 +1,343 @@
+//! The C ABI from the caller's side: NULLs, invalid UTF-8 and panics come back as values.
+
+use super::*;
+use crate::engine::test_provider::{TestProvider, CLIENT_ID};
+use std::ptr::{null, null_mut};
+
+fn s(text: &str) -> SesameStr {
+    SesameStr {
+        ptr: text.as_ptr().cast(),
+        len: text.len(),
+    }
+}
+
+unsafe fn message(err: *mut SesameError) -> String {
+    let m = unsafe { sesame_error_message(err) };
+    let bytes = unsafe { std::slice::from_raw_parts(m.ptr.cast::<u8>(), m.len) };
+    let text = String::from_utf8(bytes.to_vec()).unwrap();
+    unsafe { sesame_error_free(err) };
+    text
+}
+
+unsafe fn text(v: SesameStr) -> String {
+    if v.ptr.is_null() {
+        return String::new();
+    }
+    String::from_utf8(unsafe { std::slice::from_raw_parts(v.ptr.cast::<u8>(), v.len) }.to_vec())
+        .unwrap()
+}
+
+unsafe fn set_global(b: *mut SesameConfigBuilder, k: &str, v: &str) -> Result<(), String> {
+    let mut err = null_mut();
+    let rc = unsafe {
+        sesame_config_set_global(
+            b,
+            k.as_ptr().cast(),
+            k.len(),
+            v.as_ptr().cast(),
+            v.len(),
+            &mut err,
+        )
+    };
+    if rc == 0 {
+        assert!(err.is_null());
+        Ok(())
+    } else {
+        assert_eq!(rc, -1);
+        Err(unsafe { message(err) })
+    }
+}
+
+unsafe fn set_provider(
+    b: *mut SesameConfigBuilder,
+    p: &str,
+    k: &str,
+    v: &str,
+) -> Result<(), String> {
+    let mut err = null_mut();
+    let rc = unsafe {
+        sesame_config_set_provider(
+            b,
+            p.as_ptr().cast(),
+            p.len(),
+            k.as_ptr().cast(),
+            k.len(),
+            v.as_ptr().cast(),
+            v.len(),
+            &mut err,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(unsafe { message(err) })
+    }
+}
+
+#[test]
+fn ffi_null_builder_is_an_error_value() {
+    unsafe {
+        let mut err = null_mut();
+        let rc = sesame_config_set_global(null_mut(), null(), 0, null(), 0, &mut err);
+        assert_eq!(rc, -1);
+        assert!(message(err).contains("builder is NULL"));
+        // A NULL err pointer is accepted too.
+        assert_eq!(
+            sesame_config_set_global(null_mut(), null(), 0, null(), 0, null_mut()),
+            -1
+        );
+        assert!(sesame_config_build(null_mut(), null_mut()).is_null());
+        let mut err = null_mut();
+        assert!(sesame_config_build(null_mut(), &mut err).is_null());
+        assert!(message(err).contains("builder is NULL"));
+    }
+}
+
+#[test]
+fn ffi_invalid_utf8_and_dangling_lengths_are_error_values() {
+    unsafe {
+        let b = sesame_config_builder_new();
+        let bad = [0xffu8, 0xfe];
+        let mut err = null_mut();
+        let rc =
+            sesame_config_set_global(b, bad.as_ptr().cast(), 2, "x".as_ptr().cast(), 1, &mut err);
+        assert_eq!(rc, -1);
+        assert_eq!(message(err), "directive name is not valid UTF-8");
+        let mut err = null_mut();
+        let rc = sesame_config_set_global(b, "redis".as_ptr().cast(), 5, null(), 10, &mut err);
+        assert_eq!(rc, -1);
+        assert!(message(err).contains("NULL pointer with length 10"));
+        sesame_config_builder_free(b);
+    }
+}
+
+#[test]
+fn ffi_null_handles_everywhere_return_defaults() {
+    unsafe {
+        sesame_free(null_mut());
+        sesame_config_builder_free(null_mut());
+        sesame_location_free(null_mut());
+        sesame_job_free(null_mut());
+        sesame_outcome_free(null_mut());
+        sesame_error_free(null_mut());
+        assert!(sesame_job_run(null_mut()).is_null());
+        assert_eq!(sesame_outcome_kind(null()), -1);
+        assert_eq!(sesame_outcome_status(null()), 0);
+        assert_eq!(sesame_outcome_location(null()).len, 0);
+        assert_eq!(sesame_outcome_cookie_count(null()), 0);
+        assert_eq!(sesame_outcome_var_count(null()), 0);
+        assert!(sesame_outcome_cookie(null(), 3).ptr.is_null());
+        let (mut n, mut v) = (EMPTY, EMPTY);
+        assert_eq!(sesame_outcome_var(null(), 0, &mut n, &mut v), -1);
+        assert_eq!(sesame_outcome_header(null(), 0, null_mut(), null_mut()), -1);
+        assert!(sesame_error_message(null()).ptr.is_null());
+        let mut err = null_mut();
+        assert!(sesame_location_new(null(), 0, null(), 0, null(), 0, &mut err).is_null());
+        assert!(message(err).contains("sesame is NULL"));
+        let (mut out, mut job, mut err) = (null_mut(), null_mut(), null_mut());
+        assert_eq!(
+            sesame_begin(null(), null(), null(), &mut out, &mut job, &mut err),
+            -1
+        );
+        assert!(message(err).contains("sesame is NULL"));
+        assert!(out.is_null() && job.is_null());
+        assert_eq!(
+            sesame_begin(null(), null(), null(), null_mut(), null_mut(), null_mut()),
+            -1
+        );
+        assert_eq!(
+            sesame_is_spoofable_header(null(), "x-sesame-a".as_ptr().cast(), 10),
+            1
+        );
+        assert_eq!(
+            sesame_is_spoofable_header(null(), "accept".as_ptr().cast(), 6),
+            0
+        );
+        assert_eq!(
+            sesame_is_spoofable_header(null(), null(), 5),
+            1,
+            "unreadable: treat as spoofable"
+        );
+    }
+}
+
+#[test]
+fn ffi_panic_becomes_error_value_or_500_page() {
+    let r: Result<(), String> = guarded(|| panic!("boom"));
+    assert!(r.unwrap_err().contains("panic: boom"));
+    let o = SesameOutcome::internal_error("test");
+    unsafe {
+        assert_eq!(sesame_outcome_kind(o), SESAME_PAGE);
+        assert_eq!(sesame_outcome_status(o), 500);
+        assert!(text(sesame_outcome_body(o)).contains("Erreur interne"));
+        sesame_outcome_free(o);
+    }
+}
+
+#[test]
+fn ffi_config_error_missing_client_id_comes_back_with_message() {
+    let dir = std::env::temp_dir().join(format!("sesame-ffi-cfg-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let secret = dir.join("secret");
+    std::fs::write(&secret, "x".repeat(40)).unwrap();
+    unsafe {
+        let b = sesame_config_builder_new();
+        set_global(b, "redis", "redis://127.0.0.1:6379/0").unwrap();
+        set_global(b, "secret_file", &secret.to_string_lossy()).unwrap();
+        let mut err = null_mut();
+        assert_eq!(
+            sesame_config_add_provider(b, "fc".as_ptr().cast(), 2, &mut err),
+            0
+        );
+        set_provider(b, "fc", "preset", "franceconnect-integration").unwrap();
+        let msg = set_provider(b, "fc", "preset", "generic").unwrap_err();
+        assert!(msg.contains("is duplicate"), "{msg}");
+        let mut err = null_mut();
+        assert!(sesame_config_build(b, &mut err).is_null());
+        let msg = message(err);
+        assert!(
+            msg.starts_with("sesame_provider \"fc\": client_id is missing"),
+            "{msg}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn ffi_request_drives_begin_job_run_to_a_redirect() {
+    let op = TestProvider::start();
+    let dir = std::env::temp_dir().join(format!("sesame-ffi-flow-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("secret"), "y".repeat(40)).unwrap();
+    std::fs::write(dir.join("client_secret"), "cs").unwrap();
+    unsafe {
+        let b = sesame_config_builder_new();
+        set_global(b, "redis", "redis://127.0.0.1:1/0").unwrap();
+        set_global(b, "secret_file", &dir.join("secret").to_string_lossy()).unwrap();
+        assert_eq!(
+            sesame_config_add_provider(b, "op".as_ptr().cast(), 2, null_mut()),
+            0
+        );
+        for (k, v) in [
+            ("issuer", op.issuer.as_str()),
+            ("client_id", CLIENT_ID),
+            (
+                "client_secret_file",
+                &dir.join("client_secret").to_string_lossy(),
+            ),
+            ("redirect_uri", "https://app.example/cb"),
+            ("id_token_alg", "ES256"),
+        ] {
+            set_provider(b, "op", k, v).unwrap();
+        }
+        let mut err = null_mut();
+        let sesame = sesame_config_build(b, &mut err);
+        assert!(!sesame.is_null(), "{}", message(err));
+        let loc = sesame_location_new(
+            sesame,
+            SESAME_MODE_PROTECT,
+            "op".as_ptr().cast(),
+            2,
+            null(),
+            0,
+            null_mut(),
+        );
+        assert!(!loc.is_null());
+        // Invalid UTF-8 in the request target is replaced, not fatal.
+        let uri = b"/private/\xff?x=1";
+        let req = SesameRequest {
+            method: s("GET"),
+            scheme: s("https"),
+            host: s("app.example"),
+            uri: SesameStr {
+                ptr: uri.as_ptr().cast(),
+                len: uri.len(),
+            },
+            cookie: EMPTY,
+            client_addr: s("192.0.2.1"),
+        };
+        let (mut out, mut job, mut err) = (null_mut(), null_mut(), null_mut());
+        let rc = sesame_begin(sesame, loc, &req, &mut out, &mut job, &mut err);
+        assert_eq!(rc, SESAME_STEP_JOB);
+        assert!(out.is_null() && !job.is_null());
+        // The core may be freed while the job is in flight.
+        sesame_free(sesame);
+        let o = sesame_job_run(job);
+        assert_eq!(sesame_outcome_kind(o), SESAME_REDIRECT);
+        assert_eq!(sesame_outcome_status(o), 303);
+        assert!(text(sesame_outcome_location(o)).starts_with(&format!("{}/authorize?", op.issuer)));
+        assert_eq!(sesame_outcome_cookie_count(o), 1);
+        assert!(text(sesame_outcome_cookie(o, 0)).starts_with("__Host-sesame-login="));
+        assert!(sesame_outcome_cookie(o, 1).ptr.is_null());
+        sesame_outcome_free(o);
+        sesame_location_free(loc);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn ffi_allow_outcome_exposes_identity_variables() {
+    let mut identity = crate::api::Identity {
+        provider: "fc".into(),
+        acr: "eidas1".into(),
+        user_key: "k".into(),
+        remote_user: "u".into(),
+        ..Default::default()
+    };
+    identity
+        .claims
+        .push(("family_name".into(), "Ñúñez-Œuvray".into()));
+    let o = Box::into_raw(Box::new(SesameOutcome::from_outcome(Outcome::Allow(
+        identity,
+    ))));
+    unsafe {
+        assert_eq!(sesame_outcome_kind(o), SESAME_ALLOW);
+        assert_eq!(sesame_outcome_var_count(o), 5);
+        let mut names = Vec::new();
+        for i in 0..5 {
+            let (mut n, mut v) = (EMPTY, EMPTY);
+            assert_eq!(sesame_outcome_var(o, i, &mut n, &mut v), 0);
+            names.push((
+                text(n),
+                text(v),
+                text(sesame_outcome_var_header_value(o, i)),
+            ));
+        }
+        assert_eq!(names[0], ("provider".into(), "fc".into(), "fc".into()));
+        assert_eq!(names[3].0, "remote_user");
+        assert_eq!(
+            names[4],
+            (
+                "claim_family_name".into(),
+                "Ñúñez-Œuvray".into(),
+                "%C3%91%C3%BA%C3%B1ez-%C5%92uvray".into()
+            )
+        );
+        let (mut n, mut v) = (EMPTY, EMPTY);
+        assert_eq!(sesame_outcome_var(o, 5, &mut n, &mut v), -1);
+        sesame_outcome_free(o);
+    }
+}
+
+static LOGGED: parking_lot::Mutex<Vec<(c_int, String)>> = parking_lot::Mutex::new(Vec::new());
+
+unsafe extern "C" fn capture(user: *mut c_void, level: c_int, msg: *const c_char, len: usize) {
+    assert_eq!(user as usize, 42);
+    // SAFETY: the library passes a NUL-terminated buffer of len bytes.
+    let bytes = unsafe { std::slice::from_raw_parts(msg.cast::<u8>(), len + 1) };
+    assert_eq!(bytes[len], 0, "messages are NUL-terminated");
+    LOGGED
+        .lock()
+        .push((level, String::from_utf8_lossy(&bytes[..len]).into_owned()));
+}
+
+#[test]
+fn ffi_log_sink_receives_lines_with_user_data() {
+    unsafe { sesame_set_log_sink(Some(capture), 42usize as *mut c_void) };
+    crate::log::emit(LogLevel::Warn, "ffi log sink test line");
+    unsafe { sesame_set_log_sink(None, null_mut()) };
+    let logged = LOGGED.lock();
+    assert!(logged
+        .iter()
+        .any(|(level, m)| *level == SESAME_LOG_WARN && m == "ffi log sink test line"));
+}
