@@ -3,7 +3,8 @@
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from e2e_rig.checks import (
-    LOGIN, SESSION, assert_login_refused, assert_page, php_server, sets_live_cookie,
+    LOGIN, SESSION, assert_login_refused, assert_page, assert_reference_logged, php_server,
+    sets_live_cookie,
 )
 
 
@@ -43,7 +44,9 @@ def test_callback_replayed_with_a_captured_login_cookie_is_rejected(browser, new
 def test_callback_with_tampered_state_is_rejected(browser, nginx, emulator):
     login = browser.login(nginx.url("/demarches/"), stop_before_callback=True)
     state = login.callback_params()["state"]
+    offset = nginx.log_size()
     resp = browser.get(_with_params(login.callback_url, state=_flip(state)))
+    assert_reference_logged(resp, nginx, offset)
     assert_login_refused(resp, browser, nginx, emulator, statuses=(400,))
 
 

@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from e2e_rig.checks import assert_page, assert_redirects_to_provider, php_server
+from e2e_rig.checks import assert_page, assert_redirects_to_provider, assert_reference_logged, php_server
 
 
 @pytest.fixture(scope="module")
@@ -21,10 +21,12 @@ def test_redis_down_gives_503_within_timeout_and_unprotected_still_200(browser, 
     php_server(browser.login(nginx.url("/demarches/")).final)
     redis.stop()
     try:
+        offset = nginx.log_size()
         t0 = time.monotonic()
         resp = browser.get(nginx.url("/demarches/"))
         elapsed = time.monotonic() - t0
         assert_page(resp, (503,))
+        assert_reference_logged(resp, nginx, offset)
         assert elapsed < 1.5, f"redis_timeout is 500ms, the 503 took {elapsed:.2f}s"
         public = browser.get(nginx.url("/public/"))
         assert public.status_code == 200
@@ -60,11 +62,13 @@ def test_session_removed_from_redis_means_login_again(browser, nginx, redis, emu
 def test_provider_down_at_callback_gives_error_page_within_http_timeout(browser, nginx, emulator):
     login = browser.login(nginx.url("/demarches/"), stop_before_callback=True)
     emulator.control(down=True)
+    offset = nginx.log_size()
     t0 = time.monotonic()
     resp = browser.get(login.callback_url)
     elapsed = time.monotonic() - t0
     assert_page(resp, range(500, 600))
     assert elapsed < 3, elapsed
+    assert_reference_logged(resp, nginx, offset)
     assert browser.get(nginx.url("/public/")).status_code == 200
 
 

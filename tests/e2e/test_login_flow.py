@@ -222,3 +222,32 @@ def test_head_without_session_redirects_to_provider(browser, nginx, emulator):
     resp = browser.request("HEAD", nginx.url("/demarches/"))
     assert resp.status_code in (302, 303)
     assert resp.headers["Location"].startswith(emulator.issuer + "/authorize?")
+
+
+def test_logs_never_contain_secrets_tokens_codes_or_cookies(browser, nginx, emulator):
+    offset = nginx.log_size()
+    login = browser.login(nginx.url("/demarches/"), identity="elodie", stop_before_callback=True)
+    login_cookie = browser.cookie(LOGIN)
+    php_server(browser.follow(browser.get(login.callback_url)))
+    session_cookie = browser.cookie(SESSION)
+    out = browser.get(nginx.url("/logout"))
+    hint = dict(parse_qsl(urlsplit(out.headers["Location"]).query))["id_token_hint"]
+    # A failed login too (error paths are where secrets tend to leak).
+    emulator.misbehave("wrong_aud")
+    failed = browser.login(nginx.url("/demarches/"), identity="elodie")
+    assert failed.callback.status_code >= 400
+    logged = nginx.log_since(offset)
+    assert "login of user" in logged or "sesame" in logged, "the module logged nothing at all"
+    secrets_seen = {
+        "client secret": nginx.site.client["client_secret"],
+        "authorization code": login.callback_params()["code"],
+        "failed login code": failed.callback_params()["code"],
+        "login cookie": login_cookie,
+        "session cookie id": session_cookie.split(".")[0],
+        "id_token signature": hint.split(".")[2],
+        "id_token payload": hint.split(".")[1],
+    }
+    for what, value in secrets_seen.items():
+        assert value and value not in logged, f"{what} appears in nginx's error.log"
+    secret_file = (nginx.site.prefix / "conf" / "sesame.secret").read_bytes()
+    assert secret_file.hex() not in logged

@@ -1,6 +1,7 @@
 """Assertions shared by the behaviour tests (cookie names and page rules from SPEC)."""
 
 import json
+import re
 from urllib.parse import urljoin, urlsplit
 
 from .browser import parse_set_cookie, set_cookie_headers
@@ -81,3 +82,11 @@ def redis_keys_and_values(redis):
 
 def dumps(obj):
     return json.dumps(obj, ensure_ascii=False, indent=1)[:3000]
+
+
+def assert_reference_logged(resp, nginx, offset):
+    """The page's reference id (SPEC "Pages") appears in what nginx logged since `offset`."""
+    logged = nginx.log_since(offset)
+    candidates = set(re.findall(r"\b[0-9a-f]{8,32}\b", resp.text))
+    assert candidates, f"no reference id on the page:\n{resp.text[:1500]}"
+    assert any(c in logged for c in candidates), f"none of {sorted(candidates)} in the log:\n{logged[-3000:]}"
