@@ -159,6 +159,7 @@ def test_cookies_are_host_prefixed_secure_httponly_lax(browser, nginx):
         assert str(attrs.get("samesite", "")).lower() == "lax", (name, attrs)
         assert attrs.get("path") == "/", (name, attrs)
         assert "domain" not in attrs, (name, attrs)
+    assert cookies[LOGIN][1].get("max-age") == "600", cookies[LOGIN][1]
 
 
 def test_session_cookie_carries_no_claims(browser, nginx, redis):
