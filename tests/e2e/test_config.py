@@ -142,3 +142,22 @@ def test_bad_config_fails_nginx_t_with_a_precise_message(mutate, words, at_line,
         assert word in emerg[0], f"{word!r} missing from: {emerg[0]}"
     if at_line:
         assert "nginx.conf:" in emerg[0], f"the message should point at the configuration line: {emerg[0]}"
+
+
+def test_location_using_sesame_without_any_http_configuration_fails(config_test, make_site):
+    site = make_site()
+    site.http = {}
+    site.providers = {}
+    rc, err = config_test(site.render())
+    assert rc != 0, site.render()
+    emerg = [line for line in err.splitlines() if "[emerg]" in line]
+    assert emerg and "fc" in emerg[0], err
+
+
+def test_module_loaded_without_any_sesame_directive_passes(config_test, make_site):
+    site = make_site()
+    site.http = {}
+    site.providers = {}
+    site.locations = "        location / { }\n"
+    rc, err = config_test(site.render())
+    assert rc == 0, err
