@@ -3,11 +3,7 @@
 import json
 import os
 import re
-import select
-import socket
-import subprocess
 import sys
-import time
 import urllib.parse
 
 import pytest
@@ -17,7 +13,7 @@ from jwcrypto import jwk, jws
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "support"))
 
-import pki  # noqa: E402
+from emulator_proc import EmulatorProcess  # noqa: E402
 
 CLIENTS = [
     {
@@ -40,12 +36,6 @@ CLIENTS = [
     },
 ]
 ES, RS = CLIENTS
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Emulator:
@@ -167,33 +157,11 @@ def callback_params(resp):
 
 @pytest.fixture(scope="session")
 def emulator(tmp_path_factory):
-    d = tmp_path_factory.mktemp("pki")
-    paths = pki.ensure_pki(str(d))
-    port = free_port()
-    base = "https://127.0.0.1:%d" % port
-    clients = d / "clients.json"
-    clients.write_text(json.dumps(CLIENTS))
-    log = open(d / "emulator.log", "wb")
-    proc = subprocess.Popen(
-        [sys.executable, os.path.join(HERE, "emulator.py"), "--listen", "127.0.0.1:%d" % port,
-         "--issuer", base + "/api/v2", "--cert", paths["server"], "--key", paths["server_key"],
-         "--clients", str(clients)],
-        stdout=subprocess.PIPE, stderr=log)
+    proc = EmulatorProcess.start(tmp_path_factory.mktemp("emulator"), clients=CLIENTS)
     try:
-        deadline = time.time() + 20
-        line = b""
-        while time.time() < deadline:
-            ready, _, _ = select.select([proc.stdout], [], [], 0.5)
-            if ready:
-                line = proc.stdout.readline()
-                break
-            assert proc.poll() is None, "emulator exited early"
-        assert line.strip() == b"READY", line
-        yield Emulator(base, paths["ca"])
+        yield Emulator(proc.base, proc.ca)
     finally:
-        proc.kill()
-        proc.wait(timeout=10)
-        log.close()
+        proc.stop()  # kills by PID
 
 
 @pytest.fixture(autouse=True)

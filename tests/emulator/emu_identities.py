@@ -116,8 +116,10 @@ def display_name(login):
 
 
 def subject(client_id, login):
-    """Pairwise sub: stable per (client, identity), different between clients; 64 hex + "v1"."""
-    return hashlib.sha256(("%s\n%s" % (client_id, login)).encode("utf-8")).hexdigest() + "v1"
+    """Pairwise sub: stable per (client, identity), different between clients; 64 hex + "v1".
+
+    sha256(client_id + login) in hex, then "v1" (FC's own formula also mixes a platform secret)."""
+    return hashlib.sha256((client_id + login).encode("utf-8")).hexdigest() + "v1"
 
 
 def claims_for(login, scopes):

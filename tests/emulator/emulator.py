@@ -57,6 +57,7 @@ SESSION_COOKIE = "fc_session_id"
 FOREIGN_ISS = "https://evil.example/api/v2"
 ERROR_URI = "https://docs.partenaires.franceconnect.gouv.fr/fs/fs-technique/fs-technique-erreurs/"
 MAX_BODY = 1 << 20
+MAX_RECORDED = 10000
 
 DELAYS = ("token_delay", "userinfo_delay", "authorize_delay", "discovery_delay", "jwks_delay")
 MISBEHAVIOURS = ("alg_none", "hs256_public_key", "wrong_aud", "expired", "wrong_nonce",
@@ -203,8 +204,11 @@ class Handler(BaseHTTPRequestHandler):
     def _log(self, status):
         path = self.path.split("?", 1)[0] if isinstance(self.path, str) else "?"
         elapsed = (time.monotonic() - getattr(self, "_started", time.monotonic())) * 1000
-        sys.stderr.write("emulator: %s %s %s %d %.0fms\n" % (
-            self.client_address[0], self.command, path, status, elapsed))
+        note = getattr(self, "_log_note", None)
+        self._log_note = None
+        sys.stderr.write("emulator: %s %s %s %d %.0fms%s\n" % (
+            self.client_address[0], self.command, path, status, elapsed,
+            " " + note if note else ""))
         sys.stderr.flush()
 
     def send(self, status, body=b"", content_type=None, headers=()):
@@ -228,6 +232,7 @@ class Handler(BaseHTTPRequestHandler):
     def error_page(self, status, code, message, headers=()):
         with self.st.lock:
             self.st.last_error = code
+        self._log_note = code
         self.send(status, pages.error_page(code, message), "text/html; charset=utf-8",
                   [("Cache-Control", "no-store")] + list(headers))
 
@@ -236,15 +241,18 @@ class Handler(BaseHTTPRequestHandler):
                   + list(headers))
 
     def oauth_error(self, status, error, description, code=None, headers=()):
-        body = {"error": error, "error_description": description}
-        if code:
-            body["error_uri"] = "%s?code=%s&id=%s" % (ERROR_URI, code, uuid.uuid4())
+        # FC attaches an error_uri (documentation link with the Y code and an error id) to
+        # every JSON error; the generic codes stand in where FC's exact code is not known.
+        code = code or ("Y040001" if status == 401 else "Y000400")
+        self._log_note = "%s %s" % (error, code)
+        body = {"error": error, "error_description": description,
+                "error_uri": "%s?code=%s&id=%s" % (ERROR_URI, code, uuid.uuid4())}
         self.send_json(status, body, [("Cache-Control", "no-store"), ("Pragma", "no-cache")]
                        + list(headers))
 
     def read_body(self):
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            raise BadRequest("chunked bodies are not supported")
+            return self.read_chunked()
         raw_len = self.headers.get("Content-Length")
         if raw_len is None:
             return b""
@@ -255,6 +263,24 @@ class Handler(BaseHTTPRequestHandler):
         if length < 0 or length > MAX_BODY:
             raise BadRequest("body too large")
         return self.rfile.read(length)
+
+    def read_chunked(self):
+        body = b""
+        while True:
+            line = self.rfile.readline(1024)
+            try:
+                size = int(line.split(b";", 1)[0].strip(), 16)
+            except ValueError:
+                raise BadRequest("bad chunk size") from None
+            if size < 0 or len(body) + size > MAX_BODY:
+                raise BadRequest("body too large")
+            if size == 0:
+                while self.rfile.readline(1024).strip():  # trailers
+                    pass
+                return body
+            body += self.rfile.read(size)
+            if self.rfile.read(2) != b"\r\n":
+                raise BadRequest("bad chunk terminator")
 
     def content_type(self):
         return self.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
@@ -364,10 +390,14 @@ class Handler(BaseHTTPRequestHandler):
             "method": self.command, "path": path, "query": qpairs, "form": fpairs,
             "authorization": auth.split(" ", 1)[0] if auth else None,
             "content_type": self.headers.get("Content-Type"),
+            # Whether the browser's FC session cookie came with it (a server-side logout
+            # call has none).
+            "session_cookie": SESSION_COOKIE in self.cookies(),
             "time": time.time(),
         }
         with self.st.lock:
             self.st.requests.append(entry)
+            del self.st.requests[:-MAX_RECORDED]  # bounded memory on long runs
 
     def delay(self, name):
         seconds = self.st.control.get(name, 0)
@@ -758,7 +788,7 @@ class Handler(BaseHTTPRequestHandler):
         auth = self.headers.get("Authorization", "")
         scheme, _, token = auth.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            return self.oauth_error(401, "invalid_token", "no access token provided", None,
+            return self.oauth_error(401, "invalid_token", "no access token provided", "Y040001",
                                     [("WWW-Authenticate", realm + ', error="invalid_token", '
                                       'error_description="no access token provided"')])
         now = st.now()

@@ -9,6 +9,7 @@ import socket
 import ssl
 import time
 import urllib.parse
+import warnings
 
 import pytest
 import requests
@@ -142,6 +143,7 @@ def test_sub_is_stable_per_client_and_differs_between_clients(emulator):
         _, tok = emulator.full_flow(client=client)
         subs.append(parts(tok["id_token"])[1]["sub"])
     assert subs[0] == subs[1] != subs[2]
+    assert subs[0] == hashlib.sha256((ES["client_id"] + "testfc1").encode()).hexdigest() + "v1"
     _, tok = emulator.full_flow(login="elodie")
     assert parts(tok["id_token"])[1]["sub"] != subs[0]
 
@@ -323,6 +325,7 @@ def test_secret_in_header_and_body_is_rejected_only_one_mechanism(emulator):
     assert r.status_code == 400
     assert r.json()["error"] == "invalid_request"
     assert "only be provided using one mechanism" in r.json()["error_description"]
+    assert set(r.json()) == {"error", "error_description", "error_uri"}
 
 
 def test_token_requires_a_form_post(emulator):
@@ -506,6 +509,7 @@ def test_server_side_session_end_does_not_end_the_browser_session(emulator):
                          "post_logout_redirect_uri": ES["post_logout_redirect_uris"][0]})
     assert r.status_code == 303
     assert "Continuer en tant que" in emulator.authorize(sess).text
+    assert emulator.get("requests")[-2]["session_cookie"] is False
 
 
 def test_session_end_accepts_an_expired_hint(emulator):
@@ -578,12 +582,20 @@ def test_down_makes_every_provider_request_503_but_control_still_works(emulator)
     assert requests.get(emulator.issuer + "/jwks", verify=emulator.ca).status_code == 200
 
 
-@pytest.mark.parametrize("name,path", [("discovery_delay", "/.well-known/openid-configuration"),
-                                       ("jwks_delay", "/jwks")])
-def test_endpoint_delays(emulator, name, path):
+@pytest.mark.parametrize("name", ["discovery_delay", "jwks_delay", "authorize_delay",
+                                  "userinfo_delay"])
+def test_endpoint_delays(emulator, name):
+    _, tok = emulator.full_flow()
+    calls = {
+        "discovery_delay": lambda: requests.get(
+            emulator.issuer + "/.well-known/openid-configuration", verify=emulator.ca),
+        "jwks_delay": lambda: requests.get(emulator.issuer + "/jwks", verify=emulator.ca),
+        "authorize_delay": lambda: emulator.authorize(emulator.session()),
+        "userinfo_delay": lambda: emulator.userinfo(tok["access_token"]),
+    }
     emulator.control(**{name: 1.0})
     t0 = time.monotonic()
-    requests.get(emulator.issuer + path, verify=emulator.ca)
+    assert calls[name]().status_code == 200
     assert time.monotonic() - t0 >= 0.9
 
 
@@ -641,8 +653,10 @@ def test_tls_below_1_2_is_refused(emulator):
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.load_verify_locations(emulator.ca)
     try:
-        ctx.minimum_version = ssl.TLSVersion.TLSv1_1
-        ctx.maximum_version = ssl.TLSVersion.TLSv1_1
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            ctx.minimum_version = ssl.TLSVersion.TLSv1_1
+            ctx.maximum_version = ssl.TLSVersion.TLSv1_1
         ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
     except (ValueError, ssl.SSLError):
         pytest.skip("this OpenSSL cannot even offer TLS 1.1")
@@ -660,3 +674,30 @@ def test_unknown_path_is_404_page(emulator):
 def test_jwks_keys_load_in_jwcrypto(emulator):
     for key in emulator.jwks()["keys"]:
         assert isinstance(key, jwk.JWK) and not key.has_private
+
+
+def test_chunked_token_request_body_is_understood(emulator):
+    cb = emulator.login()
+
+    def body():
+        yield ("grant_type=authorization_code&code=%s&" % cb["code"]).encode()
+        yield urllib.parse.urlencode({"redirect_uri": ES["redirect_uris"][0],
+                                      "client_id": ES["client_id"],
+                                      "client_secret": ES["client_secret"]}).encode()
+
+    r = requests.post(emulator.issuer + "/token", data=body(), verify=emulator.ca,
+                      headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert r.status_code == 200, r.text
+
+
+def test_unknown_idp_hint_redirects_invalid_idp_hint(emulator):
+    r = emulator.authorize(emulator.session(), idp_hint="some-other-idp")
+    cb = callback_params(r)
+    assert r.status_code == 303 and cb["error"] == "invalid_idp_hint"
+    assert cb["state"] == "s" * 32 and cb["iss"] == emulator.issuer
+
+
+@pytest.mark.parametrize("claims", ["{not json", "[]", '"x"'])
+def test_claims_that_are_not_a_json_object_give_a_page(emulator, claims):
+    r = emulator.authorize(emulator.session(), claims=claims)
+    assert r.status_code == 400 and "Y030028" in r.text and "Location" not in r.headers

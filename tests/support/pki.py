@@ -7,6 +7,7 @@ Idempotent: files that already exist are reused, so several test modules can sha
 """
 
 import datetime
+import fcntl
 import ipaddress
 import os
 import sys
@@ -120,14 +121,18 @@ def ensure_pki(directory):
         "server": os.path.join(directory, "server.pem"),
         "server_key": os.path.join(directory, "server.key"),
     }
-    if os.path.exists(paths["ca"]) and os.path.exists(paths["ca_key"]):
-        ca_key, ca_cert = _load_key(paths["ca_key"]), _load_cert(paths["ca"])
-        fresh_ca = False
-    else:
-        ca_key, ca_cert = _make_ca(directory)
-        fresh_ca = True
-    if fresh_ca or not (os.path.exists(paths["server"]) and os.path.exists(paths["server_key"])):
-        _make_server(directory, ca_key, ca_cert)
+    # Lock: parallel test processes sharing DIR must not mix two CAs.
+    with open(os.path.join(directory, ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if os.path.exists(paths["ca"]) and os.path.exists(paths["ca_key"]):
+            ca_key, ca_cert = _load_key(paths["ca_key"]), _load_cert(paths["ca"])
+            fresh_ca = False
+        else:
+            ca_key, ca_cert = _make_ca(directory)
+            fresh_ca = True
+        have_server = os.path.exists(paths["server"]) and os.path.exists(paths["server_key"])
+        if fresh_ca or not have_server:
+            _make_server(directory, ca_key, ca_cert)
     return paths
 
 
