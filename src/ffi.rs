@@ -290,11 +290,14 @@ impl SesameOutcome {
 /// `err` must be NULL or a live error from this library.
 #[no_mangle]
 pub unsafe extern "C" fn sesame_error_message(err: *const SesameError) -> SesameStr {
-    // SAFETY: the caller passes NULL or a live error handle.
-    match unsafe { err.as_ref() } {
-        Some(e) => out_str(&e.message),
-        None => EMPTY,
-    }
+    catch_unwind(|| {
+        // SAFETY: the caller passes NULL or a live error handle.
+        match unsafe { err.as_ref() } {
+            Some(e) => out_str(&e.message),
+            None => EMPTY,
+        }
+    })
+    .unwrap_or(EMPTY)
 }
 
 /// Frees an error (NULL is fine).
@@ -672,9 +675,12 @@ pub unsafe extern "C" fn sesame_job_run(job: *mut SesameJob) -> *mut SesameOutco
     if job.is_null() {
         return std::ptr::null_mut();
     }
-    // SAFETY: created by Box::into_raw in sesame_begin, not run or freed (contract).
-    let job = unsafe { Box::from_raw(job) };
-    match catch_unwind(AssertUnwindSafe(move || job.0.run())) {
+    let run = move || {
+        // SAFETY: created by Box::into_raw in sesame_begin, not run or freed (contract).
+        let job = unsafe { Box::from_raw(job) };
+        job.0.run()
+    };
+    match catch_unwind(AssertUnwindSafe(run)) {
         Ok(outcome) => Box::into_raw(Box::new(SesameOutcome::from_outcome(outcome))),
         Err(_) => SesameOutcome::internal_error("sesame_job_run"),
     }
@@ -978,7 +984,7 @@ pub unsafe extern "C" fn sesame_set_log_sink(cb: SesameLogFn, user_data: *mut c_
 /// The library version (static, not NUL-terminated).
 #[no_mangle]
 pub extern "C" fn sesame_version() -> SesameStr {
-    out_str(env!("CARGO_PKG_VERSION"))
+    catch_unwind(|| out_str(env!("CARGO_PKG_VERSION"))).unwrap_or(EMPTY)
 }
 
 #[cfg(test)]

@@ -36,3 +36,7 @@ pub fn level_name(level: LogLevel) -> &'static str {
         LogLevel::Debug => "debug",
     }
 }
+
+/// Tests that replace the process-global sink hold this, so they do not undo each other.
+#[cfg(test)]
+pub(crate) static TEST_SINK_LOCK: parking_lot::Mutex<()> = parking_lot::Mutex::new(());

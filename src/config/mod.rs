@@ -112,9 +112,10 @@ impl ConfigBuilder {
         }
         match key {
             "redis" => {
-                if !(value.starts_with("redis://") || value.starts_with("rediss://")) {
+                let schemes = ["redis://", "rediss://", "redis+unix://", "unix://"];
+                if !schemes.iter().any(|s| value.starts_with(s)) {
                     return Err(ConfigError::new(format!(
-                        "sesame_redis \"{}\" must be a redis:// or rediss:// URL (write e.g. redis://127.0.0.1:6379/0)",
+                        "sesame_redis \"{}\" must be a redis://, rediss:// or unix:// URL (write e.g. redis://127.0.0.1:6379/0)",
                         redacted_url(value)
                     )));
                 }
@@ -143,9 +144,9 @@ impl ConfigBuilder {
             }
             "session_idle_timeout" | "session_lifetime" => {
                 let d = global_duration(key, value)?;
-                if d < Duration::from_secs(60) {
+                if d < Duration::from_secs(1) {
                     return Err(ConfigError::new(format!(
-                        "sesame_{key} must be at least 1m (write e.g. 30m or 12h)"
+                        "sesame_{key} must be at least 1s (write e.g. 30m or 12h)"
                     )));
                 }
                 let slot = if key == "session_lifetime" {

@@ -340,9 +340,8 @@ fn bad_values_and_unknown_or_duplicate_directives_are_refused_at_once() {
         err_of(b.set_global("redis_timeout", "soon")),
         "sesame_redis_timeout \"soon\" is not a duration (write e.g. 500ms, 5s, 10m or 12h)"
     );
-    assert!(
-        err_of(b.set_global("redis", "http://x")).contains("must be a redis:// or rediss:// URL")
-    );
+    assert!(err_of(b.set_global("redis", "http://x"))
+        .contains("must be a redis://, rediss:// or unix:// URL"));
     let msg = err_of(b.set_global("redis", "redis://user:hunter2@127.0.0.1:70000/0"));
     assert!(
         !msg.contains("hunter2"),

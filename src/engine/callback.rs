@@ -23,7 +23,7 @@ pub(crate) struct CallbackTask {
     client_addr: String,
 }
 
-fn login_cookie_after(inner: &Inner, provider: &Provider, login: &LoginState) -> String {
+fn login_cookie_after(inner: &Inner, provider: &Provider, login: &mut LoginState) -> String {
     if login.is_empty() {
         provider.cookies.clear(&provider.cookies.login)
     } else {
@@ -57,7 +57,7 @@ pub(crate) fn begin(inner: &Arc<Inner>, index: usize, req: &Request<'_>, query: 
             &detail,
         )));
     };
-    let login_cookie = login_cookie_after(inner, provider, &login);
+    let login_cookie = login_cookie_after(inner, provider, &mut login);
     match provider.client.check_callback(&cb) {
         Ok(code) => make_job(
             inner,

@@ -62,6 +62,15 @@ pub(crate) fn run(inner: &Inner, task: LogoutTask) -> Outcome {
     let Some(session) = session else {
         return local_landing;
     };
+    emit(
+        LogLevel::Info,
+        &format!(
+            "sesame: provider \"{}\": logout of user {} [client {}]",
+            session.provider,
+            crate::claims::user_key(&session.issuer, &session.sub),
+            failures::log_safe(client)
+        ),
+    );
     if task.local || session.id_token.is_empty() {
         return local_landing;
     }

@@ -77,6 +77,9 @@ impl std::fmt::Debug for Sesame {
 pub(crate) struct LocationPolicy {
     mode: LocationMode,
     provider: usize,
+    /// Checked against `provider` on use: a location resolved by another configuration
+    /// (an adapter mixing generations across a reload) must not pick a random provider.
+    provider_name: String,
 }
 
 /// Blocking work, owning everything it needs.
@@ -180,6 +183,7 @@ impl Sesame {
             inner: Arc::new(LocationPolicy {
                 mode: spec.mode.clone(),
                 provider,
+                provider_name: spec.provider.clone(),
             }),
         })
     }
@@ -205,6 +209,16 @@ impl Sesame {
             return Step::Done(Outcome::Decline);
         };
         let policy = &location.inner;
+        let matches = inner
+            .providers
+            .get(policy.provider)
+            .is_some_and(|p| p.name() == policy.provider_name);
+        if !matches {
+            return Step::Done(Outcome::Page(internal_error(&format!(
+                "begin: location for provider \"{}\" was resolved by another configuration",
+                policy.provider_name
+            ))));
+        }
         match policy.mode {
             LocationMode::Protect => protect::begin(inner, policy.provider, req),
             LocationMode::Logout => logout::begin(inner, policy.provider, req, false),

@@ -528,3 +528,56 @@ fn spoofable_headers_are_reported() {
     assert!(rig.sesame.is_spoofable_header("X-Sesame-Claim-Email"));
     assert!(!rig.sesame.is_spoofable_header("Accept"));
 }
+
+#[test]
+fn provider_down_during_callback_gives_a_page_and_no_session() {
+    let rig = rig("5s");
+    let mut jar = Jar::default();
+    let callback = rig.start_login("/private/", &mut jar);
+    rig.op.down.store(true, std::sync::atomic::Ordering::SeqCst);
+    let p = page(finish(rig.get(None, &callback, &jar)));
+    assert!(p.status >= 500, "status {}", p.status);
+    assert!(p.body.contains("Réessayer"));
+    assert!(p
+        .set_cookies
+        .iter()
+        .all(|c| !c.starts_with("__Host-sesame=")));
+    assert!(rig.store.keys().iter().all(|k| !k.contains(":s:")));
+}
+
+#[test]
+fn page_reference_appears_in_an_actionable_log_line() {
+    let _guard = crate::log::TEST_SINK_LOCK.lock();
+    let lines: Arc<parking_lot::Mutex<Vec<String>>> = Arc::default();
+    let sink_lines = Arc::clone(&lines);
+    crate::log::set_sink(Box::new(move |_, msg| {
+        sink_lines.lock().push(msg.to_owned())
+    }));
+    let rig = rig("5s");
+    let iss: String = form_urlencoded::byte_serialize(rig.op.issuer.as_bytes()).collect();
+    let p = page(finish(rig.get(
+        None,
+        &format!("/sesame/callback?code=c&state=forged&iss={iss}"),
+        &Jar::default(),
+    )));
+    crate::log::reset_sink();
+    let reference = p
+        .body
+        .split("<code>")
+        .nth(1)
+        .unwrap()
+        .split("</code>")
+        .next()
+        .unwrap();
+    let lines = lines.lock();
+    let line = lines
+        .iter()
+        .find(|l| l.contains(&format!("[ref {reference},")))
+        .expect("a log line carries the page's reference");
+    assert!(line.contains("provider \"op\""), "{line}");
+    assert!(line.contains(
+        "state does not match a login started in this browser (replayed, tampered or expired)"
+    ));
+    assert!(line.contains("192.0.2.7"));
+    assert!(!line.contains("code=c"), "no codes in logs");
+}

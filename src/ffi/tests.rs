@@ -12,9 +12,12 @@ fn s(text: &str) -> SesameStr {
 }
 
 unsafe fn message(err: *mut SesameError) -> String {
+    // SAFETY: pointers created and kept alive by this test, lengths match.
     let m = unsafe { sesame_error_message(err) };
+    // SAFETY: pointers created and kept alive by this test, lengths match.
     let bytes = unsafe { std::slice::from_raw_parts(m.ptr.cast::<u8>(), m.len) };
     let text = String::from_utf8(bytes.to_vec()).unwrap();
+    // SAFETY: pointers created and kept alive by this test, lengths match.
     unsafe { sesame_error_free(err) };
     text
 }
@@ -23,12 +26,14 @@ unsafe fn text(v: SesameStr) -> String {
     if v.ptr.is_null() {
         return String::new();
     }
+    // SAFETY: pointers created and kept alive by this test, lengths match.
     String::from_utf8(unsafe { std::slice::from_raw_parts(v.ptr.cast::<u8>(), v.len) }.to_vec())
         .unwrap()
 }
 
 unsafe fn set_global(b: *mut SesameConfigBuilder, k: &str, v: &str) -> Result<(), String> {
     let mut err = null_mut();
+    // SAFETY: pointers created and kept alive by this test, lengths match.
     let rc = unsafe {
         sesame_config_set_global(
             b,
@@ -44,6 +49,7 @@ unsafe fn set_global(b: *mut SesameConfigBuilder, k: &str, v: &str) -> Result<()
         Ok(())
     } else {
         assert_eq!(rc, -1);
+        // SAFETY: pointers created and kept alive by this test, lengths match.
         Err(unsafe { message(err) })
     }
 }
@@ -55,6 +61,7 @@ unsafe fn set_provider(
     v: &str,
 ) -> Result<(), String> {
     let mut err = null_mut();
+    // SAFETY: pointers created and kept alive by this test, lengths match.
     let rc = unsafe {
         sesame_config_set_provider(
             b,
@@ -70,12 +77,14 @@ unsafe fn set_provider(
     if rc == 0 {
         Ok(())
     } else {
+        // SAFETY: pointers created and kept alive by this test, lengths match.
         Err(unsafe { message(err) })
     }
 }
 
 #[test]
 fn ffi_null_builder_is_an_error_value() {
+    // SAFETY: pointers created and kept alive by this test, lengths match.
     unsafe {
         let mut err = null_mut();
         let rc = sesame_config_set_global(null_mut(), null(), 0, null(), 0, &mut err);
@@ -95,6 +104,7 @@ fn ffi_null_builder_is_an_error_value() {
 
 #[test]
 fn ffi_invalid_utf8_and_dangling_lengths_are_error_values() {
+    // SAFETY: pointers created and kept alive by this test, lengths match.
     unsafe {
         let b = sesame_config_builder_new();
         let bad = [0xffu8, 0xfe];
@@ -113,6 +123,7 @@ fn ffi_invalid_utf8_and_dangling_lengths_are_error_values() {
 
 #[test]
 fn ffi_null_handles_everywhere_return_defaults() {
+    // SAFETY: pointers created and kept alive by this test, lengths match.
     unsafe {
         sesame_free(null_mut());
         sesame_config_builder_free(null_mut());
@@ -166,6 +177,7 @@ fn ffi_panic_becomes_error_value_or_500_page() {
     let r: Result<(), String> = guarded(|| panic!("boom"));
     assert!(r.unwrap_err().contains("panic: boom"));
     let o = SesameOutcome::internal_error("test");
+    // SAFETY: pointers created and kept alive by this test, lengths match.
     unsafe {
         assert_eq!(sesame_outcome_kind(o), SESAME_PAGE);
         assert_eq!(sesame_outcome_status(o), 500);
@@ -180,6 +192,7 @@ fn ffi_config_error_missing_client_id_comes_back_with_message() {
     std::fs::create_dir_all(&dir).unwrap();
     let secret = dir.join("secret");
     std::fs::write(&secret, "x".repeat(40)).unwrap();
+    // SAFETY: pointers created and kept alive by this test, lengths match.
     unsafe {
         let b = sesame_config_builder_new();
         set_global(b, "redis", "redis://127.0.0.1:6379/0").unwrap();
@@ -210,6 +223,7 @@ fn ffi_request_drives_begin_job_run_to_a_redirect() {
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("secret"), "y".repeat(40)).unwrap();
     std::fs::write(dir.join("client_secret"), "cs").unwrap();
+    // SAFETY: pointers created and kept alive by this test, lengths match.
     unsafe {
         let b = sesame_config_builder_new();
         set_global(b, "redis", "redis://127.0.0.1:1/0").unwrap();
@@ -290,6 +304,7 @@ fn ffi_allow_outcome_exposes_identity_variables() {
     let o = Box::into_raw(Box::new(SesameOutcome::from_outcome(Outcome::Allow(
         identity,
     ))));
+    // SAFETY: pointers created and kept alive by this test, lengths match.
     unsafe {
         assert_eq!(sesame_outcome_kind(o), SESAME_ALLOW);
         assert_eq!(sesame_outcome_var_count(o), 5);
@@ -333,8 +348,11 @@ unsafe extern "C" fn capture(user: *mut c_void, level: c_int, msg: *const c_char
 
 #[test]
 fn ffi_log_sink_receives_lines_with_user_data() {
+    let _guard = crate::log::TEST_SINK_LOCK.lock();
+    // SAFETY: pointers created and kept alive by this test, lengths match.
     unsafe { sesame_set_log_sink(Some(capture), 42usize as *mut c_void) };
     crate::log::emit(LogLevel::Warn, "ffi log sink test line");
+    // SAFETY: pointers created and kept alive by this test, lengths match.
     unsafe { sesame_set_log_sink(None, null_mut()) };
     let logged = LOGGED.lock();
     assert!(logged

@@ -14,6 +14,8 @@ pub const LOGIN_STATE_MAX_AGE: u64 = 600;
 pub const MAX_PENDING: usize = 4;
 
 const LOGIN_AAD: &[u8] = b"sesame-login";
+/// Browsers drop cookies over 4096 bytes (name + value + attributes): stay well below.
+pub const MAX_COOKIE_VALUE: usize = 3800;
 const LOGOUT_AAD: &[u8] = b"sesame-logout";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -68,7 +70,7 @@ impl LoginState {
                 entries.extend(list.into_iter().filter(|e| fresh(e.created, now)));
             }
         }
-        entries.sort_by(|a, b| b.created.cmp(&a.created));
+        entries.sort_by_key(|e| std::cmp::Reverse(e.created));
         entries.truncate(MAX_PENDING);
         LoginState { entries }
     }
@@ -95,8 +97,22 @@ impl LoginState {
         self.entries.is_empty()
     }
 
-    pub fn seal(&self, keys: &Keys) -> String {
-        seal_json(keys, LOGIN_AAD, &self.entries)
+    /// The cookie value; when the entries would not fit in a cookie, the oldest are dropped,
+    /// then the newest return path is shortened to `/`.
+    pub fn seal(&mut self, keys: &Keys) -> String {
+        loop {
+            let sealed = seal_json(keys, LOGIN_AAD, &self.entries);
+            if sealed.len() <= MAX_COOKIE_VALUE {
+                return sealed;
+            }
+            if self.entries.len() > 1 {
+                self.entries.pop();
+            } else if let Some(only) = self.entries.first_mut().filter(|e| e.return_to != "/") {
+                only.return_to = "/".into();
+            } else {
+                return sealed;
+            }
+        }
     }
 }
 
@@ -171,6 +187,20 @@ mod tests {
         let cookie = st.seal(&Keys::derive(&[4u8; 32]));
         assert!(LoginState::from_cookies(&[&cookie], &keys(), 1001).is_empty());
         assert!(LoginState::from_cookies(&["garbage"], &keys(), 1001).is_empty());
+    }
+
+    #[test]
+    fn login_cookie_stays_below_browser_limit_with_long_return_paths() {
+        let mut st = LoginState::default();
+        for i in 0..MAX_PENDING {
+            let mut e = entry(&format!("s{i}"), 1000 + i as u64);
+            e.return_to = format!("/{}", "x".repeat(2000));
+            st.push(e);
+        }
+        let cookie = st.seal(&keys());
+        assert!(cookie.len() <= MAX_COOKIE_VALUE);
+        let back = LoginState::from_cookies(&[&cookie], &keys(), 1005);
+        assert_eq!(back.entries[0].state, "s3", "the newest login survives");
     }
 
     #[test]
