@@ -26,6 +26,7 @@ use sesame::{ConfigBuilder, ConfigError, Location, LocationMode, LocationSpec, S
 use crate::Module;
 
 mod provider;
+pub mod provider_keys;
 
 /// http-level state of the module.
 pub struct MainConf {
@@ -41,6 +42,10 @@ pub struct MainConf {
     thread_pool_name: Option<String>,
     /// The pool jobs are posted to (owned by nginx's thread_pool module, valid for the cycle).
     pub thread_pool: *mut ngx_thread_pool_t,
+    /// (what a core message would name, "file:line"): `sesame_secret_file`, `sesame_provider
+    /// "fc"`... so that an error found by `build()` after the whole block is parsed still points
+    /// at the directive it is about.
+    origins: Vec<(String, String)>,
 }
 
 impl Default for MainConf {
@@ -51,6 +56,7 @@ impl Default for MainConf {
             sesame: None,
             thread_pool_name: None,
             thread_pool: ptr::null_mut(),
+            origins: Vec::new(),
         }
     }
 }
@@ -58,6 +64,25 @@ impl Default for MainConf {
 impl MainConf {
     fn builder(&mut self) -> &mut ConfigBuilder {
         self.builder.get_or_insert_with(ConfigBuilder::new)
+    }
+
+    /// Remembers where the directive being parsed is, under the name core messages use for it.
+    ///
+    /// # Safety
+    /// `cf` must be a valid conf being parsed.
+    unsafe fn remember_origin(&mut self, cf: *mut ngx_conf_t, named: String) {
+        // SAFETY: forwarded contract.
+        let at = unsafe { origin(cf) };
+        self.origins.push((named, at));
+    }
+
+    /// " in file:line" of the first directive the message names, or "".
+    fn position_of(&self, message: &str) -> String {
+        self.origins
+            .iter()
+            .find(|(named, _)| message.contains(named.as_str()))
+            .map(|(_, at)| format!(" in {at}"))
+            .unwrap_or_default()
     }
 }
 
@@ -239,6 +264,8 @@ extern "C" fn cmd_global(
 ) -> *mut c_char {
     // SAFETY: conf is this module's main conf (NGX_HTTP_MAIN_CONF_OFFSET), cf is being parsed.
     let (mcf, name) = unsafe { (&mut *conf.cast::<MainConf>(), directive_name(cf)) };
+    // SAFETY: cf is the conf of this directive.
+    unsafe { mcf.remember_origin(cf, name.clone()) };
     let key = name.strip_prefix("sesame_").unwrap_or(&name);
     // SAFETY: cf is the conf of this directive.
     let value = match unsafe { directive_value(cf, key) } {
@@ -361,8 +388,9 @@ pub unsafe extern "C" fn init_main_conf(cf: *mut ngx_conf_t, conf: *mut c_void) 
     match catching(|| builder.build()) {
         Ok(sesame) => mcf.sesame = Some(sesame),
         Err(err) => {
+            let at = mcf.position_of(&err.message);
             // SAFETY: cf->log is valid during configuration.
-            ngx::ngx_log_error!(NGX_LOG_EMERG, unsafe { (*cf).log }, "{}", err.message);
+            ngx::ngx_log_error!(NGX_LOG_EMERG, unsafe { (*cf).log }, "{}{}", err.message, at);
             return NGX_CONF_ERROR;
         }
     }

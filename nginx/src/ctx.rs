@@ -46,7 +46,8 @@ pub struct Ctx {
     guard: ngx_event_t,
 }
 
-// The cleanup data comes from ngx_palloc, aligned to NGX_ALIGNMENT.
+// The cleanup data comes from ngx_palloc, aligned to NGX_ALIGNMENT (its binding type varies).
+#[allow(clippy::unnecessary_cast)]
 const _: () = assert!(mem::align_of::<Ctx>() <= NGX_ALIGNMENT as usize);
 
 /// The request's state, reattached after an internal redirect; None when it has none yet.

@@ -13,7 +13,7 @@ use sesame::Sesame;
 /// # Safety
 /// `list` must be a valid, initialised list of ngx_table_elt_t that is not modified while the
 /// returned iterator is used.
-pub unsafe fn elements<'a>(list: &'a ngx_list_t) -> impl Iterator<Item = &'a ngx_table_elt_t> {
+pub unsafe fn elements(list: &ngx_list_t) -> impl Iterator<Item = &ngx_table_elt_t> {
     let mut part: *const ngx_list_part_t = &list.part;
     let mut i = 0usize;
     core::iter::from_fn(move || loop {

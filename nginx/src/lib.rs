@@ -7,10 +7,11 @@
 //! pool (never on the event loop), applies the outcome, and exposes the identity as variables.
 //!
 //! Files, one concern each: `conf.rs` (http/location directives, build), `conf/provider.rs`
-//! (`sesame_provider NAME { ... }` block), `access.rs` (ACCESS phase handler), `ctx.rs`
-//! (per-request state that survives internal redirects), `job.rs` (thread-pool tasks),
-//! `respond.rs` (redirect / page / allow), `headers.rs` (request header list helpers),
-//! `variables.rs` (`$sesame_*`), `log.rs` (core log lines into the nginx error log).
+//! (`sesame_provider NAME { ... }` block) and `conf/provider_keys.rs` (its directive table),
+//! `access.rs` (ACCESS phase handler), `ctx.rs` (per-request state that survives internal
+//! redirects), `job.rs` (thread-pool tasks), `respond.rs` (redirect / page / allow), `headers.rs`
+//! (header lists, spoofed-header removal), `variables.rs` (`$sesame_*`) and `claim_name.rs`
+//! (which claim a variable names), `log.rs` (core log lines into the nginx error log).
 
 use core::ffi::c_void;
 use core::ptr;
@@ -23,6 +24,7 @@ use ngx::ffi::{
 use ngx::http::{HttpModule, HttpModuleMainConf, NgxHttpCoreModule};
 
 mod access;
+mod claim_name;
 mod conf;
 mod ctx;
 mod headers;

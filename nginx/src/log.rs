@@ -38,5 +38,11 @@ fn write(level: LogLevel, message: &str) {
         eprintln!("sesame: {message}");
         return;
     }
-    ngx::ngx_log_error!(level, log, "sesame: {}", message);
+    // Core lines usually name themselves already; mark the others so they can be grepped.
+    let prefix = if message.starts_with("sesame") {
+        ""
+    } else {
+        "sesame: "
+    };
+    ngx::ngx_log_error!(level, log, "{}{}", prefix, message);
 }

@@ -19,6 +19,7 @@ use ngx::ffi::{
 use ngx::ngx_string;
 use sesame::Identity;
 
+use crate::claim_name::claim;
 use crate::ctx;
 
 const CLAIM_PREFIX: &str = "sesame_claim_";
@@ -104,27 +105,6 @@ pub unsafe fn register(cf: *mut ngx_conf_t) -> ngx_int_t {
     NGX_OK as ngx_int_t
 }
 
-/// The claim a variable suffix names: the suffix as written (nginx lower-cases variable names),
-/// else the claim whose name, lower-cased with every character other than a letter or digit
-/// written `_`, equals it (`chorusdt:matricule` is `$sesame_claim_chorusdt_matricule`).
-fn claim<'a>(id: &'a Identity, suffix: &str) -> Option<&'a str> {
-    let exact = id.claims.iter().find(|(name, _)| name == suffix);
-    let folded = || {
-        id.claims.iter().find(|(name, _)| {
-            name.len() == suffix.len()
-                && name.chars().zip(suffix.chars()).all(|(n, s)| {
-                    let n = if n.is_ascii_alphanumeric() {
-                        n.to_ascii_lowercase()
-                    } else {
-                        '_'
-                    };
-                    n == s
-                })
-        })
-    };
-    exact.or_else(folded).map(|(_, value)| value.as_str())
-}
-
 /// The identity of the request (of its main request for subrequests).
 ///
 /// # Safety
@@ -143,6 +123,26 @@ unsafe fn suffix<'a>(data: usize, prefix: &str) -> Option<&'a str> {
     let name = unsafe { (data as *const ngx_str_t).as_ref()? };
     name.to_str().ok()?.strip_prefix(prefix)
 }
+
+/// Defines the `extern "C"` handler nginx calls: a panic (a bug) becomes an error for this
+/// variable instead of unwinding into nginx, which would abort the worker.
+macro_rules! getter {
+    ($name:ident, $inner:ident) => {
+        unsafe extern "C" fn $name(
+            r: *mut ngx_http_request_t,
+            v: *mut ngx_http_variable_value_t,
+            data: usize,
+        ) -> ngx_int_t {
+            // SAFETY: nginx passes a valid request, value slot and data for this variable.
+            std::panic::catch_unwind(|| unsafe { $inner(r, v, data) })
+                .unwrap_or(NGX_ERROR as ngx_int_t)
+        }
+    };
+}
+
+getter!(get_field, get_field_inner);
+getter!(get_claim, get_claim_inner);
+getter!(get_header, get_header_inner);
 
 /// Stores `value` (copied into the request pool) or "not found".
 ///
@@ -179,7 +179,7 @@ unsafe fn set(
     NGX_OK as ngx_int_t
 }
 
-unsafe extern "C" fn get_field(
+unsafe fn get_field_inner(
     r: *mut ngx_http_request_t,
     v: *mut ngx_http_variable_value_t,
     data: usize,
@@ -194,7 +194,7 @@ unsafe extern "C" fn get_field(
     }
 }
 
-unsafe extern "C" fn get_claim(
+unsafe fn get_claim_inner(
     r: *mut ngx_http_request_t,
     v: *mut ngx_http_variable_value_t,
     data: usize,
@@ -209,7 +209,7 @@ unsafe extern "C" fn get_claim(
     }
 }
 
-unsafe extern "C" fn get_header(
+unsafe fn get_header_inner(
     r: *mut ngx_http_request_t,
     v: *mut ngx_http_variable_value_t,
     data: usize,
@@ -221,68 +221,5 @@ unsafe extern "C" fn get_header(
             _ => None,
         };
         set(r, v, encoded.as_deref())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn identity_with(claims: &[(&str, &str)]) -> Identity {
-        Identity {
-            claims: claims
-                .iter()
-                .map(|(n, v)| (n.to_string(), v.to_string()))
-                .collect(),
-            ..Identity::default()
-        }
-    }
-
-    #[test]
-    fn claim_is_found_by_its_own_name() {
-        let id = identity_with(&[("given_name", "Angela Claire")]);
-        assert_eq!(claim(&id, "given_name"), Some("Angela Claire"));
-    }
-
-    #[test]
-    fn claim_with_colon_is_found_with_underscore() {
-        let id = identity_with(&[("chorusdt:matricule", "12345")]);
-        assert_eq!(claim(&id, "chorusdt_matricule"), Some("12345"));
-    }
-
-    #[test]
-    fn claim_with_upper_case_is_found_lower_cased() {
-        let id = identity_with(&[("Custom_Claim", "x")]);
-        assert_eq!(claim(&id, "custom_claim"), Some("x"));
-    }
-
-    #[test]
-    fn exact_name_wins_over_folded_name() {
-        let id = identity_with(&[("a:b", "folded"), ("a_b", "exact")]);
-        assert_eq!(claim(&id, "a_b"), Some("exact"));
-    }
-
-    #[test]
-    fn missing_claim_is_not_found() {
-        let id = identity_with(&[("sub", "abc")]);
-        assert_eq!(claim(&id, "email"), None);
-        assert_eq!(claim(&id, "su"), None);
-    }
-
-    #[test]
-    fn plain_variables_read_their_own_field() {
-        let id = Identity {
-            provider: "fc".into(),
-            acr: "eidas1".into(),
-            user_key: "k".into(),
-            remote_user: "u".into(),
-            ..Identity::default()
-        };
-        let read = |d: usize| Field::from_data(d).map(|f| f.read(&id).to_string());
-        assert_eq!(read(Field::Provider as usize).as_deref(), Some("fc"));
-        assert_eq!(read(Field::Acr as usize).as_deref(), Some("eidas1"));
-        assert_eq!(read(Field::User as usize).as_deref(), Some("k"));
-        assert_eq!(read(Field::RemoteUser as usize).as_deref(), Some("u"));
-        assert_eq!(read(99), None);
     }
 }
