@@ -13,10 +13,11 @@ build:
 	$(CARGO) build -p sesame
 	$(CARGO) build -p ngx-sesame
 
-# Unit + integration tests of the core (the C header check is one of them), then the end-to-end
-# suite against real nginx, redis-server, php-fpm and the provider emulator.
+# Unit + integration tests of the core (the C header check is one of them) and of the module's
+# pure parts, then the end-to-end suite against real nginx, redis-server, php-fpm, the emulator.
 test: build
 	$(CARGO) test
+	$(CARGO) test -p ngx-sesame
 	$(PYTHON) -m pytest -q tests
 
 # Everything running on localhost; prints the URL and a test user; Ctrl-C stops it all.
