@@ -144,9 +144,9 @@ impl ConfigBuilder {
             }
             "session_idle_timeout" | "session_lifetime" => {
                 let d = global_duration(key, value)?;
-                if d < Duration::from_secs(60) {
+                if d < Duration::from_secs(1) {
                     return Err(ConfigError::new(format!(
-                        "sesame_{key} must be at least 1m (write e.g. 30m or 12h)"
+                        "sesame_{key} must be at least 1s (write e.g. 30m or 12h)"
                     )));
                 }
                 let slot = if key == "session_lifetime" {

@@ -2,8 +2,14 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Inactivity refreshes are written at most this often (coalesced writes).
+/// Inactivity refreshes are written at most this often (coalesced writes)...
 pub const REFRESH_EVERY_SECS: u64 = 60;
+
+/// ...or twice per idle timeout when that is shorter than two minutes, so that an active user
+/// is never logged out by a short idle timeout.
+pub fn refresh_interval(idle_secs: u64) -> u64 {
+    REFRESH_EVERY_SECS.min(idle_secs / 2).max(1)
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Session {
@@ -35,8 +41,8 @@ impl Session {
     }
 
     /// Is it time to record activity again?
-    pub fn needs_refresh(&self, now: u64) -> bool {
-        now >= self.refreshed.saturating_add(REFRESH_EVERY_SECS)
+    pub fn needs_refresh(&self, now: u64, idle_secs: u64) -> bool {
+        now >= self.refreshed.saturating_add(refresh_interval(idle_secs))
     }
 }
 
@@ -81,7 +87,10 @@ mod tests {
     #[test]
     fn activity_is_written_at_most_once_a_minute() {
         let s = session(1000, 1000, 99_999);
-        assert!(!s.needs_refresh(1059));
-        assert!(s.needs_refresh(1060));
+        assert!(!s.needs_refresh(1059, 1800));
+        assert!(s.needs_refresh(1060, 1800));
+        // A short idle timeout is refreshed often enough to keep an active user in.
+        assert!(!s.needs_refresh(1004, 10));
+        assert!(s.needs_refresh(1005, 10));
     }
 }

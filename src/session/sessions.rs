@@ -68,7 +68,7 @@ impl Sessions {
         if !session.is_live(now, self.idle_secs()) {
             return Ok(None);
         }
-        if session.needs_refresh(now) {
+        if session.needs_refresh(now, self.idle_secs()) {
             session.refreshed = now;
             self.write(&key, &session, now)?;
         }

@@ -1,0 +1,33 @@
+# Sesame — build, test, demo, lint. Cargo's target dir: $CARGO_TARGET_DIR if set, else ./target.
+CARGO  ?= cargo
+PYTHON ?= python3
+export CARGO_TARGET_DIR ?= $(CURDIR)/target
+
+.PHONY: all build test demo lint deps
+
+all: build
+
+# The core as a static library (C ABI users, tests/c) and the nginx module (which also builds
+# nginx itself through nginx-sys; the binary lands in target/debug/build/nginx-sys-*/out/objs/).
+build:
+	$(CARGO) build -p sesame
+	$(CARGO) build -p ngx-sesame
+
+# Unit + integration tests of the core (the C header check is one of them) and of the module's
+# pure parts, then the end-to-end suite against real nginx, redis-server, php-fpm, the emulator.
+test: build
+	$(CARGO) test
+	$(CARGO) test -p ngx-sesame
+	$(PYTHON) -m pytest -q tests
+
+# Everything running on localhost; prints the URL and a test user; Ctrl-C stops it all.
+demo: build
+	$(PYTHON) tests/e2e/demo.py
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy -p sesame --all-targets -- -D warnings
+	$(CARGO) clippy -p ngx-sesame --all-targets -- -D warnings
+
+deps:
+	$(PYTHON) -m pip install -r tests/requirements.txt

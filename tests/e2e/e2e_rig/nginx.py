@@ -1,0 +1,241 @@
+"""Render nginx.conf for a test site, run `nginx -t`, start and stop nginx by PID."""
+
+import os
+import secrets
+import shutil
+import subprocess
+from pathlib import Path
+
+from .paths import E2E, REPO, nginx_binary, nginx_module
+from .procs import Proc, free_port, port_open, wait_until
+from .services import new_client
+
+TEMPLATE = E2E / "conf" / "nginx.conf.tmpl"
+
+# The site every behaviour test uses; tests change directives through NginxSite attributes.
+STANDARD_LOCATIONS = """\
+        location / { }
+        location /public/ { }
+        location /demarches/ {
+            sesame fc;
+            include sesame_fastcgi_params;
+            include fastcgi_backend;
+            fastcgi_pass 127.0.0.1:{{PHP_PORT}};
+        }
+        location /app/ {
+            sesame fc;
+            include sesame_proxy_params;
+            proxy_pass http://127.0.0.1:{{ECHO_PORT}};
+        }
+        location /app-public/ {
+            proxy_pass http://127.0.0.1:{{ECHO_PORT}};
+        }
+        location = /logout {
+            sesame_logout fc;
+        }
+"""
+
+# Without any sesame directive: proves the harness (nginx, php-fpm, echo app, TLS) on its own.
+PLAIN_LOCATIONS = """\
+        location / { }
+        location /public/ { }
+        location /demarches/ {
+            include fastcgi_backend;
+            fastcgi_pass 127.0.0.1:{{PHP_PORT}};
+        }
+        location /app/ {
+            proxy_pass http://127.0.0.1:{{ECHO_PORT}};
+        }
+"""
+
+
+class NginxSite:
+    """One nginx configuration: sesame http directives, providers, locations. Render, test, run."""
+
+    def __init__(self, env, workdir, sesame=True, locations=None, port=None):
+        self.env = env
+        self.prefix = Path(workdir)
+        self.port = port or free_port()
+        self.base = f"https://127.0.0.1:{self.port}"
+        self.sesame = sesame
+        self.locations = locations if locations is not None else (STANDARD_LOCATIONS if sesame else PLAIN_LOCATIONS)
+        self.secret = secrets.token_bytes(48)
+        self.client = new_client(self.base)
+        # http-level directives (without the `sesame_` prefix); None = left out.
+        self.http = {
+            "redis": env.redis.url,
+            "secret_file": "conf/sesame.secret",
+            "redis_timeout": "500ms",
+        }
+        # Provider blocks: name -> directives, in order. Value None = left out.
+        self.providers = {"fc": self.fc_provider(self.client)} if sesame else {}
+        self.clients = [self.client] if sesame else []
+        # Extra files written into the prefix by prepare(): relative path -> text.
+        self.files = {}
+        self.extra_http = ""
+
+    def fc_provider(self, client, secret_file="conf/fc.client_secret"):
+        return {
+            "preset": "franceconnect-integration",
+            "issuer": self.env.emulator.issuer,
+            "ca_file": str(self.env.pki.ca),
+            "client_id": client["client_id"],
+            "client_secret_file": secret_file,
+            "redirect_uri": client["redirect_uris"][0],
+            "post_logout_redirect_uri": client["post_logout_redirect_uris"][0],
+            "http_timeout": "2s",
+        }
+
+    def add_fc_provider(self, name, callback_path, logout_path):
+        """Another FranceConnect client of this site under provider `name`; returns the client."""
+        client = new_client(self.base)
+        client["redirect_uris"] = [self.base + callback_path]
+        client["post_logout_redirect_uris"] = [self.base + logout_path]
+        secret_file = f"conf/{name}.client_secret"
+        self.files[secret_file] = client["client_secret"] + "\n"
+        self.providers[name] = self.fc_provider(client, secret_file=secret_file)
+        self.clients.append(client)
+        return client
+
+    # ---- rendering -------------------------------------------------------------------------
+    def _abs(self, value):
+        # Relative file names in the tables above live in the prefix; nginx resolves some paths
+        # against the prefix and some against conf/, so hand it absolute ones.
+        if isinstance(value, str) and value.startswith("conf/"):
+            return str(self.prefix / value)
+        return value
+
+    def sesame_http_block(self):
+        lines = []
+        for key, value in self.http.items():
+            if value is not None:
+                lines.append(f"    sesame_{key} {self._abs(value)};")
+        for name, directives in self.providers.items():
+            lines.append(f"    sesame_provider {name} {{")
+            for key, value in directives.items():
+                if value is not None:
+                    lines.append(f"        {key} {self._abs(value)};")
+            lines.append("    }")
+        return "\n".join(lines)
+
+    def render(self):
+        text = TEMPLATE.read_text()
+        load = "load_module modules/ngx_http_sesame_module.so;" if self.sesame else ""
+        sesame_http = (self.sesame_http_block() if self.sesame else "") + "\n" + self.extra_http
+        for key, value in {
+            "LOAD_MODULE": load,
+            "SESAME_HTTP": sesame_http,
+            "LOCATIONS": self.locations,
+            "PORT": self.port,
+            "CERT": self.env.pki.cert,
+            "KEY": self.env.pki.key,
+            "PHP_PORT": self.env.php.port,
+            "ECHO_PORT": self.env.echo.port,
+        }.items():
+            text = text.replace("{{" + key + "}}", str(value))
+        return text
+
+    def prepare(self, conf_text=None):
+        """Write the prefix (conf, secrets, module, html) and return the path of nginx.conf."""
+        for sub in ("conf", "logs", "html/public", "modules", "tmp"):
+            (self.prefix / sub).mkdir(parents=True, exist_ok=True)
+        conf_dir = self.prefix / "conf"
+        (conf_dir / "sesame.secret").write_bytes(self.secret)
+        (conf_dir / "fc.client_secret").write_text(self.client["client_secret"] + "\n")
+        (conf_dir / "fastcgi_backend").write_text(
+            (E2E / "conf" / "fastcgi_backend").read_text().replace("{{BACKEND}}", str(self.env.php.root))
+        )
+        # The include files shipped with the module (SESAME_NGINX_CONF_DIR overrides nginx/conf).
+        include_dir = Path(os.environ.get("SESAME_NGINX_CONF_DIR") or REPO / "nginx" / "conf")
+        for name in ("sesame_fastcgi_params", "sesame_proxy_params"):
+            src = include_dir / name
+            if src.is_file():
+                shutil.copyfile(src, conf_dir / name)
+        for rel, text in self.files.items():
+            (self.prefix / rel).write_text(text)
+        (self.prefix / "html" / "index.html").write_text("home\n")
+        (self.prefix / "html" / "public" / "index.html").write_text("public page\n")
+        if self.sesame:
+            # `install` semantics: a fresh file (new inode), never overwriting a loaded .so in place.
+            dst = self.prefix / "modules" / "ngx_http_sesame_module.so"
+            tmp = dst.with_suffix(".so.new")
+            shutil.copyfile(nginx_module(), tmp)
+            tmp.chmod(0o755)
+            tmp.replace(dst)
+        conf = conf_dir / "nginx.conf"
+        conf.write_text(conf_text if conf_text is not None else self.render())
+        return conf
+
+    # ---- running ---------------------------------------------------------------------------
+    def config_test(self, conf_text=None):
+        """`nginx -t` on this site (or on `conf_text`): returns (returncode, stderr text)."""
+        conf = self.prepare(conf_text)
+        out = subprocess.run(
+            [str(nginx_binary()), "-t", "-p", str(self.prefix), "-c", str(conf)],
+            capture_output=True, timeout=60,
+        )
+        return out.returncode, out.stderr.decode("utf-8", "replace")
+
+    def register_clients(self):
+        for client in self.clients:
+            self.env.emulator.add_client(client)
+
+    def start(self):
+        conf = self.prepare()
+        self.register_clients()
+        return Nginx(self, conf)
+
+
+class Nginx:
+    """A running nginx (master + one worker) for a site."""
+
+    def __init__(self, site, conf):
+        self.site = site
+        self.base = site.base
+        self.port = site.port
+        self.error_log = site.prefix / "logs" / "error.log"
+        argv = [str(nginx_binary()), "-p", str(site.prefix), "-c", str(conf)]
+        self.proc = Proc("nginx", argv, site.prefix / "logs" / "stderr.log")
+        try:
+            wait_until(lambda: port_open(self.port), 20, f"nginx on port {self.port}", self.proc)
+        except Exception as exc:
+            self.proc.stop()
+            raise RuntimeError(f"{exc}\n{self.log_tail()}") from exc
+
+    def url(self, path):
+        return self.base + path
+
+    def log_tail(self, limit=6000):
+        try:
+            return self.error_log.read_text(errors="replace")[-limit:]
+        except OSError:
+            return ""
+
+    def log_size(self):
+        try:
+            return self.error_log.stat().st_size
+        except OSError:
+            return 0
+
+    def log_since(self, offset):
+        try:
+            with open(self.error_log, "rb") as f:
+                f.seek(offset)
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def worker_pids(self):
+        from .procs import _children_of
+        return _children_of(self.proc.pid)
+
+    def alive(self):
+        return self.proc.alive()
+
+    def stop(self):
+        self.proc.stop()
+
+
+def config_test(env, workdir, conf_text):
+    """`nginx -t` of a complete nginx.conf text in a fresh prefix: (returncode, stderr)."""
+    return NginxSite(env, workdir).config_test(conf_text)

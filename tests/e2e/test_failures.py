@@ -1,0 +1,116 @@
+"""Redis or the provider failing: bounded errors, the rest of the site unaffected, recovery alone."""
+
+import time
+
+import pytest
+
+from e2e_rig.checks import assert_page, assert_redirects_to_provider, assert_reference_logged, php_server
+
+
+@pytest.fixture(scope="module")
+def nginx_site(make_site):
+    site = make_site()
+    # No per-process session cache: every protected request reads Redis, so its failure shows.
+    site.http["session_cache"] = "0"
+    site.http["session_idle_timeout"] = "2m"
+    site.http["session_lifetime"] = "3m"
+    return site
+
+
+def test_redis_down_gives_503_within_timeout_and_unprotected_still_200(browser, nginx, redis, emulator):
+    php_server(browser.login(nginx.url("/demarches/")).final)
+    redis.stop()
+    try:
+        offset = nginx.log_size()
+        t0 = time.monotonic()
+        resp = browser.get(nginx.url("/demarches/"))
+        elapsed = time.monotonic() - t0
+        assert_page(resp, (503,))
+        assert_reference_logged(resp, nginx, offset)
+        assert elapsed < 1.5, f"redis_timeout is 500ms, the 503 took {elapsed:.2f}s"
+        public = browser.get(nginx.url("/public/"))
+        assert public.status_code == 200
+        assert nginx.alive()
+    finally:
+        redis.start()
+    # Same port, no reload: the module reconnects. Redis restarted empty, so a new login is needed.
+    assert_redirects_to_provider(browser.get(nginx.url("/demarches/")), emulator)
+    server = php_server(browser.login(nginx.url("/demarches/"), identity="elodie").final)
+    assert server["SESAME_CLAIM_GIVEN_NAME"] == "Élodie"
+
+
+def test_callback_with_redis_down_fails_cleanly(browser, nginx, redis, emulator):
+    login = browser.login(nginx.url("/demarches/"), stop_before_callback=True)
+    redis.stop()
+    try:
+        t0 = time.monotonic()
+        resp = browser.get(login.callback_url)
+        assert time.monotonic() - t0 < 3
+        assert_page(resp, (503,))
+    finally:
+        redis.start()
+
+
+def test_session_removed_from_redis_means_login_again(browser, nginx, redis, emulator):
+    php_server(browser.login(nginx.url("/demarches/")).final)
+    keys = redis.keys("sesame:*")
+    assert keys
+    redis.command("DEL", *keys)
+    assert_redirects_to_provider(browser.get(nginx.url("/demarches/")), emulator)
+
+
+def test_provider_down_at_callback_gives_error_page_within_http_timeout(browser, nginx, emulator):
+    login = browser.login(nginx.url("/demarches/"), stop_before_callback=True)
+    emulator.control(down=True)
+    offset = nginx.log_size()
+    t0 = time.monotonic()
+    resp = browser.get(login.callback_url)
+    elapsed = time.monotonic() - t0
+    assert_page(resp, range(500, 600))
+    assert elapsed < 3, elapsed
+    assert_reference_logged(resp, nginx, offset)
+    assert browser.get(nginx.url("/public/")).status_code == 200
+
+
+def test_provider_slow_at_token_gives_error_page_within_http_timeout(browser, nginx, emulator):
+    login = browser.login(nginx.url("/demarches/"), stop_before_callback=True)
+    emulator.control(token_delay=6)
+    t0 = time.monotonic()
+    resp = browser.get(login.callback_url)
+    elapsed = time.monotonic() - t0
+    assert_page(resp, range(500, 600))
+    assert 1.5 < elapsed < 4, f"http_timeout is 2s, the error came after {elapsed:.2f}s"
+
+
+def test_login_works_again_once_the_provider_is_back(new_browser, nginx, emulator):
+    emulator.control(down=True)
+    first = new_browser()
+    authorize = first.start(nginx.url("/demarches/"))
+    assert first.get(authorize).status_code == 503
+    emulator.control(down=False)
+    server = php_server(new_browser().login(nginx.url("/demarches/"), identity="testfc1").final)
+    assert server["SESAME_CLAIM_FAMILY_NAME"] == "DUBOIS"
+
+
+def test_provider_down_before_discovery_gives_error_page_within_http_timeout(make_site, start_nginx, new_browser, emulator):
+    fresh = start_nginx(make_site())  # nothing cached yet: the first request must fetch discovery
+    browser = new_browser()
+    browser.site_base = fresh.base
+    emulator.control(down=True)
+    t0 = time.monotonic()
+    resp = browser.get(fresh.url("/demarches/"))
+    elapsed = time.monotonic() - t0
+    assert_page(resp, range(500, 600))
+    assert elapsed < 3, elapsed
+    emulator.control(down=False)
+    assert_redirects_to_provider(browser.get(fresh.url("/demarches/")), emulator)
+    fresh.stop()
+
+
+def test_session_in_redis_expires_after_the_idle_timeout(browser, nginx, redis):
+    redis.command("FLUSHALL")
+    php_server(browser.login(nginx.url("/demarches/")).final)
+    sessions = [k for k in redis.keys("sesame:*") if ":s:" in k]
+    assert len(sessions) == 1, redis.keys("*")
+    ttl = int(redis.command("TTL", sessions[0]))
+    assert 100 < ttl <= 120, f"session TTL {ttl}s, idle timeout is 2m"
