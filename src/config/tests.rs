@@ -438,3 +438,15 @@ fn redirect_uri_is_kept_byte_for_byte() {
 fn build_without_providers_needs_no_redis() {
     assert!(ConfigBuilder::new().build().is_ok());
 }
+
+#[test]
+fn unreadable_ca_file_is_reported_with_its_path() {
+    let files = Files::new("ca");
+    let mut b = fc_builder(&files);
+    b.set_provider("fc", "ca_file", "/nonexistent/ca.pem")
+        .unwrap();
+    assert_eq!(
+        err_of(b.build()),
+        "sesame_provider \"fc\": cannot read ca_file \"/nonexistent/ca.pem\": No such file or directory"
+    );
+}

@@ -50,13 +50,16 @@ pub(crate) fn begin(inner: &Arc<Inner>, index: usize, req: &Request<'_>) -> Step
     let session = cookie_value(req.cookie, &provider.cookies.session)
         .into_iter()
         .find_map(|v| SessionId::from_cookie(v, keys));
-    let info = request_info(provider, req);
-    if let Some(id) = session {
-        if let Some(s) = inner.sessions.cached(&id, now_unix()) {
+    if let Some(id) = &session {
+        // The hot path: a valid cookie and a cached session cost no I/O and no copies.
+        if let Some(s) = inner.sessions.cached(id, now_unix()) {
             if s.provider == provider.name() {
                 return Step::Done(Outcome::Allow(identity_of(provider, &s)));
             }
         }
+    }
+    let info = request_info(provider, req);
+    if let Some(id) = session {
         return make_job(
             inner,
             Task::Protect(ProtectTask {

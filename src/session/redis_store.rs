@@ -165,6 +165,96 @@ mod tests {
         assert!(started.elapsed() < Duration::from_secs(2));
     }
 
+    /// A real redis-server on a free port, killed (by PID) on drop.
+    struct RedisServer {
+        child: std::process::Child,
+        port: u16,
+    }
+
+    impl RedisServer {
+        fn start_on(port: u16) -> Option<RedisServer> {
+            let child = std::process::Command::new("redis-server")
+                .args([
+                    "--port",
+                    &port.to_string(),
+                    "--bind",
+                    "127.0.0.1",
+                    "--save",
+                    "",
+                ])
+                .args(["--appendonly", "no"])
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .ok()?;
+            let server = RedisServer { child, port };
+            for _ in 0..50 {
+                if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                    return Some(server);
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            None
+        }
+
+        fn start() -> Option<RedisServer> {
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .ok()?
+                .local_addr()
+                .ok()?
+                .port();
+            RedisServer::start_on(port)
+        }
+    }
+
+    impl Drop for RedisServer {
+        fn drop(&mut self) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+
+    #[test]
+    fn redis_store_works_and_recovers_after_a_restart_without_reload() {
+        let Some(server) = RedisServer::start() else {
+            // The e2e suite runs against a real Redis; without the binary this test has
+            // nothing to talk to.
+            eprintln!("redis-server not available: skipped");
+            return;
+        };
+        let port = server.port;
+        let url = format!("redis://127.0.0.1:{port}/0");
+        let store = RedisStore::new(&url, Duration::from_millis(500)).unwrap();
+        assert_eq!(store.get("k").unwrap(), None);
+        store.set_ex("k", b"v", 60).unwrap();
+        assert_eq!(store.get("k").unwrap().as_deref(), Some(&b"v"[..]));
+        assert!(store.set_nx_ex("once", b"1", 60).unwrap());
+        assert!(!store.set_nx_ex("once", b"1", 60).unwrap());
+        store.del("k").unwrap();
+        assert_eq!(store.get("k").unwrap(), None);
+        assert_eq!(store.pool.lock().idle.len(), 1, "the connection is reused");
+
+        drop(server);
+        assert!(
+            store.get("k").is_err(),
+            "Redis down is an error, not a panic"
+        );
+        let _server = RedisServer::start_on(port).expect("redis-server restarts on its port");
+        // The dead pooled connection is replaced on the next call.
+        assert_eq!(store.get("k").unwrap(), None);
+        store.set_ex("k", b"again", 60).unwrap();
+        assert_eq!(store.get("k").unwrap().as_deref(), Some(&b"again"[..]));
+
+        // Restarted between two requests: the first request afterwards already succeeds.
+        drop(_server);
+        let _server = RedisServer::start_on(port).expect("redis-server restarts on its port");
+        assert_eq!(
+            store.pool.lock().idle.len(),
+            1,
+            "a now-dead connection is pooled"
+        );
+        assert_eq!(store.get("k").unwrap(), None);
+    }
+
     #[test]
     fn creating_the_store_opens_no_connection() {
         let store = RedisStore::new("redis://192.0.2.1:6379/0", Duration::from_secs(1)).unwrap();
