@@ -440,6 +440,51 @@ void sesame_set_log_sink(sesame_log_fn cb, void *user_data);
  */
 struct sesame_str sesame_version(void);
 
+/*
+ Number of mod_auth_openidc-style variables of an allowed identity (SESAME_ALLOW only):
+ `REMOTE_USER` (`sub@issuer` without `https://`), then `OIDC_CLAIM_<claim>` for every claim.
+
+ # Safety
+ `o` must be NULL or a live outcome.
+ */
+size_t sesame_outcome_oidc_var_count(const struct sesame_outcome *o);
+
+/*
+ The i-th mod_auth_openidc-style variable: 0 with `*name`/`*value` set, -1 when out of range.
+
+ # Safety
+ `o` must be NULL or a live outcome; `name` and `value` writable.
+ */
+int sesame_outcome_oidc_var(const struct sesame_outcome *o,
+                            size_t i,
+                            struct sesame_str *name,
+                            struct sesame_str *value);
+
+/*
+ `authz::acr_satisfies`: 1 when the allowed identity's acr is `required` or a higher level
+ of the federation's ordering (eidas1 < eidas2 < eidas3), else 0 (also for a NULL or
+ non-ALLOW outcome).
+
+ # Safety
+ `o` must be NULL or a live outcome; `required` valid for `required_len` bytes.
+ */
+int sesame_outcome_acr_satisfies(const struct sesame_outcome *o,
+                                 const char *required,
+                                 size_t required_len);
+
+/*
+ `authz::claim_matches`: 1 when the allowed identity's claim `name` equals `value` (or, for
+ an array claim, contains it), else 0.
+
+ # Safety
+ `o` must be NULL or a live outcome; strings valid for their lengths.
+ */
+int sesame_outcome_claim_matches(const struct sesame_outcome *o,
+                                 const char *name,
+                                 size_t name_len,
+                                 const char *value,
+                                 size_t value_len);
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus

@@ -94,6 +94,9 @@ pub struct Identity {
     pub claims: Vec<(String, String)>,
     /// Cookies to set on the response (e.g. a refreshed session cookie); usually empty.
     pub set_cookies: Vec<String>,
+    /// The same identity as mod_auth_openidc would pass it (`REMOTE_USER` = `sub@issuer`,
+    /// `OIDC_CLAIM_<claim>`), for applications migrating from it (see `compat`).
+    pub mod_auth_openidc: Vec<(String, String)>,
 }
 
 impl Identity {

@@ -79,6 +79,8 @@ pub struct SesameOutcome {
     headers: Vec<(String, String)>,
     /// (name, raw value, header-encoded value)
     vars: Vec<(String, String, String)>,
+    /// mod_auth_openidc-style variables (name, value): REMOTE_USER then OIDC_CLAIM_*.
+    oidc_vars: Vec<(String, String)>,
 }
 
 /// Not Sesame's business: continue as if it were not there.
@@ -224,12 +226,14 @@ impl SesameOutcome {
             cookies: Vec::new(),
             headers: Vec::new(),
             vars: Vec::new(),
+            oidc_vars: Vec::new(),
         };
         match outcome {
             Outcome::Decline => {}
             Outcome::Allow(identity) => {
                 out.kind = SESAME_ALLOW;
                 out.cookies = identity.set_cookies;
+                out.oidc_vars = identity.mod_auth_openidc;
                 let mut vars = vec![
                     ("provider".to_owned(), identity.provider),
                     ("acr".to_owned(), identity.acr),
@@ -985,6 +989,138 @@ pub unsafe extern "C" fn sesame_set_log_sink(cb: SesameLogFn, user_data: *mut c_
 #[no_mangle]
 pub extern "C" fn sesame_version() -> SesameStr {
     catch_unwind(|| out_str(env!("CARGO_PKG_VERSION"))).unwrap_or(EMPTY)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Authorization rules and mod_auth_openidc compatibility (Apache shim)
+
+/// Number of mod_auth_openidc-style variables of an allowed identity (SESAME_ALLOW only):
+/// `REMOTE_USER` (`sub@issuer` without `https://`), then `OIDC_CLAIM_<claim>` for every claim.
+///
+/// # Safety
+/// `o` must be NULL or a live outcome.
+#[no_mangle]
+pub unsafe extern "C" fn sesame_outcome_oidc_var_count(o: *const SesameOutcome) -> usize {
+    // SAFETY: `o` is NULL or a live outcome (this function's contract).
+    unsafe { with_outcome(o, 0, |o| o.oidc_vars.len()) }
+}
+
+/// The i-th mod_auth_openidc-style variable: 0 with `*name`/`*value` set, -1 when out of range.
+///
+/// # Safety
+/// `o` must be NULL or a live outcome; `name` and `value` writable.
+#[no_mangle]
+pub unsafe extern "C" fn sesame_outcome_oidc_var(
+    o: *const SesameOutcome,
+    i: usize,
+    name: *mut SesameStr,
+    value: *mut SesameStr,
+) -> c_int {
+    if name.is_null() || value.is_null() {
+        return -1;
+    }
+    // SAFETY: `o` is NULL or a live outcome (this function's contract).
+    let pair = unsafe {
+        with_outcome(o, None, |o| {
+            o.oidc_vars.get(i).map(|(n, v)| (out_str(n), out_str(v)))
+        })
+    };
+    match pair {
+        Some((n, v)) => {
+            // SAFETY: name and value are non-NULL and writable (contract).
+            unsafe {
+                *name = n;
+                *value = v;
+            }
+            0
+        }
+        None => -1,
+    }
+}
+
+/// `authz::acr_satisfies`: 1 when the allowed identity's acr is `required` or a higher level
+/// of the federation's ordering (eidas1 < eidas2 < eidas3), else 0 (also for a NULL or
+/// non-ALLOW outcome).
+///
+/// # Safety
+/// `o` must be NULL or a live outcome; `required` valid for `required_len` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn sesame_outcome_acr_satisfies(
+    o: *const SesameOutcome,
+    required: *const c_char,
+    required_len: usize,
+) -> c_int {
+    let r = guarded(|| {
+        // SAFETY: caller guarantees the (ptr, len) pair.
+        let required = unsafe {
+            in_lossy(
+                SesameStr {
+                    ptr: required,
+                    len: required_len,
+                },
+                "required acr",
+            )?
+        };
+        // SAFETY: `o` is NULL or a live outcome (this function's contract).
+        Ok(unsafe {
+            with_outcome(o, false, |o| {
+                o.kind == SESAME_ALLOW
+                    && o.vars
+                        .iter()
+                        .find(|(n, _, _)| n == "acr")
+                        .is_some_and(|(_, v, _)| crate::authz::acr_satisfies(v, &required))
+            })
+        })
+    });
+    c_int::from(r.unwrap_or(false))
+}
+
+/// `authz::claim_matches`: 1 when the allowed identity's claim `name` equals `value` (or, for
+/// an array claim, contains it), else 0.
+///
+/// # Safety
+/// `o` must be NULL or a live outcome; strings valid for their lengths.
+#[no_mangle]
+pub unsafe extern "C" fn sesame_outcome_claim_matches(
+    o: *const SesameOutcome,
+    name: *const c_char,
+    name_len: usize,
+    value: *const c_char,
+    value_len: usize,
+) -> c_int {
+    let r = guarded(|| {
+        // SAFETY: caller guarantees the (ptr, len) pairs.
+        let (name, value) = unsafe {
+            (
+                in_lossy(
+                    SesameStr {
+                        ptr: name,
+                        len: name_len,
+                    },
+                    "claim name",
+                )?,
+                in_lossy(
+                    SesameStr {
+                        ptr: value,
+                        len: value_len,
+                    },
+                    "claim value",
+                )?,
+            )
+        };
+        let key = format!("claim_{name}");
+        // SAFETY: `o` is NULL or a live outcome (this function's contract).
+        Ok(unsafe {
+            with_outcome(o, false, |o| {
+                o.kind == SESAME_ALLOW
+                    && o.vars
+                        .iter()
+                        .find(|(n, _, _)| *n == key)
+                        .is_some_and(|(_, v, _)| crate::authz::claim_matches(v, &value))
+            })
+        })
+    });
+    c_int::from(r.unwrap_or(false))
 }
 
 #[cfg(test)]

@@ -61,6 +61,14 @@ pub(crate) fn check(settings: &OidcSettings, got: Option<&str>) -> Result<String
     }
 }
 
+/// True when an asserted `acr` meets `required`: the same value, or for eIDAS levels a higher
+/// one (eidas1 < eidas2 < eidas3). Used by server-side authorization rules (Apache's
+/// `Require sesame-acr`), so the ordering lives here and nowhere else.
+pub(crate) fn at_least(got: &str, required: &str) -> bool {
+    got == required
+        || matches!((eidas_rank(got), eidas_rank(required)), (Some(g), Some(r)) if g >= r)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -143,6 +143,7 @@ pub enum OidcError {
 }
 
 pub use client::OidcClient;
+pub(crate) use acr::at_least as acr_at_least;
 
 mod acr;
 mod authorize;
