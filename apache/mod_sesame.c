@@ -465,6 +465,10 @@ static const char *where(apr_pool_t *p, sesame_srv *sc, const char *msg)
             return apr_psprintf(p, " (at %s)", kv->origin);
         }
     }
+    if (sc->providers->nelts > 0) {
+        sesame_provider_def *d = &APR_ARRAY_IDX(sc->providers, 0, sesame_provider_def);
+        return apr_psprintf(p, " (for <SesameProvider %s> at %s)", d->name, d->origin);
+    }
     return "";
 }
 

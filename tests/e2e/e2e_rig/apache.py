@@ -109,6 +109,7 @@ PidFile "{{PREFIX}}/run/httpd.pid"
 DefaultRuntimeDir "{{PREFIX}}/run"
 Mutex file:{{PREFIX}}/run default
 ErrorLog "{{PREFIX}}/logs/error.log"
+CustomLog "{{PREFIX}}/logs/access.log" "%P %m %U %>s"
 LogLevel info
 User {{USER}}
 Group {{USER}}
@@ -405,6 +406,14 @@ class Apache:
                 return f.read().decode("utf-8", "replace")
         except OSError:
             return ""
+
+    def access_log(self):
+        """[(pid, method, path, status)] of the requests served so far."""
+        try:
+            lines = (self.site.prefix / "logs" / "access.log").read_text(errors="replace").splitlines()
+        except OSError:
+            return []
+        return [tuple(line.split(" ", 3)) for line in lines if line.count(" ") >= 3]
 
     def worker_pids(self):
         from .procs import _children_of
