@@ -24,6 +24,8 @@ use crate::ctx;
 
 const CLAIM_PREFIX: &str = "sesame_claim_";
 const HEADER_PREFIX: &str = "sesame_header_";
+/// mod_auth_openidc's view of the identity (`include sesame_fastcgi_params_oidc;`).
+const OIDC_CLAIM_PREFIX: &str = "sesame_oidc_claim_";
 
 type Getter = unsafe extern "C" fn(
     *mut ngx_http_request_t,
@@ -64,7 +66,7 @@ impl Field {
 pub unsafe fn register(cf: *mut ngx_conf_t) -> ngx_int_t {
     const NOCACHE: u32 = NGX_HTTP_VAR_NOCACHEABLE;
     const PREFIX: u32 = NGX_HTTP_VAR_PREFIX | NGX_HTTP_VAR_NOCACHEABLE;
-    let table: [(ngx_str_t, Getter, usize, u32); 6] = [
+    let table: [(ngx_str_t, Getter, usize, u32); 8] = [
         (ngx_string!("sesame_claim_"), get_claim, 0, PREFIX),
         (ngx_string!("sesame_header_"), get_header, 0, PREFIX),
         (
@@ -89,6 +91,13 @@ pub unsafe fn register(cf: *mut ngx_conf_t) -> ngx_int_t {
             ngx_string!("sesame_remote_user"),
             get_field,
             Field::RemoteUser as usize,
+            NOCACHE,
+        ),
+        (ngx_string!("sesame_oidc_claim_"), get_oidc_claim, 0, PREFIX),
+        (
+            ngx_string!("sesame_oidc_remote_user"),
+            get_oidc_remote_user,
+            0,
             NOCACHE,
         ),
     ];
@@ -143,6 +152,8 @@ macro_rules! getter {
 getter!(get_field, get_field_inner);
 getter!(get_claim, get_claim_inner);
 getter!(get_header, get_header_inner);
+getter!(get_oidc_claim, get_oidc_claim_inner);
+getter!(get_oidc_remote_user, get_oidc_remote_user_inner);
 
 /// Stores `value` (copied into the request pool) or "not found".
 ///
@@ -221,5 +232,37 @@ unsafe fn get_header_inner(
             _ => None,
         };
         set(r, v, encoded.as_deref())
+    }
+}
+
+unsafe fn get_oidc_claim_inner(
+    r: *mut ngx_http_request_t,
+    v: *mut ngx_http_variable_value_t,
+    data: usize,
+) -> ngx_int_t {
+    // SAFETY: nginx passes a valid request, value slot and (prefix variable) name pointer.
+    unsafe {
+        let value = match (identity(r), suffix(data, OIDC_CLAIM_PREFIX)) {
+            (Some(id), Some(name)) => crate::claim_name::oidc_claim(id, name),
+            _ => None,
+        };
+        set(r, v, value)
+    }
+}
+
+unsafe fn get_oidc_remote_user_inner(
+    r: *mut ngx_http_request_t,
+    v: *mut ngx_http_variable_value_t,
+    _data: usize,
+) -> ngx_int_t {
+    // SAFETY: nginx passes a valid request and value slot.
+    unsafe {
+        let value = identity(r).and_then(|id| {
+            id.mod_auth_openidc
+                .iter()
+                .find(|(n, _)| n == "REMOTE_USER")
+                .map(|(_, v)| v.as_str())
+        });
+        set(r, v, value)
     }
 }
