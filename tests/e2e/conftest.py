@@ -120,7 +120,7 @@ def config_test(make_site):
 
 @pytest.fixture(scope="session")
 def apache_module():
-    """apache/.libs/mod_sesame.so, (re)built with `make -C apache` if needed."""
+    """apache/.build/debug/mod_sesame.so, (re)built with `make -C apache` if needed."""
     return build_module()
 
 

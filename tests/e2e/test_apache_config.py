@@ -2,9 +2,13 @@
 and words as `nginx -t`: the mutations are test_config's), and keeps Apache's rules on where each
 directive may appear."""
 
+import re
+from pathlib import Path
+
 import pytest
 
 from e2e_rig.apache import STANDARD_LOCATIONS
+from e2e_rig.procs import free_port
 from test_config import CASES
 
 # Location-level mutations written for nginx's syntax, replaced by Apache equivalents below.
@@ -90,4 +94,65 @@ def test_module_loaded_without_any_sesame_directive_passes(make_site):
     site.http = {}
     site.providers = {}
     rc, out = site.config_test()
+    assert rc == 0, out
+
+
+def test_sample_configuration_passes_apache_t(make_site, env):
+    """apache/sesame.conf.example, with its paths pointed at test files, is a valid setup."""
+    from e2e_rig.paths import REPO
+
+    site = make_site(locations="")
+    site.http = {}
+    site.providers = {}
+    sample = (REPO / "apache" / "sesame.conf.example").read_text()
+    sample = sample.replace("/usr/lib/apache2/modules/mod_sesame.so", str(site.prefix / "modules" / "mod_sesame.so"))
+    sample = sample.replace("/etc/sesame/secret", str(site.prefix / "conf" / "sesame.secret"))
+    sample = sample.replace("/etc/sesame/fc.secret", str(site.prefix / "conf" / "fc.client_secret"))
+    sample = sample.replace("redis://127.0.0.1:6379/0", env.redis.url)
+    conf = site.render().replace(f'LoadModule sesame_module "{site.prefix / "modules" / "mod_sesame.so"}"\n', "")
+    rc, out = site.config_test(conf + "\n" + sample)
+    assert rc == 0, out
+    assert "Syntax OK" in out
+
+
+def _readme_apache_blocks():
+    from e2e_rig.paths import REPO
+
+    section = (REPO / "README.md").read_text().split("## Apache httpd", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"```apache\n(.*?)```", section, re.S)
+
+
+@pytest.mark.parametrize("index", [0, 2])
+def test_readme_apache_examples_pass_apache_t(index, make_site, env):
+    """The README's complete example and its mod_auth_openidc migration target are valid."""
+    blocks = _readme_apache_blocks()
+    assert len(blocks) == 3, "README: complete example, mod_auth_openidc, mod_sesame"
+    site = make_site(locations="")
+    site.http = {}
+    site.providers = {}
+    port = free_port()
+    text = blocks[index]
+    for old, new in {
+        "/usr/lib/apache2/modules/mod_sesame.so": str(site.prefix / "modules" / "mod_sesame.so"),
+        "/etc/sesame/secret": str(site.prefix / "conf" / "sesame.secret"),
+        "/etc/sesame/fc.secret": str(site.prefix / "conf" / "fc.client_secret"),
+        "*:443": f"127.0.0.1:{port}",
+    }.items():
+        text = text.replace(old, new)
+    conf = site.render()
+    if "LoadModule sesame_module" in text:
+        conf = conf.replace(f'LoadModule sesame_module "{site.prefix / "modules" / "mod_sesame.so"}"\n', "")
+    extra = f"Listen 127.0.0.1:{port}\n" if "<VirtualHost" in text else ""
+    rc, out = site.config_test(conf + "\n" + extra + text)
+    assert rc == 0, out + "\n" + text
+
+
+def test_readme_mod_auth_openidc_example_is_a_real_mod_auth_openidc_configuration(make_site):
+    """The 'before' side of the migration example passes apache2 -t with Debian's
+    mod_auth_openidc, so the comparison is with a configuration that exists."""
+    module = Path("/usr/lib/apache2/modules/mod_auth_openidc.so")
+    assert module.is_file(), "apt-get install libapache2-mod-auth-openidc (.ci/run installs it)"
+    site = make_site(sesame=False)
+    site.extra_modules.append(("auth_openidc_module", "mod_auth_openidc.so"))
+    rc, out = site.config_test(site.render() + "\n" + _readme_apache_blocks()[1])
     assert rc == 0, out

@@ -180,16 +180,19 @@ def _remove_temp_dirs():
 
 
 def apache_module():
-    """SESAME_APACHE_MODULE, else apache/.libs/mod_sesame.so (make apache)."""
+    """SESAME_APACHE_MODULE, else apache/.build/debug/mod_sesame.so (make apache)."""
     env = os.environ.get("SESAME_APACHE_MODULE")
-    path = Path(env) if env else REPO / "apache" / ".libs" / "mod_sesame.so"
+    path = Path(env) if env else REPO / "apache" / ".build" / "debug" / "mod_sesame.so"
     if not path.is_file():
         raise FileNotFoundError(f"{path} not found: run `make apache` (or set SESAME_APACHE_MODULE)")
     return path
 
 
 def build_module():
-    """Builds apache/.libs/mod_sesame.so against the debug core when it is missing or stale."""
+    """Builds the module against the debug core (make -C apache) unless SESAME_APACHE_MODULE
+    names one already built."""
+    if os.environ.get("SESAME_APACHE_MODULE"):
+        return apache_module()
     out = subprocess.run(
         ["make", "-s", "-C", str(REPO / "apache"), f"CARGO_TARGET_DIR={target_dir()}"],
         capture_output=True, text=True, timeout=300,
