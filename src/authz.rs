@@ -20,7 +20,9 @@ pub fn claim_matches(claim_text: &str, wanted: &str) -> bool {
     match serde_json::from_str::<serde_json::Value>(claim_text) {
         Ok(serde_json::Value::Array(items)) => items.iter().any(|item| match item {
             serde_json::Value::String(s) => s == wanted,
-            serde_json::Value::Number(_) | serde_json::Value::Bool(_) => item.to_string() == wanted,
+            serde_json::Value::Number(_) | serde_json::Value::Bool(_) => {
+                serde_json::from_str::<serde_json::Value>(wanted).is_ok_and(|w| w == *item)
+            }
             _ => false,
         }),
         _ => false,

@@ -75,7 +75,8 @@ pub fn variables(issuer: &str, sub: &str, claims: &Map<String, Value>) -> Vec<(S
         .iter()
         .filter(|(name, _)| !PROTOCOL_CLAIMS.contains(&name.as_str()))
         .filter_map(|(name, value)| {
-            claim_value(value).map(|v| (format!("{CLAIM_PREFIX}{}", claim_variable_suffix(name)), v))
+            claim_value(value)
+                .map(|v| (format!("{CLAIM_PREFIX}{}", claim_variable_suffix(name)), v))
         })
         .collect();
     if !claims.contains_key("sub") {
@@ -103,7 +104,10 @@ mod tests {
     #[test]
     fn names_keep_case_and_replace_separators() {
         assert_eq!(claim_variable_suffix("given_name"), "given_name");
-        assert_eq!(claim_variable_suffix("chorusdt:matricule"), "chorusdt-matricule");
+        assert_eq!(
+            claim_variable_suffix("chorusdt:matricule"),
+            "chorusdt-matricule"
+        );
         assert_eq!(claim_variable_suffix("Custom Claim"), "Custom-Claim");
     }
 
@@ -126,7 +130,12 @@ mod tests {
         let names: Vec<&str> = vars.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(
             names,
-            ["REMOTE_USER", "OIDC_CLAIM_amr", "OIDC_CLAIM_given_name", "OIDC_CLAIM_sub"]
+            [
+                "REMOTE_USER",
+                "OIDC_CLAIM_amr",
+                "OIDC_CLAIM_given_name",
+                "OIDC_CLAIM_sub"
+            ]
         );
     }
 }

@@ -1125,3 +1125,5 @@ pub unsafe extern "C" fn sesame_outcome_claim_matches(
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_authz;

@@ -142,8 +142,8 @@ pub enum OidcError {
     InsufficientAcr { got: String, required: String },
 }
 
-pub use client::OidcClient;
 pub(crate) use acr::at_least as acr_at_least;
+pub use client::OidcClient;
 
 mod acr;
 mod authorize;
