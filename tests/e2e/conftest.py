@@ -129,8 +129,9 @@ def make_apache_site(env, apache_module):
     """Factory: an ApacheSite (same interface as NginxSite). A test module that overrides
     `make_site` with this runs the nginx behaviour tests it imports against Apache."""
 
-    def make(sesame=True, locations=None, mpm="event", php="fpm"):
-        return ApacheSite(env, sesame=sesame, locations=locations, mpm=mpm, php=php)
+    def make(sesame=True, locations=None, mpm="event", php="fpm", single_process=False):
+        return ApacheSite(env, sesame=sesame, locations=locations, mpm=mpm, php=php,
+                          single_process=single_process)
 
     return make
 

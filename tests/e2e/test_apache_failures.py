@@ -1,6 +1,8 @@
 """The nginx failure tests (Redis down then back, provider down or slow, session expiry) and the
 open-redirect tests, run unchanged against Apache httpd + mod_sesame (event MPM, php-fpm)."""
 
+import functools
+
 import pytest
 
 from test_failures import (  # noqa: F401
@@ -18,4 +20,6 @@ from test_failures import (  # noqa: F401
 
 @pytest.fixture(scope="module")
 def make_site(make_apache_site):
-    return make_apache_site
+    # One child, as nginx's one worker: these tests count on provider metadata fetched by an
+    # earlier request being cached for the next (test_apache_mpm covers several children).
+    return functools.partial(make_apache_site, single_process=True)

@@ -167,6 +167,10 @@ MPM_TUNING = {
     "worker": _THREADED,
     "prefork": "StartServers 3\nMinSpareServers 1\nMaxSpareServers 8\nMaxRequestWorkers 8\n",
 }
+# One child with many threads: like the nginx rig's single worker, what one request caches
+# (provider metadata) is there for the next.
+SINGLE_PROCESS = ("StartServers 1\nServerLimit 1\nThreadsPerChild 32\nMaxRequestWorkers 32\n"
+                  "MinSpareThreads 1\nMaxSpareThreads 32\n")
 
 _TEMP_DIRS = []
 
@@ -207,7 +211,7 @@ class ApacheSite:
     `providers`, `locations`, `files`, `secret`, `client`), plus the MPM and the PHP route."""
 
     def __init__(self, env, workdir=None, sesame=True, locations=None, port=None, mpm="event",
-                 php="fpm"):
+                 php="fpm", single_process=False):
         self.env = env
         base = Path(tempfile.mkdtemp(prefix="sesame-apache-"))
         _TEMP_DIRS.append(base)
@@ -218,6 +222,7 @@ class ApacheSite:
         self.sesame = sesame
         self.mpm = mpm
         self.php = php
+        self.single_process = single_process
         self.locations = locations if locations is not None else (STANDARD_LOCATIONS if sesame else "")
         self.secret = secrets.token_bytes(48)
         self.client = new_client(self.base)
@@ -307,7 +312,7 @@ class ApacheSite:
         text = TEMPLATE
         for key, value in {
             "LOAD_MODULES": self.load_modules(),
-            "MPM_TUNING": MPM_TUNING[self.mpm],
+            "MPM_TUNING": SINGLE_PROCESS if self.single_process and self.mpm != "prefork" else MPM_TUNING[self.mpm],
             "USER": RUN_AS,
             "CERT": self.env.pki.cert,
             "KEY": self.env.pki.key,
