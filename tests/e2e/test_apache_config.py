@@ -3,6 +3,7 @@ and words as `nginx -t`: the mutations are test_config's), and keeps Apache's ru
 directive may appear."""
 
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -156,3 +157,10 @@ def test_readme_mod_auth_openidc_example_is_a_real_mod_auth_openidc_configuratio
     site.extra_modules.append(("auth_openidc_module", "mod_auth_openidc.so"))
     rc, out = site.config_test(site.render() + "\n" + _readme_apache_blocks()[1])
     assert rc == 0, out
+
+
+def test_module_exports_only_sesame_module(apache_module):
+    """The core's symbols (Rust std, ring...) stay out of Apache's global namespace."""
+    out = subprocess.run(["nm", "-D", "--defined-only", str(apache_module)], capture_output=True, text=True, check=True)
+    exported = sorted(line.split()[2] for line in out.stdout.splitlines() if line.split()[1] not in ("w", "W"))
+    assert exported == ["sesame_module"], exported[:20]
