@@ -1,6 +1,6 @@
 """Fork safety: mod_sesame works under prefork with mod_php (the core built in the parent before
-fork, Redis and provider connections opened by each child) and under event with php-fpm; the
-parent never starts a thread nor opens a connection."""
+fork, Redis and provider connections opened by each child), and under worker and event with
+php-fpm; the parent never starts a thread nor opens a connection."""
 
 import functools
 import http.client
@@ -26,9 +26,16 @@ from test_login_flow import (  # noqa: F401
 from test_spoofed_headers import test_spoofed_identity_header_never_reaches_php  # noqa: F401
 
 
-@pytest.fixture(scope="module", params=["prefork+mod_php", "event+php-fpm"])
+COMBINATIONS = {
+    "prefork+mod_php": ("prefork", "mod_php"),
+    "worker+php-fpm": ("worker", "fpm"),
+    "event+php-fpm": ("event", "fpm"),
+}
+
+
+@pytest.fixture(scope="module", params=list(COMBINATIONS))
 def make_site(request, make_apache_site):
-    mpm, php = {"prefork+mod_php": ("prefork", "mod_php"), "event+php-fpm": ("event", "fpm")}[request.param]
+    mpm, php = COMBINATIONS[request.param]
     return functools.partial(make_apache_site, mpm=mpm, php=php)
 
 
