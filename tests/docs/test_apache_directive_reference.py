@@ -1,4 +1,4 @@
-"""apache/README.md (the Apache directive reference) and mod_sesame.c's tables must list the same
+"""apache/README.md (the Apache directive reference) and the module's tables must list the same
 names: a directive, provider setting or Require provider the module registers but the reference
 lacks (or the reverse) fails here."""
 
@@ -7,7 +7,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = (ROOT / "apache" / "README.md").read_text(encoding="utf-8")
-CODE = (ROOT / "apache" / "mod_sesame.c").read_text(encoding="utf-8")
+# mod_sesame.c (command table, Require providers) and sesame_config.c (provider settings).
+CODE = "\n".join(p.read_text(encoding="utf-8") for p in sorted((ROOT / "apache").glob("*.c")))
 
 
 def registered_directives():
