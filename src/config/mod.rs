@@ -375,4 +375,6 @@ fn check_endpoint_clash(
 }
 
 #[cfg(test)]
+mod redis_tests;
+#[cfg(test)]
 mod tests;

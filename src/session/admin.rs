@@ -9,8 +9,8 @@
 
 use serde_json::Value;
 
-use super::{aead, Keys, RedisStore, Session, StoreError};
 use super::store::Store;
+use super::{aead, Keys, RedisStore, Session, StoreError};
 
 /// One stored session as the CLI shows it.
 #[derive(Debug, Clone)]

@@ -55,7 +55,7 @@ enum Backend {
         tls: RedisTls,
     },
     Cluster {
-        client: ClusterClient,
+        client: Box<ClusterClient>,
         target: RedisTarget,
         tls: RedisTls,
     },
@@ -64,14 +64,14 @@ enum Backend {
 /// One pooled connection.
 enum Conn {
     Plain(Connection),
-    Cluster(ClusterConnection),
+    Cluster(Box<ClusterConnection>),
 }
 
 impl Conn {
     fn query<T: FromRedisValue>(&mut self, cmd: &Cmd) -> RedisResult<T> {
         match self {
             Conn::Plain(c) => cmd.query(c),
-            Conn::Cluster(c) => cmd.query(c),
+            Conn::Cluster(c) => cmd.query(c.as_mut()),
         }
     }
 }
@@ -164,7 +164,7 @@ impl RedisStore {
                     builder = builder.certs(tls.certificates());
                 }
                 Backend::Cluster {
-                    client: builder.build().map_err(|e| format!("invalid URL: {e}"))?,
+                    client: Box::new(builder.build().map_err(|e| format!("invalid URL: {e}"))?),
                     target: target.clone(),
                     tls: tls.clone(),
                 }
@@ -248,7 +248,9 @@ impl RedisStore {
             let (host, port) = match asked {
                 Ok(Some(addr)) => addr,
                 Ok(None) => {
-                    failures.push(format!("sentinel {sentinel} does not know master \"{master}\""));
+                    failures.push(format!(
+                        "sentinel {sentinel} does not know master \"{master}\""
+                    ));
                     continue;
                 }
                 Err(e) => {
@@ -295,7 +297,7 @@ impl RedisStore {
                 con.set_read_timeout(Some(self.timeout))
                     .and_then(|()| con.set_write_timeout(Some(self.timeout)))
                     .map_err(|e| self.error(&e))?;
-                Ok(Conn::Cluster(con))
+                Ok(Conn::Cluster(Box::new(con)))
             }
         }
     }
@@ -370,8 +372,7 @@ impl RedisStore {
 
     /// The masters of a cluster, from CLUSTER SLOTS.
     pub fn cluster_masters(&self) -> Result<Vec<HostPort>, StoreError> {
-        let slots: Value =
-            self.with_connection(|c| c.query(redis::cmd("CLUSTER").arg("SLOTS")))?;
+        let slots: Value = self.with_connection(|c| c.query(redis::cmd("CLUSTER").arg("SLOTS")))?;
         let mut masters = Vec::new();
         if let Value::Array(ranges) = slots {
             for range in ranges {
@@ -387,7 +388,9 @@ impl RedisStore {
                 let Some(Value::Int(port)) = master.get(1) else {
                     continue;
                 };
-                let Ok(port) = u16::try_from(*port) else { continue };
+                let Ok(port) = u16::try_from(*port) else {
+                    continue;
+                };
                 let node = HostPort { host, port };
                 if !masters.contains(&node) {
                     masters.push(node);

@@ -31,13 +31,17 @@ impl std::fmt::Display for HostPort {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Topology {
     /// One server, or a unix socket: the URL as written goes to `redis::Client`.
-    Single { url: String },
+    Single {
+        url: String,
+    },
     Sentinel {
         sentinels: Vec<HostPort>,
         master: String,
         db: i64,
     },
-    Cluster { seeds: Vec<HostPort> },
+    Cluster {
+        seeds: Vec<HostPort>,
+    },
 }
 
 /// A parsed `sesame_redis` value.
@@ -136,7 +140,8 @@ impl RedisTarget {
         };
         if kind == "single" || kind == "unix" {
             // One server: the redis crate's own URL parser is the reference.
-            let client = redis::Client::open(raw).map_err(|e| format!("not a valid Redis URL: {e}"))?;
+            let client =
+                redis::Client::open(raw).map_err(|e| format!("not a valid Redis URL: {e}"))?;
             let info = client.get_connection_info().redis_settings();
             return Ok(RedisTarget {
                 topology: Topology::Single {
@@ -162,10 +167,7 @@ impl RedisTarget {
         let (username, password) = match userinfo {
             None => (None, None),
             Some(info) => match info.split_once(':') {
-                Some((u, p)) => (
-                    Some(decode(u)?).filter(|u| !u.is_empty()),
-                    Some(decode(p)?),
-                ),
+                Some((u, p)) => (Some(decode(u)?).filter(|u| !u.is_empty()), Some(decode(p)?)),
                 None => (Some(decode(info)?).filter(|u| !u.is_empty()), None),
             },
         };
@@ -188,7 +190,9 @@ impl RedisTarget {
                 .to_owned();
             let db = parts.next().map(parse_db).transpose()?.unwrap_or(0);
             if parts.next().is_some() {
-                return Err("too many path parts (write /master-name or /master-name/db)".to_owned());
+                return Err(
+                    "too many path parts (write /master-name or /master-name/db)".to_owned(),
+                );
             }
             Topology::Sentinel {
                 sentinels: nodes,
@@ -215,8 +219,7 @@ impl RedisTarget {
     pub fn node_url(&self, node: &HostPort, db: i64) -> String {
         let scheme = if self.tls { "rediss" } else { "redis" };
         let enc = |s: &str| {
-            percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC)
-                .to_string()
+            percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
         };
         let auth = match (&self.username, &self.password) {
             (Some(u), Some(p)) => format!("{}:{}@", enc(u), enc(p)),

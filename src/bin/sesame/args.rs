@@ -37,9 +37,7 @@ impl Args {
                 let value = match inline {
                     Some(v) => v,
                     None => {
-                        let v = argv
-                            .get(i)
-                            .ok_or_else(|| format!("{name} needs a value"))?;
+                        let v = argv.get(i).ok_or_else(|| format!("{name} needs a value"))?;
                         i += 1;
                         (*v).to_owned()
                     }

@@ -46,6 +46,8 @@ pub fn run(rest: &[&str]) -> Result<ExitCode, String> {
     file.write_all(format!("{}\n", hex::encode(bytes)).as_bytes())
         .and_then(|()| file.sync_all())
         .map_err(|e| format!("cannot write {path}: {e}"))?;
-    eprintln!("sesame: wrote a new secret to {path} (mode 0600); use it with sesame_secret_file {path};");
+    eprintln!(
+        "sesame: wrote a new secret to {path} (mode 0600); use it with sesame_secret_file {path};"
+    );
     Ok(ExitCode::SUCCESS)
 }

@@ -63,7 +63,11 @@ fn tokenize(text: &str, file: &str) -> Result<Vec<Token>, String> {
                 let mut word = String::new();
                 loop {
                     match chars.next() {
-                        None => return Err(format!("unexpected end of file, expecting {quote} in {file}:{start}")),
+                        None => {
+                            return Err(format!(
+                                "unexpected end of file, expecting {quote} in {file}:{start}"
+                            ))
+                        }
                         Some('\\') => match chars.next() {
                             Some('n') => word.push('\n'),
                             Some('t') => word.push('\t'),
@@ -177,7 +181,9 @@ fn parse_block(
         }
     }
     if nested || !words.is_empty() {
-        return Err(format!("unexpected end of file, expecting \"}}\" in {file}"));
+        return Err(format!(
+            "unexpected end of file, expecting \"}}\" in {file}"
+        ));
     }
     Ok(out)
 }
@@ -243,6 +249,11 @@ impl std::fmt::Display for ConfError {
     }
 }
 
+/// (what a core message names, "file:line"), like the module's origins.
+pub type Origins = Vec<(String, String)>;
+/// Each `sesame` / `sesame_logout` with "file:line".
+pub type Locations = Vec<(LocationSpec, String)>;
+
 /// What `load` found.
 pub struct Loaded {
     pub sesame: Sesame,
@@ -265,7 +276,7 @@ pub fn feed(
     conf: &[Directive],
     prefix: &Path,
     builder: &mut ConfigBuilder,
-) -> Result<(Vec<(String, String)>, Vec<(LocationSpec, String)>), ConfError> {
+) -> Result<(Origins, Locations), ConfError> {
     let mut origins = Vec::new();
     let mut locations = Vec::new();
     let Some(http) = conf.iter().find(|d| d.name == "http") else {
@@ -283,9 +294,7 @@ pub fn feed(
             "sesame_thread_pool" => {}
             "sesame_provider" => {
                 let name = d.args.first().cloned().unwrap_or_default();
-                builder
-                    .add_provider(&name)
-                    .map_err(|e| err(d, e.message))?;
+                builder.add_provider(&name).map_err(|e| err(d, e.message))?;
                 origins.push((format!("sesame_provider \"{name}\""), d.at.clone()));
                 for inner in d.block.as_deref().unwrap_or(&[]) {
                     let value = value_of(&inner.name, &inner.args, prefix);
@@ -308,7 +317,10 @@ pub fn feed(
     Ok((origins, locations))
 }
 
-fn collect_locations(d: &Directive, out: &mut Vec<(LocationSpec, String)>) -> Result<(), ConfError> {
+fn collect_locations(
+    d: &Directive,
+    out: &mut Vec<(LocationSpec, String)>,
+) -> Result<(), ConfError> {
     let mode = match (d.name.as_str(), d.args.as_slice()) {
         ("sesame", [off]) if off == "off" => None,
         ("sesame", [_]) => Some(LocationMode::Protect),
@@ -372,10 +384,7 @@ pub fn load(path: &Path) -> Result<Loaded, ConfError> {
 }
 
 /// The builder fed from `path` (not built yet), with where each directive was written.
-#[allow(clippy::type_complexity)]
-pub fn read(
-    path: &Path,
-) -> Result<(ConfigBuilder, Vec<(String, String)>, Vec<(LocationSpec, String)>), ConfError> {
+pub fn read(path: &Path) -> Result<(ConfigBuilder, Origins, Locations), ConfError> {
     let path = std::path::absolute(path).map_err(|e| ConfError {
         message: format!("cannot resolve \"{}\": {e}", path.display()),
         at: None,
