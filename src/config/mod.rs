@@ -74,18 +74,7 @@ fn io_message(e: &std::io::Error) -> String {
 /// A Redis URL for messages: the password never reaches a log or `nginx -t` output, even
 /// when the URL does not parse.
 fn redacted_url(raw: &str) -> String {
-    let Some(scheme_end) = raw.find("://").map(|i| i + 3) else {
-        return raw.to_owned();
-    };
-    let rest = &raw[scheme_end..];
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    match rest[..authority_end].rfind('@') {
-        Some(at) => {
-            let user = rest[..at].split(':').next().unwrap_or("");
-            format!("{}{user}:***@{}", &raw[..scheme_end], &rest[at + 1..])
-        }
-        None => raw.to_owned(),
-    }
+    crate::session::redacted_url(raw)
 }
 
 fn global_duration(key: &str, value: &str) -> Result<Duration, ConfigError> {

@@ -139,6 +139,7 @@ impl RedisStore {
                 sentinels,
                 master,
                 db,
+                ..
             } => Backend::Sentinel {
                 sentinels: sentinels.clone(),
                 master: master.clone(),
@@ -226,7 +227,11 @@ impl RedisStore {
 
     /// Asks each Sentinel in turn for the master's address, then checks with ROLE that the
     /// server there really is a master (a Sentinel may lag behind a failover). Every step is
-    /// bounded by `redis_timeout`.
+    /// bounded by `redis_timeout`. Not the redis crate's `SentinelClient`: in redis 1.8.1 its
+    /// sync path connects to Sentinels and to the master with `get_connection()`, without any
+    /// timeout (`sentinel.rs`: `reconnect`, `get_node_role`), so an unreachable host would hold
+    /// a thread-pool thread for the OS connect timeout (minutes). This is the same protocol
+    /// (SENTINEL get-master-addr-by-name, then ROLE), bounded.
     fn open_sentinel_master(
         &self,
         target: &RedisTarget,
@@ -237,7 +242,7 @@ impl RedisStore {
     ) -> Result<Connection, String> {
         let mut failures = Vec::new();
         for sentinel in sentinels {
-            let asked = redis::Client::open(format!("redis://{sentinel}/0"))
+            let asked = redis::Client::open(target.sentinel_url(sentinel))
                 .and_then(|c| self.open_plain(&c))
                 .and_then(|mut con| {
                     redis::cmd("SENTINEL")

@@ -4,7 +4,8 @@
 //!   `unix:///path/to/redis.sock[?db=N]` and `redis+unix://` — a local socket;
 //! - `redis+sentinel://[user[:password]@]host:port,host:port,.../master-name[/db]` — the master
 //!   that the listed Sentinels name (`rediss+sentinel://`: TLS to the Redis servers; Sentinels
-//!   themselves are queried in plain text without credentials);
+//!   themselves are queried in plain text, with `?sentinel_password=...[&sentinel_username=...]`
+//!   when they require a password);
 //! - `redis+cluster://[user[:password]@]host:port,host:port,...` — a Redis Cluster reached
 //!   through these seed nodes (`rediss+cluster://`: TLS).
 //!
@@ -38,6 +39,9 @@ pub enum Topology {
         sentinels: Vec<HostPort>,
         master: String,
         db: i64,
+        /// Credentials for the Sentinels themselves (`requirepass` / ACL on the Sentinels).
+        sentinel_username: Option<String>,
+        sentinel_password: Option<String>,
     },
     Cluster {
         seeds: Vec<HostPort>,
@@ -61,6 +65,7 @@ const SENTINEL_PORT: u16 = 26379;
 
 /// `scheme://user:***@rest`: what messages and logs may show of a Redis URL.
 pub fn redacted_url(raw: &str) -> String {
+    let raw = &redact_query_password(raw);
     let Some(scheme_end) = raw.find("://").map(|i| i + 3) else {
         return raw.to_owned();
     };
@@ -73,6 +78,21 @@ pub fn redacted_url(raw: &str) -> String {
         }
         None => raw.to_owned(),
     }
+}
+
+/// `...?sentinel_password=***`: the query's password is as secret as the userinfo's.
+fn redact_query_password(raw: &str) -> String {
+    let Some((base, query)) = raw.split_once('?') else {
+        return raw.to_owned();
+    };
+    let parts: Vec<String> = query
+        .split('&')
+        .map(|p| match p.split_once('=') {
+            Some((k, _)) if k.ends_with("password") => format!("{k}=***"),
+            _ => p.to_owned(),
+        })
+        .collect();
+    format!("{base}?{}", parts.join("&"))
 }
 
 fn decode(part: &str) -> Result<String, String> {
@@ -153,8 +173,27 @@ impl RedisTarget {
                 label,
             });
         }
-        if rest.contains('?') {
-            return Err("query parameters are not supported in this URL form".to_owned());
+        let (rest, query) = match rest.split_once('?') {
+            Some((r, q)) => (r, Some(q)),
+            None => (rest, None),
+        };
+        let (mut sentinel_username, mut sentinel_password) = (None, None);
+        for pair in query.into_iter().flat_map(|q| q.split('&')) {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            match (kind, k) {
+                ("sentinel", "sentinel_username") => sentinel_username = Some(decode(v)?),
+                ("sentinel", "sentinel_password") => sentinel_password = Some(decode(v)?),
+                _ => {
+                    return Err(format!(
+                        "unknown URL parameter \"{k}\" (this URL form takes {})",
+                        if kind == "sentinel" {
+                            "sentinel_username and sentinel_password"
+                        } else {
+                            "none"
+                        }
+                    ))
+                }
+            }
         }
         let (authority, path) = match rest.find('/') {
             Some(i) => (&rest[..i], &rest[i + 1..]),
@@ -198,6 +237,8 @@ impl RedisTarget {
                 sentinels: nodes,
                 master,
                 db,
+                sentinel_username,
+                sentinel_password,
             }
         } else {
             if !path.is_empty() && parse_db(path)? != 0 {
@@ -218,16 +259,34 @@ impl RedisTarget {
     /// Sentinel master and the cluster nodes are reached.
     pub fn node_url(&self, node: &HostPort, db: i64) -> String {
         let scheme = if self.tls { "rediss" } else { "redis" };
-        let enc = |s: &str| {
-            percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
-        };
-        let auth = match (&self.username, &self.password) {
-            (Some(u), Some(p)) => format!("{}:{}@", enc(u), enc(p)),
-            (Some(u), None) => format!("{}@", enc(u)),
-            (None, Some(p)) => format!(":{}@", enc(p)),
-            (None, None) => String::new(),
-        };
+        let auth = userinfo(self.username.as_deref(), self.password.as_deref());
         format!("{scheme}://{auth}{node}/{db}")
+    }
+
+    /// The plain-text URL of one Sentinel, with the Sentinels' credentials if any.
+    pub fn sentinel_url(&self, sentinel: &HostPort) -> String {
+        let auth = match &self.topology {
+            Topology::Sentinel {
+                sentinel_username,
+                sentinel_password,
+                ..
+            } => userinfo(sentinel_username.as_deref(), sentinel_password.as_deref()),
+            _ => String::new(),
+        };
+        format!("redis://{auth}{sentinel}/0")
+    }
+}
+
+/// `user:password@` percent-encoded, or "".
+fn userinfo(user: Option<&str>, password: Option<&str>) -> String {
+    let enc = |s: &str| {
+        percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+    };
+    match (user, password) {
+        (Some(u), Some(p)) => format!("{}:{}@", enc(u), enc(p)),
+        (Some(u), None) => format!("{}@", enc(u)),
+        (None, Some(p)) => format!(":{}@", enc(p)),
+        (None, None) => String::new(),
     }
 }
 
@@ -269,6 +328,8 @@ mod tests {
                 ],
                 master: "mymaster".into(),
                 db: 2,
+                sentinel_username: None,
+                sentinel_password: None,
             }
         );
         assert_eq!(t.username.as_deref(), Some("app"));
@@ -279,6 +340,28 @@ mod tests {
         assert!(!t.label.contains("secret"));
         let err = RedisTarget::parse("redis+sentinel://10.0.0.1:26379").unwrap_err();
         assert!(err.contains("master name is missing"), "{err}");
+    }
+
+    #[test]
+    fn sentinel_credentials_come_from_the_query_and_are_redacted() {
+        let t = RedisTarget::parse(
+            "redis+sentinel://:datapw@h1:26379,h2:26379/m?sentinel_password=s%26pw&sentinel_username=mon",
+        )
+        .unwrap();
+        assert_eq!(
+            t.sentinel_url(&hp("h1", 26379)),
+            "redis://mon:s%26pw@h1:26379/0"
+        );
+        assert_eq!(t.node_url(&hp("h9", 6379), 0), "redis://:datapw@h9:6379/0");
+        assert!(!t.label.contains("pw"), "{}", t.label);
+        assert!(
+            t.label
+                .ends_with("sentinel_password=***&sentinel_username=mon"),
+            "{}",
+            t.label
+        );
+        let err = RedisTarget::parse("redis+cluster://h1:7000?sentinel_password=x").unwrap_err();
+        assert!(err.contains("unknown URL parameter"), "{err}");
     }
 
     #[test]

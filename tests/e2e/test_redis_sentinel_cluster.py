@@ -7,13 +7,22 @@ import time
 import pytest
 
 from e2e_rig.browser import Browser
-from e2e_rig.checks import php_server
+from e2e_rig.checks import assert_page, php_server
 from e2e_rig.redis_topologies import Cluster, SentinelSet, run_cli, wait_for
+
+SENTINEL_PASSWORD = "sentinel-pw-42"
 
 
 @pytest.fixture(scope="module")
 def sentinels(module_tmp):
     topo = SentinelSet(module_tmp / "sentinel")
+    yield topo
+    topo.stop()
+
+
+@pytest.fixture(scope="module")
+def secured_sentinels(module_tmp):
+    topo = SentinelSet(module_tmp / "sentinel-auth", password=SENTINEL_PASSWORD)
     yield topo
     topo.stop()
 
@@ -65,6 +74,22 @@ def test_sentinel_failover_sessions_go_on_via_the_promoted_replica(make_site, st
     assert len([k for k in sentinels.replica.keys("sesame:*") if ":s:" in k]) == 4
     print(f"\nsentinel failover: master {old_master} killed, replica {sentinels.replica.port} "
           f"serving sessions after {time.monotonic() - t0:.1f}s")
+
+
+def test_sentinels_requiring_a_password_are_asked_with_the_url_credentials(
+        make_site, start_nginx, pki, secured_sentinels):
+    _, server = start_site(make_site, start_nginx, pki,
+                           f"{secured_sentinels.url}?sentinel_password={SENTINEL_PASSWORD}")
+    browser = Browser(pki.ca, site_base=server.base)
+    php_server(browser.login(server.url("/demarches/")).final)
+    assert [k for k in secured_sentinels.master.keys("sesame:*") if ":s:" in k]
+
+    _, without = start_site(make_site, start_nginx, pki, secured_sentinels.url)
+    browser = Browser(pki.ca, site_base=without.base)
+    login = browser.login(without.url("/demarches/"), stop_before_callback=True)
+    assert_page(browser.get(login.callback_url), (503,))
+    log = without.log_tail(20000)
+    assert "sentinel 127.0.0.1:" in log and SENTINEL_PASSWORD not in log
 
 
 def test_cluster_spreads_sessions_over_the_three_masters(make_site, start_nginx, pki, cluster):

@@ -151,7 +151,8 @@ class RedisNode:
                 cert, key = make_client_cert(self.tls)
                 argv += ["--cert", str(cert), "--key", str(key)]
         if self.auth is not None:
-            argv += ["--user", self.auth[0], "--pass", self.auth[1], "--no-auth-warning"]
+            user, password = self.auth
+            argv += (["--user", user] if user else []) + ["--pass", password, "--no-auth-warning"]
         return argv
 
     def command(self, *args):
@@ -186,12 +187,14 @@ class RedisNode:
 
 
 class SentinelSet:
-    """1 master + 1 replica + 3 Sentinels (quorum 2), fast failover settings."""
+    """1 master + 1 replica + 3 Sentinels (quorum 2), fast failover settings. `password`: the
+    Sentinels require it (`requirepass`, and use it between themselves)."""
 
     MASTER_NAME = "sesamemaster"
 
-    def __init__(self, workdir):
+    def __init__(self, workdir, password=None):
         self.dir = Path(workdir)
+        self.password = password
         self.master = RedisNode(self.dir / "master")
         self.replica = RedisNode(
             self.dir / "replica", args=["--replicaof", "127.0.0.1", str(self.master.port)])
@@ -205,8 +208,11 @@ class SentinelSet:
                 f"sentinel failover-timeout {self.MASTER_NAME} 4000\n"
                 f"sentinel parallel-syncs {self.MASTER_NAME} 1\n"
             )
+            if password:
+                conf += f"requirepass {password}\nsentinel sentinel-pass {password}\n"
             self.sentinels.append(RedisNode(
-                self.dir / f"sentinel{i}", port=port, sentinel_conf=conf, name="redis-sentinel"))
+                self.dir / f"sentinel{i}", port=port, sentinel_conf=conf, name="redis-sentinel",
+                auth=(None, password) if password else None))
         wait_until(self._ready, 30, "sentinels knowing each other and the replica", interval=0.2)
 
     def _ready(self):
