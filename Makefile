@@ -3,7 +3,7 @@ CARGO  ?= cargo
 PYTHON ?= python3
 export CARGO_TARGET_DIR ?= $(CURDIR)/target
 
-.PHONY: all build test demo lint deps
+.PHONY: all build cli test demo lint deps
 
 all: build
 
@@ -12,6 +12,10 @@ all: build
 build:
 	$(CARGO) build -p sesame
 	$(CARGO) build -p ngx-sesame
+
+# The `sesame` operator command, optimised: target/release/sesame (`build` makes a debug one).
+cli:
+	$(CARGO) build --release -p sesame --bin sesame
 
 # Unit + integration tests of the core (the C header check is one of them) and of the module's
 # pure parts, then the end-to-end suite against real nginx, redis-server, php-fpm, the emulator.

@@ -127,13 +127,16 @@ impl LocConf {
     }
 }
 
-pub static mut COMMANDS: [ngx_command_t; 11] = [
+pub static mut COMMANDS: [ngx_command_t; 14] = [
     global_command(ngx_string!("sesame_redis")),
     global_command(ngx_string!("sesame_secret_file")),
     global_command(ngx_string!("sesame_redis_timeout")),
     global_command(ngx_string!("sesame_session_cache")),
     global_command(ngx_string!("sesame_session_idle_timeout")),
     global_command(ngx_string!("sesame_session_lifetime")),
+    global_command(ngx_string!("sesame_redis_ca_file")),
+    global_command(ngx_string!("sesame_redis_cert_file")),
+    global_command(ngx_string!("sesame_redis_key_file")),
     ngx_command_t {
         name: ngx_string!("sesame_thread_pool"),
         type_: (NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1) as ngx_uint_t,
