@@ -14,6 +14,8 @@ pub mod http;
 pub mod log;
 pub mod oidc;
 pub mod pages;
+pub mod policy;
+pub mod translate;
 pub mod session;
 
 pub use api::*;

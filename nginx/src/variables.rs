@@ -38,21 +38,34 @@ enum Field {
     Acr = 1,
     User = 2,
     RemoteUser = 3,
+    /// `$sesame_given_name` ... : `Identity::uniform(UNIFORM_CLAIMS[data - UNIFORM_BASE])`.
+    Uniform = 4,
 }
+
+/// `data` of the uniform-claim variables starts here (one per `sesame::UNIFORM_CLAIMS` entry).
+const UNIFORM_BASE: usize = 100;
 
 impl Field {
     fn from_data(data: usize) -> Option<Field> {
+        if (UNIFORM_BASE..UNIFORM_BASE + sesame::UNIFORM_CLAIMS.len()).contains(&data) {
+            return Some(Field::Uniform);
+        }
         [Field::Provider, Field::Acr, Field::User, Field::RemoteUser]
             .into_iter()
             .find(|f| *f as usize == data)
     }
 
-    fn read(self, id: &Identity) -> &str {
+    fn read(self, id: &Identity, data: usize) -> &str {
         match self {
             Field::Provider => &id.provider,
             Field::Acr => &id.acr,
             Field::User => &id.user_key,
             Field::RemoteUser => &id.remote_user,
+            Field::Uniform => data
+                .checked_sub(UNIFORM_BASE)
+                .and_then(|i| sesame::UNIFORM_CLAIMS.get(i))
+                .and_then(|name| id.uniform(name))
+                .unwrap_or(""),
         }
     }
 }
@@ -101,6 +114,23 @@ pub unsafe fn register(cf: *mut ngx_conf_t) -> ngx_int_t {
         };
         v.get_handler = Some(getter);
         v.data = data;
+    }
+    // `$sesame_given_name`, `$sesame_family_name`...: one per uniform claim.
+    for (i, claim) in sesame::UNIFORM_CLAIMS.iter().enumerate() {
+        let text = format!("sesame_{claim}");
+        let mut name = ngx_str_t {
+            len: text.len(),
+            data: text.as_ptr().cast_mut(),
+        };
+        // SAFETY: cf is the configuration being set up; nginx copies the name (it only reads
+        // `text`, which outlives the call).
+        let v = unsafe { ngx_http_add_variable(cf, &mut name, NOCACHE as ngx_uint_t) };
+        // SAFETY: v is null or the variable nginx just registered.
+        let Some(v) = (unsafe { v.as_mut() }) else {
+            return NGX_ERROR as ngx_int_t;
+        };
+        v.get_handler = Some(get_field);
+        v.data = UNIFORM_BASE + i;
     }
     NGX_OK as ngx_int_t
 }
@@ -187,7 +217,7 @@ unsafe fn get_field_inner(
     // SAFETY: nginx passes a valid request and value slot.
     unsafe {
         let value = match (identity(r), Field::from_data(data)) {
-            (Some(id), Some(field)) => Some(field.read(id)),
+            (Some(id), Some(field)) => Some(field.read(id, data)),
             _ => None,
         };
         set(r, v, value)

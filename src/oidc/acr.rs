@@ -33,13 +33,23 @@ fn required(settings: &OidcSettings) -> Option<String> {
                 .cloned()
                 .unwrap_or_else(|| "eidas1".to_owned()),
         ),
-        Federation::Generic => None,
+        Federation::Generic | Federation::ProConnect => None,
     }
 }
 
 /// Checks the id_token's `acr` and returns it ("" when a generic provider sent none and
 /// nothing was required).
 pub(crate) fn check(settings: &OidcSettings, got: Option<&str>) -> Result<String, OidcError> {
+    // ProConnect: the values asked as essential are a set; the answer must be one of them.
+    if settings.federation == Federation::ProConnect && !settings.acr_values.is_empty() {
+        return match got {
+            Some(g) if settings.acr_values.iter().any(|a| a == g) => Ok(g.to_owned()),
+            other => Err(OidcError::InsufficientAcr {
+                got: super::util::sanitize(other.unwrap_or_default(), 100),
+                required: settings.acr_values.join(" "),
+            }),
+        };
+    }
     let Some(required) = required(settings) else {
         return Ok(got.unwrap_or_default().to_owned());
     };
