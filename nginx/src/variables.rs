@@ -44,10 +44,15 @@ enum Field {
 
 /// `data` of the uniform-claim variables starts here (one per `sesame::UNIFORM_CLAIMS` entry).
 const UNIFORM_BASE: usize = 100;
+/// `$sesame_uniform_header_<name>`: the same values, percent-encoded for a request header.
+const UNIFORM_HEADER_BASE: usize = 200;
 
 impl Field {
     fn from_data(data: usize) -> Option<Field> {
-        if (UNIFORM_BASE..UNIFORM_BASE + sesame::UNIFORM_CLAIMS.len()).contains(&data) {
+        let n = sesame::UNIFORM_CLAIMS.len();
+        if (UNIFORM_BASE..UNIFORM_BASE + n).contains(&data)
+            || (UNIFORM_HEADER_BASE..UNIFORM_HEADER_BASE + n).contains(&data)
+        {
             return Some(Field::Uniform);
         }
         [Field::Provider, Field::Acr, Field::User, Field::RemoteUser]
@@ -55,17 +60,26 @@ impl Field {
             .find(|f| *f as usize == data)
     }
 
-    fn read(self, id: &Identity, data: usize) -> &str {
+    fn read(self, id: &Identity, data: usize) -> std::borrow::Cow<'_, str> {
+        use std::borrow::Cow;
         match self {
-            Field::Provider => &id.provider,
-            Field::Acr => &id.acr,
-            Field::User => &id.user_key,
-            Field::RemoteUser => &id.remote_user,
-            Field::Uniform => data
-                .checked_sub(UNIFORM_BASE)
-                .and_then(|i| sesame::UNIFORM_CLAIMS.get(i))
-                .and_then(|name| id.uniform(name))
-                .unwrap_or(""),
+            Field::Provider => Cow::Borrowed(&id.provider),
+            Field::Acr => Cow::Borrowed(&id.acr),
+            Field::User => Cow::Borrowed(&id.user_key),
+            Field::RemoteUser => Cow::Borrowed(&id.remote_user),
+            Field::Uniform if data >= UNIFORM_HEADER_BASE => {
+                let value = sesame::UNIFORM_CLAIMS
+                    .get(data - UNIFORM_HEADER_BASE)
+                    .and_then(|name| id.uniform(name))
+                    .unwrap_or("");
+                Cow::Owned(sesame::claims::encode_header_value(value))
+            }
+            Field::Uniform => Cow::Borrowed(
+                data.checked_sub(UNIFORM_BASE)
+                    .and_then(|i| sesame::UNIFORM_CLAIMS.get(i))
+                    .and_then(|name| id.uniform(name))
+                    .unwrap_or(""),
+            ),
         }
     }
 }
@@ -115,9 +129,12 @@ pub unsafe fn register(cf: *mut ngx_conf_t) -> ngx_int_t {
         v.get_handler = Some(getter);
         v.data = data;
     }
-    // `$sesame_given_name`, `$sesame_family_name`...: one per uniform claim.
-    for (i, claim) in sesame::UNIFORM_CLAIMS.iter().enumerate() {
-        let text = format!("sesame_{claim}");
+    // `$sesame_given_name`, `$sesame_family_name`...: one per uniform claim, raw and
+    // header-encoded (`$sesame_uniform_header_given_name`).
+    let uniform = sesame::UNIFORM_CLAIMS.iter().enumerate();
+    let raw = uniform.clone().map(|(i, c)| (format!("sesame_{c}"), UNIFORM_BASE + i));
+    let encoded = uniform.map(|(i, c)| (format!("sesame_uniform_header_{c}"), UNIFORM_HEADER_BASE + i));
+    for (text, data) in raw.chain(encoded) {
         let mut name = ngx_str_t {
             len: text.len(),
             data: text.as_ptr().cast_mut(),
@@ -130,7 +147,7 @@ pub unsafe fn register(cf: *mut ngx_conf_t) -> ngx_int_t {
             return NGX_ERROR as ngx_int_t;
         };
         v.get_handler = Some(get_field);
-        v.data = UNIFORM_BASE + i;
+        v.data = data;
     }
     NGX_OK as ngx_int_t
 }
@@ -220,7 +237,7 @@ unsafe fn get_field_inner(
             (Some(id), Some(field)) => Some(field.read(id, data)),
             _ => None,
         };
-        set(r, v, value)
+        set(r, v, value.as_deref())
     }
 }
 
