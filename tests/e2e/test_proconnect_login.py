@@ -43,6 +43,15 @@ def follow_to_site(browser, resp, nginx, limit=6):
     return resp
 
 
+def test_strict_emulator_shows_y000400_for_a_parameter_sesame_never_sends(browser, nginx,
+                                                                         pc_emulator):
+    start = browser.start(nginx.url("/agents/"))
+    assert browser.get(start).status_code == 200, "what Sesame sends passes the strict mode"
+    page = browser.get(start + "&max_age=0")
+    assert page.status_code == 400 and "Y000400" in page.text
+    assert pc_emulator.last_error() == "Y000400"
+
+
 def test_proconnect_login_sends_only_accepted_parameters_with_pkce(browser, nginx, pc_emulator):
     login = browser.login(nginx.url("/agents/"), identity="test@fia1.fr")
     assert login.authorize_url.startswith(pc_emulator.issuer + "/authorize?")
@@ -224,3 +233,30 @@ def test_logout_sends_hint_state_and_the_exact_post_logout_uri(browser, nginx, p
     final = follow_to_site(browser, browser.get(back.headers["Location"]), nginx)
     assert final.status_code == 200
     assert browser.get(nginx.url("/agents/")).status_code == 303
+
+
+@pytest.mark.parametrize("error, description, status, page_words, log_words", [
+    ("access_denied", "none of the requested ACRs could be obtained (Y020032)", 403,
+     "Niveau de sécurité insuffisant", "Y020032: the identity provider could not deliver"),
+    ("invalid_scope", "requested scope is not allowed", 502,
+     "Erreur de configuration du service", "remove it from `scope`"),
+    ("idp_hint_not_found", "idp_hint not found", 400, "identité choisi",
+     "sesame_idp_hint"),
+    ("server_error", "Y500006 invalid identity", 503, "Merci de réessayer",
+     "Y500006: the identity provider returned an invalid identity"),
+])
+def test_provider_errors_become_an_actionable_log_line_and_a_french_page(
+        browser, nginx, pc_emulator, error, description, status, page_words, log_words):
+    start = browser.start(nginx.url("/agents/"))
+    state = query(start)["state"]
+    offset = nginx.log_size()
+    cb = nginx.url("/sesame/pc/callback")
+    resp = browser.get(cb, params={"error": error, "error_description": description,
+                                   "state": state, "iss": pc_emulator.issuer})
+    assert_page(resp, [status])
+    assert page_words in resp.text
+    assert description not in resp.text, "provider text never reaches the page"
+    log = nginx.log_since(offset)
+    assert log_words in log, log
+    ref = re.search(r"<code>([0-9a-f]{12})</code>", resp.text).group(1)
+    assert f"ref {ref}" in log
