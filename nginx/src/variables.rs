@@ -129,18 +129,42 @@ pub unsafe fn register(cf: *mut ngx_conf_t) -> ngx_int_t {
         v.get_handler = Some(getter);
         v.data = data;
     }
-    // `$sesame_given_name`, `$sesame_family_name`...: one per uniform claim, raw and
+    // `$sesame_given_name`...: one per `sesame::UNIFORM_CLAIMS` entry, in its order, raw and
     // header-encoded (`$sesame_uniform_header_given_name`).
-    let uniform = sesame::UNIFORM_CLAIMS.iter().enumerate();
-    let raw = uniform.clone().map(|(i, c)| (format!("sesame_{c}"), UNIFORM_BASE + i));
-    let encoded = uniform.map(|(i, c)| (format!("sesame_uniform_header_{c}"), UNIFORM_HEADER_BASE + i));
-    for (text, data) in raw.chain(encoded) {
-        let mut name = ngx_str_t {
-            len: text.len(),
-            data: text.as_ptr().cast_mut(),
+    let uniform: [(ngx_str_t, usize); 18] = [
+        (ngx_string!("sesame_given_name"), UNIFORM_BASE),
+        (ngx_string!("sesame_family_name"), UNIFORM_BASE + 1),
+        (ngx_string!("sesame_email"), UNIFORM_BASE + 2),
+        (ngx_string!("sesame_siret"), UNIFORM_BASE + 3),
+        (ngx_string!("sesame_idp_id"), UNIFORM_BASE + 4),
+        (ngx_string!("sesame_birthdate"), UNIFORM_BASE + 5),
+        (ngx_string!("sesame_birthplace"), UNIFORM_BASE + 6),
+        (ngx_string!("sesame_birthcountry"), UNIFORM_BASE + 7),
+        (ngx_string!("sesame_gender"), UNIFORM_BASE + 8),
+        (ngx_string!("sesame_uniform_header_given_name"), UNIFORM_HEADER_BASE),
+        (ngx_string!("sesame_uniform_header_family_name"), UNIFORM_HEADER_BASE + 1),
+        (ngx_string!("sesame_uniform_header_email"), UNIFORM_HEADER_BASE + 2),
+        (ngx_string!("sesame_uniform_header_siret"), UNIFORM_HEADER_BASE + 3),
+        (ngx_string!("sesame_uniform_header_idp_id"), UNIFORM_HEADER_BASE + 4),
+        (ngx_string!("sesame_uniform_header_birthdate"), UNIFORM_HEADER_BASE + 5),
+        (ngx_string!("sesame_uniform_header_birthplace"), UNIFORM_HEADER_BASE + 6),
+        (ngx_string!("sesame_uniform_header_birthcountry"), UNIFORM_HEADER_BASE + 7),
+        (ngx_string!("sesame_uniform_header_gender"), UNIFORM_HEADER_BASE + 8),
+    ];
+    for (mut name, data) in uniform {
+        // The table must follow UNIFORM_CLAIMS: a variable must never read another claim.
+        let (prefix, index) = if data >= UNIFORM_HEADER_BASE {
+            ("sesame_uniform_header_", data - UNIFORM_HEADER_BASE)
+        } else {
+            ("sesame_", data - UNIFORM_BASE)
         };
-        // SAFETY: cf is the configuration being set up; nginx copies the name (it only reads
-        // `text`, which outlives the call).
+        let expected = sesame::UNIFORM_CLAIMS
+            .get(index)
+            .map(|claim| format!("{prefix}{claim}"));
+        if expected.as_deref().map(str::as_bytes) != Some(name.as_bytes()) {
+            return NGX_ERROR as ngx_int_t;
+        }
+        // SAFETY: cf is the configuration being set up; nginx copies the name.
         let v = unsafe { ngx_http_add_variable(cf, &mut name, NOCACHE as ngx_uint_t) };
         // SAFETY: v is null or the variable nginx just registered.
         let Some(v) = (unsafe { v.as_mut() }) else {
