@@ -110,7 +110,9 @@ impl Identity {
     /// `birthdate`, `birthplace`, `birthcountry`, `gender`). See [`UNIFORM_CLAIMS`].
     pub fn uniform(&self, name: &str) -> Option<&str> {
         match name {
-            "family_name" => self.claim("family_name").or_else(|| self.claim("usual_name")),
+            "family_name" => self
+                .claim("family_name")
+                .or_else(|| self.claim("usual_name")),
             n if UNIFORM_CLAIMS.contains(&n) => self.claim(n),
             _ => None,
         }

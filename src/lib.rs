@@ -15,8 +15,8 @@ pub mod log;
 pub mod oidc;
 pub mod pages;
 pub mod policy;
-pub mod translate;
 pub mod session;
+pub mod translate;
 
 pub use api::*;
 pub use config::ConfigBuilder;

@@ -9,7 +9,9 @@
 
 use serde_json::{Map, Value};
 
-use crate::oidc::{is_email, is_siret_hint, Federation, LoginOptions, PC_ACR_VALUES, PC_MFA_ACR_VALUES};
+use crate::oidc::{
+    is_email, is_siret_hint, Federation, LoginOptions, PC_ACR_VALUES, PC_MFA_ACR_VALUES,
+};
 
 fn eidas_rank(acr: &str) -> Option<u8> {
     match acr {
@@ -146,14 +148,21 @@ fn fed_name(federation: Federation) -> &'static str {
     }
 }
 
-fn parse_hint(key: &str, value: &str, check: fn(&str) -> bool, example: &str) -> Result<Hint, String> {
+fn parse_hint(
+    key: &str,
+    value: &str,
+    check: fn(&str) -> bool,
+    example: &str,
+) -> Result<Hint, String> {
     if let Some(name) = value.strip_prefix("$arg_") {
         let ok = !name.is_empty()
             && name
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
         if !ok {
-            return Err(format!("sesame_{key} \"{value}\": write $arg_NAME with NAME a query parameter name"));
+            return Err(format!(
+                "sesame_{key} \"{value}\": write $arg_NAME with NAME a query parameter name"
+            ));
         }
         return Ok(Hint::FromQuery(name.to_owned()));
     }
@@ -163,7 +172,9 @@ fn parse_hint(key: &str, value: &str, check: fn(&str) -> bool, example: &str) ->
         ));
     }
     if !check(value) {
-        return Err(format!("sesame_{key} \"{value}\" is not valid (write e.g. {example})"));
+        return Err(format!(
+            "sesame_{key} \"{value}\" is not valid (write e.g. {example})"
+        ));
     }
     Ok(Hint::Fixed(value.to_owned()))
 }
@@ -179,7 +190,10 @@ fn is_idp_id(value: &str) -> bool {
 impl LocationRules {
     /// Validates a location's options (`acr`, `require`, `prompt`, `login_hint`, `idp_hint`,
     /// `siret_hint`) against the federation: what it would refuse fails here, at config test.
-    pub fn parse(federation: Federation, options: &[(String, String)]) -> Result<LocationRules, String> {
+    pub fn parse(
+        federation: Federation,
+        options: &[(String, String)],
+    ) -> Result<LocationRules, String> {
         let fed = fed_name(federation);
         let mut rules = LocationRules::default();
         for (key, value) in options {
@@ -187,7 +201,10 @@ impl LocationRules {
             match key.as_str() {
                 "acr" => {
                     if !rules.acr.is_empty() {
-                        return Err("sesame_acr is duplicate (list every accepted value in one directive)".into());
+                        return Err(
+                            "sesame_acr is duplicate (list every accepted value in one directive)"
+                                .into(),
+                        );
                     }
                     let mut values: Vec<String> = Vec::new();
                     for word in value.split_whitespace() {
@@ -209,7 +226,9 @@ impl LocationRules {
                             }
                         }
                         Federation::ProConnect => {
-                            if let Some(bad) = values.iter().find(|v| !PC_ACR_VALUES.contains(&v.as_str())) {
+                            if let Some(bad) =
+                                values.iter().find(|v| !PC_ACR_VALUES.contains(&v.as_str()))
+                            {
                                 return Err(format!(
                                     "sesame_acr {bad} is not a ProConnect value (expected some of: {}, or mfa)",
                                     PC_ACR_VALUES.join(" ")
@@ -244,13 +263,25 @@ impl LocationRules {
                     ));
                 }
                 "login_hint" => {
-                    rules.login_hint = Some(parse_hint(key, value, is_email, "agent@ministere.gouv.fr or $arg_email")?)
+                    rules.login_hint = Some(parse_hint(
+                        key,
+                        value,
+                        is_email,
+                        "agent@ministere.gouv.fr or $arg_email",
+                    )?)
                 }
                 "siret_hint" => {
                     if federation != Federation::ProConnect {
-                        return Err(format!("sesame_siret_hint only exists at ProConnect, not at {fed}"));
+                        return Err(format!(
+                            "sesame_siret_hint only exists at ProConnect, not at {fed}"
+                        ));
                     }
-                    rules.siret_hint = Some(parse_hint(key, value, is_siret_hint, "21750001600019 or $arg_siret")?)
+                    rules.siret_hint = Some(parse_hint(
+                        key,
+                        value,
+                        is_siret_hint,
+                        "21750001600019 or $arg_siret",
+                    )?)
                 }
                 "idp_hint" => {
                     rules.idp_hint = Some(parse_hint(key, value, is_idp_id, "fia1v2 or $arg_idp")?)
@@ -258,8 +289,13 @@ impl LocationRules {
                 other => return Err(format!("unknown location option \"{other}\"")),
             }
         }
-        if federation == Federation::Generic && (rules.siret_hint.is_some() || rules.idp_hint.is_some()) {
-            return Err("sesame_idp_hint and sesame_siret_hint need a ProConnect or FranceConnect preset".into());
+        if federation == Federation::Generic
+            && (rules.siret_hint.is_some() || rules.idp_hint.is_some())
+        {
+            return Err(
+                "sesame_idp_hint and sesame_siret_hint need a ProConnect or FranceConnect preset"
+                    .into(),
+            );
         }
         Ok(rules)
     }
@@ -336,8 +372,14 @@ mod tests {
     #[test]
     fn amr_second_factor_needs_two_factor_classes_or_mfa() {
         assert_eq!(amr_has_second_factor(Some(&json!(["pwd"]))), Some(false));
-        assert_eq!(amr_has_second_factor(Some(&json!(["pwd", "pin"]))), Some(false));
-        assert_eq!(amr_has_second_factor(Some(&json!(["pwd", "mail"]))), Some(true));
+        assert_eq!(
+            amr_has_second_factor(Some(&json!(["pwd", "pin"]))),
+            Some(false)
+        );
+        assert_eq!(
+            amr_has_second_factor(Some(&json!(["pwd", "mail"]))),
+            Some(true)
+        );
         assert_eq!(amr_has_second_factor(Some(&json!(["mfa"]))), Some(true));
         assert_eq!(amr_has_second_factor(Some(&json!([]))), None);
         assert_eq!(amr_has_second_factor(None), None);
@@ -361,7 +403,9 @@ mod tests {
     }
 
     fn opts(list: &[(&str, &str)]) -> Vec<(String, String)> {
-        list.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        list.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -395,12 +439,19 @@ mod tests {
         let pc = Federation::ProConnect;
         let r = LocationRules::parse(
             pc,
-            &opts(&[("login_hint", "$arg_email"), ("siret_hint", "$arg_siret"), ("idp_hint", "fia1v2")]),
+            &opts(&[
+                ("login_hint", "$arg_email"),
+                ("siret_hint", "$arg_siret"),
+                ("idp_hint", "fia1v2"),
+            ]),
         )
         .unwrap();
         let o = r.login_options("email=agent%40fia1.fr&siret=123");
         assert_eq!(o.login_hint.as_deref(), Some("agent@fia1.fr"));
-        assert_eq!(o.siret_hint, None, "a malformed siret is dropped, never sent");
+        assert_eq!(
+            o.siret_hint, None,
+            "a malformed siret is dropped, never sent"
+        );
         assert_eq!(o.idp_hint.as_deref(), Some("fia1v2"));
     }
 }

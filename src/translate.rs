@@ -26,7 +26,12 @@ const fn config(fix: &'static str) -> Translation {
     }
 }
 
-const fn user(fix: &'static str, title: &'static str, message: &'static str, english: &'static str) -> Translation {
+const fn user(
+    fix: &'static str,
+    title: &'static str,
+    message: &'static str,
+    english: &'static str,
+) -> Translation {
     Translation {
         fix,
         title,
@@ -99,8 +104,8 @@ mod tests {
     #[test]
     fn every_documented_proconnect_code_is_translated() {
         for code in [
-            "Y000400", "Y000404", "Y030031", "Y030110", "Y030111", "Y04A586", "Y500015",
-            "Y500001", "Y500006", "Y500024", "Y500025", "Y500027", "Y020032", "Y190001",
+            "Y000400", "Y000404", "Y030031", "Y030110", "Y030111", "Y04A586", "Y500015", "Y500001",
+            "Y500006", "Y500024", "Y500025", "Y500027", "Y020032", "Y190001",
         ] {
             let t = y_code(code).unwrap_or_else(|| panic!("{code} untranslated"));
             assert!(!t.fix.is_empty() && !t.message.is_empty());
@@ -111,14 +116,21 @@ mod tests {
     #[test]
     fn y_codes_are_found_inside_provider_text() {
         assert_eq!(find_y_code("Code d'erreur : Y000400 bad"), Some("Y000400"));
-        assert_eq!(find_y_code("see https://x/erreurs#Y04A586"), Some("Y04A586"));
+        assert_eq!(
+            find_y_code("see https://x/erreurs#Y04A586"),
+            Some("Y04A586")
+        );
         assert_eq!(find_y_code("HEY0000001"), None);
         assert_eq!(find_y_code("nothing"), None);
     }
 
     #[test]
     fn essential_acr_refusal_reads_as_insufficient_level() {
-        let t = callback_error("access_denied", Some("requested ACRs could not be satisfied")).unwrap();
+        let t = callback_error(
+            "access_denied",
+            Some("requested ACRs could not be satisfied"),
+        )
+        .unwrap();
         assert_eq!(t.title, "Niveau de sécurité insuffisant");
         let t = callback_error("access_denied", Some("user authentication aborted")).unwrap();
         assert_eq!(t.title, "Connexion annulée");

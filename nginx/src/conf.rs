@@ -210,7 +210,10 @@ extern "C" fn cmd_location_option(
         return conf_error(cf, &format!("\"{name}\": the value is not valid UTF-8"));
     }
     let key = name.strip_prefix("sesame_").unwrap_or(&name).to_owned();
-    let single = matches!(key.as_str(), "prompt" | "login_hint" | "idp_hint" | "siret_hint");
+    let single = matches!(
+        key.as_str(),
+        "prompt" | "login_hint" | "idp_hint" | "siret_hint"
+    );
     if single && words.len() != 1 {
         return conf_error(cf, &format!("\"{name}\" takes exactly one value"));
     }
@@ -487,9 +490,13 @@ pub unsafe extern "C" fn merge_loc_conf(
     if !conf.options.is_empty() {
         let own = std::mem::take(&mut conf.options);
         match (&mut conf.setting, &prev.setting) {
-            (Some(Setting::On { spec, location: None }), _) if spec.mode == LocationMode::Protect => {
-                merge_options(spec, &own)
-            }
+            (
+                Some(Setting::On {
+                    spec,
+                    location: None,
+                }),
+                _,
+            ) if spec.mode == LocationMode::Protect => merge_options(spec, &own),
             (None, Some(Setting::On { spec, .. })) if spec.mode == LocationMode::Protect => {
                 let mut spec = spec.clone();
                 merge_options(&mut spec, &own);

@@ -141,15 +141,42 @@ pub unsafe fn register(cf: *mut ngx_conf_t) -> ngx_int_t {
         (ngx_string!("sesame_birthplace"), UNIFORM_BASE + 6),
         (ngx_string!("sesame_birthcountry"), UNIFORM_BASE + 7),
         (ngx_string!("sesame_gender"), UNIFORM_BASE + 8),
-        (ngx_string!("sesame_uniform_header_given_name"), UNIFORM_HEADER_BASE),
-        (ngx_string!("sesame_uniform_header_family_name"), UNIFORM_HEADER_BASE + 1),
-        (ngx_string!("sesame_uniform_header_email"), UNIFORM_HEADER_BASE + 2),
-        (ngx_string!("sesame_uniform_header_siret"), UNIFORM_HEADER_BASE + 3),
-        (ngx_string!("sesame_uniform_header_idp_id"), UNIFORM_HEADER_BASE + 4),
-        (ngx_string!("sesame_uniform_header_birthdate"), UNIFORM_HEADER_BASE + 5),
-        (ngx_string!("sesame_uniform_header_birthplace"), UNIFORM_HEADER_BASE + 6),
-        (ngx_string!("sesame_uniform_header_birthcountry"), UNIFORM_HEADER_BASE + 7),
-        (ngx_string!("sesame_uniform_header_gender"), UNIFORM_HEADER_BASE + 8),
+        (
+            ngx_string!("sesame_uniform_header_given_name"),
+            UNIFORM_HEADER_BASE,
+        ),
+        (
+            ngx_string!("sesame_uniform_header_family_name"),
+            UNIFORM_HEADER_BASE + 1,
+        ),
+        (
+            ngx_string!("sesame_uniform_header_email"),
+            UNIFORM_HEADER_BASE + 2,
+        ),
+        (
+            ngx_string!("sesame_uniform_header_siret"),
+            UNIFORM_HEADER_BASE + 3,
+        ),
+        (
+            ngx_string!("sesame_uniform_header_idp_id"),
+            UNIFORM_HEADER_BASE + 4,
+        ),
+        (
+            ngx_string!("sesame_uniform_header_birthdate"),
+            UNIFORM_HEADER_BASE + 5,
+        ),
+        (
+            ngx_string!("sesame_uniform_header_birthplace"),
+            UNIFORM_HEADER_BASE + 6,
+        ),
+        (
+            ngx_string!("sesame_uniform_header_birthcountry"),
+            UNIFORM_HEADER_BASE + 7,
+        ),
+        (
+            ngx_string!("sesame_uniform_header_gender"),
+            UNIFORM_HEADER_BASE + 8,
+        ),
     ];
     for (mut name, data) in uniform {
         // The table must follow UNIFORM_CLAIMS: a variable must never read another claim.

@@ -17,7 +17,7 @@ use super::{make_job, Inner, Provider};
 pub(crate) struct CallbackTask {
     provider: usize,
     code: String,
-    pending: PendingLogin,
+    pending: Box<PendingLogin>,
     /// Set-Cookie for the login cookie without the entry just used.
     login_cookie: String,
     client_addr: String,
@@ -64,7 +64,7 @@ pub(crate) fn begin(inner: &Arc<Inner>, index: usize, req: &Request<'_>, query: 
             super::Task::Callback(CallbackTask {
                 provider: index,
                 code: code.to_owned(),
-                pending,
+                pending: Box::new(pending),
                 login_cookie,
                 client_addr: req.client_addr.to_owned(),
             }),
@@ -93,8 +93,10 @@ pub(crate) fn begin(inner: &Arc<Inner>, index: usize, req: &Request<'_>, query: 
                 expect_sub: pending.expect_sub.clone(),
             };
             match provider.client.cached_metadata() {
-                Some(meta) => Step::Done(super::protect::redirect_with(inner, provider, &meta, task)),
-                None => make_job(inner, super::Task::StartLoginWith(task)),
+                Some(meta) => {
+                    Step::Done(super::protect::redirect_with(inner, provider, &meta, task))
+                }
+                None => make_job(inner, super::Task::StartLoginWith(Box::new(task))),
             }
         }
         Err(OidcError::ProviderError { error, description }) => {
@@ -170,7 +172,13 @@ pub(crate) fn run(inner: &Inner, task: CallbackTask) -> Outcome {
             &format!(
                 "acr {} claims multi-factor but amr {} shows a single factor",
                 failures::log_safe(&result.acr),
-                failures::log_safe(&result.claims.get("amr").map(|v| v.to_string()).unwrap_or_default())
+                failures::log_safe(
+                    &result
+                        .claims
+                        .get("amr")
+                        .map(|v| v.to_string())
+                        .unwrap_or_default()
+                )
             ),
             &task.pending.return_to,
         );

@@ -103,11 +103,14 @@ pub(crate) struct RequestInfo {
 
 pub(crate) enum Task {
     Protect(protect::ProtectTask),
-    StartLogin { provider: usize, req: RequestInfo },
+    StartLogin {
+        provider: usize,
+        req: RequestInfo,
+    },
     Callback(callback::CallbackTask),
     Logout(logout::LogoutTask),
     /// A login with a location's options (step-up, silent SSO fallback) once metadata is known.
-    StartLoginWith(protect::StartLoginWith),
+    StartLoginWith(Box<protect::StartLoginWith>),
 }
 
 fn path_of(url: &str) -> Option<String> {
@@ -186,9 +189,13 @@ impl Sesame {
             }
         }
         let federation = self.inner.providers[provider].cfg.settings.federation;
-        let rules = crate::policy::LocationRules::parse(federation, &spec.options).map_err(|m| {
-            ConfigError::new(format!("sesame {} (provider \"{}\"): {m}", spec.provider, spec.provider))
-        })?;
+        let rules =
+            crate::policy::LocationRules::parse(federation, &spec.options).map_err(|m| {
+                ConfigError::new(format!(
+                    "sesame {} (provider \"{}\"): {m}",
+                    spec.provider, spec.provider
+                ))
+            })?;
         Ok(Location {
             inner: Arc::new(LocationPolicy {
                 mode: spec.mode.clone(),
@@ -231,7 +238,9 @@ impl Sesame {
             ))));
         }
         match policy.mode {
-            LocationMode::Protect => protect::begin_with(inner, policy.provider, &policy.rules, req),
+            LocationMode::Protect => {
+                protect::begin_with(inner, policy.provider, &policy.rules, req)
+            }
             LocationMode::Logout => logout::begin(inner, policy.provider, req, false),
             LocationMode::LogoutLocal => logout::begin(inner, policy.provider, req, true),
         }
@@ -261,7 +270,7 @@ impl Job {
             Task::StartLogin { provider, req } => protect::run_start_login(&inner, provider, &req),
             Task::Callback(t) => callback::run(&inner, t),
             Task::Logout(t) => logout::run(&inner, t),
-            Task::StartLoginWith(t) => protect::run_start_login_with(&inner, t),
+            Task::StartLoginWith(t) => protect::run_start_login_with(&inner, *t),
         }
     }
 }

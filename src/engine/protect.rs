@@ -74,11 +74,9 @@ fn decide(
             &crate::claims::user_key(&s.issuer, &s.sub),
             &why,
         )),
-        Verdict::StepUp if !req.navigable => Outcome::Page(failures::login_required(
-            provider,
-            &req.client_addr,
-            method,
-        )),
+        Verdict::StepUp if !req.navigable => {
+            Outcome::Page(failures::login_required(provider, &req.client_addr, method))
+        }
         Verdict::StepUp => {
             emit_step_up(provider, s, rules, &req.client_addr);
             let task = StartLoginWith {
@@ -213,7 +211,7 @@ pub(crate) fn begin_with(
     };
     match provider.client.cached_metadata() {
         Some(meta) => Step::Done(redirect_with(inner, provider, &meta, task)),
-        None => make_job(inner, Task::StartLoginWith(task)),
+        None => make_job(inner, Task::StartLoginWith(Box::new(task))),
     }
 }
 
@@ -266,7 +264,11 @@ pub(crate) fn run_start_login_with(inner: &Inner, task: StartLoginWith) -> Outco
     let provider = &inner.providers[task.provider];
     match provider.client.metadata() {
         Ok(meta) => redirect_with(inner, provider, &meta, task),
-        Err(e) => Outcome::Page(failures::provider_unavailable(provider, &task.client_addr, &e)),
+        Err(e) => Outcome::Page(failures::provider_unavailable(
+            provider,
+            &task.client_addr,
+            &e,
+        )),
     }
 }
 

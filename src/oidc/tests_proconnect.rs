@@ -66,12 +66,25 @@ fn proconnect_authorize_asks_acr_through_essential_claims_with_pkce_and_hints() 
     assert_eq!(get("idp_hint").as_deref(), Some("fia1v2"));
     assert_eq!(get("siret_hint").as_deref(), Some("21750001600019"));
     let accepted = [
-        "response_type", "client_id", "redirect_uri", "scope", "state", "nonce", "claims",
-        "code_challenge", "code_challenge_method", "prompt", "login_hint", "idp_hint",
+        "response_type",
+        "client_id",
+        "redirect_uri",
+        "scope",
+        "state",
+        "nonce",
+        "claims",
+        "code_challenge",
+        "code_challenge_method",
+        "prompt",
+        "login_hint",
+        "idp_hint",
         "siret_hint",
     ];
     for (k, _) in &p {
-        assert!(accepted.contains(&k.as_str()), "{k} is not a documented ProConnect parameter");
+        assert!(
+            accepted.contains(&k.as_str()),
+            "{k} is not a documented ProConnect parameter"
+        );
     }
 }
 
@@ -88,7 +101,15 @@ fn franceconnect_ignores_location_options_it_would_reject() {
     let names: Vec<String> = pairs(&url).into_iter().map(|(k, _)| k).collect();
     assert_eq!(
         names,
-        ["response_type", "client_id", "redirect_uri", "scope", "state", "nonce", "acr_values"]
+        [
+            "response_type",
+            "client_id",
+            "redirect_uri",
+            "scope",
+            "state",
+            "nonce",
+            "acr_values"
+        ]
     );
 }
 
@@ -175,6 +196,9 @@ fn proconnect_provider_acr_values_are_checked_by_membership() {
     let mut s = settings_for(Federation::ProConnect, "https://pc");
     s.acr_values = vec!["eidas1-mfa".into(), "eidas2".into()];
     assert!(acr::check(&s, Some("eidas2")).is_ok());
-    assert!(acr::check(&s, Some("eidas3")).is_err(), "not in the set, even if 'higher'");
+    assert!(
+        acr::check(&s, Some("eidas3")).is_err(),
+        "not in the set, even if 'higher'"
+    );
     assert!(acr::check(&s, None).is_err());
 }
