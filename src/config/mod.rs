@@ -308,3 +308,5 @@ fn check_endpoint_clash(
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_proconnect;

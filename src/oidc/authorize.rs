@@ -51,6 +51,14 @@ pub(crate) fn authorize_url_with(
                 &acr_values
             };
             pairs.push(("acr_values", acr));
+            // Both are in FranceConnect's whitelist; login_hint, siret_hint, prompt=none are
+            // not (refused at config time, never sent).
+            if opts.prompt.as_deref() == Some("login") {
+                pairs.push(("prompt", "login"));
+            }
+            if let Some(hint) = &opts.idp_hint {
+                pairs.push(("idp_hint", hint));
+            }
         }
         Federation::ProConnect => {
             // acr through `claims` (essential + values), never acr_values: sent together, PC

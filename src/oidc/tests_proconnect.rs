@@ -89,6 +89,24 @@ fn proconnect_authorize_asks_acr_through_essential_claims_with_pkce_and_hints() 
 }
 
 #[test]
+fn franceconnect_gets_prompt_login_and_idp_hint_from_its_whitelist() {
+    let s = settings_for(Federation::FranceConnect, "https://fc.example/api/v2");
+    let c = OidcClient::new(s).unwrap();
+    let opts = LoginOptions {
+        prompt: Some("login".into()),
+        idp_hint: Some("fia1v2".into()),
+        acr: vec!["eidas1".into()],
+        ..LoginOptions::default()
+    };
+    let url = c.authorize_url_with(&meta("https://fc.example/api/v2"), &params(), &opts);
+    let p = pairs(&url);
+    assert!(p.contains(&("prompt".into(), "login".into())));
+    assert!(p.contains(&("idp_hint".into(), "fia1v2".into())));
+    assert!(p.contains(&("acr_values".into(), "eidas1".into())));
+    assert!(!p.iter().any(|(k, _)| k == "claims" || k == "code_challenge"));
+}
+
+#[test]
 fn franceconnect_ignores_location_options_it_would_reject() {
     let s = settings_for(Federation::FranceConnect, "https://fc.example/api/v2");
     let c = OidcClient::new(s).unwrap();

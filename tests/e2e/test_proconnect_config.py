@@ -97,3 +97,12 @@ def test_proconnect_production_refuses_an_http_redirect_uri(make_site):
     site.providers["pc"]["redirect_uri"] = f"http://127.0.0.1:{site.port}/sesame/pc/callback"
     rc, err = site.config_test()
     assert rc != 0 and "redirect_uri must be https" in err, err
+
+
+def test_error_pages_directory_without_any_known_page_fails_nginx_t(make_site):
+    site = site_with(make_site, PC_LOCATIONS)
+    site.providers["pc"]["error_pages"] = "conf/nopages"
+    site.files["conf/nopages/readme.txt"] = "nothing here\n"
+    (site.prefix / "conf" / "nopages").mkdir(parents=True, exist_ok=True)
+    rc, err = site.config_test()
+    assert rc != 0 and "error_pages" in err and "forbidden" in err, err

@@ -88,6 +88,15 @@ def test_franceconnect_uniform_claims_include_birth_data(browser, nginx):
     assert "SESAME_SIRET" not in server
 
 
+def test_franceconnect_sensitive_location_asks_prompt_login_within_the_whitelist(browser, nginx):
+    login = browser.login(nginx.url("/usagers/sensible/"), identity="testfc1")
+    q = query(login.authorize_url)
+    assert q["prompt"] == "login" and q["acr_values"] == "eidas1"
+    assert set(q) == {"response_type", "client_id", "redirect_uri", "scope", "state", "nonce",
+                      "acr_values", "prompt"}
+    assert php_server(login.final)["SESAME_PROVIDER"] == "fc"
+
+
 def test_franceconnect_session_never_opens_a_proconnect_location(browser, nginx, emulator,
                                                                   pc_emulator):
     php_server(browser.login(nginx.url("/usagers/"), identity="testfc1").final)

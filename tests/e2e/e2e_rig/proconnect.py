@@ -15,6 +15,14 @@ PC_LOCATIONS = """\
             include fastcgi_backend;
             fastcgi_pass 127.0.0.1:{{PHP_PORT}};
         }
+        location /usagers/sensible/ {
+            sesame fc;
+            sesame_acr eidas1;
+            sesame_prompt login;
+            include sesame_fastcgi_params;
+            include fastcgi_backend;
+            fastcgi_pass 127.0.0.1:{{PHP_PORT}};
+        }
         location /agents/ {
             sesame pc;
             include sesame_fastcgi_params;
