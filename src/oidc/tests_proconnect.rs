@@ -103,7 +103,9 @@ fn franceconnect_gets_prompt_login_and_idp_hint_from_its_whitelist() {
     assert!(p.contains(&("prompt".into(), "login".into())));
     assert!(p.contains(&("idp_hint".into(), "fia1v2".into())));
     assert!(p.contains(&("acr_values".into(), "eidas1".into())));
-    assert!(!p.iter().any(|(k, _)| k == "claims" || k == "code_challenge"));
+    assert!(!p
+        .iter()
+        .any(|(k, _)| k == "claims" || k == "code_challenge"));
 }
 
 #[test]
