@@ -64,9 +64,9 @@ fn decide(
     req: &RequestInfo,
     method: &str,
     query: &str,
-) -> Outcome {
+) -> Step {
     let provider = &inner.providers[index];
-    match judge(provider, rules, s) {
+    let outcome = match judge(provider, rules, s) {
         Verdict::Allow => Outcome::Allow(identity_of(provider, s)),
         Verdict::Forbidden(why) => Outcome::Page(failures::claim_refused(
             provider,
@@ -89,10 +89,12 @@ fn decide(
             };
             match provider.client.cached_metadata() {
                 Some(meta) => redirect_with(inner, provider, &meta, task),
-                None => run_start_login_with(inner, task),
+                // Discovery needs I/O: never from `begin`, always in a job.
+                None => return make_job(inner, Task::StartLoginWith(Box::new(task))),
             }
         }
-    }
+    };
+    Step::Done(outcome)
 }
 
 fn emit_step_up(provider: &Provider, s: &Session, rules: &LocationRules, client: &str) {
@@ -163,7 +165,7 @@ pub(crate) fn begin_with(
                     return Step::Done(Outcome::Allow(identity_of(provider, &s)));
                 }
                 let info = request_info(provider, req);
-                return Step::Done(decide(inner, index, rules, &s, &info, req.method, query));
+                return decide(inner, index, rules, &s, &info, req.method, query);
             }
         }
     }
@@ -317,15 +319,22 @@ pub(crate) fn run(inner: &Arc<Inner>, task: ProtectTask) -> Outcome {
     let now = now_unix();
     match inner.sessions.load(&task.session, now) {
         Err(e) => Outcome::Page(failures::store_down(provider, &task.req.client_addr, &e)),
-        Ok(Some(s)) if s.provider == provider.name() => decide(
-            inner,
-            task.provider,
-            &task.rules,
-            &s,
-            &task.req,
-            &task.method,
-            &task.query,
-        ),
+        Ok(Some(s)) if s.provider == provider.name() => {
+            let step = decide(
+                inner,
+                task.provider,
+                &task.rules,
+                &s,
+                &task.req,
+                &task.method,
+                &task.query,
+            );
+            match step {
+                Step::Done(outcome) => outcome,
+                // Already in a job: do the I/O now.
+                Step::Job(job) => job.run(),
+            }
+        }
         // Expired, unknown, or a session of another provider: log in with this one.
         Ok(_) => {
             if task.req.navigable {
