@@ -149,7 +149,14 @@ pub(crate) fn run(inner: &Inner, task: CallbackTask) -> Outcome {
         }
     }
     let federation = provider.cfg.settings.federation;
-    let asked = &task.pending.options.acr;
+    // What this login asked: the location's sesame_acr, else the provider's acr_values.
+    let asked = if task.pending.options.acr.is_empty()
+        && federation == crate::oidc::Federation::ProConnect
+    {
+        &provider.cfg.settings.acr_values
+    } else {
+        &task.pending.options.acr
+    };
     if !crate::policy::acr_satisfies(federation, asked, &result.acr) {
         let page = failures::level_refused(
             provider,
