@@ -140,11 +140,6 @@ pub(crate) fn identity_of(provider: &Provider, session: &Session) -> crate::api:
     )
 }
 
-#[allow(dead_code)]
-pub(crate) fn begin(inner: &Arc<Inner>, index: usize, req: &Request<'_>) -> Step {
-    begin_with(inner, index, &Arc::new(LocationRules::default()), req)
-}
-
 pub(crate) fn begin_with(
     inner: &Arc<Inner>,
     index: usize,
