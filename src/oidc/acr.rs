@@ -33,13 +33,15 @@ fn required(settings: &OidcSettings) -> Option<String> {
                 .cloned()
                 .unwrap_or_else(|| "eidas1".to_owned()),
         ),
-        Federation::Generic => None,
+        Federation::Generic | Federation::ProConnect => None,
     }
 }
 
 /// Checks the id_token's `acr` and returns it ("" when a generic provider sent none and
 /// nothing was required).
 pub(crate) fn check(settings: &OidcSettings, got: Option<&str>) -> Result<String, OidcError> {
+    // ProConnect: what was asked (the provider's acr_values, or a location's sesame_acr) is a
+    // set checked by the engine against the login that asked it (policy::acr_satisfies).
     let Some(required) = required(settings) else {
         return Ok(got.unwrap_or_default().to_owned());
     };
