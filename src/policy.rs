@@ -13,7 +13,8 @@ use crate::oidc::{
     is_email, is_siret_hint, Federation, LoginOptions, PC_ACR_VALUES, PC_MFA_ACR_VALUES,
 };
 
-fn eidas_rank(acr: &str) -> Option<u8> {
+/// FranceConnect's eIDAS levels in order; None for any other value (ProConnect's sets, unknown).
+pub(crate) fn eidas_rank(acr: &str) -> Option<u8> {
     match acr {
         "eidas1" => Some(1),
         "eidas2" => Some(2),

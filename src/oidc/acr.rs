@@ -6,15 +6,7 @@
 //! the exact value, or for eIDAS values a higher level.
 
 use super::{Federation, OidcError, OidcSettings};
-
-fn eidas_rank(acr: &str) -> Option<u8> {
-    match acr {
-        "eidas1" => Some(1),
-        "eidas2" => Some(2),
-        "eidas3" => Some(3),
-        _ => None,
-    }
-}
+use crate::policy::eidas_rank;
 
 /// The requirement in force for these settings, if any.
 fn required(settings: &OidcSettings) -> Option<String> {

@@ -14,13 +14,12 @@ import hmac
 import json
 import re
 import secrets
-import urllib.parse
 import uuid
 
 import emu_jose as jose
 import emu_pages as pages
-from emulator import (ClientConfigError, Handler, REDIRECT_MISBEHAVIOURS, parse_pairs,
-                      single_valued, with_query)
+from emulator import (Handler, REDIRECT_MISBEHAVIOURS, parse_pairs, parse_registration,
+                      single_valued, validate_registrations, with_query)
 
 KNOWN_PARAMS = {"client_id", "acr_values", "claims", "response_type", "nonce", "state",
                 "redirect_uri", "scope", "prompt", "idp_hint", "login_hint", "siret_hint",
@@ -121,38 +120,16 @@ def pc_claims(login, scopes):
 def validate_pc_clients(data):
     """Like the FC registrations, plus HS256, userinfo_signed_response_alg null (= JSON),
     `public_only` (private-sector users refused with Y500015) and `allowed_scopes`."""
-    if not isinstance(data, list):
-        raise ClientConfigError("clients must be a JSON list")
-    out = {}
-    for item in data:
-        if not isinstance(item, dict):
-            raise ClientConfigError("each client must be a JSON object")
-        cid, secret = item.get("client_id"), item.get("client_secret")
-        if not isinstance(cid, str) or not cid or not isinstance(secret, str) or not secret:
-            raise ClientConfigError("client_id and client_secret must be non-empty strings")
-        redirect_uris = item.get("redirect_uris")
-        logout_uris = item.get("post_logout_redirect_uris", [])
-        for name, value in (("redirect_uris", redirect_uris),
-                            ("post_logout_redirect_uris", logout_uris)):
-            if not isinstance(value, list) or not all(isinstance(u, str) and u for u in value):
-                raise ClientConfigError("%s of %s must be a list of strings" % (name, cid))
-        if not redirect_uris:
-            raise ClientConfigError("client %s needs at least one redirect_uri" % cid)
-        id_alg = item.get("id_token_signed_response_alg", "ES256")
-        ui_alg = item.get("userinfo_signed_response_alg", id_alg)
-        if id_alg not in ("ES256", "RS256", "HS256") or ui_alg not in ("ES256", "RS256",
-                                                                        "HS256", None):
-            raise ClientConfigError("client %s: algs must be ES256, RS256 or HS256 "
-                                    "(userinfo: or null for JSON)" % cid)
+    def parse(item):
+        client = parse_registration(item, ("ES256", "RS256", "HS256"),
+                                    ("ES256", "RS256", "HS256", None))
         scopes = item.get("allowed_scopes", sorted(DEFAULT_SCOPES | OPTIONAL_SCOPES))
-        out[cid] = {
-            "client_id": cid, "client_secret": secret,
-            "redirect_uris": list(redirect_uris), "post_logout_redirect_uris": list(logout_uris),
-            "id_token_signed_response_alg": id_alg, "userinfo_signed_response_alg": ui_alg,
+        client.update({
             "amr_allowed": True, "public_only": bool(item.get("public_only", True)),
             "allowed_scopes": set(scopes),
-        }
-    return out
+        })
+        return client
+    return validate_registrations(data, parse)
 
 
 def login_page(issuer, interaction, client_id, sso_login=None, login_hint=None):

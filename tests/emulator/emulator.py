@@ -76,41 +76,57 @@ class ClientConfigError(ValueError):
     pass
 
 
-def validate_clients(data):
-    """Normalise a JSON list of client registrations (SPEC: Clients)."""
+def parse_registration(item, id_algs=("ES256", "RS256"), userinfo_algs=("ES256", "RS256")):
+    """Checks one client registration (SPEC: Clients) and returns its common fields; each
+    federation's mode adds its own."""
+    if not isinstance(item, dict):
+        raise ClientConfigError("each client must be a JSON object")
+    cid, secret = item.get("client_id"), item.get("client_secret")
+    if not isinstance(cid, str) or not cid or not isinstance(secret, str) or not secret:
+        raise ClientConfigError("client_id and client_secret must be non-empty strings")
+    redirect_uris = item.get("redirect_uris")
+    logout_uris = item.get("post_logout_redirect_uris", [])
+    for name, value in (("redirect_uris", redirect_uris),
+                        ("post_logout_redirect_uris", logout_uris)):
+        if not isinstance(value, list) or not all(isinstance(u, str) and u for u in value):
+            raise ClientConfigError("%s of %s must be a list of strings" % (name, cid))
+    if not redirect_uris:
+        raise ClientConfigError("client %s needs at least one redirect_uri" % cid)
+    id_alg = item.get("id_token_signed_response_alg", "ES256")
+    ui_alg = item.get("userinfo_signed_response_alg", id_alg)
+    if id_alg not in id_algs or ui_alg not in userinfo_algs:
+        raise ClientConfigError("client %s: id_token alg must be one of %s, userinfo alg one of %s"
+                                % (cid, list(id_algs), list(userinfo_algs)))
+    return {
+        "client_id": cid, "client_secret": secret,
+        "redirect_uris": list(redirect_uris), "post_logout_redirect_uris": list(logout_uris),
+        "id_token_signed_response_alg": id_alg, "userinfo_signed_response_alg": ui_alg,
+    }
+
+
+def validate_registrations(data, parse):
+    """A JSON list of registrations → {client_id: client}, each parsed by `parse`."""
     if not isinstance(data, list):
         raise ClientConfigError("clients must be a JSON list")
     out = {}
     for item in data:
-        if not isinstance(item, dict):
-            raise ClientConfigError("each client must be a JSON object")
-        cid, secret = item.get("client_id"), item.get("client_secret")
-        if not isinstance(cid, str) or not cid or not isinstance(secret, str) or not secret:
-            raise ClientConfigError("client_id and client_secret must be non-empty strings")
-        redirect_uris = item.get("redirect_uris")
-        logout_uris = item.get("post_logout_redirect_uris", [])
-        for name, value in (("redirect_uris", redirect_uris),
-                            ("post_logout_redirect_uris", logout_uris)):
-            if not isinstance(value, list) or not all(isinstance(u, str) and u for u in value):
-                raise ClientConfigError("%s of %s must be a list of strings" % (name, cid))
-        if not redirect_uris:
-            raise ClientConfigError("client %s needs at least one redirect_uri" % cid)
-        id_alg = item.get("id_token_signed_response_alg", "ES256")
-        ui_alg = item.get("userinfo_signed_response_alg", id_alg)
-        if id_alg not in ("ES256", "RS256") or ui_alg not in ("ES256", "RS256"):
-            raise ClientConfigError("client %s: algs must be ES256 or RS256" % cid)
+        client = parse(item)
+        if client["client_id"] in out:
+            raise ClientConfigError("duplicate client_id %s" % client["client_id"])
+        out[client["client_id"]] = client
+    return out
+
+
+def validate_clients(data):
+    """Normalise a JSON list of FranceConnect client registrations (SPEC: Clients)."""
+    def parse(item):
+        client = parse_registration(item)
         amr_allowed = item.get("amr_allowed", False)
         if not isinstance(amr_allowed, bool):
-            raise ClientConfigError("client %s: amr_allowed must be a boolean" % cid)
-        if cid in out:
-            raise ClientConfigError("duplicate client_id %s" % cid)
-        out[cid] = {
-            "client_id": cid, "client_secret": secret,
-            "redirect_uris": list(redirect_uris), "post_logout_redirect_uris": list(logout_uris),
-            "id_token_signed_response_alg": id_alg, "userinfo_signed_response_alg": ui_alg,
-            "amr_allowed": amr_allowed,
-        }
-    return out
+            raise ClientConfigError("client %s: amr_allowed must be a boolean" % client["client_id"])
+        client["amr_allowed"] = amr_allowed
+        return client
+    return validate_registrations(data, parse)
 
 
 def fresh_control():
