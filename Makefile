@@ -3,7 +3,7 @@ CARGO  ?= cargo
 PYTHON ?= python3
 export CARGO_TARGET_DIR ?= $(CURDIR)/target
 
-.PHONY: all build test demo lint deps apache apache-install
+.PHONY: all build cli test demo lint deps apache apache-install
 
 all: build
 
@@ -14,7 +14,7 @@ build:
 	$(CARGO) build -p ngx-sesame
 	$(MAKE) apache
 
-# The Apache httpd module (apxs, Debian's apache2-dev): apache/.libs/mod_sesame.so, linked with the
+# The Apache httpd module (apxs, Debian's apache2-dev): apache/.build/debug/mod_sesame.so, linked with the
 # core's static library; fails unless sesame_module is its only exported symbol.
 apache:
 	$(MAKE) -C apache
@@ -23,6 +23,10 @@ apache:
 # (/usr/lib/apache2/modules on Debian). Then: LoadModule sesame_module .../mod_sesame.so
 apache-install:
 	$(MAKE) -C apache PROFILE=release install
+
+# The `sesame` operator command, optimised: target/release/sesame (`build` makes a debug one).
+cli:
+	$(CARGO) build --release -p sesame --bin sesame
 
 # Unit + integration tests of the core (the C header check is one of them) and of the module's
 # pure parts, then the end-to-end suite against real nginx, redis-server, php-fpm, the emulator.

@@ -5,31 +5,42 @@
 
 #include <string.h>
 
+#include "apr_strings.h"
+
 #include "mod_sesame.h"
 
+/* Require sesame-acr LEVEL...: the provider's federation rules (FranceConnect levels ordered,
+ * ProConnect a set of accepted values), applied by the core. */
 static authz_status acr_check(request_rec *r, const char *require_line, const void *parsed)
 {
     (void)parsed;
     if (!r->user) {
         return AUTHZ_DENIED_NO_USER;
     }
+    sesame_srv *sc = ap_get_module_config(r->server->module_config, &sesame_module);
     sesame_rctx *ctx = sesame_identity_of(r);
     const char *t = require_line;
-    const char *level = ap_getword_conf(r->pool, &t);
+    const char *levels = "";
+    while (*t) {
+        const char *w = ap_getword_conf(r->pool, &t);
+        if (*w) {
+            levels = *levels ? apr_pstrcat(r->pool, levels, " ", w, NULL) : w;
+        }
+    }
     if (!ctx) {
         return AUTHZ_DENIED;
     }
-    return sesame_outcome_acr_satisfies(ctx->outcome, level, strlen(level)) ? AUTHZ_GRANTED
-                                                                            : AUTHZ_DENIED;
+    return sesame_outcome_acr_satisfies(sc->core, ctx->outcome, levels, strlen(levels))
+               ? AUTHZ_GRANTED
+               : AUTHZ_DENIED;
 }
 
 static const char *acr_parse(cmd_parms *cmd, const char *require_line, const void **parsed)
 {
     const char *t = require_line;
-    const char *level = ap_getword_conf(cmd->temp_pool, &t);
     (void)parsed;
-    if (!*level || *ap_getword_conf(cmd->temp_pool, &t)) {
-        return "Require sesame-acr takes one level, e.g. Require sesame-acr eidas2";
+    if (!*ap_getword_conf(cmd->temp_pool, &t)) {
+        return "Require sesame-acr takes one or more levels, e.g. Require sesame-acr eidas2";
     }
     return NULL;
 }

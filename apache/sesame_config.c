@@ -153,6 +153,7 @@ static const struct {
     {"HttpTimeout", "http_timeout"},
     {"MetadataTTL", "metadata_ttl"},
     {"Leeway", "leeway"},
+    {"ErrorPages", "error_pages"},
     {NULL, NULL},
 };
 

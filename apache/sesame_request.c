@@ -327,6 +327,15 @@ static void set_identity_env(request_rec *r, sesame_outcome *o)
             apr_table_set(r->subprocess_env, env, sesame_str_dup(r->pool, value));
         }
     }
+    /* Uniform claims, as nginx's SESAME_GIVEN_NAME, SESAME_FAMILY_NAME... */
+    n = sesame_outcome_uniform_count(o);
+    for (size_t i = 0; i < n; i++) {
+        sesame_str name, value, encoded;
+        if (sesame_outcome_uniform(o, i, &name, &value, &encoded) == 0 && value.len > 0) {
+            apr_table_set(r->subprocess_env, env_name(r->pool, "SESAME_", name),
+                          sesame_str_dup(r->pool, value));
+        }
+    }
 }
 
 static void set_oidc_env(request_rec *r, sesame_outcome *o)
@@ -371,6 +380,15 @@ static void set_identity_headers(request_rec *r, sesame_outcome *o)
         if (header) {
             apr_table_set(r->headers_in, header,
                           sesame_str_dup(r->pool, sesame_outcome_var_header_value(o, i)));
+        }
+    }
+    /* Uniform claims, as nginx's X-Sesame-Given-Name, X-Sesame-Family-Name... */
+    n = sesame_outcome_uniform_count(o);
+    for (size_t i = 0; i < n; i++) {
+        sesame_str name, value, encoded;
+        if (sesame_outcome_uniform(o, i, &name, &value, &encoded) == 0 && value.len > 0) {
+            apr_table_set(r->headers_in, header_name(r->pool, "X-Sesame-", name),
+                          sesame_str_dup(r->pool, encoded));
         }
     }
 }

@@ -461,16 +461,41 @@ int sesame_outcome_oidc_var(const struct sesame_outcome *o,
                             struct sesame_str *value);
 
 /*
- `authz::acr_satisfies`: 1 when the allowed identity's acr is `required` or a higher level
- of the federation's ordering (eidas1 < eidas2 < eidas3), else 0 (also for a NULL or
- non-ALLOW outcome).
+ `Sesame::acr_satisfies`: 1 when the allowed identity's acr meets `wanted` (one or more
+ space-separated values) under its provider's federation rules — FranceConnect levels
+ ordered (eidas1 < eidas2 < eidas3), ProConnect and generic providers a set — else 0 (also
+ for a NULL core, a NULL or non-ALLOW outcome, or an empty rule).
 
  # Safety
- `o` must be NULL or a live outcome; `required` valid for `required_len` bytes.
+ `s` NULL or a live core; `o` NULL or a live outcome; `wanted` valid for `wanted_len` bytes.
  */
-int sesame_outcome_acr_satisfies(const struct sesame_outcome *o,
-                                 const char *required,
-                                 size_t required_len);
+int sesame_outcome_acr_satisfies(const struct sesame *s,
+                                 const struct sesame_outcome *o,
+                                 const char *wanted,
+                                 size_t wanted_len);
+
+/*
+ Number of uniform claims of an allowed identity (`given_name`, `family_name` = FranceConnect
+ `family_name` or ProConnect `usual_name`, `email`, `siret`, `idp_id`, FranceConnect birth
+ data), as nginx's `$sesame_<name>` / `SESAME_<NAME>`.
+
+ # Safety
+ `o` must be NULL or a live outcome.
+ */
+size_t sesame_outcome_uniform_count(const struct sesame_outcome *o);
+
+/*
+ The i-th uniform claim: 0 with `*name`, `*value` and `*header_value` (percent-encoded) set,
+ -1 when out of range.
+
+ # Safety
+ `o` must be NULL or a live outcome; `name`, `value` and `header_value` writable.
+ */
+int sesame_outcome_uniform(const struct sesame_outcome *o,
+                           size_t i,
+                           struct sesame_str *name,
+                           struct sesame_str *value,
+                           struct sesame_str *header_value);
 
 /*
  `authz::claim_matches`: 1 when the allowed identity's claim `name` equals `value` (or, for

@@ -1,12 +1,6 @@
 //! Authorization rules a server applies to an allowed identity (Apache's `Require sesame-acr`
-//! and `Require sesame-claim`): the federation's acr ordering and claim matching live here, so
-//! adapters hold no identity logic of their own.
-
-/// True when the session's `acr` is `required` or, for eIDAS levels, higher
-/// (eidas1 < eidas2 < eidas3). An unknown or empty level meets only itself.
-pub fn acr_satisfies(got: &str, required: &str) -> bool {
-    !required.is_empty() && crate::oidc::acr_at_least(got, required)
-}
+//! and `Require sesame-claim`), so adapters hold no identity logic of their own. The acr rule
+//! is `policy::acr_satisfies` with the provider's federation (`Sesame::acr_satisfies`).
 
 /// True when a claim, as handed to the backend (strings raw, arrays as compact JSON), equals
 /// `wanted`, or is a JSON array with `wanted` among its string/number/boolean elements.
@@ -32,21 +26,6 @@ pub fn claim_matches(claim_text: &str, wanted: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn higher_eidas_level_satisfies_a_lower_requirement() {
-        assert!(acr_satisfies("eidas3", "eidas2"));
-        assert!(acr_satisfies("eidas2", "eidas2"));
-        assert!(!acr_satisfies("eidas1", "eidas2"));
-    }
-
-    #[test]
-    fn unknown_levels_meet_only_themselves() {
-        assert!(acr_satisfies("eidas1-mfa", "eidas1-mfa"));
-        assert!(!acr_satisfies("eidas0", "eidas1"));
-        assert!(!acr_satisfies("eidas1-mfa", "eidas1"));
-        assert!(!acr_satisfies("", ""));
-    }
 
     #[test]
     fn claim_matches_exact_text_or_an_array_element() {

@@ -81,6 +81,8 @@ pub struct SesameOutcome {
     vars: Vec<(String, String, String)>,
     /// mod_auth_openidc-style variables (name, value): REMOTE_USER then OIDC_CLAIM_*.
     oidc_vars: Vec<(String, String)>,
+    /// Uniform claims (name, raw value, header-encoded value), `Identity::uniform`.
+    uniform: Vec<(String, String, String)>,
 }
 
 /// Not Sesame's business: continue as if it were not there.
@@ -227,13 +229,22 @@ impl SesameOutcome {
             headers: Vec::new(),
             vars: Vec::new(),
             oidc_vars: Vec::new(),
+            uniform: Vec::new(),
         };
         match outcome {
             Outcome::Decline => {}
-            Outcome::Allow(identity) => {
+            Outcome::Allow(mut identity) => {
                 out.kind = SESAME_ALLOW;
-                out.cookies = identity.set_cookies;
-                out.oidc_vars = identity.mod_auth_openidc;
+                out.cookies = std::mem::take(&mut identity.set_cookies);
+                out.uniform = crate::api::UNIFORM_CLAIMS
+                    .iter()
+                    .filter_map(|name| {
+                        identity
+                            .uniform(name)
+                            .map(|v| ((*name).to_owned(), v.to_owned(), encode_header_value(v)))
+                    })
+                    .collect();
+                out.oidc_vars = std::mem::take(&mut identity.mod_auth_openidc);
                 let mut vars = vec![
                     ("provider".to_owned(), identity.provider),
                     ("acr".to_owned(), identity.acr),
@@ -1038,41 +1049,104 @@ pub unsafe extern "C" fn sesame_outcome_oidc_var(
     }
 }
 
-/// `authz::acr_satisfies`: 1 when the allowed identity's acr is `required` or a higher level
-/// of the federation's ordering (eidas1 < eidas2 < eidas3), else 0 (also for a NULL or
-/// non-ALLOW outcome).
+/// `Sesame::acr_satisfies`: 1 when the allowed identity's acr meets `wanted` (one or more
+/// space-separated values) under its provider's federation rules — FranceConnect levels
+/// ordered (eidas1 < eidas2 < eidas3), ProConnect and generic providers a set — else 0 (also
+/// for a NULL core, a NULL or non-ALLOW outcome, or an empty rule).
 ///
 /// # Safety
-/// `o` must be NULL or a live outcome; `required` valid for `required_len` bytes.
+/// `s` NULL or a live core; `o` NULL or a live outcome; `wanted` valid for `wanted_len` bytes.
 #[no_mangle]
 pub unsafe extern "C" fn sesame_outcome_acr_satisfies(
+    s: *const SesameHandle,
     o: *const SesameOutcome,
-    required: *const c_char,
-    required_len: usize,
+    wanted: *const c_char,
+    wanted_len: usize,
 ) -> c_int {
     let r = guarded(|| {
         // SAFETY: caller guarantees the (ptr, len) pair.
-        let required = unsafe {
+        let wanted = unsafe {
             in_lossy(
                 SesameStr {
-                    ptr: required,
-                    len: required_len,
+                    ptr: wanted,
+                    len: wanted_len,
                 },
-                "required acr",
+                "acr rule",
             )?
         };
+        let wanted: Vec<String> = wanted.split_whitespace().map(str::to_owned).collect();
+        // SAFETY: the caller passes NULL or a live core.
+        let Some(s) = (unsafe { s.as_ref() }) else {
+            return Ok(false);
+        };
+        let var = |o: &SesameOutcome, name: &str| {
+            o.vars
+                .iter()
+                .find(|(n, _, _)| n == name)
+                .map(|(_, v, _)| v.clone())
+        };
         // SAFETY: `o` is NULL or a live outcome (this function's contract).
-        Ok(unsafe {
-            with_outcome(o, false, |o| {
-                o.kind == SESAME_ALLOW
-                    && o.vars
-                        .iter()
-                        .find(|(n, _, _)| n == "acr")
-                        .is_some_and(|(_, v, _)| crate::authz::acr_satisfies(v, &required))
+        let found = unsafe {
+            with_outcome(o, None, |o| {
+                (o.kind == SESAME_ALLOW).then(|| (var(o, "provider"), var(o, "acr")))
             })
+        };
+        Ok(match found {
+            Some((Some(provider), Some(acr))) => s.0.acr_satisfies(&provider, &wanted, &acr),
+            _ => false,
         })
     });
     c_int::from(r.unwrap_or(false))
+}
+
+/// Number of uniform claims of an allowed identity (`given_name`, `family_name` = FranceConnect
+/// `family_name` or ProConnect `usual_name`, `email`, `siret`, `idp_id`, FranceConnect birth
+/// data), as nginx's `$sesame_<name>` / `SESAME_<NAME>`.
+///
+/// # Safety
+/// `o` must be NULL or a live outcome.
+#[no_mangle]
+pub unsafe extern "C" fn sesame_outcome_uniform_count(o: *const SesameOutcome) -> usize {
+    // SAFETY: `o` is NULL or a live outcome (this function's contract).
+    unsafe { with_outcome(o, 0, |o| o.uniform.len()) }
+}
+
+/// The i-th uniform claim: 0 with `*name`, `*value` and `*header_value` (percent-encoded) set,
+/// -1 when out of range.
+///
+/// # Safety
+/// `o` must be NULL or a live outcome; `name`, `value` and `header_value` writable.
+#[no_mangle]
+pub unsafe extern "C" fn sesame_outcome_uniform(
+    o: *const SesameOutcome,
+    i: usize,
+    name: *mut SesameStr,
+    value: *mut SesameStr,
+    header_value: *mut SesameStr,
+) -> c_int {
+    if name.is_null() || value.is_null() || header_value.is_null() {
+        return -1;
+    }
+    // SAFETY: `o` is NULL or a live outcome (this function's contract).
+    let triple = unsafe {
+        with_outcome(o, None, |o| {
+            o.uniform
+                .get(i)
+                .map(|(n, v, h)| (out_str(n), out_str(v), out_str(h)))
+        })
+    };
+    match triple {
+        Some((n, v, h)) => {
+            // SAFETY: the three are non-NULL and writable (contract).
+            unsafe {
+                *name = n;
+                *value = v;
+                *header_value = h;
+            }
+            0
+        }
+        None => -1,
+    }
 }
 
 /// `authz::claim_matches`: 1 when the allowed identity's claim `name` equals `value` (or, for

@@ -16,7 +16,9 @@ pub mod http;
 pub mod log;
 pub mod oidc;
 pub mod pages;
+pub mod policy;
 pub mod session;
+pub mod translate;
 
 pub use api::*;
 pub use config::ConfigBuilder;

@@ -17,7 +17,7 @@ pub use provider::ProviderConfig;
 use crate::api::ConfigError;
 use crate::engine::{EngineConfig, Sesame};
 use crate::oidc::OidcClient;
-use crate::session::{Keys, RedisStore, SessionSettings};
+use crate::session::{Keys, RedisStore, RedisTarget, RedisTls, SessionSettings};
 use provider::ProviderDraft;
 
 /// Collects raw directive values from an adapter, then validates them all in `build`.
@@ -31,6 +31,9 @@ pub struct ConfigBuilder {
     session_cache: Option<Duration>,
     session_idle_timeout: Option<Duration>,
     session_lifetime: Option<Duration>,
+    redis_ca_file: Option<String>,
+    redis_cert_file: Option<String>,
+    redis_key_file: Option<String>,
     /// In declaration order, so errors and endpoint matching are predictable.
     providers: Vec<(String, ProviderDraft)>,
 }
@@ -42,6 +45,9 @@ const GLOBAL_KEYS: &[&str] = &[
     "session_cache",
     "session_idle_timeout",
     "session_lifetime",
+    "redis_ca_file",
+    "redis_cert_file",
+    "redis_key_file",
 ];
 
 /// The secret must carry at least 256 bits; HKDF cannot add entropy that is not there.
@@ -68,18 +74,7 @@ fn io_message(e: &std::io::Error) -> String {
 /// A Redis URL for messages: the password never reaches a log or `nginx -t` output, even
 /// when the URL does not parse.
 fn redacted_url(raw: &str) -> String {
-    let Some(scheme_end) = raw.find("://").map(|i| i + 3) else {
-        return raw.to_owned();
-    };
-    let rest = &raw[scheme_end..];
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    match rest[..authority_end].rfind('@') {
-        Some(at) => {
-            let user = rest[..at].split(':').next().unwrap_or("");
-            format!("{}{user}:***@{}", &raw[..scheme_end], &rest[at + 1..])
-        }
-        None => raw.to_owned(),
-    }
+    crate::session::redacted_url(raw)
 }
 
 fn global_duration(key: &str, value: &str) -> Result<Duration, ConfigError> {
@@ -112,15 +107,24 @@ impl ConfigBuilder {
         }
         match key {
             "redis" => {
-                let schemes = ["redis://", "rediss://", "redis+unix://", "unix://"];
+                let schemes = [
+                    "redis://",
+                    "rediss://",
+                    "redis+unix://",
+                    "unix://",
+                    "redis+sentinel://",
+                    "rediss+sentinel://",
+                    "redis+cluster://",
+                    "rediss+cluster://",
+                ];
                 if !schemes.iter().any(|s| value.starts_with(s)) {
                     return Err(ConfigError::new(format!(
-                        "sesame_redis \"{}\" must be a redis://, rediss:// or unix:// URL (write e.g. redis://127.0.0.1:6379/0)",
+                        "sesame_redis \"{}\" must be a redis://, rediss:// or unix:// URL, or redis+sentinel:// / redis+cluster:// (write e.g. redis://127.0.0.1:6379/0)",
                         redacted_url(value)
                     )));
                 }
                 // Parsing only: no connection is made before the server forks.
-                redis::Client::open(value).map_err(|e| {
+                RedisTarget::parse(value).map_err(|e| {
                     ConfigError::new(format!(
                         "sesame_redis \"{}\" is not a valid Redis URL: {e}",
                         redacted_url(value)
@@ -128,6 +132,9 @@ impl ConfigBuilder {
                 })?;
                 set_once(&mut self.redis, key, value.to_owned())
             }
+            "redis_ca_file" => set_once(&mut self.redis_ca_file, key, value.to_owned()),
+            "redis_cert_file" => set_once(&mut self.redis_cert_file, key, value.to_owned()),
+            "redis_key_file" => set_once(&mut self.redis_key_file, key, value.to_owned()),
             "secret_file" => set_once(&mut self.secret_file, key, value.to_owned()),
             "redis_timeout" => {
                 let d = global_duration(key, value)?;
@@ -205,13 +212,63 @@ impl ConfigBuilder {
     }
 
     pub fn build(self) -> Result<Sesame, ConfigError> {
+        let (config, store) = self.validate_with_store()?;
+        Ok(Sesame::new(config, Box::new(store)))
+    }
+
+    /// For the operator CLI: the same validation as `build`, and what it needs to read and
+    /// delete sessions — the store (nothing opened yet), the derived keys, the settings.
+    pub fn build_admin(self) -> Result<(RedisStore, Keys, SessionSettings), ConfigError> {
+        let (config, store) = self.validate_with_store()?;
+        Ok((store, config.keys, config.session))
+    }
+
+    fn validate_with_store(mut self) -> Result<(EngineConfig, RedisStore), ConfigError> {
+        let tls = self.redis_tls()?;
         let (config, redis_url) = self.validate()?;
         let store = match redis_url {
-            Some(url) => RedisStore::new(&url, config.session.redis_timeout)
+            Some(url) => RedisStore::with_tls(&url, config.session.redis_timeout, tls)
                 .map_err(|e| ConfigError::new(format!("sesame_redis: {e}")))?,
             None => RedisStore::unconfigured(),
         };
-        Ok(Sesame::new(config, Box::new(store)))
+        Ok((config, store))
+    }
+
+    /// Reads the TLS files named by sesame_redis_ca_file / _cert_file / _key_file.
+    fn redis_tls(&mut self) -> Result<RedisTls, ConfigError> {
+        let read = |key: &str, path: &str| -> Result<Vec<u8>, ConfigError> {
+            let bytes = read_bytes_file(path).map_err(|e| {
+                ConfigError::new(format!("cannot read sesame_{key} \"{path}\": {e}"))
+            })?;
+            if !bytes.windows(11).any(|w| w == b"-----BEGIN ") {
+                return Err(ConfigError::new(format!(
+                    "sesame_{key} \"{path}\" is not a PEM file (expected -----BEGIN ...)"
+                )));
+            }
+            Ok(bytes)
+        };
+        let ca = match self.redis_ca_file.take() {
+            Some(path) => Some(read("redis_ca_file", &path)?),
+            None => None,
+        };
+        let client = match (self.redis_cert_file.take(), self.redis_key_file.take()) {
+            (Some(cert), Some(key)) => Some((
+                read("redis_cert_file", &cert)?,
+                read("redis_key_file", &key)?,
+            )),
+            (None, None) => None,
+            (Some(_), None) => {
+                return Err(ConfigError::new(
+                    "sesame_redis_cert_file needs sesame_redis_key_file (the client certificate's private key)",
+                ))
+            }
+            (None, Some(_)) => {
+                return Err(ConfigError::new(
+                    "sesame_redis_key_file needs sesame_redis_cert_file (the client certificate)",
+                ))
+            }
+        };
+        Ok(RedisTls { ca, client })
     }
 
     /// Everything `build` checks, without choosing the store (tests use an in-memory one).
@@ -307,4 +364,8 @@ fn check_endpoint_clash(
 }
 
 #[cfg(test)]
+mod redis_tests;
+#[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_proconnect;

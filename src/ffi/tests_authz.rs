@@ -30,29 +30,112 @@ fn text(s: SesameStr) -> String {
         .unwrap()
 }
 
+/// A core with a FranceConnect provider `fc` and a generic one `gen` (no I/O: build only reads
+/// files).
+fn core(dir: &std::path::Path) -> *mut SesameHandle {
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(dir.join("secret"), "z".repeat(40)).unwrap();
+    std::fs::write(dir.join("client_secret"), "cs").unwrap();
+    let secret = dir.join("client_secret").to_string_lossy().into_owned();
+    let mut b = crate::config::ConfigBuilder::new();
+    b.set_global("redis", "redis://127.0.0.1:1/0").unwrap();
+    b.set_global("secret_file", &dir.join("secret").to_string_lossy())
+        .unwrap();
+    for (name, preset, issuer) in [
+        (
+            "fc",
+            "franceconnect-integration",
+            "https://fc.example/api/v2",
+        ),
+        ("gen", "generic", "https://op.example"),
+    ] {
+        b.add_provider(name).unwrap();
+        for (k, v) in [
+            ("preset", preset),
+            ("issuer", issuer),
+            ("client_id", "c"),
+            ("client_secret_file", secret.as_str()),
+            ("redirect_uri", &format!("https://app.example/cb-{name}")),
+            (
+                "post_logout_redirect_uri",
+                &format!("https://app.example/out-{name}"),
+            ),
+        ] {
+            b.set_provider(name, k, v).unwrap();
+        }
+    }
+    Box::into_raw(Box::new(SesameHandle(b.build().unwrap())))
+}
+
+fn allowed_by(provider: &str, acr: &str) -> *mut SesameOutcome {
+    let identity = crate::claims::identity(
+        provider,
+        "https://op.example",
+        "s",
+        acr,
+        &serde_json::Map::new(),
+        "sub",
+    );
+    Box::into_raw(Box::new(SesameOutcome::from_outcome(Outcome::Allow(
+        identity,
+    ))))
+}
+
 #[test]
-fn ffi_acr_rule_uses_the_federation_ordering() {
-    let o = allowed("eidas2", &[]);
-    // SAFETY: live outcome; (ptr, len) pairs from Rust strings.
+fn ffi_acr_rule_follows_the_provider_federation() {
+    let dir = std::env::temp_dir().join(format!("sesame-ffi-acr-{}", std::process::id()));
+    let s = core(&dir);
+    let rule = |o: *const SesameOutcome, wanted: &str| {
+        // SAFETY: live core and outcome; (ptr, len) from a Rust string.
+        unsafe { sesame_outcome_acr_satisfies(s, o, wanted.as_ptr().cast(), wanted.len()) }
+    };
+    let fc = allowed_by("fc", "eidas2");
+    // FranceConnect: ordered levels.
+    assert_eq!(rule(fc, "eidas1"), 1);
+    assert_eq!(rule(fc, "eidas2"), 1);
+    assert_eq!(rule(fc, "eidas3"), 0);
+    assert_eq!(rule(fc, ""), 0);
+    // A generic provider: a set, never "greater than".
+    let generic = allowed_by("gen", "eidas2");
+    assert_eq!(rule(generic, "eidas1"), 0);
+    assert_eq!(rule(generic, "eidas1 eidas2"), 1);
+    // A provider this core does not know, and NULLs.
+    let other = allowed_by("nosuch", "eidas2");
+    assert_eq!(rule(other, "eidas1"), 0);
+    assert_eq!(rule(null(), "eidas1"), 0);
+    // SAFETY: NULL core is allowed by the contract.
+    assert_eq!(
+        unsafe { sesame_outcome_acr_satisfies(null(), fc, "eidas1".as_ptr().cast(), 6) },
+        0
+    );
+    // SAFETY: created above, freed once.
     unsafe {
-        assert_eq!(
-            sesame_outcome_acr_satisfies(o, "eidas1".as_ptr().cast(), 6),
-            1
-        );
-        assert_eq!(
-            sesame_outcome_acr_satisfies(o, "eidas2".as_ptr().cast(), 6),
-            1
-        );
-        assert_eq!(
-            sesame_outcome_acr_satisfies(o, "eidas3".as_ptr().cast(), 6),
-            0
-        );
-        assert_eq!(
-            sesame_outcome_acr_satisfies(null(), "eidas1".as_ptr().cast(), 6),
-            0
-        );
+        for o in [fc, generic, other] {
+            sesame_outcome_free(o);
+        }
+        sesame_free(s);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn ffi_uniform_claims_are_exposed_raw_and_encoded() {
+    let o = allowed(
+        "eidas1",
+        &[("usual_name", "Œuvray"), ("given_name", "Élodie")],
+    );
+    let mut seen = Vec::new();
+    // SAFETY: live outcome; out-parameters are local.
+    unsafe {
+        for i in 0..sesame_outcome_uniform_count(o) {
+            let (mut n, mut v, mut h) = (EMPTY, EMPTY, EMPTY);
+            assert_eq!(sesame_outcome_uniform(o, i, &mut n, &mut v, &mut h), 0);
+            seen.push((text(n), text(v), text(h)));
+        }
         sesame_outcome_free(o);
     }
+    assert!(seen.contains(&("given_name".into(), "Élodie".into(), "%C3%89lodie".into())));
+    assert!(seen.contains(&("family_name".into(), "Œuvray".into(), "%C5%92uvray".into())));
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! Sessions: the browser cookies (session id + MAC, encrypted login/logout state), the session
 //! record kept encrypted in Redis, the per-process cache and the single-use state marker.
 
+mod admin;
 mod aead;
 mod cache;
 mod cookie;
@@ -8,11 +9,13 @@ mod keys;
 mod login_state;
 mod model;
 mod redis_store;
+mod redis_target;
 mod sessions;
 mod store;
 
 use std::time::Duration;
 
+pub use admin::{Listing, SessionAdmin, SessionFilter, StoredSession};
 pub use aead::{open, seal};
 pub use cache::SessionCache;
 pub use cookie::{cookie_value, CookieNames, SessionId};
@@ -21,7 +24,8 @@ pub use login_state::{
     ct_eq, LoginState, LogoutState, PendingLogin, LOGIN_STATE_MAX_AGE, MAX_PENDING,
 };
 pub use model::Session;
-pub use redis_store::RedisStore;
+pub use redis_store::{RedisStore, RedisTls};
+pub use redis_target::{redacted_url, HostPort, RedisTarget, Topology};
 pub use sessions::Sessions;
 pub use store::{MemoryStore, Store, StoreError};
 

@@ -1,20 +1,84 @@
 //! The Redis store (sync API). Connections are created lazily on first use inside a job — never
 //! before the server forks — kept in a small pool, bounded by `redis_timeout` for connect, read
 //! and write, and dropped when broken so the next call reconnects (no reload needed).
+//!
+//! Topologies (see `redis_target`): one server (plain or TLS), the master named by Sentinels,
+//! or a Redis Cluster (the redis crate's `ClusterConnection`, which follows MOVED/ASK).
 
 use std::time::Duration;
 
 use parking_lot::Mutex;
-use redis::{Connection, RedisError, RedisResult};
+use redis::cluster::{ClusterClient, ClusterClientBuilder, ClusterConnection};
+use redis::{Cmd, Connection, FromRedisValue, RedisError, RedisResult, TlsCertificates, Value};
 
+use super::redis_target::{HostPort, RedisTarget, Topology};
 use super::store::{Store, StoreError};
 
 /// Idle connections kept per process; more concurrent jobs simply open more.
 const POOL_MAX: usize = 8;
 
+/// TLS material for `rediss://` (PEM bytes read at configuration time).
+#[derive(Clone, Default)]
+pub struct RedisTls {
+    /// CA certificate(s) that signed the Redis server certificate; None = system roots.
+    pub ca: Option<Vec<u8>>,
+    /// Client certificate chain and key, for servers started with `tls-auth-clients yes`.
+    pub client: Option<(Vec<u8>, Vec<u8>)>,
+}
+
+impl RedisTls {
+    fn is_empty(&self) -> bool {
+        self.ca.is_none() && self.client.is_none()
+    }
+
+    fn certificates(&self) -> TlsCertificates {
+        TlsCertificates {
+            client_tls: self
+                .client
+                .as_ref()
+                .map(|(cert, key)| redis::ClientTlsConfig {
+                    client_cert: cert.clone(),
+                    client_key: key.clone(),
+                }),
+            root_cert: self.ca.clone(),
+        }
+    }
+}
+
+enum Backend {
+    Single(redis::Client),
+    Sentinel {
+        target: RedisTarget,
+        sentinels: Vec<HostPort>,
+        master: String,
+        db: i64,
+        tls: RedisTls,
+    },
+    Cluster {
+        client: Box<ClusterClient>,
+        target: RedisTarget,
+        tls: RedisTls,
+    },
+}
+
+/// One pooled connection.
+enum Conn {
+    Plain(Connection),
+    Cluster(Box<ClusterConnection>),
+}
+
+impl Conn {
+    fn query<T: FromRedisValue>(&mut self, cmd: &Cmd) -> RedisResult<T> {
+        match self {
+            Conn::Plain(c) => cmd.query(c),
+            Conn::Cluster(c) => cmd.query(c.as_mut()),
+        }
+    }
+}
+
 pub struct RedisStore {
     /// None when no `sesame_redis` was configured (no provider declared).
-    client: Option<redis::Client>,
+    backend: Option<Backend>,
     /// For messages: the URL without its password.
     label: String,
     timeout: Duration,
@@ -24,18 +88,92 @@ pub struct RedisStore {
 struct Pool {
     /// The process that opened these connections: a forked child must not share sockets.
     pid: u32,
-    idle: Vec<Connection>,
+    idle: Vec<Conn>,
+}
+
+fn client_for(url: &str, tls: &RedisTls) -> RedisResult<redis::Client> {
+    if tls.is_empty() {
+        redis::Client::open(url)
+    } else {
+        redis::Client::build_with_tls(url, tls.certificates())
+    }
+}
+
+/// `ROLE`'s first element: "master", "slave" or "sentinel".
+fn role_is_master(role: &Value) -> bool {
+    match role {
+        Value::Array(items) => matches!(
+            items.first(),
+            Some(Value::BulkString(b)) if b.as_slice() == b"master"
+        ),
+        _ => false,
+    }
+}
+
+/// An error after which the connection must not be reused: broken socket, or a server that is
+/// no longer the master (a Sentinel failover demoted it: READONLY).
+fn needs_reconnect(e: &RedisError) -> bool {
+    e.is_io_error() || e.is_connection_dropped() || e.code() == Some("READONLY")
 }
 
 impl RedisStore {
     /// Parses the URL; opens nothing.
     pub fn new(url: &str, timeout: Duration) -> Result<RedisStore, String> {
-        let client = redis::Client::open(url).map_err(|e| format!("invalid URL: {e}"))?;
-        let info = client.get_connection_info();
-        let label = info.addr().to_string();
+        RedisStore::with_tls(url, timeout, RedisTls::default())
+    }
+
+    /// Parses the URL and keeps the TLS material; opens nothing.
+    pub fn with_tls(url: &str, timeout: Duration, tls: RedisTls) -> Result<RedisStore, String> {
+        let target = RedisTarget::parse(url)?;
+        if !tls.is_empty() && !target.tls {
+            return Err(format!(
+                "\"{}\" is not a TLS URL, but a CA file or client certificate is configured (use rediss://, rediss+sentinel:// or rediss+cluster://)",
+                target.label
+            ));
+        }
+        let backend = match &target.topology {
+            Topology::Single { url } => {
+                Backend::Single(client_for(url, &tls).map_err(|e| format!("invalid URL: {e}"))?)
+            }
+            Topology::Sentinel {
+                sentinels,
+                master,
+                db,
+                ..
+            } => Backend::Sentinel {
+                sentinels: sentinels.clone(),
+                master: master.clone(),
+                db: *db,
+                tls: tls.clone(),
+                target: target.clone(),
+            },
+            Topology::Cluster { seeds } => {
+                let urls: Vec<String> = seeds.iter().map(|s| target.node_url(s, 0)).collect();
+                let mut builder = ClusterClientBuilder::new(urls)
+                    .connection_timeout(timeout)
+                    .response_timeout(timeout)
+                    .retries(2)
+                    .min_retry_wait(10)
+                    .max_retry_wait(200);
+                if let Some(user) = &target.username {
+                    builder = builder.username(user);
+                }
+                if let Some(password) = &target.password {
+                    builder = builder.password(password);
+                }
+                if !tls.is_empty() {
+                    builder = builder.certs(tls.certificates());
+                }
+                Backend::Cluster {
+                    client: Box::new(builder.build().map_err(|e| format!("invalid URL: {e}"))?),
+                    target: target.clone(),
+                    tls: tls.clone(),
+                }
+            }
+        };
         Ok(RedisStore {
-            client: Some(client),
-            label,
+            backend: Some(backend),
+            label: target.label,
             timeout,
             pool: Mutex::new(Pool {
                 pid: std::process::id(),
@@ -46,7 +184,7 @@ impl RedisStore {
 
     pub fn unconfigured() -> RedisStore {
         RedisStore {
-            client: None,
+            backend: None,
             label: String::new(),
             timeout: Duration::from_secs(1),
             pool: Mutex::new(Pool {
@@ -56,7 +194,12 @@ impl RedisStore {
         }
     }
 
-    fn take_idle(&self) -> Option<Connection> {
+    /// The URL as messages show it (password replaced by `***`).
+    pub fn label(&self) -> &str {
+        &self.label
+    }
+
+    fn take_idle(&self) -> Option<Conn> {
         let mut pool = self.pool.lock();
         let pid = std::process::id();
         if pool.pid != pid {
@@ -67,35 +210,121 @@ impl RedisStore {
         pool.idle.pop()
     }
 
-    fn put_back(&self, con: Connection) {
+    fn put_back(&self, con: Conn) {
         let mut pool = self.pool.lock();
         if pool.pid == std::process::id() && pool.idle.len() < POOL_MAX {
             pool.idle.push(con);
         }
     }
 
-    fn connect(&self, client: &redis::Client) -> RedisResult<Connection> {
+    /// A plain connection with connect, read and write bounded by `redis_timeout`.
+    fn open_plain(&self, client: &redis::Client) -> RedisResult<Connection> {
         let con = client.get_connection_with_timeout(self.timeout)?;
         con.set_read_timeout(Some(self.timeout))?;
         con.set_write_timeout(Some(self.timeout))?;
         Ok(con)
     }
 
+    /// Asks each Sentinel in turn for the master's address, then checks with ROLE that the
+    /// server there really is a master (a Sentinel may lag behind a failover). Every step is
+    /// bounded by `redis_timeout`. Not the redis crate's `SentinelClient`: in redis 1.8.1 its
+    /// sync path connects to Sentinels and to the master with `get_connection()`, without any
+    /// timeout (`sentinel.rs`: `reconnect`, `get_node_role`), so an unreachable host would hold
+    /// a thread-pool thread for the OS connect timeout (minutes). This is the same protocol
+    /// (SENTINEL get-master-addr-by-name, then ROLE), bounded.
+    fn open_sentinel_master(
+        &self,
+        target: &RedisTarget,
+        sentinels: &[HostPort],
+        master: &str,
+        db: i64,
+        tls: &RedisTls,
+    ) -> Result<Connection, String> {
+        let mut failures = Vec::new();
+        for sentinel in sentinels {
+            let asked = redis::Client::open(target.sentinel_url(sentinel))
+                .and_then(|c| self.open_plain(&c))
+                .and_then(|mut con| {
+                    redis::cmd("SENTINEL")
+                        .arg("get-master-addr-by-name")
+                        .arg(master)
+                        .query::<Option<(String, u16)>>(&mut con)
+                });
+            let (host, port) = match asked {
+                Ok(Some(addr)) => addr,
+                Ok(None) => {
+                    failures.push(format!(
+                        "sentinel {sentinel} does not know master \"{master}\""
+                    ));
+                    continue;
+                }
+                Err(e) => {
+                    failures.push(format!("sentinel {sentinel}: {e}"));
+                    continue;
+                }
+            };
+            let node = HostPort { host, port };
+            let opened = client_for(&target.node_url(&node, db), tls)
+                .and_then(|c| self.open_plain(&c))
+                .and_then(|mut con| {
+                    let role: Value = redis::cmd("ROLE").query(&mut con)?;
+                    Ok((con, role_is_master(&role)))
+                });
+            match opened {
+                Ok((con, true)) => return Ok(con),
+                Ok((_, false)) => failures.push(format!(
+                    "sentinel {sentinel} names {node}, which is not a master (failover in progress?)"
+                )),
+                Err(e) => failures.push(format!("master {node} (from sentinel {sentinel}): {e}")),
+            }
+        }
+        Err(failures.join("; "))
+    }
+
+    fn connect(&self, backend: &Backend) -> Result<Conn, StoreError> {
+        match backend {
+            Backend::Single(client) => self
+                .open_plain(client)
+                .map(Conn::Plain)
+                .map_err(|e| self.error(&e)),
+            Backend::Sentinel {
+                target,
+                sentinels,
+                master,
+                db,
+                tls,
+            } => self
+                .open_sentinel_master(target, sentinels, master, *db, tls)
+                .map(Conn::Plain)
+                .map_err(|e| StoreError(format!("Redis {}: {e}", self.label))),
+            Backend::Cluster { client, .. } => {
+                let con = client.get_connection().map_err(|e| self.error(&e))?;
+                con.set_read_timeout(Some(self.timeout))
+                    .and_then(|()| con.set_write_timeout(Some(self.timeout)))
+                    .map_err(|e| self.error(&e))?;
+                Ok(Conn::Cluster(Box::new(con)))
+            }
+        }
+    }
+
     fn error(&self, e: &RedisError) -> StoreError {
         StoreError(format!("Redis {}: {e}", self.label))
     }
 
-    /// Runs `op` on a pooled connection; a pooled connection found dead (Redis restarted) is
-    /// replaced once by a fresh one. Timeouts are not retried: the caller waits at most
-    /// about one `redis_timeout` per attempt.
+    fn backend(&self) -> Result<&Backend, StoreError> {
+        self.backend
+            .as_ref()
+            .ok_or_else(|| StoreError("sesame_redis is not configured".into()))
+    }
+
+    /// Runs `op` on a pooled connection; a pooled connection found dead (Redis restarted) or
+    /// demoted (Sentinel failover) is replaced once by a fresh one. Timeouts are not retried:
+    /// the caller waits at most about one `redis_timeout` per attempt.
     fn with_connection<T>(
         &self,
-        op: impl Fn(&mut Connection) -> RedisResult<T>,
+        op: impl Fn(&mut Conn) -> RedisResult<T>,
     ) -> Result<T, StoreError> {
-        let client = self
-            .client
-            .as_ref()
-            .ok_or_else(|| StoreError("sesame_redis is not configured".into()))?;
+        let backend = self.backend()?;
         if let Some(mut con) = self.take_idle() {
             match op(&mut con) {
                 Ok(v) => {
@@ -103,51 +332,144 @@ impl RedisStore {
                     return Ok(v);
                 }
                 Err(e) if e.is_timeout() => return Err(self.error(&e)),
-                Err(e) if !(e.is_io_error() || e.is_connection_dropped()) => {
-                    return Err(self.error(&e))
+                Err(e) if !needs_reconnect(&e) => {
+                    self.put_back(con);
+                    return Err(self.error(&e));
                 }
-                // Broken socket: drop it and fall through to a fresh connection.
+                // Broken socket or demoted master: drop it and fall through to a fresh one.
                 Err(_) => {}
             }
         }
-        let mut con = self.connect(client).map_err(|e| self.error(&e))?;
+        let mut con = self.connect(backend)?;
         let v = op(&mut con).map_err(|e| self.error(&e))?;
         self.put_back(con);
         Ok(v)
+    }
+
+    /// Every key matching `pattern` (SCAN, so Redis is never blocked), on every master of a
+    /// cluster. For the operator CLI, not for requests.
+    pub fn scan_match(&self, pattern: &str) -> Result<Vec<String>, StoreError> {
+        let backend = self.backend()?;
+        let mut keys = Vec::new();
+        match backend {
+            Backend::Cluster { target, tls, .. } => {
+                for node in self.cluster_masters()? {
+                    let con = client_for(&target.node_url(&node, 0), tls)
+                        .and_then(|c| self.open_plain(&c))
+                        .map_err(|e| StoreError(format!("Redis cluster node {node}: {e}")))?;
+                    scan_into(&mut Conn::Plain(con), pattern, &mut keys)
+                        .map_err(|e| StoreError(format!("Redis cluster node {node}: {e}")))?;
+                }
+            }
+            _ => {
+                self.with_connection(|c| {
+                    let mut found = Vec::new();
+                    scan_into(c, pattern, &mut found)?;
+                    Ok(found)
+                })
+                .map(|found| keys = found)?;
+            }
+        }
+        keys.sort();
+        keys.dedup();
+        Ok(keys)
+    }
+
+    /// The masters of a cluster, from CLUSTER SLOTS.
+    pub fn cluster_masters(&self) -> Result<Vec<HostPort>, StoreError> {
+        let slots: Value = self.with_connection(|c| c.query(redis::cmd("CLUSTER").arg("SLOTS")))?;
+        let mut masters = Vec::new();
+        if let Value::Array(ranges) = slots {
+            for range in ranges {
+                let Value::Array(parts) = range else { continue };
+                let Some(Value::Array(master)) = parts.get(2) else {
+                    continue;
+                };
+                let host = match master.first() {
+                    Some(Value::BulkString(b)) => String::from_utf8_lossy(b).into_owned(),
+                    Some(Value::SimpleString(s)) => s.clone(),
+                    _ => continue,
+                };
+                let Some(Value::Int(port)) = master.get(1) else {
+                    continue;
+                };
+                let Ok(port) = u16::try_from(*port) else {
+                    continue;
+                };
+                let node = HostPort { host, port };
+                if !masters.contains(&node) {
+                    masters.push(node);
+                }
+            }
+        }
+        if masters.is_empty() {
+            return Err(StoreError(format!(
+                "Redis {}: CLUSTER SLOTS named no master",
+                self.label
+            )));
+        }
+        Ok(masters)
+    }
+
+    /// Seconds left before `key` expires (-1: no TTL, -2: no such key).
+    pub fn ttl(&self, key: &str) -> Result<i64, StoreError> {
+        self.with_connection(|c| c.query(redis::cmd("TTL").arg(key)))
+    }
+}
+
+/// SCAN ... MATCH pattern COUNT 1000 until the cursor comes back to 0.
+fn scan_into(con: &mut Conn, pattern: &str, keys: &mut Vec<String>) -> RedisResult<()> {
+    let mut cursor: u64 = 0;
+    loop {
+        let (next, batch): (u64, Vec<String>) = con.query(
+            redis::cmd("SCAN")
+                .arg(cursor)
+                .arg("MATCH")
+                .arg(pattern)
+                .arg("COUNT")
+                .arg(1000),
+        )?;
+        keys.extend(batch);
+        if next == 0 {
+            return Ok(());
+        }
+        cursor = next;
     }
 }
 
 impl Store for RedisStore {
     fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        self.with_connection(|c| redis::cmd("GET").arg(key).query::<Option<Vec<u8>>>(c))
+        self.with_connection(|c| c.query(redis::cmd("GET").arg(key)))
     }
 
     fn set_ex(&self, key: &str, value: &[u8], ttl_secs: u64) -> Result<(), StoreError> {
         self.with_connection(|c| {
-            redis::cmd("SET")
-                .arg(key)
-                .arg(value)
-                .arg("EX")
-                .arg(ttl_secs.max(1))
-                .query::<()>(c)
+            c.query(
+                redis::cmd("SET")
+                    .arg(key)
+                    .arg(value)
+                    .arg("EX")
+                    .arg(ttl_secs.max(1)),
+            )
         })
     }
 
     fn set_nx_ex(&self, key: &str, value: &[u8], ttl_secs: u64) -> Result<bool, StoreError> {
         self.with_connection(|c| {
-            redis::cmd("SET")
-                .arg(key)
-                .arg(value)
-                .arg("NX")
-                .arg("EX")
-                .arg(ttl_secs.max(1))
-                .query::<Option<String>>(c)
-                .map(|r| r.is_some())
+            c.query::<Option<String>>(
+                redis::cmd("SET")
+                    .arg(key)
+                    .arg(value)
+                    .arg("NX")
+                    .arg("EX")
+                    .arg(ttl_secs.max(1)),
+            )
+            .map(|r| r.is_some())
         })
     }
 
     fn del(&self, key: &str) -> Result<(), StoreError> {
-        self.with_connection(|c| redis::cmd("DEL").arg(key).query::<()>(c))
+        self.with_connection(|c| c.query(redis::cmd("DEL").arg(key)))
     }
 }
 

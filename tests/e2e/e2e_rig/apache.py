@@ -53,6 +53,7 @@ PROVIDER_DIRECTIVES = {
     "http_timeout": "HttpTimeout",
     "metadata_ttl": "MetadataTTL",
     "leeway": "Leeway",
+    "error_pages": "ErrorPages",
 }
 
 # How /demarches/ reaches PHP: php-fpm through proxy_fcgi (event MPM) or mod_php (prefork).

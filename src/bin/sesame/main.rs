@@ -1,0 +1,107 @@
+//! `sesame`: the operator's command line. It reads the same configuration, Redis and derived
+//! keys as the web server modules.
+//!
+//! sesame sessions list [filters] [--json]     sessions of this site, decrypted
+//! sesame sessions kill ID-PREFIX | filters    delete sessions (offboarding)
+//! sesame config check [-c nginx.conf]         the Sesame part of nginx -t
+//! sesame keygen PATH [--force]                a new secret file, mode 0600
+
+mod args;
+mod keygen;
+mod nginx_conf;
+mod sessions;
+mod time;
+
+use std::process::ExitCode;
+
+const MAIN_HELP: &str = "\
+sesame — operator tool for the Sesame nginx/Apache login modules
+
+Usage:
+  sesame sessions list [-c nginx.conf] [--sub SUB] [--email EMAIL] [--siret SIRET] [--provider NAME] [--json]
+  sesame sessions kill [-c nginx.conf] (ID-PREFIX | --sub SUB | --email EMAIL | --siret SIRET | --provider NAME ...)
+  sesame config check [-c nginx.conf]
+  sesame keygen PATH [--force]
+
+Configuration: -c/--conf names the nginx.conf holding the sesame_* directives (default
+/etc/nginx/nginx.conf). Without nginx, give --redis URL and --secret-file PATH instead
+(plus --redis-ca-file, --redis-cert-file, --redis-key-file for TLS).
+
+Run `sesame COMMAND --help` for details.";
+
+fn main() -> ExitCode {
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    match run(&argv) {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("sesame: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(argv: &[String]) -> Result<ExitCode, String> {
+    let words: Vec<&str> = argv.iter().map(String::as_str).collect();
+    match words.as_slice() {
+        [] | ["-h" | "--help" | "help"] => {
+            println!("{MAIN_HELP}");
+            Ok(ExitCode::SUCCESS)
+        }
+        ["sessions", "list", rest @ ..] => sessions::list(rest),
+        ["sessions", "kill", rest @ ..] => sessions::kill(rest),
+        ["sessions", ..] => {
+            println!("{}", sessions::HELP);
+            Ok(ExitCode::SUCCESS)
+        }
+        ["config", "check", rest @ ..] => config_check(rest),
+        ["config", ..] => {
+            println!("{CONFIG_HELP}");
+            Ok(ExitCode::SUCCESS)
+        }
+        ["keygen", rest @ ..] => keygen::run(rest),
+        [other, ..] => Err(format!(
+            "unknown command \"{other}\" (expected sessions, config or keygen; see sesame --help)"
+        )),
+    }
+}
+
+const CONFIG_HELP: &str = "\
+Usage: sesame config check [-c nginx.conf]
+
+Reads the sesame_* directives of an nginx configuration (following include), builds them with the
+same code as the nginx module and reports the first error as `nginx -t` would (same message, file
+and line). Files named by the directives (secret, CA...) are read; Redis and the providers are not
+contacted. Exit status 0 when valid, 1 when not.
+
+Options:
+  -c, --conf PATH   the nginx.conf (default /etc/nginx/nginx.conf)";
+
+fn config_check(rest: &[&str]) -> Result<ExitCode, String> {
+    let opts = args::Args::parse(rest, &[], &["-c", "--conf"])?;
+    if opts.help {
+        println!("{CONFIG_HELP}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    if let Some(extra) = opts.positional.first() {
+        return Err(format!("config check: unexpected argument \"{extra}\""));
+    }
+    let path = opts.conf_path();
+    eprintln!("sesame: checking {}", path.display());
+    match nginx_conf::load(&path) {
+        Ok(loaded) => {
+            println!(
+                "sesame: the configuration {} is valid ({} provider(s), {} location(s) using Sesame)",
+                path.display(),
+                loaded.providers,
+                loaded.locations
+            );
+            drop(loaded.sesame);
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            println!("sesame: [emerg] {e}");
+            println!("sesame: configuration file {} test failed", path.display());
+            Ok(ExitCode::from(1))
+        }
+    }
+}
