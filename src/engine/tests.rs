@@ -446,7 +446,8 @@ fn logout_ends_session_and_goes_through_end_session() {
     assert!(again.contains("/authorize?"));
     assert!(rig.store.keys().iter().all(|k| !k.contains(":s:")));
     // Wrong state on return: refused, logout cookie cleared.
-    let bad = format!("/sesame/logged-out?state=0{}", &state[1..]);
+    let flipped = if state.starts_with('0') { '1' } else { '0' };
+    let bad = format!("/sesame/logged-out?state={flipped}{}", &state[1..]);
     let p = page(finish(rig.get(None, &bad, &jar)));
     assert_eq!(p.status, 400);
     // Right state: back to the configured landing page.
