@@ -46,6 +46,18 @@ static const command_rec sesame_cmds[] = {
                  "On: also send X-Sesame-* request headers (proxied apps)"),
     AP_INIT_TAKE1("SesameVariables", sesame_set_variables, NULL, OR_AUTHCFG,
                   "sesame (default) or mod_auth_openidc"),
+    AP_INIT_TAKE_ARGV("SesameAcr", sesame_set_option, "acr", OR_AUTHCFG,
+                      "VALUE...: authentication levels this location accepts (step-up otherwise)"),
+    AP_INIT_TAKE_ARGV("SesameRequireClaim", sesame_set_option, "require", OR_AUTHCFG,
+                      "CLAIM VALUE...: a claim this location requires (403 page otherwise)"),
+    AP_INIT_TAKE_ARGV("SesamePrompt", sesame_set_option, "prompt", OR_AUTHCFG,
+                      "login (re-authenticate) or none (silent SSO, one interactive fallback)"),
+    AP_INIT_TAKE_ARGV("SesameLoginHint", sesame_set_option, "login_hint", OR_AUTHCFG,
+                      "EMAIL or $arg_NAME: login_hint sent to the provider"),
+    AP_INIT_TAKE_ARGV("SesameIdpHint", sesame_set_option, "idp_hint", OR_AUTHCFG,
+                      "IDP_ID or $arg_NAME: idp_hint sent to ProConnect"),
+    AP_INIT_TAKE_ARGV("SesameSiretHint", sesame_set_option, "siret_hint", OR_AUTHCFG,
+                      "SIRET or $arg_NAME: siret_hint sent to ProConnect"),
     {NULL},
 };
 

@@ -69,11 +69,15 @@ typedef struct {
     int logout_mode;      /* SESAME_MODE_LOGOUT / SESAME_MODE_LOGOUT_LOCAL */
     int pass_headers;     /* SesamePassHeaders */
     int variables;        /* SesameVariables */
+    /* SesameAcr, SesameRequireClaim, SesamePrompt, Sesame*Hint: the core's location options
+     * (sesame_kv, key as nginx's sesame_KEY without the prefix); NULL when none. */
+    apr_array_header_t *opts;
 } sesame_dir;
 
 /* What check_authn allowed, for fixups and Require providers of this request. */
 typedef struct {
     const char *provider;
+    const char *location; /* sesame_protect_key of the location that allowed it */
     sesame_outcome *outcome;
 } sesame_rctx;
 
@@ -89,6 +93,9 @@ const char *sesame_error_text(apr_pool_t *p, sesame_error *err);
 const char *sesame_str_dup(apr_pool_t *p, sesame_str s);
 const char *sesame_location_key(apr_pool_t *p, int mode, const char *name);
 const char *sesame_unknown_provider(apr_pool_t *p, sesame_srv *sc, int mode, const char *name);
+const char *sesame_protect_key(apr_pool_t *p, const char *name, const apr_array_header_t *opts);
+const char *sesame_resolve_protect(apr_pool_t *p, sesame_srv *sc, const char *name,
+                                   const apr_array_header_t *opts, sesame_location **out);
 void *sesame_create_srv(apr_pool_t *p, server_rec *s);
 void *sesame_merge_srv(apr_pool_t *p, void *basev, void *addv);
 void *sesame_create_dir(apr_pool_t *p, char *path);
@@ -99,6 +106,7 @@ const char *sesame_set_use(cmd_parms *cmd, void *dcv, const char *name);
 const char *sesame_set_logout(cmd_parms *cmd, void *dcv, const char *name, const char *local);
 const char *sesame_set_pass_headers(cmd_parms *cmd, void *dcv, int on);
 const char *sesame_set_variables(cmd_parms *cmd, void *dcv, const char *style);
+const char *sesame_set_option(cmd_parms *cmd, void *dcv, int argc, char *const argv[]);
 int sesame_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp);
 int sesame_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s);
 

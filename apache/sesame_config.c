@@ -11,6 +11,14 @@
 
 static apr_pool_t *config_pool;         /* pconf of the generation being read */
 static apr_array_header_t *use_refs;    /* sesame_use_ref */
+static apr_array_header_t *opt_refs;    /* opt_ref: sections of the main files with options */
+
+/* A <Location>/<Directory>/server section of the main configuration that writes location
+ * options: resolved in check_config when it also names its provider (SesameUse). */
+typedef struct {
+    server_rec *s;
+    sesame_dir *dc;
+} opt_ref;
 
 /* ------------------------------------------------------------------------------------------ */
 /* Small helpers                                                                               */
@@ -244,6 +252,36 @@ void *sesame_create_dir(apr_pool_t *p, char *path)
     return dc;
 }
 
+/* The child's options over the parent's: an option the child writes replaces the inherited
+ * one with the same key, SesameRequireClaim lines accumulate (as nginx's sesame_require). A
+ * child naming another provider with SesameUse starts without the parent's options (they were
+ * written for the parent's provider and federation). */
+static apr_array_header_t *merge_options(apr_pool_t *p, const sesame_dir *base,
+                                         const sesame_dir *add)
+{
+    int other_provider = add->use && base->use && strcmp(add->use, base->use);
+    if (!add->opts) {
+        return other_provider ? NULL : base->opts;
+    }
+    if (!base->opts || other_provider) {
+        return add->opts;
+    }
+    apr_array_header_t *out = apr_array_make(p, base->opts->nelts + add->opts->nelts,
+                                             sizeof(sesame_kv));
+    for (int i = 0; i < base->opts->nelts; i++) {
+        sesame_kv *kv = &APR_ARRAY_IDX(base->opts, i, sesame_kv);
+        int replaced = 0;
+        for (int j = 0; j < add->opts->nelts && strcmp(kv->key, "require"); j++) {
+            replaced |= !strcmp(APR_ARRAY_IDX(add->opts, j, sesame_kv).key, kv->key);
+        }
+        if (!replaced) {
+            APR_ARRAY_PUSH(out, sesame_kv) = *kv;
+        }
+    }
+    apr_array_cat(out, add->opts);
+    return out;
+}
+
 void *sesame_merge_dir(apr_pool_t *p, void *basev, void *addv)
 {
     sesame_dir *base = basev, *add = addv;
@@ -258,6 +296,7 @@ void *sesame_merge_dir(apr_pool_t *p, void *basev, void *addv)
     }
     dc->pass_headers = add->pass_headers != UNSET ? add->pass_headers : base->pass_headers;
     dc->variables = add->variables != UNSET ? add->variables : base->variables;
+    dc->opts = merge_options(p, base, add);
     return dc;
 }
 
@@ -276,6 +315,16 @@ const char *sesame_set_use(cmd_parms *cmd, void *dcv, const char *name)
         ref->s = cmd->server;
         ref->name = name;
         ref->origin = origin_of(cmd);
+    } else if (dc->opts) {
+        /* .htaccess with options written before SesameUse: checked now, as in sesame_set_option. */
+        sesame_srv *sc = ap_get_module_config(cmd->server->module_config, &sesame_module);
+        sesame_location *loc = NULL;
+        const char *msg = sc->core ? sesame_resolve_protect(cmd->pool, sc, name, dc->opts, &loc)
+                                   : "no Sesame configuration for this server";
+        if (msg) {
+            return msg;
+        }
+        sesame_location_free(loc);
     }
     return NULL;
 }
@@ -318,6 +367,56 @@ const char *sesame_set_variables(cmd_parms *cmd, void *dcv, const char *style)
     }
     return NULL;
 }
+
+/* SesameAcr VALUE..., SesameRequireClaim CLAIM VALUE..., SesamePrompt login|none,
+ * SesameLoginHint / SesameIdpHint / SesameSiretHint VALUE|$arg_NAME: the core's location
+ * options (key in cmd->info), validated by the core against the provider's federation. */
+const char *sesame_set_option(cmd_parms *cmd, void *dcv, int argc, char *const argv[])
+{
+    sesame_dir *dc = dcv;
+    const char *key = cmd->info;
+    int single = strcmp(key, "acr") && strcmp(key, "require");
+    if (argc == 0 || (single && argc != 1)) {
+        return apr_psprintf(cmd->pool, "%s takes %s", cmd->cmd->name,
+                            single ? "exactly one value" : "at least one value");
+    }
+    if (!strcmp(key, "require") && argc < 2) {
+        return apr_psprintf(cmd->pool, "%s takes a claim name then its accepted values, e.g. "
+                            "%s siret 21750001600019", cmd->cmd->name, cmd->cmd->name);
+    }
+    if (!dc->opts) {
+        dc->opts = apr_array_make(cmd->pool, 4, sizeof(sesame_kv));
+        if (in_main_config(cmd)) {
+            opt_ref *ref = apr_array_push(opt_refs);
+            ref->s = cmd->server;
+            ref->dc = dc;
+        }
+    }
+    for (int i = 0; i < dc->opts->nelts; i++) {
+        if (strcmp(key, "require") && !strcmp(APR_ARRAY_IDX(dc->opts, i, sesame_kv).key, key)) {
+            return apr_psprintf(cmd->pool, "%s is duplicate in this section (write it once)",
+                                cmd->cmd->name);
+        }
+    }
+    sesame_kv *kv = apr_array_push(dc->opts);
+    kv->key = key;
+    kv->value = join_args(cmd->pool, argc, argv);
+    kv->origin = apr_psprintf(cmd->pool, "%s at %s", cmd->cmd->name, origin_of(cmd));
+    if (!in_main_config(cmd) && dc->use) {
+        /* .htaccess, after SesameUse in the same file: the core checks it now, so a value the
+         * federation rejects fails as a bad .htaccess line (500 and the reason in the log). */
+        sesame_srv *sc = ap_get_module_config(cmd->server->module_config, &sesame_module);
+        sesame_location *loc = NULL;
+        const char *msg = sc->core ? sesame_resolve_protect(cmd->pool, sc, dc->use, dc->opts, &loc)
+                                   : "no Sesame configuration for this server";
+        if (msg) {
+            return msg;
+        }
+        sesame_location_free(loc);
+    }
+    return NULL;
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* Building the core (parent process, each configuration pass)                                 */
 
@@ -423,6 +522,55 @@ static const char *build_core(apr_pool_t *p, sesame_srv *sc)
     return NULL;
 }
 
+/* The cache key of a protected location: provider and options as merged for the section. */
+const char *sesame_protect_key(apr_pool_t *p, const char *name, const apr_array_header_t *opts)
+{
+    const char *key = sesame_location_key(p, SESAME_MODE_PROTECT, name);
+    for (int i = 0; opts && i < opts->nelts; i++) {
+        sesame_kv *kv = &APR_ARRAY_IDX(opts, i, sesame_kv);
+        key = apr_pstrcat(p, key, "\x1f", kv->key, "\x1e", kv->value, NULL);
+    }
+    return key;
+}
+
+/* " (SesameAcr at file:line)" for the option a core message is about, else every option's. */
+static const char *option_where(apr_pool_t *p, const apr_array_header_t *opts, const char *msg)
+{
+    const char *all = "";
+    for (int i = 0; i < opts->nelts; i++) {
+        sesame_kv *kv = &APR_ARRAY_IDX(opts, i, sesame_kv);
+        if (strstr(msg, apr_pstrcat(p, "sesame_", kv->key, NULL))) {
+            return apr_psprintf(p, " (%s)", kv->origin);
+        }
+        all = *all ? apr_pstrcat(p, all, ", ", kv->origin, NULL) : kv->origin;
+    }
+    return apr_psprintf(p, " (%s)", all);
+}
+
+/* Resolves SesameUse NAME with its options through the core (Sesame::location): NULL and
+ * *out set (to free by the caller) or the core's reason, with the directive's place. */
+const char *sesame_resolve_protect(apr_pool_t *p, sesame_srv *sc, const char *name,
+                                   const apr_array_header_t *opts, sesame_location **out)
+{
+    int n = opts ? opts->nelts : 0;
+    sesame_option *o = apr_pcalloc(p, sizeof(*o) * (n ? n : 1));
+    for (int i = 0; i < n; i++) {
+        sesame_kv *kv = &APR_ARRAY_IDX(opts, i, sesame_kv);
+        o[i].key.ptr = kv->key;
+        o[i].key.len = strlen(kv->key);
+        o[i].value.ptr = kv->value;
+        o[i].value.len = strlen(kv->value);
+    }
+    sesame_error *err = NULL;
+    *out = sesame_location_new(sc->core, SESAME_MODE_PROTECT, name, strlen(name),
+                               n ? o : NULL, (size_t)n, &err);
+    if (*out) {
+        return NULL;
+    }
+    const char *msg = sesame_error_text(p, err);
+    return n ? apr_pstrcat(p, msg, option_where(p, opts, msg), NULL) : msg;
+}
+
 /* Why NAME cannot be used in this server, in the core's words. */
 const char *sesame_unknown_provider(apr_pool_t *p, sesame_srv *sc, int mode, const char *name)
 {
@@ -441,6 +589,7 @@ int sesame_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
     (void)ptemp;
     config_pool = pconf;
     use_refs = apr_array_make(pconf, 8, sizeof(sesame_use_ref));
+    opt_refs = apr_array_make(pconf, 8, sizeof(opt_ref));
     return OK;
 }
 
@@ -485,6 +634,25 @@ int sesame_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                          "mod_sesame: %s (at %s)", msg, ref->origin);
             return HTTP_INTERNAL_SERVER_ERROR;
         }
+    }
+    /* Sections naming their provider and options together: resolved now (a value the
+     * federation rejects fails `apache2 -t`) and kept for the requests. Options inherited onto
+     * another section's SesameUse are resolved on the first request that merges them. */
+    for (int i = 0; opt_refs && i < opt_refs->nelts; i++) {
+        opt_ref *ref = &APR_ARRAY_IDX(opt_refs, i, opt_ref);
+        sesame_srv *sc = ap_get_module_config(ref->s->module_config, &sesame_module);
+        if (!ref->dc->use || !sc->core) {
+            continue;
+        }
+        sesame_location *loc = NULL;
+        const char *msg = sesame_resolve_protect(ptemp, sc, ref->dc->use, ref->dc->opts, &loc);
+        if (msg) {
+            ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, NULL, "mod_sesame: %s", msg);
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+        apr_pool_cleanup_register(pconf, loc, free_location, apr_pool_cleanup_null);
+        apr_hash_set(sc->locations, sesame_protect_key(pconf, ref->dc->use, ref->dc->opts),
+                     APR_HASH_KEY_STRING, loc);
     }
     return OK;
 }

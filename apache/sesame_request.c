@@ -195,6 +195,34 @@ static const sesame_location *find_location(request_rec *r, sesame_srv *sc, int 
     return loc;
 }
 
+static apr_status_t free_location(void *data)
+{
+    sesame_location_free(data);
+    return APR_SUCCESS;
+}
+
+/* SesameUse NAME with this section's merged options: resolved in check_config when one section
+ * wrote them all, else (inherited options, .htaccess) resolved by the core for this request;
+ * an error is the configuration's (500, the core's reason and the directive's place logged). */
+static const sesame_location *find_protect(request_rec *r, sesame_srv *sc, sesame_dir *dc,
+                                           const char *key)
+{
+    const sesame_location *loc = sc->locations
+        ? apr_hash_get(sc->locations, key, APR_HASH_KEY_STRING)
+        : NULL;
+    if (loc || !dc->opts || !sc->core) {
+        return loc ? loc : find_location(r, sc, SESAME_MODE_PROTECT, dc->use);
+    }
+    sesame_location *own = NULL;
+    const char *msg = sesame_resolve_protect(r->pool, sc, dc->use, dc->opts, &own);
+    if (msg) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "sesame: %s (for %s)", msg, r->uri);
+        return NULL;
+    }
+    apr_pool_cleanup_register(r->pool, own, free_location, apr_pool_cleanup_null);
+    return own;
+}
+
 static const char *remote_user_of(request_rec *r, sesame_outcome *o, int oidc)
 {
     size_t n = oidc ? sesame_outcome_oidc_var_count(o) : sesame_outcome_var_count(o);
@@ -222,13 +250,14 @@ int sesame_check_authn(request_rec *r)
                       "sesame: AuthType Sesame for %s but no SesameUse NAME", r->uri);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    const sesame_location *loc = find_location(r, sc, SESAME_MODE_PROTECT, dc->use);
+    const char *key = sesame_protect_key(r->pool, dc->use, dc->opts);
+    const sesame_location *loc = find_protect(r, sc, dc, key);
     if (!loc) {
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     int oidc = dc->variables == VARS_OIDC;
     sesame_rctx *earlier = sesame_identity_of(r);
-    if (earlier && !strcmp(earlier->provider, dc->use)) {
+    if (earlier && !strcmp(earlier->location, key)) {
         /* Allowed earlier in this request (internal redirect, subrequest). */
         ap_set_module_config(r->request_config, &sesame_module, earlier);
         r->user = (char *)remote_user_of(r, earlier->outcome, oidc);
@@ -245,6 +274,7 @@ int sesame_check_authn(request_rec *r)
     }
     sesame_rctx *ctx = apr_pcalloc(r->pool, sizeof(*ctx));
     ctx->provider = apr_pstrdup(r->pool, dc->use);
+    ctx->location = key;
     ctx->outcome = o;
     ap_set_module_config(r->request_config, &sesame_module, ctx);
     r->user = (char *)remote_user_of(r, o, oidc);
