@@ -11,6 +11,7 @@ from e2e_rig.proconnect import (  # noqa: F401 (fixtures)
     _pc_emulator_back_to_normal, make_pc_site, pc_emulator, start_pc_site)
 from test_proconnect_login import (  # noqa: F401 (the nginx behaviour tests, run on Apache)
     asked_acr,
+    query,
     test_acr_outside_the_asked_set_is_refused,
     test_eidas1_session_steps_up_to_eidas2_and_lands_on_the_asked_page,
     test_eidas1_session_steps_up_to_mfa_with_the_four_mfa_values,
@@ -55,6 +56,15 @@ AliasMatch "^/(usagers|agents|inherited)/" "{{PHP_DIR}}/index.php"
     SesameUse pc
     SesameRequireClaim siret 21750001600019 21750001600027
     SesameRequireClaim email @fia1.fr
+</Location>
+<Location /agents/paris/fia/>
+    SesameRequireClaim idp_id fia1v2 fia2v2
+</Location>
+<Location /agents/eidas2/any/>
+    SesameAcr eidas1 eidas2 eidas3
+</Location>
+<Location /agents/eidas2/fc/>
+    SesameUse fc
 </Location>
 <Location /agents/silent/>
     SesamePrompt none
@@ -182,6 +192,30 @@ def test_inherited_option_the_provider_rejects_gives_500_and_the_reason_in_the_l
     assert "sesame_prompt none is refused by FranceConnect" in logged, logged[-2000:]
     assert "SesamePrompt at " in logged, logged[-2000:]
     assert browser.get(nginx.url("/inherited/")).status_code == 303, "the parent still works"
+
+
+def test_nested_section_adds_required_claims_to_the_inherited_ones(new_browser, nginx):
+    paris = new_browser()
+    php_server(paris.login(nginx.url("/agents/paris/fia/"), identity="test@fia1.fr").final)
+    other = new_browser()
+    final = other.login(nginx.url("/agents/paris/fia/"), identity="mfa@fia2.fr").final
+    assert final.status_code == 403 and "Accès refusé" in final.text, \
+        "the parent's siret rule still holds under the nested section's idp_id rule"
+
+
+def test_nested_section_replaces_the_inherited_acr(browser, nginx):
+    first = php_server(browser.login(nginx.url("/agents/"), identity="mfa@fia2.fr").final)
+    assert first["SESAME_ACR"] == "eidas1"
+    resp = browser.get(nginx.url("/agents/eidas2/any/"))
+    assert resp.status_code == 200, "SesameAcr eidas1 eidas2 eidas3 replaces eidas2 eidas3: no step-up"
+    assert php_server(resp)["SESAME_USER"] == first["SESAME_USER"]
+
+
+def test_nested_section_with_another_provider_drops_the_inherited_options(browser, nginx,
+                                                                            emulator):
+    start = browser.start(nginx.url("/agents/eidas2/fc/"))
+    assert start.startswith(emulator.issuer + "/authorize?"), start
+    assert query(start)["acr_values"] == "eidas1"
 
 
 def test_htaccess_sesame_acr_steps_up_and_lands_on_the_asked_page(browser, nginx):
