@@ -17,6 +17,8 @@
  *   (Apache gives each request its own thread or process);
  * - fixups: identity into r->subprocess_env (CGI, mod_php, proxy_fcgi) and optionally request
  *   headers for proxied apps;
+ * - SesameAcr, SesameRequireClaim, SesamePrompt, Sesame*Hint: nginx's location options, handed
+ *   as they are to the core's Sesame::location (step-up, 403 pages, silent SSO: the core's);
  * - Require sesame-acr / sesame-claim: rules evaluated by the core;
  * - handler "sesame-logout".
  */

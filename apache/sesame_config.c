@@ -549,8 +549,17 @@ static const char *option_where(apr_pool_t *p, const apr_array_header_t *opts, c
 
 /* Resolves SesameUse NAME with its options through the core (Sesame::location): NULL and
  * *out set (to free by the caller) or the core's reason, with the directive's place. */
+static const char *resolve(apr_pool_t *p, sesame_srv *sc, int mode, const char *name,
+                           const apr_array_header_t *opts, sesame_location **out);
+
 const char *sesame_resolve_protect(apr_pool_t *p, sesame_srv *sc, const char *name,
                                    const apr_array_header_t *opts, sesame_location **out)
+{
+    return resolve(p, sc, SESAME_MODE_PROTECT, name, opts, out);
+}
+
+static const char *resolve(apr_pool_t *p, sesame_srv *sc, int mode, const char *name,
+                           const apr_array_header_t *opts, sesame_location **out)
 {
     int n = opts ? opts->nelts : 0;
     sesame_option *o = apr_pcalloc(p, sizeof(*o) * (n ? n : 1));
@@ -562,7 +571,7 @@ const char *sesame_resolve_protect(apr_pool_t *p, sesame_srv *sc, const char *na
         o[i].value.len = strlen(kv->value);
     }
     sesame_error *err = NULL;
-    *out = sesame_location_new(sc->core, SESAME_MODE_PROTECT, name, strlen(name),
+    *out = sesame_location_new(sc->core, mode, name, strlen(name),
                                n ? o : NULL, (size_t)n, &err);
     if (*out) {
         return NULL;
@@ -641,11 +650,18 @@ int sesame_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
     for (int i = 0; opt_refs && i < opt_refs->nelts; i++) {
         opt_ref *ref = &APR_ARRAY_IDX(opt_refs, i, opt_ref);
         sesame_srv *sc = ap_get_module_config(ref->s->module_config, &sesame_module);
-        if (!ref->dc->use || !sc->core) {
+        if (!sc->core || (!ref->dc->use && !ref->dc->logout)) {
             continue;
         }
         sesame_location *loc = NULL;
-        const char *msg = sesame_resolve_protect(ptemp, sc, ref->dc->use, ref->dc->opts, &loc);
+        /* Options next to SesameLogout alone: the core says they only apply to SesameUse. */
+        const char *msg = ref->dc->use
+            ? sesame_resolve_protect(ptemp, sc, ref->dc->use, ref->dc->opts, &loc)
+            : resolve(ptemp, sc, ref->dc->logout_mode, ref->dc->logout, ref->dc->opts, &loc);
+        if (!msg && !ref->dc->use) {
+            sesame_location_free(loc);
+            continue;
+        }
         if (msg) {
             ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, NULL, "mod_sesame: %s", msg);
             return HTTP_INTERNAL_SERVER_ERROR;

@@ -177,6 +177,18 @@ def test_malformed_option_lines_fail_config_test_at_their_line(make_site, pc_emu
     assert rc != 0 and why in out, out
 
 
+def test_options_next_to_sesame_logout_alone_fail_config_test(make_site, pc_emulator):
+    rc, out = _config_test(make_site, pc_emulator, """\
+<Location /logout>
+    SetHandler sesame-logout
+    SesameLogout pc
+    SesameAcr eidas1
+</Location>
+""")
+    assert rc != 0 and "only applies to a protected location" in out, out
+    assert "SesameAcr at " in out, out
+
+
 def test_valid_options_pass_config_test(make_site, pc_emulator):
     rc, out = _config_test(make_site, pc_emulator, PC_LOCATIONS)
     assert rc == 0 and "Syntax OK" in out, out
