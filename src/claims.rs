@@ -34,8 +34,12 @@ pub fn identity_claims(claims: &Map<String, Value>) -> Vec<(String, String)> {
 /// Stable user key: first 32 hex chars of SHA-256(issuer "\n" sub). Keyed on the pair because a
 /// `sub` is only unique per issuer (federations.md §4.6); never on e-mail.
 pub fn user_key(issuer: &str, sub: &str) -> String {
-    let digest = Sha256::digest(format!("{issuer}\n{sub}").as_bytes());
-    hex::encode(digest)[..32].to_owned()
+    let digest = Sha256::new()
+        .chain_update(issuer.as_bytes())
+        .chain_update(b"\n")
+        .chain_update(sub.as_bytes())
+        .finalize();
+    hex::encode(&digest[..16])
 }
 
 /// The value for REMOTE_USER: the configured claim (`sub` by default); empty when absent.
@@ -60,9 +64,9 @@ pub fn identity(
     remote_user_claim: &str,
 ) -> Identity {
     let mut list = identity_claims(claims);
-    if !list.iter().any(|(n, _)| n == "sub") {
-        list.push(("sub".into(), sub.to_owned()));
-        list.sort_by(|a, b| a.0.cmp(&b.0));
+    // `list` is sorted by name: insert `sub` in its place when the claims lack it.
+    if let Err(at) = list.binary_search_by(|(n, _)| n.as_str().cmp("sub")) {
+        list.insert(at, ("sub".into(), sub.to_owned()));
     }
     Identity {
         provider: provider.to_owned(),
@@ -163,6 +167,24 @@ mod tests {
         assert_ne!(a, user_key("https://a/api/v2", "sub2"));
         // The separator prevents ("ab","c") == ("a","bc").
         assert_ne!(user_key("ab", "c"), user_key("a", "bc"));
+    }
+
+    #[test]
+    fn user_key_is_the_first_32_hex_chars_of_sha256_of_issuer_newline_sub() {
+        // Pinned: backends store this key, so it must never change.
+        assert_eq!(
+            user_key("https://a/api/v2", "sub1"),
+            hex::encode(Sha256::digest(b"https://a/api/v2\nsub1"))[..32]
+        );
+    }
+
+    #[test]
+    fn sub_is_added_in_name_order_when_the_claims_lack_it() {
+        let claims = serde_json::json!({"acr": "eidas1", "zz": "last", "email": "a@b.fr"});
+        let id = identity("fc", "i", "s1", "eidas1", claims.as_object().unwrap(), "sub");
+        let names: Vec<&str> = id.claims.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["acr", "email", "sub", "zz"]);
+        assert_eq!(id.claim("sub"), Some("s1"));
     }
 
     #[test]

@@ -48,7 +48,7 @@ impl Sessions {
 
     /// No I/O: the cached session, if fresh in the cache and still live.
     pub fn cached(&self, id: &SessionId, now: u64) -> Option<Arc<Session>> {
-        let s = self.cache.get(&id.digest_hex())?;
+        let s = self.cache.get(&id.digest())?;
         s.is_live(now, self.idle_secs()).then_some(s)
     }
 
@@ -72,9 +72,8 @@ impl Sessions {
             session.refreshed = now;
             self.write(&key, &session, now)?;
         }
-        let session = Arc::new(session);
-        self.cache.insert(id.digest_hex(), Arc::clone(&session));
-        Ok(Some(session))
+        self.cache.insert(id.digest(), &session);
+        Ok(Some(Arc::new(session)))
     }
 
     fn write(&self, key: &str, session: &Session, now: u64) -> Result<(), StoreError> {
@@ -89,13 +88,13 @@ impl Sessions {
     pub fn create(&self, session: Session, now: u64) -> Result<SessionId, StoreError> {
         let id = SessionId::random();
         self.write(&self.session_key(&id), &session, now)?;
-        self.cache.insert(id.digest_hex(), Arc::new(session));
+        self.cache.insert(id.digest(), &session);
         Ok(id)
     }
 
     /// Blocking: removes the session from Redis and from this process's cache.
     pub fn delete(&self, id: &SessionId) -> Result<(), StoreError> {
-        self.cache.remove(&id.digest_hex());
+        self.cache.remove(&id.digest());
         self.store.del(&self.session_key(id))
     }
 
