@@ -152,8 +152,9 @@ def start_site(site, args):
 
 
 def response_size(port, path, ca, cookie=None):
-    """(status, bytes on the wire) of one keep-alive-free probe, to check what wrk received."""
-    headers = [("Cookie", f"{SESSION_COOKIE}={cookie}")] if cookie else []
+    """(status, bytes on the wire) of one keep-alive-free probe, to check what wrk received.
+    `cookie`: "name=value" or None."""
+    headers = [("Cookie", cookie)] if cookie else []
     status, hdrs, body = raw_request(port, path, headers=headers, ca=ca)
     size = len(f"HTTP/1.1 {status} X\r\n") + sum(len(k) + len(v) + 4 for k, v in hdrs) + 2 + len(body)
     return status, size
@@ -164,6 +165,7 @@ class Bench:
         self.args = args
         self.workdir = workdir
         self.rows = []
+        self.key = {}  # the rows the goals are read from
         self.notes = []
         self.started = []
 
@@ -228,50 +230,60 @@ class Bench:
             # A login redirect instead of the page would differ by hundreds.
             if abs(per_req - expected) > 64:
                 row.invalid = f"{per_req:.0f} bytes/response, expected ~{expected}"
-        errors = sum(result[k] for k in ("connect", "read", "write", "status", "timeout"))
+        errors = {k: result[k] for k in ("connect", "read", "write", "status", "timeout")
+                  if result[k]}
         if errors:
-            row.invalid = (row.invalid + "; " if row.invalid else "") + f"{errors} wrk errors"
+            row.invalid = (row.invalid + "; " if row.invalid else "") + f"wrk errors {errors}"
         self.rows.append(row)
         print(f"  {row.brief()}", flush=True)
         return row
 
     # ---- rows -----------------------------------------------------------------------------
-    def login_cookie(self):
-        b = self.browser()
-        login = b.login(self.nginx.url("/protected/static.html"))
+    def login_cookie(self, server=None, name=SESSION_COOKIE):
+        """Logs in once through the emulator; returns the session cookie as "name=value"."""
+        server = server or self.nginx
+        b = self.browser(server.base)
+        login = b.login(server.url("/protected/static.html"))
         if login.final is None or login.final.status_code != 200:
-            raise RuntimeError(f"bench login failed: {login.final and login.final.status_code}")
-        return b.cookie(SESSION_COOKIE)
+            raise RuntimeError(f"bench login at {server.base} failed: "
+                               f"{login.final is not None and login.final.status_code}")
+        value = b.cookie(name)
+        if not value:
+            raise RuntimeError(f"bench login at {server.base}: no {name} cookie")
+        return f"{name}={value}"
 
     def rows_static_and_php(self):
         print("a/b/c: static file and PHP page", flush=True)
         cookie = self.login_cookie()
-        bare = self.measure("static, bare nginx", self.bare, "/static.html", "static")
-        self.measure("static, unprotected (module loaded)", self.nginx, "/static.html", "static",
-                     base=bare)
-        self.static_protected = self.measure("static, protected (session)", self.nginx,
-                                             "/protected/static.html", "static", cookie=cookie,
-                                             base=bare)
-        bare = self.measure("PHP, bare nginx", self.bare, "/hello.php", "php")
-        self.measure("PHP, unprotected (module loaded)", self.nginx, "/hello.php", "php", base=bare)
-        self.measure("PHP, protected (session)", self.nginx, "/protected/hello.php", "php",
-                     cookie=cookie, base=bare)
+        k = self.key
+        k["nginx_bare"] = bare = self.measure("nginx bare: static", self.bare, "/static.html",
+                                              "static")
+        k["nginx_unprot"] = self.measure("nginx+sesame: static, unprotected", self.nginx,
+                                         "/static.html", "static", base=bare)
+        k["nginx_prot"] = self.measure("nginx+sesame: static, protected", self.nginx,
+                                       "/protected/static.html", "static", cookie=cookie,
+                                       base=bare)
+        bare = self.measure("nginx bare: PHP", self.bare, "/hello.php", "php")
+        self.measure("nginx+sesame: PHP, unprotected", self.nginx, "/hello.php", "php", base=bare)
+        k["nginx_php_prot"] = self.measure("nginx+sesame: PHP, protected", self.nginx,
+                                           "/protected/hello.php", "php", cookie=cookie, base=bare)
 
-    def one_login(self, browser):
+    def one_login(self, browser, server):
         browser.session.cookies.clear()
         t0 = time.monotonic()
-        login = browser.login(self.nginx.url("/protected/static.html"))
+        login = browser.login(server.url("/protected/static.html"))
         if login.final is None or login.final.status_code != 200:
             raise RuntimeError(f"login ended with {login.final and login.final.status_code}")
         return time.monotonic() - t0
 
-    def row_logins(self):
-        print("d: complete logins", flush=True)
+    def row_logins(self, server=None, label="nginx+sesame: complete logins"):
+        print(f"d: {label}", flush=True)
+        server = server or self.nginx
         clients = self.args.login_clients
-        browsers = [self.browser() for _ in range(clients)]
+        browsers = [self.browser(server.base) for _ in range(clients)]
         for b in browsers:  # connections and provider metadata warm, not measured
-            self.one_login(b)
-        pids = self.nginx.worker_pids()
+            self.one_login(b, server)
+        pids = server.worker_pids()
         stop_at = [0.0]
         durations, failures = [], []
         lock = threading.Lock()
@@ -279,7 +291,7 @@ class Bench:
         def loop(b):
             while time.monotonic() < stop_at[0]:
                 try:
-                    d = self.one_login(b)
+                    d = self.one_login(b, server)
                 except Exception as exc:  # counted and reported, the run goes on
                     with lock:
                         failures.append(str(exc)[:200])
@@ -303,7 +315,7 @@ class Bench:
         calls1 = redis_calls(self.redis)
         n = len(durations)
         durations.sort()
-        row = Row(f"complete logins ({clients} clients)", "login", {
+        row = Row(f"{label} ({clients} clients)", "login", {
             "requests": n, "duration_us": elapsed * 1e6,
             "p50_us": durations[n // 2] * 1e6 if n else 0,
             "p99_us": durations[min(n - 1, int(n * 0.99))] * 1e6 if n else 0,
@@ -318,76 +330,110 @@ class Bench:
             row.invalid = f"{len(failures)} logins failed, first: {failures[0]}"
         self.rows.append(row)
         print(f"  {row.brief()}", flush=True)
+        return row
 
-    def prepare_logins(self, count):
-        """`count` logins stopped before the callback: [(browser, callback URL)], made in
-        parallel (each browser is its own user agent: its own login cookie and connections)."""
-        out, failures = [], []
-        lock = threading.Lock()
-        todo = list(range(count))
+    def prepare_logins(self, browser, server, count, session_cookie):
+        """`count` logins of one browser stopped before the callback (its login cookie holds up
+        to 4 pending ones); returns their callback URLs."""
+        browser.drop_cookie(session_cookie)
+        return [browser.login(server.url("/protected/static.html"),
+                              stop_before_callback=True).callback_url for _ in range(count)]
 
-        def work():
-            while True:
-                with lock:
-                    if not todo:
-                        return
-                    todo.pop()
-                b = self.browser()
+    def pin(self, server, on):
+        """Stall test on a 2-CPU machine: the server's worker processes (all their threads) on
+        CPU 0, everything else of the run (this process, the emulator, redis, wrk) on CPU 1,
+        so that what competes with the server's event loop is the server's own work only, not
+        the load generator nor the emulator. `on=False` restores both CPUs."""
+        cpus = os.cpu_count() or 1
+        if cpus < 2 or not self.args.pin:
+            return
+        every = set(range(cpus))
+        server_cpus, other_cpus = ({0}, every - {0}) if on else (every, every)
+
+        def set_all(pid, cpus_):
+            for tid in os.listdir(f"/proc/{pid}/task"):
                 try:
-                    url = b.login(self.nginx.url("/protected/static.html"),
-                                  stop_before_callback=True).callback_url
-                except Exception as exc:  # counted and reported
-                    with lock:
-                        failures.append(exc)
-                    continue
-                with lock:
-                    out.append((b, url))
+                    os.sched_setaffinity(int(tid), cpus_)
+                except OSError:  # a thread that just exited
+                    pass
 
-        threads = [threading.Thread(target=work) for _ in range(8)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        if failures:
-            self.notes.append(f"stall test: {len(failures)} logins could not be prepared "
-                              f"(first: {failures[0]})")
-        return out
+        for pid in server.worker_pids():
+            set_all(pid, server_cpus)
+        for pid in (os.getpid(), self.emulator.proc.pid, self.redis.proc.pid):
+            set_all(pid, other_cpus)
+        os.environ["SESAME_BENCH_WRK_CPUS"] = ",".join(map(str, sorted(other_cpus))) if on else ""
 
-    def row_stall(self):
-        print("e: stall test", flush=True)
-        base = self.measure("unprotected, baseline for e", self.nginx, "/static.html", "stall")
+    def row_stall(self, server=None, label="nginx+sesame: unprotected static",
+                  session_cookie=SESSION_COOKIE):
+        print(f"e: stall test, {label}", flush=True)
+        server = server or self.nginx
+        self.pin(server, True)
+        try:
+            return self._row_stall(server, label, session_cookie)
+        finally:
+            self.pin(server, False)
+
+    def _row_stall(self, server, label, session_cookie):
+        base = self.measure(f"{label}, baseline for e", server, "/static.html", "stall")
         slots = 50
-        # Each slot sends prepared callbacks back to back while the window lasts (1 s warm-up +
-        # the row); each waits 2 s at the token endpoint, at most `pool_threads` at a time. The
-        # logins are prepared beforehand, so the clients do next to no work during the window.
-        window = self.args.seconds + 1
-        per_slot = int(window * self.args.pool_threads / 2 / slots) + 3
+        # 50 browsers (one connection each to the server, kept alive), each sending its
+        # callbacks back to back while the window lasts (1 s warm-up + the row). Each callback
+        # waits 2 s at the token endpoint. The logins are prepared beforehand (4 per browser,
+        # what a login cookie holds), refilled only when a browser has used them up, so the
+        # clients do little work of their own during the window.
+        per_slot = 4
+        browsers = [self.browser(server.base) for _ in range(slots)]
         t0 = time.monotonic()
-        prepared = self.prepare_logins(slots * per_slot)
+        queues, prep_failures = [[] for _ in range(slots)], []
+
+        def prep(i):
+            try:
+                queues[i] = self.prepare_logins(browsers[i], server, per_slot, session_cookie)
+            except Exception as exc:  # counted and reported
+                prep_failures.append(exc)
+
+        preps = [threading.Thread(target=prep, args=(i,)) for i in range(slots)]
+        for t in preps:
+            t.start()
+        for t in preps:
+            t.join()
+        if prep_failures:
+            raise RuntimeError(f"stall test: {len(prep_failures)} browsers could not start "
+                               f"their logins (first: {prep_failures[0]})")
         prep_s = time.monotonic() - t0
-        queues = [prepared[i::slots] for i in range(slots)]
         self.emulator.control(token_delay=2)
         stop = threading.Event()
         waiting = [0]
         completed, failures = [], []
+        refills = [0]
         lock = threading.Lock()
 
-        def slot(queue):
-            for b, callback in queue:
-                if stop.is_set():
-                    return
+        def slot(i):
+            b = browsers[i]
+            queue = list(queues[i])
+            while not stop.is_set():
+                if not queue:
+                    with lock:
+                        refills[0] += 1
+                    try:
+                        queue = self.prepare_logins(b, server, per_slot, session_cookie)
+                    except Exception as exc:  # counted and reported
+                        with lock:
+                            failures.append(exc)
+                        return
+                callback = queue.pop(0)
                 with lock:
                     waiting[0] += 1
                 try:
                     resp = b.get(callback, timeout=120)
-                    ok = resp.status_code == 303 and b.cookie(SESSION_COOKIE) is not None
+                    ok = resp.status_code in (302, 303) and b.cookie(session_cookie) is not None
                 except Exception as exc:  # counted and reported
                     ok, resp = False, exc
                 with lock:
                     waiting[0] -= 1
                     (completed if ok else failures).append(resp)
 
-        threads = [threading.Thread(target=slot, args=(q,)) for q in queues]
+        threads = [threading.Thread(target=slot, args=(i,)) for i in range(slots)]
         try:
             for t in threads:
                 t.start()
@@ -396,8 +442,8 @@ class Bench:
                 time.sleep(0.02)
             time.sleep(0.3)  # the first callbacks are now waiting on the provider
             at_start = waiting[0]
-            row = self.measure(f"unprotected, {slots} logins waiting 2 s", self.nginx,
-                               "/static.html", "stall", base=base)
+            row = self.measure(f"{label}, {slots} logins waiting 2 s", server,
+                               "/static.html", "stall", base=base, check=False)
             at_end = waiting[0]
             during = len(completed)
         finally:
@@ -407,11 +453,12 @@ class Bench:
             self.emulator.control(token_delay=0)
         row.extra = (f"logins waiting at start/end of the window: {at_start}/{at_end}; "
                      f"{during} completed by its end, {len(failures)} failed; "
-                     f"{len(prepared)} prepared in {prep_s:.1f}s")
+                     f"{slots * per_slot} prepared in {prep_s:.1f}s, {refills[0]} refills")
         if failures:
             first = failures[0]
             desc = getattr(first, "status_code", first)
-            self.notes.append(f"stall test: {len(failures)} logins failed (first: {desc})")
+            self.notes.append(f"stall test ({label}): {len(failures)} logins failed (first: {desc})")
+        return row
 
     def row_memory(self):
         sessions, requests = self.args.sessions, self.args.memory_requests
@@ -429,7 +476,7 @@ class Bench:
         self.nginx.stop()
         self.started.remove(self.nginx)
         self.nginx = self._keep(start_site(self.site, self.args))
-        first = cookies.read_text().split("\n", 1)[0]
+        first = f"{SESSION_COOKIE}={cookies.read_text().split(chr(10), 1)[0]}"
         status, _ = response_size(self.nginx.port, "/protected/static.html", self.pki.ca, first)
         if status != 200:
             raise RuntimeError(f"a seeded session was refused ({status})")
@@ -455,7 +502,8 @@ class Bench:
         rss1 = sum(rss_kib(p) for p in pids)
         calls1 = redis_calls(self.redis)
         cpu1 = sum(proc_cpu_seconds(p) for p in pids)
-        row = Row(f"protected, {sessions} sessions", "memory", total)
+        row = Row(f"nginx+sesame: protected, {sessions} sessions", "memory", total)
+        self.key["nginx_mem"] = row
         row.cpu_us_per_req = (cpu1 - cpu0) * 1e6 / max(total["requests"], 1)
         row.redis_get = calls1["get"] - calls0["get"]
         row.redis_set = calls1["set"] - calls0["set"]
@@ -501,6 +549,8 @@ def main():
     p.add_argument("--login-clients", type=int, default=8, help="concurrent login loops in row d")
     p.add_argument("--sessions", type=int, default=None, help="sessions in row f (default 10000)")
     p.add_argument("--memory-requests", type=int, default=None, help="requests in row f (default 100000)")
+    p.add_argument("--no-pin", dest="pin", action="store_false",
+                   help="stall test: do not pin the server to CPU 0 and the rest to CPU 1")
     p.add_argument("--rows", default="abcdefA", help="which rows to run (letters, default all)")
     p.add_argument("--json", help="also write the rows to this file")
     p.add_argument("--workdir", help="keep configs and logs here (default: a temp dir, removed)")
@@ -523,18 +573,21 @@ def main():
         if set("abc") & set(args.rows):
             bench.rows_static_and_php()
         if "d" in args.rows:
-            bench.row_logins()
+            bench.key["nginx_login"] = bench.row_logins()
         if "e" in args.rows:
-            bench.row_stall()
+            bench.key["nginx_stall"] = bench.row_stall()
         if "f" in args.rows:
             bench.row_memory()
         if "A" in args.rows:
-            bench.rows_apache()
+            try:
+                bench.rows_apache()
+            except Exception as exc:  # the nginx rows are still worth printing
+                bench.notes.append(f"Apache rows stopped: {type(exc).__name__}: {exc}"[:2000])
     finally:
         bench.stop()
     load = os.getloadavg()
     print()
-    print(format_table(bench.rows, started, machine(), args, load))
+    print(format_table(bench.rows, bench.key, started, machine(), args, load))
     for note in bench.notes:
         print(f"note: {note}")
     if args.json:

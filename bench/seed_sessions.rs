@@ -35,9 +35,8 @@ fn run(args: &[String]) -> Result<(), String> {
     let secret = std::fs::read(secret_file).map_err(|e| format!("{secret_file}: {e}"))?;
     let keys = Keys::derive(secret.trim_ascii_end());
     let timeout = Duration::from_secs(5);
-    let store = |what: &str| {
-        RedisStore::new(url, timeout).map_err(|e| format!("redis {what}: {e}"))
-    };
+    let store =
+        |what: &str| RedisStore::new(url, timeout).map_err(|e| format!("redis {what}: {e}"));
 
     let admin = SessionAdmin::new(store("admin")?, keys.clone());
     let listing = admin
@@ -62,9 +61,8 @@ fn run(args: &[String]) -> Result<(), String> {
     };
     let sessions = Sessions::new(Box::new(store("sessions")?), keys.clone(), settings);
     let now = now_unix();
-    let mut file = std::io::BufWriter::new(
-        std::fs::File::create(out).map_err(|e| format!("{out}: {e}"))?,
-    );
+    let mut file =
+        std::io::BufWriter::new(std::fs::File::create(out).map_err(|e| format!("{out}: {e}"))?);
     for i in 0..count {
         let mut session = template.session.clone();
         session.sub = format!("{}-bench{i}", template.session.sub);

@@ -181,7 +181,14 @@ mod tests {
     #[test]
     fn sub_is_added_in_name_order_when_the_claims_lack_it() {
         let claims = serde_json::json!({"acr": "eidas1", "zz": "last", "email": "a@b.fr"});
-        let id = identity("fc", "i", "s1", "eidas1", claims.as_object().unwrap(), "sub");
+        let id = identity(
+            "fc",
+            "i",
+            "s1",
+            "eidas1",
+            claims.as_object().unwrap(),
+            "sub",
+        );
         let names: Vec<&str> = id.claims.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(names, ["acr", "email", "sub", "zz"]);
         assert_eq!(id.claim("sub"), Some("s1"));

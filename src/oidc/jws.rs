@@ -122,8 +122,11 @@ fn verify_es256(token: &str, point: &[u8]) -> Result<Map<String, Value>, VerifyE
         .map_err(|_| VerifyError::Signature)?;
     let payload = b64url_decode(payload)
         .ok_or_else(|| VerifyError::Other("cannot be decoded: payload is not base64url".into()))?;
-    serde_json::from_slice(&payload)
-        .map_err(|e| VerifyError::Other(format!("cannot be decoded: payload is not a JSON object ({e})")))
+    serde_json::from_slice(&payload).map_err(|e| {
+        VerifyError::Other(format!(
+            "cannot be decoded: payload is not a JSON object ({e})"
+        ))
+    })
 }
 
 #[cfg(test)]
