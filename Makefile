@@ -3,7 +3,7 @@ CARGO  ?= cargo
 PYTHON ?= python3
 export CARGO_TARGET_DIR ?= $(CURDIR)/target
 
-.PHONY: all build cli test demo lint deps bench
+.PHONY: all build cli test demo lint deps apache apache-install bench
 
 all: build
 
@@ -12,6 +12,17 @@ all: build
 build:
 	$(CARGO) build -p sesame
 	$(CARGO) build -p ngx-sesame
+	$(MAKE) apache
+
+# The Apache httpd module (apxs, Debian's apache2-dev): apache/.build/debug/mod_sesame.so, linked with the
+# core's static library; fails unless sesame_module is its only exported symbol.
+apache:
+	$(MAKE) -C apache
+
+# Builds the module against the release core and installs it into `apxs -q LIBEXECDIR`
+# (/usr/lib/apache2/modules on Debian). Then: LoadModule sesame_module .../mod_sesame.so
+apache-install:
+	$(MAKE) -C apache PROFILE=release install
 
 # The `sesame` operator command, optimised: target/release/sesame (`build` makes a debug one).
 cli:

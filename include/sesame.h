@@ -440,6 +440,76 @@ void sesame_set_log_sink(sesame_log_fn cb, void *user_data);
  */
 struct sesame_str sesame_version(void);
 
+/*
+ Number of mod_auth_openidc-style variables of an allowed identity (SESAME_ALLOW only):
+ `REMOTE_USER` (`sub@issuer` without `https://`), then `OIDC_CLAIM_<claim>` for every claim.
+
+ # Safety
+ `o` must be NULL or a live outcome.
+ */
+size_t sesame_outcome_oidc_var_count(const struct sesame_outcome *o);
+
+/*
+ The i-th mod_auth_openidc-style variable: 0 with `*name`/`*value` set, -1 when out of range.
+
+ # Safety
+ `o` must be NULL or a live outcome; `name` and `value` writable.
+ */
+int sesame_outcome_oidc_var(const struct sesame_outcome *o,
+                            size_t i,
+                            struct sesame_str *name,
+                            struct sesame_str *value);
+
+/*
+ `Sesame::acr_satisfies`: 1 when the allowed identity's acr meets `wanted` (one or more
+ space-separated values) under its provider's federation rules — FranceConnect levels
+ ordered (eidas1 < eidas2 < eidas3), ProConnect and generic providers a set — else 0 (also
+ for a NULL core, a NULL or non-ALLOW outcome, or an empty rule).
+
+ # Safety
+ `s` NULL or a live core; `o` NULL or a live outcome; `wanted` valid for `wanted_len` bytes.
+ */
+int sesame_outcome_acr_satisfies(const struct sesame *s,
+                                 const struct sesame_outcome *o,
+                                 const char *wanted,
+                                 size_t wanted_len);
+
+/*
+ Number of uniform claims of an allowed identity (`given_name`, `family_name` = FranceConnect
+ `family_name` or ProConnect `usual_name`, `email`, `siret`, `idp_id`, FranceConnect birth
+ data), as nginx's `$sesame_<name>` / `SESAME_<NAME>`.
+
+ # Safety
+ `o` must be NULL or a live outcome.
+ */
+size_t sesame_outcome_uniform_count(const struct sesame_outcome *o);
+
+/*
+ The i-th uniform claim: 0 with `*name`, `*value` and `*header_value` (percent-encoded) set,
+ -1 when out of range.
+
+ # Safety
+ `o` must be NULL or a live outcome; `name`, `value` and `header_value` writable.
+ */
+int sesame_outcome_uniform(const struct sesame_outcome *o,
+                           size_t i,
+                           struct sesame_str *name,
+                           struct sesame_str *value,
+                           struct sesame_str *header_value);
+
+/*
+ `authz::claim_matches`: 1 when the allowed identity's claim `name` equals `value` (or, for
+ an array claim, contains it), else 0.
+
+ # Safety
+ `o` must be NULL or a live outcome; strings valid for their lengths.
+ */
+int sesame_outcome_claim_matches(const struct sesame_outcome *o,
+                                 const char *name,
+                                 size_t name_len,
+                                 const char *value,
+                                 size_t value_len);
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus

@@ -94,6 +94,9 @@ pub struct Identity {
     pub claims: Vec<(String, String)>,
     /// Cookies to set on the response (e.g. a refreshed session cookie); usually empty.
     pub set_cookies: Vec<String>,
+    /// The same identity as mod_auth_openidc would pass it (`REMOTE_USER` = `sub@issuer`,
+    /// `OIDC_CLAIM_<claim>`), for applications migrating from it (see `compat`).
+    pub mod_auth_openidc: Vec<(String, String)>,
 }
 
 impl Identity {
@@ -104,7 +107,33 @@ impl Identity {
             .find(|(n, _)| n == name)
             .map(|(_, v)| v.as_str())
     }
+
+    /// A claim under one name whatever the federation (`given_name`, `family_name` = FC
+    /// `family_name` or ProConnect `usual_name`, `email`, `siret`, `idp_id`, FC birth data:
+    /// `birthdate`, `birthplace`, `birthcountry`, `gender`). See [`UNIFORM_CLAIMS`].
+    pub fn uniform(&self, name: &str) -> Option<&str> {
+        match name {
+            "family_name" => self
+                .claim("family_name")
+                .or_else(|| self.claim("usual_name")),
+            n if UNIFORM_CLAIMS.contains(&n) => self.claim(n),
+            _ => None,
+        }
+    }
 }
+
+/// Names `Identity::uniform` answers for (`$sesame_<name>`, `SESAME_<NAME>`).
+pub const UNIFORM_CLAIMS: &[&str] = &[
+    "given_name",
+    "family_name",
+    "email",
+    "siret",
+    "idp_id",
+    "birthdate",
+    "birthplace",
+    "birthcountry",
+    "gender",
+];
 
 /// Either an immediate answer, or blocking work to run off the event loop.
 pub enum Step {

@@ -75,6 +75,7 @@ pub fn identity(
         remote_user: remote_user(claims, sub, remote_user_claim),
         claims: list,
         set_cookies: Vec::new(),
+        mod_auth_openidc: crate::compat::variables(issuer, sub, claims),
     }
 }
 

@@ -6,7 +6,9 @@
 //! event loop. The C ABI in `ffi.rs` wraps this API one-to-one.
 
 mod api;
+pub mod authz;
 pub mod claims;
+pub mod compat;
 pub mod config;
 mod engine;
 pub mod ffi;
@@ -14,7 +16,9 @@ pub mod http;
 pub mod log;
 pub mod oidc;
 pub mod pages;
+pub mod policy;
 pub mod session;
+pub mod translate;
 
 pub use api::*;
 pub use config::ConfigBuilder;

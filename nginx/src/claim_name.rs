@@ -24,6 +24,32 @@ pub fn claim<'a>(id: &'a Identity, suffix: &str) -> Option<&'a str> {
     exact.or_else(folded).map(|(_, value)| value.as_str())
 }
 
+/// The mod_auth_openidc-style value (`OIDC_CLAIM_<claim>`) a `$sesame_oidc_claim_<suffix>`
+/// variable names, found as [`claim`] finds claims (as written, else folded).
+pub fn oidc_claim<'a>(id: &'a Identity, suffix: &str) -> Option<&'a str> {
+    let claims = || {
+        id.mod_auth_openidc.iter().filter_map(|(name, value)| {
+            name.strip_prefix(sesame::compat::CLAIM_PREFIX)
+                .map(|claim| (claim, value.as_str()))
+        })
+    };
+    let exact = claims().find(|(name, _)| *name == suffix);
+    let folded = || {
+        claims().find(|(name, _)| {
+            name.len() == suffix.len()
+                && name.chars().zip(suffix.chars()).all(|(n, s)| {
+                    let n = if n.is_ascii_alphanumeric() {
+                        n.to_ascii_lowercase()
+                    } else {
+                        '_'
+                    };
+                    n == s
+                })
+        })
+    };
+    exact.or_else(folded).map(|(_, value)| value)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -60,6 +86,21 @@ mod tests {
     fn exact_name_wins_over_folded_name() {
         let id = identity_with(&[("a:b", "folded"), ("a_b", "exact")]);
         assert_eq!(claim(&id, "a_b"), Some("exact"));
+    }
+
+    #[test]
+    fn oidc_claim_is_found_by_its_mod_auth_openidc_name_folded() {
+        let id = Identity {
+            mod_auth_openidc: vec![
+                ("REMOTE_USER".into(), "s@op".into()),
+                ("OIDC_CLAIM_chorusdt-matricule".into(), "42".into()),
+                ("OIDC_CLAIM_given_name".into(), "Élodie".into()),
+            ],
+            ..Identity::default()
+        };
+        assert_eq!(oidc_claim(&id, "given_name"), Some("Élodie"));
+        assert_eq!(oidc_claim(&id, "chorusdt_matricule"), Some("42"));
+        assert_eq!(oidc_claim(&id, "remote_user"), None);
     }
 
     #[test]

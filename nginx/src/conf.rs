@@ -105,6 +105,9 @@ pub struct LocConf {
     pub setting: Option<Setting>,
     /// "file:line" of the directive, to point at it when resolution fails.
     origin: String,
+    /// Location options (`sesame_acr`, `sesame_require`, `sesame_prompt`, `sesame_*_hint`),
+    /// key without the `sesame_` prefix; added to this location's `LocationSpec` when merging.
+    options: Vec<(String, String)>,
 }
 
 impl LocConf {
@@ -127,7 +130,7 @@ impl LocConf {
     }
 }
 
-pub static mut COMMANDS: [ngx_command_t; 14] = [
+pub static mut COMMANDS: [ngx_command_t; 20] = [
     global_command(ngx_string!("sesame_redis")),
     global_command(ngx_string!("sesame_secret_file")),
     global_command(ngx_string!("sesame_redis_timeout")),
@@ -169,8 +172,74 @@ pub static mut COMMANDS: [ngx_command_t; 14] = [
         offset: 0,
         post: ptr::null_mut(),
     },
+    option_command(ngx_string!("sesame_acr")),
+    option_command(ngx_string!("sesame_require")),
+    option_command(ngx_string!("sesame_prompt")),
+    option_command(ngx_string!("sesame_login_hint")),
+    option_command(ngx_string!("sesame_idp_hint")),
+    option_command(ngx_string!("sesame_siret_hint")),
     ngx_command_t::empty(),
 ];
+
+/// A location option, checked by the core (`Sesame::location`) when the location is merged.
+const fn option_command(name: ngx_str_t) -> ngx_command_t {
+    ngx_command_t {
+        name,
+        type_: (NGX_HTTP_LOC_CONF | NGX_CONF_1MORE) as ngx_uint_t,
+        set: Some(cmd_location_option),
+        conf: NGX_HTTP_LOC_CONF_OFFSET,
+        offset: 0,
+        post: ptr::null_mut(),
+    }
+}
+
+/// `sesame_acr VALUE...;`, `sesame_require CLAIM VALUE...;`, `sesame_prompt login|none;`,
+/// `sesame_login_hint|sesame_idp_hint|sesame_siret_hint VALUE|$arg_NAME;`.
+extern "C" fn cmd_location_option(
+    cf: *mut ngx_conf_t,
+    _cmd: *mut ngx_command_t,
+    conf: *mut c_void,
+) -> *mut c_char {
+    // SAFETY: conf is this module's loc conf (NGX_HTTP_LOC_CONF_OFFSET), cf is being parsed.
+    let (lcf, name, args) = unsafe {
+        (
+            &mut *conf.cast::<LocConf>(),
+            directive_name(cf),
+            directive_args(cf),
+        )
+    };
+    let words: Vec<&str> = args.iter().filter_map(|a| a.to_str().ok()).collect();
+    if words.len() != args.len() {
+        return conf_error(cf, &format!("\"{name}\": the value is not valid UTF-8"));
+    }
+    let key = name.strip_prefix("sesame_").unwrap_or(&name).to_owned();
+    let single = matches!(
+        key.as_str(),
+        "prompt" | "login_hint" | "idp_hint" | "siret_hint"
+    );
+    if single && words.len() != 1 {
+        return conf_error(cf, &format!("\"{name}\" takes exactly one value"));
+    }
+    if key != "require" && lcf.options.iter().any(|(k, _)| *k == key) {
+        return conf_error(cf, &format!("\"{name}\" is duplicate"));
+    }
+    lcf.options.push((key, words.join(" ")));
+    if lcf.origin.is_empty() {
+        // SAFETY: cf is valid while its directive is parsed.
+        lcf.origin = unsafe { origin(cf) };
+    }
+    NGX_CONF_OK
+}
+
+/// This location's options over the inherited ones (same key replaced; `require` accumulates).
+fn merge_options(spec: &mut LocationSpec, own: &[(String, String)]) {
+    for (key, value) in own {
+        if key != "require" {
+            spec.options.retain(|(k, _)| k != key);
+        }
+        spec.options.push((key.clone(), value.clone()));
+    }
+}
 
 /// An http-level directive whose value goes to `ConfigBuilder::set_global`. `1MORE` so that the
 /// core, not nginx, explains what a value should look like.
@@ -421,6 +490,37 @@ pub unsafe extern "C" fn merge_loc_conf(
 ) -> *mut c_char {
     // SAFETY: both are this module's loc confs (create_loc_conf), distinct objects.
     let (prev, conf) = unsafe { (&*prev.cast::<LocConf>(), &mut *conf.cast::<LocConf>()) };
+    if !conf.options.is_empty() {
+        let own = std::mem::take(&mut conf.options);
+        match (&mut conf.setting, &prev.setting) {
+            (
+                Some(Setting::On {
+                    spec,
+                    location: None,
+                }),
+                _,
+            ) if spec.mode == LocationMode::Protect => merge_options(spec, &own),
+            (None, Some(Setting::On { spec, .. })) if spec.mode == LocationMode::Protect => {
+                let mut spec = spec.clone();
+                merge_options(&mut spec, &own);
+                conf.setting = Some(Setting::On {
+                    spec,
+                    location: None,
+                });
+            }
+            _ => {
+                // SAFETY: cf->log is valid during configuration.
+                ngx::ngx_log_error!(
+                    NGX_LOG_EMERG,
+                    unsafe { (*cf).log },
+                    "\"sesame_{}\" needs \"sesame PROVIDER;\" in this location or an enclosing one in {}",
+                    own[0].0,
+                    conf.origin
+                );
+                return NGX_CONF_ERROR;
+            }
+        }
+    }
     let (spec, location) = match &mut conf.setting {
         None => {
             conf.setting = prev.setting.clone();

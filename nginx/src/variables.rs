@@ -24,6 +24,8 @@ use crate::ctx;
 
 const CLAIM_PREFIX: &str = "sesame_claim_";
 const HEADER_PREFIX: &str = "sesame_header_";
+/// mod_auth_openidc's view of the identity (`include sesame_fastcgi_params_oidc;`).
+const OIDC_CLAIM_PREFIX: &str = "sesame_oidc_claim_";
 
 type Getter = unsafe extern "C" fn(
     *mut ngx_http_request_t,
@@ -38,21 +40,48 @@ enum Field {
     Acr = 1,
     User = 2,
     RemoteUser = 3,
+    /// `$sesame_given_name` ... : `Identity::uniform(UNIFORM_CLAIMS[data - UNIFORM_BASE])`.
+    Uniform = 4,
 }
+
+/// `data` of the uniform-claim variables starts here (one per `sesame::UNIFORM_CLAIMS` entry).
+const UNIFORM_BASE: usize = 100;
+/// `$sesame_uniform_header_<name>`: the same values, percent-encoded for a request header.
+const UNIFORM_HEADER_BASE: usize = 200;
 
 impl Field {
     fn from_data(data: usize) -> Option<Field> {
+        let n = sesame::UNIFORM_CLAIMS.len();
+        if (UNIFORM_BASE..UNIFORM_BASE + n).contains(&data)
+            || (UNIFORM_HEADER_BASE..UNIFORM_HEADER_BASE + n).contains(&data)
+        {
+            return Some(Field::Uniform);
+        }
         [Field::Provider, Field::Acr, Field::User, Field::RemoteUser]
             .into_iter()
             .find(|f| *f as usize == data)
     }
 
-    fn read(self, id: &Identity) -> &str {
+    fn read(self, id: &Identity, data: usize) -> std::borrow::Cow<'_, str> {
+        use std::borrow::Cow;
         match self {
-            Field::Provider => &id.provider,
-            Field::Acr => &id.acr,
-            Field::User => &id.user_key,
-            Field::RemoteUser => &id.remote_user,
+            Field::Provider => Cow::Borrowed(&id.provider),
+            Field::Acr => Cow::Borrowed(&id.acr),
+            Field::User => Cow::Borrowed(&id.user_key),
+            Field::RemoteUser => Cow::Borrowed(&id.remote_user),
+            Field::Uniform if data >= UNIFORM_HEADER_BASE => {
+                let value = sesame::UNIFORM_CLAIMS
+                    .get(data - UNIFORM_HEADER_BASE)
+                    .and_then(|name| id.uniform(name))
+                    .unwrap_or("");
+                Cow::Owned(sesame::claims::encode_header_value(value))
+            }
+            Field::Uniform => Cow::Borrowed(
+                data.checked_sub(UNIFORM_BASE)
+                    .and_then(|i| sesame::UNIFORM_CLAIMS.get(i))
+                    .and_then(|name| id.uniform(name))
+                    .unwrap_or(""),
+            ),
         }
     }
 }
@@ -64,7 +93,7 @@ impl Field {
 pub unsafe fn register(cf: *mut ngx_conf_t) -> ngx_int_t {
     const NOCACHE: u32 = NGX_HTTP_VAR_NOCACHEABLE;
     const PREFIX: u32 = NGX_HTTP_VAR_PREFIX | NGX_HTTP_VAR_NOCACHEABLE;
-    let table: [(ngx_str_t, Getter, usize, u32); 6] = [
+    let table: [(ngx_str_t, Getter, usize, u32); 8] = [
         (ngx_string!("sesame_claim_"), get_claim, 0, PREFIX),
         (ngx_string!("sesame_header_"), get_header, 0, PREFIX),
         (
@@ -91,6 +120,13 @@ pub unsafe fn register(cf: *mut ngx_conf_t) -> ngx_int_t {
             Field::RemoteUser as usize,
             NOCACHE,
         ),
+        (ngx_string!("sesame_oidc_claim_"), get_oidc_claim, 0, PREFIX),
+        (
+            ngx_string!("sesame_oidc_remote_user"),
+            get_oidc_remote_user,
+            0,
+            NOCACHE,
+        ),
     ];
     for (mut name, getter, data, flags) in table {
         // SAFETY: cf is the configuration being set up; nginx copies the name.
@@ -100,6 +136,77 @@ pub unsafe fn register(cf: *mut ngx_conf_t) -> ngx_int_t {
             return NGX_ERROR as ngx_int_t;
         };
         v.get_handler = Some(getter);
+        v.data = data;
+    }
+    // `$sesame_given_name`...: one per `sesame::UNIFORM_CLAIMS` entry, in its order, raw and
+    // header-encoded (`$sesame_uniform_header_given_name`).
+    let uniform: [(ngx_str_t, usize); 18] = [
+        (ngx_string!("sesame_given_name"), UNIFORM_BASE),
+        (ngx_string!("sesame_family_name"), UNIFORM_BASE + 1),
+        (ngx_string!("sesame_email"), UNIFORM_BASE + 2),
+        (ngx_string!("sesame_siret"), UNIFORM_BASE + 3),
+        (ngx_string!("sesame_idp_id"), UNIFORM_BASE + 4),
+        (ngx_string!("sesame_birthdate"), UNIFORM_BASE + 5),
+        (ngx_string!("sesame_birthplace"), UNIFORM_BASE + 6),
+        (ngx_string!("sesame_birthcountry"), UNIFORM_BASE + 7),
+        (ngx_string!("sesame_gender"), UNIFORM_BASE + 8),
+        (
+            ngx_string!("sesame_uniform_header_given_name"),
+            UNIFORM_HEADER_BASE,
+        ),
+        (
+            ngx_string!("sesame_uniform_header_family_name"),
+            UNIFORM_HEADER_BASE + 1,
+        ),
+        (
+            ngx_string!("sesame_uniform_header_email"),
+            UNIFORM_HEADER_BASE + 2,
+        ),
+        (
+            ngx_string!("sesame_uniform_header_siret"),
+            UNIFORM_HEADER_BASE + 3,
+        ),
+        (
+            ngx_string!("sesame_uniform_header_idp_id"),
+            UNIFORM_HEADER_BASE + 4,
+        ),
+        (
+            ngx_string!("sesame_uniform_header_birthdate"),
+            UNIFORM_HEADER_BASE + 5,
+        ),
+        (
+            ngx_string!("sesame_uniform_header_birthplace"),
+            UNIFORM_HEADER_BASE + 6,
+        ),
+        (
+            ngx_string!("sesame_uniform_header_birthcountry"),
+            UNIFORM_HEADER_BASE + 7,
+        ),
+        (
+            ngx_string!("sesame_uniform_header_gender"),
+            UNIFORM_HEADER_BASE + 8,
+        ),
+    ];
+    for (mut name, data) in uniform {
+        // The table must follow UNIFORM_CLAIMS: a variable must never read another claim.
+        let (prefix, index) = if data >= UNIFORM_HEADER_BASE {
+            ("sesame_uniform_header_", data - UNIFORM_HEADER_BASE)
+        } else {
+            ("sesame_", data - UNIFORM_BASE)
+        };
+        let expected = sesame::UNIFORM_CLAIMS
+            .get(index)
+            .map(|claim| format!("{prefix}{claim}"));
+        if expected.as_deref().map(str::as_bytes) != Some(name.as_bytes()) {
+            return NGX_ERROR as ngx_int_t;
+        }
+        // SAFETY: cf is the configuration being set up; nginx copies the name.
+        let v = unsafe { ngx_http_add_variable(cf, &mut name, NOCACHE as ngx_uint_t) };
+        // SAFETY: v is null or the variable nginx just registered.
+        let Some(v) = (unsafe { v.as_mut() }) else {
+            return NGX_ERROR as ngx_int_t;
+        };
+        v.get_handler = Some(get_field);
         v.data = data;
     }
     NGX_OK as ngx_int_t
@@ -143,6 +250,8 @@ macro_rules! getter {
 getter!(get_field, get_field_inner);
 getter!(get_claim, get_claim_inner);
 getter!(get_header, get_header_inner);
+getter!(get_oidc_claim, get_oidc_claim_inner);
+getter!(get_oidc_remote_user, get_oidc_remote_user_inner);
 
 /// Stores `value` (copied into the request pool) or "not found".
 ///
@@ -187,10 +296,10 @@ unsafe fn get_field_inner(
     // SAFETY: nginx passes a valid request and value slot.
     unsafe {
         let value = match (identity(r), Field::from_data(data)) {
-            (Some(id), Some(field)) => Some(field.read(id)),
+            (Some(id), Some(field)) => Some(field.read(id, data)),
             _ => None,
         };
-        set(r, v, value)
+        set(r, v, value.as_deref())
     }
 }
 
@@ -221,5 +330,37 @@ unsafe fn get_header_inner(
             _ => None,
         };
         set(r, v, encoded.as_deref())
+    }
+}
+
+unsafe fn get_oidc_claim_inner(
+    r: *mut ngx_http_request_t,
+    v: *mut ngx_http_variable_value_t,
+    data: usize,
+) -> ngx_int_t {
+    // SAFETY: nginx passes a valid request, value slot and (prefix variable) name pointer.
+    unsafe {
+        let value = match (identity(r), suffix(data, OIDC_CLAIM_PREFIX)) {
+            (Some(id), Some(name)) => crate::claim_name::oidc_claim(id, name),
+            _ => None,
+        };
+        set(r, v, value)
+    }
+}
+
+unsafe fn get_oidc_remote_user_inner(
+    r: *mut ngx_http_request_t,
+    v: *mut ngx_http_variable_value_t,
+    _data: usize,
+) -> ngx_int_t {
+    // SAFETY: nginx passes a valid request and value slot.
+    unsafe {
+        let value = identity(r).and_then(|id| {
+            id.mod_auth_openidc
+                .iter()
+                .find(|(n, _)| n == "REMOTE_USER")
+                .map(|(_, v)| v.as_str())
+        });
+        set(r, v, value)
     }
 }

@@ -367,3 +367,5 @@ fn check_endpoint_clash(
 mod redis_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_proconnect;

@@ -9,6 +9,12 @@ pub enum Preset {
     FranceConnectIntegrationLegacy,
     FranceConnectProduction,
     Generic,
+    /// ProConnect, Internet, integration (federations.md §1.3: still the agentconnect hosts).
+    ProConnectIntegration,
+    ProConnectProduction,
+    /// ProConnect on the RIE (the State's private network): its own hosts and client database.
+    ProConnectIntegrationRie,
+    ProConnectProductionRie,
 }
 
 /// The scope FranceConnect's "identité pivot" + email needs (federations.md §3.2).
@@ -16,7 +22,12 @@ pub const FC_DEFAULT_SCOPE: &str =
     "openid given_name family_name birthdate birthplace birthcountry gender email";
 
 pub const PRESET_NAMES: &str = "franceconnect-integration, franceconnect-integration-legacy, \
-                                franceconnect-production, generic";
+                                franceconnect-production, generic, proconnect-integration, \
+                                proconnect-production, proconnect-integration-rie, \
+                                proconnect-production-rie";
+
+/// ProConnect's usual claims (federations.md §3.2: allowed by default since 2024-08).
+pub const PC_DEFAULT_SCOPE: &str = "openid given_name usual_name email uid siret idp_id";
 
 /// Defaults a preset brings; every field can still be overridden by its directive.
 pub struct PresetDefaults {
@@ -37,6 +48,10 @@ impl Preset {
             "franceconnect-integration-legacy" => Some(Preset::FranceConnectIntegrationLegacy),
             "franceconnect-production" => Some(Preset::FranceConnectProduction),
             "generic" => Some(Preset::Generic),
+            "proconnect-integration" => Some(Preset::ProConnectIntegration),
+            "proconnect-production" => Some(Preset::ProConnectProduction),
+            "proconnect-integration-rie" => Some(Preset::ProConnectIntegrationRie),
+            "proconnect-production-rie" => Some(Preset::ProConnectProductionRie),
             _ => None,
         }
     }
@@ -47,16 +62,40 @@ impl Preset {
             Preset::FranceConnectIntegrationLegacy => "franceconnect-integration-legacy",
             Preset::FranceConnectProduction => "franceconnect-production",
             Preset::Generic => "generic",
+            Preset::ProConnectIntegration => "proconnect-integration",
+            Preset::ProConnectProduction => "proconnect-production",
+            Preset::ProConnectIntegrationRie => "proconnect-integration-rie",
+            Preset::ProConnectProductionRie => "proconnect-production-rie",
         }
     }
 
     pub fn is_franceconnect(self) -> bool {
-        !matches!(self, Preset::Generic)
+        matches!(
+            self,
+            Preset::FranceConnectIntegration
+                | Preset::FranceConnectIntegrationLegacy
+                | Preset::FranceConnectProduction
+        )
+    }
+
+    pub fn is_proconnect(self) -> bool {
+        matches!(
+            self,
+            Preset::ProConnectIntegration
+                | Preset::ProConnectProduction
+                | Preset::ProConnectIntegrationRie
+                | Preset::ProConnectProductionRie
+        )
     }
 
     /// Production refuses plain-http redirect URIs (federations.md §1.4).
     pub fn is_production(self) -> bool {
-        matches!(self, Preset::FranceConnectProduction)
+        matches!(
+            self,
+            Preset::FranceConnectProduction
+                | Preset::ProConnectProduction
+                | Preset::ProConnectProductionRie
+        )
     }
 
     pub fn defaults(self) -> PresetDefaults {
@@ -70,7 +109,23 @@ impl Preset {
             token_auth: TokenAuth::ClientSecretPost,
             pkce: false,
         };
+        let pc = |issuer| PresetDefaults {
+            federation: Federation::ProConnect,
+            issuer: Some(issuer),
+            scope: PC_DEFAULT_SCOPE,
+            acr_values: &[],
+            id_token_alg: SigningAlg::ES256,
+            userinfo: UserinfoMode::SignedJwt,
+            token_auth: TokenAuth::ClientSecretPost,
+            pkce: true,
+        };
         match self {
+            Preset::ProConnectIntegration => pc("https://fca.integ01.dev-agentconnect.fr/api/v2"),
+            Preset::ProConnectProduction => pc("https://auth.agentconnect.gouv.fr/api/v2"),
+            Preset::ProConnectIntegrationRie => {
+                pc("https://fca.integ02.agentconnect.rie.gouv.fr/api/v2")
+            }
+            Preset::ProConnectProductionRie => pc("https://auth.agentconnect.rie.gouv.fr/api/v2"),
             Preset::FranceConnectIntegration => {
                 fc("https://fcp-low.sbx.dev-franceconnect.fr/api/v2")
             }

@@ -32,6 +32,7 @@ pub struct ProviderDraft {
     http_timeout: Option<Duration>,
     metadata_ttl: Option<Duration>,
     leeway: Option<Duration>,
+    error_pages: Option<String>,
 }
 
 /// A validated provider, ready for `OidcClient::new` and the engine.
@@ -42,6 +43,8 @@ pub struct ProviderConfig {
     /// Local path the browser lands on after logout.
     pub logout_redirect: String,
     pub remote_user_claim: String,
+    /// Pages the administrator replaces (`error_pages DIR`: `<kind>.html`), by kind.
+    pub error_pages: std::collections::BTreeMap<String, String>,
 }
 
 pub const PROVIDER_KEYS: &[&str] = &[
@@ -65,6 +68,7 @@ pub const PROVIDER_KEYS: &[&str] = &[
     "http_timeout",
     "metadata_ttl",
     "leeway",
+    "error_pages",
 ];
 
 /// Stores `value` in `slot` unless it was already set (a repeated directive is a mistake).
@@ -173,9 +177,10 @@ impl ProviderDraft {
                 let alg = match value {
                     "ES256" => SigningAlg::ES256,
                     "RS256" => SigningAlg::RS256,
+                    "HS256" if self.preset.is_some_and(Preset::is_proconnect) => SigningAlg::HS256,
                     _ => {
                         return Err(format!(
-                            "id_token_alg \"{value}\" is not supported (expected ES256 or RS256)"
+                            "id_token_alg \"{value}\" is not supported (expected ES256 or RS256; HS256 only for a client registered so at ProConnect, after preset proconnect-...)"
                         ))
                     }
                 };
@@ -240,6 +245,7 @@ impl ProviderDraft {
                 let d = parse_time(key, value)?;
                 once(&mut self.leeway, key, d)
             }
+            "error_pages" => once(&mut self.error_pages, key, value.to_owned()),
             _ => Err(format!(
                 "unknown directive \"{key}\" (expected one of: {})",
                 PROVIDER_KEYS.join(", ")
@@ -303,6 +309,27 @@ impl ProviderDraft {
         let pkce = self.pkce.unwrap_or(defaults.pkce);
         let userinfo = self.userinfo.unwrap_or(defaults.userinfo);
 
+        if self.id_token_alg == Some(SigningAlg::HS256) && !preset.is_proconnect() {
+            return Err(format!(
+                "id_token_alg HS256 is only accepted with a ProConnect preset (a shared-secret algorithm elsewhere invites algorithm confusion) {with_preset}"
+            ));
+        }
+        if preset.is_proconnect() {
+            if let Some(bad) = acr_values
+                .iter()
+                .find(|a| !crate::oidc::PC_ACR_VALUES.contains(&a.as_str()))
+            {
+                return Err(format!(
+                    "acr_values \"{bad}\" is not a ProConnect level (expected some of: {}) {with_preset}",
+                    crate::oidc::PC_ACR_VALUES.join(" ")
+                ));
+            }
+            if self.post_logout_redirect_uri.is_none() {
+                return Err(format!(
+                    "post_logout_redirect_uri is missing: ProConnect logout needs the exact registered URI {with_preset}"
+                ));
+            }
+        }
         if preset.is_franceconnect() {
             // Refuse here what FranceConnect would refuse at the first login (federations.md §3).
             if pkce {
@@ -377,6 +404,48 @@ impl ProviderDraft {
             settings,
             logout_redirect: self.logout_redirect.unwrap_or_else(|| "/".into()),
             remote_user_claim: self.remote_user_claim.unwrap_or_else(|| "sub".into()),
+            error_pages: match &self.error_pages {
+                Some(dir) => read_error_pages(dir)?,
+                None => Default::default(),
+            },
         })
     }
+}
+
+/// Kinds of page an administrator may replace with `error_pages DIR` (`DIR/<kind>.html`).
+pub const ERROR_PAGE_KINDS: &[&str] = &[
+    "forbidden",
+    "insufficient_level",
+    "identity_changed",
+    "access_denied",
+    "login_required",
+    "invalid_scope",
+    "invalid_request",
+    "idp_hint_not_found",
+    "server_error",
+    "temporarily_unavailable",
+];
+
+/// Reads `DIR/<kind>.html` for every known kind present; at least one must exist.
+fn read_error_pages(dir: &str) -> Result<std::collections::BTreeMap<String, String>, String> {
+    let meta = std::fs::metadata(dir)
+        .map_err(|e| format!("error_pages \"{dir}\": cannot read the directory: {e}"))?;
+    if !meta.is_dir() {
+        return Err(format!("error_pages \"{dir}\" is not a directory"));
+    }
+    let mut pages = std::collections::BTreeMap::new();
+    for kind in ERROR_PAGE_KINDS {
+        let path = format!("{}/{kind}.html", dir.trim_end_matches('/'));
+        if std::path::Path::new(&path).exists() {
+            let text = read_text_file(&path).map_err(|e| format!("cannot read \"{path}\": {e}"))?;
+            pages.insert((*kind).to_owned(), text);
+        }
+    }
+    if pages.is_empty() {
+        return Err(format!(
+            "error_pages \"{dir}\" holds none of {} (.html)",
+            ERROR_PAGE_KINDS.join(", ")
+        ));
+    }
+    Ok(pages)
 }

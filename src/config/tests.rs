@@ -202,7 +202,9 @@ fn unknown_preset_lists_the_valid_ones() {
     assert_eq!(
         msg,
         "sesame_provider \"fc\": unknown preset \"x\" (expected one of franceconnect-integration, \
-         franceconnect-integration-legacy, franceconnect-production, generic)"
+         franceconnect-integration-legacy, franceconnect-production, generic, \
+         proconnect-integration, proconnect-production, proconnect-integration-rie, \
+         proconnect-production-rie)"
     );
 }
 

@@ -17,7 +17,7 @@ use super::{make_job, Inner, Provider};
 pub(crate) struct CallbackTask {
     provider: usize,
     code: String,
-    pending: PendingLogin,
+    pending: Box<PendingLogin>,
     /// Set-Cookie for the login cookie without the entry just used.
     login_cookie: String,
     client_addr: String,
@@ -64,11 +64,41 @@ pub(crate) fn begin(inner: &Arc<Inner>, index: usize, req: &Request<'_>, query: 
             super::Task::Callback(CallbackTask {
                 provider: index,
                 code: code.to_owned(),
-                pending,
+                pending: Box::new(pending),
                 login_cookie,
                 client_addr: req.client_addr.to_owned(),
             }),
         ),
+        Err(OidcError::ProviderError { error, .. })
+            if error == "login_required" && pending.options.prompt.as_deref() == Some("none") =>
+        {
+            // Silent SSO found no ProConnect session: fall back to an interactive login, once
+            // (the new attempt carries no prompt=none, so it cannot loop).
+            emit(
+                LogLevel::Info,
+                &format!(
+                    "sesame: provider \"{}\": silent login found no provider session (login_required); falling back to an interactive login [client {}]",
+                    provider.name(),
+                    failures::log_safe(req.client_addr)
+                ),
+            );
+            let mut options = pending.options.clone();
+            options.prompt = None;
+            let task = super::protect::StartLoginWith {
+                provider: index,
+                login,
+                return_to: pending.return_to.clone(),
+                client_addr: req.client_addr.to_owned(),
+                options,
+                expect_sub: pending.expect_sub.clone(),
+            };
+            match provider.client.cached_metadata() {
+                Some(meta) => {
+                    Step::Done(super::protect::redirect_with(inner, provider, &meta, task))
+                }
+                None => make_job(inner, super::Task::StartLoginWith(Box::new(task))),
+            }
+        }
         Err(OidcError::ProviderError { error, description }) => {
             let page = failures::provider_error(
                 provider,
@@ -112,6 +142,55 @@ pub(crate) fn run(inner: &Inner, task: CallbackTask) -> Outcome {
             return with_cookies(page, cookies);
         }
     };
+    if let Some(expected) = &task.pending.expect_sub {
+        if *expected != result.sub {
+            let page = failures::identity_changed(provider, client, &task.pending.return_to);
+            return with_cookies(page, cookies);
+        }
+    }
+    let federation = provider.cfg.settings.federation;
+    // What this login asked: the location's sesame_acr, else the provider's acr_values.
+    let asked = if task.pending.options.acr.is_empty()
+        && federation == crate::oidc::Federation::ProConnect
+    {
+        &provider.cfg.settings.acr_values
+    } else {
+        &task.pending.options.acr
+    };
+    if !crate::policy::acr_satisfies(federation, asked, &result.acr) {
+        let page = failures::level_refused(
+            provider,
+            client,
+            &format!(
+                "acr {} is not among the values this location asked for ({})",
+                failures::log_safe(&result.acr),
+                asked.join(" ")
+            ),
+            &task.pending.return_to,
+        );
+        return with_cookies(page, cookies);
+    }
+    if crate::policy::asks_mfa(asked)
+        && crate::policy::amr_has_second_factor(result.claims.get("amr")) == Some(false)
+    {
+        let page = failures::level_refused(
+            provider,
+            client,
+            &format!(
+                "acr {} claims multi-factor but amr {} shows a single factor",
+                failures::log_safe(&result.acr),
+                failures::log_safe(
+                    &result
+                        .claims
+                        .get("amr")
+                        .map(|v| v.to_string())
+                        .unwrap_or_default()
+                )
+            ),
+            &task.pending.return_to,
+        );
+        return with_cookies(page, cookies);
+    }
     let now = now_unix();
     let settings = inner.sessions.settings();
     let session = Session {

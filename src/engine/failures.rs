@@ -152,6 +152,37 @@ pub fn provider_error(
             .map(|d| format!(" ({})", log_safe(d)))
             .unwrap_or_default()
     );
+    let y = description.and_then(crate::translate::find_y_code);
+    let y_fix = y
+        .and_then(crate::translate::y_code)
+        .map(|t| format!("; {}", t.fix))
+        .unwrap_or_default();
+    if provider.cfg.settings.federation == crate::oidc::Federation::ProConnect {
+        if let Some(t) = crate::translate::callback_error(error, description) {
+            let is_config = t.title == "Erreur de configuration du service";
+            let (status, level) = match error {
+                "server_error" | "temporarily_unavailable" => (503, LogLevel::Warn),
+                _ if is_config => (502, LogLevel::Error),
+                "invalid_idp_hint" | "idp_hint_not_found" => (400, LogLevel::Warn),
+                _ => (403, LogLevel::Info),
+            };
+            return page_and_log_kind(
+                error,
+                status,
+                level,
+                provider,
+                client_addr,
+                &format!("{detail}: {}{y_fix}", t.fix),
+                PageText {
+                    title: t.title,
+                    message: t.message,
+                    english: t.english,
+                    retry: (!is_config).then_some(retry),
+                },
+            );
+        }
+    }
+    let detail = format!("{detail}{y_fix}");
     match error {
         "access_denied" | "login_required" => page_and_log(
             403,
@@ -208,6 +239,85 @@ pub fn provider_error(
             },
         ),
     }
+}
+
+/// A session that does not hold a claim value the location requires (`sesame_require`).
+pub fn claim_refused(provider: &Provider, client_addr: &str, user: &str, why: &str) -> Page {
+    page_and_log_kind(
+        "forbidden",
+        403,
+        LogLevel::Info,
+        provider,
+        client_addr,
+        &format!("access refused to user {user}: {why} (sesame_require of this location)"),
+        PageText {
+            title: "Accès refusé",
+            message: "Votre compte ne donne pas accès à cette page (organisation, adresse électronique ou rôle non autorisés). Si vous pensez que c'est une erreur, contactez l'administrateur du service.",
+            english: "Your account does not give access to this page.",
+            retry: None,
+        },
+    )
+}
+
+/// The login came back at a level the location did not ask for (or without a second factor).
+pub fn level_refused(provider: &Provider, client_addr: &str, why: &str, retry: &str) -> Page {
+    page_and_log_kind(
+        "insufficient_level",
+        403,
+        LogLevel::Warn,
+        provider,
+        client_addr,
+        &format!("login refused: {why}; the provider did not deliver the level asked (sesame_acr of this location)"),
+        PageText {
+            title: "Niveau de sécurité insuffisant",
+            message: "Cette page demande une authentification plus forte (par exemple une double authentification). Reconnectez-vous avec un moyen d'authentification adapté.",
+            english: "This page needs a stronger authentication (e.g. multi-factor). Log in again with a suitable method.",
+            retry: Some(retry),
+        },
+    )
+}
+
+/// Step-up came back with another user than the session it was upgrading.
+pub fn identity_changed(provider: &Provider, client_addr: &str, retry: &str) -> Page {
+    page_and_log_kind(
+        "identity_changed",
+        403,
+        LogLevel::Warn,
+        provider,
+        client_addr,
+        "step-up refused: the re-authentication returned another sub than the session being upgraded (another account was used); the session is kept unchanged",
+        PageText {
+            title: "Compte différent",
+            message: "Vous vous êtes reconnecté avec un autre compte que celui de votre session. Reconnectez-vous avec le même compte.",
+            english: "You logged in again with another account than your session's. Use the same account.",
+            retry: Some(retry),
+        },
+    )
+}
+
+/// Like `page_and_log`, but the administrator may replace the page (`error_pages` directory of
+/// the provider: `<kind>.html`, `{reference}` replaced by the reference id).
+fn page_and_log_kind(
+    kind: &str,
+    status: u16,
+    level: LogLevel,
+    provider: &Provider,
+    client_addr: &str,
+    what: &str,
+    text: PageText<'_>,
+) -> Page {
+    let mut page = page_and_log(status, level, provider, client_addr, what, text);
+    if let Some(template) = provider.cfg.error_pages.get(kind) {
+        let reference = page
+            .body
+            .split("<code>")
+            .nth(1)
+            .and_then(|r| r.split("</code>").next())
+            .unwrap_or_default()
+            .to_owned();
+        page.body = template.replace("{reference}", &crate::pages::html_escape(&reference));
+    }
+    page
 }
 
 /// A callback refused before any I/O (`iss` missing or foreign, no code).

@@ -80,6 +80,8 @@ pub(crate) struct LocationPolicy {
     /// Checked against `provider` on use: a location resolved by another configuration
     /// (an adapter mixing generations across a reload) must not pick a random provider.
     provider_name: String,
+    /// Level, required claims and login options of this location (`sesame_acr`...).
+    rules: Arc<crate::policy::LocationRules>,
 }
 
 /// Blocking work, owning everything it needs.
@@ -101,9 +103,14 @@ pub(crate) struct RequestInfo {
 
 pub(crate) enum Task {
     Protect(protect::ProtectTask),
-    StartLogin { provider: usize, req: RequestInfo },
+    StartLogin {
+        provider: usize,
+        req: RequestInfo,
+    },
     Callback(callback::CallbackTask),
     Logout(logout::LogoutTask),
+    /// A login with a location's options (step-up, silent SSO fallback) once metadata is known.
+    StartLoginWith(Box<protect::StartLoginWith>),
 }
 
 fn path_of(url: &str) -> Option<String> {
@@ -173,17 +180,28 @@ impl Sesame {
                 }
             ))
         })?;
-        if let Some((key, _)) = spec.options.first() {
-            return Err(ConfigError::new(format!(
-                "{directive} {}: unknown option \"{key}\"",
-                spec.provider
-            )));
+        if spec.mode != LocationMode::Protect {
+            if let Some((key, _)) = spec.options.first() {
+                return Err(ConfigError::new(format!(
+                    "{directive} {}: option \"{key}\" only applies to a protected location (sesame {})",
+                    spec.provider, spec.provider
+                )));
+            }
         }
+        let federation = self.inner.providers[provider].cfg.settings.federation;
+        let rules =
+            crate::policy::LocationRules::parse(federation, &spec.options).map_err(|m| {
+                ConfigError::new(format!(
+                    "sesame {} (provider \"{}\"): {m}",
+                    spec.provider, spec.provider
+                ))
+            })?;
         Ok(Location {
             inner: Arc::new(LocationPolicy {
                 mode: spec.mode.clone(),
                 provider,
                 provider_name: spec.provider.clone(),
+                rules: Arc::new(rules),
             }),
         })
     }
@@ -220,10 +238,23 @@ impl Sesame {
             ))));
         }
         match policy.mode {
-            LocationMode::Protect => protect::begin(inner, policy.provider, req),
+            LocationMode::Protect => {
+                protect::begin_with(inner, policy.provider, &policy.rules, req)
+            }
             LocationMode::Logout => logout::begin(inner, policy.provider, req, false),
             LocationMode::LogoutLocal => logout::begin(inner, policy.provider, req, true),
         }
+    }
+
+    /// A server-side acr rule (Apache's `Require sesame-acr`) on a session of `provider`: the
+    /// federation's semantics of `policy::acr_satisfies` (FranceConnect ordered, ProConnect and
+    /// generic providers a set). False for an unknown provider or an empty rule.
+    pub fn acr_satisfies(&self, provider: &str, wanted: &[String], got: &str) -> bool {
+        !wanted.is_empty()
+            && self.inner.providers.iter().any(|p| {
+                p.name() == provider
+                    && crate::policy::acr_satisfies(p.cfg.settings.federation, wanted, got)
+            })
     }
 
     /// True for incoming request headers that could spoof what Sesame passes to the backend.
@@ -250,6 +281,7 @@ impl Job {
             Task::StartLogin { provider, req } => protect::run_start_login(&inner, provider, &req),
             Task::Callback(t) => callback::run(&inner, t),
             Task::Logout(t) => logout::run(&inner, t),
+            Task::StartLoginWith(t) => protect::run_start_login_with(&inner, *t),
         }
     }
 }

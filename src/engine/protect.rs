@@ -4,7 +4,8 @@ use std::sync::Arc;
 
 use crate::api::{Outcome, Request, Step};
 use crate::claims;
-use crate::oidc::{AuthParams, ProviderMetadata};
+use crate::oidc::{AuthParams, LoginOptions, ProviderMetadata};
+use crate::policy::LocationRules;
 use crate::session::{
     cookie_value, now_unix, random_bytes, random_token, LoginState, PendingLogin, Session,
     SessionId, LOGIN_STATE_MAX_AGE,
@@ -18,6 +19,101 @@ pub(crate) struct ProtectTask {
     session: SessionId,
     req: RequestInfo,
     method: String,
+    rules: Arc<LocationRules>,
+    query: String,
+}
+
+/// A login started with explicit options and pending state (step-up, silent SSO fallback).
+pub(crate) struct StartLoginWith {
+    pub provider: usize,
+    pub login: LoginState,
+    pub return_to: String,
+    pub client_addr: String,
+    pub options: LoginOptions,
+    pub expect_sub: Option<String>,
+}
+
+/// What a live session of the right provider gets at a location with rules.
+enum Verdict {
+    Allow,
+    /// The level is not enough: log in again asking for it, keeping the identity.
+    StepUp,
+    Forbidden(String),
+}
+
+fn judge(provider: &Provider, rules: &LocationRules, s: &Session) -> Verdict {
+    let federation = provider.cfg.settings.federation;
+    if !crate::policy::acr_satisfies(federation, &rules.acr, &s.acr) {
+        return Verdict::StepUp;
+    }
+    match rules.unmet_requirement(&s.claims) {
+        Some(rule) => Verdict::Forbidden(format!(
+            "claim {} does not hold any of the values required here ({})",
+            rule.claim,
+            rule.values.join(" ")
+        )),
+        None => Verdict::Allow,
+    }
+}
+
+fn decide(
+    inner: &Arc<Inner>,
+    index: usize,
+    rules: &Arc<LocationRules>,
+    s: &Session,
+    req: &RequestInfo,
+    method: &str,
+    query: &str,
+) -> Step {
+    let provider = &inner.providers[index];
+    let outcome = match judge(provider, rules, s) {
+        Verdict::Allow => Outcome::Allow(identity_of(provider, s)),
+        Verdict::Forbidden(why) => Outcome::Page(failures::claim_refused(
+            provider,
+            &req.client_addr,
+            &crate::claims::user_key(&s.issuer, &s.sub),
+            &why,
+        )),
+        Verdict::StepUp if !req.navigable => {
+            Outcome::Page(failures::login_required(provider, &req.client_addr, method))
+        }
+        Verdict::StepUp => {
+            emit_step_up(provider, s, rules, &req.client_addr);
+            let task = StartLoginWith {
+                provider: index,
+                login: login_state_of(inner, req),
+                return_to: req.return_to.clone(),
+                client_addr: req.client_addr.clone(),
+                options: rules.login_options(query),
+                expect_sub: Some(s.sub.clone()),
+            };
+            match provider.client.cached_metadata() {
+                Some(meta) => redirect_with(inner, provider, &meta, task),
+                // Discovery needs I/O: never from `begin`, always in a job.
+                None => return make_job(inner, Task::StartLoginWith(Box::new(task))),
+            }
+        }
+    };
+    Step::Done(outcome)
+}
+
+fn emit_step_up(provider: &Provider, s: &Session, rules: &LocationRules, client: &str) {
+    crate::log::emit(
+        crate::api::LogLevel::Info,
+        &format!(
+            "sesame: provider \"{}\": step-up of user {} from acr {} to one of [{}] [client {}]",
+            provider.name(),
+            crate::claims::user_key(&s.issuer, &s.sub),
+            failures::log_safe(&s.acr),
+            rules.acr.join(" "),
+            failures::log_safe(client)
+        ),
+    );
+}
+
+fn login_state_of(inner: &Inner, req: &RequestInfo) -> LoginState {
+    let cookie_refs: Vec<&str> = req.login_cookies.iter().map(String::as_str).collect();
+    LoginState::from_cookies(&cookie_refs, inner.keys(), now_unix())
 }
 
 pub(crate) fn request_info(provider: &Provider, req: &Request<'_>) -> RequestInfo {
@@ -44,8 +140,14 @@ pub(crate) fn identity_of(provider: &Provider, session: &Session) -> crate::api:
     )
 }
 
-pub(crate) fn begin(inner: &Arc<Inner>, index: usize, req: &Request<'_>) -> Step {
+pub(crate) fn begin_with(
+    inner: &Arc<Inner>,
+    index: usize,
+    rules: &Arc<LocationRules>,
+    req: &Request<'_>,
+) -> Step {
     let provider = &inner.providers[index];
+    let query = super::split_uri(req.uri).1;
     let keys = inner.keys();
     let session = cookie_value(req.cookie, &provider.cookies.session)
         .into_iter()
@@ -54,7 +156,11 @@ pub(crate) fn begin(inner: &Arc<Inner>, index: usize, req: &Request<'_>) -> Step
         // The hot path: a valid cookie and a cached session cost no I/O and no copies.
         if let Some(s) = inner.sessions.cached(id, now_unix()) {
             if s.provider == provider.name() {
-                return Step::Done(Outcome::Allow(identity_of(provider, &s)));
+                if matches!(judge(provider, rules, &s), Verdict::Allow) {
+                    return Step::Done(Outcome::Allow(identity_of(provider, &s)));
+                }
+                let info = request_info(provider, req);
+                return decide(inner, index, rules, &s, &info, req.method, query);
             }
         }
     }
@@ -67,6 +173,8 @@ pub(crate) fn begin(inner: &Arc<Inner>, index: usize, req: &Request<'_>) -> Step
                 session: id,
                 req: info,
                 method: req.method.to_owned(),
+                rules: Arc::clone(rules),
+                query: query.to_owned(),
             }),
         );
     }
@@ -77,15 +185,87 @@ pub(crate) fn begin(inner: &Arc<Inner>, index: usize, req: &Request<'_>) -> Step
             req.method,
         )));
     }
+    let options = rules.login_options(query);
+    if options == LoginOptions::default() {
+        return match provider.client.cached_metadata() {
+            Some(meta) => Step::Done(redirect_to_provider(inner, provider, &meta, &info)),
+            None => make_job(
+                inner,
+                Task::StartLogin {
+                    provider: index,
+                    req: info,
+                },
+            ),
+        };
+    }
+    let task = StartLoginWith {
+        provider: index,
+        login: login_state_of(inner, &info),
+        return_to: info.return_to.clone(),
+        client_addr: info.client_addr.clone(),
+        options,
+        expect_sub: None,
+    };
     match provider.client.cached_metadata() {
-        Some(meta) => Step::Done(redirect_to_provider(inner, provider, &meta, &info)),
-        None => make_job(
-            inner,
-            Task::StartLogin {
-                provider: index,
-                req: info,
-            },
-        ),
+        Some(meta) => Step::Done(redirect_with(inner, provider, &meta, task)),
+        None => make_job(inner, Task::StartLoginWith(Box::new(task))),
+    }
+}
+
+/// 303 to the authorize endpoint with a location's options, the attempt pushed onto `login`.
+pub(crate) fn redirect_with(
+    inner: &Inner,
+    provider: &Provider,
+    meta: &ProviderMetadata,
+    task: StartLoginWith,
+) -> Outcome {
+    let keys = inner.keys();
+    let params = new_auth_params(provider);
+    let mut login = task.login;
+    login.push(PendingLogin {
+        provider: provider.name().to_owned(),
+        state: params.state.clone(),
+        nonce: params.nonce.clone(),
+        code_verifier: params.code_verifier.clone(),
+        return_to: task.return_to,
+        created: now_unix(),
+        options: task.options.clone(),
+        expect_sub: task.expect_sub,
+    });
+    let cookie = provider.cookies.set(
+        &provider.cookies.login,
+        &login.seal(keys),
+        Some(LOGIN_STATE_MAX_AGE),
+    );
+    Outcome::Redirect {
+        location: provider
+            .client
+            .authorize_url_with(meta, &params, &task.options),
+        set_cookies: vec![cookie],
+    }
+}
+
+fn new_auth_params(provider: &Provider) -> AuthParams {
+    AuthParams {
+        state: random_token(),
+        nonce: random_token(),
+        code_verifier: provider.cfg.settings.pkce.then(|| {
+            use base64::Engine;
+            // 32 random bytes → 43 base64url chars (RFC 7636 §4.1).
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random_bytes::<32>())
+        }),
+    }
+}
+
+pub(crate) fn run_start_login_with(inner: &Inner, task: StartLoginWith) -> Outcome {
+    let provider = &inner.providers[task.provider];
+    match provider.client.metadata() {
+        Ok(meta) => redirect_with(inner, provider, &meta, task),
+        Err(e) => Outcome::Page(failures::provider_unavailable(
+            provider,
+            &task.client_addr,
+            &e,
+        )),
     }
 }
 
@@ -116,6 +296,7 @@ pub(crate) fn redirect_to_provider(
         code_verifier: params.code_verifier.clone(),
         return_to: req.return_to.clone(),
         created: now,
+        ..PendingLogin::default()
     });
     let cookie = provider.cookies.set(
         &provider.cookies.login,
@@ -128,16 +309,45 @@ pub(crate) fn redirect_to_provider(
     }
 }
 
-pub(crate) fn run(inner: &Inner, task: ProtectTask) -> Outcome {
+pub(crate) fn run(inner: &Arc<Inner>, task: ProtectTask) -> Outcome {
     let provider = &inner.providers[task.provider];
     let now = now_unix();
     match inner.sessions.load(&task.session, now) {
         Err(e) => Outcome::Page(failures::store_down(provider, &task.req.client_addr, &e)),
-        Ok(Some(s)) if s.provider == provider.name() => Outcome::Allow(identity_of(provider, &s)),
+        Ok(Some(s)) if s.provider == provider.name() => {
+            let step = decide(
+                inner,
+                task.provider,
+                &task.rules,
+                &s,
+                &task.req,
+                &task.method,
+                &task.query,
+            );
+            match step {
+                Step::Done(outcome) => outcome,
+                // Already in a job: do the I/O now.
+                Step::Job(job) => job.run(),
+            }
+        }
         // Expired, unknown, or a session of another provider: log in with this one.
         Ok(_) => {
             if task.req.navigable {
-                run_start_login(inner, task.provider, &task.req)
+                let options = task.rules.login_options(&task.query);
+                if options == LoginOptions::default() {
+                    return run_start_login(inner, task.provider, &task.req);
+                }
+                run_start_login_with(
+                    inner,
+                    StartLoginWith {
+                        provider: task.provider,
+                        login: login_state_of(inner, &task.req),
+                        return_to: task.req.return_to.clone(),
+                        client_addr: task.req.client_addr.clone(),
+                        options,
+                        expect_sub: None,
+                    },
+                )
             } else {
                 Outcome::Page(failures::login_required(
                     provider,

@@ -446,7 +446,8 @@ fn logout_ends_session_and_goes_through_end_session() {
     assert!(again.contains("/authorize?"));
     assert!(rig.store.keys().iter().all(|k| !k.contains(":s:")));
     // Wrong state on return: refused, logout cookie cleared.
-    let bad = format!("/sesame/logged-out?state=0{}", &state[1..]);
+    let flipped = if state.starts_with('0') { '1' } else { '0' };
+    let bad = format!("/sesame/logged-out?state={flipped}{}", &state[1..]);
     let p = page(finish(rig.get(None, &bad, &jar)));
     assert_eq!(p.status, 400);
     // Right state: back to the configured landing page.
@@ -580,4 +581,108 @@ fn page_reference_appears_in_an_actionable_log_line() {
     ));
     assert!(line.contains("192.0.2.7"));
     assert!(!line.contains("code=c"), "no codes in logs");
+}
+
+/// Location policy (`sesame_acr`, `sesame_require`, `sesame_prompt`) inside the process.
+mod location_policy {
+    use super::*;
+
+    fn location(rig: &Rig, options: &[(&str, &str)]) -> Location {
+        rig.sesame
+            .location(&LocationSpec {
+                mode: LocationMode::Protect,
+                provider: "op".into(),
+                options: options
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            })
+            .unwrap()
+    }
+
+    #[test]
+    fn insufficient_level_steps_up_without_io_and_a_lower_answer_is_refused() {
+        let rig = rig("5s");
+        let mut jar = Jar::default();
+        rig.login("/private/", &mut jar);
+        let strong = location(&rig, &[("acr", "eidas2")]);
+        // Metadata is cached since the first login: the step-up redirect needs no job.
+        let step = rig.get(Some(&strong), "/strong/page?x=1", &jar);
+        assert!(
+            is_done(&step),
+            "a cached session stepping up must not block"
+        );
+        let (url, cookies) = redirect(finish(step));
+        assert_eq!(query_param(&url, "acr_values").as_deref(), Some("eidas2"));
+        jar.apply(&cookies);
+        let state = query_param(&url, "state").unwrap();
+        let nonce = query_param(&url, "nonce").unwrap();
+        let iss: String = form_urlencoded::byte_serialize(rig.op.issuer.as_bytes()).collect();
+        let callback = format!("/sesame/callback?code={nonce}&state={state}&iss={iss}");
+        // The test provider only ever answers eidas1: refused, the session kept as it was.
+        let refused = page(finish(rig.get(None, &callback, &jar)));
+        assert_eq!(refused.status, 403);
+        assert!(refused.body.contains("Niveau de sécurité insuffisant"));
+        match finish(rig.get(Some(&rig.protect), "/private/", &jar)) {
+            Outcome::Allow(id) => assert_eq!(id.acr, "eidas1"),
+            other => panic!("the old session must still open its pages: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn required_claim_values_allow_or_refuse_with_a_403_page() {
+        let rig = rig("5s");
+        let mut jar = Jar::default();
+        rig.login("/private/", &mut jar);
+        let domain = location(&rig, &[("require", "email @example.fr")]);
+        assert!(matches!(
+            finish(rig.get(Some(&domain), "/a/", &jar)),
+            Outcome::Allow(_)
+        ));
+        let other = location(
+            &rig,
+            &[("require", "email @example.fr"), ("require", "siret 1")],
+        );
+        let refused = page(finish(rig.get(Some(&other), "/b/", &jar)));
+        assert_eq!(refused.status, 403);
+        assert!(refused.body.contains("Accès refusé"));
+    }
+
+    #[test]
+    fn silent_login_falls_back_once_to_an_interactive_login() {
+        let rig = rig("5s");
+        let mut jar = Jar::default();
+        let silent = location(&rig, &[("prompt", "none")]);
+        let (url, cookies) = redirect(finish(rig.get(Some(&silent), "/quiet/", &jar)));
+        assert_eq!(query_param(&url, "prompt").as_deref(), Some("none"));
+        jar.apply(&cookies);
+        let state = query_param(&url, "state").unwrap();
+        let iss: String = form_urlencoded::byte_serialize(rig.op.issuer.as_bytes()).collect();
+        let back = format!("/sesame/callback?error=login_required&state={state}&iss={iss}");
+        let (again, cookies) = redirect(finish(rig.get(None, &back, &jar)));
+        assert!(again.starts_with(&format!("{}/authorize?", rig.op.issuer)));
+        assert_eq!(query_param(&again, "prompt"), None, "no second prompt=none");
+        jar.apply(&cookies);
+        // The same error for the fallback attempt is a page, not another redirect.
+        let state2 = query_param(&again, "state").unwrap();
+        let back2 = format!("/sesame/callback?error=login_required&state={state2}&iss={iss}");
+        assert!(matches!(
+            finish(rig.get(None, &back2, &jar)),
+            Outcome::Page(_)
+        ));
+    }
+
+    #[test]
+    fn options_are_refused_on_logout_locations() {
+        let rig = rig("5s");
+        let err = rig
+            .sesame
+            .location(&LocationSpec {
+                mode: LocationMode::Logout,
+                provider: "op".into(),
+                options: vec![("acr".into(), "eidas1".into())],
+            })
+            .unwrap_err();
+        assert!(err.message.contains("only applies to a protected location"));
+    }
 }

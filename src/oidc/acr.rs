@@ -6,15 +6,7 @@
 //! the exact value, or for eIDAS values a higher level.
 
 use super::{Federation, OidcError, OidcSettings};
-
-fn eidas_rank(acr: &str) -> Option<u8> {
-    match acr {
-        "eidas1" => Some(1),
-        "eidas2" => Some(2),
-        "eidas3" => Some(3),
-        _ => None,
-    }
-}
+use crate::policy::eidas_rank;
 
 /// The requirement in force for these settings, if any.
 fn required(settings: &OidcSettings) -> Option<String> {
@@ -33,13 +25,15 @@ fn required(settings: &OidcSettings) -> Option<String> {
                 .cloned()
                 .unwrap_or_else(|| "eidas1".to_owned()),
         ),
-        Federation::Generic => None,
+        Federation::Generic | Federation::ProConnect => None,
     }
 }
 
 /// Checks the id_token's `acr` and returns it ("" when a generic provider sent none and
 /// nothing was required).
 pub(crate) fn check(settings: &OidcSettings, got: Option<&str>) -> Result<String, OidcError> {
+    // ProConnect: what was asked (the provider's acr_values, or a location's sesame_acr) is a
+    // set checked by the engine against the login that asked it (policy::acr_satisfies).
     let Some(required) = required(settings) else {
         return Ok(got.unwrap_or_default().to_owned());
     };

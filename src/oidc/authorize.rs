@@ -7,7 +7,7 @@
 use sha2::{Digest, Sha256};
 
 use super::util::{append_query, b64url};
-use super::{AuthParams, Federation, OidcSettings, ProviderMetadata};
+use super::{AuthParams, Federation, LoginOptions, OidcSettings, ProviderMetadata};
 
 /// RFC 7636 S256: base64url(SHA-256(verifier)), no padding.
 pub(crate) fn pkce_challenge(verifier: &str) -> String {
@@ -18,6 +18,16 @@ pub(crate) fn authorize_url(
     settings: &OidcSettings,
     meta: &ProviderMetadata,
     params: &AuthParams,
+) -> String {
+    authorize_url_with(settings, meta, params, &LoginOptions::default())
+}
+
+/// The authorize URL with a location's options, each sent only where the federation takes it.
+pub(crate) fn authorize_url_with(
+    settings: &OidcSettings,
+    meta: &ProviderMetadata,
+    params: &AuthParams,
+    opts: &LoginOptions,
 ) -> String {
     let scope = settings.scopes.join(" ");
     let acr_values = settings.acr_values.join(" ");
@@ -30,6 +40,8 @@ pub(crate) fn authorize_url(
         ("nonce", &params.nonce),
     ];
     let challenge;
+    let claims;
+    let location_acr = opts.acr.join(" ");
     match settings.federation {
         Federation::FranceConnect => {
             // acr_values is mandatory at FranceConnect; eidas1 is its only level.
@@ -39,10 +51,53 @@ pub(crate) fn authorize_url(
                 &acr_values
             };
             pairs.push(("acr_values", acr));
+            // Both are in FranceConnect's whitelist; login_hint, siret_hint, prompt=none are
+            // not (refused at config time, never sent).
+            if opts.prompt.as_deref() == Some("login") {
+                pairs.push(("prompt", "login"));
+            }
+            if let Some(hint) = &opts.idp_hint {
+                pairs.push(("idp_hint", hint));
+            }
+        }
+        Federation::ProConnect => {
+            // acr through `claims` (essential + values), never acr_values: sent together, PC
+            // would treat both as essential (federations.md §3.3). amr is asked to check MFA.
+            let acr = if opts.acr.is_empty() {
+                &settings.acr_values
+            } else {
+                &opts.acr
+            };
+            claims = super::proconnect::claims_request(acr, true);
+            pairs.push(("claims", &claims));
+            if settings.pkce {
+                if let Some(verifier) = &params.code_verifier {
+                    challenge = pkce_challenge(verifier);
+                    pairs.push(("code_challenge", &challenge));
+                    pairs.push(("code_challenge_method", "S256"));
+                }
+            }
+            for (name, value) in [
+                ("prompt", &opts.prompt),
+                ("login_hint", &opts.login_hint),
+                ("idp_hint", &opts.idp_hint),
+                ("siret_hint", &opts.siret_hint),
+            ] {
+                if let Some(v) = value {
+                    pairs.push((name, v));
+                }
+            }
         }
         Federation::Generic => {
-            if !acr_values.is_empty() {
+            if !location_acr.is_empty() {
+                pairs.push(("acr_values", &location_acr));
+            } else if !acr_values.is_empty() {
                 pairs.push(("acr_values", &acr_values));
+            }
+            for (name, value) in [("prompt", &opts.prompt), ("login_hint", &opts.login_hint)] {
+                if let Some(v) = value {
+                    pairs.push((name, v));
+                }
             }
             if settings.pkce {
                 if let Some(verifier) = &params.code_verifier {

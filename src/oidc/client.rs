@@ -89,6 +89,16 @@ impl OidcClient {
         authorize::authorize_url(&self.settings, meta, params)
     }
 
+    /// The authorize URL with a location's options (acr, prompt, hints) where accepted.
+    pub fn authorize_url_with(
+        &self,
+        meta: &ProviderMetadata,
+        params: &AuthParams,
+        opts: &super::LoginOptions,
+    ) -> String {
+        authorize::authorize_url_with(&self.settings, meta, params, opts)
+    }
+
     /// Parse the raw query string of a request to the redirect_uri.
     pub fn parse_callback(query: &str) -> CallbackParams {
         callback::parse(query)
@@ -209,6 +219,23 @@ impl OidcClient {
     ) -> Result<Map<String, Value>, OidcError> {
         let alg = self.settings.id_token_alg;
         let header = jws::check_header(token, alg, what)?;
+        if alg == super::SigningAlg::HS256 {
+            // Registered HS256 (ProConnect): the key is the client_secret, never the JWKS.
+            let key = super::jwks::Key {
+                kid: None,
+                alg,
+                fingerprint: Vec::new(),
+                key: jsonwebtoken::DecodingKey::from_secret(self.settings.client_secret.as_bytes()),
+                es256_point: None,
+            };
+            return match jws::verify(token, &key) {
+                Ok(claims) => Ok(claims),
+                Err(VerifyError::Signature) => Err(OidcError::InvalidToken(format!(
+                    "{what}: HS256 signature does not verify with the client_secret (wrong client_secret_file, or forged token)"
+                ))),
+                Err(VerifyError::Other(m)) => Err(OidcError::InvalidToken(format!("{what} {m}"))),
+            };
+        }
         let kid = header.kid.as_deref();
         // The kid comes from an unverified token: bounded and escaped before it reaches a log.
         let shown_kid = kid.map(|k| super::util::sanitize(k, 80));

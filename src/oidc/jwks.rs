@@ -119,6 +119,7 @@ pub(crate) fn alg_name(alg: SigningAlg) -> &'static str {
     match alg {
         SigningAlg::ES256 => "ES256",
         SigningAlg::RS256 => "RS256",
+        SigningAlg::HS256 => "HS256",
     }
 }
 

@@ -45,7 +45,7 @@ pub(crate) fn check_header(
     if alg != want {
         let why = if alg.eq_ignore_ascii_case("none") {
             "is unsigned (alg none)".to_owned()
-        } else if alg.starts_with("HS") {
+        } else if alg.starts_with("HS") && expected != SigningAlg::HS256 {
             format!(
                 "is signed with {} (a shared-secret algorithm) but the client is registered for {want}: refused (algorithm confusion)",
                 sanitize(alg, 16)
@@ -88,6 +88,7 @@ pub(crate) fn verify(token: &str, key: &Key) -> Result<Map<String, Value>, Verif
     let alg = match key.alg {
         SigningAlg::ES256 => Algorithm::ES256,
         SigningAlg::RS256 => Algorithm::RS256,
+        SigningAlg::HS256 => Algorithm::HS256,
     };
     let mut validation = Validation::new(alg);
     validation.required_spec_claims.clear();

@@ -13,12 +13,17 @@ pub enum Federation {
     FranceConnect,
     /// Any standards-compliant OIDC provider.
     Generic,
+    /// ProConnect (ex-AgentConnect): acr as a set asked through `claims`, PKCE S256, hints,
+    /// prompt=none, at_hash (federations.md §3).
+    ProConnect,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SigningAlg {
     ES256,
     RS256,
+    /// HMAC keyed by the client_secret (ProConnect clients registered with HS256 only).
+    HS256,
 }
 
 /// How userinfo is read. Chosen by configuration, never by the response's Content-Type.
@@ -94,6 +99,25 @@ pub struct AuthParams {
     pub code_verifier: Option<String>,
 }
 
+/// Per-location additions to one authorization request (ProConnect: acr through `claims`,
+/// prompt, hints). Sent only where the federation accepts them; FranceConnect gets none.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LoginOptions {
+    /// acr values to ask as essential (ProConnect `claims`), or `acr_values` override for
+    /// other federations; empty = the provider's defaults.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub acr: Vec<String>,
+    /// `login` or `none`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub login_hint: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idp_hint: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub siret_hint: Option<String>,
+}
+
 /// The query of a request to the redirect_uri, parsed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CallbackParams {
@@ -143,6 +167,7 @@ pub enum OidcError {
 }
 
 pub use client::OidcClient;
+pub use proconnect::{is_email, is_siret_hint, PC_ACR_VALUES, PC_MFA_ACR_VALUES};
 
 mod acr;
 mod authorize;
@@ -153,6 +178,7 @@ mod discovery;
 mod fetch;
 mod jwks;
 mod jws;
+mod proconnect;
 mod token;
 mod userinfo;
 mod util;
@@ -162,3 +188,5 @@ mod validate;
 mod test_support;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_proconnect;

@@ -24,12 +24,12 @@ fn fixture(
     let op = TestProvider::start();
     let key = match alg {
         SigningAlg::ES256 => TestKey::es256("es-1"),
-        SigningAlg::RS256 => TestKey::rs256("rs-1"),
+        SigningAlg::RS256 | SigningAlg::HS256 => TestKey::rs256("rs-1"),
     };
     // Like FranceConnect: both an ES256 and an RS256 key are published; selection is by kid.
     let other = match alg {
         SigningAlg::ES256 => TestKey::rs256("rs-other"),
-        SigningAlg::RS256 => TestKey::es256("es-other"),
+        SigningAlg::RS256 | SigningAlg::HS256 => TestKey::es256("es-other"),
     };
     op.set_keys(&[&other, &key]);
     let mut settings = settings_for(federation, &op.issuer);

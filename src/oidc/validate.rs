@@ -100,6 +100,10 @@ pub(crate) fn check_id_token(
     }
     let sub = subject(claims).ok_or_else(|| invalid("no sub claim (or not a non-empty string)"))?;
     let acr = acr::check(settings, claims.get("acr").and_then(Value::as_str))?;
+    if settings.federation == super::Federation::ProConnect && !claims.contains_key("at_hash") {
+        // ProConnect always binds its access token to the id_token (federations.md §2.3).
+        return Err(invalid("no at_hash claim (ProConnect always sends one)"));
+    }
     if let Some(at_hash) = claims.get("at_hash") {
         let at_hash = at_hash
             .as_str()

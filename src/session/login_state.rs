@@ -18,7 +18,7 @@ const LOGIN_AAD: &[u8] = b"sesame-login";
 pub const MAX_COOKIE_VALUE: usize = 3800;
 const LOGOUT_AAD: &[u8] = b"sesame-logout";
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PendingLogin {
     pub provider: String,
     pub state: String,
@@ -27,6 +27,16 @@ pub struct PendingLogin {
     pub code_verifier: Option<String>,
     pub return_to: String,
     pub created: u64,
+    /// What this login asked beyond the provider's defaults (acr, prompt, hints).
+    #[serde(default, skip_serializing_if = "is_default_options")]
+    pub options: crate::oidc::LoginOptions,
+    /// Step-up: the login must come back with the same `sub` as the session it upgrades.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expect_sub: Option<String>,
+}
+
+fn is_default_options(o: &crate::oidc::LoginOptions) -> bool {
+    *o == crate::oidc::LoginOptions::default()
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -151,6 +161,7 @@ mod tests {
             code_verifier: None,
             return_to: "/".into(),
             created,
+            ..PendingLogin::default()
         }
     }
 

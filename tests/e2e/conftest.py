@@ -14,6 +14,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from e2e_rig.apache import ApacheSite, build_module  # noqa: E402
 from e2e_rig.browser import Browser  # noqa: E402
 from e2e_rig.nginx import NginxSite  # noqa: E402
 from e2e_rig.services import EchoApp, Emulator, PhpFpm, Pki, Redis  # noqa: E402
@@ -115,6 +116,24 @@ def config_test(make_site):
     """`config_test(conf_text) -> (returncode, stderr)`: `nginx -t` of a whole nginx.conf text in a
     fresh prefix (module, secrets, include files in place, as for a real start)."""
     return lambda conf_text: make_site().config_test(conf_text)
+
+
+@pytest.fixture(scope="session")
+def apache_module():
+    """apache/.build/debug/mod_sesame.so, (re)built with `make -C apache` if needed."""
+    return build_module()
+
+
+@pytest.fixture(scope="module")
+def make_apache_site(env, apache_module):
+    """Factory: an ApacheSite (same interface as NginxSite). A test module that overrides
+    `make_site` with this runs the nginx behaviour tests it imports against Apache."""
+
+    def make(sesame=True, locations=None, mpm="event", php="fpm", single_process=False):
+        return ApacheSite(env, sesame=sesame, locations=locations, mpm=mpm, php=php,
+                          single_process=single_process)
+
+    return make
 
 
 @pytest.fixture(scope="module")

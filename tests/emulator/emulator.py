@@ -62,7 +62,8 @@ MAX_RECORDED = 10000
 DELAYS = ("token_delay", "userinfo_delay", "authorize_delay", "discovery_delay", "jwks_delay")
 MISBEHAVIOURS = ("alg_none", "hs256_public_key", "wrong_aud", "expired", "wrong_nonce",
                  "wrong_iss", "low_acr", "unknown_kid", "userinfo_other_sub",
-                 "userinfo_plain_json", "no_iss_param", "foreign_iss_param")
+                 "userinfo_plain_json", "no_iss_param", "foreign_iss_param",
+                 "mfa_single_factor_amr")
 # Misbehaviours that act on the callback redirect itself (also consumed by a cancelled login).
 REDIRECT_MISBEHAVIOURS = ("no_iss_param", "foreign_iss_param")
 
@@ -75,41 +76,57 @@ class ClientConfigError(ValueError):
     pass
 
 
-def validate_clients(data):
-    """Normalise a JSON list of client registrations (SPEC: Clients)."""
+def parse_registration(item, id_algs=("ES256", "RS256"), userinfo_algs=("ES256", "RS256")):
+    """Checks one client registration (SPEC: Clients) and returns its common fields; each
+    federation's mode adds its own."""
+    if not isinstance(item, dict):
+        raise ClientConfigError("each client must be a JSON object")
+    cid, secret = item.get("client_id"), item.get("client_secret")
+    if not isinstance(cid, str) or not cid or not isinstance(secret, str) or not secret:
+        raise ClientConfigError("client_id and client_secret must be non-empty strings")
+    redirect_uris = item.get("redirect_uris")
+    logout_uris = item.get("post_logout_redirect_uris", [])
+    for name, value in (("redirect_uris", redirect_uris),
+                        ("post_logout_redirect_uris", logout_uris)):
+        if not isinstance(value, list) or not all(isinstance(u, str) and u for u in value):
+            raise ClientConfigError("%s of %s must be a list of strings" % (name, cid))
+    if not redirect_uris:
+        raise ClientConfigError("client %s needs at least one redirect_uri" % cid)
+    id_alg = item.get("id_token_signed_response_alg", "ES256")
+    ui_alg = item.get("userinfo_signed_response_alg", id_alg)
+    if id_alg not in id_algs or ui_alg not in userinfo_algs:
+        raise ClientConfigError("client %s: id_token alg must be one of %s, userinfo alg one of %s"
+                                % (cid, list(id_algs), list(userinfo_algs)))
+    return {
+        "client_id": cid, "client_secret": secret,
+        "redirect_uris": list(redirect_uris), "post_logout_redirect_uris": list(logout_uris),
+        "id_token_signed_response_alg": id_alg, "userinfo_signed_response_alg": ui_alg,
+    }
+
+
+def validate_registrations(data, parse):
+    """A JSON list of registrations → {client_id: client}, each parsed by `parse`."""
     if not isinstance(data, list):
         raise ClientConfigError("clients must be a JSON list")
     out = {}
     for item in data:
-        if not isinstance(item, dict):
-            raise ClientConfigError("each client must be a JSON object")
-        cid, secret = item.get("client_id"), item.get("client_secret")
-        if not isinstance(cid, str) or not cid or not isinstance(secret, str) or not secret:
-            raise ClientConfigError("client_id and client_secret must be non-empty strings")
-        redirect_uris = item.get("redirect_uris")
-        logout_uris = item.get("post_logout_redirect_uris", [])
-        for name, value in (("redirect_uris", redirect_uris),
-                            ("post_logout_redirect_uris", logout_uris)):
-            if not isinstance(value, list) or not all(isinstance(u, str) and u for u in value):
-                raise ClientConfigError("%s of %s must be a list of strings" % (name, cid))
-        if not redirect_uris:
-            raise ClientConfigError("client %s needs at least one redirect_uri" % cid)
-        id_alg = item.get("id_token_signed_response_alg", "ES256")
-        ui_alg = item.get("userinfo_signed_response_alg", id_alg)
-        if id_alg not in ("ES256", "RS256") or ui_alg not in ("ES256", "RS256"):
-            raise ClientConfigError("client %s: algs must be ES256 or RS256" % cid)
+        client = parse(item)
+        if client["client_id"] in out:
+            raise ClientConfigError("duplicate client_id %s" % client["client_id"])
+        out[client["client_id"]] = client
+    return out
+
+
+def validate_clients(data):
+    """Normalise a JSON list of FranceConnect client registrations (SPEC: Clients)."""
+    def parse(item):
+        client = parse_registration(item)
         amr_allowed = item.get("amr_allowed", False)
         if not isinstance(amr_allowed, bool):
-            raise ClientConfigError("client %s: amr_allowed must be a boolean" % cid)
-        if cid in out:
-            raise ClientConfigError("duplicate client_id %s" % cid)
-        out[cid] = {
-            "client_id": cid, "client_secret": secret,
-            "redirect_uris": list(redirect_uris), "post_logout_redirect_uris": list(logout_uris),
-            "id_token_signed_response_alg": id_alg, "userinfo_signed_response_alg": ui_alg,
-            "amr_allowed": amr_allowed,
-        }
-    return out
+            raise ClientConfigError("client %s: amr_allowed must be a boolean" % client["client_id"])
+        client["amr_allowed"] = amr_allowed
+        return client
+    return validate_registrations(data, parse)
 
 
 def fresh_control():
@@ -139,6 +156,8 @@ class State:
     def reset(self):
         with self.lock:
             self.control = fresh_control()
+            if hasattr(self, "default_strict"):  # proconnect mode only
+                self.control["strict"] = self.default_strict
             self.interactions = {}
             self.codes = {}
             self.tokens = {}
@@ -366,10 +385,12 @@ class Handler(BaseHTTPRequestHandler):
             ("POST", "/login"): self.login,
             ("POST", "/token"): self.token,
             ("GET", "/userinfo"): self.userinfo,
+            ("POST", "/userinfo"): self.userinfo if self.server.federation == "proconnect"
+            else None,
             ("GET", "/session/end"): self.session_end,
             ("POST", "/token/revocation"): self.revocation,
         }
-        handler = routes.get((self.command, sub))
+        handler = routes.get((self.command, sub))  # None also for routes of the other mode
         if handler is None:
             self.error_page(404, "Y000404", "Cannot %s %s" % (self.command, raw_path))
             return
@@ -927,13 +948,16 @@ class Handler(BaseHTTPRequestHandler):
                                             for c in st.clients.values()])
         if name == "clients" and method == "POST":
             try:
-                clients = validate_clients(json.loads(self._body or b"null"))
+                clients = self.validate_clients(json.loads(self._body or b"null"))
             except (ValueError, ClientConfigError) as exc:
                 return self.send_json(400, {"error": str(exc)})
             with st.lock:
                 st.clients = clients
             return self.send_json(200, {"clients": sorted(clients)})
         self.send_json(404, {"error": "unknown control endpoint %s %s" % (method, name)})
+
+    def validate_clients(self, data):
+        return validate_clients(data)
 
     @staticmethod
     def check_control(update):
@@ -945,9 +969,9 @@ class Handler(BaseHTTPRequestHandler):
                     return "%s must be a number of seconds" % key
                 if key in DELAYS and not 0 <= value <= 600:
                     return "%s must be between 0 and 600" % key
-            elif key == "down":
+            elif key in ("down", "strict"):
                 if not isinstance(value, bool):
-                    return "down must be true or false"
+                    return "%s must be true or false" % key
             elif key == "misbehave":
                 if not isinstance(value, list) or any(m not in MISBEHAVIOURS for m in value):
                     return "misbehave must be a list of: %s" % ", ".join(MISBEHAVIOURS)
@@ -960,11 +984,12 @@ class Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 64
 
-    def __init__(self, address, family, tls, state):
+    def __init__(self, address, family, tls, state, handler=None, federation="franceconnect"):
         self.address_family = family
         self.tls = tls
         self.state = state
-        super().__init__(address, Handler)
+        self.federation = federation
+        super().__init__(address, handler or Handler)
 
     def finish_request(self, request, client_address):
         # TLS handshake in the per-connection thread, so one slow client cannot block accept().
@@ -1005,21 +1030,33 @@ def main(argv=None):
     ap.add_argument("--cert", required=True)
     ap.add_argument("--key", required=True)
     ap.add_argument("--clients", help="JSON file: list of client registrations")
+    ap.add_argument("--federation", choices=("franceconnect", "proconnect"),
+                    default="franceconnect", help="which provider to emulate")
+    ap.add_argument("--lenient", action="store_true",
+                    help="proconnect: drop unknown authorize/logout parameters (what the live "
+                    "service does) instead of answering Y000400 (what its docs promise)")
     args = ap.parse_args(argv)
+    handler = Handler
+    if args.federation == "proconnect":
+        import emu_proconnect
+        handler = emu_proconnect.ProConnectHandler
     if args.issuer.endswith("/"):
         ap.error("--issuer must not end with a slash (FC issuers are https://host/api/v2)")
     clients = {}
     if args.clients:
         with open(args.clients, "rb") as f:
-            clients = validate_clients(json.load(f))
+            clients = handler.validate_clients(None, json.load(f))
     tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     tls.minimum_version = ssl.TLSVersion.TLSv1_2
     tls.load_cert_chain(args.cert, args.key)
     state = State(args.issuer, clients)
+    if args.federation == "proconnect":
+        state.default_strict = not args.lenient
+        state.reset()
     address, family = args.listen
-    server = Server(address, family, tls, state)
-    sys.stderr.write("emulator: FranceConnect v2 emulator, issuer %s, %d client(s)\n"
-                     % (args.issuer, len(clients)))
+    server = Server(address, family, tls, state, handler, args.federation)
+    sys.stderr.write("emulator: %s emulator, issuer %s, %d client(s)\n"
+                     % (args.federation, args.issuer, len(clients)))
     print("READY", flush=True)
     try:
         server.serve_forever(poll_interval=0.2)

@@ -44,7 +44,7 @@ class EmulatorProcess:
         self.log_path = log_path
 
     @classmethod
-    def start(cls, workdir, clients=None, port=None, timeout=20):
+    def start(cls, workdir, clients=None, port=None, timeout=20, extra_args=()):
         """Start an emulator on 127.0.0.1:<free port>; PKI and logs go to `workdir`."""
         workdir = str(workdir)
         paths = pki.ensure_pki(os.path.join(workdir, "pki"))
@@ -52,7 +52,7 @@ class EmulatorProcess:
         base = "https://127.0.0.1:%d" % port
         cmd = [sys.executable, EMULATOR, "--listen", "127.0.0.1:%d" % port,
                "--issuer", base + "/api/v2", "--cert", paths["server"],
-               "--key", paths["server_key"]]
+               "--key", paths["server_key"]] + list(extra_args)
         if clients is not None:
             clients_path = os.path.join(workdir, "emulator-clients.json")
             with open(clients_path, "w") as f:

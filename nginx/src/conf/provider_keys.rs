@@ -28,6 +28,7 @@ pub const PROVIDER_DIRECTIVES: &[(&str, u32)] = &[
     ("http_timeout", NGX_CONF_TAKE1),
     ("metadata_ttl", NGX_CONF_TAKE1),
     ("leeway", NGX_CONF_TAKE1),
+    ("error_pages", NGX_CONF_TAKE1),
 ];
 
 /// True when `nargs` arguments fit the NGX_CONF_* argument flags (same bit layout as nginx:

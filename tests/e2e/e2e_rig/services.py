@@ -79,7 +79,7 @@ class Redis:
 class Emulator:
     """The FC v2 emulator (tests/emulator/emulator.py) over HTTPS on a free loopback port."""
 
-    def __init__(self, workdir, pki):
+    def __init__(self, workdir, pki, extra_args=()):
         self.dir = Path(workdir)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.pki = pki
@@ -92,7 +92,7 @@ class Emulator:
             sys.executable, "-u", str(script),
             "--listen", f"127.0.0.1:{self.port}", "--issuer", self.issuer,
             "--cert", str(pki.cert), "--key", str(pki.key),
-        ]
+        ] + list(extra_args)
         self.proc = Proc("emulator", argv, self.dir / "emulator.log", stdout_pipe=True)
         self.proc.wait_for_line("READY", 30)
         self.http = requests.Session()

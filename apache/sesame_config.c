@@ -1,0 +1,491 @@
+/*
+ * mod_sesame: directives and building the core. Every value goes, as written, to the core's
+ * configuration builder: syntax at once (a scratch builder, so `apache2 -t` names the line),
+ * cross-checks in check_config, in the parent, before `-t` prints "Syntax OK". Building opens
+ * no socket and starts no thread, so the children forked afterwards start clean.
+ */
+
+#include <string.h>
+
+#include "mod_sesame.h"
+
+static apr_pool_t *config_pool;         /* pconf of the generation being read */
+static apr_array_header_t *use_refs;    /* sesame_use_ref */
+
+/* ------------------------------------------------------------------------------------------ */
+/* Small helpers                                                                               */
+
+static const char *origin_of(cmd_parms *cmd)
+{
+    if (cmd->directive && cmd->directive->filename) {
+        return apr_psprintf(cmd->pool, "%s:%d", cmd->directive->filename,
+                            cmd->directive->line_num);
+    }
+    return "(unknown)";
+}
+
+const char *sesame_error_text(apr_pool_t *p, sesame_error *err)
+{
+    sesame_str m = sesame_error_message(err);
+    const char *text = m.ptr ? apr_pstrmemdup(p, m.ptr, m.len) : "unknown error";
+    sesame_error_free(err);
+    return text;
+}
+
+const char *sesame_str_dup(apr_pool_t *p, sesame_str s)
+{
+    return s.ptr ? apr_pstrmemdup(p, s.ptr, s.len) : "";
+}
+
+static const char *join_args(apr_pool_t *p, int argc, char *const argv[])
+{
+    const char *out = "";
+    for (int i = 0; i < argc; i++) {
+        out = i == 0 ? argv[i] : apr_pstrcat(p, out, " ", argv[i], NULL);
+    }
+    return out;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Directive handlers                                                                          */
+
+void *sesame_create_srv(apr_pool_t *p, server_rec *s)
+{
+    sesame_srv *sc = apr_pcalloc(p, sizeof(*sc));
+    (void)s;
+    sc->globals = apr_array_make(p, 8, sizeof(sesame_kv));
+    sc->providers = apr_array_make(p, 2, sizeof(sesame_provider_def));
+    return sc;
+}
+
+/* A virtual host inherits the main server's Sesame settings; any it writes itself replace
+ * the inherited one with the same key (globals) or name (providers), and give it its own
+ * core (own secret = own sessions, even when sharing one Redis). */
+void *sesame_merge_srv(apr_pool_t *p, void *basev, void *addv)
+{
+    sesame_srv *base = basev, *add = addv;
+    sesame_srv *sc = sesame_create_srv(p, NULL);
+    sc->own = add->own;
+    for (int i = 0; i < base->globals->nelts; i++) {
+        sesame_kv *kv = &APR_ARRAY_IDX(base->globals, i, sesame_kv);
+        int overridden = 0;
+        for (int j = 0; j < add->globals->nelts; j++) {
+            if (!strcmp(APR_ARRAY_IDX(add->globals, j, sesame_kv).key, kv->key)) {
+                overridden = 1;
+            }
+        }
+        if (!overridden) {
+            APR_ARRAY_PUSH(sc->globals, sesame_kv) = *kv;
+        }
+    }
+    apr_array_cat(sc->globals, add->globals);
+    for (int i = 0; i < base->providers->nelts; i++) {
+        sesame_provider_def *d = &APR_ARRAY_IDX(base->providers, i, sesame_provider_def);
+        int overridden = 0;
+        for (int j = 0; j < add->providers->nelts; j++) {
+            if (!strcmp(APR_ARRAY_IDX(add->providers, j, sesame_provider_def).name, d->name)) {
+                overridden = 1;
+            }
+        }
+        if (!overridden) {
+            APR_ARRAY_PUSH(sc->providers, sesame_provider_def) = *d;
+        }
+    }
+    apr_array_cat(sc->providers, add->providers);
+    return sc;
+}
+
+/* Server-level directives: core key in cmd->info. The value is checked by the core at once
+ * (in a scratch builder) so that a bad value fails at its own line. */
+const char *sesame_set_global(cmd_parms *cmd, void *dummy, int argc, char *const argv[])
+{
+    sesame_srv *sc = ap_get_module_config(cmd->server->module_config, &sesame_module);
+    const char *key = cmd->info;
+    const char *value = join_args(cmd->pool, argc, argv);
+    sesame_error *err = NULL;
+    const char *why = ap_check_cmd_context(cmd, NOT_IN_DIR_CONTEXT);
+    (void)dummy;
+    if (why) {
+        return why;
+    }
+    for (int i = 0; i < sc->globals->nelts; i++) {
+        if (!strcmp(APR_ARRAY_IDX(sc->globals, i, sesame_kv).key, key)) {
+            return apr_psprintf(cmd->pool, "%s is duplicate (write it once per server)",
+                                cmd->cmd->name);
+        }
+    }
+    sesame_config_builder *b = sesame_config_builder_new();
+    int rc = sesame_config_set_global(b, key, strlen(key), value, strlen(value), &err);
+    sesame_config_builder_free(b);
+    if (rc != 0) {
+        return sesame_error_text(cmd->pool, err);
+    }
+    sesame_kv *kv = apr_array_push(sc->globals);
+    kv->key = key;
+    kv->value = value;
+    kv->origin = origin_of(cmd);
+    sc->own = 1;
+    return NULL;
+}
+
+/* Apache spelling of the provider keys (the core's names, as on nginx, are accepted too). */
+static const struct {
+    const char *directive;
+    const char *key;
+} provider_keys[] = {
+    {"Preset", "preset"},
+    {"Issuer", "issuer"},
+    {"DiscoveryURL", "discovery_url"},
+    {"ClientID", "client_id"},
+    {"ClientSecretFile", "client_secret_file"},
+    {"RedirectURI", "redirect_uri"},
+    {"PostLogoutRedirectURI", "post_logout_redirect_uri"},
+    {"LogoutRedirect", "logout_redirect"},
+    {"Scope", "scope"},
+    {"AcrValues", "acr_values"},
+    {"RequiredAcr", "required_acr"},
+    {"IdTokenAlg", "id_token_alg"},
+    {"Userinfo", "userinfo"},
+    {"TokenAuth", "token_auth"},
+    {"PKCE", "pkce"},
+    {"CAFile", "ca_file"},
+    {"RemoteUserClaim", "remote_user_claim"},
+    {"HttpTimeout", "http_timeout"},
+    {"MetadataTTL", "metadata_ttl"},
+    {"Leeway", "leeway"},
+    {"ErrorPages", "error_pages"},
+    {NULL, NULL},
+};
+
+static const char *provider_key(apr_pool_t *p, const char *directive)
+{
+    for (int i = 0; provider_keys[i].directive; i++) {
+        if (!strcasecmp(provider_keys[i].directive, directive)) {
+            return provider_keys[i].key;
+        }
+    }
+    /* Unknown here: the core decides (it accepts its own key names and lists them when not). */
+    char *lower = apr_pstrdup(p, directive);
+    ap_str_tolower(lower);
+    return lower;
+}
+
+/* <SesameProvider NAME> ... </SesameProvider>: the inner lines are provider keys. */
+const char *sesame_set_provider_section(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    sesame_srv *sc = ap_get_module_config(cmd->server->module_config, &sesame_module);
+    const char *why = ap_check_cmd_context(cmd, NOT_IN_DIR_CONTEXT);
+    const char *endp = ap_strrchr_c(arg, '>');
+    (void)dummy;
+    if (why) {
+        return why;
+    }
+    if (!endp) {
+        return "<SesameProvider> section is not closed with '>'";
+    }
+    const char *args = apr_pstrmemdup(cmd->temp_pool, arg, endp - arg);
+    const char *name = ap_getword_conf(cmd->pool, &args);
+    if (!*name || *args) {
+        return "<SesameProvider NAME> takes exactly one name, e.g. <SesameProvider fc>";
+    }
+    for (int i = 0; i < sc->providers->nelts; i++) {
+        if (!strcmp(APR_ARRAY_IDX(sc->providers, i, sesame_provider_def).name, name)) {
+            return apr_psprintf(cmd->pool,
+                                "sesame_provider \"%s\" is duplicate (each <SesameProvider> "
+                                "section needs its own name)", name);
+        }
+    }
+
+    sesame_provider_def def;
+    def.name = name;
+    def.origin = origin_of(cmd);
+    def.keys = apr_array_make(cmd->pool, 16, sizeof(sesame_kv));
+
+    sesame_config_builder *b = sesame_config_builder_new();
+    sesame_error *err = NULL;
+    if (sesame_config_add_provider(b, name, strlen(name), &err) != 0) {
+        sesame_config_builder_free(b);
+        return sesame_error_text(cmd->pool, err);
+    }
+    for (ap_directive_t *d = cmd->directive->first_child; d; d = d->next) {
+        const char *key = provider_key(cmd->pool, d->directive);
+        const char *rest = d->args ? d->args : "";
+        const char *value = "";
+        while (*rest) {
+            const char *w = ap_getword_conf(cmd->pool, &rest);
+            if (*w) {
+                value = *value ? apr_pstrcat(cmd->pool, value, " ", w, NULL) : w;
+            }
+        }
+        if (sesame_config_set_provider(b, name, strlen(name), key, strlen(key), value,
+                                       strlen(value), &err) != 0) {
+            sesame_config_builder_free(b);
+            return apr_psprintf(cmd->pool, "%s (%s, line %d of %s)", sesame_error_text(cmd->pool, err),
+                                d->directive, d->line_num, d->filename);
+        }
+        sesame_kv *kv = apr_array_push(def.keys);
+        kv->key = key;
+        kv->value = value;
+        kv->origin = apr_psprintf(cmd->pool, "%s:%d", d->filename, d->line_num);
+    }
+    sesame_config_builder_free(b);
+    APR_ARRAY_PUSH(sc->providers, sesame_provider_def) = def;
+    sc->own = 1;
+    return NULL;
+}
+
+void *sesame_create_dir(apr_pool_t *p, char *path)
+{
+    sesame_dir *dc = apr_pcalloc(p, sizeof(*dc));
+    (void)path;
+    dc->logout_mode = UNSET;
+    dc->pass_headers = UNSET;
+    dc->variables = UNSET;
+    return dc;
+}
+
+void *sesame_merge_dir(apr_pool_t *p, void *basev, void *addv)
+{
+    sesame_dir *base = basev, *add = addv;
+    sesame_dir *dc = apr_pcalloc(p, sizeof(*dc));
+    dc->use = add->use ? add->use : base->use;
+    if (add->logout) {
+        dc->logout = add->logout;
+        dc->logout_mode = add->logout_mode;
+    } else {
+        dc->logout = base->logout;
+        dc->logout_mode = base->logout_mode;
+    }
+    dc->pass_headers = add->pass_headers != UNSET ? add->pass_headers : base->pass_headers;
+    dc->variables = add->variables != UNSET ? add->variables : base->variables;
+    return dc;
+}
+
+static int in_main_config(cmd_parms *cmd)
+{
+    /* .htaccess files are read per request, with the request's pool. */
+    return config_pool != NULL && cmd->pool == config_pool && use_refs != NULL;
+}
+
+const char *sesame_set_use(cmd_parms *cmd, void *dcv, const char *name)
+{
+    sesame_dir *dc = dcv;
+    dc->use = name;
+    if (in_main_config(cmd)) {
+        sesame_use_ref *ref = apr_array_push(use_refs);
+        ref->s = cmd->server;
+        ref->name = name;
+        ref->origin = origin_of(cmd);
+    }
+    return NULL;
+}
+
+const char *sesame_set_logout(cmd_parms *cmd, void *dcv, const char *name, const char *local)
+{
+    sesame_dir *dc = dcv;
+    if (local && strcasecmp(local, "local")) {
+        return apr_psprintf(cmd->pool, "SesameLogout %s %s: the second word can only be "
+                            "\"local\"", name, local);
+    }
+    dc->logout = name;
+    dc->logout_mode = local ? SESAME_MODE_LOGOUT_LOCAL : SESAME_MODE_LOGOUT;
+    if (in_main_config(cmd)) {
+        sesame_use_ref *ref = apr_array_push(use_refs);
+        ref->s = cmd->server;
+        ref->name = name;
+        ref->origin = origin_of(cmd);
+    }
+    return NULL;
+}
+
+const char *sesame_set_pass_headers(cmd_parms *cmd, void *dcv, int on)
+{
+    (void)cmd;
+    ((sesame_dir *)dcv)->pass_headers = on;
+    return NULL;
+}
+
+const char *sesame_set_variables(cmd_parms *cmd, void *dcv, const char *style)
+{
+    sesame_dir *dc = dcv;
+    if (!strcasecmp(style, "sesame")) {
+        dc->variables = VARS_SESAME;
+    } else if (!strcasecmp(style, "mod_auth_openidc")) {
+        dc->variables = VARS_OIDC;
+    } else {
+        return apr_psprintf(cmd->pool, "SesameVariables \"%s\": write sesame (SESAME_CLAIM_*) "
+                            "or mod_auth_openidc (OIDC_CLAIM_*, REMOTE_USER sub@issuer)", style);
+    }
+    return NULL;
+}
+/* ------------------------------------------------------------------------------------------ */
+/* Building the core (parent process, each configuration pass)                                 */
+
+static apr_status_t free_core(void *data)
+{
+    sesame_free(data);
+    return APR_SUCCESS;
+}
+
+static apr_status_t free_location(void *data)
+{
+    sesame_location_free(data);
+    return APR_SUCCESS;
+}
+
+/* " (file:line)" of the directive a core message is about, or "". */
+static const char *where(apr_pool_t *p, sesame_srv *sc, const char *msg)
+{
+    for (int i = 0; i < sc->providers->nelts; i++) {
+        sesame_provider_def *d = &APR_ARRAY_IDX(sc->providers, i, sesame_provider_def);
+        if (strstr(msg, apr_psprintf(p, "sesame_provider \"%s\"", d->name))) {
+            for (int j = 0; j < d->keys->nelts; j++) {
+                sesame_kv *kv = &APR_ARRAY_IDX(d->keys, j, sesame_kv);
+                if (strstr(msg, apr_psprintf(p, ": %s ", kv->key))) {
+                    return apr_psprintf(p, " (at %s)", kv->origin);
+                }
+            }
+            return apr_psprintf(p, " (<SesameProvider %s> at %s)", d->name, d->origin);
+        }
+    }
+    for (int i = 0; i < sc->globals->nelts; i++) {
+        sesame_kv *kv = &APR_ARRAY_IDX(sc->globals, i, sesame_kv);
+        if (strstr(msg, apr_psprintf(p, "sesame_%s", kv->key))) {
+            return apr_psprintf(p, " (at %s)", kv->origin);
+        }
+    }
+    if (sc->providers->nelts > 0) {
+        sesame_provider_def *d = &APR_ARRAY_IDX(sc->providers, 0, sesame_provider_def);
+        return apr_psprintf(p, " (for <SesameProvider %s> at %s)", d->name, d->origin);
+    }
+    return "";
+}
+
+const char *sesame_location_key(apr_pool_t *p, int mode, const char *name)
+{
+    return apr_psprintf(p, "%d:%s", mode, name);
+}
+
+static const char *build_core(apr_pool_t *p, sesame_srv *sc)
+{
+    sesame_error *err = NULL;
+    sesame_config_builder *b = sesame_config_builder_new();
+    if (!b) {
+        return "cannot create the configuration builder";
+    }
+    for (int i = 0; i < sc->globals->nelts; i++) {
+        sesame_kv *kv = &APR_ARRAY_IDX(sc->globals, i, sesame_kv);
+        if (sesame_config_set_global(b, kv->key, strlen(kv->key), kv->value, strlen(kv->value),
+                                     &err) != 0) {
+            sesame_config_builder_free(b);
+            return apr_psprintf(p, "%s (at %s)", sesame_error_text(p, err), kv->origin);
+        }
+    }
+    for (int i = 0; i < sc->providers->nelts; i++) {
+        sesame_provider_def *d = &APR_ARRAY_IDX(sc->providers, i, sesame_provider_def);
+        if (sesame_config_add_provider(b, d->name, strlen(d->name), &err) != 0) {
+            sesame_config_builder_free(b);
+            return apr_psprintf(p, "%s (at %s)", sesame_error_text(p, err), d->origin);
+        }
+        for (int j = 0; j < d->keys->nelts; j++) {
+            sesame_kv *kv = &APR_ARRAY_IDX(d->keys, j, sesame_kv);
+            if (sesame_config_set_provider(b, d->name, strlen(d->name), kv->key, strlen(kv->key),
+                                           kv->value, strlen(kv->value), &err) != 0) {
+                sesame_config_builder_free(b);
+                return apr_psprintf(p, "%s (at %s)", sesame_error_text(p, err), kv->origin);
+            }
+        }
+    }
+    /* Opens no socket and starts no thread (include/sesame.h): safe before fork. */
+    sc->core = sesame_config_build(b, &err);
+    if (!sc->core) {
+        const char *msg = sesame_error_text(p, err);
+        return apr_pstrcat(p, msg, where(p, sc, msg), NULL);
+    }
+    apr_pool_cleanup_register(p, sc->core, free_core, apr_pool_cleanup_null);
+
+    sc->locations = apr_hash_make(p);
+    static const int modes[] = {SESAME_MODE_PROTECT, SESAME_MODE_LOGOUT,
+                                SESAME_MODE_LOGOUT_LOCAL};
+    for (int i = 0; i < sc->providers->nelts; i++) {
+        sesame_provider_def *d = &APR_ARRAY_IDX(sc->providers, i, sesame_provider_def);
+        for (size_t m = 0; m < sizeof(modes) / sizeof(modes[0]); m++) {
+            sesame_location *loc = sesame_location_new(sc->core, modes[m], d->name,
+                                                       strlen(d->name), NULL, 0, &err);
+            if (!loc) {
+                return sesame_error_text(p, err);
+            }
+            apr_pool_cleanup_register(p, loc, free_location, apr_pool_cleanup_null);
+            apr_hash_set(sc->locations, sesame_location_key(p, modes[m], d->name), APR_HASH_KEY_STRING,
+                         loc);
+        }
+    }
+    return NULL;
+}
+
+/* Why NAME cannot be used in this server, in the core's words. */
+const char *sesame_unknown_provider(apr_pool_t *p, sesame_srv *sc, int mode, const char *name)
+{
+    sesame_error *err = NULL;
+    sesame_location *loc = sesame_location_new(sc->core, mode, name, strlen(name), NULL, 0, &err);
+    if (loc) {
+        sesame_location_free(loc);
+        return apr_psprintf(p, "provider \"%s\" is not available", name);
+    }
+    return sesame_error_text(p, err);
+}
+
+int sesame_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
+{
+    (void)plog;
+    (void)ptemp;
+    config_pool = pconf;
+    use_refs = apr_array_make(pconf, 8, sizeof(sesame_use_ref));
+    return OK;
+}
+
+int sesame_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
+                               server_rec *main_server)
+{
+    sesame_srv *main_sc = ap_get_module_config(main_server->module_config, &sesame_module);
+    (void)plog;
+    for (server_rec *s = main_server; s; s = s->next) {
+        sesame_srv *sc = ap_get_module_config(s->module_config, &sesame_module);
+        int used = 0;
+        for (int i = 0; use_refs && i < use_refs->nelts; i++) {
+            used |= APR_ARRAY_IDX(use_refs, i, sesame_use_ref).s == s;
+        }
+        if (s != main_server && !sc->own) {
+            sc->core = main_sc->core;
+            sc->locations = main_sc->locations;
+            if (!used || sc->core) {
+                continue;
+            }
+        }
+        if (!sc->own && !used && s == main_server) {
+            continue;
+        }
+        const char *msg = build_core(pconf, sc);
+        if (msg) {
+            ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, NULL,
+                         "mod_sesame: %s", msg);
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+    for (int i = 0; use_refs && i < use_refs->nelts; i++) {
+        sesame_use_ref *ref = &APR_ARRAY_IDX(use_refs, i, sesame_use_ref);
+        sesame_srv *sc = ap_get_module_config(ref->s->module_config, &sesame_module);
+        if (!sc->core || !apr_hash_get(sc->locations,
+                                       sesame_location_key(ptemp, SESAME_MODE_PROTECT, ref->name),
+                                       APR_HASH_KEY_STRING)) {
+            const char *msg = sc->core ? sesame_unknown_provider(ptemp, sc, SESAME_MODE_PROTECT,
+                                                          ref->name)
+                                       : "no Sesame configuration for this server";
+            ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, NULL,
+                         "mod_sesame: %s (at %s)", msg, ref->origin);
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+    return OK;
+}
+

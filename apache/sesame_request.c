@@ -1,0 +1,442 @@
+/*
+ * mod_sesame: the request path. post_read_request removes spoofable identity headers;
+ * translate_name (first) answers Sesame's own endpoints wherever they fall; check_authn
+ * (AuthType Sesame) asks the core and runs its blocking job inline, in the request's own thread
+ * or process; fixups exposes the identity to CGI, mod_php, proxy_fcgi and proxied apps; the
+ * "sesame-logout" handler ends sessions.
+ */
+
+#include <string.h>
+
+#include "mod_sesame.h"
+
+/* ------------------------------------------------------------------------------------------ */
+/* Requests                                                                                    */
+
+typedef struct {
+    apr_pool_t *p;
+    const char *joined;
+} cookie_join;
+
+static int join_cookie(void *rec, const char *key, const char *value)
+{
+    cookie_join *cj = rec;
+    (void)key;
+    cj->joined = cj->joined ? apr_pstrcat(cj->p, cj->joined, "; ", value, NULL) : value;
+    return 1;
+}
+
+static sesame_str s_of(const char *text)
+{
+    sesame_str s;
+    s.ptr = text;
+    s.len = text ? strlen(text) : 0;
+    return s;
+}
+
+static apr_status_t free_outcome(void *data)
+{
+    sesame_outcome_free(data);
+    return APR_SUCCESS;
+}
+
+/* begin + (inline) job: the outcome lives until the request's pool is destroyed. */
+static sesame_outcome *run_core(request_rec *r, sesame_srv *sc, const sesame_location *loc)
+{
+    cookie_join cj = {r->pool, NULL};
+    apr_table_do(join_cookie, &cj, r->headers_in, "Cookie", NULL);
+    const char *host = apr_table_get(r->headers_in, "Host");
+    sesame_request req;
+    req.method = s_of(r->method);
+    req.scheme = s_of(ap_http_scheme(r));
+    req.host = s_of(host ? host : r->hostname);
+    req.uri = s_of(r->unparsed_uri);
+    req.cookie = s_of(cj.joined);
+    req.client_addr = s_of(r->useragent_ip);
+
+    sesame_outcome *out = NULL;
+    sesame_job *job = NULL;
+    sesame_error *err = NULL;
+    int step = sesame_begin(sc->core, loc, &req, &out, &job, &err);
+    if (step < 0) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "sesame: %s", sesame_error_text(r->pool, err));
+        return NULL;
+    }
+    if (step == SESAME_STEP_JOB) {
+        out = sesame_job_run(job); /* blocking: Redis, HTTPS; this request's own thread */
+    }
+    if (out) {
+        apr_pool_cleanup_register(r->pool, out, free_outcome, apr_pool_cleanup_null);
+    }
+    return out;
+}
+
+static void add_cookies(request_rec *r, sesame_outcome *o)
+{
+    size_t n = sesame_outcome_cookie_count(o);
+    for (size_t i = 0; i < n; i++) {
+        apr_table_add(r->err_headers_out, "Set-Cookie",
+                      sesame_str_dup(r->pool, sesame_outcome_cookie(o, i)));
+    }
+}
+
+/* A redirect or a page; DECLINED for DECLINE, OK for ALLOW (caller handles identity). */
+static int respond(request_rec *r, sesame_outcome *o)
+{
+    switch (sesame_outcome_kind(o)) {
+    case SESAME_DECLINE:
+        return DECLINED;
+    case SESAME_ALLOW:
+        add_cookies(r, o);
+        return OK;
+    case SESAME_REDIRECT:
+        add_cookies(r, o);
+        apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
+        apr_table_setn(r->headers_out, "Location", sesame_str_dup(r->pool, sesame_outcome_location(o)));
+        return HTTP_SEE_OTHER;
+    case SESAME_PAGE: {
+        sesame_str body = sesame_outcome_body(o);
+        size_t n = sesame_outcome_header_count(o);
+        ap_discard_request_body(r);
+        add_cookies(r, o);
+        for (size_t i = 0; i < n; i++) {
+            sesame_str name, value;
+            if (sesame_outcome_header(o, i, &name, &value) == 0) {
+                apr_table_set(r->err_headers_out, sesame_str_dup(r->pool, name), sesame_str_dup(r->pool, value));
+            }
+        }
+        r->status = sesame_outcome_status(o);
+        ap_set_content_type(r, sesame_str_dup(r->pool, sesame_outcome_content_type(o)));
+        ap_set_content_length(r, body.len);
+        if (body.len > 0) {
+            ap_rwrite(body.ptr, (int)body.len, r);
+        }
+        return DONE;
+    }
+    default:
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+}
+
+static int is_sesame_auth(request_rec *r)
+{
+    const char *type = ap_auth_type(r);
+    return type && !strcasecmp(type, SESAME_AUTH_TYPE);
+}
+
+sesame_rctx *sesame_identity_of(request_rec *r)
+{
+    for (request_rec *q = r; q; q = q->prev ? q->prev : q->main) {
+        sesame_rctx *ctx = ap_get_module_config(q->request_config, &sesame_module);
+        if (ctx) {
+            return ctx;
+        }
+    }
+    return NULL;
+}
+
+/* Whatever the location: no client-sent header may pass for Sesame's own. */
+int sesame_post_read_request(request_rec *r)
+{
+    sesame_srv *sc = ap_get_module_config(r->server->module_config, &sesame_module);
+    if (!sc->core) {
+        return DECLINED;
+    }
+    const apr_array_header_t *arr = apr_table_elts(r->headers_in);
+    const apr_table_entry_t *e = (const apr_table_entry_t *)arr->elts;
+    apr_array_header_t *drop = NULL;
+    for (int i = 0; i < arr->nelts; i++) {
+        if (e[i].key && sesame_is_spoofable_header(sc->core, e[i].key, strlen(e[i].key))) {
+            if (!drop) {
+                drop = apr_array_make(r->pool, 2, sizeof(const char *));
+            }
+            APR_ARRAY_PUSH(drop, const char *) = e[i].key;
+        }
+    }
+    for (int i = 0; drop && i < drop->nelts; i++) {
+        const char *name = APR_ARRAY_IDX(drop, i, const char *);
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      "sesame: removed request header \"%s\" that only Sesame may set", name);
+        apr_table_unset(r->headers_in, name);
+    }
+    return DECLINED;
+}
+
+/* Sesame's own endpoints (callback, logout return) are answered here, wherever they fall and
+ * before any access rule: the first hook of the normal request path (answering from
+ * post_read_request would end the keep-alive connection after the response). */
+int sesame_translate_name(request_rec *r)
+{
+    sesame_srv *sc = ap_get_module_config(r->server->module_config, &sesame_module);
+    if (!sc->core || r->main || r->prev) {
+        return DECLINED;
+    }
+    sesame_outcome *o = run_core(r, sc, NULL);
+    if (!o) {
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    int rc = respond(r, o);
+    return rc == OK ? DECLINED : rc;
+}
+
+static const sesame_location *find_location(request_rec *r, sesame_srv *sc, int mode,
+                                            const char *name)
+{
+    const sesame_location *loc = sc->locations
+        ? apr_hash_get(sc->locations, sesame_location_key(r->pool, mode, name), APR_HASH_KEY_STRING)
+        : NULL;
+    if (!loc) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "sesame: %s (SesameUse/SesameLogout for %s)",
+                      sc->core ? sesame_unknown_provider(r->pool, sc, mode, name)
+                               : "no Sesame configuration for this server (SesameRedis, "
+                                 "SesameSecretFile, <SesameProvider>)",
+                      r->uri);
+    }
+    return loc;
+}
+
+static const char *remote_user_of(request_rec *r, sesame_outcome *o, int oidc)
+{
+    size_t n = oidc ? sesame_outcome_oidc_var_count(o) : sesame_outcome_var_count(o);
+    for (size_t i = 0; i < n; i++) {
+        sesame_str name, value;
+        int rc = oidc ? sesame_outcome_oidc_var(o, i, &name, &value)
+                      : sesame_outcome_var(o, i, &name, &value);
+        const char *want = oidc ? "REMOTE_USER" : "remote_user";
+        if (rc == 0 && name.len == strlen(want) && !memcmp(name.ptr, want, name.len)) {
+            return sesame_str_dup(r->pool, value);
+        }
+    }
+    return "";
+}
+
+int sesame_check_authn(request_rec *r)
+{
+    if (!is_sesame_auth(r)) {
+        return DECLINED;
+    }
+    sesame_srv *sc = ap_get_module_config(r->server->module_config, &sesame_module);
+    sesame_dir *dc = ap_get_module_config(r->per_dir_config, &sesame_module);
+    if (!dc->use) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      "sesame: AuthType Sesame for %s but no SesameUse NAME", r->uri);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    const sesame_location *loc = find_location(r, sc, SESAME_MODE_PROTECT, dc->use);
+    if (!loc) {
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    int oidc = dc->variables == VARS_OIDC;
+    sesame_rctx *earlier = sesame_identity_of(r);
+    if (earlier && !strcmp(earlier->provider, dc->use)) {
+        /* Allowed earlier in this request (internal redirect, subrequest). */
+        ap_set_module_config(r->request_config, &sesame_module, earlier);
+        r->user = (char *)remote_user_of(r, earlier->outcome, oidc);
+        r->ap_auth_type = SESAME_AUTH_TYPE;
+        return OK;
+    }
+    sesame_outcome *o = run_core(r, sc, loc);
+    if (!o) {
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    int rc = respond(r, o);
+    if (rc != OK) {
+        return rc == DECLINED ? HTTP_INTERNAL_SERVER_ERROR : rc;
+    }
+    sesame_rctx *ctx = apr_pcalloc(r->pool, sizeof(*ctx));
+    ctx->provider = apr_pstrdup(r->pool, dc->use);
+    ctx->outcome = o;
+    ap_set_module_config(r->request_config, &sesame_module, ctx);
+    r->user = (char *)remote_user_of(r, o, oidc);
+    r->ap_auth_type = SESAME_AUTH_TYPE;
+    return OK;
+}
+
+/* AuthType Sesame answers its own failures (redirect or page): nothing to add to a 401. */
+int sesame_note_auth_failure(request_rec *r, const char *auth_type)
+{
+    (void)r;
+    return strcasecmp(auth_type, SESAME_AUTH_TYPE) ? DECLINED : OK;
+}
+
+/* SESAME_CLAIM_<NAME>: upper case, every character other than a letter or digit as '_'. */
+static const char *env_name(apr_pool_t *p, const char *prefix, sesame_str suffix)
+{
+    char *name = apr_palloc(p, strlen(prefix) + suffix.len + 1);
+    size_t n = strlen(prefix);
+    memcpy(name, prefix, n);
+    for (size_t i = 0; i < suffix.len; i++) {
+        unsigned char c = (unsigned char)suffix.ptr[i];
+        name[n + i] = apr_isalnum(c) && c < 128 ? (char)apr_toupper(c) : '_';
+    }
+    name[n + suffix.len] = '\0';
+    return name;
+}
+
+/* X-Sesame-Claim-Given-Name: words of letters and digits, capitalised, joined by '-'. */
+static const char *header_name(apr_pool_t *p, const char *prefix, sesame_str suffix)
+{
+    char *name = apr_palloc(p, strlen(prefix) + suffix.len + 1);
+    size_t n = strlen(prefix);
+    int start = 1;
+    memcpy(name, prefix, n);
+    for (size_t i = 0; i < suffix.len; i++) {
+        unsigned char c = (unsigned char)suffix.ptr[i];
+        if (apr_isalnum(c) && c < 128) {
+            name[n + i] = (char)(start ? apr_toupper(c) : apr_tolower(c));
+            start = 0;
+        } else {
+            name[n + i] = '-';
+            start = 1;
+        }
+    }
+    name[n + suffix.len] = '\0';
+    return name;
+}
+
+static int has_prefix(sesame_str s, const char *prefix)
+{
+    size_t n = strlen(prefix);
+    return s.len >= n && !memcmp(s.ptr, prefix, n);
+}
+
+static void set_identity_env(request_rec *r, sesame_outcome *o)
+{
+    static const struct {
+        const char *var;
+        const char *env;
+    } plain[] = {{"provider", "SESAME_PROVIDER"}, {"acr", "SESAME_ACR"}, {"user_key", "SESAME_USER"}};
+    size_t n = sesame_outcome_var_count(o);
+    for (size_t i = 0; i < n; i++) {
+        sesame_str name, value;
+        if (sesame_outcome_var(o, i, &name, &value) != 0 || value.len == 0) {
+            continue; /* as nginx's if_not_empty: an empty claim is no variable */
+        }
+        const char *env = NULL;
+        if (has_prefix(name, "claim_")) {
+            sesame_str suffix = {name.ptr + 6, name.len - 6};
+            env = env_name(r->pool, "SESAME_CLAIM_", suffix);
+        } else {
+            for (size_t k = 0; k < sizeof(plain) / sizeof(plain[0]); k++) {
+                if (name.len == strlen(plain[k].var) && !memcmp(name.ptr, plain[k].var, name.len)) {
+                    env = plain[k].env;
+                }
+            }
+        }
+        if (env) {
+            apr_table_set(r->subprocess_env, env, sesame_str_dup(r->pool, value));
+        }
+    }
+    /* Uniform claims, as nginx's SESAME_GIVEN_NAME, SESAME_FAMILY_NAME... */
+    n = sesame_outcome_uniform_count(o);
+    for (size_t i = 0; i < n; i++) {
+        sesame_str name, value, encoded;
+        if (sesame_outcome_uniform(o, i, &name, &value, &encoded) == 0 && value.len > 0) {
+            apr_table_set(r->subprocess_env, env_name(r->pool, "SESAME_", name),
+                          sesame_str_dup(r->pool, value));
+        }
+    }
+}
+
+static void set_oidc_env(request_rec *r, sesame_outcome *o)
+{
+    size_t n = sesame_outcome_oidc_var_count(o);
+    for (size_t i = 0; i < n; i++) {
+        sesame_str name, value;
+        if (sesame_outcome_oidc_var(o, i, &name, &value) != 0 || value.len == 0 ||
+            !has_prefix(name, "OIDC_CLAIM_")) {
+            continue; /* REMOTE_USER comes from r->user */
+        }
+        apr_table_set(r->subprocess_env, sesame_str_dup(r->pool, name), sesame_str_dup(r->pool, value));
+    }
+}
+
+/* X-Sesame-Provider / -Acr / -User and X-Sesame-Claim-*, percent-encoded (as nginx's
+ * sesame_proxy_params). */
+static void set_identity_headers(request_rec *r, sesame_outcome *o)
+{
+    static const struct {
+        const char *var;
+        const char *header;
+    } plain[] = {{"provider", "X-Sesame-Provider"}, {"acr", "X-Sesame-Acr"},
+                 {"user_key", "X-Sesame-User"}};
+    size_t n = sesame_outcome_var_count(o);
+    for (size_t i = 0; i < n; i++) {
+        sesame_str name, value;
+        if (sesame_outcome_var(o, i, &name, &value) != 0 || value.len == 0) {
+            continue;
+        }
+        const char *header = NULL;
+        if (has_prefix(name, "claim_")) {
+            sesame_str suffix = {name.ptr + 6, name.len - 6};
+            header = header_name(r->pool, "X-Sesame-Claim-", suffix);
+        } else {
+            for (size_t k = 0; k < sizeof(plain) / sizeof(plain[0]); k++) {
+                if (name.len == strlen(plain[k].var) && !memcmp(name.ptr, plain[k].var, name.len)) {
+                    header = plain[k].header;
+                }
+            }
+        }
+        if (header) {
+            apr_table_set(r->headers_in, header,
+                          sesame_str_dup(r->pool, sesame_outcome_var_header_value(o, i)));
+        }
+    }
+    /* Uniform claims, as nginx's X-Sesame-Given-Name, X-Sesame-Family-Name... */
+    n = sesame_outcome_uniform_count(o);
+    for (size_t i = 0; i < n; i++) {
+        sesame_str name, value, encoded;
+        if (sesame_outcome_uniform(o, i, &name, &value, &encoded) == 0 && value.len > 0) {
+            apr_table_set(r->headers_in, header_name(r->pool, "X-Sesame-", name),
+                          sesame_str_dup(r->pool, encoded));
+        }
+    }
+}
+
+int sesame_fixups(request_rec *r)
+{
+    if (!is_sesame_auth(r)) {
+        return DECLINED;
+    }
+    sesame_dir *dc = ap_get_module_config(r->per_dir_config, &sesame_module);
+    sesame_rctx *ctx = sesame_identity_of(r);
+    if (!ctx || !dc->use || strcmp(ctx->provider, dc->use) ||
+        sesame_outcome_kind(ctx->outcome) != SESAME_ALLOW) {
+        return DECLINED;
+    }
+    if (dc->variables == VARS_OIDC) {
+        set_oidc_env(r, ctx->outcome);
+    } else {
+        set_identity_env(r, ctx->outcome);
+    }
+    if (dc->pass_headers == 1) {
+        set_identity_headers(r, ctx->outcome);
+    }
+    return DECLINED;
+}
+
+int sesame_handler(request_rec *r)
+{
+    if (!r->handler || strcmp(r->handler, SESAME_LOGOUT_HANDLER)) {
+        return DECLINED;
+    }
+    sesame_srv *sc = ap_get_module_config(r->server->module_config, &sesame_module);
+    sesame_dir *dc = ap_get_module_config(r->per_dir_config, &sesame_module);
+    if (!dc->logout) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      "sesame: SetHandler sesame-logout for %s needs SesameLogout NAME [local]",
+                      r->uri);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    const sesame_location *loc = find_location(r, sc, dc->logout_mode, dc->logout);
+    if (!loc) {
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    sesame_outcome *o = run_core(r, sc, loc);
+    if (!o) {
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    int rc = respond(r, o);
+    return rc == DECLINED || rc == OK ? HTTP_INTERNAL_SERVER_ERROR : rc;
+}
+

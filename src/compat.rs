@@ -1,0 +1,141 @@
+//! Migration from mod_auth_openidc: the variables it hands to applications, computed from a
+//! verified session, so that an application written against it runs unchanged behind Sesame
+//! (Apache `SesameVariables mod_auth_openidc`, nginx `include sesame_fastcgi_params_oidc`).
+//!
+//! mod_auth_openidc's defaults (2.4.x, `OIDCClaimPrefix`, `OIDCClaimDelimiter`,
+//! `OIDCRemoteUserClaim`):
+//! - `OIDC_CLAIM_<claim name>`: the name as the provider wrote it (case kept), with HTTP
+//!   separators and control characters replaced by `-` (`chorusdt:matricule` →
+//!   `OIDC_CLAIM_chorusdt-matricule`);
+//! - values: strings as they are, booleans `1`/`0`, integers in decimal, arrays joined by `,`
+//!   (string, number and boolean elements), objects as compact JSON;
+//! - `REMOTE_USER`: `sub@` — the `sub` claim, `@`, and the issuer without its `https://`.
+//!
+//! Protocol members (`iss`, `aud`, `exp`, `nonce`...) are not passed, as for Sesame's own
+//! variables; nor are tokens (`OIDC_access_token`...), which Sesame never exposes.
+
+use serde_json::{Map, Value};
+
+/// Prefix of mod_auth_openidc's claim variables (its `OIDCClaimPrefix` default).
+pub const CLAIM_PREFIX: &str = "OIDC_CLAIM_";
+/// Delimiter of array values (its `OIDCClaimDelimiter` default).
+const DELIMITER: &str = ",";
+const PROTOCOL_CLAIMS: &[&str] = &["iss", "aud", "exp", "iat", "nonce", "at_hash", "nbf", "azp"];
+
+/// The claim name as mod_auth_openidc writes it after the prefix.
+pub fn claim_variable_suffix(name: &str) -> String {
+    const SEPARATORS: &str = "()<>@,;:\\\"/[]?={} \t";
+    name.chars()
+        .map(|c| {
+            if (c as u32) < 32 || c as u32 == 127 || SEPARATORS.contains(c) {
+                '-'
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
+fn scalar_text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) => Some(s.clone()),
+        Value::Bool(b) => Some(if *b { "1" } else { "0" }.to_owned()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// A claim value as mod_auth_openidc passes it; None for null.
+pub fn claim_value(value: &Value) -> Option<String> {
+    match value {
+        Value::Null => None,
+        Value::Array(items) => Some(
+            items
+                .iter()
+                .filter_map(scalar_text)
+                .collect::<Vec<_>>()
+                .join(DELIMITER),
+        ),
+        Value::Object(_) => Some(value.to_string()),
+        scalar => scalar_text(scalar),
+    }
+}
+
+/// REMOTE_USER as mod_auth_openidc sets it by default (`OIDCRemoteUserClaim sub@`).
+pub fn remote_user(sub: &str, issuer: &str) -> String {
+    let host_and_path = issuer.strip_prefix("https://").unwrap_or(issuer);
+    format!("{sub}@{host_and_path}")
+}
+
+/// Every variable mod_auth_openidc would set: `REMOTE_USER` first, then `OIDC_CLAIM_*` sorted
+/// by claim name. `sub` is always present.
+pub fn variables(issuer: &str, sub: &str, claims: &Map<String, Value>) -> Vec<(String, String)> {
+    let mut out = vec![("REMOTE_USER".to_owned(), remote_user(sub, issuer))];
+    let mut named: Vec<(String, String)> = claims
+        .iter()
+        .filter(|(name, _)| !PROTOCOL_CLAIMS.contains(&name.as_str()))
+        .filter_map(|(name, value)| {
+            claim_value(value)
+                .map(|v| (format!("{CLAIM_PREFIX}{}", claim_variable_suffix(name)), v))
+        })
+        .collect();
+    if !claims.contains_key("sub") {
+        named.push((format!("{CLAIM_PREFIX}sub"), sub.to_owned()));
+    }
+    named.sort_by(|a, b| a.0.cmp(&b.0));
+    out.extend(named);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn remote_user_is_sub_at_issuer_without_https() {
+        assert_eq!(
+            remote_user("abc", "https://fcp-low.sbx.dev-franceconnect.fr/api/v2"),
+            "abc@fcp-low.sbx.dev-franceconnect.fr/api/v2"
+        );
+        assert_eq!(remote_user("abc", "http://op"), "abc@http://op");
+    }
+
+    #[test]
+    fn names_keep_case_and_replace_separators() {
+        assert_eq!(claim_variable_suffix("given_name"), "given_name");
+        assert_eq!(
+            claim_variable_suffix("chorusdt:matricule"),
+            "chorusdt-matricule"
+        );
+        assert_eq!(claim_variable_suffix("Custom Claim"), "Custom-Claim");
+    }
+
+    #[test]
+    fn values_follow_mod_auth_openidc_formatting() {
+        assert_eq!(claim_value(&json!("Élodie")).unwrap(), "Élodie");
+        assert_eq!(claim_value(&json!(true)).unwrap(), "1");
+        assert_eq!(claim_value(&json!(false)).unwrap(), "0");
+        assert_eq!(claim_value(&json!(1700000000)).unwrap(), "1700000000");
+        assert_eq!(claim_value(&json!(["a", "b", 3])).unwrap(), "a,b,3");
+        assert_eq!(claim_value(&json!({"k": "v"})).unwrap(), r#"{"k":"v"}"#);
+        assert_eq!(claim_value(&json!(null)), None);
+    }
+
+    #[test]
+    fn variables_list_remote_user_then_claims_without_protocol_members() {
+        let claims = json!({"given_name": "Élodie", "nonce": "n", "aud": "x", "amr": ["pwd"]});
+        let vars = variables("https://op/api", "s1", claims.as_object().unwrap());
+        assert_eq!(vars[0], ("REMOTE_USER".into(), "s1@op/api".into()));
+        let names: Vec<&str> = vars.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "REMOTE_USER",
+                "OIDC_CLAIM_amr",
+                "OIDC_CLAIM_given_name",
+                "OIDC_CLAIM_sub"
+            ]
+        );
+    }
+}

@@ -1,0 +1,458 @@
+//! Per-location policy (federations.md §3.3, §5.2): which authentication level a location needs,
+//! with each federation's semantics, and which claim values it requires.
+//!
+//! - FranceConnect levels are ordered (eidas1 < eidas2 < eidas3): a location requiring eidas2
+//!   accepts eidas2 and eidas3.
+//! - ProConnect's values are a set (`eidas0-mfa` and `eidas1` differ on different pillars): a
+//!   location lists the values it accepts, and the session's acr must be one of them.
+//! - Required claim values are our job: ProConnect filters nobody.
+
+use serde_json::{Map, Value};
+
+use crate::oidc::{
+    is_email, is_siret_hint, Federation, LoginOptions, PC_ACR_VALUES, PC_MFA_ACR_VALUES,
+};
+
+/// FranceConnect's eIDAS levels in order; None for any other value (ProConnect's sets, unknown).
+pub(crate) fn eidas_rank(acr: &str) -> Option<u8> {
+    match acr {
+        "eidas1" => Some(1),
+        "eidas2" => Some(2),
+        "eidas3" => Some(3),
+        _ => None,
+    }
+}
+
+/// Does `got` satisfy a location asking for `wanted` under `federation`'s semantics?
+/// An empty `wanted` asks for nothing.
+pub fn acr_satisfies(federation: Federation, wanted: &[String], got: &str) -> bool {
+    if wanted.is_empty() {
+        return true;
+    }
+    match federation {
+        // Ordered: the lowest level asked for is the bar.
+        Federation::FranceConnect => {
+            let bar = wanted.iter().filter_map(|w| eidas_rank(w)).min();
+            match (bar, eidas_rank(got)) {
+                (Some(bar), Some(g)) => g >= bar,
+                _ => wanted.iter().any(|w| w == got),
+            }
+        }
+        // A set: membership, never "greater than".
+        Federation::ProConnect | Federation::Generic => wanted.iter().any(|w| w == got),
+    }
+}
+
+/// True when every accepted value is a multi-factor one: the location asks for MFA.
+pub fn asks_mfa(wanted: &[String]) -> bool {
+    !wanted.is_empty()
+        && wanted
+            .iter()
+            .all(|w| PC_MFA_ACR_VALUES.contains(&w.as_str()))
+}
+
+/// Authentication methods (RFC 8176 + ProConnect's `mail`) and the factor class they prove.
+fn factor_of(method: &str) -> Option<&'static str> {
+    match method {
+        "pwd" | "pin" | "kba" => Some("know"),
+        "otp" | "totp" | "sms" | "tel" | "mail" | "hwk" | "swk" | "pop" | "sc" => Some("have"),
+        "fpt" | "face" | "iris" | "retina" | "vbm" | "geo" => Some("are"),
+        _ => None,
+    }
+}
+
+/// Does an `amr` claim show a second factor? `mfa`, or methods of two distinct factor classes.
+/// `None` when there is no usable amr (the acr alone then decides).
+pub fn amr_has_second_factor(amr: Option<&Value>) -> Option<bool> {
+    let list = amr?.as_array()?;
+    let methods: Vec<&str> = list.iter().filter_map(Value::as_str).collect();
+    if methods.is_empty() {
+        return None;
+    }
+    if methods.contains(&"mfa") {
+        return Some(true);
+    }
+    let mut classes: Vec<&str> = methods.iter().filter_map(|m| factor_of(m)).collect();
+    classes.sort_unstable();
+    classes.dedup();
+    Some(classes.len() >= 2)
+}
+
+/// `sesame_require CLAIM VALUE...;`: the claim must hold one of the values. For arrays (roles)
+/// one element must match; for `email`, a value starting with `@` matches the domain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequireRule {
+    pub claim: String,
+    pub values: Vec<String>,
+}
+
+impl RequireRule {
+    pub fn parse(text: &str) -> Result<RequireRule, String> {
+        let mut words = text.split_whitespace();
+        let claim = words.next().unwrap_or_default().to_owned();
+        let values: Vec<String> = words.map(str::to_owned).collect();
+        if claim.is_empty() || values.is_empty() {
+            return Err(format!(
+                "sesame_require \"{text}\" needs a claim and at least one value (e.g. sesame_require siret 21750001600019; or sesame_require email @interieur.gouv.fr;)"
+            ));
+        }
+        Ok(RequireRule { claim, values })
+    }
+
+    fn value_matches(&self, got: &str) -> bool {
+        self.values.iter().any(|want| {
+            if let Some(domain) = want.strip_prefix('@') {
+                got.rsplit_once('@')
+                    .is_some_and(|(_, d)| d.eq_ignore_ascii_case(domain))
+            } else {
+                got == want
+            }
+        })
+    }
+
+    pub fn satisfied_by(&self, claims: &Map<String, Value>) -> bool {
+        match claims.get(&self.claim) {
+            Some(Value::String(s)) => self.value_matches(s),
+            Some(Value::Array(list)) => list
+                .iter()
+                .any(|v| v.as_str().is_some_and(|s| self.value_matches(s))),
+            Some(Value::Number(n)) => self.value_matches(&n.to_string()),
+            Some(Value::Bool(b)) => self.value_matches(&b.to_string()),
+            _ => false,
+        }
+    }
+}
+
+/// A hint: fixed, or taken from a query parameter of the request (`$arg_NAME`) and validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Hint {
+    Fixed(String),
+    FromQuery(String),
+}
+
+/// What one protected location asks, validated for its provider's federation.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LocationRules {
+    pub acr: Vec<String>,
+    pub require: Vec<RequireRule>,
+    pub prompt: Option<String>,
+    pub login_hint: Option<Hint>,
+    pub idp_hint: Option<Hint>,
+    pub siret_hint: Option<Hint>,
+}
+
+fn fed_name(federation: Federation) -> &'static str {
+    match federation {
+        Federation::FranceConnect => "FranceConnect",
+        Federation::ProConnect => "ProConnect",
+        Federation::Generic => "this provider",
+    }
+}
+
+fn parse_hint(
+    key: &str,
+    value: &str,
+    check: fn(&str) -> bool,
+    example: &str,
+) -> Result<Hint, String> {
+    if let Some(name) = value.strip_prefix("$arg_") {
+        let ok = !name.is_empty()
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        if !ok {
+            return Err(format!(
+                "sesame_{key} \"{value}\": write $arg_NAME with NAME a query parameter name"
+            ));
+        }
+        return Ok(Hint::FromQuery(name.to_owned()));
+    }
+    if value.starts_with('$') {
+        return Err(format!(
+            "sesame_{key} \"{value}\": only $arg_NAME (a query parameter, validated) is supported"
+        ));
+    }
+    if !check(value) {
+        return Err(format!(
+            "sesame_{key} \"{value}\" is not valid (write e.g. {example})"
+        ));
+    }
+    Ok(Hint::Fixed(value.to_owned()))
+}
+
+fn is_idp_id(value: &str) -> bool {
+    !value.is_empty()
+        && value.len() <= 128
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
+}
+
+impl LocationRules {
+    /// Validates a location's options (`acr`, `require`, `prompt`, `login_hint`, `idp_hint`,
+    /// `siret_hint`) against the federation: what it would refuse fails here, at config test.
+    pub fn parse(
+        federation: Federation,
+        options: &[(String, String)],
+    ) -> Result<LocationRules, String> {
+        let fed = fed_name(federation);
+        let mut rules = LocationRules::default();
+        for (key, value) in options {
+            let value = value.trim();
+            match key.as_str() {
+                "acr" => {
+                    if !rules.acr.is_empty() {
+                        return Err(
+                            "sesame_acr is duplicate (list every accepted value in one directive)"
+                                .into(),
+                        );
+                    }
+                    let mut values: Vec<String> = Vec::new();
+                    for word in value.split_whitespace() {
+                        if word == "mfa" && federation == Federation::ProConnect {
+                            values.extend(PC_MFA_ACR_VALUES.iter().map(|s| s.to_string()));
+                        } else {
+                            values.push(word.to_owned());
+                        }
+                    }
+                    if values.is_empty() {
+                        return Err("sesame_acr needs at least one value".into());
+                    }
+                    match federation {
+                        Federation::FranceConnect => {
+                            if let Some(bad) = values.iter().find(|v| *v != "eidas1") {
+                                return Err(format!(
+                                    "sesame_acr {bad}: FranceConnect only delivers eidas1 (eidas2/eidas3 are FranceConnect+); this location could never be reached"
+                                ));
+                            }
+                        }
+                        Federation::ProConnect => {
+                            if let Some(bad) =
+                                values.iter().find(|v| !PC_ACR_VALUES.contains(&v.as_str()))
+                            {
+                                return Err(format!(
+                                    "sesame_acr {bad} is not a ProConnect value (expected some of: {}, or mfa)",
+                                    PC_ACR_VALUES.join(" ")
+                                ));
+                            }
+                        }
+                        Federation::Generic => {}
+                    }
+                    values.dedup();
+                    rules.acr = values;
+                }
+                "require" => rules.require.push(RequireRule::parse(value)?),
+                "prompt" => {
+                    if rules.prompt.is_some() {
+                        return Err("sesame_prompt is duplicate".into());
+                    }
+                    match (value, federation) {
+                        ("login", _) => {}
+                        ("none", Federation::ProConnect | Federation::Generic) => {}
+                        ("none", Federation::FranceConnect) => {
+                            return Err("sesame_prompt none is refused by FranceConnect (no silent login; it answers Y030007)".into())
+                        }
+                        _ => {
+                            return Err(format!("sesame_prompt \"{value}\" is not valid (expected login or none)"))
+                        }
+                    }
+                    rules.prompt = Some(value.to_owned());
+                }
+                "login_hint" | "siret_hint" if federation == Federation::FranceConnect => {
+                    return Err(format!(
+                        "sesame_{key} is refused by FranceConnect (not in its parameter whitelist: it answers Y030007)"
+                    ));
+                }
+                "login_hint" => {
+                    rules.login_hint = Some(parse_hint(
+                        key,
+                        value,
+                        is_email,
+                        "agent@ministere.gouv.fr or $arg_email",
+                    )?)
+                }
+                "siret_hint" => {
+                    if federation != Federation::ProConnect {
+                        return Err(format!(
+                            "sesame_siret_hint only exists at ProConnect, not at {fed}"
+                        ));
+                    }
+                    rules.siret_hint = Some(parse_hint(
+                        key,
+                        value,
+                        is_siret_hint,
+                        "21750001600019 or $arg_siret",
+                    )?)
+                }
+                "idp_hint" => {
+                    rules.idp_hint = Some(parse_hint(key, value, is_idp_id, "fia1v2 or $arg_idp")?)
+                }
+                other => return Err(format!("unknown location option \"{other}\"")),
+            }
+        }
+        if federation == Federation::Generic
+            && (rules.siret_hint.is_some() || rules.idp_hint.is_some())
+        {
+            return Err(
+                "sesame_idp_hint and sesame_siret_hint need a ProConnect or FranceConnect preset"
+                    .into(),
+            );
+        }
+        Ok(rules)
+    }
+
+    /// The options of a login started for this location; hints taken from the query are
+    /// validated and silently dropped when malformed (ProConnect would answer Y000400).
+    pub fn login_options(&self, query: &str) -> LoginOptions {
+        let pick = |hint: &Option<Hint>, check: fn(&str) -> bool| -> Option<String> {
+            match hint.as_ref()? {
+                Hint::Fixed(v) => Some(v.clone()),
+                Hint::FromQuery(name) => url::form_urlencoded::parse(query.as_bytes())
+                    .find(|(k, _)| k == name.as_str())
+                    .map(|(_, v)| v.into_owned())
+                    .filter(|v| check(v)),
+            }
+        };
+        LoginOptions {
+            acr: self.acr.clone(),
+            prompt: self.prompt.clone(),
+            login_hint: pick(&self.login_hint, is_email),
+            idp_hint: pick(&self.idp_hint, is_idp_id),
+            siret_hint: pick(&self.siret_hint, is_siret_hint),
+        }
+    }
+
+    /// The first required claim the session does not satisfy.
+    pub fn unmet_requirement(&self, claims: &Map<String, Value>) -> Option<&RequireRule> {
+        self.require.iter().find(|r| !r.satisfied_by(claims))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn v(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn franceconnect_levels_are_ordered() {
+        let fc = Federation::FranceConnect;
+        assert!(acr_satisfies(fc, &v(&["eidas2"]), "eidas2"));
+        assert!(acr_satisfies(fc, &v(&["eidas2"]), "eidas3"));
+        assert!(!acr_satisfies(fc, &v(&["eidas2"]), "eidas1"));
+        assert!(acr_satisfies(fc, &v(&["eidas1"]), "eidas3"));
+        assert!(!acr_satisfies(fc, &v(&["eidas1"]), "eidas0"));
+        assert!(acr_satisfies(fc, &[], "anything"));
+    }
+
+    #[test]
+    fn proconnect_values_are_a_set_not_an_order() {
+        let pc = Federation::ProConnect;
+        let mfa = v(PC_MFA_ACR_VALUES);
+        assert!(acr_satisfies(pc, &mfa, "eidas1-mfa"));
+        assert!(acr_satisfies(pc, &mfa, "eidas3"));
+        assert!(!acr_satisfies(pc, &mfa, "eidas1"));
+        // eidas3 is "higher" than eidas1 but not in the set asked for.
+        assert!(!acr_satisfies(pc, &v(&["eidas1"]), "eidas3"));
+        let dirigeant = "https://proconnect.gouv.fr/assurance/certification-dirigeant";
+        assert!(acr_satisfies(pc, &v(&[dirigeant]), dirigeant));
+        assert!(!acr_satisfies(pc, &v(&[dirigeant]), "eidas3"));
+    }
+
+    #[test]
+    fn mfa_is_asked_only_when_every_value_is_multi_factor() {
+        assert!(asks_mfa(&v(PC_MFA_ACR_VALUES)));
+        assert!(asks_mfa(&v(&["eidas2"])));
+        assert!(!asks_mfa(&v(&["eidas1", "eidas1-mfa"])));
+        assert!(!asks_mfa(&[]));
+    }
+
+    #[test]
+    fn amr_second_factor_needs_two_factor_classes_or_mfa() {
+        assert_eq!(amr_has_second_factor(Some(&json!(["pwd"]))), Some(false));
+        assert_eq!(
+            amr_has_second_factor(Some(&json!(["pwd", "pin"]))),
+            Some(false)
+        );
+        assert_eq!(
+            amr_has_second_factor(Some(&json!(["pwd", "mail"]))),
+            Some(true)
+        );
+        assert_eq!(amr_has_second_factor(Some(&json!(["mfa"]))), Some(true));
+        assert_eq!(amr_has_second_factor(Some(&json!([]))), None);
+        assert_eq!(amr_has_second_factor(None), None);
+    }
+
+    #[test]
+    fn require_rules_match_strings_arrays_and_email_domains() {
+        let claims = json!({"siret": "21750001600019", "roles": ["agent_public", "x"],
+                            "email": "jean@Interieur.gouv.fr", "idp_id": "fia1v2"});
+        let c = claims.as_object().unwrap();
+        let ok = |t: &str| RequireRule::parse(t).unwrap().satisfied_by(c);
+        assert!(ok("siret 11111111111111 21750001600019"));
+        assert!(!ok("siret 11111111111111"));
+        assert!(ok("roles agent_public_etat agent_public"));
+        assert!(!ok("roles dirigeant"));
+        assert!(ok("email @interieur.gouv.fr"));
+        assert!(!ok("email @gouv.fr"));
+        assert!(ok("idp_id fia1v2"));
+        assert!(!ok("missing x"));
+        assert!(RequireRule::parse("siret").is_err());
+    }
+
+    fn opts(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn franceconnect_refuses_at_config_time_what_it_refuses_at_login() {
+        let fc = Federation::FranceConnect;
+        for bad in [
+            ("acr", "eidas2"),
+            ("prompt", "none"),
+            ("login_hint", "a@b.fr"),
+            ("siret_hint", "21750001600019"),
+        ] {
+            assert!(LocationRules::parse(fc, &opts(&[bad])).is_err(), "{bad:?}");
+        }
+        assert!(LocationRules::parse(fc, &opts(&[("acr", "eidas1"), ("prompt", "login")])).is_ok());
+    }
+
+    #[test]
+    fn proconnect_options_are_validated_and_mfa_expands() {
+        let pc = Federation::ProConnect;
+        let r = LocationRules::parse(pc, &opts(&[("acr", "mfa"), ("prompt", "none")])).unwrap();
+        assert_eq!(r.acr, v(PC_MFA_ACR_VALUES));
+        assert!(LocationRules::parse(pc, &opts(&[("acr", "eidas4")])).is_err());
+        assert!(LocationRules::parse(pc, &opts(&[("login_hint", "not-an-email")])).is_err());
+        assert!(LocationRules::parse(pc, &opts(&[("siret_hint", "123")])).is_err());
+        assert!(LocationRules::parse(pc, &opts(&[("prompt", "select_account")])).is_err());
+        assert!(LocationRules::parse(pc, &opts(&[("login_hint", "$http_x")])).is_err());
+    }
+
+    #[test]
+    fn hints_from_the_query_are_validated_before_use() {
+        let pc = Federation::ProConnect;
+        let r = LocationRules::parse(
+            pc,
+            &opts(&[
+                ("login_hint", "$arg_email"),
+                ("siret_hint", "$arg_siret"),
+                ("idp_hint", "fia1v2"),
+            ]),
+        )
+        .unwrap();
+        let o = r.login_options("email=agent%40fia1.fr&siret=123");
+        assert_eq!(o.login_hint.as_deref(), Some("agent@fia1.fr"));
+        assert_eq!(
+            o.siret_hint, None,
+            "a malformed siret is dropped, never sent"
+        );
+        assert_eq!(o.idp_hint.as_deref(), Some("fia1v2"));
+    }
+}

@@ -1,0 +1,65 @@
+"""ProConnect behind Apache: an agent logs in through the strict ProConnect emulator, PHP gets the
+uniform claims, and `Require sesame-acr` follows ProConnect's rule (a set of accepted values,
+never "greater than"), `Require sesame-claim` filters agents by SIRET."""
+
+import pytest
+
+from e2e_rig.checks import php_server
+from e2e_rig.proconnect import (  # noqa: F401 (fixtures)
+    _pc_emulator_back_to_normal, make_pc_site, pc_emulator, start_pc_site)
+
+AGENTS = """\
+AliasMatch "^/agents/" "{{PHP_DIR}}/index.php"
+<Location /agents/>
+    AuthType Sesame
+    SesameUse pc
+    Require valid-user
+{{PHP_HANDLER}}</Location>
+<Location /agents/eidas1/>
+    Require sesame-acr eidas1
+</Location>
+<Location /agents/eidas2/>
+    Require sesame-acr eidas2 eidas3
+</Location>
+<Location /agents/paris/>
+    Require sesame-claim siret 21750001600019 21750001600027
+</Location>
+"""
+
+
+@pytest.fixture(scope="module")
+def make_site(make_apache_site):
+    return make_apache_site
+
+
+@pytest.fixture(scope="module")
+def nginx_site(make_site, pc_emulator):
+    return make_pc_site(make_site, pc_emulator, locations=AGENTS)
+
+
+@pytest.fixture(scope="module")
+def nginx(nginx_site, pc_emulator, start_nginx):
+    return start_pc_site(nginx_site, pc_emulator, start_nginx)
+
+
+def test_agent_logs_in_and_php_gets_the_uniform_claims(browser, nginx):
+    server = php_server(browser.login(nginx.url("/agents/"), identity="test@fia1.fr").final)
+    assert server["SESAME_PROVIDER"] == "pc"
+    assert server["SESAME_FAMILY_NAME"] == "DUBOIS" == server["SESAME_CLAIM_USUAL_NAME"]
+    assert server["SESAME_SIRET"] == "21750001600019"
+    assert server["SESAME_ACR"] == "eidas1"
+
+
+def test_require_sesame_acr_is_a_set_for_proconnect(browser, nginx):
+    php_server(browser.login(nginx.url("/agents/"), identity="test@fia1.fr").final)
+    assert php_server(browser.get(nginx.url("/agents/eidas1/")))["SESAME_ACR"] == "eidas1"
+    assert browser.get(nginx.url("/agents/eidas2/")).status_code in (401, 403)
+
+
+def test_require_sesame_claim_filters_agents_by_siret(new_browser, nginx):
+    ok = new_browser()
+    php_server(ok.login(nginx.url("/agents/"), identity="test@fia1.fr").final)
+    assert ok.get(nginx.url("/agents/paris/")).status_code == 200
+    other = new_browser()
+    php_server(other.login(nginx.url("/agents/"), identity="mfa@fia2.fr").final)
+    assert other.get(nginx.url("/agents/paris/")).status_code in (401, 403)

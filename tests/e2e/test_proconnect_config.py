@@ -1,0 +1,108 @@
+"""`nginx -t` with ProConnect presets and location options: what a federation would refuse at
+login time is refused at config test, with a message naming the directive and the file:line."""
+
+import pytest
+
+from e2e_rig.nginx import STANDARD_LOCATIONS
+from e2e_rig.proconnect import PC_LOCATIONS, add_pc_provider, pc_client
+
+
+class FakeEmulator:
+    issuer = "https://fca.integ01.dev-agentconnect.fr/api/v2"
+
+
+def site_with(make_site, locations):
+    site = make_site(locations=locations)
+    add_pc_provider(site, FakeEmulator, pc_client(site.base))
+    return site
+
+
+def fc_location(extra):
+    return STANDARD_LOCATIONS.replace("location /app/ {\n            sesame fc;",
+                                      "location /app/ {\n            sesame fc;\n" + extra)
+
+
+CASES = [
+    ("fc_eidas2", fc_location("            sesame_acr eidas2;"), ["sesame_acr", "eidas1"]),
+    ("fc_prompt_none", fc_location("            sesame_prompt none;"), ["prompt none", "FranceConnect"]),
+    ("fc_login_hint", fc_location("            sesame_login_hint a@b.fr;"),
+     ["login_hint", "FranceConnect"]),
+    ("fc_siret_hint", fc_location("            sesame_siret_hint 21750001600019;"),
+     ["siret_hint", "FranceConnect"]),
+    ("pc_unknown_acr", PC_LOCATIONS.replace("sesame_acr eidas2 eidas3;", "sesame_acr eidas4;"),
+     ["eidas4", "ProConnect"]),
+    ("pc_bad_fixed_login_hint", PC_LOCATIONS.replace("sesame_login_hint $arg_email;",
+                                                     "sesame_login_hint agent;"),
+     ["login_hint", "agent"]),
+    ("pc_bad_siret_hint", PC_LOCATIONS.replace("sesame_siret_hint $arg_siret;",
+                                               "sesame_siret_hint 1234;"), ["siret_hint"]),
+    ("pc_other_variable", PC_LOCATIONS.replace("sesame_login_hint $arg_email;",
+                                               "sesame_login_hint $http_x_mail;"),
+     ["$arg_NAME"]),
+    ("pc_bad_prompt", PC_LOCATIONS.replace("sesame_prompt none;", "sesame_prompt select_account;"),
+     ["prompt", "select_account"]),
+    ("require_without_value", PC_LOCATIONS.replace("sesame_require email @fia1.fr;",
+                                                   "sesame_require email;"), ["sesame_require"]),
+    ("option_without_sesame", PC_LOCATIONS.replace("location / { }",
+                                                   "location / { sesame_acr eidas1; }"),
+     ["sesame_acr", "sesame PROVIDER"]),
+    ("option_on_logout", PC_LOCATIONS.replace("sesame_logout pc;",
+                                              "sesame_logout pc;\n            sesame_acr mfa;"),
+     ["sesame_acr"]),
+]
+
+
+def test_proconnect_site_passes_nginx_t(make_site):
+    rc, err = site_with(make_site, PC_LOCATIONS).config_test()
+    assert rc == 0, err
+
+
+@pytest.mark.parametrize("name, locations, words", CASES, ids=[c[0] for c in CASES])
+def test_refused_location_options_fail_nginx_t(name, locations, words, make_site):
+    site = site_with(make_site, locations)
+    rc, err = site.config_test()
+    assert rc != 0, f"nginx -t accepted:\n{site.render()}"
+    emerg = [line for line in err.splitlines() if "[emerg]" in line]
+    assert emerg, err
+    for word in words:
+        assert word in emerg[0], f"{word!r} missing from: {emerg[0]}"
+    assert "nginx.conf:" in emerg[0], emerg[0]
+
+
+@pytest.mark.parametrize("preset", ["proconnect-integration", "proconnect-production",
+                                    "proconnect-integration-rie", "proconnect-production-rie"])
+def test_every_proconnect_preset_is_accepted(preset, make_site):
+    site = site_with(make_site, PC_LOCATIONS)
+    site.providers["pc"]["preset"] = preset
+    site.providers["pc"]["issuer"] = None
+    rc, err = site.config_test()
+    assert rc == 0, err
+
+
+def test_hs256_is_refused_for_franceconnect_but_accepted_for_proconnect(make_site):
+    site = site_with(make_site, PC_LOCATIONS)
+    site.providers["pc"]["id_token_alg"] = "HS256"
+    rc, err = site.config_test()
+    assert rc == 0, err
+    site = site_with(make_site, PC_LOCATIONS)
+    site.providers["fc"]["id_token_alg"] = "HS256"
+    rc, err = site.config_test()
+    assert rc != 0 and "HS256" in err, err
+
+
+def test_proconnect_production_refuses_an_http_redirect_uri(make_site):
+    site = site_with(make_site, PC_LOCATIONS)
+    site.providers["pc"]["preset"] = "proconnect-production"
+    site.providers["pc"]["issuer"] = None
+    site.providers["pc"]["redirect_uri"] = f"http://127.0.0.1:{site.port}/sesame/pc/callback"
+    rc, err = site.config_test()
+    assert rc != 0 and "redirect_uri must be https" in err, err
+
+
+def test_error_pages_directory_without_any_known_page_fails_nginx_t(make_site):
+    site = site_with(make_site, PC_LOCATIONS)
+    site.providers["pc"]["error_pages"] = "conf/nopages"
+    site.files["conf/nopages/readme.txt"] = "nothing here\n"
+    (site.prefix / "conf" / "nopages").mkdir(parents=True, exist_ok=True)
+    rc, err = site.config_test()
+    assert rc != 0 and "error_pages" in err and "forbidden" in err, err

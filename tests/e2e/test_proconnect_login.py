@@ -1,0 +1,271 @@
+"""ProConnect next to FranceConnect on one server: login, isolation, step-up, MFA, required
+claims, silent SSO, hints, logout (issue 5), against the strict ProConnect emulator."""
+
+import json
+import re
+from urllib.parse import parse_qs, urljoin, urlsplit
+
+import pytest
+
+from e2e_rig.checks import SESSION, assert_page, php_server
+from e2e_rig.proconnect import (  # noqa: F401 (fixtures)
+    _pc_emulator_back_to_normal, make_pc_site, pc_emulator, start_pc_site)
+
+MFA = ["eidas0-mfa", "eidas1-mfa", "eidas2", "eidas3"]
+
+
+@pytest.fixture(scope="module")
+def nginx_site(make_site, pc_emulator):
+    return make_pc_site(make_site, pc_emulator)
+
+
+@pytest.fixture(scope="module")
+def nginx(nginx_site, pc_emulator, start_nginx):
+    return start_pc_site(nginx_site, pc_emulator, start_nginx)
+
+
+def query(url):
+    return {k: v[0] for k, v in parse_qs(urlsplit(url).query, keep_blank_values=True).items()}
+
+
+def asked_acr(authorize_url):
+    claims = json.loads(query(authorize_url)["claims"])
+    acr = claims["id_token"]["acr"]
+    return acr["values"] if acr else None
+
+
+def follow_to_site(browser, resp, nginx, limit=6):
+    """Follow redirects (site and provider) until a page that is not a redirect."""
+    for _ in range(limit):
+        if resp.status_code not in (302, 303):
+            return resp
+        resp = browser.get(urljoin(resp.url, resp.headers["Location"]))
+    return resp
+
+
+def test_strict_emulator_shows_y000400_for_a_parameter_sesame_never_sends(browser, nginx,
+                                                                         pc_emulator):
+    start = browser.start(nginx.url("/agents/"))
+    assert browser.get(start).status_code == 200, "what Sesame sends passes the strict mode"
+    page = browser.get(start + "&max_age=0")
+    assert page.status_code == 400 and "Y000400" in page.text
+    assert pc_emulator.last_error() == "Y000400"
+
+
+def test_proconnect_login_sends_only_accepted_parameters_with_pkce(browser, nginx, pc_emulator):
+    login = browser.login(nginx.url("/agents/"), identity="test@fia1.fr")
+    assert login.authorize_url.startswith(pc_emulator.issuer + "/authorize?")
+    q = query(login.authorize_url)
+    assert set(q) <= {"response_type", "client_id", "redirect_uri", "scope", "state", "nonce",
+                      "claims", "code_challenge", "code_challenge_method"}
+    assert q["code_challenge_method"] == "S256" and len(q["code_challenge"]) == 43
+    assert len(q["state"]) >= 32 and len(q["nonce"]) >= 32
+    assert "acr_values" not in q
+    server = php_server(login.final)
+    assert server["SESAME_PROVIDER"] == "pc"
+    assert server["SESAME_ACR"] == "eidas1"
+
+
+def test_uniform_claims_sit_next_to_the_raw_ones(browser, nginx):
+    server = php_server(browser.login(nginx.url("/agents/"), identity="test@fia1.fr").final)
+    assert server["SESAME_CLAIM_USUAL_NAME"] == "DUBOIS"
+    assert server["SESAME_FAMILY_NAME"] == "DUBOIS"
+    assert server["SESAME_GIVEN_NAME"] == "Angela Claire Louise"
+    assert server["SESAME_EMAIL"] == "test@fia1.fr"
+    assert server["SESAME_SIRET"] == "21750001600019"
+    assert server["SESAME_IDP_ID"] == "fia1v2" == server["SESAME_CLAIM_IDP_ID"]
+    assert re.fullmatch(r"[0-9a-f]{32}", server["SESAME_USER"])
+    assert re.fullmatch(r"[0-9a-f-]{36}", server["SESAME_CLAIM_SUB"])
+
+
+def test_franceconnect_uniform_claims_include_birth_data(browser, nginx):
+    server = php_server(browser.login(nginx.url("/usagers/"), identity="testfc1").final)
+    assert server["SESAME_PROVIDER"] == "fc"
+    assert server["SESAME_FAMILY_NAME"] == "DUBOIS"
+    assert server["SESAME_BIRTHDATE"] == "1962-08-24"
+    assert server["SESAME_BIRTHPLACE"] == "75107"
+    assert server["SESAME_GENDER"] == "female"
+    assert "SESAME_SIRET" not in server
+
+
+def test_franceconnect_sensitive_location_asks_prompt_login_within_the_whitelist(browser, nginx):
+    login = browser.login(nginx.url("/usagers/sensible/"), identity="testfc1")
+    q = query(login.authorize_url)
+    assert q["prompt"] == "login" and q["acr_values"] == "eidas1"
+    assert set(q) == {"response_type", "client_id", "redirect_uri", "scope", "state", "nonce",
+                      "acr_values", "prompt"}
+    assert php_server(login.final)["SESAME_PROVIDER"] == "fc"
+
+
+def test_franceconnect_session_never_opens_a_proconnect_location(browser, nginx, emulator,
+                                                                  pc_emulator):
+    php_server(browser.login(nginx.url("/usagers/"), identity="testfc1").final)
+    resp = browser.get(nginx.url("/agents/"))
+    assert resp.status_code == 303
+    assert resp.headers["Location"].startswith(pc_emulator.issuer + "/authorize?")
+
+
+def test_proconnect_session_never_opens_a_franceconnect_location(browser, nginx, emulator):
+    php_server(browser.login(nginx.url("/agents/"), identity="test@fia1.fr").final)
+    resp = browser.get(nginx.url("/usagers/"))
+    assert resp.status_code == 303
+    assert resp.headers["Location"].startswith(emulator.issuer + "/authorize?")
+
+
+def test_proxy_backend_gets_uniform_headers(browser, nginx):
+    resp = browser.login(nginx.url("/agents/app/x"), identity="mfa@fia2.fr").final
+    headers = {k.lower(): v for k, v in resp.json()["headers"]}
+    assert headers["x-sesame-family-name"] == "%C3%91%C3%BAn%CC%83ez-%C5%92uvray" or \
+        headers["x-sesame-family-name"].startswith("%C3%91")
+    assert headers["x-sesame-idp-id"] == "fia2v2"
+
+
+def test_eidas1_session_steps_up_to_eidas2_and_lands_on_the_asked_page(browser, nginx,
+                                                                        pc_emulator):
+    first = php_server(browser.login(nginx.url("/agents/"), identity="mfa@fia2.fr").final)
+    assert first["SESAME_ACR"] == "eidas1"
+    login = browser.login(nginx.url("/agents/eidas2/dossier?id=42"), identity="mfa@fia2.fr")
+    assert asked_acr(login.authorize_url) == ["eidas2", "eidas3"]
+    assert login.callback.headers["Location"].endswith("/agents/eidas2/dossier?id=42")
+    server = php_server(login.final)
+    assert server["SESAME_ACR"] == "eidas2"
+    assert server["SESAME_USER"] == first["SESAME_USER"], "the step-up keeps the identity"
+    assert server["REQUEST_URI"] == "/agents/eidas2/dossier?id=42"
+
+
+def test_eidas1_session_steps_up_to_mfa_with_the_four_mfa_values(browser, nginx):
+    php_server(browser.login(nginx.url("/agents/"), identity="test@fia1.fr").final)
+    login = browser.login(nginx.url("/agents/mfa/"), identity="test@fia1.fr")
+    assert asked_acr(login.authorize_url) == MFA
+    server = php_server(login.final)
+    assert server["SESAME_ACR"] == "eidas1-mfa"
+    assert json.loads(server["SESAME_CLAIM_AMR"]) == ["pwd", "mail"]
+
+
+def test_step_up_with_another_account_is_refused_and_keeps_the_session(browser, nginx):
+    first = php_server(browser.login(nginx.url("/agents/"), identity="test@fia1.fr").final)
+    login = browser.login(nginx.url("/agents/eidas2/"), identity="mfa@fia2.fr")
+    assert_page(login.callback, [403])
+    assert "Compte différent" in login.callback.text
+    again = php_server(browser.get(nginx.url("/agents/")))
+    assert again["SESAME_USER"] == first["SESAME_USER"]
+
+
+def test_mfa_claimed_without_a_second_factor_in_amr_is_refused(browser, nginx, pc_emulator):
+    pc_emulator.misbehave("mfa_single_factor_amr")
+    login = browser.login(nginx.url("/agents/mfa/"), identity="test@fia1.fr")
+    assert_page(login.callback, [403])
+    assert "Niveau de sécurité insuffisant" in login.callback.text
+    assert browser.cookie(SESSION) is None
+
+
+def test_acr_outside_the_asked_set_is_refused(browser, nginx, pc_emulator):
+    pc_emulator.misbehave("low_acr")
+    login = browser.login(nginx.url("/agents/mfa/"), identity="test@fia1.fr")
+    assert_page(login.callback, [403])
+    assert "Niveau de sécurité insuffisant" in login.callback.text
+
+
+def test_level_proconnect_cannot_reach_gives_an_explained_page(browser, nginx):
+    login = browser.login(nginx.url("/agents/eidas2/"), identity="noamr@fia3.fr")
+    assert query(login.callback_url)["error"] == "access_denied"
+    assert_page(login.callback, [403])
+    assert "double authentification" in login.callback.text
+    size = nginx.log_size()
+    assert size > 0
+
+
+def test_required_claim_values_let_the_right_agents_in(browser, nginx):
+    server = php_server(browser.login(nginx.url("/agents/paris/"), identity="test@fia1.fr").final)
+    assert server["SESAME_SIRET"] == "21750001600019"
+
+
+def test_required_claim_values_refuse_other_agents_with_a_403_page(browser, nginx):
+    offset = nginx.log_size()
+    final = browser.login(nginx.url("/agents/paris/"), identity="mfa@fia2.fr").final
+    assert_page(final, [403])
+    assert "Accès refusé" in final.text
+    assert "claim siret does not hold any of the values required" in nginx.log_since(offset)
+
+
+def test_silent_sso_without_provider_session_falls_back_to_one_interactive_login(
+        browser, nginx, pc_emulator):
+    start = browser.start(nginx.url("/agents/silent/page"))
+    assert query(start)["prompt"] == "none"
+    back = browser.get(start)
+    cb = urljoin(start, back.headers["Location"])
+    assert query(cb)["error"] == "login_required"
+    retry = browser.get(cb)
+    assert retry.status_code == 303
+    again = retry.headers["Location"]
+    assert again.startswith(pc_emulator.issuer + "/authorize?")
+    assert "prompt" not in query(again), "the fallback must not loop on prompt=none"
+    callback = browser.authorize(again, identity="test@fia1.fr")
+    final = follow_to_site(browser, browser.get(callback), nginx)
+    assert php_server(final)["REQUEST_URI"] == "/agents/silent/page"
+
+
+def test_silent_sso_with_a_provider_session_logs_in_without_a_page(browser, nginx, pc_emulator):
+    php_server(browser.login(nginx.url("/agents/"), identity="test@fia1.fr").final)
+    browser.drop_cookie(SESSION)
+    start = browser.start(nginx.url("/agents/silent/"))
+    back = browser.get(start)
+    assert back.status_code == 303 and "code=" in back.headers["Location"]
+    final = follow_to_site(browser, browser.get(urljoin(start, back.headers["Location"])), nginx)
+    assert php_server(final)["SESAME_PROVIDER"] == "pc"
+
+
+def test_hints_from_the_query_are_validated_and_fixed_ones_sent(browser, nginx):
+    start = browser.start(nginx.url("/agents/hint/?email=agent%40fia1.fr&siret=123"))
+    q = query(start)
+    assert q["login_hint"] == "agent@fia1.fr"
+    assert q["idp_hint"] == "fia1v2"
+    assert q["prompt"] == "login"
+    assert "siret_hint" not in q, "a malformed siret is never sent (ProConnect: Y000400)"
+    start = browser.start(nginx.url("/agents/hint/?siret=21750001600019&email=nope"))
+    assert query(start)["siret_hint"] == "21750001600019"
+    assert "login_hint" not in query(start)
+
+
+def test_logout_sends_hint_state_and_the_exact_post_logout_uri(browser, nginx, pc_emulator):
+    php_server(browser.login(nginx.url("/agents/"), identity="test@fia1.fr").final)
+    resp = browser.get(nginx.url("/agents/logout"))
+    assert resp.status_code == 303
+    loc = resp.headers["Location"]
+    assert loc.startswith(pc_emulator.issuer + "/session/end?")
+    q = query(loc)
+    assert q["post_logout_redirect_uri"] == nginx.site.pc_client["post_logout_redirect_uris"][0]
+    assert len(q["state"]) >= 32 and q["id_token_hint"].count(".") == 2
+    back = browser.get(loc)
+    assert back.status_code == 303
+    assert back.headers["Location"].startswith(nginx.url("/sesame/pc/logged-out/?state="))
+    final = follow_to_site(browser, browser.get(back.headers["Location"]), nginx)
+    assert final.status_code == 200
+    assert browser.get(nginx.url("/agents/")).status_code == 303
+
+
+@pytest.mark.parametrize("error, description, status, page_words, log_words", [
+    ("access_denied", "none of the requested ACRs could be obtained (Y020032)", 403,
+     "Niveau de sécurité insuffisant", "Y020032: the identity provider could not deliver"),
+    ("invalid_scope", "requested scope is not allowed", 502,
+     "Erreur de configuration du service", "remove it from `scope`"),
+    ("idp_hint_not_found", "idp_hint not found", 400, "identité choisi",
+     "sesame_idp_hint"),
+    ("server_error", "Y500006 invalid identity", 503, "Merci de réessayer",
+     "Y500006: the identity provider returned an invalid identity"),
+])
+def test_provider_errors_become_an_actionable_log_line_and_a_french_page(
+        browser, nginx, pc_emulator, error, description, status, page_words, log_words):
+    start = browser.start(nginx.url("/agents/"))
+    state = query(start)["state"]
+    offset = nginx.log_size()
+    cb = nginx.url("/sesame/pc/callback")
+    resp = browser.get(cb, params={"error": error, "error_description": description,
+                                   "state": state, "iss": pc_emulator.issuer})
+    assert_page(resp, [status])
+    assert page_words in resp.text
+    assert description not in resp.text, "provider text never reaches the page"
+    log = nginx.log_since(offset)
+    assert log_words in log, log
+    ref = re.search(r"<code>([0-9a-f]{12})</code>", resp.text).group(1)
+    assert f"ref {ref}" in log
