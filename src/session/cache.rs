@@ -8,12 +8,14 @@
 //! lifetimes, never more than `MAX_ENTRIES`.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::ops::Deref;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
 use super::Session;
+use crate::api::Identity;
 
 /// Bound on memory: a flood of distinct valid cookies cannot grow the cache without limit.
 const MAX_ENTRIES: usize = 10_000;
@@ -21,8 +23,34 @@ const MAX_ENTRIES: usize = 10_000;
 /// SHA-256 of a session id.
 pub type Digest = [u8; 32];
 
+/// A cached session (read as a `Session`) and the identity it grants, built on the first hit
+/// and cloned on the next ones (building it formats every claim twice, for Sesame's and for
+/// mod_auth_openidc's variables: most of a protected request's CPU in `make bench`).
+#[derive(Debug)]
+pub struct CachedSession {
+    session: Session,
+    identity: OnceLock<Identity>,
+}
+
+impl CachedSession {
+    /// The identity this session grants; `build` runs once per cache entry. A session is bound
+    /// to one provider and the configuration does not change in a running process, so the
+    /// identity is the same on every hit.
+    pub fn identity(&self, build: impl FnOnce() -> Identity) -> Identity {
+        self.identity.get_or_init(build).clone()
+    }
+}
+
+impl Deref for CachedSession {
+    type Target = Session;
+
+    fn deref(&self) -> &Session {
+        &self.session
+    }
+}
+
 struct Entries {
-    map: HashMap<Digest, (Arc<Session>, Instant)>,
+    map: HashMap<Digest, (Arc<CachedSession>, Instant)>,
     last_sweep: Instant,
 }
 
@@ -46,7 +74,7 @@ impl SessionCache {
         !self.ttl.is_zero()
     }
 
-    pub fn get(&self, digest: &Digest) -> Option<Arc<Session>> {
+    pub fn get(&self, digest: &Digest) -> Option<Arc<CachedSession>> {
         if !self.enabled() {
             return None;
         }
@@ -66,16 +94,19 @@ impl SessionCache {
         if !self.enabled() {
             return;
         }
-        let copy = Arc::new(Session {
-            provider: session.provider.clone(),
-            issuer: session.issuer.clone(),
-            sub: session.sub.clone(),
-            acr: session.acr.clone(),
-            claims: session.claims.clone(),
-            id_token: String::new(),
-            created: session.created,
-            refreshed: session.refreshed,
-            expires: session.expires,
+        let copy = Arc::new(CachedSession {
+            session: Session {
+                provider: session.provider.clone(),
+                issuer: session.issuer.clone(),
+                sub: session.sub.clone(),
+                acr: session.acr.clone(),
+                claims: session.claims.clone(),
+                id_token: String::new(),
+                created: session.created,
+                refreshed: session.refreshed,
+                expires: session.expires,
+            },
+            identity: OnceLock::new(),
         });
         let ttl = self.ttl;
         let mut entries = self.entries.lock();
@@ -168,10 +199,35 @@ mod tests {
         assert_eq!(
             Session {
                 id_token: s.id_token.clone(),
-                ..(*cached).clone()
+                ..(**cached).clone()
             },
             s
         );
+    }
+
+    #[test]
+    fn identity_is_built_once_per_cache_entry() {
+        let cache = SessionCache::new(Duration::from_secs(60));
+        cache.insert(key(1), &session());
+        let builds = std::cell::Cell::new(0);
+        let build = || {
+            builds.set(builds.get() + 1);
+            Identity {
+                user_key: "u1".into(),
+                ..Default::default()
+            }
+        };
+        let first = cache.get(&key(1)).unwrap().identity(build);
+        let second = cache.get(&key(1)).unwrap().identity(build);
+        assert_eq!(
+            (first.user_key.as_str(), second.user_key.as_str()),
+            ("u1", "u1")
+        );
+        assert_eq!(builds.get(), 1);
+        // A new entry (reloaded from Redis) builds it again.
+        cache.insert(key(1), &session());
+        cache.get(&key(1)).unwrap().identity(build);
+        assert_eq!(builds.get(), 2);
     }
 
     #[test]

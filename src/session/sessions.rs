@@ -8,7 +8,9 @@ use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
-use super::{aead, Keys, Session, SessionCache, SessionId, SessionSettings, Store, StoreError};
+use super::{
+    aead, CachedSession, Keys, Session, SessionCache, SessionId, SessionSettings, Store, StoreError,
+};
 
 /// How long a used state is remembered: longer than a pending login lives.
 const USED_STATE_TTL: u64 = 600;
@@ -47,7 +49,7 @@ impl Sessions {
     }
 
     /// No I/O: the cached session, if fresh in the cache and still live.
-    pub fn cached(&self, id: &SessionId, now: u64) -> Option<Arc<Session>> {
+    pub fn cached(&self, id: &SessionId, now: u64) -> Option<Arc<CachedSession>> {
         let s = self.cache.get(&id.digest())?;
         s.is_live(now, self.idle_secs()).then_some(s)
     }
