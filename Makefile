@@ -3,7 +3,7 @@ CARGO  ?= cargo
 PYTHON ?= python3
 export CARGO_TARGET_DIR ?= $(CURDIR)/target
 
-.PHONY: all build cli test demo lint deps apache apache-install
+.PHONY: all build cli test demo lint deps apache apache-install bench
 
 all: build
 
@@ -46,3 +46,13 @@ lint:
 
 deps:
 	$(PYTHON) -m pip install -r tests/requirements.txt
+
+# Performance beside the bare server (wrk, HTTPS, loopback): the release module, nginx and the
+# session seeder, then bench/run.py (BENCH_ARGS=--quick: 3 s per row). Needs wrk (apt-get
+# install wrk); Apache rows need apache2, apache2-dev and libapache2-mod-auth-openidc. Not part
+# of `make test`: the figures depend on the machine and its load.
+BENCH_ARGS ?=
+bench:
+	$(CARGO) build --release -p ngx-sesame
+	$(CARGO) build --release --example bench_seed_sessions
+	$(PYTHON) bench/run.py $(BENCH_ARGS)

@@ -34,8 +34,12 @@ pub fn identity_claims(claims: &Map<String, Value>) -> Vec<(String, String)> {
 /// Stable user key: first 32 hex chars of SHA-256(issuer "\n" sub). Keyed on the pair because a
 /// `sub` is only unique per issuer (federations.md §4.6); never on e-mail.
 pub fn user_key(issuer: &str, sub: &str) -> String {
-    let digest = Sha256::digest(format!("{issuer}\n{sub}").as_bytes());
-    hex::encode(digest)[..32].to_owned()
+    let digest = Sha256::new()
+        .chain_update(issuer.as_bytes())
+        .chain_update(b"\n")
+        .chain_update(sub.as_bytes())
+        .finalize();
+    hex::encode(&digest[..16])
 }
 
 /// The value for REMOTE_USER: the configured claim (`sub` by default); empty when absent.
@@ -60,9 +64,9 @@ pub fn identity(
     remote_user_claim: &str,
 ) -> Identity {
     let mut list = identity_claims(claims);
-    if !list.iter().any(|(n, _)| n == "sub") {
-        list.push(("sub".into(), sub.to_owned()));
-        list.sort_by(|a, b| a.0.cmp(&b.0));
+    // `list` is sorted by name: insert `sub` in its place when the claims lack it.
+    if let Err(at) = list.binary_search_by(|(n, _)| n.as_str().cmp("sub")) {
+        list.insert(at, ("sub".into(), sub.to_owned()));
     }
     Identity {
         provider: provider.to_owned(),
@@ -92,23 +96,26 @@ pub fn encode_header_value(value: &str) -> String {
 /// `Sesame-*`, `Remote-User`, `X-Remote-User`, `X-Forwarded-User` (case-insensitive, `_` = `-`,
 /// since CGI/FastCGI map both to the same variable).
 pub fn is_spoofable_header(name: &str) -> bool {
-    let norm: String = name
-        .trim()
-        .chars()
-        .map(|c| {
-            if c == '_' {
-                '-'
-            } else {
-                c.to_ascii_lowercase()
-            }
-        })
-        .collect();
-    norm.starts_with("x-sesame-")
-        || norm.starts_with("sesame-")
-        || matches!(
-            norm.as_str(),
-            "remote-user" | "x-remote-user" | "x-forwarded-user"
-        )
+    // Runs for every header of every request: compared in place, nothing allocated.
+    let name = name.trim().as_bytes();
+    let same = |a: &[u8], b: &[u8]| {
+        a.len() == b.len()
+            && a.iter().zip(b).all(|(&x, &y)| {
+                let x = if x == b'_' {
+                    b'-'
+                } else {
+                    x.to_ascii_lowercase()
+                };
+                x == y
+            })
+    };
+    let starts_with =
+        |prefix: &[u8]| name.len() >= prefix.len() && same(&name[..prefix.len()], prefix);
+    starts_with(b"x-sesame-")
+        || starts_with(b"sesame-")
+        || [&b"remote-user"[..], b"x-remote-user", b"x-forwarded-user"]
+            .iter()
+            .any(|candidate| same(name, candidate))
 }
 
 #[cfg(test)]
@@ -167,6 +174,31 @@ mod tests {
     }
 
     #[test]
+    fn user_key_is_the_first_32_hex_chars_of_sha256_of_issuer_newline_sub() {
+        // Pinned: backends store this key, so it must never change.
+        assert_eq!(
+            user_key("https://a/api/v2", "sub1"),
+            hex::encode(Sha256::digest(b"https://a/api/v2\nsub1"))[..32]
+        );
+    }
+
+    #[test]
+    fn sub_is_added_in_name_order_when_the_claims_lack_it() {
+        let claims = serde_json::json!({"acr": "eidas1", "zz": "last", "email": "a@b.fr"});
+        let id = identity(
+            "fc",
+            "i",
+            "s1",
+            "eidas1",
+            claims.as_object().unwrap(),
+            "sub",
+        );
+        let names: Vec<&str> = id.claims.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["acr", "email", "sub", "zz"]);
+        assert_eq!(id.claim("sub"), Some("s1"));
+    }
+
+    #[test]
     fn remote_user_uses_the_configured_claim() {
         let claims = json!({"email": "e@x.fr", "n": 5});
         let c = claims.as_object().unwrap();
@@ -198,6 +230,9 @@ mod tests {
             "X-Sesamee",
             "Sesame",
             "X-User",
+            "Remote-Users",
+            "Rémote-User",
+            "",
         ] {
             assert!(!is_spoofable_header(name), "{name}");
         }

@@ -62,6 +62,9 @@ impl HttpResponse {
     }
 }
 
+/// Idle provider connections kept per agent: nginx's default thread pool size.
+const IDLE_CONNECTIONS: usize = 32;
+
 /// An HTTP client bound to one provider's TLS trust and timeout.
 #[derive(Clone)]
 pub struct HttpClient {
@@ -97,6 +100,11 @@ impl HttpClient {
             .http_status_as_error(false)
             .max_redirects(0)
             .timeout_global(Some(timeout))
+            // One agent per provider, used by every thread of the pool at once: keep a
+            // connection per thread (ureq keeps 3 by default), so that concurrent logins reuse
+            // TLS connections instead of a new handshake per login (issue 7, `make bench`).
+            .max_idle_connections(IDLE_CONNECTIONS)
+            .max_idle_connections_per_host(IDLE_CONNECTIONS)
             .user_agent(USER_AGENT)
             .build();
         Ok(HttpClient {

@@ -157,7 +157,7 @@ pub(crate) fn begin_with(
         if let Some(s) = inner.sessions.cached(id, now_unix()) {
             if s.provider == provider.name() {
                 if matches!(judge(provider, rules, &s), Verdict::Allow) {
-                    return Step::Done(Outcome::Allow(identity_of(provider, &s)));
+                    return Step::Done(Outcome::Allow(s.identity(|| identity_of(provider, &s))));
                 }
                 let info = request_info(provider, req);
                 return decide(inner, index, rules, &s, &info, req.method, query);

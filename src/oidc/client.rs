@@ -226,6 +226,7 @@ impl OidcClient {
                 alg,
                 fingerprint: Vec::new(),
                 key: jsonwebtoken::DecodingKey::from_secret(self.settings.client_secret.as_bytes()),
+                es256_point: None,
             };
             return match jws::verify(token, &key) {
                 Ok(claims) => Ok(claims),

@@ -82,6 +82,9 @@ pub(crate) enum VerifyError {
 /// Verifies the signature with `key` and returns the payload. Claims are checked by the caller
 /// (`validate`), so the library's own claim validation is switched off here.
 pub(crate) fn verify(token: &str, key: &Key) -> Result<Map<String, Value>, VerifyError> {
+    if let (SigningAlg::ES256, Some(point)) = (key.alg, &key.es256_point) {
+        return verify_es256(token, point);
+    }
     let alg = match key.alg {
         SigningAlg::ES256 => Algorithm::ES256,
         SigningAlg::RS256 => Algorithm::RS256,
@@ -102,5 +105,65 @@ pub(crate) fn verify(token: &str, key: &Key) -> Result<Map<String, Value>, Verif
             | jsonwebtoken::errors::ErrorKind::Provider(_) => Err(VerifyError::Signature),
             _ => Err(VerifyError::Other(format!("cannot be decoded: {e}"))),
         },
+    }
+}
+
+/// ES256 with ring: the signature (r || s, 64 bytes) over `header.payload`, then the payload.
+fn verify_es256(token: &str, point: &[u8]) -> Result<Map<String, Value>, VerifyError> {
+    use ring::signature::{UnparsedPublicKey, ECDSA_P256_SHA256_FIXED};
+    let malformed = || VerifyError::Other("cannot be decoded: not a compact JWS".into());
+    let (signed, signature) = token.rsplit_once('.').ok_or_else(malformed)?;
+    let (_, payload) = signed.split_once('.').ok_or_else(malformed)?;
+    if payload.contains('.') {
+        return Err(malformed());
+    }
+    let signature = b64url_decode(signature).ok_or(VerifyError::Signature)?;
+    UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, point)
+        .verify(signed.as_bytes(), &signature)
+        .map_err(|_| VerifyError::Signature)?;
+    let payload = b64url_decode(payload)
+        .ok_or_else(|| VerifyError::Other("cannot be decoded: payload is not base64url".into()))?;
+    serde_json::from_slice(&payload).map_err(|e| {
+        VerifyError::Other(format!(
+            "cannot be decoded: payload is not a JSON object ({e})"
+        ))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::oidc::jwks::parse;
+    use crate::oidc::test_support::TestKey;
+    use serde_json::json;
+
+    #[test]
+    fn es256_checked_by_ring_agrees_with_the_library() {
+        let signer = TestKey::es256("k1");
+        let set = parse(json!({"keys": [signer.jwk]}).to_string().as_bytes()).unwrap();
+        let key = &set.keys[0];
+        assert!(key.es256_point.is_some());
+        let library = Key {
+            kid: key.kid.clone(),
+            alg: key.alg,
+            fingerprint: key.fingerprint.clone(),
+            key: key.key.clone(),
+            es256_point: None,
+        };
+        let token = signer.sign(&json!({"sub": "s1", "n": 1}));
+        for k in [key, &library] {
+            let claims = verify(&token, k).ok().unwrap();
+            assert_eq!(claims.get("sub"), Some(&json!("s1")));
+        }
+        // Payload swapped under the same signature; signature of another key.
+        let (h, rest) = token.split_once('.').unwrap();
+        let sig = rest.split_once('.').unwrap().1;
+        let other_payload = signer.sign(&json!({"sub": "s2"}));
+        let forged = format!("{h}.{}.{sig}", other_payload.split('.').nth(1).unwrap());
+        let foreign = TestKey::es256("k1").sign(&json!({"sub": "s1"}));
+        for k in [key, &library] {
+            assert!(matches!(verify(&forged, k), Err(VerifyError::Signature)));
+            assert!(matches!(verify(&foreign, k), Err(VerifyError::Signature)));
+        }
     }
 }

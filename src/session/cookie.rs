@@ -51,21 +51,30 @@ impl SessionId {
     /// Parses and authenticates a cookie value (constant-time MAC comparison).
     pub fn from_cookie(value: &str, keys: &Keys) -> Option<SessionId> {
         let (id_part, tag_part) = value.split_once('.')?;
-        let id = URL_SAFE_NO_PAD.decode(id_part).ok()?;
-        let tag = URL_SAFE_NO_PAD.decode(tag_part).ok()?;
-        let id: [u8; 32] = id.try_into().ok()?;
-        if tag.len() != TAG_LEN {
+        // Decoded on the stack (this runs on every protected request); the buffers have room
+        // for a few extra bytes so that a longer value is measured, then refused.
+        let mut id = [0u8; 35];
+        let mut tag = [0u8; TAG_LEN + 3];
+        let id_len = URL_SAFE_NO_PAD.decode_slice(id_part, &mut id).ok()?;
+        let tag_len = URL_SAFE_NO_PAD.decode_slice(tag_part, &mut tag).ok()?;
+        if id_len != 32 || tag_len != TAG_LEN {
             return None;
         }
+        let id: [u8; 32] = id[..32].try_into().ok()?;
         let mut m = mac(keys);
         m.update(&id);
-        m.verify_truncated_left(&tag).ok()?;
+        m.verify_truncated_left(&tag[..TAG_LEN]).ok()?;
         Some(SessionId(id))
     }
 
-    /// Hex SHA-256 of the id: what Redis and the cache are keyed on.
+    /// SHA-256 of the id: what the per-process cache is keyed on.
+    pub fn digest(&self) -> [u8; 32] {
+        Sha256::digest(self.0).into()
+    }
+
+    /// Hex SHA-256 of the id: what Redis is keyed on.
     pub fn digest_hex(&self) -> String {
-        hex::encode(Sha256::digest(self.0))
+        hex::encode(self.digest())
     }
 }
 
@@ -157,6 +166,18 @@ mod tests {
         assert_eq!(SessionId::from_cookie(id_part, &keys()), None);
         assert_eq!(SessionId::from_cookie("", &keys()), None);
         assert_eq!(SessionId::from_cookie("a.b", &keys()), None);
+        // Longer id or tag (valid base64): refused, not truncated.
+        let long_id = format!("{}.{tag_part}", URL_SAFE_NO_PAD.encode([7u8; 33]));
+        assert_eq!(SessionId::from_cookie(&long_id, &keys()), None);
+        let long_tag = format!("{id_part}.{}", URL_SAFE_NO_PAD.encode([7u8; 17]));
+        assert_eq!(SessionId::from_cookie(&long_tag, &keys()), None);
+    }
+
+    #[test]
+    fn digest_hex_is_the_hex_of_digest() {
+        let id = SessionId::random();
+        assert_eq!(id.digest_hex(), hex::encode(id.digest()));
+        assert_eq!(id.digest_hex().len(), 64);
     }
 
     #[test]

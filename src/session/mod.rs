@@ -17,7 +17,7 @@ use std::time::Duration;
 
 pub use admin::{Listing, SessionAdmin, SessionFilter, StoredSession};
 pub use aead::{open, seal};
-pub use cache::SessionCache;
+pub use cache::{CachedSession, SessionCache};
 pub use cookie::{cookie_value, CookieNames, SessionId};
 pub use keys::Keys;
 pub use login_state::{

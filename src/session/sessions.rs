@@ -8,7 +8,9 @@ use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
-use super::{aead, Keys, Session, SessionCache, SessionId, SessionSettings, Store, StoreError};
+use super::{
+    aead, CachedSession, Keys, Session, SessionCache, SessionId, SessionSettings, Store, StoreError,
+};
 
 /// How long a used state is remembered: longer than a pending login lives.
 const USED_STATE_TTL: u64 = 600;
@@ -47,8 +49,8 @@ impl Sessions {
     }
 
     /// No I/O: the cached session, if fresh in the cache and still live.
-    pub fn cached(&self, id: &SessionId, now: u64) -> Option<Arc<Session>> {
-        let s = self.cache.get(&id.digest_hex())?;
+    pub fn cached(&self, id: &SessionId, now: u64) -> Option<Arc<CachedSession>> {
+        let s = self.cache.get(&id.digest())?;
         s.is_live(now, self.idle_secs()).then_some(s)
     }
 
@@ -72,9 +74,8 @@ impl Sessions {
             session.refreshed = now;
             self.write(&key, &session, now)?;
         }
-        let session = Arc::new(session);
-        self.cache.insert(id.digest_hex(), Arc::clone(&session));
-        Ok(Some(session))
+        self.cache.insert(id.digest(), &session);
+        Ok(Some(Arc::new(session)))
     }
 
     fn write(&self, key: &str, session: &Session, now: u64) -> Result<(), StoreError> {
@@ -89,13 +90,13 @@ impl Sessions {
     pub fn create(&self, session: Session, now: u64) -> Result<SessionId, StoreError> {
         let id = SessionId::random();
         self.write(&self.session_key(&id), &session, now)?;
-        self.cache.insert(id.digest_hex(), Arc::new(session));
+        self.cache.insert(id.digest(), &session);
         Ok(id)
     }
 
     /// Blocking: removes the session from Redis and from this process's cache.
     pub fn delete(&self, id: &SessionId) -> Result<(), StoreError> {
-        self.cache.remove(&id.digest_hex());
+        self.cache.remove(&id.digest());
         self.store.del(&self.session_key(id))
     }
 

@@ -1,0 +1,200 @@
+"""What `make bench` reads and prints: wrk runs, /proc figures, Redis command counts, the table."""
+
+import json
+import os
+import re
+import subprocess
+from pathlib import Path
+
+LUA = Path(__file__).resolve().parent / "wrk_report.lua"
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def wrk(url, seconds, connections, threads, cookie=None, cookie_file=None):
+    """One wrk run; returns the summary dict printed by wrk_report.lua (latencies in µs)."""
+    argv = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds:g}s", "--timeout", "10s",
+            "-s", str(LUA)]
+    cpus = os.environ.get("SESAME_BENCH_WRK_CPUS")
+    if cpus:  # see Bench.pin
+        argv = ["taskset", "-c", cpus] + argv
+    if cookie:  # "name=value"
+        argv += ["-H", f"Cookie: {cookie}"]
+    env = dict(os.environ)
+    env.pop("SESAME_BENCH_COOKIES", None)
+    if cookie_file:
+        env["SESAME_BENCH_COOKIES"] = str(cookie_file)
+    argv.append(url)
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60, env=env)
+    for line in out.stdout.splitlines():
+        if line.startswith("WRKJSON "):
+            return json.loads(line[len("WRKJSON "):])
+    raise RuntimeError(f"wrk gave no summary (rc {out.returncode}):\n{out.stdout}\n{out.stderr}")
+
+
+def proc_cpu_seconds(pid):
+    """utime + stime of a process, every thread included (dead ones too), in seconds."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat.rsplit(")", 1)[1].split()
+    # After the command name: state is field 3, utime 14, stime 15 (1-based, man 5 proc).
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def rss_kib(pid):
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def redis_calls(redis):
+    """Cumulative GET and SET calls (INFO commandstats) of the rig's redis-server."""
+    text = redis.command("INFO", "commandstats")
+    calls = {"get": 0, "set": 0}
+    kinds = {"get": "get", "mget": "get", "set": "set", "setex": "set", "psetex": "set"}
+    for name, n in re.findall(r"^cmdstat_(\w+):calls=(\d+)", text, re.M):
+        if name in kinds:
+            calls[kinds[name]] += int(n)
+    return calls
+
+
+class Row:
+    def __init__(self, label, group, result, base=None):
+        self.label = label
+        self.group = group
+        self.result = result
+        self.base = base
+        self.unit = "req/s"
+        self.cpu_us_per_req = None
+        self.redis_get = None
+        self.redis_set = None
+        self.rss_growth_mib = None
+        self.extra = ""
+        self.invalid = ""
+
+    @property
+    def rate(self):
+        return self.result["requests"] / max(self.result["duration_us"] / 1e6, 1e-9)
+
+    @property
+    def ratio(self):
+        return self.rate / self.base.rate if self.base else None
+
+    @property
+    def added_p99_ms(self):
+        return (self.result["p99_us"] - self.base.result["p99_us"]) / 1000 if self.base else None
+
+    @property
+    def p99_ratio(self):
+        return self.result["p99_us"] / max(self.base.result["p99_us"], 1) if self.base else None
+
+    def redis_per_1k(self):
+        if self.redis_get is None:
+            return ""
+        n = max(self.result["requests"], 1)
+        return f"{self.redis_get * 1000 / n:.2f} / {self.redis_set * 1000 / n:.2f}"
+
+    def brief(self):
+        s = (f"{self.label}: {self.rate:.0f} {self.unit}, p50 {self.result['p50_us'] / 1000:.2f} ms, "
+             f"p99 {self.result['p99_us'] / 1000:.2f} ms")
+        if self.cpu_us_per_req is not None:
+            s += f", worker CPU {self.cpu_us_per_req:.0f} µs/{'login' if self.group == 'login' else 'req'}"
+        if self.extra:
+            s += f" [{self.extra}]"
+        if self.invalid:
+            s += f" INVALID: {self.invalid}"
+        return s
+
+    def as_dict(self):
+        return {
+            "label": self.label, "group": self.group, "unit": self.unit, "rate": self.rate,
+            "p50_ms": self.result["p50_us"] / 1000, "p99_ms": self.result["p99_us"] / 1000,
+            "ratio": self.ratio, "added_p99_ms": self.added_p99_ms, "p99_ratio": self.p99_ratio,
+            "cpu_us_per_req": self.cpu_us_per_req, "redis_get": self.redis_get,
+            "redis_set": self.redis_set, "requests": self.result["requests"],
+            "rss_growth_mib": self.rss_growth_mib, "extra": self.extra, "invalid": self.invalid,
+        }
+
+
+def _fmt(v, spec):
+    return "" if v is None else format(v, spec)
+
+
+def format_table(rows, key, started, machine, args, load_after):
+    head = ("| Row | Rate | p50 ms | p99 ms | ÷ base | p99 − base ms | server CPU µs/req | "
+            "Redis GET / SET per 1000 req |")
+    lines = [
+        f"Sesame bench, {started}, {machine}",
+        f"nginx worker_processes {args.workers}, thread_pool {args.pool_threads}; Apache event "
+        f"MPM, 1 child x 64 threads; wrk -t{args.threads} -c{args.connections} "
+        f"-d{args.seconds:g}s, HTTPS keep-alive; load after: "
+        f"{load_after[0]:.2f} {load_after[1]:.2f} {load_after[2]:.2f}",
+        "",
+        head,
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        cpu = r.cpu_us_per_req
+        cpu_text = "" if cpu is None else (f"{cpu / 1000:.2f} ms/login" if r.group == "login"
+                                           else f"{cpu:.0f}")
+        lines.append(
+            f"| {r.label}{' (INVALID)' if r.invalid else ''} | {r.rate:,.0f} {r.unit} | "
+            f"{r.result['p50_us'] / 1000:.2f} | {r.result['p99_us'] / 1000:.2f} | "
+            f"{_fmt(r.ratio, '.3f')} | {_fmt(r.added_p99_ms, '+.2f')} | {cpu_text} | "
+            f"{r.redis_per_1k()} |"
+        )
+    notes = [f"- {r.label}: {r.extra}" for r in rows if r.extra]
+    notes += [f"- {r.label}: INVALID: {r.invalid}" for r in rows if r.invalid]
+    if notes:
+        lines += [""] + notes
+    lines += [""] + goals(key)
+    return "\n".join(lines)
+
+
+def _ratio_text(prot, unprot):
+    return (f"{prot.rate / unprot.rate:.3f}, added p99 "
+            f"{(prot.result['p99_us'] - unprot.result['p99_us']) / 1000:+.2f} ms")
+
+
+def goals(k):
+    """The goals of issue 7 next to the measured figures (informative, never a failure)."""
+    out = ["Goals (issue 7) — measured:"]
+    if {"nginx_prot", "nginx_unprot", "nginx_bare"} <= k.keys():
+        out.append(
+            f"- nginx static protected/unprotected >= 0.90 and added p99 <= 1 ms: "
+            f"{_ratio_text(k['nginx_prot'], k['nginx_unprot'])} "
+            f"(protected/bare: {_ratio_text(k['nginx_prot'], k['nginx_bare'])})"
+        )
+    if {"apache_prot", "apache_unprot"} <= k.keys():
+        line = (f"- Apache static protected/unprotected >= 0.90: "
+                f"{_ratio_text(k['apache_prot'], k['apache_unprot'])}")
+        if {"oidc_prot", "oidc_unprot"} <= k.keys():
+            line += (f"; mod_auth_openidc, same run: "
+                     f"{_ratio_text(k['oidc_prot'], k['oidc_unprot'])}")
+        out.append(line)
+    prot = k.get("nginx_prot")
+    if prot is not None and prot.redis_get is not None:
+        out.append(
+            f"- no Redis round trip on most requests: {prot.redis_get} GET, {prot.redis_set} SET "
+            f"over {prot.result['requests']} protected requests of one session "
+            f"(sesame_session_cache 5s; activity written at most once a minute)"
+        )
+    mem = k.get("nginx_mem")
+    if mem is not None:
+        out.append(
+            f"- worker memory growth <= 10 MiB: {mem.rss_growth_mib:+.1f} MiB; Redis "
+            f"{mem.redis_get} GET, {mem.redis_set} SET over {mem.result['requests']} requests"
+        )
+    for key, name in (("nginx_login", "nginx"), ("apache_login", "Apache mod_sesame"),
+                      ("oidc_login", "Apache mod_auth_openidc")):
+        login = k.get(key)
+        if login is not None:
+            out.append(f"- CPU per login <= 1 ms ({name}): {login.cpu_us_per_req / 1000:.2f} ms "
+                       f"(whole server process: its TLS and HTTP of the login's hops included)")
+    for key, name in (("nginx_stall", "nginx"), ("apache_stall", "Apache mod_sesame"),
+                      ("oidc_stall", "Apache mod_auth_openidc")):
+        stall = k.get(key)
+        if stall is not None:
+            out.append(f"- stall test p99 <= 1.2x baseline ({name}): {stall.p99_ratio:.2f}x "
+                       f"({stall.base.result['p99_us'] / 1000:.2f} -> "
+                       f"{stall.result['p99_us'] / 1000:.2f} ms)")
+    return out

@@ -1,0 +1,611 @@
+#!/usr/bin/env python3
+"""`make bench`: Sesame's cost measured beside the bare server, on loopback, in one run.
+
+Starts redis-server, the FranceConnect emulator, php-fpm and nginx (the release build of the
+module) with the e2e rig's classes, then measures with wrk (Debian's, HTTPS, keep-alive):
+
+  a  static file: nginx without the module (bare), with the module but unprotected
+  b  the same file protected, with a valid session (one real login through the emulator)
+  c  a small PHP page (php-fpm): bare, protected
+  d  complete logins per second (protected URL -> emulator login page -> callback -> page), and
+     the nginx worker's CPU per login from /proc/<pid>/stat (utime+stime); the emulator is
+     another process, so provider time is excluded by construction
+  e  stall test: p99 of unprotected requests while 50 logins wait on a token endpoint that
+     answers after 2 s, against the same measurement without them
+  f  memory: nginx worker RSS before/after 100 000 protected requests over 10 000 sessions (the
+     sessions are copies of a real one, stored by the core itself: bench/seed_sessions.rs), and
+     Redis GET/SET calls per request (INFO commandstats) for rows b, c, f
+  A  Apache (event MPM): bare, mod_sesame, mod_auth_openidc with its Redis cache — when the
+     Apache module is present in this tree (skipped with a message otherwise)
+
+Ratios are against the bare server's row in the same run. Nothing here asserts the goals: the
+figures are printed, and summarised against the goals of issue 7 at the end.
+"""
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
+sys.path.insert(0, str(REPO / "tests" / "e2e"))
+
+from e2e_rig.browser import Browser, raw_request  # noqa: E402
+from e2e_rig.nginx import NginxSite  # noqa: E402
+from e2e_rig.paths import target_dir  # noqa: E402
+from e2e_rig.services import EchoApp, Emulator, PhpFpm, Pki, Redis  # noqa: E402
+
+sys.path.insert(0, str(BENCH))
+import apache_rows  # noqa: E402
+from measure import (  # noqa: E402
+    Row, format_table, proc_cpu_seconds, redis_calls, rss_kib, wrk,
+)
+
+SESSION_COOKIE = "__Host-sesame"
+STATIC_BODY = ("<!DOCTYPE html><html><head><title>bench</title></head><body>\n"
+               + "<p>Lorem ipsum dolor sit amet, consectetur adipiscing elit.</p>\n" * 30
+               + "</body></html>\n")
+
+
+def php_params(script):
+    """FastCGI parameters for the bench's PHP page (nginx's fastcgi_params is not in the prefix)."""
+    return f"""\
+fastcgi_param SCRIPT_FILENAME {script};
+fastcgi_param SCRIPT_NAME     /hello.php;
+fastcgi_param QUERY_STRING    $query_string;
+fastcgi_param REQUEST_METHOD  $request_method;
+fastcgi_param REQUEST_URI     $request_uri;
+fastcgi_param SERVER_PROTOCOL $server_protocol;
+fastcgi_param HTTPS           $https if_not_empty;
+fastcgi_param REMOTE_ADDR     $remote_addr;
+"""
+
+
+SESAME_LOCATIONS = """\
+        location = /static.html { }
+        location = /hello.php {
+            include bench_php;
+            fastcgi_pass 127.0.0.1:{{PHP_PORT}};
+        }
+        location /protected/ {
+            sesame fc;
+            alias html/;
+        }
+        location = /protected/hello.php {
+            sesame fc;
+            include sesame_fastcgi_params;
+            include bench_php;
+            fastcgi_pass 127.0.0.1:{{PHP_PORT}};
+        }
+        location = /logout {
+            sesame_logout fc;
+        }
+"""
+
+BARE_LOCATIONS = """\
+        location = /static.html { }
+        location = /hello.php {
+            include bench_php;
+            fastcgi_pass 127.0.0.1:{{PHP_PORT}};
+        }
+"""
+
+
+def release_binaries(workdir):
+    """The release nginx and module, copied into the run's directory (a concurrent build in the
+    shared target dir cannot swap them under the run)."""
+    found = sorted(
+        (target_dir() / "release" / "build").glob("nginx-sys-*/out/objs/nginx"),
+        key=os.path.getmtime,
+    )
+    module = target_dir() / "release" / "libngx_http_sesame_module.so"
+    seeder = target_dir() / "release" / "examples" / "bench_seed_sessions"
+    for path, what in ((module, "module"), (seeder, "session seeder")):
+        if not path.is_file():
+            sys.exit(f"bench: release {what} {path} missing: run `make bench` (it builds them)")
+    if not found:
+        sys.exit("bench: no release nginx under target/release/build/nginx-sys-*: run `make bench`")
+    bindir = workdir / "bin"
+    bindir.mkdir(parents=True, exist_ok=True)
+    out = SimpleNamespace()
+    for name, src in (("nginx", found[-1]), ("module.so", module), ("seed", seeder)):
+        shutil.copy2(src, bindir / name)
+    out.nginx, out.module, out.seed = bindir / "nginx", bindir / "module.so", bindir / "seed"
+    os.environ["SESAME_NGINX_BIN"] = str(out.nginx)
+    os.environ["SESAME_NGINX_MODULE"] = str(out.module)
+    return out
+
+
+def tune(conf_text, args):
+    """The rig's template, adjusted for measuring: worker count, no access log, the thread pool
+    size (default nginx's own default, 32), more connections."""
+    for old, new in (
+        ("worker_processes 1;", f"worker_processes {args.workers};"),
+        ("thread_pool default threads=4;", f"thread_pool default threads={args.pool_threads};"),
+        ("access_log logs/access.log;", "access_log off;"),
+        ("worker_connections 512;", "worker_connections 4096;"),
+    ):
+        if old not in conf_text:
+            raise RuntimeError(f"the rig's nginx template changed: {old!r} not found")
+        conf_text = conf_text.replace(old, new)
+    return conf_text
+
+
+def start_site(site, args):
+    site.files["conf/bench_php"] = php_params(BENCH / "hello.php")
+    site.files["html/static.html"] = STATIC_BODY
+    conf = tune(site.render(), args)
+    site.prepare(conf)
+    site.register_clients()
+    from e2e_rig.nginx import Nginx
+    return Nginx(site, site.prefix / "conf" / "nginx.conf")
+
+
+def response_size(port, path, ca, cookie=None):
+    """(status, bytes on the wire) of one keep-alive-free probe, to check what wrk received.
+    `cookie`: "name=value" or None."""
+    headers = [("Cookie", cookie)] if cookie else []
+    status, hdrs, body = raw_request(port, path, headers=headers, ca=ca)
+    size = len(f"HTTP/1.1 {status} X\r\n") + sum(len(k) + len(v) + 4 for k, v in hdrs) + 2 + len(body)
+    return status, size
+
+
+class Bench:
+    def __init__(self, args, workdir):
+        self.args = args
+        self.workdir = workdir
+        self.rows = []
+        self.key = {}  # the rows the goals are read from
+        self.notes = []
+        self.started = []
+
+    # ---- services -------------------------------------------------------------------------
+    def start(self):
+        w = self.workdir
+        self.bins = release_binaries(w)
+        self.pki = Pki(w / "pki")
+        self.redis = self._keep(Redis(w / "redis"))
+        self.emulator = self._keep(Emulator(w / "emulator", self.pki))
+        self.php = self._keep(PhpFpm(w / "php-fpm"))
+        self.echo = self._keep(EchoApp())
+        self.env = SimpleNamespace(pki=self.pki, redis=self.redis, emulator=self.emulator,
+                                   php=self.php, echo=self.echo)
+        self.bare_site = NginxSite(self.env, w / "nginx-bare", sesame=False, locations=BARE_LOCATIONS)
+        self.bare = self._keep(start_site(self.bare_site, self.args))
+        self.site = NginxSite(self.env, w / "nginx-sesame", locations=SESAME_LOCATIONS)
+        # Longer than the stall test's 2 s token delay.
+        self.site.providers["fc"]["http_timeout"] = "10s"
+        self.nginx = self._keep(start_site(self.site, self.args))
+
+    def _keep(self, svc):
+        self.started.append(svc)
+        return svc
+
+    def stop(self):
+        for svc in reversed(self.started):
+            try:
+                svc.stop()
+            except Exception as exc:  # keep stopping the others
+                print(f"bench: stopping {svc!r}: {exc}", file=sys.stderr)
+
+    def browser(self, base=None):
+        return Browser(self.pki.ca, site_base=base or self.nginx.base)
+
+    # ---- one wrk row ----------------------------------------------------------------------
+    def measure(self, label, server, path, group, cookie=None, cookie_file=None, seconds=None,
+                check=True, pids=None, base=None, errors_are_findings=False):
+        seconds = seconds or self.args.seconds
+        url = server.base + path
+        expected = None
+        if check:
+            status, expected = response_size(server.port, path, self.pki.ca, cookie)
+            if status != 200:
+                raise RuntimeError(f"{label}: probe of {url} answered {status}, not 200")
+        pids = pids or server.worker_pids()
+        # Warm-up (connections, caches), not measured.
+        wrk(url, 1, self.args.connections, self.args.threads, cookie=cookie, cookie_file=cookie_file)
+        cpu0 = sum(proc_cpu_seconds(p) for p in pids)
+        calls0 = redis_calls(self.redis)
+        result = wrk(url, seconds, self.args.connections, self.args.threads,
+                     cookie=cookie, cookie_file=cookie_file)
+        cpu1 = sum(proc_cpu_seconds(p) for p in pids)
+        calls1 = redis_calls(self.redis)
+        row = Row(label, group, result, base=base)
+        row.cpu_us_per_req = (cpu1 - cpu0) * 1e6 / max(result["requests"], 1)
+        row.redis_get = calls1["get"] - calls0["get"]
+        row.redis_set = calls1["set"] - calls0["set"]
+        if expected is not None:
+            per_req = result["bytes"] / max(result["requests"], 1)
+            # Keep-alive vs the probe's Connection: close, chunked PHP bodies: a few dozen bytes.
+            # A login redirect instead of the page would differ by hundreds.
+            if abs(per_req - expected) > 64:
+                row.invalid = f"{per_req:.0f} bytes/response, expected ~{expected}"
+        errors = {k: result[k] for k in ("connect", "read", "write", "status", "timeout")
+                  if result[k]}
+        if errors and errors_are_findings:
+            # The stall test: connections the server dropped are what is being measured.
+            row.dropped = errors
+        elif errors:
+            row.invalid = (row.invalid + "; " if row.invalid else "") + f"wrk errors {errors}"
+        self.rows.append(row)
+        print(f"  {row.brief()}", flush=True)
+        return row
+
+    # ---- rows -----------------------------------------------------------------------------
+    def login_cookie(self, server=None, name=SESSION_COOKIE):
+        """Logs in once through the emulator; returns the session cookie as "name=value"."""
+        server = server or self.nginx
+        b = self.browser(server.base)
+        login = b.login(server.url("/protected/static.html"))
+        if login.final is None or login.final.status_code != 200:
+            raise RuntimeError(f"bench login at {server.base} failed: "
+                               f"{login.final is not None and login.final.status_code}")
+        value = b.cookie(name)
+        if not value:
+            raise RuntimeError(f"bench login at {server.base}: no {name} cookie")
+        return f"{name}={value}"
+
+    def rows_static_and_php(self):
+        print("a/b/c: static file and PHP page", flush=True)
+        cookie = self.login_cookie()
+        k = self.key
+        k["nginx_bare"] = bare = self.measure("nginx bare: static", self.bare, "/static.html",
+                                              "static")
+        k["nginx_unprot"] = self.measure("nginx+sesame: static, unprotected", self.nginx,
+                                         "/static.html", "static", base=bare)
+        k["nginx_prot"] = self.measure("nginx+sesame: static, protected", self.nginx,
+                                       "/protected/static.html", "static", cookie=cookie,
+                                       base=bare)
+        bare = self.measure("nginx bare: PHP", self.bare, "/hello.php", "php")
+        self.measure("nginx+sesame: PHP, unprotected", self.nginx, "/hello.php", "php", base=bare)
+        k["nginx_php_prot"] = self.measure("nginx+sesame: PHP, protected", self.nginx,
+                                           "/protected/hello.php", "php", cookie=cookie, base=bare)
+
+    def one_login(self, browser, server):
+        browser.session.cookies.clear()
+        t0 = time.monotonic()
+        login = browser.login(server.url("/protected/static.html"))
+        if login.final is None or login.final.status_code != 200:
+            raise RuntimeError(f"login ended with {login.final and login.final.status_code}")
+        return time.monotonic() - t0
+
+    def row_logins(self, server=None, label="nginx+sesame: complete logins"):
+        print(f"d: {label}", flush=True)
+        server = server or self.nginx
+        clients = self.args.login_clients
+        browsers = [self.browser(server.base) for _ in range(clients)]
+        for b in browsers:  # connections and provider metadata warm, not measured
+            self.one_login(b, server)
+        pids = server.worker_pids()
+        stop_at = [0.0]
+        durations, failures = [], []
+        lock = threading.Lock()
+
+        def loop(b):
+            while time.monotonic() < stop_at[0]:
+                try:
+                    d = self.one_login(b, server)
+                except Exception as exc:  # counted and reported, the run goes on
+                    with lock:
+                        failures.append(str(exc)[:200])
+                    continue
+                with lock:
+                    durations.append(d)
+
+        cpu0 = sum(proc_cpu_seconds(p) for p in pids)
+        emu0 = proc_cpu_seconds(self.emulator.proc.pid)
+        calls0 = redis_calls(self.redis)
+        t0 = time.monotonic()
+        stop_at[0] = t0 + self.args.seconds
+        threads = [threading.Thread(target=loop, args=(b,)) for b in browsers]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        elapsed = time.monotonic() - t0
+        cpu1 = sum(proc_cpu_seconds(p) for p in pids)
+        emu1 = proc_cpu_seconds(self.emulator.proc.pid)
+        calls1 = redis_calls(self.redis)
+        n = len(durations)
+        durations.sort()
+        row = Row(f"{label} ({clients} clients)", "login", {
+            "requests": n, "duration_us": elapsed * 1e6,
+            "p50_us": durations[n // 2] * 1e6 if n else 0,
+            "p99_us": durations[min(n - 1, int(n * 0.99))] * 1e6 if n else 0,
+        })
+        row.unit = "logins/s"
+        row.cpu_us_per_req = (cpu1 - cpu0) * 1e6 / max(n, 1)
+        row.redis_get = calls1["get"] - calls0["get"]
+        row.redis_set = calls1["set"] - calls0["set"]
+        row.extra = (f"emulator CPU {(emu1 - emu0) * 1e3 / max(n, 1):.1f} ms/login; "
+                     f"{len(failures)} failed")
+        if failures:
+            row.invalid = f"{len(failures)} logins failed, first: {failures[0]}"
+        self.rows.append(row)
+        print(f"  {row.brief()}", flush=True)
+        return row
+
+    def prepare_logins(self, browser, server, count, session_cookie):
+        """`count` logins of one browser stopped before the callback (its login cookie holds up
+        to 4 pending ones); returns their callback URLs."""
+        browser.drop_cookie(session_cookie)
+        return [browser.login(server.url("/protected/static.html"),
+                              stop_before_callback=True).callback_url for _ in range(count)]
+
+    def pin(self, server, on):
+        """Stall test on a 2-CPU machine: the server's worker processes (all their threads) on
+        CPU 0, everything else of the run (this process, the emulator, redis, wrk) on CPU 1,
+        so that what competes with the server's event loop is the server's own work only, not
+        the load generator nor the emulator. `on=False` restores both CPUs."""
+        cpus = os.cpu_count() or 1
+        if cpus < 2 or not self.args.pin:
+            return
+        every = set(range(cpus))
+        server_cpus, other_cpus = ({0}, every - {0}) if on else (every, every)
+
+        def set_all(pid, cpus_):
+            for tid in os.listdir(f"/proc/{pid}/task"):
+                try:
+                    os.sched_setaffinity(int(tid), cpus_)
+                except OSError:  # a thread that just exited
+                    pass
+
+        for pid in server.worker_pids():
+            set_all(pid, server_cpus)
+        for pid in (os.getpid(), self.emulator.proc.pid, self.redis.proc.pid):
+            set_all(pid, other_cpus)
+        os.environ["SESAME_BENCH_WRK_CPUS"] = ",".join(map(str, sorted(other_cpus))) if on else ""
+
+    def row_stall(self, server=None, label="nginx+sesame: unprotected static",
+                  session_cookie=SESSION_COOKIE):
+        print(f"e: stall test, {label}", flush=True)
+        server = server or self.nginx
+        self.pin(server, True)
+        try:
+            return self._row_stall(server, label, session_cookie)
+        finally:
+            self.pin(server, False)
+
+    def _row_stall(self, server, label, session_cookie):
+        base = self.measure(f"{label}, baseline for e", server, "/static.html", "stall")
+        slots = 50
+        # 50 browsers (one connection each to the server, kept alive), each sending its
+        # callbacks back to back while the window lasts (1 s warm-up + the row). Each callback
+        # waits 2 s at the token endpoint. The logins are prepared beforehand (4 per browser,
+        # what a login cookie holds), refilled only when a browser has used them up, so the
+        # clients do little work of their own during the window.
+        per_slot = 4
+        browsers = [self.browser(server.base) for _ in range(slots)]
+        t0 = time.monotonic()
+        queues, prep_failures = [[] for _ in range(slots)], []
+
+        def prep(i):
+            try:
+                queues[i] = self.prepare_logins(browsers[i], server, per_slot, session_cookie)
+            except Exception as exc:  # counted and reported
+                prep_failures.append(exc)
+
+        preps = [threading.Thread(target=prep, args=(i,)) for i in range(slots)]
+        for t in preps:
+            t.start()
+        for t in preps:
+            t.join()
+        if prep_failures:
+            raise RuntimeError(f"stall test: {len(prep_failures)} browsers could not start "
+                               f"their logins (first: {prep_failures[0]})")
+        prep_s = time.monotonic() - t0
+        self.emulator.control(token_delay=2)
+        stop = threading.Event()
+        waiting = [0]
+        completed, failures = [], []
+        refills = [0]
+        lock = threading.Lock()
+
+        def slot(i):
+            b = browsers[i]
+            queue = list(queues[i])
+            while not stop.is_set():
+                if not queue:
+                    with lock:
+                        refills[0] += 1
+                    try:
+                        queue = self.prepare_logins(b, server, per_slot, session_cookie)
+                    except Exception as exc:  # counted and reported
+                        with lock:
+                            failures.append(exc)
+                        return
+                callback = queue.pop(0)
+                with lock:
+                    waiting[0] += 1
+                try:
+                    resp = b.get(callback, timeout=120)
+                    ok = resp.status_code in (302, 303) and b.cookie(session_cookie) is not None
+                except Exception as exc:  # counted and reported
+                    ok, resp = False, exc
+                with lock:
+                    waiting[0] -= 1
+                    (completed if ok else failures).append(resp)
+
+        threads = [threading.Thread(target=slot, args=(i,)) for i in range(slots)]
+        try:
+            for t in threads:
+                t.start()
+            deadline = time.monotonic() + 10
+            while waiting[0] < slots and time.monotonic() < deadline:
+                time.sleep(0.02)
+            # After the first wave (2 s): every pool thread has its connection to the provider
+            # open, as on a running server; the window measures the steady state.
+            time.sleep(2.5)
+            at_start = waiting[0]
+            row = self.measure(f"{label}, {slots} logins waiting 2 s", server,
+                               "/static.html", "stall", base=base, check=False,
+                               errors_are_findings=True)
+            at_end = waiting[0]
+            during = len(completed)
+        finally:
+            stop.set()
+            for t in threads:
+                t.join(120)
+            self.emulator.control(token_delay=0)
+        dropped = getattr(row, "dropped", None)
+        row.extra = (f"{'connections dropped by the server ' + str(dropped) + '; ' if dropped else ''}"
+                     f"logins waiting at start/end of the window: {at_start}/{at_end}; "
+                     f"{during} completed by its end, {len(failures)} failed; "
+                     f"{slots * per_slot} prepared in {prep_s:.1f}s, {refills[0]} refills")
+        if failures:
+            first = failures[0]
+            desc = getattr(first, "status_code", first)
+            self.notes.append(f"stall test ({label}): {len(failures)} logins failed (first: {desc})")
+        return row
+
+    def row_memory(self):
+        sessions, requests = self.args.sessions, self.args.memory_requests
+        print(f"f: memory, {requests} protected requests over {sessions} sessions", flush=True)
+        cookies = self.workdir / "cookies.txt"
+        self.login_cookie()  # the real session the seeder copies
+        t0 = time.monotonic()
+        subprocess.run(
+            [str(self.bins.seed), self.redis.url, str(self.site.prefix / "conf" / "sesame.secret"),
+             str(sessions), str(cookies)],
+            check=True, timeout=600,
+        )
+        seeded_in = time.monotonic() - t0
+        # A fresh nginx (same site, same secret): the worker starts from nothing.
+        self.nginx.stop()
+        self.started.remove(self.nginx)
+        self.nginx = self._keep(start_site(self.site, self.args))
+        first = f"{SESSION_COOKIE}={cookies.read_text().split(chr(10), 1)[0]}"
+        status, _ = response_size(self.nginx.port, "/protected/static.html", self.pki.ca, first)
+        if status != 200:
+            raise RuntimeError(f"a seeded session was refused ({status})")
+        pids = self.nginx.worker_pids()
+        # The same load on an unprotected URL first: connections, TLS and buffers are then
+        # already in the "before" figure, and the growth is what the sessions cost.
+        wrk(self.nginx.url("/static.html"), 1, self.args.connections, self.args.threads)
+        rss0 = sum(rss_kib(p) for p in pids)
+        calls0 = redis_calls(self.redis)
+        cpu0 = sum(proc_cpu_seconds(p) for p in pids)
+        total = {"requests": 0, "bytes": 0, "duration_us": 0, "p50_us": 0, "p99_us": 0}
+        errors = 0
+        chunks = 0
+        while total["requests"] < requests:
+            r = wrk(self.nginx.url("/protected/static.html"), 2, self.args.connections,
+                    self.args.threads, cookie_file=cookies)
+            chunks += 1
+            for k in ("requests", "bytes", "duration_us"):
+                total[k] += r[k]
+            total["p50_us"] = max(total["p50_us"], r["p50_us"])
+            total["p99_us"] = max(total["p99_us"], r["p99_us"])
+            errors += sum(r[k] for k in ("connect", "read", "write", "status", "timeout"))
+        rss1 = sum(rss_kib(p) for p in pids)
+        calls1 = redis_calls(self.redis)
+        cpu1 = sum(proc_cpu_seconds(p) for p in pids)
+        row = Row(f"nginx+sesame: protected, {sessions} sessions", "memory", total)
+        self.key["nginx_mem"] = row
+        row.cpu_us_per_req = (cpu1 - cpu0) * 1e6 / max(total["requests"], 1)
+        row.redis_get = calls1["get"] - calls0["get"]
+        row.redis_set = calls1["set"] - calls0["set"]
+        row.rss_growth_mib = (rss1 - rss0) / 1024
+        row.extra = (f"worker RSS {rss0 / 1024:.1f} -> {rss1 / 1024:.1f} MiB "
+                     f"(+{row.rss_growth_mib:.1f} MiB) over {total['requests']} requests; "
+                     f"{sessions} sessions seeded in {seeded_in:.1f}s; p50/p99 = worst of "
+                     f"{chunks} wrk runs of 2 s")
+        if errors:
+            row.invalid = f"{errors} wrk errors"
+        per_req = total["bytes"] / max(total["requests"], 1)
+        _, expected = response_size(self.nginx.port, "/protected/static.html", self.pki.ca, first)
+        if abs(per_req - expected) > 64:
+            row.invalid = f"{per_req:.0f} bytes/response, expected ~{expected}"
+        self.rows.append(row)
+        print(f"  {row.brief()}", flush=True)
+
+    def rows_apache(self):
+        apache_rows.run(self)
+
+
+def machine():
+    cpu = "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{platform.node()}: {os.cpu_count()} CPUs ({cpu}), Linux {platform.release()}"
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true", help="3 s per row, fewer sessions (checking the script)")
+    p.add_argument("--seconds", type=float, default=None, help="seconds per wrk row (default 10, --quick 3)")
+    p.add_argument("--workers", type=int, default=1, help="nginx worker_processes (default 1)")
+    p.add_argument("--pool-threads", type=int, default=32,
+                   help="threads of nginx's thread_pool (default 32, nginx's own default)")
+    p.add_argument("--threads", type=int, default=1, help="wrk threads (default 1)")
+    p.add_argument("--connections", type=int, default=32, help="wrk connections (default 32)")
+    p.add_argument("--login-clients", type=int, default=8, help="concurrent login loops in row d")
+    p.add_argument("--sessions", type=int, default=None, help="sessions in row f (default 10000)")
+    p.add_argument("--memory-requests", type=int, default=None, help="requests in row f (default 100000)")
+    p.add_argument("--pin", action="store_true",
+                   help="stall test: pin the server to CPU 0 and everything else to CPU 1 (on 2 "
+                        "CPUs this puts the browsers and the emulator on wrk's CPU, which inflates "
+                        "the p99 wrk measures: off by default)")
+    p.add_argument("--rows", default="abcdefA", help="which rows to run (letters, default all)")
+    p.add_argument("--json", help="also write the rows to this file")
+    p.add_argument("--workdir", help="keep configs and logs here (default: a temp dir, removed)")
+    args = p.parse_args()
+    args.seconds = args.seconds or (3 if args.quick else 10)
+    args.sessions = args.sessions or (2000 if args.quick else 10_000)
+    args.memory_requests = args.memory_requests or (20_000 if args.quick else 100_000)
+    if not shutil.which("wrk"):
+        sys.exit("bench: wrk not found (apt-get install wrk)")
+
+    workdir = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="sesame-bench-"))
+    load = os.getloadavg()
+    started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    print(f"Sesame bench {started} on {machine()}\nload before: {load[0]:.2f} {load[1]:.2f} "
+          f"{load[2]:.2f}; nginx worker_processes {args.workers}; wrk -t{args.threads} "
+          f"-c{args.connections} -d{args.seconds:g}s; workdir {workdir}", flush=True)
+    bench = Bench(args, workdir)
+    try:
+        bench.start()
+        if set("abc") & set(args.rows):
+            bench.rows_static_and_php()
+        if "d" in args.rows:
+            bench.key["nginx_login"] = bench.row_logins()
+        if "e" in args.rows:
+            bench.key["nginx_stall"] = bench.row_stall()
+        if "f" in args.rows:
+            bench.row_memory()
+        if "A" in args.rows:
+            try:
+                bench.rows_apache()
+            except Exception as exc:  # the nginx rows are still worth printing
+                bench.notes.append(f"Apache rows stopped: {type(exc).__name__}: {exc}"[:2000])
+    finally:
+        bench.stop()
+    load = os.getloadavg()
+    print()
+    print(format_table(bench.rows, bench.key, started, machine(), args, load))
+    for note in bench.notes:
+        print(f"note: {note}")
+    if args.json:
+        Path(args.json).write_text(json.dumps([r.as_dict() for r in bench.rows], indent=1))
+    if not args.workdir:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return 1 if any(r.invalid for r in bench.rows) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,40 @@
+-- wrk script of `make bench`: prints one machine-readable summary line at the end.
+-- With SESAME_BENCH_COOKIES=<file> (one session cookie value per line), request i of a thread
+-- carries cookie (offset + i) mod n, so the load spreads over every session of the file.
+
+local cookie_name = os.getenv("SESAME_BENCH_COOKIE_NAME") or "__Host-sesame"
+local cookie_file = os.getenv("SESAME_BENCH_COOKIES")
+local cookies = nil
+local counter = 0
+local thread_count = 0
+
+if cookie_file then
+  cookies = {}
+  for line in io.lines(cookie_file) do
+    if #line > 0 then cookies[#cookies + 1] = line end
+  end
+end
+
+function setup(thread)
+  thread:set("offset", thread_count * 7919)
+  thread_count = thread_count + 1
+end
+
+if cookies then
+  function request()
+    counter = counter + 1
+    local c = cookies[((offset or 0) + counter) % #cookies + 1]
+    return wrk.format(nil, nil, { ["Cookie"] = cookie_name .. "=" .. c })
+  end
+end
+
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    "WRKJSON {\"requests\":%d,\"duration_us\":%d,\"bytes\":%d,\"connect\":%d,\"read\":%d," ..
+    "\"write\":%d,\"status\":%d,\"timeout\":%d,\"p50_us\":%d,\"p90_us\":%d,\"p99_us\":%d," ..
+    "\"max_us\":%d}\n",
+    summary.requests, summary.duration, summary.bytes, e.connect, e.read, e.write, e.status,
+    e.timeout, latency:percentile(50), latency:percentile(90), latency:percentile(99),
+    latency.max))
+end
