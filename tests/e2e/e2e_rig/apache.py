@@ -16,7 +16,8 @@ import tempfile
 from pathlib import Path
 
 from .paths import E2E, REPO, target_dir
-from .procs import Proc, free_port, port_open, wait_until
+from .procs import free_port
+from .running import RunningServer
 from .services import new_client
 
 APACHE_BIN = os.environ.get("SESAME_APACHE_BIN") or "/usr/sbin/apache2"
@@ -376,45 +377,12 @@ class ApacheSite:
         return Apache(self, conf)
 
 
-class Apache:
+class Apache(RunningServer):
     """A running Apache (parent + children) for a site, in the foreground of its own session
     (prefork kills its whole process group on SIGTERM)."""
 
     def __init__(self, site, conf):
-        self.site = site
-        self.base = site.base
-        self.port = site.port
-        self.error_log = site.prefix / "logs" / "error.log"
-        argv = [APACHE_BIN, "-f", str(conf), "-DFOREGROUND"]
-        self.proc = Proc("apache2", argv, site.prefix / "logs" / "stderr.log")
-        try:
-            wait_until(lambda: port_open(self.port), 20, f"apache on port {self.port}", self.proc)
-        except Exception as exc:
-            self.proc.stop()
-            raise RuntimeError(f"{exc}\n{self.log_tail()}") from exc
-
-    def url(self, path):
-        return self.base + path
-
-    def log_tail(self, limit=6000):
-        try:
-            return self.error_log.read_text(errors="replace")[-limit:]
-        except OSError:
-            return ""
-
-    def log_size(self):
-        try:
-            return self.error_log.stat().st_size
-        except OSError:
-            return 0
-
-    def log_since(self, offset):
-        try:
-            with open(self.error_log, "rb") as f:
-                f.seek(offset)
-                return f.read().decode("utf-8", "replace")
-        except OSError:
-            return ""
+        super().__init__(site, "apache2", [APACHE_BIN, "-f", str(conf), "-DFOREGROUND"])
 
     def access_log(self):
         """[(pid, method, path, status)] of the requests served so far."""

@@ -7,7 +7,8 @@ import subprocess
 from pathlib import Path
 
 from .paths import E2E, REPO, nginx_binary, nginx_module
-from .procs import Proc, free_port, port_open, wait_until
+from .procs import free_port
+from .running import RunningServer
 from .services import new_client
 
 TEMPLATE = E2E / "conf" / "nginx.conf.tmpl"
@@ -186,44 +187,11 @@ class NginxSite:
         return Nginx(self, conf)
 
 
-class Nginx:
+class Nginx(RunningServer):
     """A running nginx (master + one worker) for a site."""
 
     def __init__(self, site, conf):
-        self.site = site
-        self.base = site.base
-        self.port = site.port
-        self.error_log = site.prefix / "logs" / "error.log"
-        argv = [str(nginx_binary()), "-p", str(site.prefix), "-c", str(conf)]
-        self.proc = Proc("nginx", argv, site.prefix / "logs" / "stderr.log")
-        try:
-            wait_until(lambda: port_open(self.port), 20, f"nginx on port {self.port}", self.proc)
-        except Exception as exc:
-            self.proc.stop()
-            raise RuntimeError(f"{exc}\n{self.log_tail()}") from exc
-
-    def url(self, path):
-        return self.base + path
-
-    def log_tail(self, limit=6000):
-        try:
-            return self.error_log.read_text(errors="replace")[-limit:]
-        except OSError:
-            return ""
-
-    def log_size(self):
-        try:
-            return self.error_log.stat().st_size
-        except OSError:
-            return 0
-
-    def log_since(self, offset):
-        try:
-            with open(self.error_log, "rb") as f:
-                f.seek(offset)
-                return f.read().decode("utf-8", "replace")
-        except OSError:
-            return ""
+        super().__init__(site, "nginx", [str(nginx_binary()), "-p", str(site.prefix), "-c", str(conf)])
 
     def worker_pids(self):
         from .procs import _children_of
