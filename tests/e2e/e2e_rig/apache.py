@@ -19,6 +19,7 @@ from .paths import E2E, REPO, target_dir
 from .procs import free_port
 from .running import RunningServer
 from .services import new_client
+from .site import SiteProviders
 
 APACHE_BIN = os.environ.get("SESAME_APACHE_BIN") or "/usr/sbin/apache2"
 MODULES = Path(os.environ.get("SESAME_APACHE_MODULES") or "/usr/lib/apache2/modules")
@@ -208,7 +209,7 @@ def build_module():
     return apache_module()
 
 
-class ApacheSite:
+class ApacheSite(SiteProviders):
     """One Apache configuration with mod_sesame: the same knobs as NginxSite (`http`,
     `providers`, `locations`, `files`, `secret`, `client`), plus the MPM and the PHP route."""
 
@@ -239,34 +240,10 @@ class ApacheSite:
         self.extra = ""
         self.extra_modules = []
 
-    def fc_provider(self, client, secret_file="conf/fc.client_secret"):
-        return {
-            "preset": "franceconnect-integration",
-            "issuer": self.env.emulator.issuer,
-            "ca_file": "conf/ca.pem",
-            "client_id": client["client_id"],
-            "client_secret_file": secret_file,
-            "redirect_uri": client["redirect_uris"][0],
-            "post_logout_redirect_uri": client["post_logout_redirect_uris"][0],
-            "http_timeout": "2s",
-        }
-
-    def add_fc_provider(self, name, callback_path, logout_path):
-        client = new_client(self.base)
-        client["redirect_uris"] = [self.base + callback_path]
-        client["post_logout_redirect_uris"] = [self.base + logout_path]
-        secret_file = f"conf/{name}.client_secret"
-        self.files[secret_file] = client["client_secret"] + "\n"
-        self.providers[name] = self.fc_provider(client, secret_file=secret_file)
-        self.clients.append(client)
-        return client
+    def _provider_ca_file(self):
+        return "conf/ca.pem"
 
     # ---- rendering -------------------------------------------------------------------------
-    def _abs(self, value):
-        if isinstance(value, str) and value.startswith("conf/"):
-            return str(self.prefix / value)
-        return value
-
     @staticmethod
     def _quote(value):
         return value if " " not in str(value) else '"' + str(value) + '"'

@@ -10,6 +10,7 @@ from .paths import E2E, REPO, nginx_binary, nginx_module
 from .procs import free_port
 from .running import RunningServer
 from .services import new_client
+from .site import SiteProviders
 
 TEMPLATE = E2E / "conf" / "nginx.conf.tmpl"
 
@@ -50,7 +51,7 @@ PLAIN_LOCATIONS = """\
 """
 
 
-class NginxSite:
+class NginxSite(SiteProviders):
     """One nginx configuration: sesame http directives, providers, locations. Render, test, run."""
 
     def __init__(self, env, workdir, sesame=True, locations=None, port=None):
@@ -75,37 +76,7 @@ class NginxSite:
         self.files = {}
         self.extra_http = ""
 
-    def fc_provider(self, client, secret_file="conf/fc.client_secret"):
-        return {
-            "preset": "franceconnect-integration",
-            "issuer": self.env.emulator.issuer,
-            "ca_file": str(self.env.pki.ca),
-            "client_id": client["client_id"],
-            "client_secret_file": secret_file,
-            "redirect_uri": client["redirect_uris"][0],
-            "post_logout_redirect_uri": client["post_logout_redirect_uris"][0],
-            "http_timeout": "2s",
-        }
-
-    def add_fc_provider(self, name, callback_path, logout_path):
-        """Another FranceConnect client of this site under provider `name`; returns the client."""
-        client = new_client(self.base)
-        client["redirect_uris"] = [self.base + callback_path]
-        client["post_logout_redirect_uris"] = [self.base + logout_path]
-        secret_file = f"conf/{name}.client_secret"
-        self.files[secret_file] = client["client_secret"] + "\n"
-        self.providers[name] = self.fc_provider(client, secret_file=secret_file)
-        self.clients.append(client)
-        return client
-
     # ---- rendering -------------------------------------------------------------------------
-    def _abs(self, value):
-        # Relative file names in the tables above live in the prefix; nginx resolves some paths
-        # against the prefix and some against conf/, so hand it absolute ones.
-        if isinstance(value, str) and value.startswith("conf/"):
-            return str(self.prefix / value)
-        return value
-
     def sesame_http_block(self):
         lines = []
         for key, value in self.http.items():
