@@ -9,11 +9,16 @@
 //! callers can read OAuth error bodies. Every exchange is bounded by one global timeout and
 //! every body by [`MAX_BODY`].
 
+mod resolver;
+
 use std::sync::Arc;
 use std::time::Duration;
 
 use ureq::tls::{PemItem, RootCerts, TlsConfig, TlsProvider};
+use ureq::unversioned::transport::DefaultConnector;
 use ureq::Agent;
+
+pub use resolver::RESOLVED_FOR;
 
 /// Largest response body accepted (discovery, JWKS, tokens and userinfo are a few KiB).
 pub const MAX_BODY: u64 = 1024 * 1024;
@@ -108,7 +113,11 @@ impl HttpClient {
             .user_agent(USER_AGENT)
             .build();
         Ok(HttpClient {
-            agent: config.new_agent(),
+            agent: Agent::with_parts(
+                config,
+                DefaultConnector::default(),
+                resolver::CachingResolver::default(),
+            ),
             timeout,
         })
     }
