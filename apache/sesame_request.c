@@ -330,40 +330,34 @@ static int has_prefix(sesame_str s, const char *prefix)
     return s.len >= n && !memcmp(s.ptr, prefix, n);
 }
 
+/* Every request of a logged-in user comes through here: names and values are built in the
+ * request pool once and handed to the table as they are (apr_table_setn, no second copy). */
 static void set_identity_env(request_rec *r, sesame_outcome *o)
 {
-    static const struct {
-        const char *var;
-        const char *env;
-    } plain[] = {{"provider", "SESAME_PROVIDER"}, {"acr", "SESAME_ACR"}, {"user_key", "SESAME_USER"}};
-    size_t n = sesame_outcome_var_count(o);
+    static const char *const fixed_env[] = {"SESAME_PROVIDER", "SESAME_ACR", "SESAME_USER"};
+    for (size_t i = 0; i < sizeof(fixed_env) / sizeof(fixed_env[0]); i++) {
+        sesame_str name, value;
+        /* Variables 0..2 are provider, acr and user_key (include/sesame.h). */
+        if (sesame_outcome_var(o, i, &name, &value) == 0 && value.len > 0) {
+            apr_table_setn(r->subprocess_env, fixed_env[i], sesame_str_dup(r->pool, value));
+        }
+    }
+    size_t n = sesame_outcome_claim_count(o);
     for (size_t i = 0; i < n; i++) {
         sesame_str name, value;
-        if (sesame_outcome_var(o, i, &name, &value) != 0 || value.len == 0) {
+        if (sesame_outcome_claim(o, i, &name, &value) != 0 || value.len == 0) {
             continue; /* as nginx's if_not_empty: an empty claim is no variable */
         }
-        const char *env = NULL;
-        if (has_prefix(name, "claim_")) {
-            sesame_str suffix = {name.ptr + 6, name.len - 6};
-            env = env_name(r->pool, "SESAME_CLAIM_", suffix);
-        } else {
-            for (size_t k = 0; k < sizeof(plain) / sizeof(plain[0]); k++) {
-                if (name.len == strlen(plain[k].var) && !memcmp(name.ptr, plain[k].var, name.len)) {
-                    env = plain[k].env;
-                }
-            }
-        }
-        if (env) {
-            apr_table_set(r->subprocess_env, env, sesame_str_dup(r->pool, value));
-        }
+        apr_table_setn(r->subprocess_env, env_name(r->pool, "SESAME_CLAIM_", name),
+                       sesame_str_dup(r->pool, value));
     }
     /* Uniform claims, as nginx's SESAME_GIVEN_NAME, SESAME_FAMILY_NAME... */
     n = sesame_outcome_uniform_count(o);
     for (size_t i = 0; i < n; i++) {
-        sesame_str name, value, encoded;
-        if (sesame_outcome_uniform(o, i, &name, &value, &encoded) == 0 && value.len > 0) {
-            apr_table_set(r->subprocess_env, env_name(r->pool, "SESAME_", name),
-                          sesame_str_dup(r->pool, value));
+        sesame_str name, value;
+        if (sesame_outcome_uniform(o, i, &name, &value, NULL) == 0 && value.len > 0) {
+            apr_table_setn(r->subprocess_env, env_name(r->pool, "SESAME_", name),
+                           sesame_str_dup(r->pool, value));
         }
     }
 }
@@ -377,7 +371,7 @@ static void set_oidc_env(request_rec *r, sesame_outcome *o)
             !has_prefix(name, "OIDC_CLAIM_")) {
             continue; /* REMOTE_USER comes from r->user */
         }
-        apr_table_set(r->subprocess_env, sesame_str_dup(r->pool, name), sesame_str_dup(r->pool, value));
+        apr_table_setn(r->subprocess_env, sesame_str_dup(r->pool, name), sesame_str_dup(r->pool, value));
     }
 }
 
@@ -408,7 +402,7 @@ static void set_identity_headers(request_rec *r, sesame_outcome *o)
             }
         }
         if (header) {
-            apr_table_set(r->headers_in, header,
+            apr_table_setn(r->headers_in, header,
                           sesame_str_dup(r->pool, sesame_outcome_var_header_value(o, i)));
         }
     }
@@ -417,7 +411,7 @@ static void set_identity_headers(request_rec *r, sesame_outcome *o)
     for (size_t i = 0; i < n; i++) {
         sesame_str name, value, encoded;
         if (sesame_outcome_uniform(o, i, &name, &value, &encoded) == 0 && value.len > 0) {
-            apr_table_set(r->headers_in, header_name(r->pool, "X-Sesame-", name),
+            apr_table_setn(r->headers_in, header_name(r->pool, "X-Sesame-", name),
                           sesame_str_dup(r->pool, encoded));
         }
     }

@@ -72,7 +72,7 @@ fn run(args: &[String]) -> Result<(), String> {
         session.created = now;
         session.refreshed = now;
         let id = sessions
-            .create(session, now)
+            .create(&session, now)
             .map_err(|e| format!("storing session {i}: {}", e.0))?;
         writeln!(file, "{}", id.to_cookie(&keys)).map_err(|e| format!("{out}: {e}"))?;
     }

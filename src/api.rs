@@ -78,62 +78,7 @@ pub struct Page {
     pub headers: Vec<(String, String)>,
 }
 
-/// The verified identity handed to the backend.
-#[derive(Debug, Clone, Default)]
-pub struct Identity {
-    /// Provider name as configured (`fc`).
-    pub provider: String,
-    /// The acr the provider asserted for this session (`eidas1`).
-    pub acr: String,
-    /// Stable user key built from issuer + sub (never email).
-    pub user_key: String,
-    /// Value for REMOTE_USER (the configured claim, `sub` by default).
-    pub remote_user: String,
-    /// Every claim, name -> value. Strings as they are (UTF-8), numbers/booleans as text,
-    /// arrays/objects as compact JSON. Names are the provider's claim names (`given_name`).
-    pub claims: Vec<(String, String)>,
-    /// Cookies to set on the response (e.g. a refreshed session cookie); usually empty.
-    pub set_cookies: Vec<String>,
-    /// The same identity as mod_auth_openidc would pass it (`REMOTE_USER` = `sub@issuer`,
-    /// `OIDC_CLAIM_<claim>`), for applications migrating from it (see `compat`).
-    pub mod_auth_openidc: Vec<(String, String)>,
-}
-
-impl Identity {
-    /// The value of one claim, if present.
-    pub fn claim(&self, name: &str) -> Option<&str> {
-        self.claims
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    }
-
-    /// A claim under one name whatever the federation (`given_name`, `family_name` = FC
-    /// `family_name` or ProConnect `usual_name`, `email`, `siret`, `idp_id`, FC birth data:
-    /// `birthdate`, `birthplace`, `birthcountry`, `gender`). See [`UNIFORM_CLAIMS`].
-    pub fn uniform(&self, name: &str) -> Option<&str> {
-        match name {
-            "family_name" => self
-                .claim("family_name")
-                .or_else(|| self.claim("usual_name")),
-            n if UNIFORM_CLAIMS.contains(&n) => self.claim(n),
-            _ => None,
-        }
-    }
-}
-
-/// Names `Identity::uniform` answers for (`$sesame_<name>`, `SESAME_<NAME>`).
-pub const UNIFORM_CLAIMS: &[&str] = &[
-    "given_name",
-    "family_name",
-    "email",
-    "siret",
-    "idp_id",
-    "birthdate",
-    "birthplace",
-    "birthcountry",
-    "gender",
-];
+pub use crate::identity::{ClaimText, Identity, IdentityFields, UNIFORM_CLAIMS};
 
 /// Either an immediate answer, or blocking work to run off the event loop.
 pub enum Step {

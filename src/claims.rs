@@ -6,9 +6,10 @@ use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use crate::api::Identity;
+use crate::identity::{ClaimText, Identity, IdentityFields};
 
-/// Token-validation members, not facts about the user: never passed to the backend.
+/// Token-validation members, not facts about the user: never passed to the backend. Null claims
+/// are left out too (absent and null mean the same to an application reading variables).
 const PROTOCOL_CLAIMS: &[&str] = &["iss", "aud", "exp", "iat", "nonce", "at_hash", "nbf", "azp"];
 
 /// A claim value as text: strings as they are (UTF-8), anything else as compact JSON.
@@ -17,18 +18,6 @@ pub fn claim_text(value: &Value) -> String {
         Value::String(s) => s.clone(),
         other => other.to_string(),
     }
-}
-
-/// The claims handed to the backend, sorted by name. Null claims are left out (absent and
-/// null mean the same to an application reading variables).
-pub fn identity_claims(claims: &Map<String, Value>) -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = claims
-        .iter()
-        .filter(|(name, value)| !PROTOCOL_CLAIMS.contains(&name.as_str()) && !value.is_null())
-        .map(|(name, value)| (name.clone(), claim_text(value)))
-        .collect();
-    out.sort_by(|a, b| a.0.cmp(&b.0));
-    out
 }
 
 /// Stable user key: first 32 hex chars of SHA-256(issuer "\n" sub). Keyed on the pair because a
@@ -63,20 +52,44 @@ pub fn identity(
     claims: &Map<String, Value>,
     remote_user_claim: &str,
 ) -> Identity {
-    let mut list = identity_claims(claims);
-    // `list` is sorted by name: insert `sub` in its place when the claims lack it.
-    if let Err(at) = list.binary_search_by(|(n, _)| n.as_str().cmp("sub")) {
-        list.insert(at, ("sub".into(), sub.to_owned()));
+    let texts: Vec<(&str, std::borrow::Cow<'_, str>, bool)> = claims
+        .iter()
+        .filter(|(name, value)| !PROTOCOL_CLAIMS.contains(&name.as_str()) && !value.is_null())
+        .map(|(name, value)| match value {
+            Value::String(s) => (name.as_str(), std::borrow::Cow::Borrowed(s.as_str()), false),
+            other => (
+                name.as_str(),
+                std::borrow::Cow::Owned(other.to_string()),
+                true,
+            ),
+        })
+        .collect();
+    let mut list: Vec<ClaimText<'_>> = texts
+        .iter()
+        .map(|(name, value, json)| ClaimText {
+            name,
+            value,
+            json: *json,
+        })
+        .collect();
+    if !list.iter().any(|c| c.name == "sub") {
+        list.push(ClaimText {
+            name: "sub",
+            value: sub,
+            json: false,
+        });
     }
-    Identity {
-        provider: provider.to_owned(),
-        acr: acr.to_owned(),
-        user_key: user_key(issuer, sub),
-        remote_user: remote_user(claims, sub, remote_user_claim),
-        claims: list,
-        set_cookies: Vec::new(),
-        mod_auth_openidc: crate::compat::variables(issuer, sub, claims),
-    }
+    Identity::new(
+        IdentityFields {
+            provider,
+            issuer,
+            sub,
+            acr,
+            user_key: &user_key(issuer, sub),
+            remote_user: &remote_user(claims, sub, remote_user_claim),
+        },
+        &list,
+    )
 }
 
 /// Everything except `A-Z a-z 0-9 - . _ ~` is percent-encoded.
@@ -131,11 +144,13 @@ mod tests {
             "email_verified": true, "auth_time": 1_700_000_000, "birthplace": "",
             "iss": "x", "aud": "y", "exp": 1, "iat": 1, "nonce": "n", "at_hash": "h", "gone": null
         });
-        let list = identity_claims(claims.as_object().unwrap());
-        let get = |n: &str| list.iter().find(|(k, _)| k == n).map(|(_, v)| v.as_str());
+        let id = identity("fc", "i", "s", "eidas1", claims.as_object().unwrap(), "sub");
+        let get = |n: &str| id.claim(n);
         assert_eq!(get("given_name"), Some("Élodie"));
         assert_eq!(get("family_name"), Some("Ñúñez-Œuvray"));
         assert_eq!(get("given_name_array"), Some(r#"["Élodie","Marie"]"#));
+        assert!(id.claim_text("given_name_array").is_some_and(|c| c.json));
+        assert!(id.claim_text("birthplace").is_some_and(|c| !c.json));
         assert_eq!(get("email_verified"), Some("true"));
         assert_eq!(get("auth_time"), Some("1700000000"));
         assert_eq!(get("birthplace"), Some(""));
@@ -193,7 +208,7 @@ mod tests {
             claims.as_object().unwrap(),
             "sub",
         );
-        let names: Vec<&str> = id.claims.iter().map(|(n, _)| n.as_str()).collect();
+        let names: Vec<&str> = id.claims().map(|c| c.name).collect();
         assert_eq!(names, ["acr", "email", "sub", "zz"]);
         assert_eq!(id.claim("sub"), Some("s1"));
     }

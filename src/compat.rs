@@ -16,6 +16,8 @@
 
 use serde_json::{Map, Value};
 
+use crate::identity::Identity;
+
 /// Prefix of mod_auth_openidc's claim variables (its `OIDCClaimPrefix` default).
 pub const CLAIM_PREFIX: &str = "OIDC_CLAIM_";
 /// Delimiter of array values (its `OIDCClaimDelimiter` default).
@@ -70,19 +72,47 @@ pub fn remote_user(sub: &str, issuer: &str) -> String {
 /// Every variable mod_auth_openidc would set: `REMOTE_USER` first, then `OIDC_CLAIM_*` sorted
 /// by claim name. `sub` is always present.
 pub fn variables(issuer: &str, sub: &str, claims: &Map<String, Value>) -> Vec<(String, String)> {
-    let mut out = vec![("REMOTE_USER".to_owned(), remote_user(sub, issuer))];
     let mut named: Vec<(String, String)> = claims
         .iter()
         .filter(|(name, _)| !PROTOCOL_CLAIMS.contains(&name.as_str()))
-        .filter_map(|(name, value)| {
-            claim_value(value)
-                .map(|v| (format!("{CLAIM_PREFIX}{}", claim_variable_suffix(name)), v))
-        })
+        .filter_map(|(name, value)| claim_value(value).map(|v| (claim_variable(name), v)))
         .collect();
     if !claims.contains_key("sub") {
-        named.push((format!("{CLAIM_PREFIX}sub"), sub.to_owned()));
+        named.push((claim_variable("sub"), sub.to_owned()));
     }
+    with_remote_user(issuer, sub, named)
+}
+
+/// The same variables from an identity (whose claims are already the backend's: no protocol
+/// members, no nulls, `sub` present). JSON-valued claims are read back to format them as
+/// mod_auth_openidc does (arrays joined by `,`, booleans `1`/`0`).
+pub fn variables_of(identity: &Identity) -> Vec<(String, String)> {
+    let named = identity
+        .claims()
+        .filter_map(|c| {
+            let value = if c.json {
+                claim_value(&serde_json::from_str(c.value).ok()?)?
+            } else {
+                c.value.to_owned()
+            };
+            Some((claim_variable(c.name), value))
+        })
+        .collect();
+    with_remote_user(identity.issuer(), identity.sub(), named)
+}
+
+fn claim_variable(name: &str) -> String {
+    format!("{CLAIM_PREFIX}{}", claim_variable_suffix(name))
+}
+
+fn with_remote_user(
+    issuer: &str,
+    sub: &str,
+    mut named: Vec<(String, String)>,
+) -> Vec<(String, String)> {
     named.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut out = Vec::with_capacity(named.len() + 1);
+    out.push(("REMOTE_USER".to_owned(), remote_user(sub, issuer)));
     out.extend(named);
     out
 }
@@ -136,6 +166,22 @@ mod tests {
                 "OIDC_CLAIM_given_name",
                 "OIDC_CLAIM_sub"
             ]
+        );
+    }
+
+    #[test]
+    fn variables_from_an_identity_match_variables_from_the_claims() {
+        let claims = json!({
+            "given_name": "Élodie", "nonce": "n", "amr": ["pwd", "mfa"], "email_verified": true,
+            "auth_time": 1700000000, "address": {"country": "FR"}, "chorusdt:matricule": "42",
+            "gone": null
+        });
+        let claims = claims.as_object().unwrap();
+        let identity =
+            crate::claims::identity("fc", "https://op/api", "s1", "eidas1", claims, "sub");
+        assert_eq!(
+            variables_of(&identity),
+            variables("https://op/api", "s1", claims)
         );
     }
 }

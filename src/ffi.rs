@@ -15,7 +15,6 @@ use std::ffi::{c_char, c_int, c_void, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use crate::api::{Job, Location, LocationMode, LocationSpec, LogLevel, Outcome, Request, Step};
-use crate::claims::encode_header_value;
 use crate::config::ConfigBuilder;
 use crate::engine::{internal_error, Sesame};
 
@@ -77,12 +76,10 @@ pub struct SesameOutcome {
     content_type: String,
     cookies: Vec<String>,
     headers: Vec<(String, String)>,
-    /// (name, raw value, header-encoded value)
-    vars: Vec<(String, String, String)>,
-    /// mod_auth_openidc-style variables (name, value): REMOTE_USER then OIDC_CLAIM_*.
-    oidc_vars: Vec<(String, String)>,
-    /// Uniform claims (name, raw value, header-encoded value), `Identity::uniform`.
-    uniform: Vec<(String, String, String)>,
+    /// SESAME_ALLOW: the identity (shared with the session cache, nothing copied) and the
+    /// views of it built on first use only; see `ffi/identity.rs`.
+    identity: Option<crate::api::Identity>,
+    views: identity::Views,
 }
 
 /// Not Sesame's business: continue as if it were not there.
@@ -227,43 +224,14 @@ impl SesameOutcome {
             content_type: String::new(),
             cookies: Vec::new(),
             headers: Vec::new(),
-            vars: Vec::new(),
-            oidc_vars: Vec::new(),
-            uniform: Vec::new(),
+            identity: None,
+            views: identity::Views::default(),
         };
         match outcome {
             Outcome::Decline => {}
-            Outcome::Allow(mut identity) => {
+            Outcome::Allow(identity) => {
                 out.kind = SESAME_ALLOW;
-                out.cookies = std::mem::take(&mut identity.set_cookies);
-                out.uniform = crate::api::UNIFORM_CLAIMS
-                    .iter()
-                    .filter_map(|name| {
-                        identity
-                            .uniform(name)
-                            .map(|v| ((*name).to_owned(), v.to_owned(), encode_header_value(v)))
-                    })
-                    .collect();
-                out.oidc_vars = std::mem::take(&mut identity.mod_auth_openidc);
-                let mut vars = vec![
-                    ("provider".to_owned(), identity.provider),
-                    ("acr".to_owned(), identity.acr),
-                    ("user_key".to_owned(), identity.user_key),
-                    ("remote_user".to_owned(), identity.remote_user),
-                ];
-                vars.extend(
-                    identity
-                        .claims
-                        .into_iter()
-                        .map(|(name, value)| (format!("claim_{name}"), value)),
-                );
-                out.vars = vars
-                    .into_iter()
-                    .map(|(n, v)| {
-                        let encoded = encode_header_value(&v);
-                        (n, v, encoded)
-                    })
-                    .collect();
+                out.identity = Some(identity);
             }
             Outcome::Redirect {
                 location,
@@ -874,69 +842,6 @@ pub unsafe extern "C" fn sesame_outcome_header(
     }
 }
 
-/// Number of identity variables (SESAME_ALLOW only): `provider`, `acr`, `user_key`,
-/// `remote_user`, then `claim_<claim name>` for every claim (raw UTF-8 values; non-string
-/// claims as compact JSON).
-///
-/// # Safety
-/// `o` must be NULL or a live outcome.
-#[no_mangle]
-pub unsafe extern "C" fn sesame_outcome_var_count(o: *const SesameOutcome) -> usize {
-    // SAFETY: `o` is NULL or a live outcome (this function's contract).
-    unsafe { with_outcome(o, 0, |o| o.vars.len()) }
-}
-
-/// The i-th identity variable: 0 with `*name`/`*value` set, -1 when out of range.
-///
-/// # Safety
-/// `o` must be NULL or a live outcome; `name` and `value` writable.
-#[no_mangle]
-pub unsafe extern "C" fn sesame_outcome_var(
-    o: *const SesameOutcome,
-    i: usize,
-    name: *mut SesameStr,
-    value: *mut SesameStr,
-) -> c_int {
-    if name.is_null() || value.is_null() {
-        return -1;
-    }
-    // SAFETY: `o` is NULL or a live outcome (this function's contract).
-    let pair = unsafe {
-        with_outcome(o, None, |o| {
-            o.vars.get(i).map(|(n, v, _)| (out_str(n), out_str(v)))
-        })
-    };
-    match pair {
-        Some((n, v)) => {
-            // SAFETY: name and value are non-NULL and writable (contract).
-            unsafe {
-                *name = n;
-                *value = v;
-            }
-            0
-        }
-        None => -1,
-    }
-}
-
-/// The i-th identity variable's value percent-encoded for a request header (every byte
-/// outside `[A-Za-z0-9-._~]` as %XX); `{NULL, 0}` when out of range.
-///
-/// # Safety
-/// `o` must be NULL or a live outcome.
-#[no_mangle]
-pub unsafe extern "C" fn sesame_outcome_var_header_value(
-    o: *const SesameOutcome,
-    i: usize,
-) -> SesameStr {
-    // SAFETY: `o` is NULL or a live outcome (this function's contract).
-    unsafe {
-        with_outcome(o, EMPTY, |o| {
-            o.vars.get(i).map_or(EMPTY, |(_, _, e)| out_str(e))
-        })
-    }
-}
-
 /// Frees an outcome (NULL is fine).
 ///
 /// # Safety
@@ -1002,200 +907,8 @@ pub extern "C" fn sesame_version() -> SesameStr {
     catch_unwind(|| out_str(env!("CARGO_PKG_VERSION"))).unwrap_or(EMPTY)
 }
 
-// ---------------------------------------------------------------------------------------------
-// Authorization rules and mod_auth_openidc compatibility (Apache shim)
-
-/// Number of mod_auth_openidc-style variables of an allowed identity (SESAME_ALLOW only):
-/// `REMOTE_USER` (`sub@issuer` without `https://`), then `OIDC_CLAIM_<claim>` for every claim.
-///
-/// # Safety
-/// `o` must be NULL or a live outcome.
-#[no_mangle]
-pub unsafe extern "C" fn sesame_outcome_oidc_var_count(o: *const SesameOutcome) -> usize {
-    // SAFETY: `o` is NULL or a live outcome (this function's contract).
-    unsafe { with_outcome(o, 0, |o| o.oidc_vars.len()) }
-}
-
-/// The i-th mod_auth_openidc-style variable: 0 with `*name`/`*value` set, -1 when out of range.
-///
-/// # Safety
-/// `o` must be NULL or a live outcome; `name` and `value` writable.
-#[no_mangle]
-pub unsafe extern "C" fn sesame_outcome_oidc_var(
-    o: *const SesameOutcome,
-    i: usize,
-    name: *mut SesameStr,
-    value: *mut SesameStr,
-) -> c_int {
-    if name.is_null() || value.is_null() {
-        return -1;
-    }
-    // SAFETY: `o` is NULL or a live outcome (this function's contract).
-    let pair = unsafe {
-        with_outcome(o, None, |o| {
-            o.oidc_vars.get(i).map(|(n, v)| (out_str(n), out_str(v)))
-        })
-    };
-    match pair {
-        Some((n, v)) => {
-            // SAFETY: name and value are non-NULL and writable (contract).
-            unsafe {
-                *name = n;
-                *value = v;
-            }
-            0
-        }
-        None => -1,
-    }
-}
-
-/// `Sesame::acr_satisfies`: 1 when the allowed identity's acr meets `wanted` (one or more
-/// space-separated values) under its provider's federation rules — FranceConnect levels
-/// ordered (eidas1 < eidas2 < eidas3), ProConnect and generic providers a set — else 0 (also
-/// for a NULL core, a NULL or non-ALLOW outcome, or an empty rule).
-///
-/// # Safety
-/// `s` NULL or a live core; `o` NULL or a live outcome; `wanted` valid for `wanted_len` bytes.
-#[no_mangle]
-pub unsafe extern "C" fn sesame_outcome_acr_satisfies(
-    s: *const SesameHandle,
-    o: *const SesameOutcome,
-    wanted: *const c_char,
-    wanted_len: usize,
-) -> c_int {
-    let r = guarded(|| {
-        // SAFETY: caller guarantees the (ptr, len) pair.
-        let wanted = unsafe {
-            in_lossy(
-                SesameStr {
-                    ptr: wanted,
-                    len: wanted_len,
-                },
-                "acr rule",
-            )?
-        };
-        let wanted: Vec<String> = wanted.split_whitespace().map(str::to_owned).collect();
-        // SAFETY: the caller passes NULL or a live core.
-        let Some(s) = (unsafe { s.as_ref() }) else {
-            return Ok(false);
-        };
-        let var = |o: &SesameOutcome, name: &str| {
-            o.vars
-                .iter()
-                .find(|(n, _, _)| n == name)
-                .map(|(_, v, _)| v.clone())
-        };
-        // SAFETY: `o` is NULL or a live outcome (this function's contract).
-        let found = unsafe {
-            with_outcome(o, None, |o| {
-                (o.kind == SESAME_ALLOW).then(|| (var(o, "provider"), var(o, "acr")))
-            })
-        };
-        Ok(match found {
-            Some((Some(provider), Some(acr))) => s.0.acr_satisfies(&provider, &wanted, &acr),
-            _ => false,
-        })
-    });
-    c_int::from(r.unwrap_or(false))
-}
-
-/// Number of uniform claims of an allowed identity (`given_name`, `family_name` = FranceConnect
-/// `family_name` or ProConnect `usual_name`, `email`, `siret`, `idp_id`, FranceConnect birth
-/// data), as nginx's `$sesame_<name>` / `SESAME_<NAME>`.
-///
-/// # Safety
-/// `o` must be NULL or a live outcome.
-#[no_mangle]
-pub unsafe extern "C" fn sesame_outcome_uniform_count(o: *const SesameOutcome) -> usize {
-    // SAFETY: `o` is NULL or a live outcome (this function's contract).
-    unsafe { with_outcome(o, 0, |o| o.uniform.len()) }
-}
-
-/// The i-th uniform claim: 0 with `*name`, `*value` and `*header_value` (percent-encoded) set,
-/// -1 when out of range.
-///
-/// # Safety
-/// `o` must be NULL or a live outcome; `name`, `value` and `header_value` writable.
-#[no_mangle]
-pub unsafe extern "C" fn sesame_outcome_uniform(
-    o: *const SesameOutcome,
-    i: usize,
-    name: *mut SesameStr,
-    value: *mut SesameStr,
-    header_value: *mut SesameStr,
-) -> c_int {
-    if name.is_null() || value.is_null() || header_value.is_null() {
-        return -1;
-    }
-    // SAFETY: `o` is NULL or a live outcome (this function's contract).
-    let triple = unsafe {
-        with_outcome(o, None, |o| {
-            o.uniform
-                .get(i)
-                .map(|(n, v, h)| (out_str(n), out_str(v), out_str(h)))
-        })
-    };
-    match triple {
-        Some((n, v, h)) => {
-            // SAFETY: the three are non-NULL and writable (contract).
-            unsafe {
-                *name = n;
-                *value = v;
-                *header_value = h;
-            }
-            0
-        }
-        None => -1,
-    }
-}
-
-/// `authz::claim_matches`: 1 when the allowed identity's claim `name` equals `value` (or, for
-/// an array claim, contains it), else 0.
-///
-/// # Safety
-/// `o` must be NULL or a live outcome; strings valid for their lengths.
-#[no_mangle]
-pub unsafe extern "C" fn sesame_outcome_claim_matches(
-    o: *const SesameOutcome,
-    name: *const c_char,
-    name_len: usize,
-    value: *const c_char,
-    value_len: usize,
-) -> c_int {
-    let r = guarded(|| {
-        // SAFETY: caller guarantees the (ptr, len) pairs.
-        let (name, value) = unsafe {
-            (
-                in_lossy(
-                    SesameStr {
-                        ptr: name,
-                        len: name_len,
-                    },
-                    "claim name",
-                )?,
-                in_lossy(
-                    SesameStr {
-                        ptr: value,
-                        len: value_len,
-                    },
-                    "claim value",
-                )?,
-            )
-        };
-        let key = format!("claim_{name}");
-        // SAFETY: `o` is NULL or a live outcome (this function's contract).
-        Ok(unsafe {
-            with_outcome(o, false, |o| {
-                o.kind == SESAME_ALLOW
-                    && o.vars
-                        .iter()
-                        .find(|(n, _, _)| *n == key)
-                        .is_some_and(|(_, v, _)| crate::authz::claim_matches(v, &value))
-            })
-        })
-    });
-    c_int::from(r.unwrap_or(false))
-}
+mod identity;
+pub use identity::*;
 
 #[cfg(test)]
 mod tests;

@@ -13,6 +13,7 @@ pub mod config;
 mod engine;
 pub mod ffi;
 pub mod http;
+pub mod identity;
 pub mod log;
 pub mod oidc;
 pub mod pages;

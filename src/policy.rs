@@ -7,7 +7,9 @@
 //!   location lists the values it accepts, and the session's acr must be one of them.
 //! - Required claim values are our job: ProConnect filters nobody.
 
-use serde_json::{Map, Value};
+use serde_json::Value;
+
+use crate::identity::Identity;
 
 use crate::oidc::{
     is_email, is_siret_hint, Federation, LoginOptions, PC_ACR_VALUES, PC_MFA_ACR_VALUES,
@@ -110,14 +112,26 @@ impl RequireRule {
         })
     }
 
-    pub fn satisfied_by(&self, claims: &Map<String, Value>) -> bool {
-        match claims.get(&self.claim) {
-            Some(Value::String(s)) => self.value_matches(s),
-            Some(Value::Array(list)) => list
+    /// Does the identity's claim hold one of the values? Strings are compared as they are; an
+    /// array claim matches when one of its string elements does; numbers and booleans by
+    /// their JSON text.
+    pub fn satisfied_by(&self, identity: &Identity) -> bool {
+        match identity.claim_text(&self.claim) {
+            None => false,
+            Some(c) if !c.json => self.value_matches(c.value),
+            Some(c) => serde_json::from_str::<Value>(c.value)
+                .is_ok_and(|value| self.satisfied_by_value(&value)),
+        }
+    }
+
+    fn satisfied_by_value(&self, value: &Value) -> bool {
+        match value {
+            Value::String(s) => self.value_matches(s),
+            Value::Array(list) => list
                 .iter()
                 .any(|v| v.as_str().is_some_and(|s| self.value_matches(s))),
-            Some(Value::Number(n)) => self.value_matches(&n.to_string()),
-            Some(Value::Bool(b)) => self.value_matches(&b.to_string()),
+            Value::Number(n) => self.value_matches(&n.to_string()),
+            Value::Bool(b) => self.value_matches(&b.to_string()),
             _ => false,
         }
     }
@@ -323,8 +337,8 @@ impl LocationRules {
     }
 
     /// The first required claim the session does not satisfy.
-    pub fn unmet_requirement(&self, claims: &Map<String, Value>) -> Option<&RequireRule> {
-        self.require.iter().find(|r| !r.satisfied_by(claims))
+    pub fn unmet_requirement(&self, identity: &Identity) -> Option<&RequireRule> {
+        self.require.iter().find(|r| !r.satisfied_by(identity))
     }
 }
 
@@ -389,9 +403,14 @@ mod tests {
     #[test]
     fn require_rules_match_strings_arrays_and_email_domains() {
         let claims = json!({"siret": "21750001600019", "roles": ["agent_public", "x"],
-                            "email": "jean@Interieur.gouv.fr", "idp_id": "fia1v2"});
-        let c = claims.as_object().unwrap();
-        let ok = |t: &str| RequireRule::parse(t).unwrap().satisfied_by(c);
+                            "email": "jean@Interieur.gouv.fr", "idp_id": "fia1v2",
+                            "level": 3, "agent": true});
+        let id =
+            crate::claims::identity("pc", "i", "s", "eidas1", claims.as_object().unwrap(), "sub");
+        let ok = |t: &str| RequireRule::parse(t).unwrap().satisfied_by(&id);
+        assert!(ok("level 3"));
+        assert!(!ok("level 4"));
+        assert!(ok("agent true"));
         assert!(ok("siret 11111111111111 21750001600019"));
         assert!(!ok("siret 11111111111111"));
         assert!(ok("roles agent_public_etat agent_public"));

@@ -1,4 +1,4 @@
-//! include/sesame.h is generated from src/ffi.rs by cbindgen; this test regenerates it in memory
+//! include/sesame.h is generated from src/ffi.rs and src/ffi/identity.rs by cbindgen; this test regenerates it in memory
 //! and fails when the committed header is stale. `SESAME_UPDATE_HEADER=1` rewrites it.
 
 use std::path::Path;
@@ -11,8 +11,9 @@ fn c_header_matches_the_rust_ffi() {
     let bindings = cbindgen::Builder::new()
         .with_config(config)
         .with_src(root.join("src/ffi.rs"))
+        .with_src(root.join("src/ffi/identity.rs"))
         .generate()
-        .expect("cbindgen can parse src/ffi.rs");
+        .expect("cbindgen can parse the C ABI sources");
     let mut generated = Vec::new();
     bindings.write(&mut generated);
     let header_path = root.join("include/sesame.h");
@@ -23,7 +24,7 @@ fn c_header_matches_the_rust_ffi() {
     let committed = std::fs::read(&header_path).unwrap_or_default();
     assert!(
         committed == generated,
-        "include/sesame.h is stale: the C ABI in src/ffi.rs changed.\n\
+        "include/sesame.h is stale: the C ABI in src/ffi.rs or src/ffi/identity.rs changed.\n\
          Regenerate it with: SESAME_UPDATE_HEADER=1 cargo test --test header_is_current\n\
          and commit the result."
     );

@@ -76,7 +76,7 @@ unsafe fn handle(r: *mut ngx_http_request_t) -> ngx_int_t {
         // Allowed earlier in this request (before try_files / index / error_page sent it
         // here): the same provider's protection is already satisfied.
         if let (Some(identity), Some(provider)) = (&ctx.identity, lcf.protecting_provider()) {
-            if identity.provider == provider {
+            if identity.provider() == provider {
                 return NGX_OK as ngx_int_t;
             }
         }

@@ -3,65 +3,69 @@
 
 use sesame::Identity;
 
+/// Does `name`, lower-cased with every character other than a letter or digit written `_`,
+/// equal the variable suffix?
+fn folds_to(name: &str, suffix: &str) -> bool {
+    name.len() == suffix.len()
+        && name.chars().zip(suffix.chars()).all(|(n, s)| {
+            let n = if n.is_ascii_alphanumeric() {
+                n.to_ascii_lowercase()
+            } else {
+                '_'
+            };
+            n == s
+        })
+}
+
 /// The claim a variable suffix names: the suffix as written (nginx lower-cases variable names),
 /// else the claim whose name, lower-cased with every character other than a letter or digit
 /// written `_`, equals it (`chorusdt:matricule` is `$sesame_claim_chorusdt_matricule`).
+///
+/// Every `fastcgi_param` of `sesame_fastcgi_params` asks once per request, mostly for claims
+/// the provider did not send: the exact lookup is a binary search, and the folded one is
+/// skipped when no claim name needs folding (the federations' names never do).
 pub fn claim<'a>(id: &'a Identity, suffix: &str) -> Option<&'a str> {
-    let exact = id.claims.iter().find(|(name, _)| name == suffix);
-    let folded = || {
-        id.claims.iter().find(|(name, _)| {
-            name.len() == suffix.len()
-                && name.chars().zip(suffix.chars()).all(|(n, s)| {
-                    let n = if n.is_ascii_alphanumeric() {
-                        n.to_ascii_lowercase()
-                    } else {
-                        '_'
-                    };
-                    n == s
-                })
-        })
-    };
-    exact.or_else(folded).map(|(_, value)| value.as_str())
+    if let Some(value) = id.claim(suffix) {
+        return Some(value);
+    }
+    if id.claim_names_are_folded() {
+        return None;
+    }
+    id.claims()
+        .find(|c| folds_to(c.name, suffix))
+        .map(|c| c.value)
 }
 
 /// The mod_auth_openidc-style value (`OIDC_CLAIM_<claim>`) a `$sesame_oidc_claim_<suffix>`
 /// variable names, found as [`claim`] finds claims (as written, else folded).
 pub fn oidc_claim<'a>(id: &'a Identity, suffix: &str) -> Option<&'a str> {
     let claims = || {
-        id.mod_auth_openidc.iter().filter_map(|(name, value)| {
+        id.mod_auth_openidc().iter().filter_map(|(name, value)| {
             name.strip_prefix(sesame::compat::CLAIM_PREFIX)
                 .map(|claim| (claim, value.as_str()))
         })
     };
     let exact = claims().find(|(name, _)| *name == suffix);
-    let folded = || {
-        claims().find(|(name, _)| {
-            name.len() == suffix.len()
-                && name.chars().zip(suffix.chars()).all(|(n, s)| {
-                    let n = if n.is_ascii_alphanumeric() {
-                        n.to_ascii_lowercase()
-                    } else {
-                        '_'
-                    };
-                    n == s
-                })
-        })
-    };
-    exact.or_else(folded).map(|(_, value)| value)
+    exact
+        .or_else(|| claims().find(|(name, _)| folds_to(name, suffix)))
+        .map(|(_, value)| value)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sesame::{ClaimText, IdentityFields};
 
     fn identity_with(claims: &[(&str, &str)]) -> Identity {
-        Identity {
-            claims: claims
-                .iter()
-                .map(|(n, v)| (n.to_string(), v.to_string()))
-                .collect(),
-            ..Identity::default()
-        }
+        let claims: Vec<ClaimText<'_>> = claims
+            .iter()
+            .map(|(name, value)| ClaimText {
+                name,
+                value,
+                json: false,
+            })
+            .collect();
+        Identity::new(IdentityFields::default(), &claims)
     }
 
     #[test]
@@ -90,14 +94,8 @@ mod tests {
 
     #[test]
     fn oidc_claim_is_found_by_its_mod_auth_openidc_name_folded() {
-        let id = Identity {
-            mod_auth_openidc: vec![
-                ("REMOTE_USER".into(), "s@op".into()),
-                ("OIDC_CLAIM_chorusdt-matricule".into(), "42".into()),
-                ("OIDC_CLAIM_given_name".into(), "Élodie".into()),
-            ],
-            ..Identity::default()
-        };
+        let id = identity_with(&[("chorusdt:matricule", "42"), ("given_name", "Élodie")]);
+        assert_eq!(id.mod_auth_openidc()[1].0, "OIDC_CLAIM_chorusdt-matricule");
         assert_eq!(oidc_claim(&id, "given_name"), Some("Élodie"));
         assert_eq!(oidc_claim(&id, "chorusdt_matricule"), Some("42"));
         assert_eq!(oidc_claim(&id, "remote_user"), None);

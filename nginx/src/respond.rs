@@ -26,9 +26,6 @@ pub unsafe fn apply(r: *mut ngx_http_request_t, outcome: Outcome) -> ngx_int_t {
         match outcome {
             Outcome::Decline => NGX_DECLINED as ngx_int_t,
             Outcome::Allow(identity) => {
-                if !set_cookies(r, &identity.set_cookies) {
-                    return ERROR;
-                }
                 let Some(ctx) = ctx::get_or_create(r) else {
                     return ERROR;
                 };

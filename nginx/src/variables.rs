@@ -65,10 +65,10 @@ impl Field {
     fn read(self, id: &Identity, data: usize) -> std::borrow::Cow<'_, str> {
         use std::borrow::Cow;
         match self {
-            Field::Provider => Cow::Borrowed(&id.provider),
-            Field::Acr => Cow::Borrowed(&id.acr),
-            Field::User => Cow::Borrowed(&id.user_key),
-            Field::RemoteUser => Cow::Borrowed(&id.remote_user),
+            Field::Provider => Cow::Borrowed(id.provider()),
+            Field::Acr => Cow::Borrowed(id.acr()),
+            Field::User => Cow::Borrowed(id.user_key()),
+            Field::RemoteUser => Cow::Borrowed(id.remote_user()),
             Field::Uniform if data >= UNIFORM_HEADER_BASE => {
                 let value = sesame::UNIFORM_CLAIMS
                     .get(data - UNIFORM_HEADER_BASE)
@@ -356,7 +356,7 @@ unsafe fn get_oidc_remote_user_inner(
     // SAFETY: nginx passes a valid request and value slot.
     unsafe {
         let value = identity(r).and_then(|id| {
-            id.mod_auth_openidc
+            id.mod_auth_openidc()
                 .iter()
                 .find(|(n, _)| n == "REMOTE_USER")
                 .map(|(_, v)| v.as_str())

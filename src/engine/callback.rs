@@ -206,9 +206,12 @@ pub(crate) fn run(inner: &Inner, task: CallbackTask) -> Outcome {
     };
     let key = user_key(&session.issuer, &session.sub);
     let acr = session.acr.clone();
-    match inner.sessions.create(session, now) {
+    match inner.sessions.create(&session, now) {
         Err(e) => with_cookies(failures::store_down(provider, client, &e), cookies),
         Ok(id) => {
+            // The browser comes straight back with this session: serve it from the cache.
+            let identity = super::protect::identity_of(provider, &session);
+            inner.sessions.remember(&id, &session, identity);
             emit(
                 LogLevel::Info,
                 &format!(

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::api::{Outcome, Request, Step};
+use crate::api::{Identity, Outcome, Request, Step};
 use crate::claims;
 use crate::oidc::{AuthParams, LoginOptions, ProviderMetadata};
 use crate::policy::LocationRules;
@@ -41,12 +41,12 @@ enum Verdict {
     Forbidden(String),
 }
 
-fn judge(provider: &Provider, rules: &LocationRules, s: &Session) -> Verdict {
+fn judge(provider: &Provider, rules: &LocationRules, id: &Identity) -> Verdict {
     let federation = provider.cfg.settings.federation;
-    if !crate::policy::acr_satisfies(federation, &rules.acr, &s.acr) {
+    if !crate::policy::acr_satisfies(federation, &rules.acr, id.acr()) {
         return Verdict::StepUp;
     }
-    match rules.unmet_requirement(&s.claims) {
+    match rules.unmet_requirement(id) {
         Some(rule) => Verdict::Forbidden(format!(
             "claim {} does not hold any of the values required here ({})",
             rule.claim,
@@ -60,32 +60,32 @@ fn decide(
     inner: &Arc<Inner>,
     index: usize,
     rules: &Arc<LocationRules>,
-    s: &Session,
+    id: Identity,
     req: &RequestInfo,
     method: &str,
     query: &str,
 ) -> Step {
     let provider = &inner.providers[index];
-    let outcome = match judge(provider, rules, s) {
-        Verdict::Allow => Outcome::Allow(identity_of(provider, s)),
+    let outcome = match judge(provider, rules, &id) {
+        Verdict::Allow => Outcome::Allow(id),
         Verdict::Forbidden(why) => Outcome::Page(failures::claim_refused(
             provider,
             &req.client_addr,
-            &crate::claims::user_key(&s.issuer, &s.sub),
+            id.user_key(),
             &why,
         )),
         Verdict::StepUp if !req.navigable => {
             Outcome::Page(failures::login_required(provider, &req.client_addr, method))
         }
         Verdict::StepUp => {
-            emit_step_up(provider, s, rules, &req.client_addr);
+            emit_step_up(provider, &id, rules, &req.client_addr);
             let task = StartLoginWith {
                 provider: index,
                 login: login_state_of(inner, req),
                 return_to: req.return_to.clone(),
                 client_addr: req.client_addr.clone(),
                 options: rules.login_options(query),
-                expect_sub: Some(s.sub.clone()),
+                expect_sub: Some(id.sub().to_owned()),
             };
             match provider.client.cached_metadata() {
                 Some(meta) => redirect_with(inner, provider, &meta, task),
@@ -97,14 +97,14 @@ fn decide(
     Step::Done(outcome)
 }
 
-fn emit_step_up(provider: &Provider, s: &Session, rules: &LocationRules, client: &str) {
+fn emit_step_up(provider: &Provider, id: &Identity, rules: &LocationRules, client: &str) {
     crate::log::emit(
         crate::api::LogLevel::Info,
         &format!(
             "sesame: provider \"{}\": step-up of user {} from acr {} to one of [{}] [client {}]",
             provider.name(),
-            crate::claims::user_key(&s.issuer, &s.sub),
-            failures::log_safe(&s.acr),
+            id.user_key(),
+            failures::log_safe(id.acr()),
             rules.acr.join(" "),
             failures::log_safe(client)
         ),
@@ -129,7 +129,7 @@ pub(crate) fn request_info(provider: &Provider, req: &Request<'_>) -> RequestInf
 }
 
 /// The identity a live session of `provider` grants.
-pub(crate) fn identity_of(provider: &Provider, session: &Session) -> crate::api::Identity {
+pub(crate) fn identity_of(provider: &Provider, session: &Session) -> Identity {
     claims::identity(
         provider.name(),
         &session.issuer,
@@ -153,14 +153,15 @@ pub(crate) fn begin_with(
         .into_iter()
         .find_map(|v| SessionId::from_cookie(v, keys));
     if let Some(id) = &session {
-        // The hot path: a valid cookie and a cached session cost no I/O and no copies.
+        // The hot path: a valid cookie and a cached session cost no I/O and no copies (the
+        // identity is shared with the cache).
         if let Some(s) = inner.sessions.cached(id, now_unix()) {
-            if s.provider == provider.name() {
-                if matches!(judge(provider, rules, &s), Verdict::Allow) {
-                    return Step::Done(Outcome::Allow(s.identity(|| identity_of(provider, &s))));
+            if s.identity.provider() == provider.name() {
+                if matches!(judge(provider, rules, &s.identity), Verdict::Allow) {
+                    return Step::Done(Outcome::Allow(s.identity));
                 }
                 let info = request_info(provider, req);
-                return decide(inner, index, rules, &s, &info, req.method, query);
+                return decide(inner, index, rules, s.identity, &info, req.method, query);
             }
         }
     }
@@ -315,11 +316,13 @@ pub(crate) fn run(inner: &Arc<Inner>, task: ProtectTask) -> Outcome {
     match inner.sessions.load(&task.session, now) {
         Err(e) => Outcome::Page(failures::store_down(provider, &task.req.client_addr, &e)),
         Ok(Some(s)) if s.provider == provider.name() => {
+            let identity = identity_of(provider, &s);
+            inner.sessions.remember(&task.session, &s, identity.clone());
             let step = decide(
                 inner,
                 task.provider,
                 &task.rules,
-                &s,
+                identity,
                 &task.req,
                 &task.method,
                 &task.query,

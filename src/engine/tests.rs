@@ -253,15 +253,15 @@ fn login_creates_session_and_allows_with_claims() {
     let Outcome::Allow(id) = finish(step) else {
         panic!("expected Allow")
     };
-    assert_eq!(id.provider, "op");
-    assert_eq!(id.acr, "eidas1");
+    assert_eq!(id.provider(), "op");
+    assert_eq!(id.acr(), "eidas1");
     assert_eq!(id.claim("given_name"), Some("Élodie"));
     assert_eq!(id.claim("family_name"), Some("Ñúñez-Œuvray"));
     assert_eq!(id.claim("given_name_array"), Some("[\"Élodie\"]"));
     assert_eq!(id.claim("sub"), Some(SUB));
     assert_eq!(id.claim("nonce"), None);
-    assert_eq!(id.remote_user, "elodie@example.fr");
-    assert_eq!(id.user_key, crate::claims::user_key(&rig.op.issuer, SUB));
+    assert_eq!(id.remote_user(), "elodie@example.fr");
+    assert_eq!(id.user_key(), crate::claims::user_key(&rig.op.issuer, SUB));
     // Redis holds exactly one session key, under the namespace.
     let keys = rig.store.keys();
     let sessions: Vec<_> = keys.iter().filter(|k| k.contains(":s:")).collect();
@@ -624,7 +624,7 @@ mod location_policy {
         assert_eq!(refused.status, 403);
         assert!(refused.body.contains("Niveau de sécurité insuffisant"));
         match finish(rig.get(Some(&rig.protect), "/private/", &jar)) {
-            Outcome::Allow(id) => assert_eq!(id.acr, "eidas1"),
+            Outcome::Allow(id) => assert_eq!(id.acr(), "eidas1"),
             other => panic!("the old session must still open its pages: {other:?}"),
         }
     }

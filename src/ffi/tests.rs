@@ -291,16 +291,20 @@ fn ffi_request_drives_begin_job_run_to_a_redirect() {
 
 #[test]
 fn ffi_allow_outcome_exposes_identity_variables() {
-    let mut identity = crate::api::Identity {
-        provider: "fc".into(),
-        acr: "eidas1".into(),
-        user_key: "k".into(),
-        remote_user: "u".into(),
-        ..Default::default()
-    };
-    identity
-        .claims
-        .push(("family_name".into(), "Ñúñez-Œuvray".into()));
+    let identity = crate::api::Identity::new(
+        crate::api::IdentityFields {
+            provider: "fc",
+            acr: "eidas1",
+            user_key: "k",
+            remote_user: "u",
+            ..Default::default()
+        },
+        &[crate::api::ClaimText {
+            name: "family_name",
+            value: "Ñúñez-Œuvray",
+            json: false,
+        }],
+    );
     let o = Box::into_raw(Box::new(SesameOutcome::from_outcome(Outcome::Allow(
         identity,
     ))));
@@ -330,6 +334,26 @@ fn ffi_allow_outcome_exposes_identity_variables() {
         );
         let (mut n, mut v) = (EMPTY, EMPTY);
         assert_eq!(sesame_outcome_var(o, 5, &mut n, &mut v), -1);
+        // The claims alone, under their own names.
+        assert_eq!(sesame_outcome_claim_count(o), 1);
+        assert_eq!(sesame_outcome_claim(o, 0, &mut n, &mut v), 0);
+        assert_eq!(
+            (text(n), text(v)),
+            ("family_name".into(), "Ñúñez-Œuvray".into())
+        );
+        assert_eq!(sesame_outcome_claim(o, 1, &mut n, &mut v), -1);
+        assert_eq!(sesame_outcome_claim(o, 0, std::ptr::null_mut(), &mut v), -1);
+        // Uniform claims, with or without their header encoding.
+        assert_eq!(sesame_outcome_uniform_count(o), 1);
+        assert_eq!(
+            sesame_outcome_uniform(o, 0, &mut n, &mut v, std::ptr::null_mut()),
+            0
+        );
+        assert_eq!(text(n), "family_name");
+        let mut h = EMPTY;
+        assert_eq!(sesame_outcome_uniform(o, 0, &mut n, &mut v, &mut h), 0);
+        assert_eq!(text(h), "%C3%91%C3%BA%C3%B1ez-%C5%92uvray");
+        assert_eq!(sesame_outcome_uniform(o, 1, &mut n, &mut v, &mut h), -1);
         sesame_outcome_free(o);
     }
 }

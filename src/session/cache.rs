@@ -2,14 +2,13 @@
 //! Redis round trip. Short-lived by design (`sesame_session_cache`, default 5 s): a logout in
 //! another worker is seen at most that late. Zero disables it.
 //!
-//! Memory: entries are keyed by the raw SHA-256 of the session id and hold a copy of the session
-//! without its id_token (only logout needs that, and logout reads Redis); expired entries are
-//! swept once per lifetime, so the cache holds the sessions seen in the last one or two
-//! lifetimes, never more than `MAX_ENTRIES`.
+//! Memory: entries are keyed by the raw SHA-256 of the session id and hold only what a
+//! request needs: the identity it grants (compact and shared with the requests using it, see
+//! `identity`) and the session's deadlines. Expired entries are swept once per lifetime, so
+//! the cache holds the sessions seen in the last one or two lifetimes, never more than
+//! `MAX_ENTRIES` (about 1 KiB each: issue 7 asks <= 10 MiB for 10,000 sessions).
 
 use std::collections::HashMap;
-use std::ops::Deref;
-use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
@@ -23,34 +22,32 @@ const MAX_ENTRIES: usize = 10_000;
 /// SHA-256 of a session id.
 pub type Digest = [u8; 32];
 
-/// A cached session (read as a `Session`) and the identity it grants, built on the first hit
-/// and cloned on the next ones (building it formats every claim twice, for Sesame's and for
-/// mod_auth_openidc's variables: most of a protected request's CPU in `make bench`).
-#[derive(Debug)]
+/// A session as the hot path needs it: the identity it grants and when it ends.
+#[derive(Debug, Clone)]
 pub struct CachedSession {
-    session: Session,
-    identity: OnceLock<Identity>,
+    pub identity: Identity,
+    refreshed: u64,
+    expires: u64,
 }
 
 impl CachedSession {
-    /// The identity this session grants; `build` runs once per cache entry. A session is bound
-    /// to one provider and the configuration does not change in a running process, so the
-    /// identity is the same on every hit.
-    pub fn identity(&self, build: impl FnOnce() -> Identity) -> Identity {
-        self.identity.get_or_init(build).clone()
+    /// `identity` must be the one `session` grants (built with its own provider's settings).
+    pub fn new(session: &Session, identity: Identity) -> CachedSession {
+        CachedSession {
+            identity,
+            refreshed: session.refreshed,
+            expires: session.expires,
+        }
     }
-}
 
-impl Deref for CachedSession {
-    type Target = Session;
-
-    fn deref(&self) -> &Session {
-        &self.session
+    /// As `Session::is_live`.
+    pub fn is_live(&self, now: u64, idle_secs: u64) -> bool {
+        now < self.expires && now < self.refreshed.saturating_add(idle_secs)
     }
 }
 
 struct Entries {
-    map: HashMap<Digest, (Arc<CachedSession>, Instant)>,
+    map: HashMap<Digest, (CachedSession, Instant)>,
     last_sweep: Instant,
 }
 
@@ -74,13 +71,15 @@ impl SessionCache {
         !self.ttl.is_zero()
     }
 
-    pub fn get(&self, digest: &Digest) -> Option<Arc<CachedSession>> {
+    /// The entry, if cached less than a lifetime ago (a copy: an identity reference and two
+    /// numbers).
+    pub fn get(&self, digest: &Digest) -> Option<CachedSession> {
         if !self.enabled() {
             return None;
         }
         let mut entries = self.entries.lock();
         match entries.map.get(digest) {
-            Some((s, at)) if at.elapsed() < self.ttl => Some(Arc::clone(s)),
+            Some((s, at)) if at.elapsed() < self.ttl => Some(s.clone()),
             Some(_) => {
                 entries.map.remove(digest);
                 None
@@ -89,25 +88,10 @@ impl SessionCache {
         }
     }
 
-    /// Caches a copy of `session` without its id_token.
-    pub fn insert(&self, digest: Digest, session: &Session) {
+    pub fn insert(&self, digest: Digest, session: CachedSession) {
         if !self.enabled() {
             return;
         }
-        let copy = Arc::new(CachedSession {
-            session: Session {
-                provider: session.provider.clone(),
-                issuer: session.issuer.clone(),
-                sub: session.sub.clone(),
-                acr: session.acr.clone(),
-                claims: session.claims.clone(),
-                id_token: String::new(),
-                created: session.created,
-                refreshed: session.refreshed,
-                expires: session.expires,
-            },
-            identity: OnceLock::new(),
-        });
         let ttl = self.ttl;
         let mut entries = self.entries.lock();
         if entries.last_sweep.elapsed() >= ttl || entries.map.len() >= MAX_ENTRIES {
@@ -121,7 +105,7 @@ impl SessionCache {
                 entries.map.shrink_to_fit();
             }
         }
-        entries.map.insert(digest, (copy, Instant::now()));
+        entries.map.insert(digest, (session, Instant::now()));
     }
 
     pub fn remove(&self, digest: &Digest) {
@@ -140,19 +124,33 @@ impl SessionCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::identity::IdentityFields;
 
-    fn session() -> Arc<Session> {
-        Arc::new(Session {
+    fn entry() -> CachedSession {
+        entry_of("s")
+    }
+
+    fn entry_of(sub: &str) -> CachedSession {
+        let session = Session {
             provider: "fc".into(),
             issuer: "i".into(),
-            sub: "s".into(),
+            sub: sub.into(),
             acr: "eidas1".into(),
             claims: Default::default(),
             id_token: "t".into(),
             created: 0,
             refreshed: 0,
             expires: u64::MAX,
-        })
+        };
+        let identity = Identity::new(
+            IdentityFields {
+                provider: "fc",
+                sub,
+                ..Default::default()
+            },
+            &[],
+        );
+        CachedSession::new(&session, identity)
     }
 
     fn key(i: usize) -> Digest {
@@ -164,7 +162,7 @@ mod tests {
     #[test]
     fn cache_ttl_zero_disables_the_cache() {
         let cache = SessionCache::new(Duration::ZERO);
-        cache.insert(key(1), &session());
+        cache.insert(key(1), entry());
         assert!(cache.get(&key(1)).is_none());
         assert!(cache.is_empty());
     }
@@ -172,7 +170,7 @@ mod tests {
     #[test]
     fn cached_session_expires_after_ttl() {
         let cache = SessionCache::new(Duration::from_millis(50));
-        cache.insert(key(1), &session());
+        cache.insert(key(1), entry());
         assert!(cache.get(&key(1)).is_some());
         std::thread::sleep(Duration::from_millis(60));
         assert!(cache.get(&key(1)).is_none());
@@ -182,64 +180,45 @@ mod tests {
     fn cache_size_is_capped() {
         let cache = SessionCache::new(Duration::from_secs(60));
         for i in 0..(MAX_ENTRIES + 5) {
-            cache.insert(key(i), &session());
+            cache.insert(key(i), entry());
         }
         assert!(cache.len() <= MAX_ENTRIES);
     }
 
     #[test]
-    fn cached_copy_keeps_identity_but_not_the_id_token() {
+    fn a_hit_shares_the_cached_identity() {
         let cache = SessionCache::new(Duration::from_secs(60));
-        let mut s = (*session()).clone();
-        s.claims
-            .insert("email".into(), serde_json::Value::String("a@b.fr".into()));
-        cache.insert(key(1), &s);
-        let cached = cache.get(&key(1)).unwrap();
-        assert_eq!(cached.id_token, "", "the id_token stays in Redis only");
-        assert_eq!(
-            Session {
-                id_token: s.id_token.clone(),
-                ..(**cached).clone()
-            },
-            s
-        );
+        cache.insert(key(1), entry_of("abc"));
+        let first = cache.get(&key(1)).unwrap();
+        let second = cache.get(&key(1)).unwrap();
+        assert_eq!(second.identity.sub(), "abc");
+        assert!(std::ptr::eq(
+            first.identity.sub().as_ptr(),
+            second.identity.sub().as_ptr()
+        ));
     }
 
     #[test]
-    fn identity_is_built_once_per_cache_entry() {
-        let cache = SessionCache::new(Duration::from_secs(60));
-        cache.insert(key(1), &session());
-        let builds = std::cell::Cell::new(0);
-        let build = || {
-            builds.set(builds.get() + 1);
-            Identity {
-                user_key: "u1".into(),
-                ..Default::default()
-            }
-        };
-        let first = cache.get(&key(1)).unwrap().identity(build);
-        let second = cache.get(&key(1)).unwrap().identity(build);
-        assert_eq!(
-            (first.user_key.as_str(), second.user_key.as_str()),
-            ("u1", "u1")
-        );
-        assert_eq!(builds.get(), 1);
-        // A new entry (reloaded from Redis) builds it again.
-        cache.insert(key(1), &session());
-        cache.get(&key(1)).unwrap().identity(build);
-        assert_eq!(builds.get(), 2);
+    fn liveness_follows_the_session_deadlines() {
+        let mut e = entry();
+        e.refreshed = 1000;
+        e.expires = 5000;
+        assert!(e.is_live(1000 + 1799, 1800));
+        assert!(!e.is_live(1000 + 1800, 1800), "idle timeout");
+        e.refreshed = 4000;
+        assert!(!e.is_live(5000, 1800), "absolute expiry");
     }
 
     #[test]
     fn expired_entries_are_swept_on_insert_after_a_lifetime() {
         let cache = SessionCache::new(Duration::from_millis(40));
         for i in 0..100 {
-            cache.insert(key(i), &session());
+            cache.insert(key(i), entry());
         }
         assert_eq!(cache.len(), 100);
         std::thread::sleep(Duration::from_millis(50));
         // Nobody asks for the 100 old sessions again; one new insert clears them out.
-        cache.insert(key(1000), &session());
+        cache.insert(key(1000), entry());
         assert_eq!(cache.len(), 1);
     }
 }

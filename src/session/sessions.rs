@@ -4,9 +4,9 @@
 //! `<ns>s:<hex sha256(session id)>` = AEAD(enc_key, aad = key name, JSON session);
 //! `<ns>used:<hex sha256(state)>` = single-use marker of a login state.
 
-use std::sync::Arc;
-
 use sha2::{Digest, Sha256};
+
+use crate::api::Identity;
 
 use super::{
     aead, CachedSession, Keys, Session, SessionCache, SessionId, SessionSettings, Store, StoreError,
@@ -49,14 +49,24 @@ impl Sessions {
     }
 
     /// No I/O: the cached session, if fresh in the cache and still live.
-    pub fn cached(&self, id: &SessionId, now: u64) -> Option<Arc<CachedSession>> {
+    pub fn cached(&self, id: &SessionId, now: u64) -> Option<CachedSession> {
         let s = self.cache.get(&id.digest())?;
         s.is_live(now, self.idle_secs()).then_some(s)
     }
 
+    /// No I/O: caches what `session` grants, for the next requests of this process. The
+    /// caller builds the identity, with the settings of the session's own provider.
+    pub fn remember(&self, id: &SessionId, session: &Session, identity: Identity) {
+        if self.cache.enabled() {
+            self.cache
+                .insert(id.digest(), CachedSession::new(session, identity));
+        }
+    }
+
     /// Blocking: reads the session; an expired or undecryptable record is "no session".
-    /// Records activity (at most once a minute) and fills the cache.
-    pub fn load(&self, id: &SessionId, now: u64) -> Result<Option<Arc<Session>>, StoreError> {
+    /// Records activity (at most once a minute). The cache is left to the caller
+    /// ([`Sessions::remember`]): logout reads a session only to end it.
+    pub fn load(&self, id: &SessionId, now: u64) -> Result<Option<Session>, StoreError> {
         let key = self.session_key(id);
         let Some(sealed) = self.store.get(&key)? else {
             return Ok(None);
@@ -74,8 +84,7 @@ impl Sessions {
             session.refreshed = now;
             self.write(&key, &session, now)?;
         }
-        self.cache.insert(id.digest(), &session);
-        Ok(Some(Arc::new(session)))
+        Ok(Some(session))
     }
 
     fn write(&self, key: &str, session: &Session, now: u64) -> Result<(), StoreError> {
@@ -87,10 +96,9 @@ impl Sessions {
     }
 
     /// Blocking: stores a new session under a fresh random id.
-    pub fn create(&self, session: Session, now: u64) -> Result<SessionId, StoreError> {
+    pub fn create(&self, session: &Session, now: u64) -> Result<SessionId, StoreError> {
         let id = SessionId::random();
-        self.write(&self.session_key(&id), &session, now)?;
-        self.cache.insert(id.digest(), &session);
+        self.write(&self.session_key(&id), session, now)?;
         Ok(id)
     }
 
@@ -115,6 +123,7 @@ impl Sessions {
 mod tests {
     use super::*;
     use crate::session::MemoryStore;
+    use std::sync::Arc;
     use std::time::Duration;
 
     fn settings(cache: u64) -> SessionSettings {
@@ -157,7 +166,7 @@ mod tests {
         let store = Arc::new(MemoryStore::new());
         let keys = Keys::derive(&[1; 32]);
         let s = Sessions::new(Box::new(Arc::clone(&store)), keys.clone(), settings(0));
-        let id = s.create(session(1000), 1000).unwrap();
+        let id = s.create(&session(1000), 1000).unwrap();
         let stored = store.keys();
         assert_eq!(
             stored,
@@ -188,7 +197,7 @@ mod tests {
             Keys::derive(&[1; 32]),
             settings(0),
         );
-        let id = s.create(session(1000), 1000).unwrap();
+        let id = s.create(&session(1000), 1000).unwrap();
         assert!(s.load(&id, 1000 + 1799).unwrap().is_some());
         // The load above refreshed activity at 2799; idle timeout counts from there.
         assert!(s.load(&id, 2799 + 1800).unwrap().is_none());
@@ -198,7 +207,9 @@ mod tests {
     fn cached_session_needs_no_store() {
         let store = MemoryStore::new();
         let s = Sessions::new(Box::new(store), Keys::derive(&[1; 32]), settings(60));
-        let id = s.create(session(1000), 1000).unwrap();
+        let id = s.create(&session(1000), 1000).unwrap();
+        assert!(s.cached(&id, 1001).is_none(), "creating does not cache");
+        s.remember(&id, &session(1000), Identity::default());
         assert!(s.cached(&id, 1001).is_some());
         assert!(
             s.cached(&id, 1000 + 43_200).is_none(),

@@ -4,6 +4,7 @@ These run before the module exists, so a broken harness is told apart from a bro
 """
 
 import subprocess
+import time
 from types import SimpleNamespace
 
 import pytest
@@ -96,7 +97,10 @@ def test_php_fpm_stops_with_its_workers(e2e_tmp):
     from e2e_rig.services import PhpFpm
     fpm = PhpFpm(e2e_tmp / "php-fpm-probe")
     from e2e_rig.procs import _children_of
-    kids = _children_of(fpm.proc.pid)
+    # The master listens before it has forked its workers: give them a moment on a busy machine.
+    deadline = time.monotonic() + 10
+    while not (kids := _children_of(fpm.proc.pid)) and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert kids, "php-fpm started no worker"
     fpm.stop()
     assert not port_open(fpm.port)

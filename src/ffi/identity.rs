@@ -1,0 +1,356 @@
+//! C ABI: the identity of an allowed request — Sesame's variables, the uniform claims, the
+//! mod_auth_openidc variables — and the Apache shim's Require rules on it.
+//!
+//! An outcome keeps the identity as the core hands it (shared with the session cache), and
+//! reads from it on demand: a request that only needs environment variables costs no copy
+//! and no encoding (issue 7, `make bench`). What has to be formatted for C callers (the
+//! `claim_<name>` variable names, header-encoded values) is built on the first call asking for
+//! it, once per outcome.
+
+use std::ffi::{c_char, c_int};
+use std::sync::OnceLock;
+
+use super::{guarded, in_lossy, out_str, with_outcome, SesameOutcome, SesameStr, EMPTY};
+use super::{SesameHandle, SESAME_ALLOW};
+use crate::api::{Identity, UNIFORM_CLAIMS};
+use crate::claims::encode_header_value;
+
+/// `provider`, `acr`, `user_key`, `remote_user`: the first identity variables.
+const FIXED_VARS: [&str; 4] = ["provider", "acr", "user_key", "remote_user"];
+
+/// Views of the identity built for C callers on first use.
+#[derive(Debug, Default)]
+pub(super) struct Views {
+    /// `claim_<name>` for every claim, in the identity's order.
+    claim_var_names: OnceLock<Vec<String>>,
+    /// Every identity variable's value, header-encoded, in `sesame_outcome_var` order.
+    var_header_values: OnceLock<Vec<String>>,
+    /// The present uniform claims' values, header-encoded, in `sesame_outcome_uniform` order.
+    uniform_header_values: OnceLock<Vec<String>>,
+}
+
+fn fixed_value(id: &Identity, i: usize) -> Option<&str> {
+    match i {
+        0 => Some(id.provider()),
+        1 => Some(id.acr()),
+        2 => Some(id.user_key()),
+        3 => Some(id.remote_user()),
+        _ => None,
+    }
+}
+
+impl SesameOutcome {
+    fn allowed(&self) -> Option<&Identity> {
+        self.identity.as_ref().filter(|_| self.kind == SESAME_ALLOW)
+    }
+
+    fn var_value(&self, i: usize) -> Option<&str> {
+        let id = self.allowed()?;
+        match i.checked_sub(FIXED_VARS.len()) {
+            None => fixed_value(id, i),
+            Some(c) => id.claim_at(c).map(|claim| claim.value),
+        }
+    }
+
+    fn var(&self, i: usize) -> Option<(&str, &str)> {
+        let value = self.var_value(i)?;
+        let name = match i.checked_sub(FIXED_VARS.len()) {
+            None => FIXED_VARS.get(i).copied()?,
+            Some(c) => {
+                let names = self.views.claim_var_names.get_or_init(|| {
+                    self.allowed()
+                        .map(|id| id.claims().map(|c| format!("claim_{}", c.name)).collect())
+                        .unwrap_or_default()
+                });
+                names.get(c)?.as_str()
+            }
+        };
+        Some((name, value))
+    }
+
+    fn var_count(&self) -> usize {
+        self.allowed()
+            .map_or(0, |id| FIXED_VARS.len() + id.claim_count())
+    }
+
+    fn uniform_present(&self) -> impl Iterator<Item = (&'static str, &str)> + '_ {
+        let id = self.allowed();
+        UNIFORM_CLAIMS
+            .iter()
+            .filter_map(move |name| id?.uniform(name).map(|v| (*name, v)))
+    }
+}
+
+/// Stores a (name, value) pair for the caller: 0, or -1 when there is none.
+///
+/// # Safety
+/// `name` and `value` must be NULL or writable.
+unsafe fn put_pair(
+    pair: Option<(&str, &str)>,
+    name: *mut SesameStr,
+    value: *mut SesameStr,
+) -> c_int {
+    match pair {
+        Some((n, v)) if !name.is_null() && !value.is_null() => {
+            // SAFETY: both are non-NULL and writable (caller contract).
+            unsafe {
+                *name = out_str(n);
+                *value = out_str(v);
+            }
+            0
+        }
+        _ => -1,
+    }
+}
+
+/// Number of identity variables (SESAME_ALLOW only): `provider`, `acr`, `user_key`,
+/// `remote_user`, then `claim_<claim name>` for every claim (raw UTF-8 values; non-string
+/// claims as compact JSON).
+///
+/// # Safety
+/// `o` must be NULL or a live outcome.
+#[no_mangle]
+pub unsafe extern "C" fn sesame_outcome_var_count(o: *const SesameOutcome) -> usize {
+    // SAFETY: `o` is NULL or a live outcome (this function's contract).
+    unsafe { with_outcome(o, 0, SesameOutcome::var_count) }
+}
+
+/// The i-th identity variable: 0 with `*name`/`*value` set, -1 when out of range.
+///
+/// # Safety
+/// `o` must be NULL or a live outcome; `name` and `value` writable.
+#[no_mangle]
+pub unsafe extern "C" fn sesame_outcome_var(
+    o: *const SesameOutcome,
+    i: usize,
+    name: *mut SesameStr,
+    value: *mut SesameStr,
+) -> c_int {
+    // SAFETY: `o` is NULL or a live outcome; name and value writable (this function's
+    // contract).
+    unsafe { with_outcome(o, -1, |o| put_pair(o.var(i), name, value)) }
+}
+
+/// The i-th identity variable's value percent-encoded for a request header (every byte
+/// outside `[A-Za-z0-9-._~]` as %XX); `{NULL, 0}` when out of range.
+///
+/// # Safety
+/// `o` must be NULL or a live outcome.
+#[no_mangle]
+pub unsafe extern "C" fn sesame_outcome_var_header_value(
+    o: *const SesameOutcome,
+    i: usize,
+) -> SesameStr {
+    // SAFETY: `o` is NULL or a live outcome (this function's contract).
+    unsafe {
+        with_outcome(o, EMPTY, |o| {
+            let encoded = o.views.var_header_values.get_or_init(|| {
+                (0..o.var_count())
+                    .map(|k| encode_header_value(o.var_value(k).unwrap_or_default()))
+                    .collect()
+            });
+            encoded.get(i).map_or(EMPTY, |e| out_str(e))
+        })
+    }
+}
+
+/// Number of claims of an allowed identity (the variables after the first four, without the
+/// `claim_` prefix): what a caller setting one variable per claim iterates over.
+///
+/// # Safety
+/// `o` must be NULL or a live outcome.
+#[no_mangle]
+pub unsafe extern "C" fn sesame_outcome_claim_count(o: *const SesameOutcome) -> usize {
+    // SAFETY: `o` is NULL or a live outcome (this function's contract).
+    unsafe { with_outcome(o, 0, |o| o.allowed().map_or(0, Identity::claim_count)) }
+}
+
+/// The i-th claim, in name order: 0 with `*name` (the provider's claim name) and `*value` (raw
+/// UTF-8; non-string claims as compact JSON) set, -1 when out of range.
+///
+/// # Safety
+/// `o` must be NULL or a live outcome; `name` and `value` writable.
+#[no_mangle]
+pub unsafe extern "C" fn sesame_outcome_claim(
+    o: *const SesameOutcome,
+    i: usize,
+    name: *mut SesameStr,
+    value: *mut SesameStr,
+) -> c_int {
+    // SAFETY: `o` is NULL or a live outcome; name and value writable (this function's
+    // contract).
+    unsafe {
+        with_outcome(o, -1, |o| {
+            let claim = o.allowed().and_then(|id| id.claim_at(i));
+            put_pair(claim.map(|c| (c.name, c.value)), name, value)
+        })
+    }
+}
+
+/// Number of mod_auth_openidc-style variables of an allowed identity (SESAME_ALLOW only):
+/// `REMOTE_USER` (`sub@issuer` without `https://`), then `OIDC_CLAIM_<claim>` for every claim.
+///
+/// # Safety
+/// `o` must be NULL or a live outcome.
+#[no_mangle]
+pub unsafe extern "C" fn sesame_outcome_oidc_var_count(o: *const SesameOutcome) -> usize {
+    // SAFETY: `o` is NULL or a live outcome (this function's contract).
+    unsafe {
+        with_outcome(o, 0, |o| {
+            o.allowed().map_or(0, |id| id.mod_auth_openidc().len())
+        })
+    }
+}
+
+/// The i-th mod_auth_openidc-style variable: 0 with `*name`/`*value` set, -1 when out of range.
+///
+/// # Safety
+/// `o` must be NULL or a live outcome; `name` and `value` writable.
+#[no_mangle]
+pub unsafe extern "C" fn sesame_outcome_oidc_var(
+    o: *const SesameOutcome,
+    i: usize,
+    name: *mut SesameStr,
+    value: *mut SesameStr,
+) -> c_int {
+    // SAFETY: `o` is NULL or a live outcome; name and value writable (this function's
+    // contract).
+    unsafe {
+        with_outcome(o, -1, |o| {
+            let var = o
+                .allowed()
+                .and_then(|id| id.mod_auth_openidc().get(i))
+                .map(|(n, v)| (n.as_str(), v.as_str()));
+            put_pair(var, name, value)
+        })
+    }
+}
+
+/// `Sesame::acr_satisfies`: 1 when the allowed identity's acr meets `wanted` (one or more
+/// space-separated values) under its provider's federation rules — FranceConnect levels
+/// ordered (eidas1 < eidas2 < eidas3), ProConnect and generic providers a set — else 0 (also
+/// for a NULL core, a NULL or non-ALLOW outcome, or an empty rule).
+///
+/// # Safety
+/// `s` NULL or a live core; `o` NULL or a live outcome; `wanted` valid for `wanted_len` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn sesame_outcome_acr_satisfies(
+    s: *const SesameHandle,
+    o: *const SesameOutcome,
+    wanted: *const c_char,
+    wanted_len: usize,
+) -> c_int {
+    let r = guarded(|| {
+        // SAFETY: caller guarantees the (ptr, len) pair.
+        let wanted = unsafe {
+            in_lossy(
+                SesameStr {
+                    ptr: wanted,
+                    len: wanted_len,
+                },
+                "acr rule",
+            )?
+        };
+        let wanted: Vec<String> = wanted.split_whitespace().map(str::to_owned).collect();
+        // SAFETY: the caller passes NULL or a live core.
+        let Some(s) = (unsafe { s.as_ref() }) else {
+            return Ok(false);
+        };
+        // SAFETY: `o` is NULL or a live outcome (this function's contract).
+        Ok(unsafe {
+            with_outcome(o, false, |o| {
+                o.allowed()
+                    .is_some_and(|id| s.0.acr_satisfies(id.provider(), &wanted, id.acr()))
+            })
+        })
+    });
+    c_int::from(r.unwrap_or(false))
+}
+
+/// Number of uniform claims of an allowed identity (`given_name`, `family_name` = FranceConnect
+/// `family_name` or ProConnect `usual_name`, `email`, `siret`, `idp_id`, FranceConnect birth
+/// data), as nginx's `$sesame_<name>` / `SESAME_<NAME>`.
+///
+/// # Safety
+/// `o` must be NULL or a live outcome.
+#[no_mangle]
+pub unsafe extern "C" fn sesame_outcome_uniform_count(o: *const SesameOutcome) -> usize {
+    // SAFETY: `o` is NULL or a live outcome (this function's contract).
+    unsafe { with_outcome(o, 0, |o| o.uniform_present().count()) }
+}
+
+/// The i-th uniform claim: 0 with `*name` and `*value` set and, when `header_value` is not
+/// NULL, `*header_value` (percent-encoded, built on first request); -1 when out of range.
+///
+/// # Safety
+/// `o` must be NULL or a live outcome; `name` and `value` writable; `header_value` NULL or
+/// writable.
+#[no_mangle]
+pub unsafe extern "C" fn sesame_outcome_uniform(
+    o: *const SesameOutcome,
+    i: usize,
+    name: *mut SesameStr,
+    value: *mut SesameStr,
+    header_value: *mut SesameStr,
+) -> c_int {
+    // SAFETY: `o` is NULL or a live outcome; the out-pointers as the contract says.
+    unsafe {
+        with_outcome(o, -1, |o| {
+            let rc = put_pair(o.uniform_present().nth(i), name, value);
+            if rc == 0 && !header_value.is_null() {
+                let encoded = o.views.uniform_header_values.get_or_init(|| {
+                    o.uniform_present()
+                        .map(|(_, v)| encode_header_value(v))
+                        .collect()
+                });
+                *header_value = encoded.get(i).map_or(EMPTY, |e| out_str(e));
+            }
+            rc
+        })
+    }
+}
+
+/// `authz::claim_matches`: 1 when the allowed identity's claim `name` equals `value` (or, for
+/// an array claim, contains it), else 0.
+///
+/// # Safety
+/// `o` must be NULL or a live outcome; strings valid for their lengths.
+#[no_mangle]
+pub unsafe extern "C" fn sesame_outcome_claim_matches(
+    o: *const SesameOutcome,
+    name: *const c_char,
+    name_len: usize,
+    value: *const c_char,
+    value_len: usize,
+) -> c_int {
+    let r = guarded(|| {
+        // SAFETY: caller guarantees the (ptr, len) pairs.
+        let (name, value) = unsafe {
+            (
+                in_lossy(
+                    SesameStr {
+                        ptr: name,
+                        len: name_len,
+                    },
+                    "claim name",
+                )?,
+                in_lossy(
+                    SesameStr {
+                        ptr: value,
+                        len: value_len,
+                    },
+                    "claim value",
+                )?,
+            )
+        };
+        // SAFETY: `o` is NULL or a live outcome (this function's contract).
+        Ok(unsafe {
+            with_outcome(o, false, |o| {
+                o.allowed()
+                    .and_then(|id| id.claim(&name))
+                    .is_some_and(|v| crate::authz::claim_matches(v, &value))
+            })
+        })
+    });
+    c_int::from(r.unwrap_or(false))
+}

@@ -1,0 +1,412 @@
+//! The verified identity handed to the backend, in the form every request reads it.
+//!
+//! One `Identity` is built per session and cache entry, then shared by every request that
+//! session makes (`make bench`, issue 7): cloning it is a reference count, and it is laid out
+//! compactly because the per-process cache holds one per active session (all strings in one
+//! buffer, claims as spans into it). The mod_auth_openidc view of it (`compat`) is built on
+//! first use only, so configurations that never ask for it never pay for it.
+
+use std::fmt;
+use std::ops::Range;
+use std::sync::{Arc, OnceLock};
+
+/// Names `Identity::uniform` answers for (`$sesame_<name>`, `SESAME_<NAME>`).
+pub const UNIFORM_CLAIMS: &[&str] = &[
+    "given_name",
+    "family_name",
+    "email",
+    "siret",
+    "idp_id",
+    "birthdate",
+    "birthplace",
+    "birthcountry",
+    "gender",
+];
+
+/// One claim as the backend sees it: the text, and whether that text is JSON (a claim that
+/// was not a JSON string: number, boolean, array, object, written compactly).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClaimText<'a> {
+    pub name: &'a str,
+    pub value: &'a str,
+    pub json: bool,
+}
+
+/// The fixed parts of an identity, borrowed while it is built.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct IdentityFields<'a> {
+    /// Provider name as configured (`fc`).
+    pub provider: &'a str,
+    pub issuer: &'a str,
+    pub sub: &'a str,
+    /// The acr the provider asserted for this session (`eidas1`).
+    pub acr: &'a str,
+    /// Stable user key built from issuer + sub (never email).
+    pub user_key: &'a str,
+    /// Value for REMOTE_USER (the configured claim, `sub` by default).
+    pub remote_user: &'a str,
+}
+
+/// A range of `Parts::text` (u32: identities are built from provider answers of at most
+/// `http::MAX_BODY` bytes).
+#[derive(Clone, Copy, Default)]
+struct Span {
+    start: u32,
+    end: u32,
+}
+
+#[derive(Clone, Copy)]
+struct ClaimSpan {
+    name: Span,
+    value: Span,
+    json: bool,
+}
+
+/// Indexes of `Parts::fixed`.
+const PROVIDER: usize = 0;
+const ISSUER: usize = 1;
+const SUB: usize = 2;
+const ACR: usize = 3;
+const USER_KEY: usize = 4;
+const REMOTE_USER: usize = 5;
+
+struct Parts {
+    /// Every string of the identity, one after the other.
+    text: Box<str>,
+    fixed: [Span; 6],
+    /// Sorted by name.
+    claims: Box<[ClaimSpan]>,
+    /// Every claim name is already lower-case letters, digits and `_`: a name-folding lookup
+    /// (nginx variable names) cannot find anything an exact lookup would not.
+    names_folded: bool,
+    /// `compat::variables_of`, built on first use.
+    mod_auth_openidc: OnceLock<Vec<(String, String)>>,
+}
+
+/// The verified identity handed to the backend. Immutable; a clone shares it.
+#[derive(Clone)]
+pub struct Identity(Arc<Parts>);
+
+impl Default for Identity {
+    fn default() -> Identity {
+        Identity::new(IdentityFields::default(), &[])
+    }
+}
+
+impl fmt::Debug for Identity {
+    /// Names only: claim values are personal data and have no place in debug output.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Identity")
+            .field("provider", &self.provider())
+            .field("acr", &self.acr())
+            .field("user_key", &self.user_key())
+            .field("claims", &self.claims().map(|c| c.name).collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+/// Is `name` unchanged by nginx's variable-name folding (lower case, other characters `_`)?
+pub fn is_folded_name(name: &str) -> bool {
+    name.bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
+struct Writer {
+    text: String,
+}
+
+impl Writer {
+    fn push(&mut self, s: &str) -> Option<Span> {
+        let start = u32::try_from(self.text.len()).ok()?;
+        let end = u32::try_from(self.text.len() + s.len()).ok()?;
+        self.text.push_str(s);
+        Some(Span { start, end })
+    }
+}
+
+impl Identity {
+    /// Builds an identity; claims are kept sorted by name. Parts that would not fit the 4 GiB
+    /// text buffer are left out (never reached: provider bodies are at most 1 MiB).
+    pub fn new(fields: IdentityFields<'_>, claims: &[ClaimText<'_>]) -> Identity {
+        let fixed_len = [
+            fields.provider,
+            fields.issuer,
+            fields.sub,
+            fields.acr,
+            fields.user_key,
+            fields.remote_user,
+        ];
+        let len = fixed_len.iter().map(|s| s.len()).sum::<usize>()
+            + claims
+                .iter()
+                .map(|c| c.name.len() + c.value.len())
+                .sum::<usize>();
+        let mut w = Writer {
+            text: String::with_capacity(len),
+        };
+        let mut fixed = [Span::default(); 6];
+        for (slot, s) in fixed.iter_mut().zip(fixed_len) {
+            *slot = w.push(s).unwrap_or_default();
+        }
+        let mut sorted: Vec<&ClaimText<'_>> = claims.iter().collect();
+        sorted.sort_by(|a, b| a.name.cmp(b.name));
+        let spans: Vec<ClaimSpan> = sorted
+            .iter()
+            .filter_map(|c| {
+                Some(ClaimSpan {
+                    name: w.push(c.name)?,
+                    value: w.push(c.value)?,
+                    json: c.json,
+                })
+            })
+            .collect();
+        Identity(Arc::new(Parts {
+            names_folded: claims.iter().all(|c| is_folded_name(c.name)),
+            text: w.text.into_boxed_str(),
+            fixed,
+            claims: spans.into_boxed_slice(),
+            mod_auth_openidc: OnceLock::new(),
+        }))
+    }
+
+    fn str_at(&self, span: Span) -> &str {
+        let range: Range<usize> = span.start as usize..span.end as usize;
+        self.0.text.get(range).unwrap_or_default()
+    }
+
+    pub fn provider(&self) -> &str {
+        self.str_at(self.0.fixed[PROVIDER])
+    }
+
+    pub fn issuer(&self) -> &str {
+        self.str_at(self.0.fixed[ISSUER])
+    }
+
+    pub fn sub(&self) -> &str {
+        self.str_at(self.0.fixed[SUB])
+    }
+
+    pub fn acr(&self) -> &str {
+        self.str_at(self.0.fixed[ACR])
+    }
+
+    pub fn user_key(&self) -> &str {
+        self.str_at(self.0.fixed[USER_KEY])
+    }
+
+    pub fn remote_user(&self) -> &str {
+        self.str_at(self.0.fixed[REMOTE_USER])
+    }
+
+    fn claim_of(&self, span: &ClaimSpan) -> ClaimText<'_> {
+        ClaimText {
+            name: self.str_at(span.name),
+            value: self.str_at(span.value),
+            json: span.json,
+        }
+    }
+
+    /// Every claim, sorted by name.
+    pub fn claims(&self) -> impl ExactSizeIterator<Item = ClaimText<'_>> + Clone + '_ {
+        self.0.claims.iter().map(|span| self.claim_of(span))
+    }
+
+    pub fn claim_count(&self) -> usize {
+        self.0.claims.len()
+    }
+
+    /// The i-th claim in name order.
+    pub fn claim_at(&self, i: usize) -> Option<ClaimText<'_>> {
+        self.0.claims.get(i).map(|span| self.claim_of(span))
+    }
+
+    /// One claim, by its exact name.
+    pub fn claim_text(&self, name: &str) -> Option<ClaimText<'_>> {
+        let i = self
+            .0
+            .claims
+            .binary_search_by(|span| self.str_at(span.name).cmp(name))
+            .ok()?;
+        self.claim_at(i)
+    }
+
+    /// The value of one claim, if present.
+    pub fn claim(&self, name: &str) -> Option<&str> {
+        self.claim_text(name).map(|c| c.value)
+    }
+
+    /// True when every claim name is already in nginx's folded variable form, so that a
+    /// folded lookup can be skipped.
+    pub fn claim_names_are_folded(&self) -> bool {
+        self.0.names_folded
+    }
+
+    /// A claim under one name whatever the federation (`given_name`, `family_name` = FC
+    /// `family_name` or ProConnect `usual_name`, `email`, `siret`, `idp_id`, FC birth data:
+    /// `birthdate`, `birthplace`, `birthcountry`, `gender`). See [`UNIFORM_CLAIMS`].
+    pub fn uniform(&self, name: &str) -> Option<&str> {
+        match name {
+            "family_name" => self
+                .claim("family_name")
+                .or_else(|| self.claim("usual_name")),
+            n if UNIFORM_CLAIMS.contains(&n) => self.claim(n),
+            _ => None,
+        }
+    }
+
+    /// The same identity as mod_auth_openidc would pass it (`REMOTE_USER` = `sub@issuer`, then
+    /// `OIDC_CLAIM_<claim>`), for applications migrating from it (see `compat`). Built on the
+    /// first call, then shared.
+    pub fn mod_auth_openidc(&self) -> &[(String, String)] {
+        self.0
+            .mod_auth_openidc
+            .get_or_init(|| crate::compat::variables_of(self))
+    }
+
+    /// Heap bytes held by this identity (its share of the session cache), without the lazy
+    /// mod_auth_openidc view.
+    pub fn heap_bytes(&self) -> usize {
+        std::mem::size_of::<Parts>()
+            + self.0.text.len()
+            + self.0.claims.len() * std::mem::size_of::<ClaimSpan>()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claim<'a>(name: &'a str, value: &'a str) -> ClaimText<'a> {
+        ClaimText {
+            name,
+            value,
+            json: false,
+        }
+    }
+
+    fn sample() -> Identity {
+        Identity::new(
+            IdentityFields {
+                provider: "fc",
+                issuer: "https://op/api/v2",
+                sub: "s1",
+                acr: "eidas1",
+                user_key: "k1",
+                remote_user: "r1",
+            },
+            &[
+                claim("given_name", "Élodie"),
+                claim("email", "e@x.fr"),
+                ClaimText {
+                    name: "amr",
+                    value: r#"["pwd","mfa"]"#,
+                    json: true,
+                },
+                claim("usual_name", "Dupont"),
+            ],
+        )
+    }
+
+    #[test]
+    fn fixed_parts_and_claims_read_back() {
+        let id = sample();
+        assert_eq!(
+            (id.provider(), id.issuer(), id.sub(), id.acr()),
+            ("fc", "https://op/api/v2", "s1", "eidas1")
+        );
+        assert_eq!((id.user_key(), id.remote_user()), ("k1", "r1"));
+        let names: Vec<&str> = id.claims().map(|c| c.name).collect();
+        assert_eq!(names, ["amr", "email", "given_name", "usual_name"]);
+        assert_eq!(id.claim("given_name"), Some("Élodie"));
+        assert_eq!(id.claim("given"), None);
+        assert_eq!(id.claim("zzz"), None);
+        assert!(id.claim_text("amr").is_some_and(|c| c.json));
+        assert!(id.claim_text("email").is_some_and(|c| !c.json));
+        assert_eq!(id.claim_at(1).map(|c| c.value), Some("e@x.fr"));
+        assert_eq!(id.claim_at(4), None);
+    }
+
+    #[test]
+    fn uniform_names_map_federation_claims() {
+        let id = sample();
+        assert_eq!(id.uniform("family_name"), Some("Dupont"));
+        assert_eq!(id.uniform("given_name"), Some("Élodie"));
+        assert_eq!(id.uniform("usual_name"), None, "not a uniform name");
+    }
+
+    #[test]
+    fn a_clone_shares_the_identity() {
+        let id = sample();
+        let copy = id.clone();
+        assert!(Arc::ptr_eq(&id.0, &copy.0));
+        assert_eq!(Arc::strong_count(&id.0), 2);
+    }
+
+    #[test]
+    fn folded_names_are_detected() {
+        assert!(sample().claim_names_are_folded());
+        let odd = Identity::new(
+            IdentityFields::default(),
+            &[claim("chorusdt:matricule", "1")],
+        );
+        assert!(!odd.claim_names_are_folded());
+        assert!(
+            !Identity::new(IdentityFields::default(), &[claim("Given", "x")])
+                .claim_names_are_folded()
+        );
+    }
+
+    #[test]
+    fn mod_auth_openidc_view_is_built_once_on_demand() {
+        let id = sample();
+        assert!(id.0.mod_auth_openidc.get().is_none(), "not built eagerly");
+        let first = id.mod_auth_openidc().as_ptr();
+        assert_eq!(id.mod_auth_openidc()[0].0, "REMOTE_USER");
+        assert_eq!(id.clone().mod_auth_openidc().as_ptr(), first);
+    }
+
+    #[test]
+    fn debug_output_leaves_values_out() {
+        let shown = format!("{:?}", sample());
+        assert!(shown.contains("given_name"));
+        assert!(!shown.contains("Élodie"));
+        assert!(!shown.contains("e@x.fr"));
+    }
+
+    #[test]
+    fn a_typical_identity_is_compact() {
+        // FranceConnect's test user with every scope: the cache holds one of these per
+        // active session (issue 7: <= 10 MiB for 10,000 sessions, everything included).
+        let id = Identity::new(
+            IdentityFields {
+                provider: "fc",
+                issuer: "https://fcp-low.sbx.dev-franceconnect.fr/api/v2",
+                sub: "b6048e95bb134ec5b1d1e1fa69f287172e91722b9354d637a1bcf2ebb0fd2ef5v1",
+                acr: "eidas1",
+                user_key: "0123456789abcdef0123456789abcdef",
+                remote_user: "b6048e95bb134ec5b1d1e1fa69f287172e91722b9354d637a1bcf2ebb0fd2ef5v1",
+            },
+            &[
+                claim("given_name", "Angela Claire Louise"),
+                claim("family_name", "DUBOIS"),
+                claim("birthdate", "1962-08-24"),
+                claim("gender", "female"),
+                claim("birthplace", "75107"),
+                claim("birthcountry", "99100"),
+                claim("email", "wossewodda-3728@yopmail.com"),
+                claim("preferred_username", ""),
+                claim(
+                    "sub",
+                    "b6048e95bb134ec5b1d1e1fa69f287172e91722b9354d637a1bcf2ebb0fd2ef5v1",
+                ),
+                claim("idp_birthdate", "1962-08-24"),
+                ClaimText {
+                    name: "given_name_array",
+                    value: r#"["Angela","Claire","Louise"]"#,
+                    json: true,
+                },
+            ],
+        );
+        assert!(id.heap_bytes() < 900, "{} bytes", id.heap_bytes());
+    }
+}
