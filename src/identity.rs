@@ -8,7 +8,7 @@
 
 use std::fmt;
 use std::ops::Range;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 /// Names `Identity::uniform` answers for (`$sesame_<name>`, `SESAME_<NAME>`).
 pub const UNIFORM_CLAIMS: &[&str] = &[
@@ -49,31 +49,75 @@ pub struct IdentityFields<'a> {
 
 /// A range of `Parts::text` (u32: identities are built from provider answers of at most
 /// `http::MAX_BODY` bytes).
-#[derive(Clone, Copy, Default)]
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
 struct Span {
     start: u32,
     end: u32,
 }
 
+/// A claim: its name at `start..split`, its value right after at `split..end`, and whether
+/// the value is JSON in the top bit of `end` (12 bytes instead of 20: one per claim and cached
+/// session).
 #[derive(Clone, Copy)]
 struct ClaimSpan {
-    name: Span,
-    value: Span,
-    json: bool,
+    start: u32,
+    split: u32,
+    end_and_json: u32,
+}
+
+const JSON_BIT: u32 = 1 << 31;
+
+impl ClaimSpan {
+    fn name(&self) -> Span {
+        Span {
+            start: self.start,
+            end: self.split,
+        }
+    }
+
+    fn value(&self) -> Span {
+        Span {
+            start: self.split,
+            end: self.end_and_json & !JSON_BIT,
+        }
+    }
+
+    fn json(&self) -> bool {
+        self.end_and_json & JSON_BIT != 0
+    }
 }
 
 /// Indexes of `Parts::fixed`.
 const PROVIDER: usize = 0;
-const ISSUER: usize = 1;
-const SUB: usize = 2;
-const ACR: usize = 3;
-const USER_KEY: usize = 4;
-const REMOTE_USER: usize = 5;
+const SUB: usize = 1;
+const ACR: usize = 2;
+const USER_KEY: usize = 3;
+const REMOTE_USER: usize = 4;
+
+/// Distinct issuers kept by [`shared_issuer`]; past that, each identity has its own copy.
+const MAX_SHARED_ISSUERS: usize = 64;
+
+/// The issuer as an `Arc` shared by every identity of that provider in the process: it is
+/// 50 bytes or so at the federations and repeated in each cached session.
+fn shared_issuer(issuer: &str) -> Arc<str> {
+    static ISSUERS: Mutex<Vec<Arc<str>>> = Mutex::new(Vec::new());
+    let mut known = ISSUERS.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(found) = known.iter().find(|known| ***known == *issuer) {
+        return Arc::clone(found);
+    }
+    let new: Arc<str> = Arc::from(issuer);
+    if known.len() < MAX_SHARED_ISSUERS {
+        known.push(Arc::clone(&new));
+    }
+    new
+}
 
 struct Parts {
-    /// Every string of the identity, one after the other.
+    /// One per provider, shared by every identity of the process (see [`shared_issuer`]).
+    issuer: Arc<str>,
+    /// Every other string of the identity, one after the other.
     text: Box<str>,
-    fixed: [Span; 6],
+    fixed: [Span; 5],
     /// Sorted by name.
     claims: Box<[ClaimSpan]>,
     /// Every claim name is already lower-case letters, digits and `_`: a name-folding lookup
@@ -116,11 +160,27 @@ struct Writer {
 }
 
 impl Writer {
+    /// Appends `s`; None once the text would pass 2 GiB (the top bit of a claim's end is its
+    /// JSON flag).
     fn push(&mut self, s: &str) -> Option<Span> {
         let start = u32::try_from(self.text.len()).ok()?;
-        let end = u32::try_from(self.text.len() + s.len()).ok()?;
+        let end = u32::try_from(self.text.len() + s.len())
+            .ok()
+            .filter(|end| end & JSON_BIT == 0)?;
         self.text.push_str(s);
         Some(Span { start, end })
+    }
+
+    /// The span of an equal string already written among `known`, else `s` appended: `sub`
+    /// is also a claim and usually REMOTE_USER, and is 64 characters at FranceConnect.
+    fn push_shared(&mut self, s: &str, known: &[Span]) -> Option<Span> {
+        let found = known
+            .iter()
+            .find(|span| self.text.get(span.start as usize..span.end as usize) == Some(s));
+        match found {
+            Some(span) => Some(*span),
+            None => self.push(s),
+        }
     }
 }
 
@@ -130,7 +190,6 @@ impl Identity {
     pub fn new(fields: IdentityFields<'_>, claims: &[ClaimText<'_>]) -> Identity {
         let fixed_len = [
             fields.provider,
-            fields.issuer,
             fields.sub,
             fields.acr,
             fields.user_key,
@@ -144,23 +203,29 @@ impl Identity {
         let mut w = Writer {
             text: String::with_capacity(len),
         };
-        let mut fixed = [Span::default(); 6];
-        for (slot, s) in fixed.iter_mut().zip(fixed_len) {
-            *slot = w.push(s).unwrap_or_default();
-        }
         let mut sorted: Vec<&ClaimText<'_>> = claims.iter().collect();
         sorted.sort_by(|a, b| a.name.cmp(b.name));
         let spans: Vec<ClaimSpan> = sorted
             .iter()
             .filter_map(|c| {
+                let name = w.push(c.name)?;
+                let value = w.push(c.value)?;
                 Some(ClaimSpan {
-                    name: w.push(c.name)?,
-                    value: w.push(c.value)?,
-                    json: c.json,
+                    start: name.start,
+                    split: value.start,
+                    end_and_json: value.end | if c.json { JSON_BIT } else { 0 },
                 })
             })
             .collect();
+        // The fixed parts reuse a claim's text when equal (`sub` is also a claim).
+        let mut known: Vec<Span> = spans.iter().map(ClaimSpan::value).collect();
+        let mut fixed = [Span::default(); 5];
+        for (slot, s) in fixed.iter_mut().zip(fixed_len) {
+            *slot = w.push_shared(s, &known).unwrap_or_default();
+            known.push(*slot);
+        }
         Identity(Arc::new(Parts {
+            issuer: shared_issuer(fields.issuer),
             names_folded: claims.iter().all(|c| is_folded_name(c.name)),
             text: w.text.into_boxed_str(),
             fixed,
@@ -179,7 +244,7 @@ impl Identity {
     }
 
     pub fn issuer(&self) -> &str {
-        self.str_at(self.0.fixed[ISSUER])
+        &self.0.issuer
     }
 
     pub fn sub(&self) -> &str {
@@ -200,9 +265,9 @@ impl Identity {
 
     fn claim_of(&self, span: &ClaimSpan) -> ClaimText<'_> {
         ClaimText {
-            name: self.str_at(span.name),
-            value: self.str_at(span.value),
-            json: span.json,
+            name: self.str_at(span.name()),
+            value: self.str_at(span.value()),
+            json: span.json(),
         }
     }
 
@@ -225,7 +290,7 @@ impl Identity {
         let i = self
             .0
             .claims
-            .binary_search_by(|span| self.str_at(span.name).cmp(name))
+            .binary_search_by(|span| self.str_at(span.name()).cmp(name))
             .ok()?;
         self.claim_at(i)
     }
@@ -366,6 +431,13 @@ mod tests {
     }
 
     #[test]
+    fn identities_of_one_issuer_share_it() {
+        let (a, b) = (sample(), sample());
+        assert!(Arc::ptr_eq(&a.0.issuer, &b.0.issuer));
+        assert_eq!(a.issuer(), "https://op/api/v2");
+    }
+
+    #[test]
     fn debug_output_leaves_values_out() {
         let shown = format!("{:?}", sample());
         assert!(shown.contains("given_name"));
@@ -407,6 +479,19 @@ mod tests {
                 },
             ],
         );
-        assert!(id.heap_bytes() < 900, "{} bytes", id.heap_bytes());
+        assert!(id.heap_bytes() < 700, "{} bytes", id.heap_bytes());
+        // sub is written once and read back in its three places.
+        let sub = "b6048e95bb134ec5b1d1e1fa69f287172e91722b9354d637a1bcf2ebb0fd2ef5v1";
+        assert_eq!(id.0.text.matches(sub).count(), 1);
+        assert_eq!(
+            (id.sub(), id.remote_user(), id.claim("sub")),
+            (sub, sub, Some(sub))
+        );
+        assert_eq!(
+            id.claim("given_name_array"),
+            Some(r#"["Angela","Claire","Louise"]"#)
+        );
+        assert!(id.claim_text("given_name_array").is_some_and(|c| c.json));
+        assert_eq!(id.claim("preferred_username"), Some(""));
     }
 }

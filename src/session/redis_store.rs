@@ -14,8 +14,11 @@ use redis::{Cmd, Connection, FromRedisValue, RedisError, RedisResult, TlsCertifi
 use super::redis_target::{HostPort, RedisTarget, Topology};
 use super::store::{Store, StoreError};
 
-/// Idle connections kept per process; more concurrent jobs simply open more.
-const POOL_MAX: usize = 8;
+/// Idle connections kept per process: one per thread of nginx's default thread pool (32), so
+/// that a burst of jobs (a cold cache, many logins) reuses connections instead of opening and
+/// closing one per job beyond the pool (`make bench`, issue 7). More concurrent jobs simply
+/// open more.
+const POOL_MAX: usize = 32;
 
 /// TLS material for `rediss://` (PEM bytes read at configuration time).
 #[derive(Clone, Default)]
