@@ -7,11 +7,10 @@
 //! first use only, so configurations that never ask for it never pay for it.
 
 use std::fmt;
-use std::ops::Range;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 /// Names `Identity::uniform` answers for (`$sesame_<name>`, `SESAME_<NAME>`).
-pub const UNIFORM_CLAIMS: &[&str] = &[
+pub const UNIFORM_CLAIMS: &[&str; UNIFORM_COUNT] = &[
     "given_name",
     "family_name",
     "email",
@@ -87,6 +86,10 @@ impl ClaimSpan {
     }
 }
 
+const UNIFORM_COUNT: usize = 9;
+/// `Parts::uniform` for an absent claim (or one past index 254: looked up instead).
+const NO_CLAIM: u8 = u8::MAX;
+
 /// Indexes of `Parts::fixed`.
 const PROVIDER: usize = 0;
 const SUB: usize = 1;
@@ -120,6 +123,9 @@ struct Parts {
     fixed: [Span; 5],
     /// Sorted by name.
     claims: Box<[ClaimSpan]>,
+    /// Index in `claims` of each of [`UNIFORM_CLAIMS`] (`NO_CLAIM` when absent), found once:
+    /// every request of an Apache site reads them all.
+    uniform: [u8; UNIFORM_COUNT],
     /// Every claim name is already lower-case letters, digits and `_`: a name-folding lookup
     /// (nginx variable names) cannot find anything an exact lookup would not.
     names_folded: bool,
@@ -184,6 +190,18 @@ impl Writer {
     }
 }
 
+fn text_at(text: &str, span: Span) -> &str {
+    text.get(span.start as usize..span.end as usize)
+        .unwrap_or_default()
+}
+
+/// Index of the claim `name` in `spans` (sorted by name).
+fn find_claim(text: &str, spans: &[ClaimSpan], name: &str) -> Option<usize> {
+    spans
+        .binary_search_by(|span| text_at(text, span.name()).cmp(name))
+        .ok()
+}
+
 impl Identity {
     /// Builds an identity; claims are kept sorted by name. Parts that would not fit the 4 GiB
     /// text buffer are left out (never reached: provider bodies are at most 1 MiB).
@@ -224,8 +242,18 @@ impl Identity {
             *slot = w.push_shared(s, &known).unwrap_or_default();
             known.push(*slot);
         }
+        let mut uniform = [NO_CLAIM; UNIFORM_COUNT];
+        for (slot, name) in uniform.iter_mut().zip(UNIFORM_CLAIMS) {
+            let found = match *name {
+                "family_name" => find_claim(&w.text, &spans, "family_name")
+                    .or_else(|| find_claim(&w.text, &spans, "usual_name")),
+                name => find_claim(&w.text, &spans, name),
+            };
+            *slot = found.and_then(|i| u8::try_from(i).ok()).unwrap_or(NO_CLAIM);
+        }
         Identity(Arc::new(Parts {
             issuer: shared_issuer(fields.issuer),
+            uniform,
             names_folded: claims.iter().all(|c| is_folded_name(c.name)),
             text: w.text.into_boxed_str(),
             fixed,
@@ -235,8 +263,7 @@ impl Identity {
     }
 
     fn str_at(&self, span: Span) -> &str {
-        let range: Range<usize> = span.start as usize..span.end as usize;
-        self.0.text.get(range).unwrap_or_default()
+        text_at(&self.0.text, span)
     }
 
     pub fn provider(&self) -> &str {
@@ -287,12 +314,7 @@ impl Identity {
 
     /// One claim, by its exact name.
     pub fn claim_text(&self, name: &str) -> Option<ClaimText<'_>> {
-        let i = self
-            .0
-            .claims
-            .binary_search_by(|span| self.str_at(span.name()).cmp(name))
-            .ok()?;
-        self.claim_at(i)
+        self.claim_at(find_claim(&self.0.text, &self.0.claims, name)?)
     }
 
     /// The value of one claim, if present.
@@ -310,13 +332,27 @@ impl Identity {
     /// `family_name` or ProConnect `usual_name`, `email`, `siret`, `idp_id`, FC birth data:
     /// `birthdate`, `birthplace`, `birthcountry`, `gender`). See [`UNIFORM_CLAIMS`].
     pub fn uniform(&self, name: &str) -> Option<&str> {
-        match name {
-            "family_name" => self
-                .claim("family_name")
-                .or_else(|| self.claim("usual_name")),
-            n if UNIFORM_CLAIMS.contains(&n) => self.claim(n),
-            _ => None,
-        }
+        let i = UNIFORM_CLAIMS.iter().position(|n| *n == name)?;
+        self.uniform_at(i).map(|(_, value)| value)
+    }
+
+    /// The i-th of [`UNIFORM_CLAIMS`]: its name and, when the identity has it, its value.
+    pub fn uniform_at(&self, i: usize) -> Option<(&'static str, &str)> {
+        let name = *UNIFORM_CLAIMS.get(i)?;
+        let value = match *self.0.uniform.get(i)? {
+            NO_CLAIM if self.claim_count() > usize::from(NO_CLAIM) => {
+                // Past the indexes a u8 holds: look it up.
+                return self.claim(name).map(|v| (name, v)).or_else(|| {
+                    (name == "family_name")
+                        .then(|| self.claim("usual_name"))
+                        .flatten()
+                        .map(|v| (name, v))
+                });
+            }
+            NO_CLAIM => return None,
+            index => self.claim_at(usize::from(index))?.value,
+        };
+        Some((name, value))
     }
 
     /// The same identity as mod_auth_openidc would pass it (`REMOTE_USER` = `sub@issuer`, then
@@ -397,6 +433,34 @@ mod tests {
         assert_eq!(id.uniform("family_name"), Some("Dupont"));
         assert_eq!(id.uniform("given_name"), Some("Élodie"));
         assert_eq!(id.uniform("usual_name"), None, "not a uniform name");
+    }
+
+    #[test]
+    fn uniform_claims_are_indexed_in_their_order() {
+        let id = sample();
+        assert_eq!(id.uniform_at(0), Some(("given_name", "Élodie")));
+        assert_eq!(id.uniform_at(1), Some(("family_name", "Dupont")));
+        assert_eq!(id.uniform_at(2), Some(("email", "e@x.fr")));
+        assert_eq!(id.uniform_at(3), None, "no siret");
+        assert_eq!(id.uniform_at(UNIFORM_CLAIMS.len()), None);
+        // family_name wins over usual_name when both are there.
+        let both = Identity::new(
+            IdentityFields::default(),
+            &[claim("usual_name", "U"), claim("family_name", "F")],
+        );
+        assert_eq!(both.uniform("family_name"), Some("F"));
+    }
+
+    #[test]
+    fn uniform_claims_past_255_claims_are_still_found() {
+        let names: Vec<String> = (0..300).map(|i| format!("c{i:03}")).collect();
+        let mut claims: Vec<ClaimText<'_>> = names.iter().map(|n| claim(n, "v")).collect();
+        claims.push(claim("usual_name", "Dupont"));
+        claims.push(claim("siret", "21750001600019"));
+        let id = Identity::new(IdentityFields::default(), &claims);
+        assert_eq!(id.uniform("family_name"), Some("Dupont"));
+        assert_eq!(id.uniform("siret"), Some("21750001600019"));
+        assert_eq!(id.uniform("email"), None);
     }
 
     #[test]

@@ -70,17 +70,15 @@ impl Field {
             Field::User => Cow::Borrowed(id.user_key()),
             Field::RemoteUser => Cow::Borrowed(id.remote_user()),
             Field::Uniform if data >= UNIFORM_HEADER_BASE => {
-                let value = sesame::UNIFORM_CLAIMS
-                    .get(data - UNIFORM_HEADER_BASE)
-                    .and_then(|name| id.uniform(name))
-                    .unwrap_or("");
+                let value = id
+                    .uniform_at(data - UNIFORM_HEADER_BASE)
+                    .map_or("", |(_, value)| value);
                 Cow::Owned(sesame::claims::encode_header_value(value))
             }
             Field::Uniform => Cow::Borrowed(
                 data.checked_sub(UNIFORM_BASE)
-                    .and_then(|i| sesame::UNIFORM_CLAIMS.get(i))
-                    .and_then(|name| id.uniform(name))
-                    .unwrap_or(""),
+                    .and_then(|i| id.uniform_at(i))
+                    .map_or("", |(_, value)| value),
             ),
         }
     }
