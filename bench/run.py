@@ -8,8 +8,10 @@ module) with the e2e rig's classes, then measures with wrk (Debian's, HTTPS, kee
   b  the same file protected, with a valid session (one real login through the emulator)
   c  a small PHP page (php-fpm): bare, protected
   d  complete logins per second (protected URL -> emulator login page -> callback -> page), and
-     the nginx worker's CPU per login from /proc/<pid>/stat (utime+stime); the emulator is
-     another process, so provider time is excluded by construction
+     the nginx worker's CPU per login from /proc/<pid>/stat (utime+stime), split between its
+     event loop (nginx's HTTP/TLS of the login's 3 requests, Sesame's begin) and its thread
+     pool (Sesame's jobs) from /proc/<pid>/task; the emulator is another process, so provider
+     time is excluded by construction
   e  stall test: p99 of unprotected requests while 50 logins wait on a token endpoint that
      answers after 2 s, against the same measurement without them
   f  memory: nginx worker RSS before/after 100 000 protected requests over 10 000 sessions (the
@@ -48,7 +50,7 @@ from e2e_rig.services import EchoApp, Emulator, PhpFpm, Pki, Redis  # noqa: E402
 sys.path.insert(0, str(BENCH))
 import apache_rows  # noqa: E402
 from measure import (  # noqa: E402
-    Row, format_table, proc_cpu_seconds, redis_calls, rss_kib, wrk,
+    Row, format_table, proc_cpu_seconds, redis_calls, rss_kib, thread_cpu_seconds, wrk,
 )
 
 SESSION_COOKIE = "__Host-sesame"
@@ -302,6 +304,10 @@ class Bench:
                 with lock:
                     durations.append(d)
 
+        # nginx: the event loop and the thread pool apart (Apache runs jobs on its request
+        # threads: only the whole process means something there).
+        split = server is self.nginx or isinstance(server, type(self.nginx))
+        threads0 = [thread_cpu_seconds(p) for p in pids] if split else None
         cpu0 = sum(proc_cpu_seconds(p) for p in pids)
         emu0 = proc_cpu_seconds(self.emulator.proc.pid)
         calls0 = redis_calls(self.redis)
@@ -314,6 +320,7 @@ class Bench:
             t.join()
         elapsed = time.monotonic() - t0
         cpu1 = sum(proc_cpu_seconds(p) for p in pids)
+        threads1 = [thread_cpu_seconds(p) for p in pids] if split else None
         emu1 = proc_cpu_seconds(self.emulator.proc.pid)
         calls1 = redis_calls(self.redis)
         n = len(durations)
@@ -325,9 +332,17 @@ class Bench:
         })
         row.unit = "logins/s"
         row.cpu_us_per_req = (cpu1 - cpu0) * 1e6 / max(n, 1)
+        if split:
+            row.cpu_split = tuple(
+                sum(t1[i] - t0[i] for t0, t1 in zip(threads0, threads1)) * 1e3 / max(n, 1)
+                for i in (0, 1))
+            # The same total, precise (schedstat): nginx's threads never exit.
+            row.cpu_us_per_req = sum(row.cpu_split) * 1e3
         row.redis_get = calls1["get"] - calls0["get"]
         row.redis_set = calls1["set"] - calls0["set"]
-        row.extra = (f"emulator CPU {(emu1 - emu0) * 1e3 / max(n, 1):.1f} ms/login; "
+        row.extra = ((f"event loop {row.cpu_split[0]:.2f} + thread pool {row.cpu_split[1]:.2f} "
+                      f"ms/login; " if split else "") +
+                     f"emulator CPU {(emu1 - emu0) * 1e3 / max(n, 1):.1f} ms/login; "
                      f"{len(failures)} failed")
         if failures:
             row.invalid = f"{len(failures)} logins failed, first: {failures[0]}"
