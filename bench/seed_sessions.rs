@@ -1,6 +1,6 @@
 //! Benchmark helper (`make bench`, row f): clones one real session N times into Redis.
 //!
-//! Usage: `bench_seed_sessions REDIS_URL SECRET_FILE COUNT OUT_FILE`
+//! Usage: `bench_seed_sessions REDIS_URL SECRET_FILE COUNT OUT_FILE [STORE_URL]`
 //!
 //! It reads the single session a real login through the emulator left in this secret's
 //! namespace (same keys as the web server modules: HKDF of the trimmed secret file), then stores
@@ -8,6 +8,9 @@
 //! key layout and TTL as a login), each with its own `sub`, and writes one cookie value per line
 //! to OUT_FILE. Logging in 10 000 times through the emulator would take minutes; the records and
 //! cookies made here are byte-for-byte what a login makes.
+//!
+//! With STORE_URL (another Redis database), the copies are stored there instead: their cookies
+//! are then valid but unknown to a server using REDIS_URL (row f's thread-pool warm-up).
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -26,8 +29,15 @@ fn main() -> ExitCode {
 }
 
 fn run(args: &[String]) -> Result<(), String> {
-    let [url, secret_file, count, out] = args else {
-        return Err("usage: bench_seed_sessions REDIS_URL SECRET_FILE COUNT OUT_FILE".into());
+    let (url, secret_file, count, out, store_url) = match args {
+        [url, secret_file, count, out] => (url, secret_file, count, out, url),
+        [url, secret_file, count, out, store_url] => (url, secret_file, count, out, store_url),
+        _ => {
+            return Err(
+                "usage: bench_seed_sessions REDIS_URL SECRET_FILE COUNT OUT_FILE [STORE_URL]"
+                    .into(),
+            )
+        }
     };
     let count: usize = count
         .parse()
@@ -35,10 +45,11 @@ fn run(args: &[String]) -> Result<(), String> {
     let secret = std::fs::read(secret_file).map_err(|e| format!("{secret_file}: {e}"))?;
     let keys = Keys::derive(secret.trim_ascii_end());
     let timeout = Duration::from_secs(5);
-    let store =
-        |what: &str| RedisStore::new(url, timeout).map_err(|e| format!("redis {what}: {e}"));
+    let store = |url: &str, what: &str| {
+        RedisStore::new(url, timeout).map_err(|e| format!("redis {what}: {e}"))
+    };
 
-    let admin = SessionAdmin::new(store("admin")?, keys.clone());
+    let admin = SessionAdmin::new(store(url, "admin")?, keys.clone());
     let listing = admin
         .list(&mut |_, _| {})
         .map_err(|e| format!("listing sessions: {}", e.0))?;
@@ -59,7 +70,11 @@ fn run(args: &[String]) -> Result<(), String> {
         idle_timeout: Duration::from_secs(1800),
         lifetime: Duration::from_secs(43_200),
     };
-    let sessions = Sessions::new(Box::new(store("sessions")?), keys.clone(), settings);
+    let sessions = Sessions::new(
+        Box::new(store(store_url, "sessions")?),
+        keys.clone(),
+        settings,
+    );
     let now = now_unix();
     let mut file =
         std::io::BufWriter::new(std::fs::File::create(out).map_err(|e| format!("{out}: {e}"))?);
