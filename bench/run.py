@@ -13,7 +13,11 @@ module) with the e2e rig's classes, then measures with wrk (Debian's, HTTPS, kee
      pool (Sesame's jobs) from /proc/<pid>/task; the emulator is another process, so provider
      time is excluded by construction
   e  stall test: p99 of unprotected requests while 50 logins wait on a token endpoint that
-     answers after 2 s, against the same measurement without them
+     answers after 2 s, against the same measurement without them. In waves: the 50 callbacks
+     are sent at once, and wrk measures a 1 s window while all of them wait (none answered, the
+     first token answer not yet due), then the wave completes outside any window; a baseline
+     window of the same length (wrk alone) precedes or follows each, alternately. p50/p99 are
+     over every request of the windows kept (their wrk latency histograms merged)
   f  memory: nginx worker RSS before/after 100 000 protected requests over 10 000 sessions (the
      sessions are copies of a real one, stored by the core itself: bench/seed_sessions.rs), and
      Redis GET/SET calls per request (INFO commandstats) for rows b, c, f
@@ -28,7 +32,6 @@ import argparse
 import json
 import os
 import platform
-import re
 import shutil
 import subprocess
 import sys
@@ -50,7 +53,8 @@ from e2e_rig.services import EchoApp, Emulator, PhpFpm, Pki, Redis  # noqa: E402
 sys.path.insert(0, str(BENCH))
 import apache_rows  # noqa: E402
 from measure import (  # noqa: E402
-    Row, format_table, proc_cpu_seconds, redis_calls, rss_kib, thread_cpu_seconds, wrk,
+    Row, format_table, hist_percentile, merge_histograms, proc_cpu_seconds, redis_calls, rss_kib,
+    thread_cpu_seconds, wrk,
 )
 
 SESSION_COOKIE = "__Host-sesame"
@@ -205,7 +209,7 @@ class Bench:
 
     # ---- one wrk row ----------------------------------------------------------------------
     def measure(self, label, server, path, group, cookie=None, cookie_file=None, seconds=None,
-                check=True, pids=None, base=None, errors_are_findings=False):
+                check=True, pids=None, base=None):
         seconds = seconds or self.args.seconds
         url = server.base + path
         expected = None
@@ -234,10 +238,7 @@ class Bench:
                 row.invalid = f"{per_req:.0f} bytes/response, expected ~{expected}"
         errors = {k: result[k] for k in ("connect", "read", "write", "status", "timeout")
                   if result[k]}
-        if errors and errors_are_findings:
-            # The stall test: connections the server dropped are what is being measured.
-            row.dropped = errors
-        elif errors:
+        if errors:
             row.invalid = (row.invalid + "; " if row.invalid else "") + f"wrk errors {errors}"
         self.rows.append(row)
         print(f"  {row.brief()}", flush=True)
@@ -358,10 +359,11 @@ class Bench:
                               stop_before_callback=True).callback_url for _ in range(count)]
 
     def pin(self, server, on):
-        """Stall test on a 2-CPU machine: the server's worker processes (all their threads) on
-        CPU 0, everything else of the run (this process, the emulator, redis, wrk) on CPU 1,
-        so that what competes with the server's event loop is the server's own work only, not
-        the load generator nor the emulator. `on=False` restores both CPUs."""
+        """--pin, stall test on a 2-CPU machine: the server's worker processes (all their
+        threads) on CPU 0, everything else of the run (this process, the emulator, redis, wrk)
+        on CPU 1, for the baseline and the stall windows alike. The clients and the emulator are
+        idle during the windows (the logins are waiting), so this only separates wrk from the
+        server. `on=False` restores both CPUs."""
         cpus = os.cpu_count() or 1
         if cpus < 2 or not self.args.pin:
             return
@@ -391,97 +393,247 @@ class Bench:
         finally:
             self.pin(server, False)
 
+    def stall_window(self, url, pids):
+        """One measuring window of the stall test: a fresh wrk run of --stall-window seconds,
+        its whole latency histogram kept; also the server's CPU over it and its wall-clock end."""
+        cpu0 = sum(proc_cpu_seconds(p) for p in pids)
+        result = wrk(url, self.args.stall_window, self.args.connections, self.args.threads,
+                     histogram=True)
+        result["ended"] = time.time()  # after wrk exited: an upper bound of the window's end
+        result["cpu_s"] = sum(proc_cpu_seconds(p) for p in pids) - cpu0
+        return result
+
+    def token_arrivals(self):
+        """Wall-clock times (the emulator's, recorded before its token_delay sleep) of the token
+        requests received since the last clear_requests(), oldest first."""
+        return sorted(r["time"] for r in self.emulator.requests()
+                      if r["method"] == "POST" and r["path"].split("?")[0].endswith("/token"))
+
     def _row_stall(self, server, label, session_cookie):
-        base = self.measure(f"{label}, baseline for e", server, "/static.html", "stall")
-        slots = 50
-        # 50 browsers (one connection each to the server, kept alive), each sending its
-        # callbacks back to back while the window lasts (1 s warm-up + the row). Each callback
-        # waits 2 s at the token endpoint. The logins are prepared beforehand (4 per browser,
-        # what a login cookie holds), refilled only when a browser has used them up, so the
-        # clients do little work of their own during the window.
+        """Waves: in each, 50 callbacks fired at once, and once they all wait (sent, unanswered;
+        their token requests received by the emulator, which answers each `delay` seconds after
+        receiving it) a wrk window; then the wave completes, out of any window. A baseline
+        window of the same length (wrk alone, no login under way) comes right before the wave
+        or right after it, alternately. A window counts only if no login completed
+        during it: 50 in flight at its start and at its end, no new token request received
+        (nginx's thread pool would send one only after an answer), and its end before the first
+        token answer was due. The latency histograms of the windows kept (and of their
+        baseline windows) are merged: p50/p99 are over all their requests."""
+        args = self.args
+        slots, delay, window, waves = 50, args.stall_delay, args.stall_window, args.stall_waves
+        url = server.base + "/static.html"
+        status, expected = response_size(server.port, "/static.html", self.pki.ca)
+        if status != 200:
+            raise RuntimeError(f"{label}: probe of {url} answered {status}, not 200")
+        pids = server.worker_pids()
+        # The logins are prepared beforehand, up to 4 per browser (what a login cookie holds),
+        # refilled between waves: only the callbacks are sent in a wave.
         per_slot = 4
         browsers = [self.browser(server.base) for _ in range(slots)]
-        t0 = time.monotonic()
-        queues, prep_failures = [[] for _ in range(slots)], []
+        queues = [[] for _ in range(slots)]
+        prep_s = [0.0]
 
-        def prep(i):
-            try:
-                queues[i] = self.prepare_logins(browsers[i], server, per_slot, session_cookie)
-            except Exception as exc:  # counted and reported
-                prep_failures.append(exc)
+        def refill(left):
+            if all(queues):
+                return
+            t0 = time.monotonic()
+            problems = []
 
-        preps = [threading.Thread(target=prep, args=(i,)) for i in range(slots)]
-        for t in preps:
-            t.start()
-        for t in preps:
-            t.join()
-        if prep_failures:
-            raise RuntimeError(f"stall test: {len(prep_failures)} browsers could not start "
-                               f"their logins (first: {prep_failures[0]})")
-        prep_s = time.monotonic() - t0
-        self.emulator.control(token_delay=2)
-        stop = threading.Event()
-        waiting = [0]
-        completed, failures = [], []
-        refills = [0]
-        lock = threading.Lock()
-
-        def slot(i):
-            b = browsers[i]
-            queue = list(queues[i])
-            while not stop.is_set():
-                if not queue:
-                    with lock:
-                        refills[0] += 1
-                    try:
-                        queue = self.prepare_logins(b, server, per_slot, session_cookie)
-                    except Exception as exc:  # counted and reported
-                        with lock:
-                            failures.append(exc)
-                        return
-                callback = queue.pop(0)
-                with lock:
-                    waiting[0] += 1
+            def prep(i):
                 try:
-                    resp = b.get(callback, timeout=120)
+                    queues[i] = self.prepare_logins(browsers[i], server, min(per_slot, left),
+                                                    session_cookie)
+                except Exception as exc:  # reported below
+                    problems.append(exc)
+
+            preps = [threading.Thread(target=prep, args=(i,))
+                     for i in range(slots) if not queues[i]]
+            for t in preps:
+                t.start()
+            for t in preps:
+                t.join()
+            prep_s[0] += time.monotonic() - t0
+            if problems:
+                raise RuntimeError(f"stall test: {len(problems)} browsers could not start "
+                                   f"their logins (first: {problems[0]})")
+
+        failures = []
+
+        def fire():
+            """Sends one prepared callback per browser, each from its own thread; returns the
+            threads and the count of callbacks sent and not yet answered."""
+            in_flight = [0]
+            lock = threading.Lock()
+
+            def one(i):
+                b = browsers[i]
+                callback = queues[i].pop(0)
+                with lock:
+                    in_flight[0] += 1
+                try:
+                    resp = b.get(callback, timeout=2 * delay + 60)
                     ok = resp.status_code in (302, 303) and b.cookie(session_cookie) is not None
                 except Exception as exc:  # counted and reported
                     ok, resp = False, exc
                 with lock:
-                    waiting[0] -= 1
-                    (completed if ok else failures).append(resp)
+                    in_flight[0] -= 1
+                    if not ok:
+                        failures.append(resp)
 
-        threads = [threading.Thread(target=slot, args=(i,)) for i in range(slots)]
-        try:
+            self.emulator.clear_requests()
+            threads = [threading.Thread(target=one, args=(i,)) for i in range(slots)]
             for t in threads:
                 t.start()
-            deadline = time.monotonic() + 10
-            while waiting[0] < slots and time.monotonic() < deadline:
-                time.sleep(0.02)
-            # After the first wave (2 s): every pool thread has its connection to the provider
-            # open, as on a running server; the window measures the steady state.
-            time.sleep(2.5)
-            at_start = waiting[0]
-            row = self.measure(f"{label}, {slots} logins waiting 2 s", server,
-                               "/static.html", "stall", base=base, check=False,
-                               errors_are_findings=True)
-            at_end = waiting[0]
-            during = len(completed)
+            return threads, in_flight
+
+        def settle(in_flight, fired):
+            """Waits until every callback is sent and the token requests have stopped arriving
+            (all 50, or as many as the server sends at once), and at least --stall-settle
+            seconds after firing; returns the arrival times."""
+            arrivals, changed = [], fired
+            while True:
+                now = time.monotonic()
+                latest = self.token_arrivals()
+                if len(latest) != len(arrivals):
+                    arrivals, changed = latest, now
+                if in_flight[0] == slots and now - fired >= args.stall_settle and (
+                        len(arrivals) >= slots or (arrivals and now - changed >= 0.15)):
+                    return arrivals
+                if now - fired > delay:  # the window would be discarded anyway
+                    return arrivals
+                time.sleep(0.03)
+
+        # Warm-up (connections, caches), not measured, as in the other rows.
+        wrk(url, 1, args.connections, args.threads)
+        self.emulator.control(token_delay=delay)
+        pairs, dropped, notes = [], [], []
+        at_provider, margins = set(), []
+        try:
+            for wave in range(waves + 1):
+                refill(waves + 1 - wave)
+                time.sleep(0.5)  # the refill's work (clients, emulator, server) is over
+                # Baseline windows alternate before and after their stall window (ABBA), so a
+                # drift of the machine's load over the row weighs on both sides alike.
+                before = wave % 2 == 1
+                baseline = self.stall_window(url, pids) if before else None
+                threads, in_flight = fire()
+                fired = time.monotonic()
+                if wave:  # wave 0 only warms up: pool threads' connections to the provider
+                    arrivals = settle(in_flight, fired)
+                    start = (in_flight[0], len(arrivals))
+                    stalled = self.stall_window(url, pids)
+                    ended = stalled["ended"]
+                    end_arrivals = self.token_arrivals()
+                    end = (in_flight[0], len(end_arrivals))
+                    why = []
+                    if start[0] != slots or end[0] != slots:
+                        why.append(f"logins in flight {start[0]}/{end[0]}")
+                    if not arrivals or end[1] != start[1]:
+                        why.append(f"token requests received {start[1]}/{end[1]}")
+                    margin = (arrivals[0] + delay - ended) if arrivals else None
+                    if margin is not None and margin <= 0:
+                        why.append(f"ended {-margin * 1000:.0f} ms after the first token answer")
+                    errors = {k: stalled[k] for k in ("connect", "read", "write", "status",
+                                                     "timeout") if stalled[k]}
+                    if errors:
+                        dropped.append(f"wave {wave}: {errors}")
+                for t in threads:
+                    t.join(2 * delay + 90)
+                if any(t.is_alive() for t in threads):
+                    raise RuntimeError(f"stall test: wave {wave}'s callbacks still unanswered")
+                if not wave:
+                    continue  # wave 0 only warms up: pool threads' connections to the provider
+                if not before:
+                    time.sleep(0.5)  # the wave's completion is over
+                    baseline = self.stall_window(url, pids)
+                print(f"    wave {wave}: p99 baseline ({'before' if before else 'after'}) "
+                      f"{baseline['p99_us'] / 1000:.2f} ms, stall {stalled['p99_us'] / 1000:.2f} "
+                      f"ms; in flight {start[0]}/{end[0]}, token requests at the provider "
+                      f"{start[1]}/{end[1]}; ended {margin * 1000 if margin else 0:.0f} ms before "
+                      f"the first answer{'; DISCARDED: ' + ', '.join(why) if why else ''}",
+                      flush=True)
+                if why:
+                    notes.append(f"wave {wave} discarded: {', '.join(why)}")
+                else:
+                    pairs.append((baseline, stalled))
+                    at_provider.add(start[1])
+                    margins.append(margin)
         finally:
-            stop.set()
-            for t in threads:
-                t.join(120)
             self.emulator.control(token_delay=0)
-        dropped = getattr(row, "dropped", None)
-        row.extra = (f"{'connections dropped by the server ' + str(dropped) + '; ' if dropped else ''}"
-                     f"logins waiting at start/end of the window: {at_start}/{at_end}; "
-                     f"{during} completed by its end, {len(failures)} failed; "
-                     f"{slots * per_slot} prepared in {prep_s:.1f}s, {refills[0]} refills")
+
+        def merged(results):
+            hist = merge_histograms(r["histogram"] for r in results)
+            out = {k: sum(r[k] for r in results)
+                   for k in ("requests", "duration_us", "bytes", "connect", "read", "write",
+                             "status", "timeout")}
+            out.update(p50_us=hist_percentile(hist, 50), p99_us=hist_percentile(hist, 99),
+                       max_us=max(hist) if hist else 0)
+            return out
+
+        def row(lbl, results, base=None):
+            r = Row(lbl, "stall", merged(results), base=base)
+            r.cpu_us_per_req = (sum(x["cpu_s"] for x in results) * 1e6
+                                / max(r.result["requests"], 1))
+            per_req = r.result["bytes"] / max(r.result["requests"], 1)
+            if results and abs(per_req - expected) > 64:  # see measure()
+                r.invalid = f"{per_req:.0f} bytes/response, expected ~{expected}"
+            return r
+
+        kept = len(pairs)
+        windows = f"{kept} windows of {window} s"
+        base = row(f"{label}, baseline for e", [b for b, _ in pairs])
+        base.extra = (f"{windows}, wrk alone, alternately right before and right after a stall "
+                      f"window (its wave prepared, not sent / completed); p50/p99 over all "
+                      f"their requests (merged latency histograms)")
+        errors = {k: base.result[k] for k in ("connect", "read", "write", "status", "timeout")
+                  if base.result[k]}
+        if errors:
+            base.invalid = (base.invalid + "; " if base.invalid else "") + f"wrk errors {errors}"
+        stall = row(f"{label}, {slots} logins waiting {delay:g} s", [s for _, s in pairs],
+                    base=base)
+        stall.windows = windows
+        p99s = sorted((b["p99_us"] / 1000, s["p99_us"] / 1000) for b, s in pairs)
+        provider = "/".join(map(str, sorted(at_provider))) or "?"
+        queued = ""
+        if at_provider and max(at_provider) < slots and server is self.nginx:
+            queued = (f" (the other {slots - max(at_provider)} queued in nginx's thread pool "
+                      f"of {args.pool_threads} threads)")
+        parts = []
+        if dropped:
+            parts.append(f"connections dropped by the server: {'; '.join(dropped)}")
+        parts.append(f"{kept} of {waves} waves kept, each window {window} s started "
+                     f">= {args.stall_settle:g} s after the 50 callbacks were sent; p50/p99 "
+                     f"over all requests of the kept windows (merged wrk histograms)")
+        if pairs:
+            bw, sw = [b for b, _ in p99s], sorted(s for _, s in p99s)
+            stall.window_p99_medians = (bw[len(bw) // 2], sw[len(sw) // 2])
+            parts.append(f"per-window p99 baseline/stall: median {bw[len(bw) // 2]:.2f}/"
+                         f"{sw[len(sw) // 2]:.2f} ms, worst {bw[-1]:.2f}/{sw[-1]:.2f} ms")
+            parts.append(f"logins in flight (sent, unanswered) at start/end of every kept "
+                         f"window: {slots}/{slots}; token requests waiting at the provider: "
+                         f"{provider}{queued}; every kept window ended >= "
+                         f"{min(margins) * 1000:.0f} ms before the first token answer was due")
+        if args.pin and (os.cpu_count() or 1) >= 2:
+            parts.append("--pin: the server on CPU 0, wrk and the rest on the others")
+        parts += notes
+        parts.append(f"{len(failures)} logins failed; {slots} browsers x {waves + 1} waves "
+                     f"(the first one unmeasured), logins prepared in {prep_s[0]:.1f}s "
+                     f"between the waves")
+        stall.extra = "; ".join(parts)
+        if kept < (waves + 1) // 2:
+            stall.invalid = f"only {kept} of {waves} windows had every login waiting"
+        elif any(b["requests"] == 0 for b, _ in pairs):
+            stall.invalid = "a window had no request"
         if failures:
             first = failures[0]
             desc = getattr(first, "status_code", first)
             self.notes.append(f"stall test ({label}): {len(failures)} logins failed (first: {desc})")
-        return row
+            stall.invalid = (stall.invalid + "; " if stall.invalid else "") + \
+                f"{len(failures)} logins failed"
+        for r in (base, stall):
+            self.rows.append(r)
+            print(f"  {r.brief()}", flush=True)
+        return stall
 
     def row_memory(self):
         sessions, requests = self.args.sessions, self.args.memory_requests
@@ -590,9 +742,20 @@ def main():
     p.add_argument("--sessions", type=int, default=None, help="sessions in row f (default 10000)")
     p.add_argument("--memory-requests", type=int, default=None, help="requests in row f (default 100000)")
     p.add_argument("--pin", action="store_true",
-                   help="stall test: pin the server to CPU 0 and everything else to CPU 1 (on 2 "
-                        "CPUs this puts the browsers and the emulator on wrk's CPU, which inflates "
-                        "the p99 wrk measures: off by default)")
+                   help="stall test: pin the server to CPU 0 and everything else (wrk included) "
+                        "to CPU 1, baseline and stall windows alike (off by default)")
+    p.add_argument("--stall-waves", type=int, default=None,
+                   help="stall test: measured waves of 50 logins (default 12, --quick 4), each "
+                        "with a baseline window and a stall window")
+    p.add_argument("--stall-window", type=int, default=1,
+                   help="stall test: seconds of each wrk window (whole seconds: wrk's -d; "
+                        "default 1); must end before the token delay has elapsed")
+    p.add_argument("--stall-delay", type=float, default=2,
+                   help="stall test: the token endpoint's delay, seconds (default 2, issue 7)")
+    p.add_argument("--stall-settle", type=float, default=0.3,
+                   help="stall test: seconds at least between sending the callbacks and the "
+                        "window's start (default 0.3; also waits until the token requests "
+                        "stopped arriving)")
     p.add_argument("--rows", default="abcdefA", help="which rows to run (letters, default all)")
     p.add_argument("--json", help="also write the rows to this file")
     p.add_argument("--workdir", help="keep configs and logs here (default: a temp dir, removed)")
@@ -600,6 +763,10 @@ def main():
     args.seconds = args.seconds or (3 if args.quick else 10)
     args.sessions = args.sessions or (2000 if args.quick else 10_000)
     args.memory_requests = args.memory_requests or (20_000 if args.quick else 100_000)
+    args.stall_waves = args.stall_waves or (4 if args.quick else 12)
+    if args.stall_window < 1 or args.stall_settle + args.stall_window + 0.2 >= args.stall_delay:
+        sys.exit("bench: --stall-settle + --stall-window (+ wrk's start and stop, ~0.2 s) must "
+                 "stay under --stall-delay: a window must end before any login completes")
     if not shutil.which("wrk"):
         sys.exit("bench: wrk not found (apt-get install wrk)")
 

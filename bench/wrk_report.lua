@@ -38,3 +38,19 @@ function done(summary, latency, requests)
     e.timeout, latency:percentile(50), latency:percentile(90), latency:percentile(99),
     latency.max))
 end
+
+-- With SESAME_BENCH_HISTOGRAM set: the whole latency histogram too, "µs:count" pairs (wrk keeps
+-- one bucket per microsecond; latency(i) is the i-th non-empty one), so that several short runs
+-- can be merged into one distribution (the stall test's windows, bench/run.py).
+if os.getenv("SESAME_BENCH_HISTOGRAM") then
+  local report = done
+  function done(summary, latency, requests)
+    report(summary, latency, requests)
+    local out = {}
+    for i = 1, #latency do
+      local value, count = latency(i)
+      out[#out + 1] = string.format("%d:%d", value, count)
+    end
+    io.write("WRKHIST " .. table.concat(out, " ") .. "\n")
+  end
+end
