@@ -54,29 +54,19 @@ struct Span {
     end: u32,
 }
 
-/// A claim: its name at `start..split`, its value right after at `split..end`, and whether
-/// the value is JSON in the top bit of `end` (12 bytes instead of 20: one per claim and cached
-/// session).
+/// A claim value: its span in `Parts::text`, and whether it is JSON in the top bit of `end`.
 #[derive(Clone, Copy)]
-struct ClaimSpan {
+struct ValueSpan {
     start: u32,
-    split: u32,
     end_and_json: u32,
 }
 
 const JSON_BIT: u32 = 1 << 31;
 
-impl ClaimSpan {
-    fn name(&self) -> Span {
+impl ValueSpan {
+    fn span(&self) -> Span {
         Span {
             start: self.start,
-            end: self.split,
-        }
-    }
-
-    fn value(&self) -> Span {
-        Span {
-            start: self.split,
             end: self.end_and_json & !JSON_BIT,
         }
     }
@@ -87,7 +77,7 @@ impl ClaimSpan {
 }
 
 const UNIFORM_COUNT: usize = 9;
-/// `Parts::uniform` for an absent claim (or one past index 254: looked up instead).
+/// `Shape::uniform` for an absent claim (or one past index 254: looked up instead).
 const NO_CLAIM: u8 = u8::MAX;
 
 /// Indexes of `Parts::fixed`.
@@ -97,19 +87,77 @@ const ACR: usize = 2;
 const USER_KEY: usize = 3;
 const REMOTE_USER: usize = 4;
 
-/// Distinct issuers kept by [`shared_issuer`]; past that, each identity has its own copy.
-const MAX_SHARED_ISSUERS: usize = 64;
+/// Distinct issuers and claim-name lists kept for sharing; past that, an identity has its own.
+const MAX_SHARED: usize = 256;
+
+/// Locks a sharing table; one poisoned by a panic elsewhere is still a valid table.
+fn lock<T>(table: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    table.lock().unwrap_or_else(PoisonError::into_inner)
+}
 
 /// The issuer as an `Arc` shared by every identity of that provider in the process: it is
 /// 50 bytes or so at the federations and repeated in each cached session.
 fn shared_issuer(issuer: &str) -> Arc<str> {
     static ISSUERS: Mutex<Vec<Arc<str>>> = Mutex::new(Vec::new());
-    let mut known = ISSUERS.lock().unwrap_or_else(PoisonError::into_inner);
+    let mut known = lock(&ISSUERS);
     if let Some(found) = known.iter().find(|known| ***known == *issuer) {
         return Arc::clone(found);
     }
     let new: Arc<str> = Arc::from(issuer);
-    if known.len() < MAX_SHARED_ISSUERS {
+    if known.len() < MAX_SHARED {
+        known.push(Arc::clone(&new));
+    }
+    new
+}
+
+/// An identity's claim names, sorted, and what depends on them alone. The sessions of a
+/// provider nearly all carry the same claims: one shape serves them all (see [`shape_of`]),
+/// and each identity keeps only its values.
+struct Shape {
+    names: Box<[Box<str>]>,
+    /// Index in `names` of each of [`UNIFORM_CLAIMS`] (`NO_CLAIM` when absent), found once:
+    /// every request of an Apache site reads them all.
+    uniform: [u8; UNIFORM_COUNT],
+    /// Every name is already lower-case letters, digits and `_`: a name-folding lookup (nginx
+    /// variable names) cannot find anything an exact lookup would not.
+    names_folded: bool,
+}
+
+impl Shape {
+    fn new(names: &[&str]) -> Shape {
+        let position = |name: &str| names.binary_search(&name).ok();
+        let mut uniform = [NO_CLAIM; UNIFORM_COUNT];
+        for (slot, name) in uniform.iter_mut().zip(UNIFORM_CLAIMS) {
+            let found = match *name {
+                "family_name" => position("family_name").or_else(|| position("usual_name")),
+                name => position(name),
+            };
+            *slot = found.and_then(|i| u8::try_from(i).ok()).unwrap_or(NO_CLAIM);
+        }
+        Shape {
+            names: names.iter().map(|n| Box::from(*n)).collect(),
+            uniform,
+            names_folded: names.iter().all(|n| is_folded_name(n)),
+        }
+    }
+
+    fn find(&self, name: &str) -> Option<usize> {
+        self.names.binary_search_by(|n| (**n).cmp(name)).ok()
+    }
+}
+
+/// The shared shape for these sorted names.
+fn shape_of(names: &[&str]) -> Arc<Shape> {
+    static SHAPES: Mutex<Vec<Arc<Shape>>> = Mutex::new(Vec::new());
+    let mut known = lock(&SHAPES);
+    let same = |shape: &&Arc<Shape>| {
+        shape.names.len() == names.len() && shape.names.iter().zip(names).all(|(a, b)| **a == **b)
+    };
+    if let Some(found) = known.iter().find(same) {
+        return Arc::clone(found);
+    }
+    let new = Arc::new(Shape::new(names));
+    if known.len() < MAX_SHARED {
         known.push(Arc::clone(&new));
     }
     new
@@ -118,17 +166,13 @@ fn shared_issuer(issuer: &str) -> Arc<str> {
 struct Parts {
     /// One per provider, shared by every identity of the process (see [`shared_issuer`]).
     issuer: Arc<str>,
+    /// The claim names, shared (see [`shape_of`]).
+    shape: Arc<Shape>,
     /// Every other string of the identity, one after the other.
     text: Box<str>,
     fixed: [Span; 5],
-    /// Sorted by name.
-    claims: Box<[ClaimSpan]>,
-    /// Index in `claims` of each of [`UNIFORM_CLAIMS`] (`NO_CLAIM` when absent), found once:
-    /// every request of an Apache site reads them all.
-    uniform: [u8; UNIFORM_COUNT],
-    /// Every claim name is already lower-case letters, digits and `_`: a name-folding lookup
-    /// (nginx variable names) cannot find anything an exact lookup would not.
-    names_folded: bool,
+    /// The claims' values, in the order of `shape.names`.
+    values: Box<[ValueSpan]>,
     /// `compat::variables_of`, built on first use.
     mod_auth_openidc: OnceLock<Vec<(String, String)>>,
 }
@@ -166,7 +210,7 @@ struct Writer {
 }
 
 impl Writer {
-    /// Appends `s`; None once the text would pass 2 GiB (the top bit of a claim's end is its
+    /// Appends `s`; None once the text would pass 2 GiB (the top bit of a value's end is its
     /// JSON flag).
     fn push(&mut self, s: &str) -> Option<Span> {
         let start = u32::try_from(self.text.len()).ok()?;
@@ -180,9 +224,7 @@ impl Writer {
     /// The span of an equal string already written among `known`, else `s` appended: `sub`
     /// is also a claim and usually REMOTE_USER, and is 64 characters at FranceConnect.
     fn push_shared(&mut self, s: &str, known: &[Span]) -> Option<Span> {
-        let found = known
-            .iter()
-            .find(|span| self.text.get(span.start as usize..span.end as usize) == Some(s));
+        let found = known.iter().find(|span| text_at(&self.text, **span) == s);
         match found {
             Some(span) => Some(*span),
             None => self.push(s),
@@ -195,69 +237,51 @@ fn text_at(text: &str, span: Span) -> &str {
         .unwrap_or_default()
 }
 
-/// Index of the claim `name` in `spans` (sorted by name).
-fn find_claim(text: &str, spans: &[ClaimSpan], name: &str) -> Option<usize> {
-    spans
-        .binary_search_by(|span| text_at(text, span.name()).cmp(name))
-        .ok()
-}
-
 impl Identity {
-    /// Builds an identity; claims are kept sorted by name. Parts that would not fit the 4 GiB
-    /// text buffer are left out (never reached: provider bodies are at most 1 MiB).
+    /// Builds an identity; claims are kept sorted by name (a repeated name keeps its first
+    /// value). Values that would not fit the 2 GiB text buffer are left out (never reached:
+    /// provider bodies are at most 1 MiB).
     pub fn new(fields: IdentityFields<'_>, claims: &[ClaimText<'_>]) -> Identity {
-        let fixed_len = [
+        let fixed_strings = [
             fields.provider,
             fields.sub,
             fields.acr,
             fields.user_key,
             fields.remote_user,
         ];
-        let len = fixed_len.iter().map(|s| s.len()).sum::<usize>()
-            + claims
-                .iter()
-                .map(|c| c.name.len() + c.value.len())
-                .sum::<usize>();
+        let mut sorted: Vec<&ClaimText<'_>> = claims.iter().collect();
+        sorted.sort_by(|a, b| a.name.cmp(b.name));
+        sorted.dedup_by(|later, first| later.name == first.name);
+        let len = fixed_strings.iter().map(|s| s.len()).sum::<usize>()
+            + sorted.iter().map(|c| c.value.len()).sum::<usize>();
         let mut w = Writer {
             text: String::with_capacity(len),
         };
-        let mut sorted: Vec<&ClaimText<'_>> = claims.iter().collect();
-        sorted.sort_by(|a, b| a.name.cmp(b.name));
-        let spans: Vec<ClaimSpan> = sorted
-            .iter()
-            .filter_map(|c| {
-                let name = w.push(c.name)?;
-                let value = w.push(c.value)?;
-                Some(ClaimSpan {
-                    start: name.start,
-                    split: value.start,
-                    end_and_json: value.end | if c.json { JSON_BIT } else { 0 },
-                })
-            })
-            .collect();
+        let mut names = Vec::with_capacity(sorted.len());
+        let mut values = Vec::with_capacity(sorted.len());
+        for c in &sorted {
+            let Some(span) = w.push(c.value) else {
+                continue;
+            };
+            names.push(c.name);
+            values.push(ValueSpan {
+                start: span.start,
+                end_and_json: span.end | if c.json { JSON_BIT } else { 0 },
+            });
+        }
         // The fixed parts reuse a claim's text when equal (`sub` is also a claim).
-        let mut known: Vec<Span> = spans.iter().map(ClaimSpan::value).collect();
+        let mut known: Vec<Span> = values.iter().map(ValueSpan::span).collect();
         let mut fixed = [Span::default(); 5];
-        for (slot, s) in fixed.iter_mut().zip(fixed_len) {
+        for (slot, s) in fixed.iter_mut().zip(fixed_strings) {
             *slot = w.push_shared(s, &known).unwrap_or_default();
             known.push(*slot);
         }
-        let mut uniform = [NO_CLAIM; UNIFORM_COUNT];
-        for (slot, name) in uniform.iter_mut().zip(UNIFORM_CLAIMS) {
-            let found = match *name {
-                "family_name" => find_claim(&w.text, &spans, "family_name")
-                    .or_else(|| find_claim(&w.text, &spans, "usual_name")),
-                name => find_claim(&w.text, &spans, name),
-            };
-            *slot = found.and_then(|i| u8::try_from(i).ok()).unwrap_or(NO_CLAIM);
-        }
         Identity(Arc::new(Parts {
             issuer: shared_issuer(fields.issuer),
-            uniform,
-            names_folded: claims.iter().all(|c| is_folded_name(c.name)),
+            shape: shape_of(&names),
             text: w.text.into_boxed_str(),
             fixed,
-            claims: spans.into_boxed_slice(),
+            values: values.into_boxed_slice(),
             mod_auth_openidc: OnceLock::new(),
         }))
     }
@@ -290,31 +314,35 @@ impl Identity {
         self.str_at(self.0.fixed[REMOTE_USER])
     }
 
-    fn claim_of(&self, span: &ClaimSpan) -> ClaimText<'_> {
-        ClaimText {
-            name: self.str_at(span.name()),
-            value: self.str_at(span.value()),
-            json: span.json(),
-        }
-    }
-
     /// Every claim, sorted by name.
     pub fn claims(&self) -> impl ExactSizeIterator<Item = ClaimText<'_>> + Clone + '_ {
-        self.0.claims.iter().map(|span| self.claim_of(span))
+        let names = self.0.shape.names.iter();
+        names
+            .zip(self.0.values.iter())
+            .map(|(name, value)| ClaimText {
+                name,
+                value: self.str_at(value.span()),
+                json: value.json(),
+            })
     }
 
     pub fn claim_count(&self) -> usize {
-        self.0.claims.len()
+        self.0.values.len()
     }
 
     /// The i-th claim in name order.
     pub fn claim_at(&self, i: usize) -> Option<ClaimText<'_>> {
-        self.0.claims.get(i).map(|span| self.claim_of(span))
+        let value = self.0.values.get(i)?;
+        Some(ClaimText {
+            name: self.0.shape.names.get(i)?,
+            value: self.str_at(value.span()),
+            json: value.json(),
+        })
     }
 
     /// One claim, by its exact name.
     pub fn claim_text(&self, name: &str) -> Option<ClaimText<'_>> {
-        self.claim_at(find_claim(&self.0.text, &self.0.claims, name)?)
+        self.claim_at(self.0.shape.find(name)?)
     }
 
     /// The value of one claim, if present.
@@ -325,7 +353,7 @@ impl Identity {
     /// True when every claim name is already in nginx's folded variable form, so that a
     /// folded lookup can be skipped.
     pub fn claim_names_are_folded(&self) -> bool {
-        self.0.names_folded
+        self.0.shape.names_folded
     }
 
     /// A claim under one name whatever the federation (`given_name`, `family_name` = FC
@@ -339,15 +367,16 @@ impl Identity {
     /// The i-th of [`UNIFORM_CLAIMS`]: its name and, when the identity has it, its value.
     pub fn uniform_at(&self, i: usize) -> Option<(&'static str, &str)> {
         let name = *UNIFORM_CLAIMS.get(i)?;
-        let value = match *self.0.uniform.get(i)? {
+        let value = match *self.0.shape.uniform.get(i)? {
             NO_CLAIM if self.claim_count() > usize::from(NO_CLAIM) => {
                 // Past the indexes a u8 holds: look it up.
-                return self.claim(name).map(|v| (name, v)).or_else(|| {
-                    (name == "family_name")
-                        .then(|| self.claim("usual_name"))
-                        .flatten()
-                        .map(|v| (name, v))
-                });
+                let found = match name {
+                    "family_name" => self
+                        .claim("family_name")
+                        .or_else(|| self.claim("usual_name")),
+                    name => self.claim(name),
+                };
+                return found.map(|v| (name, v));
             }
             NO_CLAIM => return None,
             index => self.claim_at(usize::from(index))?.value,
@@ -364,12 +393,12 @@ impl Identity {
             .get_or_init(|| crate::compat::variables_of(self))
     }
 
-    /// Heap bytes held by this identity (its share of the session cache), without the lazy
-    /// mod_auth_openidc view.
+    /// Heap bytes held by this identity alone (its share of the session cache), without what
+    /// it shares with others (issuer, claim names) and the lazy mod_auth_openidc view.
     pub fn heap_bytes(&self) -> usize {
         std::mem::size_of::<Parts>()
             + self.0.text.len()
-            + self.0.claims.len() * std::mem::size_of::<ClaimSpan>()
+            + self.0.values.len() * std::mem::size_of::<ValueSpan>()
     }
 }
 
@@ -495,9 +524,12 @@ mod tests {
     }
 
     #[test]
-    fn identities_of_one_issuer_share_it() {
+    fn identities_of_one_issuer_and_claim_names_share_them() {
         let (a, b) = (sample(), sample());
         assert!(Arc::ptr_eq(&a.0.issuer, &b.0.issuer));
+        assert!(Arc::ptr_eq(&a.0.shape, &b.0.shape));
+        let other = Identity::new(IdentityFields::default(), &[claim("email", "x@y.fr")]);
+        assert!(!Arc::ptr_eq(&a.0.shape, &other.0.shape));
         assert_eq!(a.issuer(), "https://op/api/v2");
     }
 
@@ -543,7 +575,7 @@ mod tests {
                 },
             ],
         );
-        assert!(id.heap_bytes() < 700, "{} bytes", id.heap_bytes());
+        assert!(id.heap_bytes() < 500, "{} bytes", id.heap_bytes());
         // sub is written once and read back in its three places.
         let sub = "b6048e95bb134ec5b1d1e1fa69f287172e91722b9354d637a1bcf2ebb0fd2ef5v1";
         assert_eq!(id.0.text.matches(sub).count(), 1);
