@@ -244,6 +244,55 @@ class Bench:
         print(f"  {row.brief()}", flush=True)
         return row
 
+    def measure_interleaved(self, specs, group):
+        """Rows whose ratios are compared (bare vs protected), measured in alternation: the row's
+        time is cut into `--rounds` wrk runs per row, taken in turn (in a rotating order), so
+        that drift in the machine's load hits every row alike. Rates add up the runs;
+        percentiles come from the runs' merged latency histograms (wrk's own rule).
+
+        `specs`: (key, label, server, path, cookie, base key) in order; returns {key: Row}."""
+        rounds = max(1, min(self.args.rounds, int(self.args.seconds)))
+        seconds = max(1, int(self.args.seconds) // rounds)
+        parts = {spec[0]: [] for spec in specs}
+        cpu = {spec[0]: 0.0 for spec in specs}
+        redis = {spec[0]: {"get": 0, "set": 0} for spec in specs}
+        for key, label, server, path, cookie, _ in specs:
+            status, _ = response_size(server.port, path, self.pki.ca, cookie)
+            if status != 200:
+                raise RuntimeError(f"{label}: probe of {server.base + path} answered {status}")
+            wrk(server.base + path, 1, self.args.connections, self.args.threads, cookie=cookie)
+        for r in range(rounds):
+            for key, label, server, path, cookie, _ in specs[r % len(specs):] + specs[:r % len(specs)]:
+                pids = server.worker_pids()
+                cpu0, calls0 = sum(proc_cpu_seconds(p) for p in pids), redis_calls(self.redis)
+                parts[key].append(wrk(server.base + path, seconds, self.args.connections,
+                                      self.args.threads, cookie=cookie, histogram=True))
+                cpu[key] += sum(proc_cpu_seconds(p) for p in pids) - cpu0
+                calls1 = redis_calls(self.redis)
+                for op in ("get", "set"):
+                    redis[key][op] += calls1[op] - calls0[op]
+        rows = {}
+        for key, label, server, path, cookie, base_key in specs:
+            runs = parts[key]
+            result = {k: sum(run[k] for run in runs)
+                      for k in ("requests", "duration_us", "bytes", "connect", "read", "write",
+                                "status", "timeout")}
+            merged = merge_histograms(run["histogram"] for run in runs)
+            result["p50_us"] = hist_percentile(merged, 50)
+            result["p99_us"] = hist_percentile(merged, 99)
+            row = Row(label, group, result, base=rows.get(base_key))
+            row.cpu_us_per_req = cpu[key] * 1e6 / max(result["requests"], 1)
+            row.redis_get, row.redis_set = redis[key]["get"], redis[key]["set"]
+            row.extra = f"{rounds} alternating wrk runs of {seconds} s"
+            errors = {k: result[k] for k in ("connect", "read", "write", "status", "timeout")
+                      if result[k]}
+            if errors:
+                row.invalid = f"wrk errors {errors}"
+            self.rows.append(row)
+            print(f"  {row.brief()}", flush=True)
+            rows[key] = row
+        return rows
+
     # ---- rows -----------------------------------------------------------------------------
     def login_cookie(self, server=None, name=SESSION_COOKIE):
         """Logs in once through the emulator; returns the session cookie as "name=value"."""
@@ -262,13 +311,13 @@ class Bench:
         print("a/b/c: static file and PHP page", flush=True)
         cookie = self.login_cookie()
         k = self.key
-        k["nginx_bare"] = bare = self.measure("nginx bare: static", self.bare, "/static.html",
-                                              "static")
-        k["nginx_unprot"] = self.measure("nginx+sesame: static, unprotected", self.nginx,
-                                         "/static.html", "static", base=bare)
-        k["nginx_prot"] = self.measure("nginx+sesame: static, protected", self.nginx,
-                                       "/protected/static.html", "static", cookie=cookie,
-                                       base=bare)
+        k.update(self.measure_interleaved([
+            ("nginx_bare", "nginx bare: static", self.bare, "/static.html", None, None),
+            ("nginx_unprot", "nginx+sesame: static, unprotected", self.nginx, "/static.html",
+             None, "nginx_bare"),
+            ("nginx_prot", "nginx+sesame: static, protected", self.nginx,
+             "/protected/static.html", cookie, "nginx_bare"),
+        ], "static"))
         bare = self.measure("nginx bare: PHP", self.bare, "/hello.php", "php")
         self.measure("nginx+sesame: PHP, unprotected", self.nginx, "/hello.php", "php", base=bare)
         k["nginx_php_prot"] = self.measure("nginx+sesame: PHP, protected", self.nginx,
@@ -738,6 +787,9 @@ def main():
                    help="threads of nginx's thread_pool (default 32, nginx's own default)")
     p.add_argument("--threads", type=int, default=1, help="wrk threads (default 1)")
     p.add_argument("--connections", type=int, default=32, help="wrk connections (default 32)")
+    p.add_argument("--rounds", type=int, default=5,
+                   help="rows a/b and Apache's static rows: alternating wrk runs per row "
+                        "(default 5, each of seconds/rounds whole seconds)")
     p.add_argument("--login-clients", type=int, default=8, help="concurrent login loops in row d")
     p.add_argument("--sessions", type=int, default=None, help="sessions in row f (default 10000)")
     p.add_argument("--memory-requests", type=int, default=None, help="requests in row f (default 100000)")
