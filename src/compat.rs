@@ -14,7 +14,7 @@
 //! Protocol members (`iss`, `aud`, `exp`, `nonce`...) are not passed, as for Sesame's own
 //! variables; nor are tokens (`OIDC_access_token`...), which Sesame never exposes.
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::identity::Identity;
 
@@ -22,7 +22,6 @@ use crate::identity::Identity;
 pub const CLAIM_PREFIX: &str = "OIDC_CLAIM_";
 /// Delimiter of array values (its `OIDCClaimDelimiter` default).
 const DELIMITER: &str = ",";
-const PROTOCOL_CLAIMS: &[&str] = &["iss", "aud", "exp", "iat", "nonce", "at_hash", "nbf", "azp"];
 
 /// The claim name as mod_auth_openidc writes it after the prefix.
 pub fn claim_variable_suffix(name: &str) -> String {
@@ -69,22 +68,9 @@ pub fn remote_user(sub: &str, issuer: &str) -> String {
     format!("{sub}@{host_and_path}")
 }
 
-/// Every variable mod_auth_openidc would set: `REMOTE_USER` first, then `OIDC_CLAIM_*` sorted
-/// by claim name. `sub` is always present.
-pub fn variables(issuer: &str, sub: &str, claims: &Map<String, Value>) -> Vec<(String, String)> {
-    let mut named: Vec<(String, String)> = claims
-        .iter()
-        .filter(|(name, _)| !PROTOCOL_CLAIMS.contains(&name.as_str()))
-        .filter_map(|(name, value)| claim_value(value).map(|v| (claim_variable(name), v)))
-        .collect();
-    if !claims.contains_key("sub") {
-        named.push((claim_variable("sub"), sub.to_owned()));
-    }
-    with_remote_user(issuer, sub, named)
-}
-
-/// The same variables from an identity (whose claims are already the backend's: no protocol
-/// members, no nulls, `sub` present). JSON-valued claims are read back to format them as
+/// Every variable mod_auth_openidc would set, from an identity (whose claims are already the
+/// backend's: no protocol members, no nulls, `sub` present): `REMOTE_USER` first, then
+/// `OIDC_CLAIM_*` sorted by claim name. JSON-valued claims are read back to format them as
 /// mod_auth_openidc does (arrays joined by `,`, booleans `1`/`0`).
 pub fn variables_of(identity: &Identity) -> Vec<(String, String)> {
     let named = identity
@@ -152,10 +138,23 @@ mod tests {
         assert_eq!(claim_value(&json!(null)), None);
     }
 
+    fn variables_from(claims: serde_json::Value) -> Vec<(String, String)> {
+        let identity = crate::claims::identity(
+            "fc",
+            "https://op/api",
+            "s1",
+            "eidas1",
+            claims.as_object().unwrap(),
+            "sub",
+        );
+        variables_of(&identity)
+    }
+
     #[test]
     fn variables_list_remote_user_then_claims_without_protocol_members() {
-        let claims = json!({"given_name": "Élodie", "nonce": "n", "aud": "x", "amr": ["pwd"]});
-        let vars = variables("https://op/api", "s1", claims.as_object().unwrap());
+        let vars = variables_from(
+            json!({"given_name": "Élodie", "nonce": "n", "aud": "x", "amr": ["pwd"]}),
+        );
         assert_eq!(vars[0], ("REMOTE_USER".into(), "s1@op/api".into()));
         let names: Vec<&str> = vars.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(
@@ -170,18 +169,25 @@ mod tests {
     }
 
     #[test]
-    fn variables_from_an_identity_match_variables_from_the_claims() {
-        let claims = json!({
+    fn json_valued_claims_are_formatted_as_mod_auth_openidc_does() {
+        let vars = variables_from(json!({
             "given_name": "Élodie", "nonce": "n", "amr": ["pwd", "mfa"], "email_verified": true,
             "auth_time": 1700000000, "address": {"country": "FR"}, "chorusdt:matricule": "42",
             "gone": null
-        });
-        let claims = claims.as_object().unwrap();
-        let identity =
-            crate::claims::identity("fc", "https://op/api", "s1", "eidas1", claims, "sub");
-        assert_eq!(
-            variables_of(&identity),
-            variables("https://op/api", "s1", claims)
-        );
+        }));
+        let expected: Vec<(String, String)> = [
+            ("REMOTE_USER", "s1@op/api"),
+            ("OIDC_CLAIM_address", r#"{"country":"FR"}"#),
+            ("OIDC_CLAIM_amr", "pwd,mfa"),
+            ("OIDC_CLAIM_auth_time", "1700000000"),
+            ("OIDC_CLAIM_chorusdt-matricule", "42"),
+            ("OIDC_CLAIM_email_verified", "1"),
+            ("OIDC_CLAIM_given_name", "Élodie"),
+            ("OIDC_CLAIM_sub", "s1"),
+        ]
+        .iter()
+        .map(|(n, v)| (n.to_string(), v.to_string()))
+        .collect();
+        assert_eq!(vars, expected);
     }
 }

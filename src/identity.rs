@@ -395,7 +395,8 @@ impl Identity {
 
     /// Heap bytes held by this identity alone (its share of the session cache), without what
     /// it shares with others (issuer, claim names) and the lazy mod_auth_openidc view.
-    pub fn heap_bytes(&self) -> usize {
+    #[cfg(test)]
+    fn heap_bytes(&self) -> usize {
         std::mem::size_of::<Parts>()
             + self.0.text.len()
             + self.0.values.len() * std::mem::size_of::<ValueSpan>()

@@ -18,8 +18,6 @@ use ureq::tls::{PemItem, RootCerts, TlsConfig, TlsProvider};
 use ureq::unversioned::transport::DefaultConnector;
 use ureq::Agent;
 
-pub use resolver::RESOLVED_FOR;
-
 /// Largest response body accepted (discovery, JWKS, tokens and userinfo are a few KiB).
 pub const MAX_BODY: u64 = 1024 * 1024;
 
