@@ -273,12 +273,13 @@ impl ConfigBuilder {
 
     /// Everything `build` checks, without choosing the store (tests use an in-memory one).
     pub(crate) fn validate(self) -> Result<(EngineConfig, Option<String>), ConfigError> {
+        let idle_timeout = self
+            .session_idle_timeout
+            .unwrap_or(Duration::from_secs(30 * 60));
         let session = SessionSettings {
             redis_timeout: self.redis_timeout.unwrap_or(Duration::from_secs(1)),
-            cache_ttl: self.session_cache.unwrap_or(Duration::from_secs(5)),
-            idle_timeout: self
-                .session_idle_timeout
-                .unwrap_or(Duration::from_secs(30 * 60)),
+            cache_ttl: session_cache_ttl(self.session_cache, idle_timeout)?,
+            idle_timeout,
             lifetime: self
                 .session_lifetime
                 .unwrap_or(Duration::from_secs(12 * 3600)),
@@ -335,6 +336,39 @@ impl ConfigBuilder {
     }
 }
 
+/// Default per-process cache lifetime of a validated session.
+const DEFAULT_SESSION_CACHE: Duration = Duration::from_secs(5);
+
+/// The per-process cache lifetime, bounded by the idle timeout: the cache lifetime is also how
+/// late a logout or `sesame sessions kill` reaches the other workers' caches, so it must stay
+/// small against the idle timeout (under half of it). Without `sesame_session_cache`, the
+/// default (5s) is lowered to a quarter of a short idle timeout instead of being refused.
+fn session_cache_ttl(
+    configured: Option<Duration>,
+    idle_timeout: Duration,
+) -> Result<Duration, ConfigError> {
+    let Some(ttl) = configured else {
+        return Ok(DEFAULT_SESSION_CACHE.min(idle_timeout / 4));
+    };
+    if !ttl.is_zero() && ttl.saturating_mul(2) >= idle_timeout {
+        return Err(ConfigError::new(format!(
+            "sesame_session_cache {} must be shorter than half of sesame_session_idle_timeout ({}): a logout or a \"sesame sessions kill\" reaches the other workers only after the cache lifetime (write e.g. sesame_session_cache 5s, or 0 to read Redis on every request)",
+            show_duration(ttl),
+            show_duration(idle_timeout)
+        )));
+    }
+    Ok(ttl)
+}
+
+/// `500ms`, `5s`: a duration as an operator writes it.
+fn show_duration(d: Duration) -> String {
+    if d.subsec_millis() != 0 {
+        format!("{}ms", d.as_millis())
+    } else {
+        format!("{}s", d.as_secs())
+    }
+}
+
 /// Two providers answering on the same path would steal each other's callbacks.
 fn check_endpoint_clash(
     existing: &[(ProviderConfig, OidcClient)],
@@ -365,6 +399,8 @@ fn check_endpoint_clash(
 
 #[cfg(test)]
 mod redis_tests;
+#[cfg(test)]
+mod session_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

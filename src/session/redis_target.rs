@@ -141,6 +141,13 @@ fn parse_db(text: &str) -> Result<i64, String> {
 impl RedisTarget {
     pub fn parse(raw: &str) -> Result<RedisTarget, String> {
         let label = redacted_url(raw);
+        if raw.contains('#') {
+            // The redis crate reads a `#insecure` fragment as "do not check the TLS certificate";
+            // no fragment means anything else, so none is accepted.
+            return Err(
+                "a URL fragment (#...) is not allowed: #insecure would turn off the check of the Redis server's TLS certificate (give its CA with sesame_redis_ca_file instead; write a # inside a password as %23)".to_owned(),
+            );
+        }
         let (scheme, rest) = raw.split_once("://").ok_or_else(|| {
             "must be a redis://, rediss://, redis+sentinel://, redis+cluster:// or unix:// URL (write e.g. redis://127.0.0.1:6379/0)".to_owned()
         })?;
@@ -377,6 +384,29 @@ mod tests {
         assert_eq!(t.node_url(&hp("h1", 7000), 0), "rediss://:pw@h1:7000/0");
         let err = RedisTarget::parse("redis+cluster://h1:7000/1").unwrap_err();
         assert!(err.contains("only has database 0"), "{err}");
+    }
+
+    #[test]
+    fn url_fragments_and_insecure_tls_are_refused() {
+        for bad in [
+            "rediss://127.0.0.1:6380/0#insecure",
+            "rediss://:pw@127.0.0.1:6380/0#INSECURE",
+            "redis://127.0.0.1:6379/0#",
+            "redis://127.0.0.1:6379/0#anything",
+            "unix:///run/redis.sock#insecure",
+            "rediss+sentinel://h1:26379,h2:26379/m#insecure",
+            "rediss+cluster://h1:7000,h2:7001#insecure",
+            "redis://user:pa#ss@127.0.0.1:6379/0",
+        ] {
+            let err = RedisTarget::parse(bad).unwrap_err();
+            assert!(
+                err.contains("fragment") && err.contains("#insecure") && !err.contains("pa#ss"),
+                "{bad}: {err}"
+            );
+        }
+        // A # percent-encoded in a password is a character of the password, not a fragment.
+        let t = RedisTarget::parse("rediss://user:pa%23ss@127.0.0.1:6380/0").unwrap();
+        assert_eq!(t.password.as_deref(), Some("pa#ss"));
     }
 
     #[test]
