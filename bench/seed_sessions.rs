@@ -5,7 +5,7 @@
 //! It reads the single session a real login through the emulator left in this secret's
 //! namespace (same keys as the web server modules: HKDF of the trimmed secret file), then stores
 //! COUNT copies under fresh random ids through the core's own `Sessions::create` (same encryption,
-//! key layout and TTL as a login), each with its own `sub`, and writes one cookie value per line
+//! key layout, TTL and provider binding as a login), each with its own `sub`, and writes one cookie value per line
 //! to OUT_FILE. Logging in 10 000 times through the emulator would take minutes; the records and
 //! cookies made here are byte-for-byte what a login makes.
 //!
@@ -87,7 +87,7 @@ fn run(args: &[String]) -> Result<(), String> {
         session.created = now;
         session.refreshed = now;
         let id = sessions
-            .create(&session, now)
+            .create(&session, &template.binding, now)
             .map_err(|e| format!("storing session {i}: {}", e.0))?;
         writeln!(file, "{}", id.to_cookie(&keys)).map_err(|e| format!("{out}: {e}"))?;
     }

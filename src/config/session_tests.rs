@@ -80,7 +80,8 @@ fn redis_url_with_a_fragment_is_refused_at_config_time() {
         .set_global("redis", "rediss://sesame:pw@127.0.0.1:6380/0#insecure")
         .expect_err("#insecure would disable TLS certificate checks");
     assert!(
-        err.message.starts_with("sesame_redis \"rediss://sesame:***@")
+        err.message
+            .starts_with("sesame_redis \"rediss://sesame:***@")
             && err.message.contains("fragment")
             && !err.message.contains(":pw@"),
         "{}",

@@ -8,7 +8,7 @@ use crate::claims::user_key;
 use crate::log::emit;
 use crate::oidc::{AuthParams, OidcClient, OidcError};
 use crate::session::{
-    cookie_value, now_unix, LoginState, PendingLogin, Session, LOGIN_STATE_MAX_AGE,
+    cookie_value, now_unix, LoginState, PendingLogin, Session, SessionId, LOGIN_STATE_MAX_AGE,
 };
 
 use super::failures::{self, with_cookies};
@@ -21,6 +21,9 @@ pub(crate) struct CallbackTask {
     /// Set-Cookie for the login cookie without the entry just used.
     login_cookie: String,
     client_addr: String,
+    /// The session cookie this browser already holds (a step-up, or a second login): that
+    /// session ends when the new one is created.
+    previous: Option<SessionId>,
 }
 
 fn login_cookie_after(inner: &Inner, provider: &Provider, login: &mut LoginState) -> String {
@@ -67,6 +70,9 @@ pub(crate) fn begin(inner: &Arc<Inner>, index: usize, req: &Request<'_>, query: 
                 pending: Box::new(pending),
                 login_cookie,
                 client_addr: req.client_addr.to_owned(),
+                previous: cookie_value(req.cookie, &provider.cookies.session)
+                    .into_iter()
+                    .find_map(|v| SessionId::from_cookie(v, inner.keys())),
             }),
         ),
         Err(OidcError::ProviderError { error, .. })
@@ -206,12 +212,22 @@ pub(crate) fn run(inner: &Inner, task: CallbackTask) -> Outcome {
     };
     let key = user_key(&session.issuer, &session.sub);
     let acr = session.acr.clone();
-    match inner.sessions.create(&session, now) {
+    // The session this browser held until now (lower level before a step-up, or another login)
+    // ends here, in Redis and in this process's cache: its cookie is replaced, and a copy of
+    // the old cookie must not keep opening anything.
+    if let Some(previous) = &task.previous {
+        if let Err(e) = inner.sessions.delete(previous) {
+            return with_cookies(failures::store_down(provider, client, &e), cookies);
+        }
+    }
+    match inner.sessions.create(&session, &provider.binding, now) {
         Err(e) => with_cookies(failures::store_down(provider, client, &e), cookies),
         Ok(id) => {
             // The browser comes straight back with this session: serve it from the cache.
             let identity = super::protect::identity_of(provider, &session);
-            inner.sessions.remember(&id, &session, identity);
+            inner
+                .sessions
+                .remember(&id, &session, &provider.binding, identity);
             emit(
                 LogLevel::Info,
                 &format!(

@@ -47,7 +47,11 @@ pub(crate) fn run(inner: &Inner, task: LogoutTask) -> Outcome {
     let provider = &inner.providers[task.provider];
     let client = task.client_addr.as_str();
     let now = now_unix();
-    let session = match inner.sessions.load(&task.session, now) {
+    // A session of any provider of this configuration (they share the cookie), never one
+    // bound to a provider configuration this server does not have.
+    let session = match inner.sessions.load_with(&task.session, now, |b| {
+        inner.provider_of_binding(b).is_some()
+    }) {
         Ok(s) => s,
         Err(e) => return Outcome::Page(failures::store_down(provider, client, &e)),
     };
@@ -59,7 +63,7 @@ pub(crate) fn run(inner: &Inner, task: LogoutTask) -> Outcome {
         location: provider.cfg.logout_redirect.clone(),
         set_cookies: cookies.clone(),
     };
-    let Some(session) = session else {
+    let Some((binding, session)) = session else {
         return local_landing;
     };
     emit(
@@ -74,11 +78,8 @@ pub(crate) fn run(inner: &Inner, task: LogoutTask) -> Outcome {
     if task.local || session.id_token.is_empty() {
         return local_landing;
     }
-    // End the session at the provider that issued it.
-    let Some(owner) = inner
-        .provider_index(&session.provider)
-        .map(|i| &inner.providers[i])
-    else {
+    // End the session at the provider (issuer and client_id) that issued it.
+    let Some(owner) = inner.provider_of_binding(&binding) else {
         return local_landing;
     };
     let meta = match owner.client.metadata() {

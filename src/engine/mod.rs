@@ -18,7 +18,7 @@ pub use return_to::{is_safe_local_path, sanitize_return_to};
 use crate::api::*;
 use crate::config::ProviderConfig;
 use crate::oidc::OidcClient;
-use crate::session::{CookieNames, Keys, SessionSettings, Sessions, Store};
+use crate::session::{CookieNames, Keys, SessionBinding, SessionSettings, Sessions, Store};
 
 /// What `config` hands over once everything is validated.
 pub(crate) struct EngineConfig {
@@ -36,6 +36,8 @@ pub(crate) struct Provider {
     /// Path of post_logout_redirect_uri: the logout return endpoint.
     pub logout_return_path: Option<String>,
     pub cookies: CookieNames,
+    /// Issuer and client_id: the sessions this provider creates open only here.
+    pub binding: SessionBinding,
 }
 
 impl Provider {
@@ -56,6 +58,11 @@ impl Inner {
 
     pub fn provider_index(&self, name: &str) -> Option<usize> {
         self.providers.iter().position(|p| p.name() == name)
+    }
+
+    /// The provider of this configuration that creates sessions bound to `binding`.
+    pub fn provider_of_binding(&self, binding: &SessionBinding) -> Option<&Provider> {
+        self.providers.iter().find(|p| p.binding == *binding)
     }
 }
 
@@ -148,6 +155,7 @@ impl Sesame {
                         .as_deref()
                         .and_then(path_of),
                     cookies: CookieNames::new(secure),
+                    binding: SessionBinding::new(&cfg.settings.issuer, &cfg.settings.client_id),
                     cfg,
                     client,
                 }

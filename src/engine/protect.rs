@@ -156,7 +156,8 @@ pub(crate) fn begin_with(
         // The hot path: a valid cookie and a cached session cost no I/O and no copies (the
         // identity is shared with the cache).
         if let Some(s) = inner.sessions.cached(id, now_unix()) {
-            if s.identity.provider() == provider.name() {
+            // Bound to this provider's issuer and client_id, not only to its name.
+            if s.is_bound_to(&provider.binding) && s.identity.provider() == provider.name() {
                 if matches!(judge(provider, rules, &s.identity), Verdict::Allow) {
                     return Step::Done(Outcome::Allow(s.identity));
                 }
@@ -313,11 +314,16 @@ pub(crate) fn redirect_to_provider(
 pub(crate) fn run(inner: &Arc<Inner>, task: ProtectTask) -> Outcome {
     let provider = &inner.providers[task.provider];
     let now = now_unix();
-    match inner.sessions.load(&task.session, now) {
+    // Only a session bound to this provider's issuer and client_id loads at all.
+    match inner.sessions.load(&provider.binding, &task.session, now) {
         Err(e) => Outcome::Page(failures::store_down(provider, &task.req.client_addr, &e)),
-        Ok(Some(s)) if s.provider == provider.name() => {
+        Ok(Some(s))
+            if s.provider == provider.name() && s.issuer == provider.cfg.settings.issuer =>
+        {
             let identity = identity_of(provider, &s);
-            inner.sessions.remember(&task.session, &s, identity.clone());
+            inner
+                .sessions
+                .remember(&task.session, &s, &provider.binding, identity.clone());
             let step = decide(
                 inner,
                 task.provider,

@@ -686,3 +686,6 @@ mod location_policy {
         assert!(err.message.contains("only applies to a protected location"));
     }
 }
+
+#[path = "tests_sessions.rs"]
+mod sessions;

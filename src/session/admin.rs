@@ -9,8 +9,9 @@
 
 use serde_json::Value;
 
+use super::sessions::open_record;
 use super::store::Store;
-use super::{aead, Keys, RedisStore, Session, StoreError};
+use super::{Keys, RedisStore, Session, SessionBinding, StoreError};
 
 /// One stored session as the CLI shows it.
 #[derive(Debug, Clone)]
@@ -20,6 +21,8 @@ pub struct StoredSession {
     pub digest: String,
     pub key: String,
     pub session: Session,
+    /// The provider configuration (issuer and client_id) that created it.
+    pub binding: SessionBinding,
     /// Bytes stored in Redis (nonce + ciphertext + tag).
     pub stored_bytes: usize,
 }
@@ -122,10 +125,7 @@ impl SessionAdmin {
         let Some(sealed) = self.store.get(key)? else {
             return Ok(None);
         };
-        let Some(json) = aead::open(&self.keys.enc, key.as_bytes(), &sealed) else {
-            return Ok(None);
-        };
-        let Ok(session) = serde_json::from_slice::<Session>(&json) else {
+        let Some((binding, session)) = open_record(&self.keys, key, &sealed) else {
             return Ok(None);
         };
         let digest = key
@@ -136,6 +136,7 @@ impl SessionAdmin {
             digest,
             key: key.to_owned(),
             session,
+            binding,
             stored_bytes: sealed.len(),
         }))
     }
@@ -169,6 +170,7 @@ mod tests {
                 refreshed: 0,
                 expires: 1,
             },
+            binding: SessionBinding::new("i", "c"),
             stored_bytes: 0,
         }
     }

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
-use super::Session;
+use super::{Session, SessionBinding};
 use crate::api::Identity;
 
 /// Bound on memory: a flood of distinct valid cookies cannot grow the cache without limit.
@@ -23,22 +23,30 @@ const MAX_ENTRIES: usize = 10_000;
 /// SHA-256 of a session id.
 pub type Digest = [u8; 32];
 
-/// A session as the hot path needs it: the identity it grants and when it ends.
+/// A session as the hot path needs it: the identity it grants, the provider configuration it
+/// is bound to, and when it ends.
 #[derive(Debug, Clone)]
 pub struct CachedSession {
     pub identity: Identity,
+    binding: SessionBinding,
     refreshed: u64,
     expires: u64,
 }
 
 impl CachedSession {
     /// `identity` must be the one `session` grants (built with its own provider's settings).
-    pub fn new(session: &Session, identity: Identity) -> CachedSession {
+    pub fn new(session: &Session, binding: SessionBinding, identity: Identity) -> CachedSession {
         CachedSession {
             identity,
+            binding,
             refreshed: session.refreshed,
             expires: session.expires,
         }
+    }
+
+    /// Created by the provider configuration `binding` (issuer and client_id)?
+    pub fn is_bound_to(&self, binding: &SessionBinding) -> bool {
+        self.binding == *binding
     }
 
     /// As `Session::is_live`.
@@ -47,8 +55,10 @@ impl CachedSession {
     }
 }
 
+/// `None`: a session deleted by this process less than a lifetime ago (a tombstone), which a
+/// job that read it from Redis just before the deletion must not put back.
 struct Entries {
-    map: HashMap<Digest, (CachedSession, Instant)>,
+    map: HashMap<Digest, (Option<CachedSession>, Instant)>,
     last_sweep: Instant,
 }
 
@@ -80,7 +90,7 @@ impl SessionCache {
         }
         let mut entries = self.entries.lock();
         match entries.map.get(digest) {
-            Some((s, at)) if at.elapsed() < self.ttl => Some(s.clone()),
+            Some((s, at)) if at.elapsed() < self.ttl => s.clone(),
             Some(_) => {
                 entries.map.remove(digest);
                 None
@@ -106,11 +116,21 @@ impl SessionCache {
                 entries.map.shrink_to_fit();
             }
         }
-        entries.map.insert(digest, (session, Instant::now()));
+        if matches!(entries.map.get(&digest), Some((None, at)) if at.elapsed() < ttl) {
+            // Deleted meanwhile (logout, new login): stays out.
+            return;
+        }
+        entries.map.insert(digest, (Some(session), Instant::now()));
     }
 
+    /// Forgets a session and keeps it out for one lifetime (see [`Entries`]).
     pub fn remove(&self, digest: &Digest) {
-        self.entries.lock().map.remove(digest);
+        let mut entries = self.entries.lock();
+        if self.enabled() {
+            entries.map.insert(*digest, (None, Instant::now()));
+        } else {
+            entries.map.remove(digest);
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -151,7 +171,7 @@ mod tests {
             },
             &[],
         );
-        CachedSession::new(&session, identity)
+        CachedSession::new(&session, SessionBinding::new("i", "c"), identity)
     }
 
     fn key(i: usize) -> Digest {
@@ -208,6 +228,28 @@ mod tests {
         assert!(!e.is_live(1000 + 1800, 1800), "idle timeout");
         e.refreshed = 4000;
         assert!(!e.is_live(5000, 1800), "absolute expiry");
+    }
+
+    #[test]
+    fn a_session_removed_is_not_put_back_by_a_late_insert() {
+        let cache = SessionCache::new(Duration::from_millis(200));
+        cache.insert(key(1), entry());
+        // A job read the session from Redis just before a logout in this process deleted it,
+        // and caches it just after.
+        cache.remove(&key(1));
+        cache.insert(key(1), entry());
+        assert!(cache.get(&key(1)).is_none());
+        cache.remove(&key(2));
+        cache.insert(key(2), entry());
+        assert!(
+            cache.get(&key(2)).is_none(),
+            "removed before it was ever cached"
+        );
+        cache.insert(key(3), entry());
+        assert!(
+            cache.get(&key(3)).is_some(),
+            "other sessions are unaffected"
+        );
     }
 
     #[test]

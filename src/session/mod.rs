@@ -3,6 +3,7 @@
 
 mod admin;
 mod aead;
+mod binding;
 mod cache;
 mod cookie;
 mod keys;
@@ -17,6 +18,7 @@ use std::time::Duration;
 
 pub use admin::{Listing, SessionAdmin, SessionFilter, StoredSession};
 pub use aead::{open, seal};
+pub use binding::SessionBinding;
 pub use cache::{CachedSession, SessionCache};
 pub use cookie::{cookie_value, CookieNames, SessionId};
 pub use keys::Keys;

@@ -471,6 +471,20 @@ impl Store for RedisStore {
         })
     }
 
+    fn set_xx_ex(&self, key: &str, value: &[u8], ttl_secs: u64) -> Result<bool, StoreError> {
+        self.with_connection(|c| {
+            c.query::<Option<String>>(
+                redis::cmd("SET")
+                    .arg(key)
+                    .arg(value)
+                    .arg("XX")
+                    .arg("EX")
+                    .arg(ttl_secs.max(1)),
+            )
+            .map(|r| r.is_some())
+        })
+    }
+
     fn del(&self, key: &str) -> Result<(), StoreError> {
         self.with_connection(|c| c.query(redis::cmd("DEL").arg(key)))
     }
@@ -554,7 +568,14 @@ mod tests {
         assert_eq!(store.get("k").unwrap().as_deref(), Some(&b"v"[..]));
         assert!(store.set_nx_ex("once", b"1", 60).unwrap());
         assert!(!store.set_nx_ex("once", b"1", 60).unwrap());
+        assert!(store.set_xx_ex("k", b"refreshed", 60).unwrap());
+        assert_eq!(store.get("k").unwrap().as_deref(), Some(&b"refreshed"[..]));
         store.del("k").unwrap();
+        assert_eq!(store.get("k").unwrap(), None);
+        assert!(
+            !store.set_xx_ex("k", b"late refresh", 60).unwrap(),
+            "SET XX does not recreate a deleted key"
+        );
         assert_eq!(store.get("k").unwrap(), None);
         assert_eq!(store.pool.lock().idle.len(), 1, "the connection is reused");
 
@@ -578,6 +599,74 @@ mod tests {
             "a now-dead connection is pooled"
         );
         assert_eq!(store.get("k").unwrap(), None);
+    }
+
+    /// Real Redis under a session reader; another client deletes the key right after each
+    /// read (a logout in another worker, or `sesame sessions kill`).
+    struct KilledAfterRead {
+        redis: RedisStore,
+        killer: RedisStore,
+    }
+
+    impl Store for KilledAfterRead {
+        fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+            let value = self.redis.get(key)?;
+            self.killer.del(key)?;
+            Ok(value)
+        }
+        fn set_ex(&self, key: &str, value: &[u8], ttl: u64) -> Result<(), StoreError> {
+            self.redis.set_ex(key, value, ttl)
+        }
+        fn set_nx_ex(&self, key: &str, value: &[u8], ttl: u64) -> Result<bool, StoreError> {
+            self.redis.set_nx_ex(key, value, ttl)
+        }
+        fn set_xx_ex(&self, key: &str, value: &[u8], ttl: u64) -> Result<bool, StoreError> {
+            self.redis.set_xx_ex(key, value, ttl)
+        }
+        fn del(&self, key: &str) -> Result<(), StoreError> {
+            self.redis.del(key)
+        }
+    }
+
+    #[test]
+    fn a_session_killed_in_redis_during_an_activity_refresh_stays_killed() {
+        use crate::session::{Keys, Session, SessionBinding, SessionSettings, Sessions};
+        let Some(server) = RedisServer::start() else {
+            eprintln!("redis-server not available: skipped");
+            return;
+        };
+        let url = format!("redis://127.0.0.1:{}/0", server.port);
+        let open = || RedisStore::new(&url, Duration::from_secs(1)).unwrap();
+        let sessions = Sessions::new(
+            Box::new(KilledAfterRead {
+                redis: open(),
+                killer: open(),
+            }),
+            Keys::derive(&[3; 32]),
+            SessionSettings {
+                redis_timeout: Duration::from_secs(1),
+                cache_ttl: Duration::ZERO,
+                idle_timeout: Duration::from_secs(1800),
+                lifetime: Duration::from_secs(43_200),
+            },
+        );
+        let binding = SessionBinding::new("https://idp", "client");
+        let session = Session {
+            provider: "fc".into(),
+            issuer: "https://idp".into(),
+            sub: "abc".into(),
+            acr: "eidas1".into(),
+            claims: Default::default(),
+            id_token: "tok".into(),
+            created: 1000,
+            refreshed: 1000,
+            expires: u64::MAX / 2,
+        };
+        let id = sessions.create(&session, &binding, 1000).unwrap();
+        // Due for an activity refresh: GET, then the kill, then the refresh write.
+        assert_eq!(sessions.load(&binding, &id, 1120), Ok(None));
+        let left = open().scan_match("sesame:*").unwrap();
+        assert!(left.is_empty(), "the killed session came back: {left:?}");
     }
 
     #[test]

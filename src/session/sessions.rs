@@ -1,19 +1,74 @@
 //! Session persistence: encryption, Redis key layout, expiry, coalesced refresh, cache.
 //!
 //! Key layout (namespace from the secret, see `Keys`):
-//! `<ns>s:<hex sha256(session id)>` = AEAD(enc_key, aad = key name, JSON session);
+//! `<ns>s:<hex sha256(session id)>` = the session record (below);
 //! `<ns>used:<hex sha256(state)>` = single-use marker of a login state.
+//!
+//! Session record: `"S2" || binding (16 bytes) || AEAD(enc_key, aad = key name || "S2" ||
+//! binding, JSON session)`. The binding (issuer and client_id of the provider that created the
+//! session, see [`SessionBinding`]) is read before anything is decrypted and compared with the
+//! provider asking; being part of the associated data, it cannot be altered without the record
+//! failing to open. A record of another format (an older release) opens nowhere: "no session".
 
 use sha2::{Digest, Sha256};
 
 use crate::api::Identity;
 
 use super::{
-    aead, CachedSession, Keys, Session, SessionCache, SessionId, SessionSettings, Store, StoreError,
+    aead, CachedSession, Keys, Session, SessionBinding, SessionCache, SessionId, SessionSettings,
+    Store, StoreError,
 };
 
 /// How long a used state is remembered: longer than a pending login lives.
 const USED_STATE_TTL: u64 = 600;
+
+/// Format marker in front of every session record.
+const RECORD_MAGIC: &[u8; 2] = b"S2";
+const RECORD_HEADER: usize = RECORD_MAGIC.len() + SessionBinding::LEN;
+
+fn record_aad(key: &str, header: &[u8]) -> Vec<u8> {
+    let mut aad = Vec::with_capacity(key.len() + header.len());
+    aad.extend_from_slice(key.as_bytes());
+    aad.extend_from_slice(header);
+    aad
+}
+
+/// The record stored under `key` for `session`, bound to `binding`.
+pub(crate) fn seal_record(
+    keys: &Keys,
+    key: &str,
+    binding: &SessionBinding,
+    session: &Session,
+) -> Result<Vec<u8>, StoreError> {
+    let json = serde_json::to_vec(session)
+        .map_err(|e| StoreError(format!("cannot encode session: {e}")))?;
+    let mut record = Vec::with_capacity(RECORD_HEADER + json.len() + 40);
+    record.extend_from_slice(RECORD_MAGIC);
+    record.extend_from_slice(binding.as_bytes());
+    let sealed = aead::seal(&keys.enc, &record_aad(key, &record), &json);
+    record.extend_from_slice(&sealed);
+    Ok(record)
+}
+
+/// The binding a record claims, without opening it (`None`: not a session record).
+fn record_binding(record: &[u8]) -> Option<SessionBinding> {
+    let rest = record.strip_prefix(RECORD_MAGIC.as_slice())?;
+    SessionBinding::from_bytes(rest.get(..SessionBinding::LEN)?)
+}
+
+/// The session in a record read under `key`; `None` when it was tampered with, moved to
+/// another key, sealed with another secret, or written in another format.
+pub(crate) fn open_record(
+    keys: &Keys,
+    key: &str,
+    record: &[u8],
+) -> Option<(SessionBinding, Session)> {
+    let binding = record_binding(record)?;
+    let (header, sealed) = record.split_at(RECORD_HEADER);
+    let json = aead::open(&keys.enc, &record_aad(key, header), sealed)?;
+    let session = serde_json::from_slice::<Session>(&json).ok()?;
+    Some((binding, session))
+}
 
 pub struct Sessions {
     store: Box<dyn Store>,
@@ -48,7 +103,8 @@ impl Sessions {
         format!("{}s:{}", self.keys.namespace, id.digest_hex())
     }
 
-    /// No I/O: the cached session, if fresh in the cache and still live.
+    /// No I/O: the cached session, if fresh in the cache and still live. The caller checks
+    /// that it is bound to the provider asking ([`CachedSession::is_bound_to`]).
     pub fn cached(&self, id: &SessionId, now: u64) -> Option<CachedSession> {
         let s = self.cache.get(&id.digest())?;
         s.is_live(now, self.idle_secs()).then_some(s)
@@ -56,25 +112,52 @@ impl Sessions {
 
     /// No I/O: caches what `session` grants, for the next requests of this process. The
     /// caller builds the identity, with the settings of the session's own provider.
-    pub fn remember(&self, id: &SessionId, session: &Session, identity: Identity) {
+    pub fn remember(
+        &self,
+        id: &SessionId,
+        session: &Session,
+        binding: &SessionBinding,
+        identity: Identity,
+    ) {
         if self.cache.enabled() {
             self.cache
-                .insert(id.digest(), CachedSession::new(session, identity));
+                .insert(id.digest(), CachedSession::new(session, *binding, identity));
         }
     }
 
-    /// Blocking: reads the session; an expired or undecryptable record is "no session".
+    /// Blocking: reads the session of the provider configuration `binding`; a session bound to
+    /// another one (same provider name on another issuer or client_id, behind a server sharing
+    /// this secret and this Redis), expired or undecryptable, is "no session".
     /// Records activity (at most once a minute). The cache is left to the caller
-    /// ([`Sessions::remember`]): logout reads a session only to end it.
-    pub fn load(&self, id: &SessionId, now: u64) -> Result<Option<Session>, StoreError> {
+    /// ([`Sessions::remember`]).
+    pub fn load(
+        &self,
+        binding: &SessionBinding,
+        id: &SessionId,
+        now: u64,
+    ) -> Result<Option<Session>, StoreError> {
+        Ok(self
+            .load_with(id, now, |b| b == binding)?
+            .map(|(_, session)| session))
+    }
+
+    /// Blocking: as [`Sessions::load`], for a session whose binding `accept` approves (logout
+    /// reads a session only to end it, at whichever provider of this server created it).
+    pub fn load_with(
+        &self,
+        id: &SessionId,
+        now: u64,
+        accept: impl Fn(&SessionBinding) -> bool,
+    ) -> Result<Option<(SessionBinding, Session)>, StoreError> {
         let key = self.session_key(id);
-        let Some(sealed) = self.store.get(&key)? else {
+        let Some(record) = self.store.get(&key)? else {
             return Ok(None);
         };
-        let Some(json) = aead::open(&self.keys.enc, key.as_bytes(), &sealed) else {
+        // Checked before decrypting: a session of another provider configuration costs nothing.
+        if !record_binding(&record).is_some_and(|b| accept(&b)) {
             return Ok(None);
-        };
-        let Ok(mut session) = serde_json::from_slice::<Session>(&json) else {
+        }
+        let Some((binding, mut session)) = open_record(&self.keys, &key, &record) else {
             return Ok(None);
         };
         if !session.is_live(now, self.idle_secs()) {
@@ -82,23 +165,30 @@ impl Sessions {
         }
         if session.needs_refresh(now, self.idle_secs()) {
             session.refreshed = now;
-            self.write(&key, &session, now)?;
+            let record = seal_record(&self.keys, &key, &binding, &session)?;
+            // Only an existing key is refreshed: a logout or `sesame sessions kill` that
+            // deleted it since the read above must never be undone by this write.
+            let ttl = session.ttl(now, self.idle_secs());
+            if !self.store.set_xx_ex(&key, &record, ttl)? {
+                return Ok(None);
+            }
         }
-        Ok(Some(session))
+        Ok(Some((binding, session)))
     }
 
-    fn write(&self, key: &str, session: &Session, now: u64) -> Result<(), StoreError> {
-        let json = serde_json::to_vec(session)
-            .map_err(|e| StoreError(format!("cannot encode session: {e}")))?;
-        let sealed = aead::seal(&self.keys.enc, key.as_bytes(), &json);
-        self.store
-            .set_ex(key, &sealed, session.ttl(now, self.idle_secs()))
-    }
-
-    /// Blocking: stores a new session under a fresh random id.
-    pub fn create(&self, session: &Session, now: u64) -> Result<SessionId, StoreError> {
+    /// Blocking: stores a new session of the provider configuration `binding` under a fresh
+    /// random id.
+    pub fn create(
+        &self,
+        session: &Session,
+        binding: &SessionBinding,
+        now: u64,
+    ) -> Result<SessionId, StoreError> {
         let id = SessionId::random();
-        self.write(&self.session_key(&id), session, now)?;
+        let key = self.session_key(&id);
+        let record = seal_record(&self.keys, &key, binding, session)?;
+        self.store
+            .set_ex(&key, &record, session.ttl(now, self.idle_secs()))?;
         Ok(id)
     }
 
@@ -149,6 +239,10 @@ mod tests {
         }
     }
 
+    fn fc() -> SessionBinding {
+        SessionBinding::new("https://idp", "client")
+    }
+
     #[test]
     fn state_is_single_use() {
         let s = Sessions::new(
@@ -166,7 +260,7 @@ mod tests {
         let store = Arc::new(MemoryStore::new());
         let keys = Keys::derive(&[1; 32]);
         let s = Sessions::new(Box::new(Arc::clone(&store)), keys.clone(), settings(0));
-        let id = s.create(&session(1000), 1000).unwrap();
+        let id = s.create(&session(1000), &fc(), 1000).unwrap();
         let stored = store.keys();
         assert_eq!(
             stored,
@@ -177,7 +271,7 @@ mod tests {
             !String::from_utf8_lossy(&raw).contains("tok"),
             "the id_token is not readable in Redis"
         );
-        assert_eq!(s.load(&id, 1001).unwrap().unwrap().sub, "abc");
+        assert_eq!(s.load(&fc(), &id, 1001).unwrap().unwrap().sub, "abc");
         // Another secret cannot read it even with the right key name.
         let other = Sessions::new(
             Box::new(Arc::clone(&store)),
@@ -185,9 +279,65 @@ mod tests {
             settings(0),
         );
         assert!(other.store.get(&stored[0]).unwrap().is_some());
-        assert!(aead::open(&other.keys.enc, stored[0].as_bytes(), &raw).is_none());
+        assert!(open_record(&other.keys, &stored[0], &raw).is_none());
+        assert!(open_record(&keys, &stored[0], &raw).is_some());
         s.delete(&id).unwrap();
-        assert!(s.load(&id, 1002).unwrap().is_none());
+        assert!(s.load(&fc(), &id, 1002).unwrap().is_none());
+    }
+
+    #[test]
+    fn session_opens_only_for_the_issuer_and_client_id_that_created_it() {
+        let store = Arc::new(MemoryStore::new());
+        let s = Sessions::new(
+            Box::new(Arc::clone(&store)),
+            Keys::derive(&[1; 32]),
+            settings(0),
+        );
+        let id = s.create(&session(1000), &fc(), 1000).unwrap();
+        for other in [
+            SessionBinding::new("https://other-idp", "client"),
+            SessionBinding::new("https://idp", "other-client"),
+        ] {
+            assert_eq!(s.load(&other, &id, 1001), Ok(None), "{other:?}");
+        }
+        assert!(s.load(&fc(), &id, 1001).unwrap().is_some());
+        let (binding, _) = s.load_with(&id, 1001, |_| true).unwrap().unwrap();
+        assert_eq!(binding, fc());
+    }
+
+    #[test]
+    fn a_record_whose_binding_was_rewritten_does_not_open() {
+        let store = Arc::new(MemoryStore::new());
+        let keys = Keys::derive(&[1; 32]);
+        let s = Sessions::new(Box::new(Arc::clone(&store)), keys.clone(), settings(0));
+        let id = s.create(&session(1000), &fc(), 1000).unwrap();
+        let key = s.session_key(&id);
+        let mut record = store.get(&key).unwrap().unwrap();
+        // Someone with write access to Redis relabels the record for another provider.
+        let other = SessionBinding::new("https://other-idp", "client");
+        record[RECORD_MAGIC.len()..RECORD_HEADER].copy_from_slice(other.as_bytes());
+        store.set_ex(&key, &record, 60).unwrap();
+        assert_eq!(s.load(&other, &id, 1001), Ok(None));
+        assert_eq!(s.load(&fc(), &id, 1001), Ok(None));
+    }
+
+    #[test]
+    fn a_record_of_the_previous_format_is_no_session() {
+        let store = Arc::new(MemoryStore::new());
+        let keys = Keys::derive(&[1; 32]);
+        let s = Sessions::new(Box::new(Arc::clone(&store)), keys.clone(), settings(0));
+        let id = SessionId::random();
+        let key = s.session_key(&id);
+        // Before sessions were bound: AEAD(aad = key name, JSON) with no header.
+        let json = serde_json::to_vec(&session(1000)).unwrap();
+        let old = aead::seal(&keys.enc, key.as_bytes(), &json);
+        store.set_ex(&key, &old, 60).unwrap();
+        assert_eq!(s.load(&fc(), &id, 1001), Ok(None));
+        assert_eq!(s.load_with(&id, 1001, |_| true), Ok(None));
+        for junk in [&b""[..], b"S2", b"S2short", &[0u8; 200][..]] {
+            store.set_ex(&key, junk, 60).unwrap();
+            assert_eq!(s.load_with(&id, 1001, |_| true), Ok(None));
+        }
     }
 
     #[test]
@@ -197,20 +347,68 @@ mod tests {
             Keys::derive(&[1; 32]),
             settings(0),
         );
-        let id = s.create(&session(1000), 1000).unwrap();
-        assert!(s.load(&id, 1000 + 1799).unwrap().is_some());
+        let id = s.create(&session(1000), &fc(), 1000).unwrap();
+        assert!(s.load(&fc(), &id, 1000 + 1799).unwrap().is_some());
         // The load above refreshed activity at 2799; idle timeout counts from there.
-        assert!(s.load(&id, 2799 + 1800).unwrap().is_none());
+        assert!(s.load(&fc(), &id, 2799 + 1800).unwrap().is_none());
+    }
+
+    /// A store on which another worker (logout) or the operator (`sesame sessions kill`)
+    /// deletes the session right after each read, before the reader's activity refresh.
+    struct DeletedAfterRead(MemoryStore);
+
+    impl Store for DeletedAfterRead {
+        fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+            let value = self.0.get(key)?;
+            self.0.del(key)?;
+            Ok(value)
+        }
+        fn set_ex(&self, key: &str, value: &[u8], ttl_secs: u64) -> Result<(), StoreError> {
+            self.0.set_ex(key, value, ttl_secs)
+        }
+        fn set_nx_ex(&self, key: &str, value: &[u8], ttl: u64) -> Result<bool, StoreError> {
+            self.0.set_nx_ex(key, value, ttl)
+        }
+        fn set_xx_ex(&self, key: &str, value: &[u8], ttl: u64) -> Result<bool, StoreError> {
+            self.0.set_xx_ex(key, value, ttl)
+        }
+        fn del(&self, key: &str) -> Result<(), StoreError> {
+            self.0.del(key)
+        }
+    }
+
+    #[test]
+    fn a_logout_between_the_read_and_the_activity_refresh_is_not_undone() {
+        let store = Arc::new(DeletedAfterRead(MemoryStore::new()));
+        let s = Sessions::new(
+            Box::new(Arc::clone(&store)),
+            Keys::derive(&[1; 32]),
+            settings(0),
+        );
+        let id = s.create(&session(1000), &fc(), 1000).unwrap();
+        // Two minutes later the read is due for an activity refresh; the session is deleted
+        // between the GET and the write.
+        assert_eq!(
+            s.load(&fc(), &id, 1120),
+            Ok(None),
+            "a deleted session is not granted"
+        );
+        assert!(
+            store.0.keys().is_empty(),
+            "the refresh did not bring the deleted session back"
+        );
     }
 
     #[test]
     fn cached_session_needs_no_store() {
         let store = MemoryStore::new();
         let s = Sessions::new(Box::new(store), Keys::derive(&[1; 32]), settings(60));
-        let id = s.create(&session(1000), 1000).unwrap();
+        let id = s.create(&session(1000), &fc(), 1000).unwrap();
         assert!(s.cached(&id, 1001).is_none(), "creating does not cache");
-        s.remember(&id, &session(1000), Identity::default());
-        assert!(s.cached(&id, 1001).is_some());
+        s.remember(&id, &session(1000), &fc(), Identity::default());
+        let hit = s.cached(&id, 1001).unwrap();
+        assert!(hit.is_bound_to(&fc()));
+        assert!(!hit.is_bound_to(&SessionBinding::new("https://other-idp", "client")));
         assert!(
             s.cached(&id, 1000 + 43_200).is_none(),
             "absolute expiry applies to cache hits"

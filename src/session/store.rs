@@ -15,6 +15,9 @@ pub trait Store: Send + Sync {
     fn set_ex(&self, key: &str, value: &[u8], ttl_secs: u64) -> Result<(), StoreError>;
     /// SET NX EX: true when the key was created, false when it already existed.
     fn set_nx_ex(&self, key: &str, value: &[u8], ttl_secs: u64) -> Result<bool, StoreError>;
+    /// SET XX EX: true when the key existed and was replaced, false (nothing written) when it
+    /// did not exist — a key deleted meanwhile stays deleted.
+    fn set_xx_ex(&self, key: &str, value: &[u8], ttl_secs: u64) -> Result<bool, StoreError>;
     fn del(&self, key: &str) -> Result<(), StoreError>;
 }
 
@@ -90,6 +93,19 @@ impl Store for MemoryStore {
         Ok(true)
     }
 
+    fn set_xx_ex(&self, key: &str, value: &[u8], ttl_secs: u64) -> Result<bool, StoreError> {
+        self.check()?;
+        let now = Instant::now();
+        let mut map = self.map.lock();
+        match map.get_mut(key) {
+            Some(entry) if entry.1 > now => {
+                *entry = (value.to_vec(), now + Duration::from_secs(ttl_secs));
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
     fn del(&self, key: &str) -> Result<(), StoreError> {
         self.check()?;
         self.map.lock().remove(key);
@@ -107,6 +123,9 @@ impl<T: Store + ?Sized> Store for std::sync::Arc<T> {
     }
     fn set_nx_ex(&self, key: &str, value: &[u8], ttl_secs: u64) -> Result<bool, StoreError> {
         (**self).set_nx_ex(key, value, ttl_secs)
+    }
+    fn set_xx_ex(&self, key: &str, value: &[u8], ttl_secs: u64) -> Result<bool, StoreError> {
+        (**self).set_xx_ex(key, value, ttl_secs)
     }
     fn del(&self, key: &str) -> Result<(), StoreError> {
         (**self).del(key)
