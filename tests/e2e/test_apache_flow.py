@@ -54,6 +54,7 @@ from test_sessions import (  # noqa: F401
     test_missing_session_cookie_means_login_again,
     test_session_cookie_copied_to_another_browser_is_the_same_session,
     test_session_cookie_with_altered_id_means_login_again,
+    test_session_opens_nothing_on_a_server_sharing_secret_and_redis_with_another_client_id,
 )
 from test_spoofed_headers import (  # noqa: F401
     test_ordinary_headers_still_reach_php,

@@ -22,6 +22,8 @@ from test_proconnect_login import (  # noqa: F401 (the nginx behaviour tests, ru
     test_required_claim_values_refuse_other_agents_with_a_403_page,
     test_silent_sso_with_a_provider_session_logs_in_without_a_page,
     test_silent_sso_without_provider_session_falls_back_to_one_interactive_login,
+    test_a_login_while_holding_a_session_ends_the_previous_session,
+    test_step_up_ends_the_lower_session_in_redis_and_in_the_cache,
     test_step_up_with_another_account_is_refused_and_keeps_the_session,
 )
 

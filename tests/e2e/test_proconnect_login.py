@@ -133,6 +133,49 @@ def test_eidas1_session_steps_up_to_eidas2_and_lands_on_the_asked_page(browser, 
     assert server["REQUEST_URI"] == "/agents/eidas2/dossier?id=42"
 
 
+def _session_keys(redis):
+    return {k for k in redis.keys("sesame:*") if ":s:" in k}
+
+
+def _new_session_key(redis, before):
+    [key] = _session_keys(redis) - before
+    return key
+
+
+def test_step_up_ends_the_lower_session_in_redis_and_in_the_cache(browser, new_browser, nginx,
+                                                                 redis, pc_emulator):
+    before = _session_keys(redis)
+    php_server(browser.login(nginx.url("/agents/"), identity="mfa@fia2.fr").final)
+    lower_cookie, lower_key = browser.cookie(SESSION), _new_session_key(redis, before)
+    login = browser.login(nginx.url("/agents/eidas2/"), identity="mfa@fia2.fr")
+    assert php_server(login.final)["SESAME_ACR"] == "eidas2"
+    assert lower_key not in _session_keys(redis), "the eidas1 session is deleted from Redis"
+    # A copy of the eidas1 cookie (another tab, a captured cookie) opens nothing, even within
+    # the worker's cache lifetime.
+    other = new_browser()
+    other.set_cookie(SESSION, lower_cookie)
+    resp = other.get(nginx.url("/agents/"))
+    assert resp.status_code == 303
+    assert resp.headers["Location"].startswith(pc_emulator.issuer + "/authorize?")
+    assert php_server(browser.get(nginx.url("/agents/eidas2/")))["SESAME_ACR"] == "eidas2"
+
+
+def test_a_login_while_holding_a_session_ends_the_previous_session(browser, new_browser, nginx,
+                                                                   redis, emulator):
+    before = _session_keys(redis)
+    php_server(browser.login(nginx.url("/usagers/"), identity="testfc1").final)
+    fc_cookie, fc_key = browser.cookie(SESSION), _new_session_key(redis, before)
+    # The FranceConnect session does not open /agents/: a ProConnect login replaces it.
+    assert php_server(browser.login(nginx.url("/agents/"), identity="test@fia1.fr").final)[
+        "SESAME_PROVIDER"] == "pc"
+    assert fc_key not in _session_keys(redis), "the previous session is deleted from Redis"
+    other = new_browser()
+    other.set_cookie(SESSION, fc_cookie)
+    resp = other.get(nginx.url("/usagers/"))
+    assert resp.status_code == 303
+    assert resp.headers["Location"].startswith(emulator.issuer + "/authorize?")
+
+
 def test_eidas1_session_steps_up_to_mfa_with_the_four_mfa_values(browser, nginx):
     php_server(browser.login(nginx.url("/agents/"), identity="test@fia1.fr").final)
     login = browser.login(nginx.url("/agents/mfa/"), identity="test@fia1.fr")

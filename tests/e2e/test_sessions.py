@@ -4,6 +4,7 @@ import base64
 import os
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
+from e2e_rig.browser import Browser
 from e2e_rig.checks import (
     LOGOUT, SESSION, assert_page, assert_redirects_to_provider, assert_reference_logged, php_server,
 )
@@ -83,3 +84,34 @@ def test_logout_deletes_the_session_server_side(browser, new_browser, nginx, emu
     other = new_browser()
     other.set_cookie(SESSION, stolen)
     assert_redirects_to_provider(other.get(nginx.url("/demarches/")), emulator)
+
+
+def _server_sharing(make_site, site, client=None):
+    """Another server with `site`'s secret and Redis; its provider `fc` uses `client` (its own
+    FranceConnect client, i.e. another client_id, when None)."""
+    other = make_site()
+    other.secret = site.secret
+    other.http["redis"] = site.http["redis"]
+    if client is not None:
+        other.client = client
+        other.providers = {"fc": other.fc_provider(client)}
+        other.clients = []
+    return other
+
+
+def test_session_opens_nothing_on_a_server_sharing_secret_and_redis_with_another_client_id(
+        browser, nginx, nginx_site, make_site, start_nginx, pki, emulator):
+    php_server(browser.login(nginx.url("/demarches/")).final)
+    cookie = browser.cookie(SESSION)
+    other_site = _server_sharing(make_site, nginx_site)
+    assert other_site.providers["fc"]["client_id"] != nginx_site.providers["fc"]["client_id"]
+    other = start_nginx(other_site)
+    thief = Browser(pki.ca, site_base=other.base)
+    thief.set_cookie(SESSION, cookie)
+    assert_redirects_to_provider(thief.get(other.url("/demarches/")), emulator)
+    # The control: with the same client_id too, the other server reads the same session (one
+    # namespace, one key), so it is the binding to the client that refused it above.
+    twin = start_nginx(_server_sharing(make_site, nginx_site, client=nginx_site.client))
+    same = Browser(pki.ca, site_base=twin.base)
+    same.set_cookie(SESSION, cookie)
+    assert php_server(same.get(twin.url("/demarches/")))["REMOTE_USER"]
