@@ -602,6 +602,43 @@ int sesame_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
     return OK;
 }
 
+/* "www.example.fr (/etc/apache2/sites-enabled/site.conf:12)" */
+static const char *server_label(apr_pool_t *p, server_rec *s)
+{
+    if (!s->is_virtual || !s->defn_name) {
+        return "the main server";
+    }
+    return apr_psprintf(p, "%s (%s:%d)", s->server_hostname ? s->server_hostname : "(no name)",
+                        s->defn_name, (int)s->defn_line_number);
+}
+
+/* Two servers with their own cores built from one secret share a Redis namespace and keys:
+ * only their providers' issuer and client_id keep their sessions apart. Worth a warning at
+ * startup and `apache2 -t`, not a refusal (one site on several names may do it on purpose). */
+static void warn_shared_secrets(apr_pool_t *ptemp, server_rec *main_server)
+{
+    for (server_rec *a = main_server; a; a = a->next) {
+        sesame_srv *sa = ap_get_module_config(a->module_config, &sesame_module);
+        if (!sa->core || (a != main_server && !sa->own)) {
+            continue;
+        }
+        for (server_rec *b = a->next; b; b = b->next) {
+            sesame_srv *sb = ap_get_module_config(b->module_config, &sesame_module);
+            if (!sb->core || !sb->own || sb->core == sa->core ||
+                !sesame_shares_secret(sa->core, sb->core)) {
+                continue;
+            }
+            ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_WARNING, 0, NULL,
+                         "mod_sesame: %s and virtual host %s use the same secret "
+                         "(SesameSecretFile): they share one Redis namespace and one set of "
+                         "keys, so a session of one opens the other whenever their providers "
+                         "have the same issuer and ClientID; give each virtual host its own "
+                         "SesameSecretFile (openssl rand -hex 32 > FILE)",
+                         server_label(ptemp, a), server_label(ptemp, b));
+        }
+    }
+}
+
 int sesame_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                                server_rec *main_server)
 {
@@ -630,6 +667,7 @@ int sesame_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
             return HTTP_INTERNAL_SERVER_ERROR;
         }
     }
+    warn_shared_secrets(ptemp, main_server);
     for (int i = 0; use_refs && i < use_refs->nelts; i++) {
         sesame_use_ref *ref = &APR_ARRAY_IDX(use_refs, i, sesame_use_ref);
         sesame_srv *sc = ap_get_module_config(ref->s->module_config, &sesame_module);

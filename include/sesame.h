@@ -246,6 +246,15 @@ struct sesame *sesame_config_build(struct sesame_config_builder *b, struct sesam
 void sesame_free(struct sesame *s);
 
 /*
+ `Sesame::shares_secret_with`: 1 when both cores (with providers) were built with the same
+ secret, else 0 (also for NULL). For a configuration-time warning.
+
+ # Safety
+ `a` and `b` must be NULL or live cores.
+ */
+int sesame_shares_secret(const struct sesame *a, const struct sesame *b);
+
+/*
  `Sesame::location`: resolves a location (`mode` = SESAME_MODE_*, `provider` = block name,
  `options` may be NULL when `options_len` is 0). NULL with `*err` set on error.
 

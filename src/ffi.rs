@@ -487,6 +487,27 @@ pub unsafe extern "C" fn sesame_free(s: *mut SesameHandle) {
     }
 }
 
+/// `Sesame::shares_secret_with`: 1 when both cores (with providers) were built with the same
+/// secret, else 0 (also for NULL). For a configuration-time warning.
+///
+/// # Safety
+/// `a` and `b` must be NULL or live cores.
+#[no_mangle]
+pub unsafe extern "C" fn sesame_shares_secret(
+    a: *const SesameHandle,
+    b: *const SesameHandle,
+) -> c_int {
+    if a.is_null() || b.is_null() {
+        return 0;
+    }
+    // SAFETY: both are live cores from sesame_config_build (contract), only read here.
+    let (a, b) = unsafe { (&*a, &*b) };
+    catch_unwind(AssertUnwindSafe(|| {
+        c_int::from(a.0.shares_secret_with(&b.0))
+    }))
+    .unwrap_or(0)
+}
+
 /// `Sesame::location`: resolves a location (`mode` = SESAME_MODE_*, `provider` = block name,
 /// `options` may be NULL when `options_len` is 0). NULL with `*err` set on error.
 ///

@@ -265,6 +265,14 @@ impl Sesame {
             })
     }
 
+    /// Config time: do both cores use one secret? Then they share one Redis namespace and one
+    /// set of keys, and only their providers' issuer and client_id keep their sessions apart
+    /// (Apache warns about two virtual hosts configured so). Cores without providers use none.
+    pub fn shares_secret_with(&self, other: &Sesame) -> bool {
+        let (a, b) = (&self.inner, &other.inner);
+        !a.providers.is_empty() && !b.providers.is_empty() && a.keys().enc == b.keys().enc
+    }
+
     /// True for incoming request headers that could spoof what Sesame passes to the backend.
     pub fn is_spoofable_header(&self, name: &str) -> bool {
         crate::claims::is_spoofable_header(name)

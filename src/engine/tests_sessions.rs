@@ -6,9 +6,20 @@ use super::*;
 /// A second core sharing `rig`'s secret and store, with a provider of the same name `op` on
 /// `issuer` and `client_id`.
 fn core_sharing(rig: &Rig, cache: &str, issuer: &str, client_id: &str) -> (Sesame, Location) {
+    core_with_secret(rig, "secret", cache, issuer, client_id)
+}
+
+/// As `core_sharing`, with the secret file `secret` of `rig`'s directory.
+fn core_with_secret(
+    rig: &Rig,
+    secret: &str,
+    cache: &str,
+    issuer: &str,
+    client_id: &str,
+) -> (Sesame, Location) {
     let mut b = crate::ConfigBuilder::new();
     b.set_global("redis", "redis://127.0.0.1:1/0").unwrap();
-    b.set_global("secret_file", &rig.dir.join("secret").to_string_lossy())
+    b.set_global("secret_file", &rig.dir.join(secret).to_string_lossy())
         .unwrap();
     b.set_global("session_cache", cache).unwrap();
     b.add_provider("op").unwrap();
@@ -110,4 +121,23 @@ fn a_second_login_ends_the_session_the_browser_held() {
         let new = rig.get(Some(&rig.protect), "/private/", &jar);
         assert!(matches!(finish(new), Outcome::Allow(_)));
     }
+}
+
+#[test]
+fn cores_built_from_one_secret_are_told_apart_from_cores_with_their_own() {
+    let rig = rig("5s");
+    let (same_secret, _) = core_sharing(&rig, "5s", &rig.op.issuer, "another-client");
+    assert!(rig.sesame.shares_secret_with(&same_secret));
+    std::fs::write(
+        rig.dir.join("secret2"),
+        "another engine test secret of 32+ bytes",
+    )
+    .unwrap();
+    let (own, _) = core_with_secret(&rig, "secret2", "5s", &rig.op.issuer, CLIENT_ID);
+    assert!(!rig.sesame.shares_secret_with(&own));
+    let empty = crate::ConfigBuilder::new().build().unwrap();
+    assert!(
+        !empty.shares_secret_with(&crate::ConfigBuilder::new().build().unwrap()),
+        "cores without providers hold no secret"
+    );
 }

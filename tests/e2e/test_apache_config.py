@@ -3,6 +3,7 @@ and words as `nginx -t`: the mutations are test_config's), and keeps Apache's ru
 directive may appear."""
 
 import re
+import secrets
 import subprocess
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 
 from e2e_rig.apache import STANDARD_LOCATIONS
 from e2e_rig.procs import free_port
+from e2e_rig.services import new_client
 from test_config import CASES
 
 # Location-level mutations written for nginx's syntax, replaced by Apache equivalents below.
@@ -54,6 +56,55 @@ def test_bad_config_fails_apache_t_with_the_core_message(mutate, words, at_line,
     assert "apache.conf" in out, out
     if at_line:
         assert "Syntax error on line" in out, out
+
+
+VHOST_WITH_OWN_PROVIDER = """\
+Listen 127.0.0.1:{port}
+<VirtualHost 127.0.0.1:{port}>
+    ServerName vhost-b.example
+    SSLEngine on
+    SSLCertificateFile "{cert}"
+    SSLCertificateKeyFile "{key}"
+{sesame}
+</VirtualHost>
+"""
+
+
+def _site_with_a_second_vhost(make_site, env, secret):
+    """The main server plus a virtual host with its own FranceConnect client and the secret
+    file conf/b.secret holding `secret`."""
+    site = make_site()
+    port = free_port()
+    client = new_client(f"https://127.0.0.1:{port}")
+    site.files["conf/b.secret"] = secret
+    site.files["conf/b.client_secret"] = client["client_secret"] + "\n"
+    provider = site.fc_provider(client, secret_file="conf/b.client_secret")
+    block = site.sesame_block(http={"secret_file": "conf/b.secret"}, providers={"fc": provider})
+    site.extra = VHOST_WITH_OWN_PROVIDER.format(
+        port=port, cert=env.pki.cert, key=env.pki.key,
+        sesame="\n".join("    " + line for line in block.splitlines()))
+    return site
+
+
+def test_two_vhosts_sharing_one_secret_get_a_warning_at_apache_t(make_site, env):
+    secret = secrets.token_hex(32)
+    site = _site_with_a_second_vhost(make_site, env, secret=secret)
+    # The main server's conf/sesame.secret: another file, the same bytes (the secret is what
+    # counts, not the path).
+    site.secret = secret.encode()
+    rc, out = site.config_test()
+    assert rc == 0 and "Syntax OK" in out, out
+    warning = [line for line in out.splitlines() if "use the same secret" in line]
+    assert len(warning) == 1, out
+    assert "vhost-b.example" in warning[0] and "apache.conf:" in warning[0], warning[0]
+    assert "SesameSecretFile" in warning[0]
+
+
+def test_vhosts_with_their_own_secrets_get_no_warning(make_site, env):
+    site = _site_with_a_second_vhost(make_site, env, secret=secrets.token_hex(32))
+    rc, out = site.config_test()
+    assert rc == 0 and "Syntax OK" in out, out
+    assert "same secret" not in out, out
 
 
 @pytest.mark.parametrize("directive", [
