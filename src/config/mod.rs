@@ -360,12 +360,17 @@ fn session_cache_ttl(
     Ok(ttl)
 }
 
-/// `500ms`, `5s`: a duration as an operator writes it.
+/// `500ms`, `5s`, `15m`, `12h`: a duration as an operator writes it.
 fn show_duration(d: Duration) -> String {
+    let secs = d.as_secs();
     if d.subsec_millis() != 0 {
         format!("{}ms", d.as_millis())
+    } else if secs != 0 && secs % 3600 == 0 {
+        format!("{}h", secs / 3600)
+    } else if secs != 0 && secs % 60 == 0 {
+        format!("{}m", secs / 60)
     } else {
-        format!("{}s", d.as_secs())
+        format!("{secs}s")
     }
 }
 

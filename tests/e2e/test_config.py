@@ -92,6 +92,17 @@ def idle_timeout_longer_than_lifetime(site):
     site.http["session_lifetime"] = "1h"
 
 
+def session_cache_at_half_the_idle_timeout(site):
+    # The cache lifetime is how late a logout reaches other workers: 15 min of a 30 min idle
+    # timeout is refused.
+    site.http["session_cache"] = "15m"
+    site.http["session_idle_timeout"] = "30m"
+
+
+def redis_url_with_insecure_fragment(site):
+    site.http["redis"] = "rediss://127.0.0.1:6380/0#insecure"
+
+
 def provider_without_name_block_issuer_for_generic(site):
     _fc(site)["preset"] = "generic"
     _fc(site)["issuer"] = None
@@ -121,6 +132,9 @@ CASES = [
     (idle_timeout_too_short, ["session_idle_timeout", "1s"], True),
     (idle_timeout_longer_than_lifetime, ["session_idle_timeout", "session_lifetime"], False),
     (provider_without_name_block_issuer_for_generic, ["issuer"], False),
+    (session_cache_at_half_the_idle_timeout,
+     ["session_cache 15m", "half of sesame_session_idle_timeout (30m)", "logout"], False),
+    (redis_url_with_insecure_fragment, ["redis", "fragment", "#insecure"], True),
 ]
 
 
