@@ -1,6 +1,8 @@
 //! Per-process cache of validated sessions, so the steady state of a logged-in user costs no
 //! Redis round trip. Short-lived by design (`sesame_session_cache`, default 5 s): a logout in
-//! another worker is seen at most that late. Zero disables it.
+//! another worker is seen at most that late. Zero disables it. A session this process deletes
+//! (logout, a new login replacing it) is kept out for one lifetime, so a job that read it from
+//! Redis just before the deletion cannot put it back.
 //!
 //! Memory: entries are keyed by the raw SHA-256 of the session id and hold only what a
 //! request needs: the identity it grants (compact and shared with the requests using it, see
