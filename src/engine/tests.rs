@@ -126,6 +126,9 @@ fn request<'a>(method: &'a str, uri: &'a str, cookie: &'a str) -> Request<'a> {
         uri,
         cookie,
         client_addr: "192.0.2.7",
+        // A current browser following a link of this site.
+        sec_fetch_site: "same-origin",
+        ..Request::default()
     }
 }
 
