@@ -113,8 +113,10 @@ mod tests {
         assert!(page
             .headers
             .contains(&("X-Frame-Options".to_string(), "DENY".to_string())));
-        assert!(page.headers.iter().any(|(k, v)| k == "Content-Security-Policy"
-            && v.contains("frame-ancestors 'none'")));
+        assert!(page
+            .headers
+            .iter()
+            .any(|(k, v)| k == "Content-Security-Policy" && v.contains("frame-ancestors 'none'")));
     }
 
     #[test]

@@ -15,7 +15,10 @@ use crate::api::Request;
 /// - an `Accept` that prefers JSON (see [`accept_prefers_json`]).
 pub(crate) fn is_navigation(req: &Request<'_>) -> bool {
     let method_ok = req.method == "GET" || req.method == "HEAD";
-    let xhr = req.x_requested_with.trim().eq_ignore_ascii_case("XMLHttpRequest");
+    let xhr = req
+        .x_requested_with
+        .trim()
+        .eq_ignore_ascii_case("XMLHttpRequest");
     let mode = req.sec_fetch_mode.trim();
     let dest = req.sec_fetch_dest.trim();
     method_ok
@@ -131,7 +134,10 @@ mod tests {
             ..get()
         };
         assert!(is_navigation(&chrome));
-        assert!(is_navigation(&get()), "no headers at all (curl, old browsers)");
+        assert!(
+            is_navigation(&get()),
+            "no headers at all (curl, old browsers)"
+        );
         assert!(is_navigation(&Request {
             method: "HEAD",
             ..get()
@@ -185,7 +191,9 @@ mod tests {
         assert!(accept_prefers_json("application/problem+json"));
         assert!(accept_prefers_json("text/html;q=0.5, application/json"));
         assert!(!accept_prefers_json("text/html, application/json;q=0.9"));
-        assert!(!accept_prefers_json("application/json;q=0.5, text/html;q=0.5"));
+        assert!(!accept_prefers_json(
+            "application/json;q=0.5, text/html;q=0.5"
+        ));
         assert!(!accept_prefers_json("*/*"));
         assert!(!accept_prefers_json(""));
         assert!(!accept_prefers_json("application/json;q=0"));
@@ -204,7 +212,11 @@ mod tests {
         assert!(started_here(&with("same-origin", "", "")));
         assert!(started_here(&with("same-site", "", "")));
         assert!(started_here(&with("none", "", "")));
-        assert!(!started_here(&with("cross-site", "https://app.example", "")));
+        assert!(!started_here(&with(
+            "cross-site",
+            "https://app.example",
+            ""
+        )));
         // No Fetch Metadata (old browser): Origin, then Referer, must be exactly ours.
         assert!(started_here(&with("", "", "https://app.example/page?a=1")));
         assert!(started_here(&with("", "https://APP.example:443", "")));

@@ -250,7 +250,11 @@ fn assert_401_json(p: &Page, error: &str, login_url: Option<&str>) {
         .headers
         .iter()
         .any(|(k, v)| k == "WWW-Authenticate" && v.starts_with("Sesame realm=\"op\"")));
-    assert!(p.set_cookies.is_empty(), "no login state: {:?}", p.set_cookies);
+    assert!(
+        p.set_cookies.is_empty(),
+        "no login state: {:?}",
+        p.set_cookies
+    );
 }
 
 #[test]
@@ -279,7 +283,10 @@ fn script_requests_without_session_get_401_json_and_no_login_state() {
         assert_401_json(&page(finish(step)), "login_required", Some(url));
     }
     // A forged or expired session cookie is no session: same answer, after the store is read.
-    let stale = format!("__Host-sesame={}", SessionId::random().to_cookie(rig.sesame.inner.keys()));
+    let stale = format!(
+        "__Host-sesame={}",
+        SessionId::random().to_cookie(rig.sesame.inner.keys())
+    );
     let req = Request {
         sec_fetch_mode: "cors",
         ..request("GET", "/private/api", &stale)
@@ -328,9 +335,15 @@ fn unauth_action_pass_lets_requests_through_with_identity_only_from_a_session() 
         finish(rig.get(Some(&pass), "/public/", &Jar::default())),
         Outcome::Decline
     ));
-    let stale = format!("__Host-sesame={}", SessionId::random().to_cookie(rig.sesame.inner.keys()));
+    let stale = format!(
+        "__Host-sesame={}",
+        SessionId::random().to_cookie(rig.sesame.inner.keys())
+    );
     assert!(matches!(
-        finish(rig.sesame.begin(Some(&pass), &request("GET", "/public/", &stale))),
+        finish(
+            rig.sesame
+                .begin(Some(&pass), &request("GET", "/public/", &stale))
+        ),
         Outcome::Decline
     ));
     let mut jar = Jar::default();
@@ -444,7 +457,10 @@ fn logout_links_of_this_site_log_out_at_once() {
             ..request("GET", "/logout", &cookie)
         };
         let (location, _) = redirect(finish(rig.sesame.begin(Some(&rig.logout), &req)));
-        assert!(location.contains("/session/end?"), "{site} {referer}: {location}");
+        assert!(
+            location.contains("/session/end?"),
+            "{site} {referer}: {location}"
+        );
     }
 }
 

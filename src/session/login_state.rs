@@ -122,7 +122,12 @@ impl LoginState {
         self.entries.retain(|e| {
             let count = if e.cross_site { &mut cross } else { &mut same };
             *count += 1;
-            *count <= if e.cross_site { MAX_CROSS_SITE } else { MAX_SAME_SITE }
+            *count
+                <= if e.cross_site {
+                    MAX_CROSS_SITE
+                } else {
+                    MAX_SAME_SITE
+                }
         });
     }
 
@@ -274,8 +279,14 @@ mod tests {
         let cookie = st.seal(&keys());
         let mut back = LoginState::from_cookies(&[&cookie], &keys(), 1030);
         assert_eq!(back.entries.len(), 2, "{:?}", back.entries);
-        assert_eq!(back.entries[0].state, "evil19", "the newest cross-site one is kept");
-        assert!(back.take("fc", "mine").is_some(), "the user's own login survives");
+        assert_eq!(
+            back.entries[0].state, "evil19",
+            "the newest cross-site one is kept"
+        );
+        assert!(
+            back.take("fc", "mine").is_some(),
+            "the user's own login survives"
+        );
     }
 
     #[test]
@@ -307,8 +318,14 @@ mod tests {
             st.push(entry(&format!("s{i}"), 1000 + i as u64));
         }
         assert_eq!(st.entries.len(), MAX_PENDING);
-        assert!(st.take("fc", "s0").is_none(), "the oldest same-site one went");
-        assert!(st.take("fc", "linked").is_some(), "the cross-site slot is its own");
+        assert!(
+            st.take("fc", "s0").is_none(),
+            "the oldest same-site one went"
+        );
+        assert!(
+            st.take("fc", "linked").is_some(),
+            "the cross-site slot is its own"
+        );
     }
 
     #[test]
