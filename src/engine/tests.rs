@@ -870,6 +870,23 @@ mod location_policy {
     }
 
     #[test]
+    fn step_up_needed_by_a_script_answers_401_json_and_starts_no_login() {
+        for cache in ["5s", "0"] {
+            let rig = rig(cache);
+            let mut jar = Jar::default();
+            rig.login("/private/", &mut jar);
+            let strong = location(&rig, &[("acr", "eidas2")]);
+            let cookie = jar.header();
+            let xhr = Request {
+                sec_fetch_mode: "cors",
+                ..request("GET", "/strong/data?x=1", &cookie)
+            };
+            let p = page(finish(rig.sesame.begin(Some(&strong), &xhr)));
+            assert_401_json(&p, "step_up_required", Some("/strong/data?x=1"));
+        }
+    }
+
+    #[test]
     fn required_claim_values_allow_or_refuse_with_a_403_page() {
         let rig = rig("5s");
         let mut jar = Jar::default();

@@ -152,6 +152,13 @@ def test_unauth_action_pass_shows_who_is_connected_when_a_session_exists(browser
     server = php_server(browser.get(nginx.url("/optional/")))
     assert server["SESAME_USER"] == user
     assert server["SESAME_CLAIM_GIVEN_NAME"] == "Élodie"
+    # Logged out meanwhile (the session is gone from Redis) but the old cookie is replayed:
+    # read from the store, found ended, and the page is served without identity.
+    cookie = browser.cookie(SESSION)
+    assert browser.get(nginx.url("/logout")).status_code == 303
+    browser.set_cookie(SESSION, cookie)
+    resp = browser.get(nginx.url("/optional/"))
+    assert identity_vars(php_server(resp)) == {}
 
 
 def test_unknown_unauth_action_fails_the_config_test(make_site):
