@@ -129,7 +129,8 @@ impl<'a> RequestView<'a> {
     /// # Safety
     /// `r` must be a valid request that outlives the view.
     unsafe fn new(r: *mut ngx_http_request_t) -> Self {
-        // SAFETY: forwarded contract.
+        // SAFETY: forwarded contract: the request, its connection and its initialised header
+        // list stay valid and unmodified while the view (which borrows from them) lives.
         unsafe {
             let r = &*r;
             let c = &*r.connection;
