@@ -53,6 +53,14 @@ static sesame_outcome *run_core(request_rec *r, sesame_srv *sc, const sesame_loc
     req.uri = s_of(r->unparsed_uri);
     req.cookie = s_of(cj.joined);
     req.client_addr = s_of(r->useragent_ip);
+    /* What tells a page navigation from a script's request, and this site from another. */
+    req.accept = s_of(apr_table_get(r->headers_in, "Accept"));
+    req.x_requested_with = s_of(apr_table_get(r->headers_in, "X-Requested-With"));
+    req.sec_fetch_mode = s_of(apr_table_get(r->headers_in, "Sec-Fetch-Mode"));
+    req.sec_fetch_site = s_of(apr_table_get(r->headers_in, "Sec-Fetch-Site"));
+    req.sec_fetch_dest = s_of(apr_table_get(r->headers_in, "Sec-Fetch-Dest"));
+    req.origin = s_of(apr_table_get(r->headers_in, "Origin"));
+    req.referer = s_of(apr_table_get(r->headers_in, "Referer"));
 
     sesame_outcome *out = NULL;
     sesame_job *job = NULL;
@@ -269,8 +277,17 @@ int sesame_check_authn(request_rec *r)
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     int rc = respond(r, o);
+    if (rc == DECLINED) {
+        /* SesameUnauthAction pass without a session that satisfies this section: through,
+         * without identity (as mod_auth_openidc's OIDCUnAuthAction pass, an empty user so that
+         * Require valid-user holds; no context, so no SESAME_* variable and no Require
+         * sesame-* match). */
+        r->user = "";
+        r->ap_auth_type = SESAME_AUTH_TYPE;
+        return OK;
+    }
     if (rc != OK) {
-        return rc == DECLINED ? HTTP_INTERNAL_SERVER_ERROR : rc;
+        return rc;
     }
     sesame_rctx *ctx = apr_pcalloc(r->pool, sizeof(*ctx));
     ctx->provider = apr_pstrdup(r->pool, dc->use);

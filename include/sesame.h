@@ -144,6 +144,35 @@ typedef struct sesame_request {
    Client address, for log lines.
    */
   struct sesame_str client_addr;
+  /*
+   These request headers (first value each, `{NULL, 0}` when absent) tell a page
+   navigation from a script's request and this site from another: `Accept`.
+   */
+  struct sesame_str accept;
+  /*
+   `X-Requested-With`.
+   */
+  struct sesame_str x_requested_with;
+  /*
+   `Sec-Fetch-Mode`.
+   */
+  struct sesame_str sec_fetch_mode;
+  /*
+   `Sec-Fetch-Site`.
+   */
+  struct sesame_str sec_fetch_site;
+  /*
+   `Sec-Fetch-Dest`.
+   */
+  struct sesame_str sec_fetch_dest;
+  /*
+   `Origin`.
+   */
+  struct sesame_str origin;
+  /*
+   `Referer`.
+   */
+  struct sesame_str referer;
 } sesame_request;
 
 /*

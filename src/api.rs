@@ -22,6 +22,22 @@ pub struct Request<'a> {
     pub cookie: &'a str,
     /// Client address, for log lines only.
     pub client_addr: &'a str,
+    /// The few request headers that tell a page navigation from a script's request, and a
+    /// same-origin request from a cross-site one (`engine::fetch` reads them). Each is the
+    /// first such header's value as received, or "" when absent.
+    pub accept: &'a str,
+    /// `X-Requested-With` (jQuery and most AJAX libraries send `XMLHttpRequest`).
+    pub x_requested_with: &'a str,
+    /// `Sec-Fetch-Mode` (`navigate`, `cors`, `no-cors`, `same-origin`, `websocket`).
+    pub sec_fetch_mode: &'a str,
+    /// `Sec-Fetch-Site` (`same-origin`, `same-site`, `cross-site`, `none`).
+    pub sec_fetch_site: &'a str,
+    /// `Sec-Fetch-Dest` (`document` for a top-level page, `iframe`, `empty` for fetch()...).
+    pub sec_fetch_dest: &'a str,
+    /// `Origin`.
+    pub origin: &'a str,
+    /// `Referer`.
+    pub referer: &'a str,
 }
 
 /// What a location asks of Sesame.
@@ -54,7 +70,8 @@ pub struct Location {
 /// The answer of `begin` or `Job::run`.
 #[derive(Debug)]
 pub enum Outcome {
-    /// Not Sesame's business: continue as if Sesame were not there.
+    /// Not Sesame's business: continue as if Sesame were not there. On a protected location
+    /// with `sesame_unauth_action pass`, the request goes through without identity.
     Decline,
     /// Let the request through and expose this identity to the backend.
     Allow(Identity),

@@ -44,6 +44,21 @@ pub struct SesameRequest {
     pub cookie: SesameStr,
     /// Client address, for log lines.
     pub client_addr: SesameStr,
+    /// These request headers (first value each, `{NULL, 0}` when absent) tell a page
+    /// navigation from a script's request and this site from another: `Accept`.
+    pub accept: SesameStr,
+    /// `X-Requested-With`.
+    pub x_requested_with: SesameStr,
+    /// `Sec-Fetch-Mode`.
+    pub sec_fetch_mode: SesameStr,
+    /// `Sec-Fetch-Site`.
+    pub sec_fetch_site: SesameStr,
+    /// `Sec-Fetch-Dest`.
+    pub sec_fetch_dest: SesameStr,
+    /// `Origin`.
+    pub origin: SesameStr,
+    /// `Referer`.
+    pub referer: SesameStr,
 }
 
 /// One per-location option (key, value).
@@ -634,6 +649,20 @@ pub unsafe extern "C" fn sesame_begin(
                 in_lossy(req.client_addr, "client_addr")?,
             )
         };
+        // SAFETY: as above.
+        let headers = unsafe {
+            [
+                in_lossy(req.accept, "accept")?,
+                in_lossy(req.x_requested_with, "x_requested_with")?,
+                in_lossy(req.sec_fetch_mode, "sec_fetch_mode")?,
+                in_lossy(req.sec_fetch_site, "sec_fetch_site")?,
+                in_lossy(req.sec_fetch_dest, "sec_fetch_dest")?,
+                in_lossy(req.origin, "origin")?,
+                in_lossy(req.referer, "referer")?,
+            ]
+        };
+        let [accept, x_requested_with, sec_fetch_mode, sec_fetch_site, sec_fetch_dest, origin, referer] =
+            &headers;
         let request = Request {
             method: &method,
             scheme: &scheme,
@@ -641,6 +670,13 @@ pub unsafe extern "C" fn sesame_begin(
             uri: &uri,
             cookie: &cookie,
             client_addr: &client_addr,
+            accept,
+            x_requested_with,
+            sec_fetch_mode,
+            sec_fetch_site,
+            sec_fetch_dest,
+            origin,
+            referer,
         };
         Ok(s.0.begin(loc, &request))
     }));

@@ -66,9 +66,58 @@ pub fn render(status: u16, reference: &str, text: &PageText<'_>) -> Page {
     }
 }
 
+/// « Se déconnecter ? »: the page a logout link followed from another site answers, so that no
+/// site can log a user out (here and at the provider) with a link or an image. The button
+/// POSTs to `action` (a local path carrying a token bound to the session). The page may not be
+/// framed, so that another site cannot trick a click on the button.
+pub fn confirm_logout(action: &str) -> Page {
+    let body = format!(
+        "<!DOCTYPE html>\n<html lang=\"fr\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <title>Se déconnecter ?</title>\n</head>\n<body>\n<main>\n<h1>Se déconnecter ?</h1>\n\
+         <p>Un autre site vous a envoyé vers la déconnexion de ce service. Confirmez-vous vouloir \
+         vous déconnecter ?</p>\n<p lang=\"en\">Another site sent you to this service's logout. \
+         Do you want to log out?</p>\n<form method=\"post\" action=\"{action}\">\n\
+         <button type=\"submit\">Se déconnecter</button>\n</form>\n\
+         <p><a href=\"/\">Annuler</a> · <span lang=\"en\">Cancel</span></p>\n</main>\n</body>\n</html>\n",
+        action = html_escape(action),
+    );
+    Page {
+        status: 200,
+        content_type: "text/html; charset=utf-8".into(),
+        body,
+        set_cookies: Vec::new(),
+        headers: vec![
+            ("Cache-Control".into(), "no-store".into()),
+            (
+                "Content-Security-Policy".into(),
+                "frame-ancestors 'none'".into(),
+            ),
+            ("X-Frame-Options".into(), "DENY".into()),
+        ],
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn logout_confirmation_posts_to_its_escaped_action_and_cannot_be_framed() {
+        let page = confirm_logout("/logout?confirm=a\"b");
+        assert_eq!(page.status, 200);
+        assert!(page
+            .body
+            .contains("<form method=\"post\" action=\"/logout?confirm=a&quot;b\">"));
+        assert!(page.body.contains("Se déconnecter</button>"));
+        assert!(page
+            .headers
+            .contains(&("X-Frame-Options".to_string(), "DENY".to_string())));
+        assert!(page
+            .headers
+            .iter()
+            .any(|(k, v)| k == "Content-Security-Policy" && v.contains("frame-ancestors 'none'")));
+    }
 
     #[test]
     fn pages_escape_everything_and_are_never_cached() {

@@ -144,9 +144,23 @@ pub enum Hint {
     FromQuery(String),
 }
 
+/// What a protected location does with a request that has no usable session
+/// (`sesame_unauth_action`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum UnauthAction {
+    /// Page navigations are sent to the provider; other requests get a 401 (JSON).
+    #[default]
+    Login,
+    /// Every request gets a 401, none starts a login here.
+    Deny,
+    /// The request goes through without identity (optional login).
+    Pass,
+}
+
 /// What one protected location asks, validated for its provider's federation.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LocationRules {
+    pub unauth: UnauthAction,
     pub acr: Vec<String>,
     pub require: Vec<RequireRule>,
     pub prompt: Option<String>,
@@ -256,6 +270,18 @@ impl LocationRules {
                     rules.acr = values;
                 }
                 "require" => rules.require.push(RequireRule::parse(value)?),
+                "unauth_action" => {
+                    rules.unauth = match value {
+                        "login" => UnauthAction::Login,
+                        "401" => UnauthAction::Deny,
+                        "pass" => UnauthAction::Pass,
+                        _ => {
+                            return Err(format!(
+                                "sesame_unauth_action \"{value}\" is not valid (expected login, 401 or pass)"
+                            ))
+                        }
+                    }
+                }
                 "prompt" => {
                     if rules.prompt.is_some() {
                         return Err("sesame_prompt is duplicate".into());
@@ -452,6 +478,22 @@ mod tests {
         assert!(LocationRules::parse(pc, &opts(&[("siret_hint", "123")])).is_err());
         assert!(LocationRules::parse(pc, &opts(&[("prompt", "select_account")])).is_err());
         assert!(LocationRules::parse(pc, &opts(&[("login_hint", "$http_x")])).is_err());
+    }
+
+    #[test]
+    fn unauth_action_takes_login_401_or_pass() {
+        let fc = Federation::FranceConnect;
+        let parse = |v: &str| LocationRules::parse(fc, &opts(&[("unauth_action", v)]));
+        assert_eq!(parse("login").unwrap().unauth, UnauthAction::Login);
+        assert_eq!(parse("401").unwrap().unauth, UnauthAction::Deny);
+        assert_eq!(parse("pass").unwrap().unauth, UnauthAction::Pass);
+        assert!(parse("redirect")
+            .unwrap_err()
+            .contains("expected login, 401 or pass"));
+        assert_eq!(
+            LocationRules::parse(fc, &[]).unwrap().unauth,
+            UnauthAction::Login
+        );
     }
 
     #[test]

@@ -13,7 +13,7 @@ use ngx::http::{HttpModuleLocationConf, HttpModuleMainConf, Request as NgxReques
 use sesame::{Request, Step};
 
 use crate::ctx::{self, JobState};
-use crate::headers::{cookies, scrub_spoofable, text};
+use crate::headers::{cookies, elements, scrub_spoofable, text};
 use crate::{job, respond, Module};
 
 const ERROR: ngx_int_t = NGX_HTTP_INTERNAL_SERVER_ERROR as ngx_int_t;
@@ -108,13 +108,29 @@ struct RequestView<'a> {
     uri: Cow<'a, str>,
     cookie: Cow<'a, str>,
     client_addr: Cow<'a, str>,
+    /// `Accept`, `X-Requested-With`, `Sec-Fetch-Mode`, `Sec-Fetch-Site`, `Sec-Fetch-Dest`,
+    /// `Origin`, `Referer`, in `FETCH_HEADERS` order (first value of each, "" when absent).
+    fetch: [Cow<'a, str>; FETCH_HEADERS.len()],
 }
+
+/// The headers the core reads to tell page navigations from scripts' requests and this site
+/// from another (`sesame::Request`), lower case.
+const FETCH_HEADERS: [&[u8]; 7] = [
+    b"accept",
+    b"x-requested-with",
+    b"sec-fetch-mode",
+    b"sec-fetch-site",
+    b"sec-fetch-dest",
+    b"origin",
+    b"referer",
+];
 
 impl<'a> RequestView<'a> {
     /// # Safety
     /// `r` must be a valid request that outlives the view.
     unsafe fn new(r: *mut ngx_http_request_t) -> Self {
-        // SAFETY: forwarded contract.
+        // SAFETY: forwarded contract: the request, its connection and its initialised header
+        // list stay valid and unmodified while the view (which borrows from them) lives.
         unsafe {
             let r = &*r;
             let c = &*r.connection;
@@ -123,7 +139,26 @@ impl<'a> RequestView<'a> {
             } else {
                 text(&r.headers_in.server)
             };
+            let mut fetch: [Cow<'a, str>; FETCH_HEADERS.len()] = Default::default();
+            let mut seen = [false; FETCH_HEADERS.len()];
+            // One pass over the request's header list; values are borrowed, not copied.
+            for h in elements(&r.headers_in.headers) {
+                if h.hash == 0 {
+                    continue;
+                }
+                let key = h.key.as_bytes();
+                if let Some(i) = FETCH_HEADERS
+                    .iter()
+                    .position(|name| key.eq_ignore_ascii_case(name))
+                {
+                    if !seen[i] {
+                        seen[i] = true;
+                        fetch[i] = text(&h.value);
+                    }
+                }
+            }
             RequestView {
+                fetch,
                 method: text(&r.method_name),
                 scheme: scheme(c),
                 host,
@@ -142,6 +177,13 @@ impl<'a> RequestView<'a> {
             uri: &self.uri,
             cookie: &self.cookie,
             client_addr: &self.client_addr,
+            accept: &self.fetch[0],
+            x_requested_with: &self.fetch[1],
+            sec_fetch_mode: &self.fetch[2],
+            sec_fetch_site: &self.fetch[3],
+            sec_fetch_dest: &self.fetch[4],
+            origin: &self.fetch[5],
+            referer: &self.fetch[6],
         }
     }
 }

@@ -97,6 +97,7 @@ pub(crate) fn begin(inner: &Arc<Inner>, index: usize, req: &Request<'_>, query: 
                 client_addr: req.client_addr.to_owned(),
                 options,
                 expect_sub: pending.expect_sub.clone(),
+                cross_site: pending.cross_site,
             };
             match provider.client.cached_metadata() {
                 Some(meta) => {

@@ -60,15 +60,41 @@ pub fn store_down(provider: &Provider, client_addr: &str, err: &StoreError) -> P
     )
 }
 
-/// Non-navigation request (POST, PUT...) without a session: no redirect to the provider.
-pub fn login_required(provider: &Provider, client_addr: &str, method: &str) -> Page {
-    page_and_log(
+/// Why a request is answered 401 instead of reaching the application.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unauthenticated {
+    /// No usable session (none, expired, invalid, another provider's).
+    LoginRequired,
+    /// A session below the level this location asks (`sesame_acr`).
+    StepUpRequired,
+}
+
+/// A 401 instead of a redirect to the provider: for a request that is not a page navigation
+/// (`fetch()`, XHR, POST...), or any request at a `sesame_unauth_action 401` location. Scripts
+/// get JSON they can act on: `{"error": "login_required" | "step_up_required", "login_url":
+/// PATH | null}`, where `login_url` is a same-origin path to send the browser to (top level)
+/// so that it logs in and comes back (null when this location never starts a login); page
+/// navigations (401 locations only) get the HTML page. Both carry `WWW-Authenticate` and no
+/// cookie: no login state is created.
+pub fn unauthenticated(
+    provider: &Provider,
+    client_addr: &str,
+    method: &str,
+    why: Unauthenticated,
+    login_url: Option<&str>,
+    json: bool,
+) -> Page {
+    let error = match why {
+        Unauthenticated::LoginRequired => "login_required",
+        Unauthenticated::StepUpRequired => "step_up_required",
+    };
+    let mut page = page_and_log(
         401,
-        LogLevel::Info,
+        LogLevel::Debug,
         provider,
         client_addr,
         &format!(
-            "{} request without a session refused with 401 (only GET/HEAD start a login)",
+            "{} request without a session that satisfies this location answered 401 {error} (only page navigations are sent to the provider; see sesame_unauth_action)",
             log_safe(method)
         ),
         PageText {
@@ -77,7 +103,17 @@ pub fn login_required(provider: &Provider, client_addr: &str, method: &str) -> P
             english: "You must log in to access this page.",
             retry: None,
         },
-    )
+    );
+    if json {
+        page.content_type = "application/json".into();
+        page.body = serde_json::json!({ "error": error, "login_url": login_url }).to_string();
+        page.body.push('\n');
+    }
+    page.headers.push((
+        "WWW-Authenticate".into(),
+        format!("Sesame realm=\"{}\", error=\"{error}\"", provider.name()),
+    ));
+    page
 }
 
 /// The callback's state matches no login started in this browser.

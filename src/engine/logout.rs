@@ -11,7 +11,8 @@ use crate::session::{
 };
 
 use super::failures::{self, with_cookies};
-use super::{make_job, Inner};
+use super::{fetch, make_job, Inner};
+use crate::session::Keys;
 
 pub(crate) struct LogoutTask {
     provider: usize,
@@ -26,6 +27,12 @@ pub(crate) fn begin(inner: &Arc<Inner>, index: usize, req: &Request<'_>, local: 
         .into_iter()
         .find_map(|v| SessionId::from_cookie(v, inner.keys()));
     match session {
+        // Another site's link or form: ask first (a link must not end the user's session here
+        // and at the provider); the page's button comes back with the token.
+        Some(id) if !may_end(inner.keys(), &id, req) => {
+            let action = format!("?{CONFIRM_PARAM}={}", confirm_token(inner.keys(), &id));
+            Step::Done(Outcome::Page(crate::pages::confirm_logout(&action)))
+        }
         Some(id) => make_job(
             inner,
             super::Task::Logout(LogoutTask {
@@ -41,6 +48,40 @@ pub(crate) fn begin(inner: &Arc<Inner>, index: usize, req: &Request<'_>, local: 
             set_cookies: vec![provider.cookies.clear(&provider.cookies.session)],
         }),
     }
+}
+
+/// The query parameter of the confirmation page's POST.
+const CONFIRM_PARAM: &str = "sesame_confirm";
+
+/// The confirmation page's token: bound to the session (HMAC with the cookie MAC key; the
+/// prefix keeps it apart from the cookie's own MAC, whose input is the bare 32-byte id), so only
+/// a page that could read this site's responses in this browser knows it.
+fn confirm_token(keys: &Keys, id: &SessionId) -> String {
+    use base64::Engine;
+    use hmac::{Hmac, Mac};
+    let Ok(mut mac) = Hmac::<sha2::Sha256>::new_from_slice(&keys.mac) else {
+        unreachable!("HMAC accepts keys of any length")
+    };
+    mac.update(b"sesame logout confirmation\0");
+    mac.update(&id.digest());
+    let tag = mac.finalize().into_bytes();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&tag[..16])
+}
+
+/// A logout proceeds at once when this site started it (`fetch::started_here`: a link or form
+/// of this site, a typed URL or bookmark), or when it is the confirmation page's POST with the
+/// token of this session, from no other site.
+fn may_end(keys: &Keys, id: &SessionId, req: &Request<'_>) -> bool {
+    if fetch::started_here(req) {
+        return true;
+    }
+    if req.method != "POST" || req.sec_fetch_site.trim().eq_ignore_ascii_case("cross-site") {
+        return false;
+    }
+    let query = super::split_uri(req.uri).1;
+    let expected = confirm_token(keys, id);
+    form_urlencoded::parse(query.as_bytes())
+        .any(|(k, v)| k == CONFIRM_PARAM && crate::session::ct_eq(&v, &expected))
 }
 
 pub(crate) fn run(inner: &Inner, task: LogoutTask) -> Outcome {

@@ -6,6 +6,7 @@
 
 mod callback;
 mod failures;
+mod fetch;
 mod logout;
 mod protect;
 mod return_to;
@@ -100,8 +101,10 @@ pub(crate) struct Work {
 /// The owned part of a request that jobs need.
 #[derive(Debug, Clone)]
 pub(crate) struct RequestInfo {
-    /// GET or HEAD: a browser navigation we may redirect to the provider.
+    /// A top-level page navigation (`fetch::is_navigation`): we may redirect it to the provider.
     pub navigable: bool,
+    /// Started by this site or a typed URL (`fetch::started_here`), not by another site.
+    pub started_here: bool,
     pub return_to: String,
     /// Values of this provider's login cookie as received.
     pub login_cookies: Vec<String>,

@@ -5,14 +5,14 @@ use std::sync::Arc;
 use crate::api::{Identity, Outcome, Request, Step};
 use crate::claims;
 use crate::oidc::{AuthParams, LoginOptions, ProviderMetadata};
-use crate::policy::LocationRules;
+use crate::policy::{LocationRules, UnauthAction};
 use crate::session::{
     cookie_value, now_unix, random_bytes, random_token, LoginState, PendingLogin, Session,
     SessionId, LOGIN_STATE_MAX_AGE,
 };
 
-use super::failures;
-use super::{make_job, sanitize_return_to, Inner, Provider, RequestInfo, Task};
+use super::failures::{self, Unauthenticated};
+use super::{fetch, make_job, sanitize_return_to, Inner, Provider, RequestInfo, Task};
 
 pub(crate) struct ProtectTask {
     provider: usize,
@@ -31,6 +31,8 @@ pub(crate) struct StartLoginWith {
     pub client_addr: String,
     pub options: LoginOptions,
     pub expect_sub: Option<String>,
+    /// Started by another site's navigation (see `LoginState::push`).
+    pub cross_site: bool,
 }
 
 /// What a live session of the right provider gets at a location with rules.
@@ -68,14 +70,24 @@ fn decide(
     let provider = &inner.providers[index];
     let outcome = match judge(provider, rules, &id) {
         Verdict::Allow => Outcome::Allow(id),
+        // Optional login: a session that does not satisfy this location is no identity here.
+        Verdict::Forbidden(_) | Verdict::StepUp if rules.unauth == UnauthAction::Pass => {
+            Outcome::Decline
+        }
         Verdict::Forbidden(why) => Outcome::Page(failures::claim_refused(
             provider,
             &req.client_addr,
             id.user_key(),
             &why,
         )),
-        Verdict::StepUp if !req.navigable => {
-            Outcome::Page(failures::login_required(provider, &req.client_addr, method))
+        Verdict::StepUp if !req.navigable || rules.unauth == UnauthAction::Deny => {
+            Outcome::Page(unauthenticated(
+                provider,
+                rules,
+                req,
+                method,
+                Unauthenticated::StepUpRequired,
+            ))
         }
         Verdict::StepUp => {
             emit_step_up(provider, &id, rules, &req.client_addr);
@@ -86,6 +98,7 @@ fn decide(
                 client_addr: req.client_addr.clone(),
                 options: rules.login_options(query),
                 expect_sub: Some(id.sub().to_owned()),
+                cross_site: !req.started_here,
             };
             match provider.client.cached_metadata() {
                 Some(meta) => redirect_with(inner, provider, &meta, task),
@@ -116,9 +129,31 @@ fn login_state_of(inner: &Inner, req: &RequestInfo) -> LoginState {
     LoginState::from_cookies(&cookie_refs, inner.keys(), now_unix())
 }
 
+/// The 401 of a request that may not start a login here (see `failures::unauthenticated`).
+fn unauthenticated(
+    provider: &Provider,
+    rules: &LocationRules,
+    req: &RequestInfo,
+    method: &str,
+    why: Unauthenticated,
+) -> crate::api::Page {
+    // A page navigation to this URL starts the login (and comes back to it), unless this
+    // location never starts one.
+    let login_url = (rules.unauth == UnauthAction::Login).then_some(req.return_to.as_str());
+    failures::unauthenticated(
+        provider,
+        &req.client_addr,
+        method,
+        why,
+        login_url,
+        !req.navigable,
+    )
+}
+
 pub(crate) fn request_info(provider: &Provider, req: &Request<'_>) -> RequestInfo {
     RequestInfo {
-        navigable: req.method == "GET" || req.method == "HEAD",
+        navigable: fetch::is_navigation(req),
+        started_here: fetch::started_here(req),
         return_to: sanitize_return_to(req.uri),
         login_cookies: cookie_value(req.cookie, &provider.cookies.login)
             .into_iter()
@@ -180,33 +215,54 @@ pub(crate) fn begin_with(
             }),
         );
     }
-    if !info.navigable {
-        return Step::Done(Outcome::Page(failures::login_required(
-            provider,
-            req.client_addr,
-            req.method,
-        )));
+    without_session(inner, index, rules, &info, req.method, query)
+}
+
+/// No usable session (none, expired, invalid, another provider's): what `sesame_unauth_action`
+/// says. Only a page navigation at a `login` location creates a login state.
+fn without_session(
+    inner: &Arc<Inner>,
+    index: usize,
+    rules: &Arc<LocationRules>,
+    info: &RequestInfo,
+    method: &str,
+    query: &str,
+) -> Step {
+    let provider = &inner.providers[index];
+    match rules.unauth {
+        UnauthAction::Pass => return Step::Done(Outcome::Decline),
+        UnauthAction::Login if info.navigable => {}
+        UnauthAction::Login | UnauthAction::Deny => {
+            return Step::Done(Outcome::Page(unauthenticated(
+                provider,
+                rules,
+                info,
+                method,
+                Unauthenticated::LoginRequired,
+            )));
+        }
     }
     let options = rules.login_options(query);
     if options == LoginOptions::default() {
         return match provider.client.cached_metadata() {
-            Some(meta) => Step::Done(redirect_to_provider(inner, provider, &meta, &info)),
+            Some(meta) => Step::Done(redirect_to_provider(inner, provider, &meta, info)),
             None => make_job(
                 inner,
                 Task::StartLogin {
                     provider: index,
-                    req: info,
+                    req: info.clone(),
                 },
             ),
         };
     }
     let task = StartLoginWith {
         provider: index,
-        login: login_state_of(inner, &info),
+        login: login_state_of(inner, info),
         return_to: info.return_to.clone(),
         client_addr: info.client_addr.clone(),
         options,
         expect_sub: None,
+        cross_site: !info.started_here,
     };
     match provider.client.cached_metadata() {
         Some(meta) => Step::Done(redirect_with(inner, provider, &meta, task)),
@@ -233,6 +289,7 @@ pub(crate) fn redirect_with(
         created: now_unix(),
         options: task.options.clone(),
         expect_sub: task.expect_sub,
+        cross_site: task.cross_site,
     });
     let cookie = provider.cookies.set(
         &provider.cookies.login,
@@ -298,6 +355,7 @@ pub(crate) fn redirect_to_provider(
         code_verifier: params.code_verifier.clone(),
         return_to: req.return_to.clone(),
         created: now,
+        cross_site: !req.started_here,
         ..PendingLogin::default()
     });
     let cookie = provider.cookies.set(
@@ -341,28 +399,17 @@ pub(crate) fn run(inner: &Arc<Inner>, task: ProtectTask) -> Outcome {
         }
         // Expired, unknown, or a session of another provider: log in with this one.
         Ok(_) => {
-            if task.req.navigable {
-                let options = task.rules.login_options(&task.query);
-                if options == LoginOptions::default() {
-                    return run_start_login(inner, task.provider, &task.req);
-                }
-                run_start_login_with(
-                    inner,
-                    StartLoginWith {
-                        provider: task.provider,
-                        login: login_state_of(inner, &task.req),
-                        return_to: task.req.return_to.clone(),
-                        client_addr: task.req.client_addr.clone(),
-                        options,
-                        expect_sub: None,
-                    },
-                )
-            } else {
-                Outcome::Page(failures::login_required(
-                    provider,
-                    &task.req.client_addr,
-                    &task.method,
-                ))
+            let step = without_session(
+                inner,
+                task.provider,
+                &task.rules,
+                &task.req,
+                &task.method,
+                &task.query,
+            );
+            match step {
+                Step::Done(outcome) => outcome,
+                Step::Job(job) => job.run(),
             }
         }
     }

@@ -3,7 +3,7 @@
 
 use super::test_provider::{TestProvider, CLIENT_ID, SUB};
 use super::*;
-use crate::session::MemoryStore;
+use crate::session::{MemoryStore, SessionId};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -126,6 +126,9 @@ fn request<'a>(method: &'a str, uri: &'a str, cookie: &'a str) -> Request<'a> {
         uri,
         cookie,
         client_addr: "192.0.2.7",
+        // A current browser following a link of this site.
+        sec_fetch_site: "same-origin",
+        ..Request::default()
     }
 }
 
@@ -222,6 +225,243 @@ fn protected_get_without_session_redirects_to_authorize_with_login_cookie() {
         state,
         "a fresh state per attempt"
     );
+}
+
+fn location_with(rig: &Rig, options: &[(&str, &str)]) -> Location {
+    rig.sesame
+        .location(&LocationSpec {
+            mode: LocationMode::Protect,
+            provider: "op".into(),
+            options: options
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        })
+        .unwrap()
+}
+
+fn assert_401_json(p: &Page, error: &str, login_url: Option<&str>) {
+    assert_eq!(p.status, 401, "{}", p.body);
+    assert_eq!(p.content_type, "application/json");
+    let body: serde_json::Value = serde_json::from_str(&p.body).unwrap();
+    assert_eq!(body["error"], error);
+    assert_eq!(body["login_url"].as_str(), login_url);
+    assert!(p
+        .headers
+        .iter()
+        .any(|(k, v)| k == "WWW-Authenticate" && v.starts_with("Sesame realm=\"op\"")));
+    assert!(
+        p.set_cookies.is_empty(),
+        "no login state: {:?}",
+        p.set_cookies
+    );
+}
+
+#[test]
+fn script_requests_without_session_get_401_json_and_no_login_state() {
+    let rig = rig("5s");
+    let xhr = Request {
+        x_requested_with: "XMLHttpRequest",
+        ..request("GET", "/private/api?x=1", "")
+    };
+    let json = Request {
+        accept: "application/json",
+        ..request("GET", "/private/api", "")
+    };
+    let cors = Request {
+        sec_fetch_mode: "cors",
+        ..request("GET", "/private/api", "")
+    };
+    for (req, url) in [
+        (xhr, "/private/api?x=1"),
+        (json, "/private/api"),
+        (cors, "/private/api"),
+        (request("POST", "/private/form", ""), "/private/form"),
+    ] {
+        let step = rig.sesame.begin(Some(&rig.protect), &req);
+        assert!(is_done(&step));
+        assert_401_json(&page(finish(step)), "login_required", Some(url));
+    }
+    // A forged or expired session cookie is no session: same answer, after the store is read.
+    let stale = format!(
+        "__Host-sesame={}",
+        SessionId::random().to_cookie(rig.sesame.inner.keys())
+    );
+    let req = Request {
+        sec_fetch_mode: "cors",
+        ..request("GET", "/private/api", &stale)
+    };
+    assert_401_json(
+        &page(finish(rig.sesame.begin(Some(&rig.protect), &req))),
+        "login_required",
+        Some("/private/api"),
+    );
+    assert_eq!(rig.op.requests.load(std::sync::atomic::Ordering::SeqCst), 0);
+}
+
+#[test]
+fn unauth_action_401_never_starts_a_login() {
+    let rig = rig("5s");
+    let deny = location_with(&rig, &[("unauth_action", "401")]);
+    let nav = rig.get(Some(&deny), "/private/", &Jar::default());
+    let p = page(finish(nav));
+    assert_eq!(p.status, 401);
+    assert!(p.content_type.starts_with("text/html"));
+    assert!(p.headers.iter().any(|(k, _)| k == "WWW-Authenticate"));
+    assert!(p.set_cookies.is_empty());
+    let xhr = Request {
+        sec_fetch_mode: "cors",
+        ..request("GET", "/private/api", "")
+    };
+    assert_401_json(
+        &page(finish(rig.sesame.begin(Some(&deny), &xhr))),
+        "login_required",
+        None,
+    );
+    // A session still opens it.
+    let mut jar = Jar::default();
+    rig.login("/private/", &mut jar);
+    assert!(matches!(
+        finish(rig.get(Some(&deny), "/private/", &jar)),
+        Outcome::Allow(_)
+    ));
+}
+
+#[test]
+fn unauth_action_pass_lets_requests_through_with_identity_only_from_a_session() {
+    let rig = rig("0");
+    let pass = location_with(&rig, &[("unauth_action", "pass")]);
+    assert!(matches!(
+        finish(rig.get(Some(&pass), "/public/", &Jar::default())),
+        Outcome::Decline
+    ));
+    let stale = format!(
+        "__Host-sesame={}",
+        SessionId::random().to_cookie(rig.sesame.inner.keys())
+    );
+    assert!(matches!(
+        finish(
+            rig.sesame
+                .begin(Some(&pass), &request("GET", "/public/", &stale))
+        ),
+        Outcome::Decline
+    ));
+    let mut jar = Jar::default();
+    rig.login("/private/", &mut jar);
+    match finish(rig.get(Some(&pass), "/public/", &jar)) {
+        Outcome::Allow(id) => assert_eq!(id.provider(), "op"),
+        other => panic!("expected the identity, got {other:?}"),
+    }
+    // A session below the location's level is no identity here, and no step-up either.
+    let strict = location_with(&rig, &[("unauth_action", "pass"), ("acr", "eidas3")]);
+    assert!(matches!(
+        finish(rig.get(Some(&strict), "/public/", &jar)),
+        Outcome::Decline
+    ));
+}
+
+fn cross_site<'a>(method: &'a str, uri: &'a str, cookie: &'a str) -> Request<'a> {
+    Request {
+        sec_fetch_site: "cross-site",
+        ..request(method, uri, cookie)
+    }
+}
+
+#[test]
+fn logout_link_from_another_site_asks_for_confirmation_and_the_post_logs_out() {
+    let rig = rig("5s");
+    let mut jar = Jar::default();
+    rig.login("/private/", &mut jar);
+    let cookie = jar.header();
+    for req in [
+        cross_site("GET", "/logout", &cookie),
+        // No Fetch Metadata (old browser) and no Referer of this site: another site, maybe.
+        Request {
+            sec_fetch_site: "",
+            ..request("GET", "/logout", &cookie)
+        },
+        Request {
+            sec_fetch_site: "",
+            referer: "https://evil.example/",
+            ..request("GET", "/logout", &cookie)
+        },
+    ] {
+        let step = rig.sesame.begin(Some(&rig.logout), &req);
+        assert!(is_done(&step), "no I/O before the user confirms");
+        let p = page(finish(step));
+        assert_eq!(p.status, 200);
+        assert!(p.body.contains("Se déconnecter</button>"), "{}", p.body);
+        assert!(p.set_cookies.is_empty());
+    }
+    // Still logged in.
+    assert!(matches!(
+        finish(rig.get(Some(&rig.protect), "/private/", &jar)),
+        Outcome::Allow(_)
+    ));
+    let p = page(finish(
+        rig.sesame
+            .begin(Some(&rig.logout), &cross_site("GET", "/logout", &cookie)),
+    ));
+    let action = p
+        .body
+        .split("action=\"")
+        .nth(1)
+        .and_then(|a| a.split('"').next())
+        .unwrap()
+        .replace("&amp;", "&");
+    assert!(action.starts_with("?sesame_confirm="), "{action}");
+    let target = format!("/logout{action}");
+    // The token is bound to this session and refused from another site.
+    let forged = "/logout?sesame_confirm=AAAAAAAAAAAAAAAAAAAAAA";
+    for req in [
+        Request {
+            sec_fetch_site: "",
+            ..request("POST", forged, &cookie)
+        },
+        cross_site("POST", &target, &cookie),
+    ] {
+        assert_eq!(
+            page(finish(rig.sesame.begin(Some(&rig.logout), &req))).status,
+            200
+        );
+    }
+    // The page's own button (an old browser: neither Sec-Fetch-Site nor Origin).
+    let post = Request {
+        sec_fetch_site: "",
+        ..request("POST", &target, &cookie)
+    };
+    let (location, cookies) = redirect(finish(rig.sesame.begin(Some(&rig.logout), &post)));
+    assert!(location.contains("/session/end?"), "{location}");
+    jar.apply(&cookies);
+    assert!(!matches!(
+        finish(rig.get(Some(&rig.protect), "/private/", &jar)),
+        Outcome::Allow(_)
+    ));
+}
+
+#[test]
+fn logout_links_of_this_site_log_out_at_once() {
+    let rig = rig("5s");
+    for (site, referer) in [
+        ("same-origin", ""),
+        ("same-site", ""),
+        ("none", ""),
+        ("", "https://app.example/page"),
+    ] {
+        let mut jar = Jar::default();
+        rig.login("/private/", &mut jar);
+        let cookie = jar.header();
+        let req = Request {
+            sec_fetch_site: site,
+            referer,
+            ..request("GET", "/logout", &cookie)
+        };
+        let (location, _) = redirect(finish(rig.sesame.begin(Some(&rig.logout), &req)));
+        assert!(
+            location.contains("/session/end?"),
+            "{site} {referer}: {location}"
+        );
+    }
 }
 
 #[test]
@@ -626,6 +866,23 @@ mod location_policy {
         match finish(rig.get(Some(&rig.protect), "/private/", &jar)) {
             Outcome::Allow(id) => assert_eq!(id.acr(), "eidas1"),
             other => panic!("the old session must still open its pages: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn step_up_needed_by_a_script_answers_401_json_and_starts_no_login() {
+        for cache in ["5s", "0"] {
+            let rig = rig(cache);
+            let mut jar = Jar::default();
+            rig.login("/private/", &mut jar);
+            let strong = location(&rig, &[("acr", "eidas2")]);
+            let cookie = jar.header();
+            let xhr = Request {
+                sec_fetch_mode: "cors",
+                ..request("GET", "/strong/data?x=1", &cookie)
+            };
+            let p = page(finish(rig.sesame.begin(Some(&strong), &xhr)));
+            assert_401_json(&p, "step_up_required", Some("/strong/data?x=1"));
         }
     }
 

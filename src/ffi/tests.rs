@@ -269,7 +269,26 @@ fn ffi_request_drives_begin_job_run_to_a_redirect() {
             },
             cookie: EMPTY,
             client_addr: s("192.0.2.1"),
+            accept: EMPTY,
+            x_requested_with: EMPTY,
+            sec_fetch_mode: EMPTY,
+            sec_fetch_site: EMPTY,
+            sec_fetch_dest: EMPTY,
+            origin: EMPTY,
+            referer: EMPTY,
         };
+        // The headers cross the ABI: a fetch() without a session gets its 401, no login state.
+        let fetch = SesameRequest {
+            sec_fetch_mode: s("cors"),
+            ..req
+        };
+        let (mut out, mut job, mut err) = (null_mut(), null_mut(), null_mut());
+        let rc = sesame_begin(sesame, loc, &fetch, &mut out, &mut job, &mut err);
+        assert_eq!(rc, SESAME_STEP_DONE);
+        assert_eq!(sesame_outcome_kind(out), SESAME_PAGE);
+        assert_eq!(sesame_outcome_status(out), 401);
+        assert_eq!(sesame_outcome_cookie_count(out), 0);
+        sesame_outcome_free(out);
         let (mut out, mut job, mut err) = (null_mut(), null_mut(), null_mut());
         let rc = sesame_begin(sesame, loc, &req, &mut out, &mut job, &mut err);
         assert_eq!(rc, SESAME_STEP_JOB);

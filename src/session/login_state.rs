@@ -1,5 +1,5 @@
 //! The short-lived encrypted cookies that bind a login (or a logout) to the browser that
-//! started it: `__Host-sesame-login` (up to four pending logins, for parallel tabs) and
+//! started it: `__Host-sesame-login` (a few pending logins, for parallel tabs) and
 //! `__Host-sesame-logout`. Tampered, foreign or expired content reads as "nothing pending".
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -10,8 +10,15 @@ use super::{aead, Keys};
 
 /// Lifetime of a pending login or logout, and the cookies' Max-Age.
 pub const LOGIN_STATE_MAX_AGE: u64 = 600;
-/// Pending logins kept per browser (several tabs may start a login at once).
-pub const MAX_PENDING: usize = 4;
+/// Pending logins kept per browser (several tabs may start a login at once): up to
+/// `MAX_SAME_SITE` started on this site (or from a typed URL) plus `MAX_CROSS_SITE` started by
+/// a navigation from another site.
+pub const MAX_PENDING: usize = MAX_SAME_SITE + MAX_CROSS_SITE;
+/// Logins started from this site's own pages, a bookmark or a typed URL.
+pub const MAX_SAME_SITE: usize = 4;
+/// Logins started by another site's navigation (a link in a webmail, or a page trying to evict
+/// the others): one slot, so they only ever replace each other.
+pub const MAX_CROSS_SITE: usize = 1;
 
 const LOGIN_AAD: &[u8] = b"sesame-login";
 /// Browsers drop cookies over 4096 bytes (name + value + attributes): stay well below.
@@ -33,6 +40,14 @@ pub struct PendingLogin {
     /// Step-up: the login must come back with the same `sub` as the session it upgrades.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expect_sub: Option<String>,
+    /// Started by a navigation from another site (`Sec-Fetch-Site: cross-site`...): such
+    /// entries only ever take the cross-site slot (see `LoginState::push`).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub cross_site: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 fn is_default_options(o: &crate::oidc::LoginOptions) -> bool {
@@ -81,14 +96,39 @@ impl LoginState {
             }
         }
         entries.sort_by_key(|e| std::cmp::Reverse(e.created));
-        entries.truncate(MAX_PENDING);
-        LoginState { entries }
+        let mut state = LoginState { entries };
+        state.keep_newest();
+        state
     }
 
-    /// Adds a login attempt, newest first, keeping at most `MAX_PENDING`.
+    /// Adds a login attempt, newest first.
+    ///
+    /// Why two quotas: the list is bounded (it lives in a cookie), so a new entry must push an
+    /// old one out. Any site can make the browser navigate top-level to a protected URL (a
+    /// pop-up, a redirect chain), and each such navigation starts a login; with one shared
+    /// list, a few of them would evict the login the user is completing in another tab, whose
+    /// callback would then fail. So an entry started by another site's navigation (whose
+    /// initiator we cannot tell from an attacker) only competes with entries of its own kind,
+    /// in a slot of its own, and never evicts a login started on this site. The price: two
+    /// logins started at the same time from other sites' links keep only the newer one.
     pub fn push(&mut self, entry: PendingLogin) {
         self.entries.insert(0, entry);
-        self.entries.truncate(MAX_PENDING);
+        self.keep_newest();
+    }
+
+    /// Keeps the newest `MAX_SAME_SITE` same-site and `MAX_CROSS_SITE` cross-site entries.
+    fn keep_newest(&mut self) {
+        let (mut same, mut cross) = (0usize, 0usize);
+        self.entries.retain(|e| {
+            let count = if e.cross_site { &mut cross } else { &mut same };
+            *count += 1;
+            *count
+                <= if e.cross_site {
+                    MAX_CROSS_SITE
+                } else {
+                    MAX_SAME_SITE
+                }
+        });
     }
 
     /// Removes and returns the pending login of `provider` whose state equals `state`.
@@ -107,15 +147,23 @@ impl LoginState {
         self.entries.is_empty()
     }
 
-    /// The cookie value; when the entries would not fit in a cookie, the oldest are dropped,
-    /// then the newest return path is shortened to `/`.
+    /// The cookie value; when the entries would not fit in a cookie, a cross-site entry's
+    /// return path is shortened to `/` first (another site chooses that URL, and must not push
+    /// this site's logins out with a long one), then the oldest are dropped, then the newest
+    /// return path is shortened to `/`.
     pub fn seal(&mut self, keys: &Keys) -> String {
         loop {
             let sealed = seal_json(keys, LOGIN_AAD, &self.entries);
             if sealed.len() <= MAX_COOKIE_VALUE {
                 return sealed;
             }
-            if self.entries.len() > 1 {
+            if let Some(foreign) = self
+                .entries
+                .iter_mut()
+                .find(|e| e.cross_site && e.return_to != "/")
+            {
+                foreign.return_to = "/".into();
+            } else if self.entries.len() > 1 {
                 self.entries.pop();
             } else if let Some(only) = self.entries.first_mut().filter(|e| e.return_to != "/") {
                 only.return_to = "/".into();
@@ -203,7 +251,7 @@ mod tests {
     #[test]
     fn login_cookie_stays_below_browser_limit_with_long_return_paths() {
         let mut st = LoginState::default();
-        for i in 0..MAX_PENDING {
+        for i in 0..MAX_SAME_SITE {
             let mut e = entry(&format!("s{i}"), 1000 + i as u64);
             e.return_to = format!("/{}", "x".repeat(2000));
             st.push(e);
@@ -214,13 +262,79 @@ mod tests {
         assert_eq!(back.entries[0].state, "s3", "the newest login survives");
     }
 
+    fn foreign(state: &str, created: u64) -> PendingLogin {
+        PendingLogin {
+            cross_site: true,
+            ..entry(state, created)
+        }
+    }
+
+    #[test]
+    fn cross_site_navigations_cannot_evict_a_login_started_on_this_site() {
+        let mut st = LoginState::default();
+        st.push(entry("mine", 1000));
+        for i in 0..20 {
+            st.push(foreign(&format!("evil{i}"), 1001 + i));
+        }
+        let cookie = st.seal(&keys());
+        let mut back = LoginState::from_cookies(&[&cookie], &keys(), 1030);
+        assert_eq!(back.entries.len(), 2, "{:?}", back.entries);
+        assert_eq!(
+            back.entries[0].state, "evil19",
+            "the newest cross-site one is kept"
+        );
+        assert!(
+            back.take("fc", "mine").is_some(),
+            "the user's own login survives"
+        );
+    }
+
+    #[test]
+    fn a_long_cross_site_return_path_does_not_push_this_sites_logins_out_of_the_cookie() {
+        let mut st = LoginState::default();
+        for i in 0..MAX_SAME_SITE {
+            let mut e = entry(&format!("s{i}"), 1000 + i as u64);
+            e.return_to = format!("/{}", "x".repeat(400));
+            st.push(e);
+        }
+        let mut evil = foreign("evil", 1010);
+        evil.return_to = format!("/{}", "y".repeat(2040));
+        st.push(evil);
+        let cookie = st.seal(&keys());
+        assert!(cookie.len() <= MAX_COOKIE_VALUE);
+        let back = LoginState::from_cookies(&[&cookie], &keys(), 1011);
+        assert_eq!(back.entries.len(), MAX_PENDING);
+        assert!(back
+            .entries
+            .iter()
+            .all(|e| e.cross_site || e.return_to.len() > 400));
+    }
+
+    #[test]
+    fn a_login_started_on_this_site_may_replace_the_oldest_one() {
+        let mut st = LoginState::default();
+        st.push(foreign("linked", 999));
+        for i in 0..MAX_SAME_SITE + 1 {
+            st.push(entry(&format!("s{i}"), 1000 + i as u64));
+        }
+        assert_eq!(st.entries.len(), MAX_PENDING);
+        assert!(
+            st.take("fc", "s0").is_none(),
+            "the oldest same-site one went"
+        );
+        assert!(
+            st.take("fc", "linked").is_some(),
+            "the cross-site slot is its own"
+        );
+    }
+
     #[test]
     fn at_most_four_pending_logins_are_kept_newest_first() {
         let mut st = LoginState::default();
         for i in 0..6 {
             st.push(entry(&format!("s{i}"), 1000 + i));
         }
-        assert_eq!(st.entries.len(), MAX_PENDING);
+        assert_eq!(st.entries.len(), MAX_SAME_SITE);
         assert_eq!(st.entries[0].state, "s5");
         assert!(st.take("fc", "s1").is_none());
         assert_eq!(st.take("fc", "s3").map(|e| e.state), Some("s3".into()));

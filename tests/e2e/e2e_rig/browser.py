@@ -11,6 +11,9 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 import requests
 
 
+NAVIGATION = {"Sec-Fetch-Site": "none", "Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "document"}
+
+
 @dataclass
 class Hop:
     method: str
@@ -83,6 +86,10 @@ class Browser:
         self.session = requests.Session()
         self.session.trust_env = False  # see Emulator.http: env CA bundles would override `verify`
         self.session.verify = str(ca)
+        # A current browser's Fetch Metadata for a page the user opens (typed URL, bookmark).
+        # Tests of scripts' requests and of other sites' links override them per request
+        # (a header set to None is not sent).
+        self.session.headers.update(NAVIGATION)
         self.site_base = site_base
         self.hops = []
 
