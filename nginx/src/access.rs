@@ -7,7 +7,7 @@ use std::panic::{self, AssertUnwindSafe};
 
 use ngx::ffi::{
     ngx_http_request_t, ngx_int_t, NGX_AGAIN, NGX_DECLINED, NGX_HTTP_INTERNAL_SERVER_ERROR,
-    NGX_LOG_ERR, NGX_OK,
+    NGX_LOG_ERR,
 };
 use ngx::http::{HttpModuleLocationConf, HttpModuleMainConf, Request as NgxRequest};
 use sesame::{Request, Step};
