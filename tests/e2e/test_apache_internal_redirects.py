@@ -14,6 +14,7 @@ from test_internal_redirects import (  # noqa: F401 (the nginx behaviour tests, 
     test_error_page_in_a_location_requiring_a_siret_refuses_other_agents,
     test_fallback_to_a_front_controller_requiring_a_siret_refuses_other_agents,
     test_fallback_to_a_stricter_front_controller_steps_up_before_the_backend,
+    test_front_controller_refuses_an_mfa_session_without_the_siret_with_a_403_page,
     test_index_file_in_a_stricter_location_steps_up,
     test_redirect_to_an_equally_protected_location_is_allowed_with_one_session_read,
 )

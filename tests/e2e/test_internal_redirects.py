@@ -194,6 +194,16 @@ def test_fallback_to_a_front_controller_requiring_a_siret_refuses_other_agents(b
     assert_refused(login.final)
 
 
+def test_front_controller_refuses_an_mfa_session_without_the_siret_with_a_403_page(browser,
+                                                                                   nginx):
+    logged_in(browser, nginx, "mfa@fia2.fr")
+    stepped_up = browser.login(nginx.url("/idx/"), identity="mfa@fia2.fr").final
+    assert stepped_up.status_code == 200 and stepped_up.text == "index secret\n"
+    resp = browser.get(nginx.url("/nope"))
+    assert "SESAME_USER" not in resp.text
+    assert_refused(resp)
+
+
 def test_index_file_in_a_stricter_location_steps_up(browser, nginx, pc_emulator):
     logged_in(browser, nginx, "test@fia1.fr")
     resp = browser.get(nginx.url("/idx/"))
