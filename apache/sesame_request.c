@@ -104,6 +104,12 @@ static int page_from_subrequest(request_rec *r, sesame_outcome *o)
     sesame_str body = sesame_outcome_body(o);
     size_t n = sesame_outcome_header_count(o);
     int status = sesame_outcome_status(o);
+    if (status < 400) {
+        /* Must read as a failure to the request that made the subrequest: mod_dir serves the
+         * target of a subrequest that answered 200. Sesame's pages are errors; one that is not
+         * is a bug, shown as such. */
+        status = HTTP_INTERNAL_SERVER_ERROR;
+    }
     add_cookies(m, o);
     for (size_t i = 0; i < n; i++) {
         sesame_str name, value;
