@@ -108,6 +108,8 @@ static void sesame_register_hooks(apr_pool_t *p)
                         AP_AUTH_INTERNAL_PER_CONF);
     ap_hook_note_auth_failure(sesame_note_auth_failure, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_fixups(sesame_fixups, NULL, NULL, APR_HOOK_FIRST);
+    ap_hook_insert_error_filter(sesame_insert_error_filter, NULL, NULL, APR_HOOK_MIDDLE);
+    sesame_register_page_filter();
     ap_hook_handler(sesame_handler, NULL, NULL, APR_HOOK_MIDDLE);
     ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, "sesame-acr", AUTHZ_PROVIDER_VERSION,
                               &sesame_acr_provider, AP_AUTH_INTERNAL_PER_CONF);

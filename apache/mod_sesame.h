@@ -116,6 +116,11 @@ int sesame_translate_name(request_rec *r);
 int sesame_check_authn(request_rec *r);
 int sesame_note_auth_failure(request_rec *r, const char *auth_type);
 int sesame_fixups(request_rec *r);
+/* Sesame's page as the error response of a request whose subrequest got it. */
+#define SESAME_PAGE_FILTER "SESAME_PAGE_TYPE"
+#define SESAME_PAGE_TYPE_NOTE "sesame-page-content-type"
+void sesame_register_page_filter(void);
+void sesame_insert_error_filter(request_rec *r);
 int sesame_handler(request_rec *r);
 sesame_rctx *sesame_identity_of(request_rec *r);
 

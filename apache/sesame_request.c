@@ -40,8 +40,21 @@ static apr_status_t free_outcome(void *data)
     return APR_SUCCESS;
 }
 
-/* begin + (inline) job: the outcome lives until the request's pool is destroyed. */
-static sesame_outcome *run_core(request_rec *r, sesame_srv *sc, const sesame_location *loc)
+/* The request target as the browser sent it: an internal redirect (ErrorDocument,
+ * FallbackResource, [PT]) or a subrequest (DirectoryIndex) gives the redirected request its own
+ * unparsed_uri, but a login started there must land back on the page the browser asked for. */
+static const char *browser_target(request_rec *r)
+{
+    while (r->prev || r->main) {
+        r = r->prev ? r->prev : r->main;
+    }
+    return r->unparsed_uri;
+}
+
+/* begin (or, for an identity allowed earlier in this request, recheck) + (inline) job: the
+ * outcome lives until the request's pool is destroyed. */
+static sesame_outcome *run_core(request_rec *r, sesame_srv *sc, const sesame_location *loc,
+                                const sesame_outcome *earlier)
 {
     cookie_join cj = {r->pool, NULL};
     apr_table_do(join_cookie, &cj, r->headers_in, "Cookie", NULL);
@@ -50,7 +63,7 @@ static sesame_outcome *run_core(request_rec *r, sesame_srv *sc, const sesame_loc
     req.method = s_of(r->method);
     req.scheme = s_of(ap_http_scheme(r));
     req.host = s_of(host ? host : r->hostname);
-    req.uri = s_of(r->unparsed_uri);
+    req.uri = s_of(browser_target(r));
     req.cookie = s_of(cj.joined);
     req.client_addr = s_of(r->useragent_ip);
     /* What tells a page navigation from a script's request, and this site from another. */
@@ -65,7 +78,8 @@ static sesame_outcome *run_core(request_rec *r, sesame_srv *sc, const sesame_loc
     sesame_outcome *out = NULL;
     sesame_job *job = NULL;
     sesame_error *err = NULL;
-    int step = sesame_begin(sc->core, loc, &req, &out, &job, &err);
+    int step = earlier ? sesame_recheck(sc->core, loc, earlier, &req, &out, &job, &err)
+                       : sesame_begin(sc->core, loc, &req, &out, &job, &err);
     if (step < 0) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "sesame: %s", sesame_error_text(r->pool, err));
         return NULL;
@@ -88,6 +102,59 @@ static void add_cookies(request_rec *r, sesame_outcome *o)
     }
 }
 
+/* A subrequest (DirectoryIndex, FallbackResource look their target up with one) cannot answer
+ * the browser: mod_dir hands its status to the request that made it. That request then sends
+ * this page as its error response (custom response text, content type fixed by the filter
+ * below: Apache labels custom texts iso-8859-1). */
+static int page_from_subrequest(request_rec *r, sesame_outcome *o)
+{
+    request_rec *m = r->main;
+    sesame_str body = sesame_outcome_body(o);
+    size_t n = sesame_outcome_header_count(o);
+    int status = sesame_outcome_status(o);
+    if (status < 400) {
+        /* Must read as a failure to the request that made the subrequest: mod_dir serves the
+         * target of a subrequest that answered 200. Sesame's pages are errors; one that is not
+         * is a bug, shown as such. */
+        status = HTTP_INTERNAL_SERVER_ERROR;
+    }
+    add_cookies(m, o);
+    for (size_t i = 0; i < n; i++) {
+        sesame_str name, value;
+        if (sesame_outcome_header(o, i, &name, &value) == 0) {
+            apr_table_set(m->err_headers_out, sesame_str_dup(m->pool, name),
+                          sesame_str_dup(m->pool, value));
+        }
+    }
+    ap_custom_response(m, status, apr_pstrcat(m->pool, "\"", sesame_str_dup(m->pool, body), NULL));
+    apr_table_set(m->notes, SESAME_PAGE_TYPE_NOTE,
+                  sesame_str_dup(m->pool, sesame_outcome_content_type(o)));
+    return status;
+}
+
+static apr_status_t page_type_filter(ap_filter_t *f, apr_bucket_brigade *bb)
+{
+    const char *type = apr_table_get(f->r->notes, SESAME_PAGE_TYPE_NOTE);
+    if (type) {
+        ap_set_content_type(f->r, type);
+    }
+    ap_remove_output_filter(f);
+    return ap_pass_brigade(f->next, bb);
+}
+
+void sesame_register_page_filter(void)
+{
+    ap_register_output_filter(SESAME_PAGE_FILTER, page_type_filter, NULL, AP_FTYPE_RESOURCE);
+}
+
+/* The error response of a request whose subrequest got one of Sesame's pages. */
+void sesame_insert_error_filter(request_rec *r)
+{
+    if (apr_table_get(r->notes, SESAME_PAGE_TYPE_NOTE)) {
+        ap_add_output_filter(SESAME_PAGE_FILTER, NULL, r, r->connection);
+    }
+}
+
 /* A redirect or a page; DECLINED for DECLINE, OK for ALLOW (caller handles identity). */
 static int respond(request_rec *r, sesame_outcome *o)
 {
@@ -105,6 +172,9 @@ static int respond(request_rec *r, sesame_outcome *o)
     case SESAME_PAGE: {
         sesame_str body = sesame_outcome_body(o);
         size_t n = sesame_outcome_header_count(o);
+        if (r->main) {
+            return page_from_subrequest(r, o);
+        }
         ap_discard_request_body(r);
         add_cookies(r, o);
         for (size_t i = 0; i < n; i++) {
@@ -179,7 +249,7 @@ int sesame_translate_name(request_rec *r)
     if (!sc->core || r->main || r->prev) {
         return DECLINED;
     }
-    sesame_outcome *o = run_core(r, sc, NULL);
+    sesame_outcome *o = run_core(r, sc, NULL, NULL);
     if (!o) {
         return HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -272,7 +342,8 @@ int sesame_check_authn(request_rec *r)
         r->ap_auth_type = SESAME_AUTH_TYPE;
         return OK;
     }
-    sesame_outcome *o = run_core(r, sc, loc);
+    /* Another section earlier in this request: its rules judge the identity in hand. */
+    sesame_outcome *o = run_core(r, sc, loc, earlier ? earlier->outcome : NULL);
     if (!o) {
         return HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -473,7 +544,7 @@ int sesame_handler(request_rec *r)
     if (!loc) {
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    sesame_outcome *o = run_core(r, sc, loc);
+    sesame_outcome *o = run_core(r, sc, loc, NULL);
     if (!o) {
         return HTTP_INTERNAL_SERVER_ERROR;
     }

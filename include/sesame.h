@@ -325,6 +325,25 @@ int sesame_begin(const struct sesame *s,
                  struct sesame_error **err);
 
 /*
+ `Sesame::recheck`: the verdict of `loc` for the identity of `earlier`, the ALLOW outcome an
+ earlier section of this same request got (an internal redirect: DirectoryIndex,
+ ErrorDocument, FallbackResource, mod_rewrite `[PT]`). A protected location of that
+ identity's provider applies its own level and required claims with no session read; any
+ other location answers as `sesame_begin`. Returns as `sesame_begin`; -1 with `*err` set
+ when `loc` is NULL or `earlier` is not an ALLOW outcome.
+
+ # Safety
+ As `sesame_begin`; `loc` NULL or a live location, `earlier` NULL or a live outcome.
+ */
+int sesame_recheck(const struct sesame *s,
+                   const struct sesame_location *loc,
+                   const struct sesame_outcome *earlier,
+                   const struct sesame_request *req,
+                   struct sesame_outcome **out,
+                   struct sesame_job **job,
+                   struct sesame_error **err);
+
+/*
  `Job::run`: blocking (Redis, HTTPS); any thread. Consumes `job`. Returns the outcome
  (a 500 page if a panic occurred), or NULL when `job` is NULL.
 

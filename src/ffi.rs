@@ -621,9 +621,64 @@ pub unsafe extern "C" fn sesame_begin(
     job: *mut *mut SesameJob,
     err: *mut *mut SesameError,
 ) -> c_int {
+    let begin = |core: &Sesame, request: &Request<'_>| {
+        // SAFETY: NULL or a live location (contract).
+        let loc = unsafe { loc.as_ref() }.map(|l| &l.0);
+        Ok(core.begin(loc, request))
+    };
+    // SAFETY: forwarded contract.
+    unsafe { step_call("sesame_begin", s, req, out, job, err, begin) }
+}
+
+/// `Sesame::recheck`: the verdict of `loc` for the identity of `earlier`, the ALLOW outcome an
+/// earlier section of this same request got (an internal redirect: DirectoryIndex,
+/// ErrorDocument, FallbackResource, mod_rewrite `[PT]`). A protected location of that
+/// identity's provider applies its own level and required claims with no session read; any
+/// other location answers as `sesame_begin`. Returns as `sesame_begin`; -1 with `*err` set
+/// when `loc` is NULL or `earlier` is not an ALLOW outcome.
+///
+/// # Safety
+/// As `sesame_begin`; `loc` NULL or a live location, `earlier` NULL or a live outcome.
+#[no_mangle]
+pub unsafe extern "C" fn sesame_recheck(
+    s: *const SesameHandle,
+    loc: *const SesameLocation,
+    earlier: *const SesameOutcome,
+    req: *const SesameRequest,
+    out: *mut *mut SesameOutcome,
+    job: *mut *mut SesameJob,
+    err: *mut *mut SesameError,
+) -> c_int {
+    let recheck = |core: &Sesame, request: &Request<'_>| {
+        // SAFETY: NULL or a live location (contract).
+        let loc = unsafe { loc.as_ref() }.ok_or("sesame_recheck: location is NULL")?;
+        // SAFETY: NULL or a live outcome (contract).
+        let identity = unsafe { earlier.as_ref() }
+            .and_then(|o| o.identity.as_ref())
+            .ok_or("sesame_recheck: earlier is not an ALLOW outcome")?;
+        Ok(core.recheck(&loc.0, identity, request))
+    };
+    // SAFETY: forwarded contract.
+    unsafe { step_call("sesame_recheck", s, req, out, job, err, recheck) }
+}
+
+/// What `sesame_begin` and `sesame_recheck` share: arguments checked, the request read, `f`
+/// run with no panic crossing, its step written out.
+///
+/// # Safety
+/// As `sesame_begin`.
+unsafe fn step_call(
+    what: &str,
+    s: *const SesameHandle,
+    req: *const SesameRequest,
+    out: *mut *mut SesameOutcome,
+    job: *mut *mut SesameJob,
+    err: *mut *mut SesameError,
+    f: impl FnOnce(&Sesame, &Request<'_>) -> Result<Step, String>,
+) -> c_int {
     if out.is_null() || job.is_null() {
         // SAFETY: err is NULL or writable.
-        unsafe { set_error(err, "sesame_begin: out and job must not be NULL") };
+        unsafe { set_error(err, format!("{what}: out and job must not be NULL")) };
         return -1;
     }
     // SAFETY: out and job are non-NULL and writable (contract).
@@ -633,11 +688,9 @@ pub unsafe extern "C" fn sesame_begin(
     }
     let r = catch_unwind(AssertUnwindSafe(|| -> Result<Step, String> {
         // SAFETY: the caller passes NULL or a live core.
-        let s = unsafe { s.as_ref() }.ok_or("sesame_begin: sesame is NULL")?;
+        let s = unsafe { s.as_ref() }.ok_or_else(|| format!("{what}: sesame is NULL"))?;
         // SAFETY: the caller passes NULL or a valid request.
-        let req = unsafe { req.as_ref() }.ok_or("sesame_begin: request is NULL")?;
-        // SAFETY: NULL or a live location.
-        let loc = unsafe { loc.as_ref() }.map(|l| &l.0);
+        let req = unsafe { req.as_ref() }.ok_or_else(|| format!("{what}: request is NULL"))?;
         // SAFETY: every field's (ptr, len) is valid for this call (contract).
         let (method, scheme, host, uri, cookie, client_addr) = unsafe {
             (
@@ -678,7 +731,7 @@ pub unsafe extern "C" fn sesame_begin(
             origin,
             referer,
         };
-        Ok(s.0.begin(loc, &request))
+        f(&s.0, &request)
     }));
     match r {
         Ok(Ok(Step::Done(outcome))) => {
@@ -699,7 +752,7 @@ pub unsafe extern "C" fn sesame_begin(
         }
         Err(_) => {
             // SAFETY: out is writable (checked non-NULL above).
-            unsafe { *out = SesameOutcome::internal_error("sesame_begin") };
+            unsafe { *out = SesameOutcome::internal_error(what) };
             SESAME_STEP_DONE
         }
     }

@@ -368,6 +368,35 @@ impl LocationRules {
     }
 }
 
+/// Location options whose key may appear once in a section (`require` is the one that repeats).
+fn single_valued(key: &str) -> bool {
+    key != "require"
+}
+
+impl crate::api::LocationSpec {
+    /// The settings of a nested section (nginx `location` in a `location`, Apache `<Location>`
+    /// in a wider one) under those of the enclosing `parent`, as Apache merges sections: when
+    /// both protect with the same provider, this section keeps the enclosing options and its own
+    /// come on top — an option it writes replaces the inherited one (`acr`, `prompt`, hints),
+    /// `require` rules accumulate (all must hold). Another provider, or an enclosing section
+    /// that does not protect, starts clean.
+    pub fn inherit(&mut self, parent: &crate::api::LocationSpec) {
+        use crate::api::LocationMode::Protect;
+        if self.mode != Protect || parent.mode != Protect || self.provider != parent.provider {
+            return;
+        }
+        let own = std::mem::take(&mut self.options);
+        let mut options: Vec<(String, String)> = parent
+            .options
+            .iter()
+            .filter(|(key, _)| !single_valued(key) || !own.iter().any(|(k, _)| k == key))
+            .cloned()
+            .collect();
+        options.extend(own);
+        self.options = options;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -478,6 +507,59 @@ mod tests {
         assert!(LocationRules::parse(pc, &opts(&[("siret_hint", "123")])).is_err());
         assert!(LocationRules::parse(pc, &opts(&[("prompt", "select_account")])).is_err());
         assert!(LocationRules::parse(pc, &opts(&[("login_hint", "$http_x")])).is_err());
+    }
+
+    fn protect(provider: &str, list: &[(&str, &str)]) -> crate::api::LocationSpec {
+        crate::api::LocationSpec {
+            mode: crate::api::LocationMode::Protect,
+            provider: provider.into(),
+            options: opts(list),
+        }
+    }
+
+    #[test]
+    fn nested_section_of_the_same_provider_keeps_the_enclosing_options() {
+        let parent = protect(
+            "pc",
+            &[("acr", "mfa"), ("require", "siret 1"), ("prompt", "login")],
+        );
+        let mut child = protect("pc", &[("require", "idp_id x"), ("acr", "eidas1")]);
+        child.inherit(&parent);
+        assert_eq!(
+            child.options,
+            opts(&[
+                ("require", "siret 1"),
+                ("prompt", "login"),
+                ("require", "idp_id x"),
+                ("acr", "eidas1"),
+            ]),
+            "the child's acr replaces the parent's, require rules accumulate"
+        );
+        let mut bare = protect("pc", &[]);
+        bare.inherit(&parent);
+        assert_eq!(bare.options, parent.options);
+    }
+
+    #[test]
+    fn nested_section_of_another_provider_or_under_a_logout_starts_clean() {
+        let parent = protect("pc", &[("acr", "mfa"), ("require", "siret 1")]);
+        let mut other = protect("fc", &[("prompt", "login")]);
+        other.inherit(&parent);
+        assert_eq!(other.options, opts(&[("prompt", "login")]));
+        let logout = crate::api::LocationSpec {
+            mode: crate::api::LocationMode::Logout,
+            provider: "pc".into(),
+            options: Vec::new(),
+        };
+        let mut under_logout = protect("pc", &[]);
+        under_logout.inherit(&logout);
+        assert!(under_logout.options.is_empty());
+        let mut logout_child = logout.clone();
+        logout_child.inherit(&parent);
+        assert!(
+            logout_child.options.is_empty(),
+            "a logout endpoint takes no options"
+        );
     }
 
     #[test]

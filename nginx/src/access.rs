@@ -7,7 +7,7 @@ use std::panic::{self, AssertUnwindSafe};
 
 use ngx::ffi::{
     ngx_http_request_t, ngx_int_t, NGX_AGAIN, NGX_DECLINED, NGX_HTTP_INTERNAL_SERVER_ERROR,
-    NGX_LOG_ERR, NGX_OK,
+    NGX_LOG_ERR,
 };
 use ngx::http::{HttpModuleLocationConf, HttpModuleMainConf, Request as NgxRequest};
 use sesame::{Request, Step};
@@ -73,18 +73,34 @@ unsafe fn handle(r: *mut ngx_http_request_t) -> ngx_int_t {
             }
             JobState::Idle => {}
         }
-        // Allowed earlier in this request (before try_files / index / error_page sent it
-        // here): the same provider's protection is already satisfied.
-        if let (Some(identity), Some(provider)) = (&ctx.identity, lcf.protecting_provider()) {
-            if identity.provider() == provider {
-                return NGX_OK as ngx_int_t;
-            }
+        // Allowed earlier in this request, then sent here by an internal redirect (try_files,
+        // index, error_page, a named location, X-Accel-Redirect): this location's own rules
+        // (level, required claims) judge the identity in hand, with no session read.
+        if let (Some(identity), Some(location)) = (&ctx.identity, lcf.location()) {
+            // SAFETY: forwarded contract; every borrowed field lives in the request.
+            let view = unsafe { RequestView::new(r) };
+            let step = sesame.recheck(location, identity, &view.as_request());
+            // SAFETY: forwarded contract.
+            return unsafe { apply_step(r, step, mcf.thread_pool) };
         }
     }
 
     // SAFETY: forwarded contract; every borrowed field lives in the request.
     let view = unsafe { RequestView::new(r) };
     let step = sesame.begin(lcf.location(), &view.as_request());
+    // SAFETY: forwarded contract.
+    unsafe { apply_step(r, step, mcf.thread_pool) }
+}
+
+/// Applies an immediate answer, or posts the job.
+///
+/// # Safety
+/// As [`handle`]; `pool` is the thread pool registered at configuration time.
+unsafe fn apply_step(
+    r: *mut ngx_http_request_t,
+    step: Step,
+    pool: *mut ngx::ffi::ngx_thread_pool_t,
+) -> ngx_int_t {
     match step {
         // SAFETY: forwarded contract.
         Step::Done(outcome) => unsafe { respond::apply(r, outcome) },
@@ -94,7 +110,7 @@ unsafe fn handle(r: *mut ngx_http_request_t) -> ngx_int_t {
                 return ERROR;
             };
             // SAFETY: forwarded contract; the pool was registered at configuration time.
-            unsafe { job::start(r, ctx, work, mcf.thread_pool) }
+            unsafe { job::start(r, ctx, work, pool) }
         }
     }
 }

@@ -118,16 +118,6 @@ impl LocConf {
             _ => None,
         }
     }
-
-    /// The provider this location's protection refers to (`sesame NAME;` only).
-    pub fn protecting_provider(&self) -> Option<&str> {
-        match &self.setting {
-            Some(Setting::On { spec, .. }) if spec.mode == LocationMode::Protect => {
-                Some(spec.provider.as_str())
-            }
-            _ => None,
-        }
-    }
 }
 
 pub static mut COMMANDS: [ngx_command_t; 21] = [
@@ -231,16 +221,6 @@ extern "C" fn cmd_location_option(
         lcf.origin = unsafe { origin(cf) };
     }
     NGX_CONF_OK
-}
-
-/// This location's options over the inherited ones (same key replaced; `require` accumulates).
-fn merge_options(spec: &mut LocationSpec, own: &[(String, String)]) {
-    for (key, value) in own {
-        if key != "require" {
-            spec.options.retain(|(k, _)| k != key);
-        }
-        spec.options.push((key.clone(), value.clone()));
-    }
 }
 
 /// An http-level directive whose value goes to `ConfigBuilder::set_global`. `1MORE` so that the
@@ -492,36 +472,50 @@ pub unsafe extern "C" fn merge_loc_conf(
 ) -> *mut c_char {
     // SAFETY: both are this module's loc confs (create_loc_conf), distinct objects.
     let (prev, conf) = unsafe { (&*prev.cast::<LocConf>(), &mut *conf.cast::<LocConf>()) };
-    if !conf.options.is_empty() {
-        let own = std::mem::take(&mut conf.options);
-        match (&mut conf.setting, &prev.setting) {
-            (
-                Some(Setting::On {
-                    spec,
-                    location: None,
-                }),
-                _,
-            ) if spec.mode == LocationMode::Protect => merge_options(spec, &own),
-            (None, Some(Setting::On { spec, .. })) if spec.mode == LocationMode::Protect => {
-                let mut spec = spec.clone();
-                merge_options(&mut spec, &own);
-                conf.setting = Some(Setting::On {
-                    spec,
-                    location: None,
-                });
-            }
-            _ => {
-                // SAFETY: cf->log is valid during configuration.
-                ngx::ngx_log_error!(
-                    NGX_LOG_EMERG,
-                    unsafe { (*cf).log },
-                    "\"sesame_{}\" needs \"sesame PROVIDER;\" in this location or an enclosing one in {}",
-                    own[0].0,
-                    conf.origin
-                );
-                return NGX_CONF_ERROR;
+    // This location's options on top of the enclosing location's, by the core's rule (the one
+    // Apache's section merge follows): same provider, options inherited; another, a clean start.
+    let own = std::mem::take(&mut conf.options);
+    let parent = match &prev.setting {
+        Some(Setting::On { spec, .. }) => Some(spec),
+        _ => None,
+    };
+    match (&mut conf.setting, parent) {
+        (
+            Some(Setting::On {
+                spec,
+                location: None,
+            }),
+            _,
+        ) if spec.mode == LocationMode::Protect => {
+            spec.options = own;
+            if let Some(parent) = parent {
+                spec.inherit(parent);
             }
         }
+        (None, Some(parent)) if parent.mode == LocationMode::Protect && !own.is_empty() => {
+            let mut spec = LocationSpec {
+                mode: LocationMode::Protect,
+                provider: parent.provider.clone(),
+                options: own,
+            };
+            spec.inherit(parent);
+            conf.setting = Some(Setting::On {
+                spec,
+                location: None,
+            });
+        }
+        _ if !own.is_empty() => {
+            // SAFETY: cf->log is valid during configuration.
+            ngx::ngx_log_error!(
+                NGX_LOG_EMERG,
+                unsafe { (*cf).log },
+                "\"sesame_{}\" needs \"sesame PROVIDER;\" in this location or an enclosing one in {}",
+                own[0].0,
+                conf.origin
+            );
+            return NGX_CONF_ERROR;
+        }
+        _ => {}
     }
     let (spec, location) = match &mut conf.setting {
         None => {

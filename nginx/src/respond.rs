@@ -99,6 +99,10 @@ unsafe fn send_page(r: *mut ngx_http_request_t, page: &Page) -> ngx_int_t {
         ) else {
             return ERROR;
         };
+        // After `error_page 404 /x;` nginx would send any response with the original status
+        // (`r->err_status`): Sesame's answer at the target (403 "Accès refusé"...) keeps its own,
+        // as nginx's own access modules' do.
+        (*r).err_status = 0;
         let out = &mut (*r).headers_out;
         out.status = usize::from(page.status);
         out.content_type_len = content_type.len;

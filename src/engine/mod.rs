@@ -238,15 +238,8 @@ impl Sesame {
             return Step::Done(Outcome::Decline);
         };
         let policy = &location.inner;
-        let matches = inner
-            .providers
-            .get(policy.provider)
-            .is_some_and(|p| p.name() == policy.provider_name);
-        if !matches {
-            return Step::Done(Outcome::Page(internal_error(&format!(
-                "begin: location for provider \"{}\" was resolved by another configuration",
-                policy.provider_name
-            ))));
+        if let Some(step) = self.foreign(policy, "begin") {
+            return step;
         }
         match policy.mode {
             LocationMode::Protect => {
@@ -255,6 +248,45 @@ impl Sesame {
             LocationMode::Logout => logout::begin(inner, policy.provider, req, false),
             LocationMode::LogoutLocal => logout::begin(inner, policy.provider, req, true),
         }
+    }
+
+    /// Pure CPU. The verdict of `location` for `identity`, established earlier in this same
+    /// request (before an internal redirect: nginx's `try_files`, `index`, `error_page`, a named
+    /// location, `X-Accel-Redirect`). A protected location of the identity's provider applies
+    /// its own rules to it with no I/O — its level (step-up), its required claims (403 page) —
+    /// exactly as for a session read from the cache; any other location (another provider, a
+    /// logout endpoint) takes its normal path, as `begin`.
+    pub fn recheck(&self, location: &Location, identity: &Identity, req: &Request<'_>) -> Step {
+        let policy = &location.inner;
+        if policy.mode != LocationMode::Protect || identity.provider() != policy.provider_name {
+            return self.begin(Some(location), req);
+        }
+        if let Some(step) = self.foreign(policy, "recheck") {
+            return step;
+        }
+        protect::admit(
+            &self.inner,
+            policy.provider,
+            &policy.rules,
+            identity.clone(),
+            req,
+        )
+    }
+
+    /// An error page when `policy` was resolved by another configuration (an adapter mixing
+    /// generations across a reload must not pick a random provider).
+    fn foreign(&self, policy: &LocationPolicy, what: &str) -> Option<Step> {
+        let matches = self
+            .inner
+            .providers
+            .get(policy.provider)
+            .is_some_and(|p| p.name() == policy.provider_name);
+        (!matches).then(|| {
+            Step::Done(Outcome::Page(internal_error(&format!(
+                "{what}: location for provider \"{}\" was resolved by another configuration",
+                policy.provider_name
+            ))))
+        })
     }
 
     /// A server-side acr rule (Apache's `Require sesame-acr`) on a session of `provider`: the

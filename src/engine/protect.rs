@@ -175,6 +175,25 @@ pub(crate) fn identity_of(provider: &Provider, session: &Session) -> Identity {
     )
 }
 
+/// The location's verdict for an identity of its provider already in hand (a cached session,
+/// or one allowed earlier in this request): allow, step up, or refuse. No I/O unless a step-up
+/// needs the provider's metadata first.
+pub(crate) fn admit(
+    inner: &Arc<Inner>,
+    index: usize,
+    rules: &Arc<LocationRules>,
+    identity: Identity,
+    req: &Request<'_>,
+) -> Step {
+    let provider = &inner.providers[index];
+    if matches!(judge(provider, rules, &identity), Verdict::Allow) {
+        return Step::Done(Outcome::Allow(identity));
+    }
+    let info = request_info(provider, req);
+    let query = super::split_uri(req.uri).1;
+    decide(inner, index, rules, identity, &info, req.method, query)
+}
+
 pub(crate) fn begin_with(
     inner: &Arc<Inner>,
     index: usize,
@@ -193,11 +212,7 @@ pub(crate) fn begin_with(
         if let Some(s) = inner.sessions.cached(id, now_unix()) {
             // Bound to this provider's issuer and client_id, not only to its name.
             if s.is_bound_to(&provider.binding) && s.identity.provider() == provider.name() {
-                if matches!(judge(provider, rules, &s.identity), Verdict::Allow) {
-                    return Step::Done(Outcome::Allow(s.identity));
-                }
-                let info = request_info(provider, req);
-                return decide(inner, index, rules, s.identity, &info, req.method, query);
+                return admit(inner, index, rules, s.identity, req);
             }
         }
     }

@@ -929,6 +929,86 @@ mod location_policy {
         ));
     }
 
+    /// The identity a first location of the request allowed, with the cache off: whatever
+    /// `recheck` decides comes from the identity in hand, never from another session read.
+    fn allowed_identity(rig: &Rig, jar: &Jar) -> Identity {
+        match finish(rig.get(Some(&rig.protect), "/nope", jar)) {
+            Outcome::Allow(id) => id,
+            other => panic!("expected Allow, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn internal_redirect_to_a_stricter_location_applies_its_level_and_claims() {
+        let rig = rig("0");
+        let mut jar = Jar::default();
+        rig.login("/private/", &mut jar);
+        let id = allowed_identity(&rig, &jar);
+        let cookie = jar.header();
+        let req = request("GET", "/nope", &cookie);
+
+        let strong = location(&rig, &[("acr", "eidas2")]);
+        let step = rig.sesame.recheck(&strong, &id, &req);
+        assert!(is_done(&step), "the identity is in hand: no job");
+        let (url, _) = redirect(finish(step));
+        assert!(url.starts_with(&format!("{}/authorize?", rig.op.issuer)));
+        assert_eq!(query_param(&url, "acr_values").as_deref(), Some("eidas2"));
+
+        let siret = location(&rig, &[("require", "siret 21750001600019")]);
+        let step = rig.sesame.recheck(&siret, &id, &req);
+        assert!(is_done(&step));
+        assert_eq!(page(finish(step)).status, 403);
+
+        let post = request("POST", "/nope", &cookie);
+        let step = rig.sesame.recheck(&strong, &id, &post);
+        assert_eq!(page(finish(step)).status, 401, "no redirect for a POST");
+    }
+
+    #[test]
+    fn internal_redirect_to_an_equally_protected_location_is_allowed_without_io() {
+        let rig = rig("0");
+        let mut jar = Jar::default();
+        rig.login("/private/", &mut jar);
+        let id = allowed_identity(&rig, &jar);
+        let cookie = jar.header();
+        let req = request("GET", "/nope", &cookie);
+        let same = location(&rig, &[("require", "email @example.fr")]);
+        for loc in [&rig.protect, &same] {
+            let step = rig.sesame.recheck(loc, &id, &req);
+            assert!(is_done(&step), "cache off, yet no session read");
+            match finish(step) {
+                Outcome::Allow(again) => assert_eq!(again.user_key(), id.user_key()),
+                other => panic!("expected Allow, got {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn internal_redirect_to_another_providers_location_takes_its_normal_path() {
+        let rig = rig("5s");
+        let mut jar = Jar::default();
+        rig.login("/private/", &mut jar);
+        let id = allowed_identity(&rig, &jar);
+        let other = rig
+            .sesame
+            .location(&LocationSpec {
+                mode: LocationMode::Protect,
+                provider: "other".into(),
+                options: vec![],
+            })
+            .unwrap();
+        let cookie = jar.header();
+        let (url, _) = redirect(finish(rig.sesame.recheck(
+            &other,
+            &id,
+            &request("GET", "/nope", &cookie),
+        )));
+        assert!(
+            url.contains("redirect_uri=https%3A%2F%2Fapp.example%2Fother%2Fcallback"),
+            "{url}"
+        );
+    }
+
     #[test]
     fn options_are_refused_on_logout_locations() {
         let rig = rig("5s");

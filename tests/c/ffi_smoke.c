@@ -218,6 +218,17 @@ int main(int argc, char **argv) {
     step = sesame_begin(s, loc, &req, &out, &job, NULL);
     CHECK(step == SESAME_STEP_DONE && sesame_outcome_kind(out) == SESAME_REDIRECT,
           "second begin: step %d kind %d", step, sesame_outcome_kind(out));
+
+    /* 4. sesame_recheck needs an ALLOW outcome of this request and a location. */
+    sesame_outcome *again = NULL;
+    sesame_job *again_job = NULL;
+    err = NULL;
+    step = sesame_recheck(s, loc, out, &req, &again, &again_job, &err);
+    CHECK(step == -1 && again == NULL && again_job == NULL, "recheck of a redirect: step %d", step);
+    CHECK(error_contains(err, "earlier is not an ALLOW outcome"), "recheck message");
+    err = NULL;
+    step = sesame_recheck(s, NULL, out, &req, &again, &again_job, &err);
+    CHECK(step == -1 && error_contains(err, "location is NULL"), "recheck without location");
     sesame_outcome_free(out);
     sesame_job_free(job);
 

@@ -124,6 +124,7 @@ class NginxSite(SiteProviders):
             if src.is_file():
                 shutil.copyfile(src, conf_dir / name)
         for rel, text in self.files.items():
+            (self.prefix / rel).parent.mkdir(parents=True, exist_ok=True)
             (self.prefix / rel).write_text(text)
         (self.prefix / "html" / "index.html").write_text("home\n")
         (self.prefix / "html" / "public" / "index.html").write_text("public page\n")
