@@ -1,5 +1,6 @@
 /*
- * mod_sesame: the request path. post_read_request removes spoofable identity headers;
+ * mod_sesame: the request path. post_read_request removes spoofable identity headers and
+ * Sesame's own cookies;
  * translate_name (first) answers Sesame's own endpoints wherever they fall; check_authn
  * (AuthType Sesame) asks the core and runs its blocking job inline, in the request's own thread
  * or process; fixups exposes the identity to CGI, mod_php, proxy_fcgi and proxied apps; the
@@ -40,18 +41,69 @@ static apr_status_t free_outcome(void *data)
     return APR_SUCCESS;
 }
 
-/* begin + (inline) job: the outcome lives until the request's pool is destroyed. */
-static sesame_outcome *run_core(request_rec *r, sesame_srv *sc, const sesame_location *loc)
+/* Pool userdata key of the Cookie header as the client sent it, kept once Sesame's cookies are
+ * removed from what the backend sees (pool userdata: no module, script or CGI can read it, unlike
+ * r->notes, which PHP's apache_note() reads). */
+#define SAVED_COOKIES_KEY "sesame-cookies-as-sent"
+
+/* Every Cookie header joined by "; ", or NULL. */
+static const char *joined_cookies(request_rec *r)
 {
     cookie_join cj = {r->pool, NULL};
     apr_table_do(join_cookie, &cj, r->headers_in, "Cookie", NULL);
+    return cj.joined;
+}
+
+/* What the core reads: the Cookie header as sent, Sesame's own cookies included. Internal
+ * redirects share the pool; subrequests have a pool of their own, their parents hold it. */
+static const char *cookies_as_sent(request_rec *r)
+{
+    for (request_rec *q = r; q; q = q->prev ? q->prev : q->main) {
+        void *saved = NULL;
+        if (apr_pool_userdata_get(&saved, SAVED_COOKIES_KEY, q->pool) == APR_SUCCESS && saved) {
+            return saved;
+        }
+    }
+    return joined_cookies(r);
+}
+
+/* Removes Sesame's own cookies (session, login, logout) from the Cookie header, so that no CGI,
+ * mod_php, proxy_fcgi or proxied app, and no co-hosted code, can read a session id it could
+ * replay (the core decides; nothing is copied when none is there). */
+static void strip_own_cookies(request_rec *r, sesame_srv *sc)
+{
+    const char *joined = joined_cookies(r);
+    if (!joined) {
+        return;
+    }
+    size_t len = strlen(joined), kept_len = 0;
+    char *kept = apr_palloc(r->pool, len + 1);
+    sesame_str header = s_of(joined);
+    int rc = sesame_without_own_cookies(sc->core, header, kept, &kept_len);
+    if (rc == 0) {
+        return;
+    }
+    void *saved = NULL;
+    if (apr_pool_userdata_get(&saved, SAVED_COOKIES_KEY, r->pool) != APR_SUCCESS || !saved) {
+        apr_pool_userdata_setn(joined, SAVED_COOKIES_KEY, NULL, r->pool);
+    }
+    apr_table_unset(r->headers_in, "Cookie");
+    if (rc == 1 && kept_len > 0) {
+        kept[kept_len] = '\0';
+        apr_table_setn(r->headers_in, "Cookie", kept);
+    }
+}
+
+/* begin + (inline) job: the outcome lives until the request's pool is destroyed. */
+static sesame_outcome *run_core(request_rec *r, sesame_srv *sc, const sesame_location *loc)
+{
     const char *host = apr_table_get(r->headers_in, "Host");
     sesame_request req;
     req.method = s_of(r->method);
     req.scheme = s_of(ap_http_scheme(r));
     req.host = s_of(host ? host : r->hostname);
     req.uri = s_of(r->unparsed_uri);
-    req.cookie = s_of(cj.joined);
+    req.cookie = s_of(cookies_as_sent(r));
     req.client_addr = s_of(r->useragent_ip);
 
     sesame_outcome *out = NULL;
@@ -135,13 +187,15 @@ sesame_rctx *sesame_identity_of(request_rec *r)
     return NULL;
 }
 
-/* Whatever the location: no client-sent header may pass for Sesame's own. */
+/* Whatever the location: no client-sent header may pass for Sesame's own, and no backend sees
+ * Sesame's cookies. */
 int sesame_post_read_request(request_rec *r)
 {
     sesame_srv *sc = ap_get_module_config(r->server->module_config, &sesame_module);
     if (!sc->core) {
         return DECLINED;
     }
+    strip_own_cookies(r, sc);
     const apr_array_header_t *arr = apr_table_elts(r->headers_in);
     const apr_table_entry_t *e = (const apr_table_entry_t *)arr->elts;
     apr_array_header_t *drop = NULL;
