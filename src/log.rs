@@ -128,9 +128,26 @@ mod tests {
     #[test]
     fn bidi_zero_width_and_control_characters_are_unsafe_in_log_lines() {
         for c in [
-            '\u{202e}', '\u{202a}', '\u{2066}', '\u{2069}', '\u{200b}', '\u{200f}', '\u{feff}',
-            '\u{00ad}', '\u{061c}', '\u{e0041}', '\u{2028}', '\u{2029}', '\n', '\r', '\t', '\0',
-            '\u{1b}', '\u{7f}', '\u{85}', '\u{9b}',
+            '\u{202e}',
+            '\u{202a}',
+            '\u{2066}',
+            '\u{2069}',
+            '\u{200b}',
+            '\u{200f}',
+            '\u{feff}',
+            '\u{00ad}',
+            '\u{061c}',
+            '\u{e0041}',
+            '\u{2028}',
+            '\u{2029}',
+            '\n',
+            '\r',
+            '\t',
+            '\0',
+            '\u{1b}',
+            '\u{7f}',
+            '\u{85}',
+            '\u{9b}',
         ] {
             assert!(is_unsafe_char(c), "{:x}", c as u32);
         }
@@ -154,7 +171,10 @@ mod tests {
         );
         assert_eq!(escape_unsafe("a\u{202e}b\\d"), "a\\u{202e}b\\d");
         assert!(matches!(escape_unsafe("Élodie Ñúñez"), Cow::Borrowed(_)));
-        assert!(matches!(escape_for_terminal("Élodie Ñúñez"), Cow::Borrowed(_)));
+        assert!(matches!(
+            escape_for_terminal("Élodie Ñúñez"),
+            Cow::Borrowed(_)
+        ));
     }
 
     #[test]
@@ -165,7 +185,10 @@ mod tests {
         set_sink(Box::new(move |_level, msg: &str| {
             sink_seen.lock().push(msg.to_owned())
         }));
-        emit(LogLevel::Warn, "login of \u{202e}nimda\u{202c} from 1.2.3.4\nforged line");
+        emit(
+            LogLevel::Warn,
+            "login of \u{202e}nimda\u{202c} from 1.2.3.4\nforged line",
+        );
         reset_sink();
         assert_eq!(
             seen.lock().as_slice(),

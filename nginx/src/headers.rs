@@ -360,7 +360,7 @@ unsafe fn remove_headers(
                         NGX_LOG_INFO,
                         log,
                         "sesame: removed request header \"{}\" that only Sesame may set",
-                        text(&h.key)
+                        sesame::log::escape_unsafe(&text(&h.key))
                     );
                 }
                 continue;
