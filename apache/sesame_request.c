@@ -285,7 +285,7 @@ static const char *remote_user_of(request_rec *r, sesame_outcome *o, int oidc)
         int rc = oidc ? sesame_outcome_oidc_var(o, i, &name, &value)
                       : sesame_outcome_var(o, i, &name, &value);
         const char *want = oidc ? "REMOTE_USER" : "remote_user";
-        if (rc == 0 && name.len == strlen(want) && !memcmp(name.ptr, want, name.len)) {
+        if (rc == 0 && name.len == strlen(want) && name.len && !memcmp(name.ptr, want, name.len)) {
             return sesame_str_dup(r->pool, value);
         }
     }
@@ -381,7 +381,7 @@ static const char *header_name(apr_pool_t *p, const char *prefix, sesame_str suf
 static int has_prefix(sesame_str s, const char *prefix)
 {
     size_t n = strlen(prefix);
-    return s.len >= n && !memcmp(s.ptr, prefix, n);
+    return s.len >= n && (n == 0 || !memcmp(s.ptr, prefix, n)); /* "" is {NULL, 0} */
 }
 
 /* Every request of a logged-in user comes through here: names and values are built in the
@@ -450,7 +450,8 @@ static void set_identity_headers(request_rec *r, sesame_outcome *o)
             header = header_name(r->pool, "X-Sesame-Claim-", suffix);
         } else {
             for (size_t k = 0; k < sizeof(plain) / sizeof(plain[0]); k++) {
-                if (name.len == strlen(plain[k].var) && !memcmp(name.ptr, plain[k].var, name.len)) {
+                if (name.len == strlen(plain[k].var) && name.len &&
+                    !memcmp(name.ptr, plain[k].var, name.len)) {
                     header = plain[k].header;
                 }
             }

@@ -4,6 +4,8 @@
  * - Opaque handles, each with an explicit *_free (all accept NULL).
  * - Strings are (pointer, length), UTF-8, not NUL-terminated. Strings returned are borrowed
  *   from the handle they come from and live until it is freed.
+ * - The empty string is {NULL, 0} both ways: every input accepts it, and every empty string
+ *   returned is exactly {NULL, 0}. Test `len`; never dereference `ptr` when `len` is 0.
  * - Functions that can fail return -1 or NULL and, if `err` is not NULL, store a
  *   sesame_error (free it with sesame_error_free).
  * - No Rust panic crosses this ABI.
@@ -99,8 +101,9 @@ typedef struct sesame_location sesame_location;
 typedef struct sesame_outcome sesame_outcome;
 
 /*
- A borrowed string: `len` bytes at `ptr` (not NUL-terminated). `ptr` may be NULL when `len`
- is 0.
+ A borrowed string: `len` bytes at `ptr` (not NUL-terminated). The empty string is
+ `{NULL, 0}`: accepted on every input, and what every function returns for "" (never a
+ dangling pointer). A non-NULL `ptr` with `len` 0 is accepted as "" on input too.
  */
 typedef struct sesame_str {
   const char *ptr;

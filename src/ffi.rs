@@ -5,6 +5,10 @@
 //! - Opaque handles, each with an explicit `*_free` (all accept NULL).
 //! - Strings in and out as (pointer, length), never NUL-terminated, UTF-8. Strings handed out
 //!   are borrowed from the handle they come from and live until that handle is freed.
+//! - The empty string is `{NULL, 0}`, both ways: every input accepts it (a non-NULL pointer
+//!   with length 0 is empty too), and every empty string handed out is exactly `{NULL, 0}`, so a
+//!   caller tests `len`, never dereferences `ptr` when `len` is 0, and may pass a string it got
+//!   straight back in.
 //! - Errors are values: functions that can fail return -1 or NULL and, when the caller passes a
 //!   non-NULL `sesame_error **err`, store an error whose message says what to change.
 //! - No panic ever crosses this boundary: every body runs inside `catch_unwind`; a panic
@@ -18,8 +22,9 @@ use crate::api::{Job, Location, LocationMode, LocationSpec, LogLevel, Outcome, R
 use crate::config::ConfigBuilder;
 use crate::engine::{internal_error, Sesame};
 
-/// A borrowed string: `len` bytes at `ptr` (not NUL-terminated). `ptr` may be NULL when `len`
-/// is 0.
+/// A borrowed string: `len` bytes at `ptr` (not NUL-terminated). The empty string is
+/// `{NULL, 0}`: accepted on every input, and what every function returns for "" (never a
+/// dangling pointer). A non-NULL `ptr` with `len` 0 is accepted as "" on input too.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct SesameStr {
@@ -118,7 +123,11 @@ const EMPTY: SesameStr = SesameStr {
     len: 0,
 };
 
+/// A string handed out: borrowed from its owner; "" is `{NULL, 0}` (the ABI's convention).
 fn out_str(s: &str) -> SesameStr {
+    if s.is_empty() {
+        return EMPTY;
+    }
     SesameStr {
         ptr: s.as_ptr().cast(),
         len: s.len(),
