@@ -11,7 +11,8 @@
  * - the core is built in the parent (check_config): building opens no socket and starts no
  *   thread, so every child forked afterwards starts clean; the core opens its Redis
  *   connections and provider exchanges lazily, in each child;
- * - post_read_request: spoofable identity headers are removed; translate_name (first): Sesame's
+ * - post_read_request: spoofable identity headers and Sesame's own cookies are removed (the
+ *   core reads the cookies as sent); translate_name (first): Sesame's
  *   own endpoints (callback, logout return) are answered wherever they fall;
  * - check_authn (AuthType Sesame + SesameUse NAME): login required; blocking work runs inline
  *   (Apache gives each request its own thread or process);

@@ -35,14 +35,15 @@ static const char *origin_of(cmd_parms *cmd)
 const char *sesame_error_text(apr_pool_t *p, sesame_error *err)
 {
     sesame_str m = sesame_error_message(err);
-    const char *text = m.ptr ? apr_pstrmemdup(p, m.ptr, m.len) : "unknown error";
+    const char *text = m.len ? apr_pstrmemdup(p, m.ptr, m.len) : "unknown error";
     sesame_error_free(err);
     return text;
 }
 
+/* The core's empty string is {NULL, 0}: test the length, never read the pointer when it is 0. */
 const char *sesame_str_dup(apr_pool_t *p, sesame_str s)
 {
-    return s.ptr ? apr_pstrmemdup(p, s.ptr, s.len) : "";
+    return s.len && s.ptr ? apr_pstrmemdup(p, s.ptr, s.len) : "";
 }
 
 static const char *join_args(apr_pool_t *p, int argc, char *const argv[])

@@ -1,5 +1,6 @@
 /*
- * mod_sesame: the request path. post_read_request removes spoofable identity headers;
+ * mod_sesame: the request path. post_read_request removes spoofable identity headers and
+ * Sesame's own cookies;
  * translate_name (first) answers Sesame's own endpoints wherever they fall; check_authn
  * (AuthType Sesame) asks the core and runs its blocking job inline, in the request's own thread
  * or process; fixups exposes the identity to CGI, mod_php, proxy_fcgi and proxied apps; the
@@ -40,6 +41,59 @@ static apr_status_t free_outcome(void *data)
     return APR_SUCCESS;
 }
 
+/* Pool userdata key of the Cookie header as the client sent it, kept once Sesame's cookies are
+ * removed from what the backend sees (pool userdata: no module, script or CGI can read it, unlike
+ * r->notes, which PHP's apache_note() reads). */
+#define SAVED_COOKIES_KEY "sesame-cookies-as-sent"
+
+/* Every Cookie header joined by "; ", or NULL. */
+static const char *joined_cookies(request_rec *r)
+{
+    cookie_join cj = {r->pool, NULL};
+    apr_table_do(join_cookie, &cj, r->headers_in, "Cookie", NULL);
+    return cj.joined;
+}
+
+/* What the core reads: the Cookie header as sent, Sesame's own cookies included. Internal
+ * redirects share the pool; subrequests have a pool of their own, their parents hold it. */
+static const char *cookies_as_sent(request_rec *r)
+{
+    for (request_rec *q = r; q; q = q->prev ? q->prev : q->main) {
+        void *saved = NULL;
+        if (apr_pool_userdata_get(&saved, SAVED_COOKIES_KEY, q->pool) == APR_SUCCESS && saved) {
+            return saved;
+        }
+    }
+    return joined_cookies(r);
+}
+
+/* Removes Sesame's own cookies (session, login, logout) from the Cookie header, so that no CGI,
+ * mod_php, proxy_fcgi or proxied app, and no co-hosted code, can read a session id it could
+ * replay (the core decides; nothing is copied when none is there). */
+static void strip_own_cookies(request_rec *r, sesame_srv *sc)
+{
+    const char *joined = joined_cookies(r);
+    if (!joined) {
+        return;
+    }
+    size_t len = strlen(joined), kept_len = 0;
+    char *kept = apr_palloc(r->pool, len + 1);
+    sesame_str header = s_of(joined);
+    int rc = sesame_without_own_cookies(sc->core, header, kept, &kept_len);
+    if (rc == 0) {
+        return;
+    }
+    void *saved = NULL;
+    if (apr_pool_userdata_get(&saved, SAVED_COOKIES_KEY, r->pool) != APR_SUCCESS || !saved) {
+        apr_pool_userdata_setn(joined, SAVED_COOKIES_KEY, NULL, r->pool);
+    }
+    apr_table_unset(r->headers_in, "Cookie");
+    if (rc == 1 && kept_len > 0) {
+        kept[kept_len] = '\0';
+        apr_table_setn(r->headers_in, "Cookie", kept);
+    }
+}
+
 /* The request target as the browser sent it: an internal redirect (ErrorDocument,
  * FallbackResource, [PT]) or a subrequest (DirectoryIndex) gives the redirected request its own
  * unparsed_uri, but a login started there must land back on the page the browser asked for. */
@@ -56,15 +110,13 @@ static const char *browser_target(request_rec *r)
 static sesame_outcome *run_core(request_rec *r, sesame_srv *sc, const sesame_location *loc,
                                 const sesame_outcome *earlier)
 {
-    cookie_join cj = {r->pool, NULL};
-    apr_table_do(join_cookie, &cj, r->headers_in, "Cookie", NULL);
     const char *host = apr_table_get(r->headers_in, "Host");
     sesame_request req;
     req.method = s_of(r->method);
     req.scheme = s_of(ap_http_scheme(r));
     req.host = s_of(host ? host : r->hostname);
     req.uri = s_of(browser_target(r));
-    req.cookie = s_of(cj.joined);
+    req.cookie = s_of(cookies_as_sent(r));
     req.client_addr = s_of(r->useragent_ip);
     /* What tells a page navigation from a script's request, and this site from another. */
     req.accept = s_of(apr_table_get(r->headers_in, "Accept"));
@@ -213,13 +265,15 @@ sesame_rctx *sesame_identity_of(request_rec *r)
     return NULL;
 }
 
-/* Whatever the location: no client-sent header may pass for Sesame's own. */
+/* Whatever the location: no client-sent header may pass for Sesame's own, and no backend sees
+ * Sesame's cookies. */
 int sesame_post_read_request(request_rec *r)
 {
     sesame_srv *sc = ap_get_module_config(r->server->module_config, &sesame_module);
     if (!sc->core) {
         return DECLINED;
     }
+    strip_own_cookies(r, sc);
     const apr_array_header_t *arr = apr_table_elts(r->headers_in);
     const apr_table_entry_t *e = (const apr_table_entry_t *)arr->elts;
     apr_array_header_t *drop = NULL;
@@ -309,7 +363,7 @@ static const char *remote_user_of(request_rec *r, sesame_outcome *o, int oidc)
         int rc = oidc ? sesame_outcome_oidc_var(o, i, &name, &value)
                       : sesame_outcome_var(o, i, &name, &value);
         const char *want = oidc ? "REMOTE_USER" : "remote_user";
-        if (rc == 0 && name.len == strlen(want) && !memcmp(name.ptr, want, name.len)) {
+        if (rc == 0 && name.len == strlen(want) && name.len && !memcmp(name.ptr, want, name.len)) {
             return sesame_str_dup(r->pool, value);
         }
     }
@@ -415,7 +469,7 @@ static const char *header_name(apr_pool_t *p, const char *prefix, sesame_str suf
 static int has_prefix(sesame_str s, const char *prefix)
 {
     size_t n = strlen(prefix);
-    return s.len >= n && !memcmp(s.ptr, prefix, n);
+    return s.len >= n && (n == 0 || !memcmp(s.ptr, prefix, n)); /* "" is {NULL, 0} */
 }
 
 /* Every request of a logged-in user comes through here: names and values are built in the
@@ -484,7 +538,8 @@ static void set_identity_headers(request_rec *r, sesame_outcome *o)
             header = header_name(r->pool, "X-Sesame-Claim-", suffix);
         } else {
             for (size_t k = 0; k < sizeof(plain) / sizeof(plain[0]); k++) {
-                if (name.len == strlen(plain[k].var) && !memcmp(name.ptr, plain[k].var, name.len)) {
+                if (name.len == strlen(plain[k].var) && name.len &&
+                    !memcmp(name.ptr, plain[k].var, name.len)) {
                     header = plain[k].header;
                 }
             }

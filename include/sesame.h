@@ -4,6 +4,8 @@
  * - Opaque handles, each with an explicit *_free (all accept NULL).
  * - Strings are (pointer, length), UTF-8, not NUL-terminated. Strings returned are borrowed
  *   from the handle they come from and live until it is freed.
+ * - The empty string is {NULL, 0} both ways: every input accepts it, and every empty string
+ *   returned is exactly {NULL, 0}. Test `len`; never dereference `ptr` when `len` is 0.
  * - Functions that can fail return -1 or NULL and, if `err` is not NULL, store a
  *   sesame_error (free it with sesame_error_free).
  * - No Rust panic crosses this ABI.
@@ -99,8 +101,9 @@ typedef struct sesame_location sesame_location;
 typedef struct sesame_outcome sesame_outcome;
 
 /*
- A borrowed string: `len` bytes at `ptr` (not NUL-terminated). `ptr` may be NULL when `len`
- is 0.
+ A borrowed string: `len` bytes at `ptr` (not NUL-terminated). The empty string is
+ `{NULL, 0}`: accepted on every input, and what every function returns for "" (never a
+ dangling pointer). A non-NULL `ptr` with `len` 0 is accepted as "" on input too.
  */
 typedef struct sesame_str {
   const char *ptr;
@@ -368,6 +371,24 @@ void sesame_job_free(struct sesame_job *job);
  `name` valid for `name_len` bytes.
  */
 int sesame_is_spoofable_header(const struct sesame *s, const char *name, size_t name_len);
+
+/*
+ `Sesame::without_own_cookies`: removes Sesame's own cookies (session, login, logout) from a
+ Cookie header before the request reaches the backend. `header` is every Cookie value of the
+ request joined by "; "; `buf` must have room for `header.len` bytes (the result is never
+ longer; it may be NULL when `header.len` is 0). Returns 0 when the header holds none of
+ Sesame's cookies (forward it unchanged: the usual case), 1 when `*out_len` bytes written to
+ `buf` replace it (`*out_len` 0: remove the Cookie header), -1 when an argument is invalid
+ (the caller removes the Cookie header: the safe side). `s` may be NULL.
+
+ # Safety
+ `header` valid for its length; `buf` NULL or writable for `header.len` bytes; `out_len`
+ NULL or writable.
+ */
+int sesame_without_own_cookies(const struct sesame *s,
+                               struct sesame_str header,
+                               char *buf,
+                               size_t *out_len);
 
 /*
  SESAME_DECLINE / SESAME_ALLOW / SESAME_REDIRECT / SESAME_PAGE, or -1 for NULL.

@@ -105,9 +105,19 @@ pub fn encode_header_value(value: &str) -> String {
     utf8_percent_encode(value, HEADER_SAFE).to_string()
 }
 
-/// True for incoming request header names that could pass for what Sesame sets: `X-Sesame-*`,
-/// `Sesame-*`, `Remote-User`, `X-Remote-User`, `X-Forwarded-User` (case-insensitive, `_` = `-`,
-/// since CGI/FastCGI map both to the same variable).
+/// Prefixes of incoming header names that could pass for what Sesame sets, compared
+/// case-insensitively with `_` read as `-` (CGI and FastCGI map both to the same variable, as
+/// mod_auth_openidc's scrubbing does): Sesame's own (`X-Sesame-*`, `Sesame-*`) and the variable
+/// set of mod_auth_openidc that `SesameVariables mod_auth_openidc` imitates and that migrated
+/// applications read (`OIDC_CLAIM_*`, `OIDC_access_token`, `OIDC_id_token*`...): every `OIDC-`
+/// header, as mod_auth_openidc scrubs its own prefix.
+pub const SPOOFABLE_HEADER_PREFIXES: &[&str] = &["x-sesame-", "sesame-", "oidc-"];
+
+/// Whole names, same comparison: the user name in the spellings backends and proxies trust.
+pub const SPOOFABLE_HEADER_NAMES: &[&str] = &["remote-user", "x-remote-user", "x-forwarded-user"];
+
+/// True for incoming request header names that could pass for what Sesame sets or imitates
+/// ([`SPOOFABLE_HEADER_PREFIXES`], [`SPOOFABLE_HEADER_NAMES`]).
 pub fn is_spoofable_header(name: &str) -> bool {
     // Runs for every header of every request: compared in place, nothing allocated.
     let name = name.trim().as_bytes();
@@ -122,13 +132,12 @@ pub fn is_spoofable_header(name: &str) -> bool {
                 x == y
             })
     };
-    let starts_with =
-        |prefix: &[u8]| name.len() >= prefix.len() && same(&name[..prefix.len()], prefix);
-    starts_with(b"x-sesame-")
-        || starts_with(b"sesame-")
-        || [&b"remote-user"[..], b"x-remote-user", b"x-forwarded-user"]
-            .iter()
-            .any(|candidate| same(name, candidate))
+    SPOOFABLE_HEADER_PREFIXES.iter().any(|prefix| {
+        let prefix = prefix.as_bytes();
+        name.len() >= prefix.len() && same(&name[..prefix.len()], prefix)
+    }) || SPOOFABLE_HEADER_NAMES
+        .iter()
+        .any(|candidate| same(name, candidate.as_bytes()))
 }
 
 #[cfg(test)]
@@ -235,6 +244,17 @@ mod tests {
             "X-Remote-User",
             "x_forwarded_user",
             " X-Forwarded-User",
+            "OIDC_CLAIM_sub",
+            "OIDC-CLAIM-email",
+            "oidc_claim_given_name",
+            "Oidc-Claim-Siret",
+            "OIDC_access_token",
+            "oidc-access-token",
+            "OIDC_access_token_expires",
+            "OIDC_id_token",
+            "OIDC_id_token_payload",
+            "oidc-id-token-payload",
+            "OIDC_userinfo_json",
         ] {
             assert!(is_spoofable_header(name), "{name}");
         }
@@ -247,6 +267,9 @@ mod tests {
             "X-User",
             "Remote-Users",
             "Rémote-User",
+            "OIDC",
+            "X-OIDC-Claim-Sub",
+            "OpenID-Claim",
             "",
         ] {
             assert!(!is_spoofable_header(name), "{name}");

@@ -5,6 +5,10 @@
 //! - Opaque handles, each with an explicit `*_free` (all accept NULL).
 //! - Strings in and out as (pointer, length), never NUL-terminated, UTF-8. Strings handed out
 //!   are borrowed from the handle they come from and live until that handle is freed.
+//! - The empty string is `{NULL, 0}`, both ways: every input accepts it (a non-NULL pointer
+//!   with length 0 is empty too), and every empty string handed out is exactly `{NULL, 0}`, so a
+//!   caller tests `len`, never dereferences `ptr` when `len` is 0, and may pass a string it got
+//!   straight back in.
 //! - Errors are values: functions that can fail return -1 or NULL and, when the caller passes a
 //!   non-NULL `sesame_error **err`, store an error whose message says what to change.
 //! - No panic ever crosses this boundary: every body runs inside `catch_unwind`; a panic
@@ -18,8 +22,9 @@ use crate::api::{Job, Location, LocationMode, LocationSpec, LogLevel, Outcome, R
 use crate::config::ConfigBuilder;
 use crate::engine::{internal_error, Sesame};
 
-/// A borrowed string: `len` bytes at `ptr` (not NUL-terminated). `ptr` may be NULL when `len`
-/// is 0.
+/// A borrowed string: `len` bytes at `ptr` (not NUL-terminated). The empty string is
+/// `{NULL, 0}`: accepted on every input, and what every function returns for "" (never a
+/// dangling pointer). A non-NULL `ptr` with `len` 0 is accepted as "" on input too.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct SesameStr {
@@ -133,7 +138,11 @@ const EMPTY: SesameStr = SesameStr {
     len: 0,
 };
 
+/// A string handed out: borrowed from its owner; "" is `{NULL, 0}` (the ABI's convention).
 fn out_str(s: &str) -> SesameStr {
+    if s.is_empty() {
+        return EMPTY;
+    }
     SesameStr {
         ptr: s.as_ptr().cast(),
         len: s.len(),
@@ -818,6 +827,50 @@ pub unsafe extern "C" fn sesame_is_spoofable_header(
     });
     // Unreadable input is treated as spoofable: removing a header is the safe side.
     c_int::from(r.unwrap_or(true))
+}
+
+/// `Sesame::without_own_cookies`: removes Sesame's own cookies (session, login, logout) from a
+/// Cookie header before the request reaches the backend. `header` is every Cookie value of the
+/// request joined by "; "; `buf` must have room for `header.len` bytes (the result is never
+/// longer; it may be NULL when `header.len` is 0). Returns 0 when the header holds none of
+/// Sesame's cookies (forward it unchanged: the usual case), 1 when `*out_len` bytes written to
+/// `buf` replace it (`*out_len` 0: remove the Cookie header), -1 when an argument is invalid
+/// (the caller removes the Cookie header: the safe side). `s` may be NULL.
+///
+/// # Safety
+/// `header` valid for its length; `buf` NULL or writable for `header.len` bytes; `out_len`
+/// NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn sesame_without_own_cookies(
+    s: *const SesameHandle,
+    header: SesameStr,
+    buf: *mut c_char,
+    out_len: *mut usize,
+) -> c_int {
+    let _ = s;
+    if out_len.is_null() || (buf.is_null() && header.len > 0) {
+        return -1;
+    }
+    let r = guarded(|| {
+        // SAFETY: caller guarantees the (ptr, len) pair.
+        let bytes = unsafe { in_bytes(header, "cookie header")? };
+        Ok(crate::session::without_own_cookies(bytes))
+    });
+    match r {
+        Ok(None) => 0,
+        Ok(Some(kept)) if kept.len() <= header.len => {
+            // SAFETY: buf is writable for header.len >= kept.len() bytes (checked above and by
+            // the contract); out_len is non-NULL and writable.
+            unsafe {
+                if !kept.is_empty() {
+                    std::ptr::copy_nonoverlapping(kept.as_ptr(), buf.cast::<u8>(), kept.len());
+                }
+                *out_len = kept.len();
+            }
+            1
+        }
+        _ => -1,
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,6 +1,8 @@
 //! Process-global log sink. Adapters install theirs at worker/child start (nginx: the cycle's
 //! error_log, Apache: ap_log_error); until then lines go to stderr.
 
+use std::borrow::Cow;
+use std::fmt::Write as _;
 use std::sync::Arc;
 
 use parking_lot::RwLock;
@@ -20,12 +22,90 @@ pub fn reset_sink() {
 }
 
 /// Writes one line. The sink is called outside the lock, so it may itself log or take time.
+/// Whatever the caller put in it, the line reaches the log as one line that reads as it is:
+/// control and invisible format characters are escaped ([`escape_unsafe`]).
 pub fn emit(level: LogLevel, msg: &str) {
+    let msg = escape_unsafe(msg);
     let sink = SINK.read().clone();
     match sink {
-        Some(sink) => sink(level, msg),
+        Some(sink) => sink(level, &msg),
         None => eprintln!("sesame [{}] {msg}", level_name(level)),
     }
+}
+
+/// Characters that must never reach a log line or a terminal as they are: controls (C0 including
+/// tab, DEL, C1: line breaks, escape sequences), Unicode format characters (category Cf: bidi
+/// overrides and isolates that make a line read differently from what it holds, zero-width
+/// characters, soft hyphen, BOM, tags) and the line and paragraph separators.
+pub fn is_unsafe_char(c: char) -> bool {
+    c.is_control() || is_format(c) || matches!(c, '\u{2028}' | '\u{2029}')
+}
+
+/// Unicode general category Cf (Unicode 15.1).
+fn is_format(c: char) -> bool {
+    matches!(
+        c as u32,
+        0x00AD
+            | 0x0600..=0x0605
+            | 0x061C
+            | 0x06DD
+            | 0x070F
+            | 0x0890..=0x0891
+            | 0x08E2
+            | 0x180E
+            | 0x200B..=0x200F
+            | 0x202A..=0x202E
+            | 0x2060..=0x2064
+            | 0x2066..=0x206F
+            | 0xFEFF
+            | 0xFFF9..=0xFFFB
+            | 0x110BD
+            | 0x110CD
+            | 0x13430..=0x1343F
+            | 0x1BCA0..=0x1BCA3
+            | 0x1D173..=0x1D17A
+            | 0xE0001
+            | 0xE0020..=0xE007F
+    )
+}
+
+/// `text` without [`is_unsafe_char`] characters (for attacker- or provider-supplied values in a
+/// log line), at most `max_chars` long.
+pub fn strip_unsafe(text: &str, max_chars: usize) -> String {
+    text.chars()
+        .filter(|&c| !is_unsafe_char(c))
+        .take(max_chars)
+        .collect()
+}
+
+/// `text` with every [`is_unsafe_char`] character written as a visible escape (`\u{202e}`);
+/// borrowed (nothing allocated) when there is none. What every log line goes through.
+pub fn escape_unsafe(text: &str) -> Cow<'_, str> {
+    escape(text, false)
+}
+
+/// As [`escape_unsafe`], and backslashes doubled so that an escape in the output always stands
+/// for a hidden character, never for text that looks like one: what the `sesame` command prints.
+pub fn escape_for_terminal(text: &str) -> Cow<'_, str> {
+    escape(text, true)
+}
+
+fn escape(text: &str, double_backslash: bool) -> Cow<'_, str> {
+    let special = |c: char| is_unsafe_char(c) || (double_backslash && c == '\\');
+    if !text.chars().any(special) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if c == '\\' && double_backslash {
+            out.push_str("\\\\");
+        } else if is_unsafe_char(c) {
+            let _ = write!(out, "\\u{{{:x}}}", c as u32);
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
 }
 
 pub fn level_name(level: LogLevel) -> &'static str {
@@ -40,3 +120,79 @@ pub fn level_name(level: LogLevel) -> &'static str {
 /// Tests that replace the process-global sink hold this, so they do not undo each other.
 #[cfg(test)]
 pub(crate) static TEST_SINK_LOCK: parking_lot::Mutex<()> = parking_lot::Mutex::new(());
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bidi_zero_width_and_control_characters_are_unsafe_in_log_lines() {
+        for c in [
+            '\u{202e}',
+            '\u{202a}',
+            '\u{2066}',
+            '\u{2069}',
+            '\u{200b}',
+            '\u{200f}',
+            '\u{feff}',
+            '\u{00ad}',
+            '\u{061c}',
+            '\u{e0041}',
+            '\u{2028}',
+            '\u{2029}',
+            '\n',
+            '\r',
+            '\t',
+            '\0',
+            '\u{1b}',
+            '\u{7f}',
+            '\u{85}',
+            '\u{9b}',
+        ] {
+            assert!(is_unsafe_char(c), "{:x}", c as u32);
+        }
+        for c in ['a', 'É', 'ñ', 'Œ', ' ', '-', '@', '€', '\u{a0}', 'ア', '😀'] {
+            assert!(!is_unsafe_char(c), "{c}");
+        }
+    }
+
+    #[test]
+    fn stripped_log_text_keeps_what_is_visible() {
+        let spoof = "user\u{202e}nimda\u{202c}\u{200b} é\r\nERROR forged";
+        assert_eq!(strip_unsafe(spoof, 300), "usernimda éERROR forged");
+        assert_eq!(strip_unsafe("abcdef", 3), "abc");
+    }
+
+    #[test]
+    fn escaped_text_shows_every_hidden_character_and_stays_unambiguous() {
+        assert_eq!(
+            escape_for_terminal("a\u{202e}b\nc\u{1b}[31m\\d"),
+            "a\\u{202e}b\\u{a}c\\u{1b}[31m\\\\d"
+        );
+        assert_eq!(escape_unsafe("a\u{202e}b\\d"), "a\\u{202e}b\\d");
+        assert!(matches!(escape_unsafe("Élodie Ñúñez"), Cow::Borrowed(_)));
+        assert!(matches!(
+            escape_for_terminal("Élodie Ñúñez"),
+            Cow::Borrowed(_)
+        ));
+    }
+
+    #[test]
+    fn a_line_with_a_bidi_override_reaches_the_sink_escaped() {
+        let _guard = TEST_SINK_LOCK.lock();
+        let seen = Arc::new(parking_lot::Mutex::new(Vec::<String>::new()));
+        let sink_seen = Arc::clone(&seen);
+        set_sink(Box::new(move |_level, msg: &str| {
+            sink_seen.lock().push(msg.to_owned())
+        }));
+        emit(
+            LogLevel::Warn,
+            "login of \u{202e}nimda\u{202c} from 1.2.3.4\nforged line",
+        );
+        reset_sink();
+        assert_eq!(
+            seen.lock().as_slice(),
+            ["login of \\u{202e}nimda\\u{202c} from 1.2.3.4\\u{a}forged line"]
+        );
+    }
+}

@@ -13,7 +13,7 @@ use ngx::http::{HttpModuleLocationConf, HttpModuleMainConf, Request as NgxReques
 use sesame::{Request, Step};
 
 use crate::ctx::{self, JobState};
-use crate::headers::{cookies, elements, scrub_spoofable, text};
+use crate::headers::{cookies_as_sent, elements, scrub_spoofable, strip_own_cookies, text};
 use crate::{job, respond, Module};
 
 const ERROR: ngx_int_t = NGX_HTTP_INTERNAL_SERVER_ERROR as ngx_int_t;
@@ -48,9 +48,10 @@ unsafe fn handle(r: *mut ngx_http_request_t) -> ngx_int_t {
         return NGX_DECLINED as ngx_int_t;
     };
 
-    // Whatever the location, no client-sent header may pass for Sesame's own.
+    // Whatever the location, no client-sent header may pass for Sesame's own, and no backend
+    // sees Sesame's cookies (the core still reads them: `cookies_as_sent`).
     // SAFETY: forwarded contract.
-    if !unsafe { scrub_spoofable(r, sesame) } {
+    if !unsafe { strip_own_cookies(r, sesame) && scrub_spoofable(r, sesame) } {
         return ERROR;
     }
 
@@ -179,7 +180,7 @@ impl<'a> RequestView<'a> {
                 scheme: scheme(c),
                 host,
                 uri: text(&r.unparsed_uri),
-                cookie: cookies(r as *const _ as *mut _),
+                cookie: cookies_as_sent(r as *const _ as *mut _),
                 client_addr: text(&c.addr_text),
             }
         }

@@ -10,9 +10,10 @@ use crate::session::StoreError;
 
 use super::Provider;
 
-/// Provider- or attacker-supplied text made safe for one log line.
+/// Provider- or attacker-supplied text made safe for one log line: no control characters, no
+/// invisible format characters (bidi overrides, zero-width...), at most 300 characters.
 pub fn log_safe(text: &str) -> String {
-    text.chars().filter(|c| !c.is_control()).take(300).collect()
+    crate::log::strip_unsafe(text, 300)
 }
 
 fn page_and_log(
@@ -451,4 +452,19 @@ pub(crate) fn internal_error(context: &str) -> Page {
             retry: None,
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::log_safe;
+
+    #[test]
+    fn logged_request_values_lose_bidi_overrides_and_zero_width_characters() {
+        // A client address or provider error that would make the line read "ok" backwards.
+        assert_eq!(
+            log_safe("1.2.3.4\u{202e}\u{2066}ko\u{2069}\u{200b}\u{feff}\r\n[error] forged"),
+            "1.2.3.4ko[error] forged"
+        );
+        assert_eq!(log_safe(&"é".repeat(400)).chars().count(), 300);
+    }
 }

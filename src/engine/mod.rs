@@ -312,6 +312,13 @@ impl Sesame {
     pub fn is_spoofable_header(&self, name: &str) -> bool {
         crate::claims::is_spoofable_header(name)
     }
+
+    /// The Cookie header the backend may see: `header` without Sesame's own cookies (session,
+    /// login, logout), or None when it has none (the common case: nothing allocated). Adapters
+    /// apply it in every location of a server using Sesame, after reading what they need.
+    pub fn without_own_cookies(&self, header: &[u8]) -> Option<Vec<u8>> {
+        crate::session::without_own_cookies(header)
+    }
 }
 
 pub(crate) fn make_job(inner: &Arc<Inner>, task: Task) -> Step {

@@ -402,3 +402,141 @@ fn ffi_log_sink_receives_lines_with_user_data() {
         .iter()
         .any(|(level, m)| *level == SESAME_LOG_WARN && m == "ffi log sink test line"));
 }
+
+/// The ABI's one convention for "": `{NULL, 0}` out, and accepted in.
+fn is_null_empty(v: SesameStr) -> bool {
+    v.ptr.is_null() && v.len == 0
+}
+
+#[test]
+fn ffi_empty_strings_are_returned_as_null_and_zero() {
+    let identity = crate::api::Identity::new(
+        crate::api::IdentityFields {
+            provider: "fc",
+            acr: "",
+            user_key: "k",
+            remote_user: "",
+            ..Default::default()
+        },
+        &[crate::api::ClaimText {
+            name: "birthplace",
+            value: "",
+            json: false,
+        }],
+    );
+    let o = Box::into_raw(Box::new(SesameOutcome::from_outcome(Outcome::Allow(
+        identity,
+    ))));
+    // SAFETY: the outcome is created and kept alive by this test; out-params are locals.
+    unsafe {
+        // No redirect, no page: location, body and content type are "".
+        assert!(is_null_empty(sesame_outcome_location(o)));
+        assert!(is_null_empty(sesame_outcome_body(o)));
+        assert!(is_null_empty(sesame_outcome_content_type(o)));
+        assert!(is_null_empty(sesame_outcome_cookie(o, 0)));
+        // Empty values among non-empty ones.
+        let mut empty_values = 0;
+        for i in 0..sesame_outcome_var_count(o) {
+            let (mut n, mut v) = (EMPTY, EMPTY);
+            assert_eq!(sesame_outcome_var(o, i, &mut n, &mut v), 0);
+            assert!(!n.ptr.is_null() && n.len > 0);
+            if v.len == 0 {
+                assert!(
+                    v.ptr.is_null(),
+                    "var {}: \"\" with a non-NULL pointer",
+                    text(n)
+                );
+                assert!(is_null_empty(sesame_outcome_var_header_value(o, i)));
+                empty_values += 1;
+            } else {
+                assert!(!v.ptr.is_null());
+            }
+        }
+        assert_eq!(empty_values, 3, "acr, remote_user and the empty claim");
+        let (mut n, mut v) = (EMPTY, EMPTY);
+        assert_eq!(sesame_outcome_claim(o, 0, &mut n, &mut v), 0);
+        assert_eq!(text(n), "birthplace");
+        assert!(is_null_empty(v));
+        sesame_outcome_free(o);
+        let err = Box::into_raw(Box::new(SesameError {
+            message: String::new(),
+        }));
+        assert!(is_null_empty(sesame_error_message(err)));
+        sesame_error_free(err);
+    }
+}
+
+#[test]
+fn ffi_null_and_zero_is_accepted_as_the_empty_string_on_every_input() {
+    // SAFETY: NULL pointers with length 0 only, and locals for the out-params.
+    unsafe {
+        // Configuration: "" is a value like any other (refused with a message where a value is
+        // required, never read through the NULL pointer).
+        let b = sesame_config_builder_new();
+        let mut err = null_mut();
+        assert_eq!(
+            sesame_config_set_global(b, "redis".as_ptr().cast(), 5, null(), 0, &mut err),
+            -1
+        );
+        assert!(!message(err).contains("NULL"));
+        let mut err = null_mut();
+        assert_eq!(
+            sesame_config_set_global(b, null(), 0, null(), 0, &mut err),
+            -1
+        );
+        assert!(!message(err).contains("NULL"));
+        let mut err = null_mut();
+        assert_eq!(sesame_config_add_provider(b, null(), 0, &mut err), -1);
+        assert!(!message(err).contains("NULL"));
+        sesame_config_builder_free(b);
+        // Request-path helpers.
+        assert_eq!(sesame_is_spoofable_header(null(), null(), 0), 0);
+        let mut len = 7usize;
+        assert_eq!(
+            sesame_without_own_cookies(null(), EMPTY, null_mut(), &mut len),
+            0
+        );
+        let o = Box::into_raw(Box::new(SesameOutcome::from_outcome(Outcome::Decline)));
+        assert_eq!(sesame_outcome_acr_satisfies(null(), o, null(), 0), 0);
+        assert_eq!(sesame_outcome_claim_matches(o, null(), 0, null(), 0), 0);
+        sesame_outcome_free(o);
+    }
+}
+
+#[test]
+fn ffi_cookie_header_loses_sesames_cookies_into_the_callers_buffer() {
+    // SAFETY: the header and buffer are locals of the stated lengths.
+    unsafe {
+        let header = "a=1; __Host-sesame=id.tag; __Host-sesame-login=x; b=2";
+        let mut buf = vec![0u8; header.len()];
+        let mut len = 0usize;
+        assert_eq!(
+            sesame_without_own_cookies(null(), s(header), buf.as_mut_ptr().cast(), &mut len),
+            1
+        );
+        assert_eq!(&buf[..len], b"a=1; b=2");
+        // Only Sesame's: 1 with length 0 (remove the header).
+        let only = "__Host-sesame=id.tag";
+        let mut buf = vec![0u8; only.len()];
+        assert_eq!(
+            sesame_without_own_cookies(null(), s(only), buf.as_mut_ptr().cast(), &mut len),
+            1
+        );
+        assert_eq!(len, 0);
+        // None of Sesame's: 0, the buffer is not needed.
+        assert_eq!(
+            sesame_without_own_cookies(null(), s("a=1"), null_mut(), &mut len),
+            -1,
+            "a buffer is required when the header is not empty"
+        );
+        let mut buf = [0u8; 3];
+        assert_eq!(
+            sesame_without_own_cookies(null(), s("a=1"), buf.as_mut_ptr().cast(), &mut len),
+            0
+        );
+        assert_eq!(
+            sesame_without_own_cookies(null(), s(header), buf.as_mut_ptr().cast(), null_mut()),
+            -1
+        );
+    }
+}

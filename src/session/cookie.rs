@@ -88,13 +88,19 @@ pub struct CookieNames {
     pub secure: bool,
 }
 
+/// Prefix of every cookie name on https (browsers then refuse the cookie from any other origin).
+const HOST_PREFIX: &str = "__Host-";
+/// The names of Sesame's cookies, without the `__Host-` prefix: session, login, logout.
+const BASE_NAMES: [&str; 3] = ["sesame", "sesame-login", "sesame-logout"];
+
 impl CookieNames {
     pub fn new(secure: bool) -> CookieNames {
-        let prefix = if secure { "__Host-" } else { "" };
+        let prefix = if secure { HOST_PREFIX } else { "" };
+        let [session, login, logout] = BASE_NAMES.map(|base| format!("{prefix}{base}"));
         CookieNames {
-            session: format!("{prefix}sesame"),
-            login: format!("{prefix}sesame-login"),
-            logout: format!("{prefix}sesame-logout"),
+            session,
+            login,
+            logout,
             secure,
         }
     }
@@ -126,6 +132,51 @@ pub fn cookie_value<'a>(header: &'a str, name: &str) -> Vec<&'a str> {
             (k.trim() == name).then(|| v.trim().trim_matches('"'))
         })
         .collect()
+}
+
+/// True for the name of one of Sesame's cookies (session, login, logout), with or without the
+/// `__Host-` prefix: whatever a provider's scheme is now or was before a configuration change,
+/// a cookie of that name may carry a live session id. Exact and case-sensitive, as cookie names
+/// are (and as Sesame reads them).
+pub fn is_own_cookie(name: &[u8]) -> bool {
+    let base = name.strip_prefix(HOST_PREFIX.as_bytes()).unwrap_or(name);
+    BASE_NAMES.iter().any(|b| b.as_bytes() == base)
+}
+
+/// The Cookie header without Sesame's own cookies, so that no backend (FastCGI, CGI, mod_php,
+/// a proxied app) and no co-hosted code can read a session id it could replay.
+///
+/// Bytes, not text: the other cookies are forwarded exactly as sent, even when they are not
+/// UTF-8. None when there is nothing to remove (no allocation: this runs on every request of a
+/// server using Sesame). Else the other pairs as sent, with their separators: never longer than
+/// `header` (the C ABI writes it into a buffer of that size), and empty when only Sesame's
+/// cookies were there (the caller then drops the header).
+pub fn without_own_cookies(header: &[u8]) -> Option<Vec<u8>> {
+    let is_own = |pair: &&[u8]| {
+        let name = match pair.iter().position(|&b| b == b'=') {
+            Some(eq) => &pair[..eq],
+            None => pair,
+        };
+        is_own_cookie(name.trim_ascii())
+    };
+    if !header.split(|&b| b == b';').any(|p| is_own(&p)) {
+        return None;
+    }
+    let mut kept = Vec::with_capacity(header.len());
+    for pair in header.split(|&b| b == b';') {
+        if pair.trim_ascii().is_empty() || is_own(&pair) {
+            continue;
+        }
+        if kept.is_empty() {
+            kept.extend_from_slice(pair.trim_ascii_start());
+        } else {
+            kept.push(b';');
+            kept.extend_from_slice(pair);
+        }
+    }
+    let end = kept.trim_ascii_end().len();
+    kept.truncate(end);
+    Some(kept)
 }
 
 #[cfg(test)]
@@ -187,6 +238,53 @@ mod tests {
         assert_eq!(cookie_value(header, "__Host-sesame-login"), vec!["abc"]);
         assert_eq!(cookie_value(header, "x"), vec!["q"]);
         assert!(cookie_value(header, "sesame").is_empty());
+    }
+
+    fn stripped(header: &str) -> Option<String> {
+        without_own_cookies(header.as_bytes()).map(|v| String::from_utf8_lossy(&v).into_owned())
+    }
+
+    #[test]
+    fn own_cookies_are_removed_from_the_cookie_header_and_the_app_cookies_kept() {
+        let header = "PHPSESSID=abc; __Host-sesame=id.tag;theme=dark ; __Host-sesame-login=s; \
+                      sesame-logout=x; sesame=old; app=\"q=1\"";
+        assert_eq!(
+            stripped(header).as_deref(),
+            Some("PHPSESSID=abc;theme=dark ; app=\"q=1\"")
+        );
+        // Only Sesame's: nothing left, the header is to be dropped.
+        assert_eq!(
+            stripped(" __Host-sesame=a.b; __Host-sesame-logout=c ").as_deref(),
+            Some("")
+        );
+        // Never longer than what came in, however the pairs were separated.
+        let tight = "a;a;a;a;a;a;a;a;a;a;sesame=1;b";
+        assert_eq!(stripped(tight).as_deref(), Some("a;a;a;a;a;a;a;a;a;a;b"));
+        // The other cookies are forwarded byte for byte, UTF-8 or not.
+        assert_eq!(
+            without_own_cookies(b"l=caf\xe9; __Host-sesame=x; m=\xff"),
+            Some(b"l=caf\xe9; m=\xff".to_vec())
+        );
+        // A value that merely contains a Sesame name, look-alike names, other cases: kept.
+        for unchanged in [
+            "",
+            "a=1",
+            "a=__Host-sesame; b=sesame=1",
+            "__Host-sesamex=1; xsesame=2; Sesame=3; __host-sesame=4; sesame-other=5",
+        ] {
+            assert_eq!(stripped(unchanged), None, "{unchanged}");
+        }
+    }
+
+    #[test]
+    fn every_cookie_sesame_sets_is_one_it_removes() {
+        for secure in [true, false] {
+            let names = CookieNames::new(secure);
+            for name in [&names.session, &names.login, &names.logout] {
+                assert!(is_own_cookie(name.as_bytes()), "{name}");
+                assert_eq!(stripped(&format!("a=1; {name}=v")).as_deref(), Some("a=1"));
+            }
+        }
     }
 
     #[test]

@@ -20,7 +20,7 @@ pub use admin::{Listing, SessionAdmin, SessionFilter, StoredSession};
 pub use aead::{open, seal};
 pub use binding::SessionBinding;
 pub use cache::{CachedSession, SessionCache};
-pub use cookie::{cookie_value, CookieNames, SessionId};
+pub use cookie::{cookie_value, without_own_cookies, CookieNames, SessionId};
 pub use keys::Keys;
 pub use login_state::{
     ct_eq, LoginState, LogoutState, PendingLogin, LOGIN_STATE_MAX_AGE, MAX_PENDING,

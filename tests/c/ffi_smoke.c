@@ -233,6 +233,39 @@ int main(int argc, char **argv) {
     sesame_job_free(job);
 
     CHECK(sesame_is_spoofable_header(s, "X-Sesame-Claim-Sub", 18) == 1, "spoofable header");
+    CHECK(sesame_is_spoofable_header(s, "OIDC_CLAIM_sub", 14) == 1, "mod_auth_openidc look-alike");
+
+    /* 4. The empty string is {NULL, 0} both ways. In: every request field empty but the ones a
+     * redirect needs; out: what a redirect does not have. */
+    sesame_request bare = req;
+    bare.cookie = (sesame_str){NULL, 0};
+    bare.client_addr = (sesame_str){NULL, 0};
+    out = NULL;
+    job = NULL;
+    step = sesame_begin(s, loc, &bare, &out, &job, NULL);
+    CHECK(step == SESAME_STEP_DONE && sesame_outcome_kind(out) == SESAME_REDIRECT,
+          "begin with {NULL, 0} fields: step %d kind %d", step, sesame_outcome_kind(out));
+    sesame_str none = sesame_outcome_body(out);
+    CHECK(none.ptr == NULL && none.len == 0, "empty body is not {NULL, 0}: %p %zu",
+          (const void *)none.ptr, none.len);
+    none = sesame_outcome_cookie(out, 99);
+    CHECK(none.ptr == NULL && none.len == 0, "missing cookie is not {NULL, 0}");
+    sesame_outcome_free(out);
+    sesame_job_free(job);
+    none = sesame_error_message(NULL);
+    CHECK(none.ptr == NULL && none.len == 0, "no error message is not {NULL, 0}");
+    CHECK(sesame_is_spoofable_header(s, NULL, 0) == 0, "{NULL, 0} header name");
+    size_t kept_len = 1;
+    CHECK(sesame_without_own_cookies(s, (sesame_str){NULL, 0}, NULL, &kept_len) == 0,
+          "{NULL, 0} cookie header");
+
+    /* 5. Sesame's cookies leave the Cookie header; the application's stay. */
+    const char *header = "app=1; __Host-sesame=id.tag; theme=dark";
+    char kept[64];
+    CHECK(sesame_without_own_cookies(s, str(header), kept, &kept_len) == 1 &&
+              kept_len == strlen("app=1; theme=dark") && !memcmp(kept, "app=1; theme=dark", kept_len),
+          "cookie header without Sesame's: %.*s", (int)kept_len, kept);
+    CHECK(sesame_without_own_cookies(s, str("app=1"), kept, &kept_len) == 0, "unchanged header");
 
     sesame_location_free(loc);
     sesame_free(s);

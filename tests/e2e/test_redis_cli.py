@@ -96,6 +96,16 @@ def test_sessions_kill_refuses_to_run_without_a_filter(conf):
     assert rc != 0 and "needs an ID prefix or a filter" in err
 
 
+def test_cli_prints_escape_sequences_and_bidi_overrides_it_was_given_as_visible_escapes(conf):
+    # A terminal title change + screen clear, and a right-to-left override, in the argument the
+    # error message quotes back.
+    hostile = "\x1b]0;pwned\x07\x1b[2J\u202eabcdef"
+    rc, _, err = run_cli("sessions", "kill", "-c", conf, hostile)
+    assert rc != 0 and "is not a session ID prefix" in err, err
+    assert "\x1b" not in err and "\x07" not in err and "\u202e" not in err, repr(err)
+    assert "\\u{1b}]0;pwned\\u{7}\\u{1b}[2J\\u{202e}abcdef" in err, err
+
+
 def test_config_check_accepts_the_running_configuration(conf):
     rc, out, _ = run_cli("config", "check", "-c", conf)
     assert rc == 0, out

@@ -13,6 +13,12 @@ SPOOFED = [
     "Remote-User",
     "X-Remote-User",
     "X-Forwarded-User",
+    # mod_auth_openidc's variable set, which migrated applications read.
+    "OIDC_CLAIM_sub",
+    "OIDC-CLAIM-email",
+    "oidc_claim_given_name",
+    "OIDC_access_token",
+    "OIDC_id_token_payload",
 ]
 FAKE = "spoofed-admin"
 

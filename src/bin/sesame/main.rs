@@ -34,7 +34,8 @@ fn main() -> ExitCode {
     match run(&argv) {
         Ok(code) => code,
         Err(message) => {
-            eprintln!("sesame: {message}");
+            // Messages may quote what was given or read (arguments, files, Redis replies).
+            eprintln!("sesame: {}", sesame::log::escape_for_terminal(&message));
             ExitCode::from(2)
         }
     }
@@ -99,7 +100,10 @@ fn config_check(rest: &[&str]) -> Result<ExitCode, String> {
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => {
-            println!("sesame: [emerg] {e}");
+            println!(
+                "sesame: [emerg] {}",
+                sesame::log::escape_for_terminal(&e.to_string())
+            );
             println!("sesame: configuration file {} test failed", path.display());
             Ok(ExitCode::from(1))
         }

@@ -1,8 +1,10 @@
 //! `sesame sessions list|kill`.
 
+use std::fmt::Write as _;
 use std::io::Write;
 use std::process::ExitCode;
 
+use sesame::log::escape_for_terminal as shown;
 use sesame::session::{now_unix, SessionAdmin, SessionFilter, StoredSession};
 use sesame::ConfigBuilder;
 
@@ -118,8 +120,11 @@ fn scan(admin: &SessionAdmin) -> Result<Vec<StoredSession>, String> {
     Ok(listing.sessions)
 }
 
+/// One JSON object. serde_json escapes C0 controls only; DEL, C1 and the invisible format
+/// characters (bidi overrides...) a claim may hold are escaped too (`\u202e`), so that the line
+/// prints as it reads and decodes to the same values.
 fn json_line(s: &StoredSession) -> String {
-    serde_json::json!({
+    let line = serde_json::json!({
         "id": s.digest,
         "provider": s.session.provider,
         "sub": s.session.sub,
@@ -131,7 +136,47 @@ fn json_line(s: &StoredSession) -> String {
         "expires": s.session.expires,
         "bytes": s.stored_bytes,
     })
-    .to_string()
+    .to_string();
+    if !line.chars().any(sesame::log::is_unsafe_char) {
+        return line;
+    }
+    let mut out = String::with_capacity(line.len() + 12);
+    for c in line.chars() {
+        if sesame::log::is_unsafe_char(c) {
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                let _ = write!(out, "\\u{unit:04x}");
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+const ROW: usize = 9;
+
+/// One row of the table, every value from the session escaped (a claim is whatever the
+/// provider sent: it must not move the cursor, recolour the terminal or reorder the line).
+fn table_row(s: &StoredSession) -> [String; ROW] {
+    [
+        s.digest[..s.digest.len().min(12)].to_owned(),
+        shown(&s.session.provider).into_owned(),
+        shown(&s.session.sub).into_owned(),
+        shown(&s.claim("email")).into_owned(),
+        shown(&s.claim("siret")).into_owned(),
+        utc(s.session.created),
+        utc(s.session.refreshed),
+        utc(s.session.expires),
+        s.stored_bytes.to_string(),
+    ]
+}
+
+fn format_row(cells: &[String; ROW]) -> String {
+    let [id, provider, sub, email, siret, login, last, ends, bytes] = cells;
+    format!(
+        "{id:<12}  {provider:<10}  {sub:<28}  {email:<28}  {siret:<14}  {login:<20}  {last:<20}  {ends:<20}  {bytes:>5}"
+    )
 }
 
 pub fn list(rest: &[&str]) -> Result<ExitCode, String> {
@@ -157,27 +202,21 @@ pub fn list(rest: &[&str]) -> Result<ExitCode, String> {
             writeln!(out, "{}", json_line(s)).map_err(write_err)?;
         }
     } else {
-        writeln!(
-            out,
-            "{:<12}  {:<10}  {:<28}  {:<28}  {:<14}  {:<20}  {:<20}  {:<20}  {:>5}",
-            "ID", "PROVIDER", "SUB", "EMAIL", "SIRET", "LOGIN", "LAST ACTIVITY", "ENDS", "BYTES"
-        )
-        .map_err(write_err)?;
+        let cells = [
+            "ID",
+            "PROVIDER",
+            "SUB",
+            "EMAIL",
+            "SIRET",
+            "LOGIN",
+            "LAST ACTIVITY",
+            "ENDS",
+            "BYTES",
+        ]
+        .map(str::to_owned);
+        writeln!(out, "{}", format_row(&cells)).map_err(write_err)?;
         for s in &sessions {
-            writeln!(
-                out,
-                "{:<12}  {:<10}  {:<28}  {:<28}  {:<14}  {:<20}  {:<20}  {:<20}  {:>5}",
-                &s.digest[..s.digest.len().min(12)],
-                s.session.provider,
-                s.session.sub,
-                s.claim("email"),
-                s.claim("siret"),
-                utc(s.session.created),
-                utc(s.session.refreshed),
-                utc(s.session.expires),
-                s.stored_bytes
-            )
-            .map_err(write_err)?;
+            writeln!(out, "{}", format_row(&table_row(s))).map_err(write_err)?;
         }
     }
     eprintln!("sesame: {} session(s)", sessions.len());
@@ -229,9 +268,9 @@ pub fn kill(rest: &[&str]) -> Result<ExitCode, String> {
         println!(
             "killed {} ({} sub={} email={})",
             &s.digest[..s.digest.len().min(12)],
-            s.session.provider,
-            s.session.sub,
-            s.claim("email")
+            shown(&s.session.provider),
+            shown(&s.session.sub),
+            shown(&s.claim("email"))
         );
     }
     eprintln!(
@@ -239,4 +278,67 @@ pub fn kill(rest: &[&str]) -> Result<ExitCode, String> {
         matching.len()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sesame::session::Session;
+
+    fn stored(sub: &str, email: &str) -> StoredSession {
+        let mut claims = serde_json::Map::new();
+        claims.insert("email".into(), email.into());
+        claims.insert("siret".into(), "1234\u{7f}\u{9b}2J".into());
+        StoredSession {
+            digest: "ab".repeat(32),
+            key: String::new(),
+            session: Session {
+                provider: "fc".into(),
+                issuer: "https://fc".into(),
+                sub: sub.into(),
+                acr: "eidas1\u{202e}".into(),
+                claims,
+                id_token: String::new(),
+                created: 0,
+                refreshed: 0,
+                expires: 1,
+            },
+            binding: sesame::session::SessionBinding::new("https://fc", "client"),
+            stored_bytes: 10,
+        }
+    }
+
+    const HOSTILE_SUB: &str = "s\u{1b}]0;pwned\u{7}\u{1b}[2J\r\nfake row";
+    const HOSTILE_EMAIL: &str = "admin\u{202e}rf.vuog@\u{200b}x";
+
+    fn assert_printable(text: &str) {
+        assert!(!text.chars().any(sesame::log::is_unsafe_char), "{text:?}");
+    }
+
+    #[test]
+    fn listed_values_with_escape_sequences_or_bidi_print_as_visible_escapes() {
+        let row = format_row(&table_row(&stored(HOSTILE_SUB, HOSTILE_EMAIL)));
+        assert_printable(&row);
+        assert!(
+            row.contains("s\\u{1b}]0;pwned\\u{7}\\u{1b}[2J\\u{d}\\u{a}fake row"),
+            "{row}"
+        );
+        assert!(row.contains("admin\\u{202e}rf.vuog@\\u{200b}x"), "{row}");
+        assert!(row.contains("1234\\u{7f}\\u{9b}2J"), "{row}");
+    }
+
+    #[test]
+    fn json_lines_escape_hidden_characters_and_decode_to_the_same_values() {
+        let s = stored(HOSTILE_SUB, HOSTILE_EMAIL);
+        let line = json_line(&s);
+        assert_printable(&line);
+        assert!(line.contains("\\u202e"), "{line}");
+        let back: serde_json::Value = serde_json::from_str(&line).expect("valid JSON");
+        assert_eq!(back["sub"], HOSTILE_SUB);
+        assert_eq!(back["email"], HOSTILE_EMAIL);
+        assert_eq!(back["acr"], "eidas1\u{202e}");
+        // Plain values are printed as they are.
+        let plain = json_line(&stored("sub-1", "élodie@example.fr"));
+        assert!(plain.contains("\"élodie@example.fr\""), "{plain}");
+    }
 }
