@@ -175,6 +175,8 @@ struct Parts {
     values: Box<[ValueSpan]>,
     /// `compat::variables_of`, built on first use.
     mod_auth_openidc: OnceLock<Vec<(String, String)>>,
+    /// The login proved a second factor (`Session::mfa`).
+    mfa: bool,
 }
 
 /// The verified identity handed to the backend. Immutable; a clone shares it.
@@ -283,7 +285,22 @@ impl Identity {
             fixed,
             values: values.into_boxed_slice(),
             mod_auth_openidc: OnceLock::new(),
+            mfa: false,
         }))
+    }
+
+    /// The same identity with the facts its login verified (`Session::mfa`). Called on a
+    /// freshly built identity; a shared one is left as it is (not MFA: fail closed).
+    pub(crate) fn with_login_facts(mut self, mfa: bool) -> Identity {
+        if let Some(parts) = Arc::get_mut(&mut self.0) {
+            parts.mfa = mfa;
+        }
+        self
+    }
+
+    /// True when the login proved a second factor (multi-factor acr, consistent amr).
+    pub fn mfa(&self) -> bool {
+        self.0.mfa
     }
 
     fn str_at(&self, span: Span) -> &str {

@@ -45,6 +45,38 @@ pub fn acr_satisfies(federation: Federation, wanted: &[String], got: &str) -> bo
     }
 }
 
+/// Does the session behind `id` meet a location's accepted acr values? The acr must satisfy
+/// them (`acr_satisfies`) and, where every accepted value is multi-factor, the login must have
+/// proved a second factor (`Identity::mfa`, verified at login whatever that login asked): an
+/// MFA acr with a single-factor amr obtained at a location that did not ask for MFA never
+/// opens one that does.
+pub fn level_met(federation: Federation, wanted: &[String], id: &Identity) -> bool {
+    acr_satisfies(federation, wanted, id.acr()) && (!asks_mfa(wanted) || id.mfa())
+}
+
+/// The fact stored in the session at login: `acr` is a multi-factor value and `amr`, when the
+/// provider sent a usable one, does not show a single factor.
+pub fn proves_mfa(acr: &str, amr: Option<&Value>) -> bool {
+    PC_MFA_ACR_VALUES.contains(&acr) && amr_has_second_factor(amr) != Some(false)
+}
+
+/// The accepted values of an acr rule as written (`sesame_acr`, `SesameAcr`, Apache's
+/// `Require sesame-acr`): ProConnect's `mfa` shortcut stands for its four multi-factor values.
+pub fn expand_acr<'a>(
+    federation: Federation,
+    words: impl IntoIterator<Item = &'a str>,
+) -> Vec<String> {
+    let mut values: Vec<String> = Vec::new();
+    for word in words {
+        if word == "mfa" && federation == Federation::ProConnect {
+            values.extend(PC_MFA_ACR_VALUES.iter().map(|s| s.to_string()));
+        } else {
+            values.push(word.to_owned());
+        }
+    }
+    values
+}
+
 /// True when every accepted value is a multi-factor one: the location asks for MFA.
 pub fn asks_mfa(wanted: &[String]) -> bool {
     !wanted.is_empty()
@@ -221,14 +253,7 @@ impl LocationRules {
                                 .into(),
                         );
                     }
-                    let mut values: Vec<String> = Vec::new();
-                    for word in value.split_whitespace() {
-                        if word == "mfa" && federation == Federation::ProConnect {
-                            values.extend(PC_MFA_ACR_VALUES.iter().map(|s| s.to_string()));
-                        } else {
-                            values.push(word.to_owned());
-                        }
-                    }
+                    let mut values = expand_acr(federation, value.split_whitespace());
                     if values.is_empty() {
                         return Err("sesame_acr needs at least one value".into());
                     }
@@ -420,6 +445,46 @@ mod tests {
         assert!(ok("idp_id fia1v2"));
         assert!(!ok("missing x"));
         assert!(RequireRule::parse("siret").is_err());
+    }
+
+    fn pc_identity(acr: &str, mfa: bool) -> Identity {
+        crate::claims::identity("pc", "i", "s", acr, &serde_json::Map::new(), "sub")
+            .with_login_facts(mfa)
+    }
+
+    #[test]
+    fn mfa_location_needs_the_second_factor_verified_at_login_not_just_the_acr() {
+        let pc = Federation::ProConnect;
+        let mfa = v(PC_MFA_ACR_VALUES);
+        assert!(level_met(pc, &mfa, &pc_identity("eidas1-mfa", true)));
+        assert!(
+            !level_met(pc, &mfa, &pc_identity("eidas1-mfa", false)),
+            "an MFA acr whose login did not prove a second factor is not MFA"
+        );
+        // A location that does not ask for MFA only looks at the acr.
+        assert!(level_met(
+            pc,
+            &v(&["eidas1", "eidas1-mfa"]),
+            &pc_identity("eidas1-mfa", false)
+        ));
+        assert!(!level_met(pc, &mfa, &pc_identity("eidas1", true)));
+    }
+
+    #[test]
+    fn login_proves_mfa_only_with_an_mfa_acr_and_an_amr_that_agrees() {
+        assert!(proves_mfa("eidas1-mfa", Some(&json!(["pwd", "mail"]))));
+        assert!(!proves_mfa("eidas1-mfa", Some(&json!(["pwd"]))));
+        assert!(proves_mfa("eidas2", None), "no amr: the acr alone decides");
+        assert!(!proves_mfa("eidas1", Some(&json!(["pwd", "otp"]))));
+    }
+
+    #[test]
+    fn mfa_shortcut_expands_only_for_proconnect() {
+        assert_eq!(
+            expand_acr(Federation::ProConnect, ["mfa"]),
+            v(PC_MFA_ACR_VALUES)
+        );
+        assert_eq!(expand_acr(Federation::Generic, ["mfa"]), v(&["mfa"]));
     }
 
     fn opts(list: &[(&str, &str)]) -> Vec<(String, String)> {

@@ -191,6 +191,10 @@ pub(crate) fn run(inner: &Inner, task: CallbackTask) -> Outcome {
         );
         return with_cookies(page, cookies);
     }
+    // Stored whatever this login asked: a later location that requires MFA checks it
+    // (policy::level_met), so an MFA acr with a single-factor amr obtained elsewhere never
+    // opens it.
+    let mfa = crate::policy::proves_mfa(&result.acr, result.claims.get("amr"));
     let now = now_unix();
     let settings = inner.sessions.settings();
     let session = Session {
@@ -203,6 +207,7 @@ pub(crate) fn run(inner: &Inner, task: CallbackTask) -> Outcome {
         created: now,
         refreshed: now,
         expires: now + settings.lifetime.as_secs(),
+        mfa,
     };
     let key = user_key(&session.issuer, &session.sub);
     let acr = session.acr.clone();

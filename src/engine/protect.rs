@@ -42,8 +42,7 @@ enum Verdict {
 }
 
 fn judge(provider: &Provider, rules: &LocationRules, id: &Identity) -> Verdict {
-    let federation = provider.cfg.settings.federation;
-    if !crate::policy::acr_satisfies(federation, &rules.acr, id.acr()) {
+    if !crate::policy::level_met(provider.cfg.settings.federation, &rules.acr, id) {
         return Verdict::StepUp;
     }
     match rules.unmet_requirement(id) {
@@ -138,6 +137,7 @@ pub(crate) fn identity_of(provider: &Provider, session: &Session) -> Identity {
         &session.claims,
         &provider.cfg.remote_user_claim,
     )
+    .with_login_facts(session.mfa)
 }
 
 pub(crate) fn begin_with(

@@ -257,8 +257,7 @@ pub unsafe extern "C" fn sesame_outcome_acr_satisfies(
         // SAFETY: `o` is NULL or a live outcome (this function's contract).
         Ok(unsafe {
             with_outcome(o, false, |o| {
-                o.allowed()
-                    .is_some_and(|id| s.0.acr_satisfies(id.provider(), &wanted, id.acr()))
+                o.allowed().is_some_and(|id| s.0.acr_satisfies(id, &wanted))
             })
         })
     });

@@ -100,10 +100,9 @@ pub(crate) fn check_id_token(
     }
     let sub = subject(claims).ok_or_else(|| invalid("no sub claim (or not a non-empty string)"))?;
     let acr = acr::check(settings, claims.get("acr").and_then(Value::as_str))?;
-    if settings.federation == super::Federation::ProConnect && !claims.contains_key("at_hash") {
-        // ProConnect always binds its access token to the id_token (federations.md §2.3).
-        return Err(invalid("no at_hash claim (ProConnect always sends one)"));
-    }
+    // OIDC Core §3.1.3.8: at_hash is OPTIONAL for an id_token from the token endpoint (code
+    // flow). Verified when present, never required, for every provider (ProConnect's
+    // oidc-provider 8+ no longer emits it).
     if let Some(at_hash) = claims.get("at_hash") {
         let at_hash = at_hash
             .as_str()

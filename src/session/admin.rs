@@ -168,6 +168,7 @@ mod tests {
                 created: 0,
                 refreshed: 0,
                 expires: 1,
+                ..Default::default()
             },
             stored_bytes: 0,
         }

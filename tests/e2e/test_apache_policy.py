@@ -17,6 +17,9 @@ from test_proconnect_login import (  # noqa: F401 (the nginx behaviour tests, ru
     test_eidas1_session_steps_up_to_mfa_with_the_four_mfa_values,
     test_franceconnect_sensitive_location_asks_prompt_login_within_the_whitelist,
     test_hints_from_the_query_are_validated_and_fixed_ones_sent,
+    test_id_token_with_a_wrong_at_hash_is_refused,
+    test_id_token_without_at_hash_logs_in,
+    test_mfa_acr_with_a_single_factor_amr_from_another_location_steps_up_at_an_mfa_location,
     test_mfa_claimed_without_a_second_factor_in_amr_is_refused,
     test_required_claim_values_let_the_right_agents_in,
     test_required_claim_values_refuse_other_agents_with_a_403_page,
@@ -48,6 +51,9 @@ AliasMatch "^/(usagers|agents|inherited)/" "{{PHP_DIR}}/index.php"
 <Location /agents/mfa/>
     SesameUse pc
     SesameAcr mfa
+</Location>
+<Location /agents/any-level/>
+    SesameAcr eidas1 eidas1-mfa
 </Location>
 <Location /agents/eidas2/>
     SesameAcr eidas2 eidas3

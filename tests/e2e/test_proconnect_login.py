@@ -159,6 +159,39 @@ def test_mfa_claimed_without_a_second_factor_in_amr_is_refused(browser, nginx, p
     assert browser.cookie(SESSION) is None
 
 
+def test_id_token_without_at_hash_logs_in(browser, nginx, pc_emulator):
+    pc_emulator.misbehave("no_at_hash")
+    login = browser.login(nginx.url("/agents/"), identity="test@fia1.fr")
+    server = php_server(login.final)
+    assert server["SESAME_PROVIDER"] == "pc" and server["SESAME_ACR"] == "eidas1"
+
+
+def test_id_token_with_a_wrong_at_hash_is_refused(browser, nginx, pc_emulator):
+    pc_emulator.misbehave("wrong_at_hash")
+    offset = nginx.log_size()
+    login = browser.login(nginx.url("/agents/"), identity="test@fia1.fr")
+    assert login.callback.status_code >= 400
+    assert browser.cookie(SESSION) is None
+    assert "at_hash does not match the access_token" in nginx.log_since(offset)
+
+
+def test_mfa_acr_with_a_single_factor_amr_from_another_location_steps_up_at_an_mfa_location(
+        browser, nginx, pc_emulator):
+    pc_emulator.misbehave("mfa_single_factor_amr")
+    first = php_server(browser.login(nginx.url("/agents/any-level/"),
+                                     identity="test@fia1.fr").final)
+    assert first["SESAME_ACR"] == "eidas1-mfa", "this location accepts eidas1 and eidas1-mfa"
+    assert json.loads(first["SESAME_CLAIM_AMR"]) == ["pwd"]
+    resp = browser.get(nginx.url("/agents/mfa/"))
+    assert resp.status_code == 303, "an MFA acr without a second factor is not MFA"
+    assert resp.headers["Location"].startswith(pc_emulator.issuer + "/authorize?")
+    assert asked_acr(resp.headers["Location"]) == MFA
+    login = browser.login(nginx.url("/agents/mfa/"), identity="test@fia1.fr")
+    server = php_server(login.final)
+    assert json.loads(server["SESAME_CLAIM_AMR"]) == ["pwd", "mail"]
+    assert server["SESAME_USER"] == first["SESAME_USER"]
+
+
 def test_acr_outside_the_asked_set_is_refused(browser, nginx, pc_emulator):
     pc_emulator.misbehave("low_acr")
     login = browser.login(nginx.url("/agents/mfa/"), identity="test@fia1.fr")

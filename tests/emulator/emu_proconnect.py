@@ -473,6 +473,10 @@ class ProConnectHandler(Handler):
             "auth_time": entry["auth_time"], "sid": entry["sid"],
             "at_hash": base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii"),
         }
+        if "no_at_hash" in bad:  # oidc-provider 8+ no longer emits at_hash
+            del claims["at_hash"]
+        elif "wrong_at_hash" in bad:
+            claims["at_hash"] = b64url_sha256("not-" + access_token)[:22]
         if entry["nonce"] is not None:
             claims["nonce"] = secrets.token_hex(32) if "wrong_nonce" in bad else entry["nonce"]
         ident = IDENTITIES[entry["login"]]
