@@ -9,6 +9,8 @@
 use std::fmt;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
+use crate::oidc::Federation;
+
 /// Names `Identity::uniform` answers for (`$sesame_<name>`, `SESAME_<NAME>`).
 pub const UNIFORM_CLAIMS: &[&str; UNIFORM_COUNT] = &[
     "given_name",
@@ -177,6 +179,9 @@ struct Parts {
     mod_auth_openidc: OnceLock<Vec<(String, String)>>,
     /// The login proved a second factor (`Session::mfa`).
     mfa: bool,
+    /// The federation of the provider that issued it (rules that depend on it, e.g. whether an
+    /// absent `email_verified` vouches for the address). Generic unless set: fail closed.
+    federation: Federation,
 }
 
 /// The verified identity handed to the backend. Immutable; a clone shares it.
@@ -286,16 +291,24 @@ impl Identity {
             values: values.into_boxed_slice(),
             mod_auth_openidc: OnceLock::new(),
             mfa: false,
+            federation: Federation::Generic,
         }))
     }
 
-    /// The same identity with the facts its login verified (`Session::mfa`). Called on a
-    /// freshly built identity; a shared one is left as it is (not MFA: fail closed).
-    pub(crate) fn with_login_facts(mut self, mfa: bool) -> Identity {
+    /// The same identity with the facts its login verified (`Session::mfa`) and its provider's
+    /// federation. Called on a freshly built identity; a shared one is left as it is (not MFA,
+    /// generic: fail closed).
+    pub(crate) fn with_login_facts(mut self, mfa: bool, federation: Federation) -> Identity {
         if let Some(parts) = Arc::get_mut(&mut self.0) {
             parts.mfa = mfa;
+            parts.federation = federation;
         }
         self
+    }
+
+    /// The federation of the provider that issued this identity.
+    pub fn federation(&self) -> Federation {
+        self.0.federation
     }
 
     /// True when the login proved a second factor (multi-factor acr, consistent amr).

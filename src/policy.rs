@@ -112,8 +112,14 @@ pub fn amr_has_second_factor(amr: Option<&Value>) -> Option<bool> {
     Some(classes.len() >= 2)
 }
 
-/// `sesame_require CLAIM VALUE...;`: the claim must hold one of the values. For arrays (roles)
-/// one element must match; for `email`, a value starting with `@` matches the domain.
+/// `sesame_require CLAIM VALUE...;` (Apache `SesameRequireClaim` and `Require sesame-claim`:
+/// this one implementation serves all three): the claim must hold one of the values. A JSON
+/// array claim (roles) matches when one of its elements does; a string claim is compared as it
+/// is, even when its text looks like an array. A value starting with `@` matches an e-mail
+/// domain, and only when the provider vouches for the address: `email_verified` true when it
+/// sends the claim (false, or anything else, never matches), and for a generic provider the
+/// claim must be sent (FranceConnect and ProConnect do not send it; their addresses come from
+/// the identity providers they federate).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequireRule {
     pub claim: String,
@@ -133,11 +139,22 @@ impl RequireRule {
         Ok(RequireRule { claim, values })
     }
 
-    fn value_matches(&self, got: &str) -> bool {
+    /// A rule of one claim and one accepted value (Apache's `Require sesame-claim`, which the
+    /// server evaluates one value at a time).
+    pub fn single(claim: &str, value: &str) -> RequireRule {
+        RequireRule {
+            claim: claim.to_owned(),
+            values: vec![value.to_owned()],
+        }
+    }
+
+    fn value_matches(&self, got: &str, email_vouched: bool) -> bool {
         self.values.iter().any(|want| {
             if let Some(domain) = want.strip_prefix('@') {
-                got.rsplit_once('@')
-                    .is_some_and(|(_, d)| d.eq_ignore_ascii_case(domain))
+                email_vouched
+                    && got
+                        .rsplit_once('@')
+                        .is_some_and(|(_, d)| d.eq_ignore_ascii_case(domain))
             } else {
                 got == want
             }
@@ -148,24 +165,35 @@ impl RequireRule {
     /// array claim matches when one of its string elements does; numbers and booleans by
     /// their JSON text.
     pub fn satisfied_by(&self, identity: &Identity) -> bool {
+        let vouched = email_vouched(identity);
         match identity.claim_text(&self.claim) {
             None => false,
-            Some(c) if !c.json => self.value_matches(c.value),
+            Some(c) if !c.json => self.value_matches(c.value, vouched),
             Some(c) => serde_json::from_str::<Value>(c.value)
-                .is_ok_and(|value| self.satisfied_by_value(&value)),
+                .is_ok_and(|value| self.satisfied_by_value(&value, vouched)),
         }
     }
 
-    fn satisfied_by_value(&self, value: &Value) -> bool {
+    fn satisfied_by_value(&self, value: &Value, vouched: bool) -> bool {
         match value {
-            Value::String(s) => self.value_matches(s),
+            Value::String(s) => self.value_matches(s, vouched),
             Value::Array(list) => list
                 .iter()
-                .any(|v| v.as_str().is_some_and(|s| self.value_matches(s))),
-            Value::Number(n) => self.value_matches(&n.to_string()),
-            Value::Bool(b) => self.value_matches(&b.to_string()),
+                .any(|v| v.as_str().is_some_and(|s| self.value_matches(s, vouched))),
+            Value::Number(n) => self.value_matches(&n.to_string(), vouched),
+            Value::Bool(b) => self.value_matches(&b.to_string(), vouched),
             _ => false,
         }
+    }
+}
+
+/// May an `@domain` rule trust the identity's e-mail address? `email_verified` decides when
+/// sent (JSON `true`, or the string "true" some providers send); absent, only FranceConnect and
+/// ProConnect vouch for it.
+fn email_vouched(identity: &Identity) -> bool {
+    match identity.claim_text("email_verified") {
+        Some(c) => c.value == "true",
+        None => identity.federation() != Federation::Generic,
     }
 }
 
@@ -431,7 +459,8 @@ mod tests {
                             "email": "jean@Interieur.gouv.fr", "idp_id": "fia1v2",
                             "level": 3, "agent": true});
         let id =
-            crate::claims::identity("pc", "i", "s", "eidas1", claims.as_object().unwrap(), "sub");
+            crate::claims::identity("pc", "i", "s", "eidas1", claims.as_object().unwrap(), "sub")
+                .with_login_facts(false, Federation::ProConnect);
         let ok = |t: &str| RequireRule::parse(t).unwrap().satisfied_by(&id);
         assert!(ok("level 3"));
         assert!(!ok("level 4"));
@@ -449,7 +478,7 @@ mod tests {
 
     fn pc_identity(acr: &str, mfa: bool) -> Identity {
         crate::claims::identity("pc", "i", "s", acr, &serde_json::Map::new(), "sub")
-            .with_login_facts(mfa)
+            .with_login_facts(mfa, Federation::ProConnect)
     }
 
     #[test]
@@ -485,6 +514,50 @@ mod tests {
             v(PC_MFA_ACR_VALUES)
         );
         assert_eq!(expand_acr(Federation::Generic, ["mfa"]), v(&["mfa"]));
+    }
+
+    fn with_claims(federation: Federation, claims: Value) -> Identity {
+        let map = claims.as_object().cloned().unwrap_or_default();
+        crate::claims::identity("p", "i", "s", "eidas1", &map, "sub")
+            .with_login_facts(false, federation)
+    }
+
+    #[test]
+    fn string_claim_that_looks_like_an_array_is_compared_as_a_string() {
+        let id = with_claims(
+            Federation::ProConnect,
+            json!({"roles": "[\"agent_public\"]", "groups": ["agent_public"]}),
+        );
+        let ok = |t: &str| RequireRule::parse(t).unwrap().satisfied_by(&id);
+        assert!(!ok("roles agent_public"), "a string is not an array");
+        assert!(ok("roles [\"agent_public\"]"));
+        assert!(ok("groups agent_public"));
+        assert!(RequireRule::single("groups", "agent_public").satisfied_by(&id));
+    }
+
+    #[test]
+    fn domain_rules_need_an_address_the_provider_vouches_for() {
+        let rule = RequireRule::parse("email @fia1.fr").unwrap();
+        let email = |verified: Option<Value>| {
+            let mut c = json!({"email": "agent@fia1.fr"});
+            if let Some(v) = verified {
+                c["email_verified"] = v;
+            }
+            c
+        };
+        for fed in [Federation::ProConnect, Federation::FranceConnect] {
+            assert!(rule.satisfied_by(&with_claims(fed, email(None))));
+            assert!(!rule.satisfied_by(&with_claims(fed, email(Some(json!(false))))));
+        }
+        let generic = Federation::Generic;
+        assert!(!rule.satisfied_by(&with_claims(generic, email(None))));
+        assert!(!rule.satisfied_by(&with_claims(generic, email(Some(json!(false))))));
+        assert!(!rule.satisfied_by(&with_claims(generic, email(Some(json!("yes"))))));
+        assert!(rule.satisfied_by(&with_claims(generic, email(Some(json!(true))))));
+        assert!(rule.satisfied_by(&with_claims(generic, email(Some(json!("true"))))));
+        // An exact address is not a domain rule: email_verified plays no part.
+        let exact = RequireRule::parse("email agent@fia1.fr").unwrap();
+        assert!(exact.satisfied_by(&with_claims(generic, email(None))));
     }
 
     fn opts(list: &[(&str, &str)]) -> Vec<(String, String)> {

@@ -137,7 +137,7 @@ pub(crate) fn identity_of(provider: &Provider, session: &Session) -> Identity {
         &session.claims,
         &provider.cfg.remote_user_claim,
     )
-    .with_login_facts(session.mfa)
+    .with_login_facts(session.mfa, provider.cfg.settings.federation)
 }
 
 pub(crate) fn begin_with(

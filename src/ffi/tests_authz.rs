@@ -78,7 +78,10 @@ fn allowed_by(provider: &str, acr: &str) -> *mut SesameOutcome {
         &serde_json::Map::new(),
         "sub",
     )
-    .with_login_facts(crate::policy::proves_mfa(acr, None));
+    .with_login_facts(
+        crate::policy::proves_mfa(acr, None),
+        crate::oidc::Federation::Generic,
+    );
     Box::into_raw(Box::new(SesameOutcome::from_outcome(Outcome::Allow(
         identity,
     ))))
@@ -101,7 +104,7 @@ fn ffi_acr_mfa_rule_expands_for_proconnect_and_needs_the_verified_second_factor(
             &serde_json::Map::new(),
             "sub",
         )
-        .with_login_facts(mfa);
+        .with_login_facts(mfa, crate::oidc::Federation::ProConnect);
         Box::into_raw(Box::new(SesameOutcome::from_outcome(Outcome::Allow(
             identity,
         ))))
@@ -216,6 +219,50 @@ fn ffi_claim_rule_matches_utf8_values_and_array_elements() {
     assert_eq!(check("family_name", "Élodie"), 0);
     // SAFETY: created above, freed once.
     unsafe { sesame_outcome_free(o) };
+}
+
+#[test]
+fn ffi_claim_rule_has_the_semantics_of_sesame_require() {
+    let check_on = |o: *const SesameOutcome, name: &str, value: &str| {
+        // SAFETY: live outcome; (ptr, len) pairs from Rust strings.
+        unsafe {
+            sesame_outcome_claim_matches(
+                o,
+                name.as_ptr().cast(),
+                name.len(),
+                value.as_ptr().cast(),
+                value.len(),
+            )
+        }
+    };
+    let o = allowed(
+        "eidas1",
+        &[
+            // A JSON string whose text looks like an array: not an array.
+            ("organization_label", r#""[\"DINUM\"]""#),
+            ("email", "agent@fia1.fr"),
+            ("email_verified", "true"),
+        ],
+    );
+    assert_eq!(check_on(o, "organization_label", "DINUM"), 0);
+    assert_eq!(check_on(o, "organization_label", r#"["DINUM"]"#), 1);
+    assert_eq!(
+        check_on(o, "email", "@fia1.fr"),
+        1,
+        "@domain as in sesame_require"
+    );
+    assert_eq!(check_on(o, "email", "@FIA1.fr"), 1);
+    assert_eq!(check_on(o, "email", "@fia2.fr"), 0);
+    let unverified = allowed(
+        "eidas1",
+        &[("email", "agent@fia1.fr"), ("email_verified", "false")],
+    );
+    assert_eq!(check_on(unverified, "email", "@fia1.fr"), 0);
+    // SAFETY: created above, freed once.
+    unsafe {
+        sesame_outcome_free(o);
+        sesame_outcome_free(unverified);
+    }
 }
 
 #[test]
