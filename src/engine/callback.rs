@@ -135,13 +135,27 @@ pub(crate) fn run(inner: &Inner, task: CallbackTask) -> Outcome {
         nonce: task.pending.nonce.clone(),
         code_verifier: task.pending.code_verifier.clone(),
     };
-    let result = match provider.client.complete_login(&task.code, &params) {
+    let mut result = match provider.client.complete_login(&task.code, &params) {
         Ok(r) => r,
         Err(e) => {
             let page = failures::login_failed(provider, client, &e, &task.pending.return_to);
             return with_cookies(page, cookies);
         }
     };
+    // Before any rule reads them: the policy and the backend then see the same strings.
+    let scrubbed = crate::claims::scrub_controls(&mut result.claims);
+    if !scrubbed.is_empty() {
+        emit(
+            LogLevel::Warn,
+            &format!(
+                "sesame: provider \"{}\": control characters replaced by U+FFFD in claim(s) {} of user {} [client {}]",
+                provider.name(),
+                failures::log_safe(&scrubbed.join(", ")),
+                user_key(&provider.cfg.settings.issuer, &result.sub),
+                failures::log_safe(client)
+            ),
+        );
+    }
     if let Some(expected) = &task.pending.expect_sub {
         if *expected != result.sub {
             let page = failures::identity_changed(provider, client, &task.pending.return_to);

@@ -682,3 +682,21 @@ fn refused_connection_is_unavailable() {
     .unwrap();
     assert!(matches!(c.metadata(), Err(OidcError::Unavailable(m)) if m.contains("provider test")));
 }
+
+// ---- control characters ----------------------------------------------------------------
+
+#[test]
+fn acr_outside_printable_ascii_is_refused_naming_the_cause() {
+    let f = fc();
+    for bad in ["eidas1\r\nX-Injected: 1", "eidas1\u{0}", "eidas 1", ""] {
+        let t = f.id_token(|c| c["acr"] = json!(bad));
+        invalid_token(f.login_with_id_token(&t), "printable ASCII");
+    }
+}
+
+#[test]
+fn sub_with_control_characters_is_refused_not_repaired() {
+    let f = fc();
+    let t = f.id_token(|c| c["sub"] = json!("user\u{0}1"));
+    invalid_token(f.login_with_id_token(&t), "sub");
+}

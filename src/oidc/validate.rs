@@ -98,8 +98,19 @@ pub(crate) fn check_id_token(
         }
         None => return Err(invalid("no nonce claim")),
     }
-    let sub = subject(claims).ok_or_else(|| invalid("no sub claim (or not a non-empty string)"))?;
-    let acr = acr::check(settings, claims.get("acr").and_then(Value::as_str))?;
+    let sub = subject(claims).ok_or_else(|| {
+        invalid("no sub claim (or not a non-empty string of at most 255 printable characters)")
+    })?;
+    let acr_claim = claims.get("acr").and_then(Value::as_str);
+    if let Some(a) = acr_claim {
+        if !is_acr_token(a) {
+            return Err(OidcError::InvalidToken(format!(
+                "{what}: acr {:?} is not a token of printable ASCII (at most 256 characters, no space or control character): refused, it would reach the backend in $sesame_acr / X-Sesame-Acr",
+                sanitize(a, 100)
+            )));
+        }
+    }
+    let acr = acr::check(settings, acr_claim)?;
     // OIDC Core §3.1.3.8: at_hash is OPTIONAL for an id_token from the token endpoint (code
     // flow). Verified when present, never required, for every provider (ProConnect's
     // oidc-provider 8+ no longer emits it).
@@ -115,13 +126,20 @@ pub(crate) fn check_id_token(
     Ok(IdTokenFacts { sub, acr })
 }
 
-/// `sub` when it is a non-empty string of reasonable size.
+/// `sub` when it is a non-empty string of reasonable size without control characters (OIDC
+/// Core §2: at most 255 ASCII characters; it names the user, so it is refused, never repaired).
 pub(crate) fn subject(claims: &Map<String, Value>) -> Option<String> {
     claims
         .get("sub")
         .and_then(Value::as_str)
-        .filter(|s| !s.is_empty() && s.len() <= 255)
+        .filter(|s| !s.is_empty() && s.len() <= 255 && !s.chars().any(char::is_control))
         .map(str::to_owned)
+}
+
+/// An acr value safe in a header and a log line as it is: 1-256 visible ASCII characters
+/// (`%x21-7E`: eIDAS levels, ProConnect's URIs).
+pub(crate) fn is_acr_token(acr: &str) -> bool {
+    !acr.is_empty() && acr.len() <= 256 && acr.bytes().all(|b| b.is_ascii_graphic())
 }
 
 /// OIDC Core §3.1.3.6 for SHA-256 algorithms: base64url of the left half of the hash.

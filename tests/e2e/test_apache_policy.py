@@ -13,6 +13,8 @@ from test_proconnect_login import (  # noqa: F401 (the nginx behaviour tests, ru
     asked_acr,
     query,
     test_acr_outside_the_asked_set_is_refused,
+    test_acr_with_control_characters_is_refused_with_a_log_line,
+    test_control_characters_in_claims_reach_the_backend_replaced_and_logged,
     test_eidas1_session_steps_up_to_eidas2_and_lands_on_the_asked_page,
     test_eidas1_session_steps_up_to_mfa_with_the_four_mfa_values,
     test_franceconnect_sensitive_location_asks_prompt_login_within_the_whitelist,

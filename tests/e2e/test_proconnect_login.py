@@ -192,6 +192,24 @@ def test_mfa_acr_with_a_single_factor_amr_from_another_location_steps_up_at_an_m
     assert server["SESAME_USER"] == first["SESAME_USER"]
 
 
+def test_control_characters_in_claims_reach_the_backend_replaced_and_logged(browser, nginx):
+    offset = nginx.log_size()
+    server = php_server(browser.login(nginx.url("/agents/"), identity="ctrl@fia1.fr").final)
+    assert server["SESAME_CLAIM_USUAL_NAME"] == "DU\ufffdBOIS" == server["SESAME_FAMILY_NAME"]
+    assert server["SESAME_GIVEN_NAME"] == "Marc\tAntoine", "tab is kept"
+    logged = nginx.log_since(offset)
+    assert "control characters replaced by U+FFFD in claim(s) usual_name" in logged, logged[-2000:]
+
+
+def test_acr_with_control_characters_is_refused_with_a_log_line(browser, nginx, pc_emulator):
+    pc_emulator.misbehave("control_acr")
+    offset = nginx.log_size()
+    login = browser.login(nginx.url("/agents/app/"), identity="test@fia1.fr")
+    assert login.callback.status_code >= 400
+    assert browser.cookie(SESSION) is None
+    assert "is not a token of printable ASCII" in nginx.log_since(offset)
+
+
 def test_acr_outside_the_asked_set_is_refused(browser, nginx, pc_emulator):
     pc_emulator.misbehave("low_acr")
     login = browser.login(nginx.url("/agents/mfa/"), identity="test@fia1.fr")

@@ -74,6 +74,15 @@ IDENTITIES = {
                    "uid": "b-2", "siret": SIRET_DEFAULT, "roles": ["agent_public"],
                    "organization_label": "Commune de Paris"},
     },
+    "ctrl@fia1.fr": {
+        "idp_id": "fia1v2", "fi_sub": "c-4", "public": True,
+        "acrs": {"eidas1": ["pwd"]},
+        # Control characters an identity provider let through: NUL, CR/LF, ESC; tab is legal.
+        "claims": {"given_name": "Marc\tAntoine", "usual_name": "DU\u0000BOIS",
+                   "email": "ctrl@fia1.fr", "uid": "c-4", "siret": "21750001600019",
+                   "roles": ["agent_public", "x\r\nX-Injected: 1"],
+                   "organization_label": "Mairie\r\nX-Injected: 1\u001b[31m"},
+    },
     "prive@entreprise.fr": {
         "idp_id": "pci", "fi_sub": "p-3", "public": False,
         "acrs": {"eidas1": ["pwd"], "https://proconnect.gouv.fr/assurance/certification-dirigeant":
@@ -469,7 +478,8 @@ class ProConnectHandler(Handler):
             "aud": "another-" + client["client_id"] if "wrong_aud" in bad
             else client["client_id"],
             "exp": iat + ID_TOKEN_TTL, "iat": iat,
-            "acr": "eidas1" if "low_acr" in bad else entry["acr"],
+            "acr": "eidas1" if "low_acr" in bad
+            else entry["acr"] + "\r\nX-Injected: 1" if "control_acr" in bad else entry["acr"],
             "auth_time": entry["auth_time"], "sid": entry["sid"],
             "at_hash": base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii"),
         }

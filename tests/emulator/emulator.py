@@ -63,7 +63,8 @@ DELAYS = ("token_delay", "userinfo_delay", "authorize_delay", "discovery_delay",
 MISBEHAVIOURS = ("alg_none", "hs256_public_key", "wrong_aud", "expired", "wrong_nonce",
                  "wrong_iss", "low_acr", "unknown_kid", "userinfo_other_sub",
                  "userinfo_plain_json", "no_iss_param", "foreign_iss_param",
-                 "mfa_single_factor_amr", "no_at_hash", "wrong_at_hash")
+                 "mfa_single_factor_amr", "no_at_hash", "wrong_at_hash",
+                 "control_acr")
 # Misbehaviours that act on the callback redirect itself (also consumed by a cancelled login).
 REDIRECT_MISBEHAVIOURS = ("no_iss_param", "foreign_iss_param")
 

@@ -227,3 +227,12 @@ def test_wrong_at_hash_misbehaviour_issues_an_at_hash_of_another_token(pc):
     good = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
     at_hash = payload(tok["id_token"])["at_hash"]
     assert at_hash != good and len(at_hash) == len(good)
+
+
+def test_control_acr_and_the_control_character_identity(pc):
+    pc.misbehave("control_acr")
+    claims = payload(pc.token(login(pc)["code"], HS).json()["id_token"])
+    assert claims["acr"] == "eidas1\r\nX-Injected: 1"
+    tok = pc.token(login(pc, who="ctrl@fia1.fr")["code"], HS).json()
+    ui = pc.userinfo(tok["access_token"]).json()
+    assert ui["usual_name"] == "DU\x00BOIS"
