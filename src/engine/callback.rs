@@ -21,6 +21,9 @@ pub(crate) struct CallbackTask {
     /// Set-Cookie for the login cookie without the entry just used.
     login_cookie: String,
     client_addr: String,
+    /// The callback carried RFC 9207's `iss` (already checked); when not, the job checks that
+    /// the provider does not advertise it.
+    iss_sent: bool,
 }
 
 fn login_cookie_after(inner: &Inner, provider: &Provider, login: &mut LoginState) -> String {
@@ -67,6 +70,7 @@ pub(crate) fn begin(inner: &Arc<Inner>, index: usize, req: &Request<'_>, query: 
                 pending: Box::new(pending),
                 login_cookie,
                 client_addr: req.client_addr.to_owned(),
+                iss_sent: cb.iss.is_some(),
             }),
         ),
         Err(OidcError::ProviderError { error, .. })
@@ -129,6 +133,15 @@ pub(crate) fn run(inner: &Inner, task: CallbackTask) -> Outcome {
             return with_cookies(page, cookies);
         }
         Ok(true) => {}
+    }
+    if !task.iss_sent {
+        if let Err(e) = provider.client.check_iss_absence() {
+            let page = match e {
+                OidcError::BadCallback(_) => failures::bad_callback(provider, client, &e),
+                other => failures::provider_unavailable(provider, client, &other),
+            };
+            return with_cookies(page, cookies);
+        }
     }
     let params = AuthParams {
         state: task.pending.state.clone(),

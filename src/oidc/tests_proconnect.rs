@@ -16,6 +16,7 @@ fn meta(issuer: &str) -> ProviderMetadata {
         userinfo_endpoint: Some(format!("{issuer}/userinfo")),
         end_session_endpoint: Some(format!("{issuer}/session/end")),
         jwks_uri: format!("{issuer}/jwks"),
+        iss_parameter_supported: true,
     }
 }
 

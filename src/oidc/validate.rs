@@ -30,40 +30,57 @@ pub(crate) fn check_common(
     }
 
     let client_id = settings.client_id.as_str();
-    let aud_ok = match claims.get("aud") {
-        Some(Value::String(a)) => a == client_id,
-        Some(Value::Array(list)) => list.iter().any(|a| a.as_str() == Some(client_id)),
-        _ => false,
+    let (aud_ok, others) = match claims.get("aud") {
+        Some(Value::String(a)) => (a == client_id, false),
+        Some(Value::Array(list)) => (
+            list.iter().any(|a| a.as_str() == Some(client_id)),
+            list.iter().any(|a| a.as_str() != Some(client_id)),
+        ),
+        _ => (false, false),
     };
     if !aud_ok {
         return Err(invalid(format!(
             "aud does not contain this client_id {client_id:?} (token issued to another client?)"
         )));
     }
-    if let Some(azp) = claims.get("azp") {
-        if azp.as_str() != Some(client_id) {
+    match claims.get("azp") {
+        Some(azp) if azp.as_str() != Some(client_id) => {
             return Err(invalid(format!("azp is not this client_id {client_id:?}")));
         }
+        Some(_) => {}
+        // OIDC Core §3.1.3.7: audiences we do not know are only acceptable when the token says
+        // it was issued to us (azp).
+        None if others => {
+            return Err(invalid(format!(
+                "aud lists other audiences besides this client_id {client_id:?} and there is no azp naming it"
+            )));
+        }
+        None => {}
     }
 
+    // Saturating everywhere: times come from the provider and may be anything a JSON number
+    // can hold.
     let exp = time_claim(claims, "exp").ok_or_else(|| invalid("no numeric exp claim".into()))?;
-    if now > exp + leeway {
+    if now > exp.saturating_add(leeway) {
         return Err(invalid(format!(
             "expired {}s ago (leeway {leeway}s; check this server's clock)",
-            now - exp
+            now.saturating_sub(exp)
         )));
     }
     if let Some(iat) = time_claim(claims, "iat") {
-        if iat > now + leeway {
+        if iat > now.saturating_add(leeway) {
             return Err(invalid(format!(
                 "issued {}s in the future (leeway {leeway}s; check this server's clock)",
-                iat - now
+                iat.saturating_sub(now)
             )));
         }
     }
     if let Some(nbf) = time_claim(claims, "nbf") {
-        if nbf > now + leeway {
-            return Err(invalid(format!("not valid before {}s from now", nbf - now)));
+        if nbf > now.saturating_add(leeway) {
+            return Err(invalid(format!(
+                "not valid before {}s from now",
+                nbf.saturating_sub(now)
+            )));
         }
     }
     Ok(())
@@ -148,7 +165,9 @@ pub(crate) fn left_half_hash(value: &str) -> String {
     b64url(&digest[..16])
 }
 
-fn time_claim(claims: &Map<String, Value>, name: &str) -> Option<i64> {
+/// A NumericDate (RFC 7519 §2) as whole seconds; values beyond i64 saturate (`as` on a float
+/// saturates, NaN cannot come from JSON).
+pub(crate) fn time_claim(claims: &Map<String, Value>, name: &str) -> Option<i64> {
     let v = claims.get(name)?;
     v.as_i64().or_else(|| v.as_f64().map(|f| f.floor() as i64))
 }
