@@ -17,8 +17,9 @@
  *   (Apache gives each request its own thread or process);
  * - fixups: identity into r->subprocess_env (CGI, mod_php, proxy_fcgi) and optionally request
  *   headers for proxied apps;
- * - SesameAcr, SesameRequireClaim, SesamePrompt, Sesame*Hint: nginx's location options, handed
- *   as they are to the core's Sesame::location (step-up, 403 pages, silent SSO: the core's);
+ * - SesameAcr, SesameRequireClaim, SesamePrompt, Sesame*Hint, SesameMaxAuthAge: nginx's
+ *   location options, handed as they are to the core's Sesame::location (step-up,
+ *   re-authentication, 403 pages, silent SSO: the core's);
  * - Require sesame-acr / sesame-claim: rules evaluated by the core;
  * - handler "sesame-logout".
  */
@@ -60,6 +61,8 @@ static const command_rec sesame_cmds[] = {
                       "IDP_ID or $arg_NAME: idp_hint sent to ProConnect"),
     AP_INIT_TAKE_ARGV("SesameSiretHint", sesame_set_option, "siret_hint", OR_AUTHCFG,
                       "SIRET or $arg_NAME: siret_hint sent to ProConnect"),
+    AP_INIT_TAKE_ARGV("SesameMaxAuthAge", sesame_set_option, "max_auth_age", OR_AUTHCFG,
+                      "TIME: re-authenticate (prompt=login) when the login is older"),
     {NULL},
 };
 

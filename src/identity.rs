@@ -179,6 +179,8 @@ struct Parts {
     mod_auth_openidc: OnceLock<Vec<(String, String)>>,
     /// The login proved a second factor (`Session::mfa`).
     mfa: bool,
+    /// When the user authenticated at the provider (`Session::auth_time`).
+    auth_time: u64,
     /// The federation of the provider that issued it (rules that depend on it, e.g. whether an
     /// absent `email_verified` vouches for the address). Generic unless set: fail closed.
     federation: Federation,
@@ -291,19 +293,33 @@ impl Identity {
             values: values.into_boxed_slice(),
             mod_auth_openidc: OnceLock::new(),
             mfa: false,
+            auth_time: 0,
             federation: Federation::Generic,
         }))
     }
 
     /// The same identity with the facts its login verified (`Session::mfa`) and its provider's
     /// federation. Called on a freshly built identity; a shared one is left as it is (not MFA,
-    /// generic: fail closed).
+    /// generic, authenticated at time 0: fail closed).
     pub(crate) fn with_login_facts(mut self, mfa: bool, federation: Federation) -> Identity {
         if let Some(parts) = Arc::get_mut(&mut self.0) {
             parts.mfa = mfa;
             parts.federation = federation;
         }
         self
+    }
+
+    /// The same identity with the time its user authenticated at the provider.
+    pub(crate) fn with_auth_time(mut self, auth_time: u64) -> Identity {
+        if let Some(parts) = Arc::get_mut(&mut self.0) {
+            parts.auth_time = auth_time;
+        }
+        self
+    }
+
+    /// Unix seconds of the user's authentication at the provider (`Session::auth_time`).
+    pub fn auth_time(&self) -> u64 {
+        self.0.auth_time
     }
 
     /// The federation of the provider that issued this identity.

@@ -213,7 +213,18 @@ pub struct LocationRules {
     pub login_hint: Option<Hint>,
     pub idp_hint: Option<Hint>,
     pub siret_hint: Option<Hint>,
+    /// `sesame_max_auth_age` in seconds (or the default that `sesame_prompt login` implies): a
+    /// session whose user authenticated longer ago re-authenticates with prompt=login.
+    pub max_auth_age: Option<u64>,
 }
+
+/// The maximum authentication age `sesame_prompt login` implies without `sesame_max_auth_age`
+/// (FranceConnect+ keeps its own sessions 10 minutes).
+pub const PROMPT_LOGIN_MAX_AUTH_AGE: u64 = 600;
+
+/// The smallest `sesame_max_auth_age`: below it a user could be sent back to the provider
+/// between its login page and the return to the site.
+pub const MIN_MAX_AUTH_AGE: u64 = 60;
 
 fn fed_name(federation: Federation) -> &'static str {
     match federation {
@@ -354,8 +365,33 @@ impl LocationRules {
                 "idp_hint" => {
                     rules.idp_hint = Some(parse_hint(key, value, is_idp_id, "fia1v2 or $arg_idp")?)
                 }
+                "max_auth_age" => {
+                    if rules.max_auth_age.is_some() {
+                        return Err("sesame_max_auth_age is duplicate".into());
+                    }
+                    let secs = crate::config::parse_duration(value)
+                        .map(|d| d.as_secs())
+                        .ok_or_else(|| {
+                            format!("sesame_max_auth_age \"{value}\" is not a duration (write e.g. 15m or 1h)")
+                        })?;
+                    if secs < MIN_MAX_AUTH_AGE {
+                        return Err(format!(
+                            "sesame_max_auth_age \"{value}\" is below 60s: users could be sent back to the provider between its login page and the return to this site"
+                        ));
+                    }
+                    rules.max_auth_age = Some(secs);
+                }
                 other => return Err(format!("unknown location option \"{other}\"")),
             }
+        }
+        match rules.prompt.as_deref() {
+            Some("none") if rules.max_auth_age.is_some() => {
+                return Err("sesame_max_auth_age re-authenticates with prompt=login: it cannot be combined with sesame_prompt none".into());
+            }
+            Some("login") if rules.max_auth_age.is_none() => {
+                rules.max_auth_age = Some(PROMPT_LOGIN_MAX_AUTH_AGE);
+            }
+            _ => {}
         }
         if federation == Federation::Generic
             && (rules.siret_hint.is_some() || rules.idp_hint.is_some())
@@ -382,11 +418,22 @@ impl LocationRules {
         };
         LoginOptions {
             acr: self.acr.clone(),
-            prompt: self.prompt.clone(),
+            // A location with a maximum authentication age asks for a fresh one (prompt=login;
+            // never max_age, which FranceConnect refuses with Y030007 and ProConnect ignores).
+            prompt: self
+                .prompt
+                .clone()
+                .or_else(|| self.max_auth_age.map(|_| "login".to_owned())),
             login_hint: pick(&self.login_hint, is_email),
             idp_hint: pick(&self.idp_hint, is_idp_id),
             siret_hint: pick(&self.siret_hint, is_siret_hint),
         }
+    }
+
+    /// Did the session's user authenticate longer ago than this location accepts?
+    pub fn authentication_too_old(&self, id: &Identity, now: u64) -> bool {
+        self.max_auth_age
+            .is_some_and(|max| now.saturating_sub(id.auth_time()) > max)
     }
 
     /// The first required claim the session does not satisfy.
@@ -558,6 +605,44 @@ mod tests {
         // An exact address is not a domain rule: email_verified plays no part.
         let exact = RequireRule::parse("email agent@fia1.fr").unwrap();
         assert!(exact.satisfied_by(&with_claims(generic, email(None))));
+    }
+
+    #[test]
+    fn maximum_authentication_age_is_validated_and_implied_by_prompt_login() {
+        let pc = Federation::ProConnect;
+        let fc = Federation::FranceConnect;
+        let r = LocationRules::parse(fc, &opts(&[("max_auth_age", "15m")])).unwrap();
+        assert_eq!(r.max_auth_age, Some(900));
+        assert_eq!(r.login_options("").prompt.as_deref(), Some("login"));
+        let r = LocationRules::parse(fc, &opts(&[("prompt", "login")])).unwrap();
+        assert_eq!(r.max_auth_age, Some(PROMPT_LOGIN_MAX_AUTH_AGE));
+        let r = LocationRules::parse(pc, &opts(&[("prompt", "login"), ("max_auth_age", "1h")]))
+            .unwrap();
+        assert_eq!(r.max_auth_age, Some(3600));
+        for bad in [
+            vec![("max_auth_age", "soon")],
+            vec![("max_auth_age", "30s")],
+            vec![("max_auth_age", "5m"), ("max_auth_age", "6m")],
+            vec![("prompt", "none"), ("max_auth_age", "5m")],
+        ] {
+            assert!(LocationRules::parse(pc, &opts(&bad)).is_err(), "{bad:?}");
+        }
+        assert_eq!(LocationRules::parse(pc, &[]).unwrap().max_auth_age, None);
+    }
+
+    #[test]
+    fn authentication_older_than_the_maximum_age_needs_a_new_one() {
+        let r = LocationRules::parse(Federation::ProConnect, &opts(&[("max_auth_age", "10m")]))
+            .unwrap();
+        let at = |t: u64| pc_identity("eidas1", false).with_auth_time(t);
+        assert!(!r.authentication_too_old(&at(10_000), 10_600));
+        assert!(r.authentication_too_old(&at(10_000), 10_601));
+        assert!(
+            r.authentication_too_old(&at(0), 10_000),
+            "unknown = ancient"
+        );
+        assert!(!r.authentication_too_old(&at(u64::MAX), 10), "no underflow");
+        assert!(!LocationRules::default().authentication_too_old(&at(0), u64::MAX));
     }
 
     fn opts(list: &[(&str, &str)]) -> Vec<(String, String)> {

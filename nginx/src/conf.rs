@@ -130,7 +130,7 @@ impl LocConf {
     }
 }
 
-pub static mut COMMANDS: [ngx_command_t; 20] = [
+pub static mut COMMANDS: [ngx_command_t; 21] = [
     global_command(ngx_string!("sesame_redis")),
     global_command(ngx_string!("sesame_secret_file")),
     global_command(ngx_string!("sesame_redis_timeout")),
@@ -178,6 +178,7 @@ pub static mut COMMANDS: [ngx_command_t; 20] = [
     option_command(ngx_string!("sesame_login_hint")),
     option_command(ngx_string!("sesame_idp_hint")),
     option_command(ngx_string!("sesame_siret_hint")),
+    option_command(ngx_string!("sesame_max_auth_age")),
     ngx_command_t::empty(),
 ];
 
@@ -194,7 +195,8 @@ const fn option_command(name: ngx_str_t) -> ngx_command_t {
 }
 
 /// `sesame_acr VALUE...;`, `sesame_require CLAIM VALUE...;`, `sesame_prompt login|none;`,
-/// `sesame_login_hint|sesame_idp_hint|sesame_siret_hint VALUE|$arg_NAME;`.
+/// `sesame_login_hint|sesame_idp_hint|sesame_siret_hint VALUE|$arg_NAME;`,
+/// `sesame_max_auth_age TIME;`.
 extern "C" fn cmd_location_option(
     cf: *mut ngx_conf_t,
     _cmd: *mut ngx_command_t,
@@ -215,7 +217,7 @@ extern "C" fn cmd_location_option(
     let key = name.strip_prefix("sesame_").unwrap_or(&name).to_owned();
     let single = matches!(
         key.as_str(),
-        "prompt" | "login_hint" | "idp_hint" | "siret_hint"
+        "prompt" | "login_hint" | "idp_hint" | "siret_hint" | "max_auth_age"
     );
     if single && words.len() != 1 {
         return conf_error(cf, &format!("\"{name}\" takes exactly one value"));

@@ -223,6 +223,29 @@ pub(crate) fn run(inner: &Inner, task: CallbackTask) -> Outcome {
     // opens it.
     let mfa = crate::policy::proves_mfa(&result.acr, result.claims.get("amr"));
     let now = now_unix();
+    // OIDC Core §2: auth_time is when the user authenticated; never later than now, the login
+    // time when the provider does not send it.
+    let provider_auth_time = crate::oidc::auth_time(&result.claims);
+    let auth_time = provider_auth_time.map_or(now, |t| t.min(now));
+    if task.pending.options.prompt.as_deref() == Some("login") {
+        let leeway = provider.cfg.settings.leeway.as_secs();
+        if let Some(t) = provider_auth_time {
+            if t.saturating_add(leeway) < task.pending.created {
+                // Asked to re-authenticate, the provider answered with an older authentication:
+                // taking it would send the browser back again and again.
+                let page = failures::level_refused(
+                    provider,
+                    client,
+                    &format!(
+                        "asked prompt=login, but auth_time is {}s before this login started: the provider did not re-authenticate the user",
+                        task.pending.created.saturating_sub(t)
+                    ),
+                    &task.pending.return_to,
+                );
+                return with_cookies(page, cookies);
+            }
+        }
+    }
     let settings = inner.sessions.settings();
     let session = Session {
         provider: provider.name().to_owned(),
@@ -235,6 +258,7 @@ pub(crate) fn run(inner: &Inner, task: CallbackTask) -> Outcome {
         refreshed: now,
         expires: now + settings.lifetime.as_secs(),
         mfa,
+        auth_time,
     };
     let key = user_key(&session.issuer, &session.sub);
     let acr = session.acr.clone();

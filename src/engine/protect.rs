@@ -45,6 +45,9 @@ fn judge(provider: &Provider, rules: &LocationRules, id: &Identity) -> Verdict {
     if !crate::policy::level_met(provider.cfg.settings.federation, &rules.acr, id) {
         return Verdict::StepUp;
     }
+    if rules.authentication_too_old(id, now_unix()) {
+        return Verdict::StepUp;
+    }
     match rules.unmet_requirement(id) {
         Some(rule) => Verdict::Forbidden(format!(
             "claim {} does not hold any of the values required here ({})",
@@ -97,14 +100,26 @@ fn decide(
 }
 
 fn emit_step_up(provider: &Provider, id: &Identity, rules: &LocationRules, client: &str) {
+    let why = if rules.authentication_too_old(id, now_unix()) {
+        format!(
+            "re-authentication (prompt=login) of user {}: authenticated {}s ago, this location accepts at most {}s",
+            id.user_key(),
+            now_unix().saturating_sub(id.auth_time()),
+            rules.max_auth_age.unwrap_or_default()
+        )
+    } else {
+        format!(
+            "step-up of user {} from acr {} to one of [{}]",
+            id.user_key(),
+            failures::log_safe(id.acr()),
+            rules.acr.join(" ")
+        )
+    };
     crate::log::emit(
         crate::api::LogLevel::Info,
         &format!(
-            "sesame: provider \"{}\": step-up of user {} from acr {} to one of [{}] [client {}]",
+            "sesame: provider \"{}\": {why} [client {}]",
             provider.name(),
-            id.user_key(),
-            failures::log_safe(id.acr()),
-            rules.acr.join(" "),
             failures::log_safe(client)
         ),
     );
@@ -138,6 +153,7 @@ pub(crate) fn identity_of(provider: &Provider, session: &Session) -> Identity {
         &provider.cfg.remote_user_claim,
     )
     .with_login_facts(session.mfa, provider.cfg.settings.federation)
+    .with_auth_time(session.auth_time)
 }
 
 pub(crate) fn begin_with(

@@ -170,6 +170,7 @@ pub enum OidcError {
 
 pub use client::OidcClient;
 pub use proconnect::{is_email, is_siret_hint, PC_ACR_VALUES, PC_MFA_ACR_VALUES};
+pub use validate::auth_time;
 
 mod acr;
 mod authorize;

@@ -176,3 +176,9 @@ pub(crate) fn time_claim(claims: &Map<String, Value>, name: &str) -> Option<i64>
 pub(crate) fn now() -> i64 {
     now_secs()
 }
+
+/// The id_token's `auth_time` (OIDC Core §2) as Unix seconds, saturating: negative values are
+/// 0, huge ones `u64::MAX` (the caller clamps to now).
+pub fn auth_time(claims: &Map<String, Value>) -> Option<u64> {
+    time_claim(claims, "auth_time").map(|t| u64::try_from(t).unwrap_or(0))
+}

@@ -32,6 +32,11 @@ pub struct Session {
     /// existed decode as `false`: never taken for MFA (fail closed).
     #[serde(default)]
     pub mfa: bool,
+    /// Unix seconds of the user's authentication at the provider: the id_token's `auth_time`
+    /// (never later than the login), else the login time. Records written before this field
+    /// existed decode as 0: older than any `sesame_max_auth_age` (fail closed).
+    #[serde(default)]
+    pub auth_time: u64,
 }
 
 impl Session {
@@ -74,8 +79,13 @@ mod tests {
     fn record_written_before_the_mfa_fact_existed_is_not_mfa() {
         let mut old = serde_json::to_value(session(1, 1, 2)).unwrap();
         old.as_object_mut().unwrap().remove("mfa");
+        old.as_object_mut().unwrap().remove("auth_time");
         let decoded: Session = serde_json::from_value(old).unwrap();
         assert!(!decoded.mfa);
+        assert_eq!(
+            decoded.auth_time, 0,
+            "older than any maximum authentication age"
+        );
     }
 
     #[test]

@@ -97,6 +97,37 @@ def test_franceconnect_sensitive_location_asks_prompt_login_within_the_whitelist
     assert php_server(login.final)["SESAME_PROVIDER"] == "fc"
 
 
+def test_prompt_login_location_re_authenticates_a_session_authenticated_long_ago(
+        browser, nginx, emulator):
+    emulator.misbehave("old_auth_time")
+    first = php_server(browser.login(nginx.url("/usagers/"), identity="testfc1").final)
+    resp = browser.get(nginx.url("/usagers/sensible/doc?id=7"))
+    assert resp.status_code == 303, "sesame_prompt login: an old authentication is not enough"
+    assert resp.headers["Location"].startswith(emulator.issuer + "/authorize?")
+    assert query(resp.headers["Location"])["prompt"] == "login"
+    login = browser.login(nginx.url("/usagers/sensible/doc?id=7"), identity="testfc1")
+    assert login.callback.headers["Location"].endswith("/usagers/sensible/doc?id=7")
+    server = php_server(login.final)
+    assert server["SESAME_USER"] == first["SESAME_USER"]
+    again = browser.get(nginx.url("/usagers/sensible/"))
+    assert again.status_code == 200, "a fresh authentication does not loop"
+
+
+def test_max_auth_age_re_authenticates_an_old_session_once_and_lands_on_the_page(
+        browser, nginx, pc_emulator):
+    pc_emulator.misbehave("old_auth_time")
+    first = php_server(browser.login(nginx.url("/agents/"), identity="test@fia1.fr").final)
+    resp = browser.get(nginx.url("/agents/recent/page?x=1"))
+    assert resp.status_code == 303
+    assert query(resp.headers["Location"])["prompt"] == "login"
+    assert "max_age" not in query(resp.headers["Location"])
+    login = browser.login(nginx.url("/agents/recent/page?x=1"), identity="test@fia1.fr")
+    assert login.callback.headers["Location"].endswith("/agents/recent/page?x=1")
+    assert php_server(login.final)["SESAME_USER"] == first["SESAME_USER"]
+    assert browser.get(nginx.url("/agents/recent/")).status_code == 200
+    assert browser.get(nginx.url("/agents/")).status_code == 200
+
+
 def test_franceconnect_session_never_opens_a_proconnect_location(browser, nginx, emulator,
                                                                   pc_emulator):
     php_server(browser.login(nginx.url("/usagers/"), identity="testfc1").final)

@@ -311,6 +311,7 @@ class ProConnectHandler(Handler):
             "client_id": client["client_id"], "redirect_uri": redirect_uri, "state": state,
             "nonce": nonce, "scopes": scopes, "wanted": wanted, "amr": amr,
             "code_challenge": challenge, "expires": st.now() + 600,
+            "prompt_login": "login" in prompts,
         }
         sid, session = self.sso_session()
         fresh_needed = "login" in prompts or bool(set(wanted or []) & FORCE_NEW_SESSION)
@@ -390,8 +391,8 @@ class ProConnectHandler(Handler):
                 ("error", "access_denied"),
                 ("error_description", "requested ACRs could not be satisfied")], set()))
         sid, session = self.sso_session()
-        if session and session["login"] == login and not (set(inter["wanted"] or [])
-                                                          & FORCE_NEW_SESSION):
+        if session and session["login"] == login and not inter.get("prompt_login") and not (
+                set(inter["wanted"] or []) & FORCE_NEW_SESSION):
             auth_time = session["auth_time"]
         else:
             sid, auth_time = secrets.token_urlsafe(32), int(now)
@@ -401,6 +402,8 @@ class ProConnectHandler(Handler):
         st = self.st
         now = st.now()
         misbehave = st.take_misbehaviours()
+        if "old_auth_time" in misbehave:
+            auth_time = int(now) - 7200
         code = secrets.token_urlsafe(32)
         with st.lock:
             session = st.sessions.get(sid)
