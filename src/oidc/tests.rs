@@ -781,3 +781,19 @@ fn sub_with_control_characters_is_refused_not_repaired() {
     let t = f.id_token(|c| c["sub"] = json!("user\u{0}1"));
     invalid_token(f.login_with_id_token(&t), "sub");
 }
+
+#[test]
+fn auth_time_saturates_instead_of_overflowing() {
+    let of = |v: Value| {
+        let mut m = serde_json::Map::new();
+        m.insert("auth_time".into(), v);
+        super::auth_time(&m)
+    };
+    assert_eq!(of(json!(1_700_000_000)), Some(1_700_000_000));
+    assert_eq!(of(json!(-5)), Some(0));
+    assert_eq!(of(json!(i64::MIN)), Some(0));
+    assert_eq!(of(json!(1e300)), Some(i64::MAX as u64));
+    assert_eq!(of(json!(u64::MAX)), Some(i64::MAX as u64));
+    assert_eq!(of(json!("soon")), None);
+    assert_eq!(super::auth_time(&serde_json::Map::new()), None);
+}

@@ -24,6 +24,7 @@ from test_proconnect_login import (  # noqa: F401 (the nginx behaviour tests, ru
     test_mfa_acr_with_a_single_factor_amr_from_another_location_steps_up_at_an_mfa_location,
     test_max_auth_age_re_authenticates_an_old_session_once_and_lands_on_the_page,
     test_prompt_login_location_re_authenticates_a_session_authenticated_long_ago,
+    test_provider_answering_prompt_login_with_an_old_authentication_gets_a_page_not_a_loop,
     test_mfa_claimed_without_a_second_factor_in_amr_is_refused,
     test_required_claim_values_let_the_right_agents_in,
     test_required_claim_values_refuse_other_agents_with_a_403_page,

@@ -128,6 +128,17 @@ def test_max_auth_age_re_authenticates_an_old_session_once_and_lands_on_the_page
     assert browser.get(nginx.url("/agents/")).status_code == 200
 
 
+def test_provider_answering_prompt_login_with_an_old_authentication_gets_a_page_not_a_loop(
+        browser, nginx, pc_emulator):
+    pc_emulator.misbehave("old_auth_time")
+    offset = nginx.log_size()
+    login = browser.login(nginx.url("/agents/recent/"), identity="test@fia1.fr")
+    assert query(login.authorize_url)["prompt"] == "login"
+    assert_page(login.callback, [403])
+    assert browser.cookie(SESSION) is None
+    assert "the provider did not re-authenticate the user" in nginx.log_since(offset)
+
+
 def test_franceconnect_session_never_opens_a_proconnect_location(browser, nginx, emulator,
                                                                   pc_emulator):
     php_server(browser.login(nginx.url("/usagers/"), identity="testfc1").final)
