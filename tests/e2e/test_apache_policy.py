@@ -177,6 +177,8 @@ def test_siret_hint_on_franceconnect_fails_config_test(make_site, pc_emulator):
     ("SesamePrompt login none", "SesamePrompt takes exactly one value"),
     ("SesameRequireClaim siret", "SesameRequireClaim takes a claim name then its accepted values"),
     ("SesameAcr eidas1\n    SesameAcr eidas2", "SesameAcr is duplicate"),
+    ("SesameMaxAuthAge 30s", "sesame_max_auth_age \"30s\" is below 60s"),
+    ("SesameMaxAuthAge 5m\n    SesamePrompt none", "cannot be combined with sesame_prompt none"),
 ])
 def test_malformed_option_lines_fail_config_test_at_their_line(make_site, pc_emulator, line,
                                                                 why):
