@@ -30,6 +30,12 @@ AliasMatch "^/agents/" "{{PHP_DIR}}/index.php"
 <Location /agents/fia1/>
     Require sesame-claim email @fia1.fr
 </Location>
+<Location /agents/uid/>
+    Require sesame-claim uid c-4
+</Location>
+<Location /agents/uid-text/>
+    Require sesame-claim uid ["c-4"]
+</Location>
 <Location /agents/login-mfa/>
     SesameAcr mfa
 </Location>
@@ -106,3 +112,12 @@ def test_require_sesame_acr_mfa_refuses_an_mfa_acr_with_a_single_factor_amr(brow
     assert server["SESAME_ACR"] == "eidas1-mfa"
     assert json.loads(server["SESAME_CLAIM_AMR"]) == ["pwd"]
     assert browser.get(nginx.url("/agents/require-mfa/")).status_code in (401, 403)
+
+
+def test_require_sesame_claim_compares_a_string_that_looks_like_an_array_as_a_string(browser,
+                                                                                     nginx):
+    server = php_server(browser.login(nginx.url("/agents/"), identity="ctrl@fia1.fr").final)
+    assert server["SESAME_CLAIM_UID"] == '["c-4"]'
+    assert browser.get(nginx.url("/agents/uid/")).status_code in (401, 403), \
+        "a string claim is not an array"
+    assert browser.get(nginx.url("/agents/uid-text/")).status_code == 200

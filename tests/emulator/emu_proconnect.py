@@ -79,7 +79,8 @@ IDENTITIES = {
         "acrs": {"eidas1": ["pwd"]},
         # Control characters an identity provider let through: NUL, CR/LF, ESC; tab is legal.
         "claims": {"given_name": "Marc\tAntoine", "usual_name": "DU\u0000BOIS",
-                   "email": "ctrl@fia1.fr", "uid": "c-4", "siret": "21750001600019",
+                   # A string whose text looks like a JSON array (it is not one).
+                   "email": "ctrl@fia1.fr", "uid": "[\"c-4\"]", "siret": "21750001600019",
                    "roles": ["agent_public", "x\r\nX-Injected: 1"],
                    "organization_label": "Mairie\r\nX-Injected: 1\u001b[31m"},
     },
