@@ -18,9 +18,10 @@
  *   (Apache gives each request its own thread or process);
  * - fixups: identity into r->subprocess_env (CGI, mod_php, proxy_fcgi) and optionally request
  *   headers for proxied apps;
- * - SesameAcr, SesameRequireClaim, SesamePrompt, Sesame*Hint, SesameUnauthAction: nginx's
- *   location options, handed as they are to the core's Sesame::location (step-up, 403 pages,
- *   silent SSO, 401 for scripts, optional login: the core's);
+ * - SesameAcr, SesameRequireClaim, SesamePrompt, Sesame*Hint, SesameUnauthAction,
+ *   SesameMaxAuthAge: nginx's location options, handed as they are to the core's
+ *   Sesame::location (step-up, re-authentication, 403 pages, silent SSO, 401 for scripts,
+ *   optional login: the core's);
  * - Require sesame-acr / sesame-claim: rules evaluated by the core;
  * - handler "sesame-logout".
  */
@@ -64,6 +65,8 @@ static const command_rec sesame_cmds[] = {
                       "SIRET or $arg_NAME: siret_hint sent to ProConnect"),
     AP_INIT_TAKE_ARGV("SesameUnauthAction", sesame_set_option, "unauth_action", OR_AUTHCFG,
                       "login|401|pass: what a request without session gets (default login)"),
+    AP_INIT_TAKE_ARGV("SesameMaxAuthAge", sesame_set_option, "max_auth_age", OR_AUTHCFG,
+                      "TIME: re-authenticate (prompt=login) when the login is older"),
     {NULL},
 };
 

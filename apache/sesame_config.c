@@ -371,8 +371,8 @@ const char *sesame_set_variables(cmd_parms *cmd, void *dcv, const char *style)
 
 /* SesameAcr VALUE..., SesameRequireClaim CLAIM VALUE..., SesamePrompt login|none,
  * SesameLoginHint / SesameIdpHint / SesameSiretHint VALUE|$arg_NAME, SesameUnauthAction
- * login|401|pass: the core's location options (key in cmd->info), validated by the core
- * against the provider's federation. */
+ * login|401|pass, SesameMaxAuthAge TIME: the core's location options (key in cmd->info),
+ * validated by the core against the provider's federation. */
 const char *sesame_set_option(cmd_parms *cmd, void *dcv, int argc, char *const argv[])
 {
     sesame_dir *dc = dcv;

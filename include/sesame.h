@@ -598,8 +598,10 @@ int sesame_outcome_uniform(const struct sesame_outcome *o,
                            struct sesame_str *header_value);
 
 /*
- `authz::claim_matches`: 1 when the allowed identity's claim `name` equals `value` (or, for
- an array claim, contains it), else 0.
+ Apache's `Require sesame-claim NAME VALUE`: 1 when the allowed identity's claim `name`
+ holds `value` with exactly the semantics of `sesame_require` (`policy::RequireRule`: an
+ element of a JSON array claim, a string compared as it is, `@domain` for a vouched e-mail
+ address), else 0.
 
  # Safety
  `o` must be NULL or a live outcome; strings valid for their lengths.

@@ -12,6 +12,58 @@ use crate::identity::{ClaimText, Identity, IdentityFields};
 /// are left out too (absent and null mean the same to an application reading variables).
 const PROTOCOL_CLAIMS: &[&str] = &["iss", "aud", "exp", "iat", "nonce", "at_hash", "nbf", "azp"];
 
+/// Characters no claim keeps: the C0 controls except tab (NUL included), and DEL. Apache's
+/// environment is NUL-terminated and headers end at CR/LF, so a value holding one would not be
+/// the same string for the policy and for the backend.
+pub fn is_refused_control(c: char) -> bool {
+    (c < ' ' && c != '\t') || c == '\u{7f}'
+}
+
+/// What a login's claims hold after [`scrub_controls`]: each refused control character replaced
+/// by U+FFFD (the Unicode replacement character), in strings at any depth (arrays, objects);
+/// claims whose *name* holds one are dropped. Returns the names of the claims changed or
+/// dropped, for the log line (sanitised).
+pub fn scrub_controls(claims: &mut Map<String, Value>) -> Vec<String> {
+    fn scrub(value: &mut Value) -> bool {
+        match value {
+            Value::String(s) if s.chars().any(is_refused_control) => {
+                *s = s
+                    .chars()
+                    .map(|c| if is_refused_control(c) { '\u{fffd}' } else { c })
+                    .collect();
+                true
+            }
+            Value::Array(list) => list.iter_mut().fold(false, |acc, v| scrub(v) | acc),
+            Value::Object(map) => {
+                let before = map.len();
+                map.retain(|k, _| !k.chars().any(is_refused_control));
+                let dropped = map.len() != before;
+                map.values_mut().fold(dropped, |acc, v| scrub(v) | acc)
+            }
+            _ => false,
+        }
+    }
+    let mut changed: Vec<String> = Vec::new();
+    claims.retain(|name, _| {
+        let keep = !name.chars().any(is_refused_control);
+        if !keep {
+            changed.push(
+                name.chars()
+                    .map(|c| if is_refused_control(c) { '?' } else { c })
+                    .take(64)
+                    .collect(),
+            );
+        }
+        keep
+    });
+    for (name, value) in claims.iter_mut() {
+        if scrub(value) {
+            changed.push(name.clone());
+        }
+    }
+    changed
+}
+
 /// A claim value as text: strings as they are (UTF-8), anything else as compact JSON.
 pub fn claim_text(value: &Value) -> String {
     match value {
@@ -144,6 +196,35 @@ pub fn is_spoofable_header(name: &str) -> bool {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn control_characters_in_claims_become_replacement_characters_tab_kept() {
+        let mut claims = json!({
+            "usual_name": "DU\u{0}BOIS", "label": "a\r\nb\tc\u{7f}",
+            "roles": ["ok", "x\u{1}"], "custom": {"k": "v\u{1b}", "bad\nkey": 1},
+            "evil\u{0}name": "v", "siret": "21750001600019", "n": 3
+        })
+        .as_object()
+        .cloned()
+        .unwrap();
+        let mut changed = scrub_controls(&mut claims);
+        changed.sort();
+        assert_eq!(
+            changed,
+            ["custom", "evil?name", "label", "roles", "usual_name"]
+        );
+        assert_eq!(claims["usual_name"], "DU\u{fffd}BOIS");
+        assert_eq!(claims["label"], "a\u{fffd}\u{fffd}b\tc\u{fffd}");
+        assert_eq!(claims["roles"], json!(["ok", "x\u{fffd}"]));
+        assert_eq!(claims["custom"], json!({"k": "v\u{fffd}"}));
+        assert!(!claims.contains_key("evil\u{0}name"));
+        assert_eq!(claims["siret"], "21750001600019");
+        let text = identity("pc", "i", "s", "eidas1", &claims, "sub");
+        assert!(text
+            .claims()
+            .all(|c| !c.value.chars().any(is_refused_control)
+                && !c.name.chars().any(is_refused_control)));
+    }
 
     #[test]
     fn claims_keep_utf8_and_encode_non_strings_as_compact_json() {

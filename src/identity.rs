@@ -9,6 +9,8 @@
 use std::fmt;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
+use crate::oidc::Federation;
+
 /// Names `Identity::uniform` answers for (`$sesame_<name>`, `SESAME_<NAME>`).
 pub const UNIFORM_CLAIMS: &[&str; UNIFORM_COUNT] = &[
     "given_name",
@@ -175,6 +177,13 @@ struct Parts {
     values: Box<[ValueSpan]>,
     /// `compat::variables_of`, built on first use.
     mod_auth_openidc: OnceLock<Vec<(String, String)>>,
+    /// The login proved a second factor (`Session::mfa`).
+    mfa: bool,
+    /// When the user authenticated at the provider (`Session::auth_time`).
+    auth_time: u64,
+    /// The federation of the provider that issued it (rules that depend on it, e.g. whether an
+    /// absent `email_verified` vouches for the address). Generic unless set: fail closed.
+    federation: Federation,
 }
 
 /// The verified identity handed to the backend. Immutable; a clone shares it.
@@ -283,7 +292,44 @@ impl Identity {
             fixed,
             values: values.into_boxed_slice(),
             mod_auth_openidc: OnceLock::new(),
+            mfa: false,
+            auth_time: 0,
+            federation: Federation::Generic,
         }))
+    }
+
+    /// The same identity with the facts its login verified (`Session::mfa`) and its provider's
+    /// federation. Called on a freshly built identity; a shared one is left as it is (not MFA,
+    /// generic, authenticated at time 0: fail closed).
+    pub(crate) fn with_login_facts(mut self, mfa: bool, federation: Federation) -> Identity {
+        if let Some(parts) = Arc::get_mut(&mut self.0) {
+            parts.mfa = mfa;
+            parts.federation = federation;
+        }
+        self
+    }
+
+    /// The same identity with the time its user authenticated at the provider.
+    pub(crate) fn with_auth_time(mut self, auth_time: u64) -> Identity {
+        if let Some(parts) = Arc::get_mut(&mut self.0) {
+            parts.auth_time = auth_time;
+        }
+        self
+    }
+
+    /// Unix seconds of the user's authentication at the provider (`Session::auth_time`).
+    pub fn auth_time(&self) -> u64 {
+        self.0.auth_time
+    }
+
+    /// The federation of the provider that issued this identity.
+    pub fn federation(&self) -> Federation {
+        self.0.federation
+    }
+
+    /// True when the login proved a second factor (multi-factor acr, consistent amr).
+    pub fn mfa(&self) -> bool {
+        self.0.mfa
     }
 
     fn str_at(&self, span: Span) -> &str {

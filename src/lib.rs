@@ -6,7 +6,6 @@
 //! event loop. The C ABI in `ffi.rs` wraps this API one-to-one.
 
 mod api;
-pub mod authz;
 pub mod claims;
 pub mod compat;
 pub mod config;

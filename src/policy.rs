@@ -45,6 +45,38 @@ pub fn acr_satisfies(federation: Federation, wanted: &[String], got: &str) -> bo
     }
 }
 
+/// Does the session behind `id` meet a location's accepted acr values? The acr must satisfy
+/// them (`acr_satisfies`) and, where every accepted value is multi-factor, the login must have
+/// proved a second factor (`Identity::mfa`, verified at login whatever that login asked): an
+/// MFA acr with a single-factor amr obtained at a location that did not ask for MFA never
+/// opens one that does.
+pub fn level_met(federation: Federation, wanted: &[String], id: &Identity) -> bool {
+    acr_satisfies(federation, wanted, id.acr()) && (!asks_mfa(wanted) || id.mfa())
+}
+
+/// The fact stored in the session at login: `acr` is a multi-factor value and `amr`, when the
+/// provider sent a usable one, does not show a single factor.
+pub fn proves_mfa(acr: &str, amr: Option<&Value>) -> bool {
+    PC_MFA_ACR_VALUES.contains(&acr) && amr_has_second_factor(amr) != Some(false)
+}
+
+/// The accepted values of an acr rule as written (`sesame_acr`, `SesameAcr`, Apache's
+/// `Require sesame-acr`): ProConnect's `mfa` shortcut stands for its four multi-factor values.
+pub fn expand_acr<'a>(
+    federation: Federation,
+    words: impl IntoIterator<Item = &'a str>,
+) -> Vec<String> {
+    let mut values: Vec<String> = Vec::new();
+    for word in words {
+        if word == "mfa" && federation == Federation::ProConnect {
+            values.extend(PC_MFA_ACR_VALUES.iter().map(|s| s.to_string()));
+        } else {
+            values.push(word.to_owned());
+        }
+    }
+    values
+}
+
 /// True when every accepted value is a multi-factor one: the location asks for MFA.
 pub fn asks_mfa(wanted: &[String]) -> bool {
     !wanted.is_empty()
@@ -80,8 +112,14 @@ pub fn amr_has_second_factor(amr: Option<&Value>) -> Option<bool> {
     Some(classes.len() >= 2)
 }
 
-/// `sesame_require CLAIM VALUE...;`: the claim must hold one of the values. For arrays (roles)
-/// one element must match; for `email`, a value starting with `@` matches the domain.
+/// `sesame_require CLAIM VALUE...;` (Apache `SesameRequireClaim` and `Require sesame-claim`:
+/// this one implementation serves all three): the claim must hold one of the values. A JSON
+/// array claim (roles) matches when one of its elements does; a string claim is compared as it
+/// is, even when its text looks like an array. A value starting with `@` matches an e-mail
+/// domain, and only when the provider vouches for the address: `email_verified` true when it
+/// sends the claim (false, or anything else, never matches), and for a generic provider the
+/// claim must be sent (FranceConnect and ProConnect do not send it; their addresses come from
+/// the identity providers they federate).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequireRule {
     pub claim: String,
@@ -101,11 +139,22 @@ impl RequireRule {
         Ok(RequireRule { claim, values })
     }
 
-    fn value_matches(&self, got: &str) -> bool {
+    /// A rule of one claim and one accepted value (Apache's `Require sesame-claim`, which the
+    /// server evaluates one value at a time).
+    pub fn single(claim: &str, value: &str) -> RequireRule {
+        RequireRule {
+            claim: claim.to_owned(),
+            values: vec![value.to_owned()],
+        }
+    }
+
+    fn value_matches(&self, got: &str, email_vouched: bool) -> bool {
         self.values.iter().any(|want| {
             if let Some(domain) = want.strip_prefix('@') {
-                got.rsplit_once('@')
-                    .is_some_and(|(_, d)| d.eq_ignore_ascii_case(domain))
+                email_vouched
+                    && got
+                        .rsplit_once('@')
+                        .is_some_and(|(_, d)| d.eq_ignore_ascii_case(domain))
             } else {
                 got == want
             }
@@ -116,24 +165,35 @@ impl RequireRule {
     /// array claim matches when one of its string elements does; numbers and booleans by
     /// their JSON text.
     pub fn satisfied_by(&self, identity: &Identity) -> bool {
+        let vouched = email_vouched(identity);
         match identity.claim_text(&self.claim) {
             None => false,
-            Some(c) if !c.json => self.value_matches(c.value),
+            Some(c) if !c.json => self.value_matches(c.value, vouched),
             Some(c) => serde_json::from_str::<Value>(c.value)
-                .is_ok_and(|value| self.satisfied_by_value(&value)),
+                .is_ok_and(|value| self.satisfied_by_value(&value, vouched)),
         }
     }
 
-    fn satisfied_by_value(&self, value: &Value) -> bool {
+    fn satisfied_by_value(&self, value: &Value, vouched: bool) -> bool {
         match value {
-            Value::String(s) => self.value_matches(s),
+            Value::String(s) => self.value_matches(s, vouched),
             Value::Array(list) => list
                 .iter()
-                .any(|v| v.as_str().is_some_and(|s| self.value_matches(s))),
-            Value::Number(n) => self.value_matches(&n.to_string()),
-            Value::Bool(b) => self.value_matches(&b.to_string()),
+                .any(|v| v.as_str().is_some_and(|s| self.value_matches(s, vouched))),
+            Value::Number(n) => self.value_matches(&n.to_string(), vouched),
+            Value::Bool(b) => self.value_matches(&b.to_string(), vouched),
             _ => false,
         }
+    }
+}
+
+/// May an `@domain` rule trust the identity's e-mail address? `email_verified` decides when
+/// sent (JSON `true`, or the string "true" some providers send); absent, only FranceConnect and
+/// ProConnect vouch for it.
+fn email_vouched(identity: &Identity) -> bool {
+    match identity.claim_text("email_verified") {
+        Some(c) => c.value == "true",
+        None => identity.federation() != Federation::Generic,
     }
 }
 
@@ -167,7 +227,18 @@ pub struct LocationRules {
     pub login_hint: Option<Hint>,
     pub idp_hint: Option<Hint>,
     pub siret_hint: Option<Hint>,
+    /// `sesame_max_auth_age` in seconds (or the default that `sesame_prompt login` implies): a
+    /// session whose user authenticated longer ago re-authenticates with prompt=login.
+    pub max_auth_age: Option<u64>,
 }
+
+/// The maximum authentication age `sesame_prompt login` implies without `sesame_max_auth_age`
+/// (FranceConnect+ keeps its own sessions 10 minutes).
+pub const PROMPT_LOGIN_MAX_AUTH_AGE: u64 = 600;
+
+/// The smallest `sesame_max_auth_age`: below it a user could be sent back to the provider
+/// between its login page and the return to the site.
+pub const MIN_MAX_AUTH_AGE: u64 = 60;
 
 fn fed_name(federation: Federation) -> &'static str {
     match federation {
@@ -235,14 +306,7 @@ impl LocationRules {
                                 .into(),
                         );
                     }
-                    let mut values: Vec<String> = Vec::new();
-                    for word in value.split_whitespace() {
-                        if word == "mfa" && federation == Federation::ProConnect {
-                            values.extend(PC_MFA_ACR_VALUES.iter().map(|s| s.to_string()));
-                        } else {
-                            values.push(word.to_owned());
-                        }
-                    }
+                    let mut values = expand_acr(federation, value.split_whitespace());
                     if values.is_empty() {
                         return Err("sesame_acr needs at least one value".into());
                     }
@@ -327,8 +391,33 @@ impl LocationRules {
                 "idp_hint" => {
                     rules.idp_hint = Some(parse_hint(key, value, is_idp_id, "fia1v2 or $arg_idp")?)
                 }
+                "max_auth_age" => {
+                    if rules.max_auth_age.is_some() {
+                        return Err("sesame_max_auth_age is duplicate".into());
+                    }
+                    let secs = crate::config::parse_duration(value)
+                        .map(|d| d.as_secs())
+                        .ok_or_else(|| {
+                            format!("sesame_max_auth_age \"{value}\" is not a duration (write e.g. 15m or 1h)")
+                        })?;
+                    if secs < MIN_MAX_AUTH_AGE {
+                        return Err(format!(
+                            "sesame_max_auth_age \"{value}\" is below 60s: users could be sent back to the provider between its login page and the return to this site"
+                        ));
+                    }
+                    rules.max_auth_age = Some(secs);
+                }
                 other => return Err(format!("unknown location option \"{other}\"")),
             }
+        }
+        match rules.prompt.as_deref() {
+            Some("none") if rules.max_auth_age.is_some() => {
+                return Err("sesame_max_auth_age re-authenticates with prompt=login: it cannot be combined with sesame_prompt none".into());
+            }
+            Some("login") if rules.max_auth_age.is_none() => {
+                rules.max_auth_age = Some(PROMPT_LOGIN_MAX_AUTH_AGE);
+            }
+            _ => {}
         }
         if federation == Federation::Generic
             && (rules.siret_hint.is_some() || rules.idp_hint.is_some())
@@ -355,11 +444,22 @@ impl LocationRules {
         };
         LoginOptions {
             acr: self.acr.clone(),
-            prompt: self.prompt.clone(),
+            // A location with a maximum authentication age asks for a fresh one (prompt=login;
+            // never max_age, which FranceConnect refuses with Y030007 and ProConnect ignores).
+            prompt: self
+                .prompt
+                .clone()
+                .or_else(|| self.max_auth_age.map(|_| "login".to_owned())),
             login_hint: pick(&self.login_hint, is_email),
             idp_hint: pick(&self.idp_hint, is_idp_id),
             siret_hint: pick(&self.siret_hint, is_siret_hint),
         }
+    }
+
+    /// Did the session's user authenticate longer ago than this location accepts?
+    pub fn authentication_too_old(&self, id: &Identity, now: u64) -> bool {
+        self.max_auth_age
+            .is_some_and(|max| now.saturating_sub(id.auth_time()) > max)
     }
 
     /// The first required claim the session does not satisfy.
@@ -461,7 +561,8 @@ mod tests {
                             "email": "jean@Interieur.gouv.fr", "idp_id": "fia1v2",
                             "level": 3, "agent": true});
         let id =
-            crate::claims::identity("pc", "i", "s", "eidas1", claims.as_object().unwrap(), "sub");
+            crate::claims::identity("pc", "i", "s", "eidas1", claims.as_object().unwrap(), "sub")
+                .with_login_facts(false, Federation::ProConnect);
         let ok = |t: &str| RequireRule::parse(t).unwrap().satisfied_by(&id);
         assert!(ok("level 3"));
         assert!(!ok("level 4"));
@@ -475,6 +576,128 @@ mod tests {
         assert!(ok("idp_id fia1v2"));
         assert!(!ok("missing x"));
         assert!(RequireRule::parse("siret").is_err());
+    }
+
+    fn pc_identity(acr: &str, mfa: bool) -> Identity {
+        crate::claims::identity("pc", "i", "s", acr, &serde_json::Map::new(), "sub")
+            .with_login_facts(mfa, Federation::ProConnect)
+    }
+
+    #[test]
+    fn mfa_location_needs_the_second_factor_verified_at_login_not_just_the_acr() {
+        let pc = Federation::ProConnect;
+        let mfa = v(PC_MFA_ACR_VALUES);
+        assert!(level_met(pc, &mfa, &pc_identity("eidas1-mfa", true)));
+        assert!(
+            !level_met(pc, &mfa, &pc_identity("eidas1-mfa", false)),
+            "an MFA acr whose login did not prove a second factor is not MFA"
+        );
+        // A location that does not ask for MFA only looks at the acr.
+        assert!(level_met(
+            pc,
+            &v(&["eidas1", "eidas1-mfa"]),
+            &pc_identity("eidas1-mfa", false)
+        ));
+        assert!(!level_met(pc, &mfa, &pc_identity("eidas1", true)));
+    }
+
+    #[test]
+    fn login_proves_mfa_only_with_an_mfa_acr_and_an_amr_that_agrees() {
+        assert!(proves_mfa("eidas1-mfa", Some(&json!(["pwd", "mail"]))));
+        assert!(!proves_mfa("eidas1-mfa", Some(&json!(["pwd"]))));
+        assert!(proves_mfa("eidas2", None), "no amr: the acr alone decides");
+        assert!(!proves_mfa("eidas1", Some(&json!(["pwd", "otp"]))));
+    }
+
+    #[test]
+    fn mfa_shortcut_expands_only_for_proconnect() {
+        assert_eq!(
+            expand_acr(Federation::ProConnect, ["mfa"]),
+            v(PC_MFA_ACR_VALUES)
+        );
+        assert_eq!(expand_acr(Federation::Generic, ["mfa"]), v(&["mfa"]));
+    }
+
+    fn with_claims(federation: Federation, claims: Value) -> Identity {
+        let map = claims.as_object().cloned().unwrap_or_default();
+        crate::claims::identity("p", "i", "s", "eidas1", &map, "sub")
+            .with_login_facts(false, federation)
+    }
+
+    #[test]
+    fn string_claim_that_looks_like_an_array_is_compared_as_a_string() {
+        let id = with_claims(
+            Federation::ProConnect,
+            json!({"roles": "[\"agent_public\"]", "groups": ["agent_public"]}),
+        );
+        let ok = |t: &str| RequireRule::parse(t).unwrap().satisfied_by(&id);
+        assert!(!ok("roles agent_public"), "a string is not an array");
+        assert!(ok("roles [\"agent_public\"]"));
+        assert!(ok("groups agent_public"));
+        assert!(RequireRule::single("groups", "agent_public").satisfied_by(&id));
+    }
+
+    #[test]
+    fn domain_rules_need_an_address_the_provider_vouches_for() {
+        let rule = RequireRule::parse("email @fia1.fr").unwrap();
+        let email = |verified: Option<Value>| {
+            let mut c = json!({"email": "agent@fia1.fr"});
+            if let Some(v) = verified {
+                c["email_verified"] = v;
+            }
+            c
+        };
+        for fed in [Federation::ProConnect, Federation::FranceConnect] {
+            assert!(rule.satisfied_by(&with_claims(fed, email(None))));
+            assert!(!rule.satisfied_by(&with_claims(fed, email(Some(json!(false))))));
+        }
+        let generic = Federation::Generic;
+        assert!(!rule.satisfied_by(&with_claims(generic, email(None))));
+        assert!(!rule.satisfied_by(&with_claims(generic, email(Some(json!(false))))));
+        assert!(!rule.satisfied_by(&with_claims(generic, email(Some(json!("yes"))))));
+        assert!(rule.satisfied_by(&with_claims(generic, email(Some(json!(true))))));
+        assert!(rule.satisfied_by(&with_claims(generic, email(Some(json!("true"))))));
+        // An exact address is not a domain rule: email_verified plays no part.
+        let exact = RequireRule::parse("email agent@fia1.fr").unwrap();
+        assert!(exact.satisfied_by(&with_claims(generic, email(None))));
+    }
+
+    #[test]
+    fn maximum_authentication_age_is_validated_and_implied_by_prompt_login() {
+        let pc = Federation::ProConnect;
+        let fc = Federation::FranceConnect;
+        let r = LocationRules::parse(fc, &opts(&[("max_auth_age", "15m")])).unwrap();
+        assert_eq!(r.max_auth_age, Some(900));
+        assert_eq!(r.login_options("").prompt.as_deref(), Some("login"));
+        let r = LocationRules::parse(fc, &opts(&[("prompt", "login")])).unwrap();
+        assert_eq!(r.max_auth_age, Some(PROMPT_LOGIN_MAX_AUTH_AGE));
+        let r = LocationRules::parse(pc, &opts(&[("prompt", "login"), ("max_auth_age", "1h")]))
+            .unwrap();
+        assert_eq!(r.max_auth_age, Some(3600));
+        for bad in [
+            vec![("max_auth_age", "soon")],
+            vec![("max_auth_age", "30s")],
+            vec![("max_auth_age", "5m"), ("max_auth_age", "6m")],
+            vec![("prompt", "none"), ("max_auth_age", "5m")],
+        ] {
+            assert!(LocationRules::parse(pc, &opts(&bad)).is_err(), "{bad:?}");
+        }
+        assert_eq!(LocationRules::parse(pc, &[]).unwrap().max_auth_age, None);
+    }
+
+    #[test]
+    fn authentication_older_than_the_maximum_age_needs_a_new_one() {
+        let r = LocationRules::parse(Federation::ProConnect, &opts(&[("max_auth_age", "10m")]))
+            .unwrap();
+        let at = |t: u64| pc_identity("eidas1", false).with_auth_time(t);
+        assert!(!r.authentication_too_old(&at(10_000), 10_600));
+        assert!(r.authentication_too_old(&at(10_000), 10_601));
+        assert!(
+            r.authentication_too_old(&at(0), 10_000),
+            "unknown = ancient"
+        );
+        assert!(!r.authentication_too_old(&at(u64::MAX), 10), "no underflow");
+        assert!(!LocationRules::default().authentication_too_old(&at(0), u64::MAX));
     }
 
     fn opts(list: &[(&str, &str)]) -> Vec<(String, String)> {

@@ -120,7 +120,7 @@ impl LocConf {
     }
 }
 
-pub static mut COMMANDS: [ngx_command_t; 21] = [
+pub static mut COMMANDS: [ngx_command_t; 22] = [
     global_command(ngx_string!("sesame_redis")),
     global_command(ngx_string!("sesame_secret_file")),
     global_command(ngx_string!("sesame_redis_timeout")),
@@ -169,6 +169,7 @@ pub static mut COMMANDS: [ngx_command_t; 21] = [
     option_command(ngx_string!("sesame_idp_hint")),
     option_command(ngx_string!("sesame_siret_hint")),
     option_command(ngx_string!("sesame_unauth_action")),
+    option_command(ngx_string!("sesame_max_auth_age")),
     ngx_command_t::empty(),
 ];
 
@@ -186,7 +187,7 @@ const fn option_command(name: ngx_str_t) -> ngx_command_t {
 
 /// `sesame_acr VALUE...;`, `sesame_require CLAIM VALUE...;`, `sesame_prompt login|none;`,
 /// `sesame_login_hint|sesame_idp_hint|sesame_siret_hint VALUE|$arg_NAME;`,
-/// `sesame_unauth_action login|401|pass;`.
+/// `sesame_unauth_action login|401|pass;`, `sesame_max_auth_age TIME;`.
 extern "C" fn cmd_location_option(
     cf: *mut ngx_conf_t,
     _cmd: *mut ngx_command_t,
@@ -207,7 +208,7 @@ extern "C" fn cmd_location_option(
     let key = name.strip_prefix("sesame_").unwrap_or(&name).to_owned();
     let single = matches!(
         key.as_str(),
-        "prompt" | "login_hint" | "idp_hint" | "siret_hint" | "unauth_action"
+        "prompt" | "login_hint" | "idp_hint" | "siret_hint" | "unauth_action" | "max_auth_age"
     );
     if single && words.len() != 1 {
         return conf_error(cf, &format!("\"{name}\" takes exactly one value"));

@@ -24,6 +24,9 @@ pub(crate) struct CallbackTask {
     /// The session cookie this browser already holds (a step-up, or a second login): that
     /// session ends when the new one is created.
     previous: Option<SessionId>,
+    /// The callback carried RFC 9207's `iss` (already checked); when not, the job checks that
+    /// the provider does not advertise it.
+    iss_sent: bool,
 }
 
 fn login_cookie_after(inner: &Inner, provider: &Provider, login: &mut LoginState) -> String {
@@ -73,6 +76,7 @@ pub(crate) fn begin(inner: &Arc<Inner>, index: usize, req: &Request<'_>, query: 
                 previous: cookie_value(req.cookie, &provider.cookies.session)
                     .into_iter()
                     .find_map(|v| SessionId::from_cookie(v, inner.keys())),
+                iss_sent: cb.iss.is_some(),
             }),
         ),
         Err(OidcError::ProviderError { error, .. })
@@ -137,18 +141,41 @@ pub(crate) fn run(inner: &Inner, task: CallbackTask) -> Outcome {
         }
         Ok(true) => {}
     }
+    if !task.iss_sent {
+        if let Err(e) = provider.client.check_iss_absence() {
+            let page = match e {
+                OidcError::BadCallback(_) => failures::bad_callback(provider, client, &e),
+                other => failures::provider_unavailable(provider, client, &other),
+            };
+            return with_cookies(page, cookies);
+        }
+    }
     let params = AuthParams {
         state: task.pending.state.clone(),
         nonce: task.pending.nonce.clone(),
         code_verifier: task.pending.code_verifier.clone(),
     };
-    let result = match provider.client.complete_login(&task.code, &params) {
+    let mut result = match provider.client.complete_login(&task.code, &params) {
         Ok(r) => r,
         Err(e) => {
             let page = failures::login_failed(provider, client, &e, &task.pending.return_to);
             return with_cookies(page, cookies);
         }
     };
+    // Before any rule reads them: the policy and the backend then see the same strings.
+    let scrubbed = crate::claims::scrub_controls(&mut result.claims);
+    if !scrubbed.is_empty() {
+        emit(
+            LogLevel::Warn,
+            &format!(
+                "sesame: provider \"{}\": control characters replaced by U+FFFD in claim(s) {} of user {} [client {}]",
+                provider.name(),
+                failures::log_safe(&scrubbed.join(", ")),
+                user_key(&provider.cfg.settings.issuer, &result.sub),
+                failures::log_safe(client)
+            ),
+        );
+    }
     if let Some(expected) = &task.pending.expect_sub {
         if *expected != result.sub {
             let page = failures::identity_changed(provider, client, &task.pending.return_to);
@@ -198,7 +225,34 @@ pub(crate) fn run(inner: &Inner, task: CallbackTask) -> Outcome {
         );
         return with_cookies(page, cookies);
     }
+    // Stored whatever this login asked: a later location that requires MFA checks it
+    // (policy::level_met), so an MFA acr with a single-factor amr obtained elsewhere never
+    // opens it.
+    let mfa = crate::policy::proves_mfa(&result.acr, result.claims.get("amr"));
     let now = now_unix();
+    // OIDC Core §2: auth_time is when the user authenticated; never later than now, the login
+    // time when the provider does not send it.
+    let provider_auth_time = crate::oidc::auth_time(&result.claims);
+    let auth_time = provider_auth_time.map_or(now, |t| t.min(now));
+    if task.pending.options.prompt.as_deref() == Some("login") {
+        let leeway = provider.cfg.settings.leeway.as_secs();
+        if let Some(t) = provider_auth_time {
+            if t.saturating_add(leeway) < task.pending.created {
+                // Asked to re-authenticate, the provider answered with an older authentication:
+                // taking it would send the browser back again and again.
+                let page = failures::level_refused(
+                    provider,
+                    client,
+                    &format!(
+                        "asked prompt=login, but auth_time is {}s before this login started: the provider did not re-authenticate the user",
+                        task.pending.created.saturating_sub(t)
+                    ),
+                    &task.pending.return_to,
+                );
+                return with_cookies(page, cookies);
+            }
+        }
+    }
     let settings = inner.sessions.settings();
     let session = Session {
         provider: provider.name().to_owned(),
@@ -210,6 +264,8 @@ pub(crate) fn run(inner: &Inner, task: CallbackTask) -> Outcome {
         created: now,
         refreshed: now,
         expires: now + settings.lifetime.as_secs(),
+        mfa,
+        auth_time,
     };
     let key = user_key(&session.issuer, &session.sub);
     let acr = session.acr.clone();

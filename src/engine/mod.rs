@@ -289,14 +289,20 @@ impl Sesame {
         })
     }
 
-    /// A server-side acr rule (Apache's `Require sesame-acr`) on a session of `provider`: the
-    /// federation's semantics of `policy::acr_satisfies` (FranceConnect ordered, ProConnect and
-    /// generic providers a set). False for an unknown provider or an empty rule.
-    pub fn acr_satisfies(&self, provider: &str, wanted: &[String], got: &str) -> bool {
+    /// A server-side acr rule (Apache's `Require sesame-acr`) on an allowed identity: exactly
+    /// what `sesame_acr` / `SesameAcr` decide (`policy::level_met`: the federation's ordering or
+    /// set, ProConnect's `mfa` shortcut, and the second factor verified at login). False for an
+    /// unknown provider or an empty rule.
+    pub fn acr_satisfies(&self, id: &Identity, wanted: &[String]) -> bool {
         !wanted.is_empty()
             && self.inner.providers.iter().any(|p| {
-                p.name() == provider
-                    && crate::policy::acr_satisfies(p.cfg.settings.federation, wanted, got)
+                let federation = p.cfg.settings.federation;
+                p.name() == id.provider()
+                    && crate::policy::level_met(
+                        federation,
+                        &crate::policy::expand_acr(federation, wanted.iter().map(String::as_str)),
+                        id,
+                    )
             })
     }
 

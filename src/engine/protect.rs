@@ -44,8 +44,10 @@ enum Verdict {
 }
 
 fn judge(provider: &Provider, rules: &LocationRules, id: &Identity) -> Verdict {
-    let federation = provider.cfg.settings.federation;
-    if !crate::policy::acr_satisfies(federation, &rules.acr, id.acr()) {
+    if !crate::policy::level_met(provider.cfg.settings.federation, &rules.acr, id) {
+        return Verdict::StepUp;
+    }
+    if rules.authentication_too_old(id, now_unix()) {
         return Verdict::StepUp;
     }
     match rules.unmet_requirement(id) {
@@ -111,14 +113,26 @@ fn decide(
 }
 
 fn emit_step_up(provider: &Provider, id: &Identity, rules: &LocationRules, client: &str) {
+    let why = if rules.authentication_too_old(id, now_unix()) {
+        format!(
+            "re-authentication (prompt=login) of user {}: authenticated {}s ago, this location accepts at most {}s",
+            id.user_key(),
+            now_unix().saturating_sub(id.auth_time()),
+            rules.max_auth_age.unwrap_or_default()
+        )
+    } else {
+        format!(
+            "step-up of user {} from acr {} to one of [{}]",
+            id.user_key(),
+            failures::log_safe(id.acr()),
+            rules.acr.join(" ")
+        )
+    };
     crate::log::emit(
         crate::api::LogLevel::Info,
         &format!(
-            "sesame: provider \"{}\": step-up of user {} from acr {} to one of [{}] [client {}]",
+            "sesame: provider \"{}\": {why} [client {}]",
             provider.name(),
-            id.user_key(),
-            failures::log_safe(id.acr()),
-            rules.acr.join(" "),
             failures::log_safe(client)
         ),
     );
@@ -173,6 +187,8 @@ pub(crate) fn identity_of(provider: &Provider, session: &Session) -> Identity {
         &session.claims,
         &provider.cfg.remote_user_claim,
     )
+    .with_login_facts(session.mfa, provider.cfg.settings.federation)
+    .with_auth_time(session.auth_time)
 }
 
 /// The location's verdict for an identity of its provider already in hand (a cached session,

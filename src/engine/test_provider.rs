@@ -142,7 +142,8 @@ fn serve(mut stream: TcpStream, issuer: &str, signer: &Signer, down: bool) -> st
                 200,
                 "application/json",
                 json!({"sub": SUB, "given_name": "Élodie", "family_name": "Ñúñez-Œuvray",
-                    "email": "elodie@example.fr", "given_name_array": ["Élodie"]})
+                    "email": "elodie@example.fr", "email_verified": true,
+                    "given_name_array": ["Élodie"]})
                 .to_string(),
             ),
             _ => (404, "text/plain", "not found".to_owned()),

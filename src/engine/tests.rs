@@ -558,6 +558,18 @@ fn callback_with_unknown_state_is_rejected_before_any_io() {
 }
 
 #[test]
+fn callback_without_iss_from_a_provider_that_does_not_advertise_it_logs_in() {
+    // The test provider is generic and its discovery does not advertise RFC 9207.
+    let rig = rig("5s");
+    let mut jar = Jar::default();
+    let callback = rig.start_login("/private/", &mut jar);
+    let without = callback.split("&iss=").next().unwrap().to_owned();
+    let (back_to, cookies) = redirect(finish(rig.get(None, &without, &jar)));
+    assert_eq!(back_to, "/private/");
+    assert!(cookies.iter().any(|c| c.starts_with("__Host-sesame=")));
+}
+
+#[test]
 fn callback_with_foreign_iss_is_rejected() {
     let rig = rig("5s");
     let mut jar = Jar::default();

@@ -257,8 +257,7 @@ pub unsafe extern "C" fn sesame_outcome_acr_satisfies(
         // SAFETY: `o` is NULL or a live outcome (this function's contract).
         Ok(unsafe {
             with_outcome(o, false, |o| {
-                o.allowed()
-                    .is_some_and(|id| s.0.acr_satisfies(id.provider(), &wanted, id.acr()))
+                o.allowed().is_some_and(|id| s.0.acr_satisfies(id, &wanted))
             })
         })
     });
@@ -308,8 +307,10 @@ pub unsafe extern "C" fn sesame_outcome_uniform(
     }
 }
 
-/// `authz::claim_matches`: 1 when the allowed identity's claim `name` equals `value` (or, for
-/// an array claim, contains it), else 0.
+/// Apache's `Require sesame-claim NAME VALUE`: 1 when the allowed identity's claim `name`
+/// holds `value` with exactly the semantics of `sesame_require` (`policy::RequireRule`: an
+/// element of a JSON array claim, a string compared as it is, `@domain` for a vouched e-mail
+/// address), else 0.
 ///
 /// # Safety
 /// `o` must be NULL or a live outcome; strings valid for their lengths.
@@ -344,9 +345,9 @@ pub unsafe extern "C" fn sesame_outcome_claim_matches(
         // SAFETY: `o` is NULL or a live outcome (this function's contract).
         Ok(unsafe {
             with_outcome(o, false, |o| {
-                o.allowed()
-                    .and_then(|id| id.claim(&name))
-                    .is_some_and(|v| crate::authz::claim_matches(v, &value))
+                o.allowed().is_some_and(|id| {
+                    crate::policy::RequireRule::single(&name, &value).satisfied_by(id)
+                })
             })
         })
     });

@@ -48,6 +48,7 @@ fn core(dir: &std::path::Path) -> *mut SesameHandle {
             "https://fc.example/api/v2",
         ),
         ("gen", "generic", "https://op.example"),
+        ("pc", "proconnect-integration", "https://pc.example/api/v2"),
     ] {
         b.add_provider(name).unwrap();
         for (k, v) in [
@@ -67,6 +68,7 @@ fn core(dir: &std::path::Path) -> *mut SesameHandle {
     Box::into_raw(Box::new(SesameHandle(b.build().unwrap())))
 }
 
+/// An identity as a login without `amr` leaves it (the acr alone proves MFA or not).
 fn allowed_by(provider: &str, acr: &str) -> *mut SesameOutcome {
     let identity = crate::claims::identity(
         provider,
@@ -75,10 +77,62 @@ fn allowed_by(provider: &str, acr: &str) -> *mut SesameOutcome {
         acr,
         &serde_json::Map::new(),
         "sub",
+    )
+    .with_login_facts(
+        crate::policy::proves_mfa(acr, None),
+        crate::oidc::Federation::Generic,
     );
     Box::into_raw(Box::new(SesameOutcome::from_outcome(Outcome::Allow(
         identity,
     ))))
+}
+
+#[test]
+fn ffi_acr_mfa_rule_expands_for_proconnect_and_needs_the_verified_second_factor() {
+    let dir = std::env::temp_dir().join(format!("sesame-ffi-mfa-{}", std::process::id()));
+    let s = core(&dir);
+    let rule = |o: *const SesameOutcome, wanted: &str| {
+        // SAFETY: live core and outcome; (ptr, len) from a Rust string.
+        unsafe { sesame_outcome_acr_satisfies(s, o, wanted.as_ptr().cast(), wanted.len()) }
+    };
+    let outcome = |acr: &str, mfa: bool| {
+        let identity = crate::claims::identity(
+            "pc",
+            "https://pc.example/api/v2",
+            "s",
+            acr,
+            &serde_json::Map::new(),
+            "sub",
+        )
+        .with_login_facts(mfa, crate::oidc::Federation::ProConnect);
+        Box::into_raw(Box::new(SesameOutcome::from_outcome(Outcome::Allow(
+            identity,
+        ))))
+    };
+    let proved = outcome("eidas1-mfa", true);
+    let claimed = outcome("eidas1-mfa", false);
+    let single = outcome("eidas1", false);
+    assert_eq!(
+        rule(proved, "mfa"),
+        1,
+        "Require sesame-acr mfa = the four MFA values"
+    );
+    assert_eq!(
+        rule(claimed, "mfa"),
+        0,
+        "an MFA acr without a proved second factor"
+    );
+    assert_eq!(rule(claimed, "eidas1-mfa"), 0);
+    assert_eq!(rule(single, "mfa"), 0);
+    assert_eq!(rule(single, "eidas1 eidas1-mfa"), 1);
+    // SAFETY: created above, freed once.
+    unsafe {
+        for o in [proved, claimed, single] {
+            sesame_outcome_free(o);
+        }
+        sesame_free(s);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -165,6 +219,50 @@ fn ffi_claim_rule_matches_utf8_values_and_array_elements() {
     assert_eq!(check("family_name", "Élodie"), 0);
     // SAFETY: created above, freed once.
     unsafe { sesame_outcome_free(o) };
+}
+
+#[test]
+fn ffi_claim_rule_has_the_semantics_of_sesame_require() {
+    let check_on = |o: *const SesameOutcome, name: &str, value: &str| {
+        // SAFETY: live outcome; (ptr, len) pairs from Rust strings.
+        unsafe {
+            sesame_outcome_claim_matches(
+                o,
+                name.as_ptr().cast(),
+                name.len(),
+                value.as_ptr().cast(),
+                value.len(),
+            )
+        }
+    };
+    let o = allowed(
+        "eidas1",
+        &[
+            // A JSON string whose text looks like an array: not an array.
+            ("organization_label", r#""[\"DINUM\"]""#),
+            ("email", "agent@fia1.fr"),
+            ("email_verified", "true"),
+        ],
+    );
+    assert_eq!(check_on(o, "organization_label", "DINUM"), 0);
+    assert_eq!(check_on(o, "organization_label", r#"["DINUM"]"#), 1);
+    assert_eq!(
+        check_on(o, "email", "@fia1.fr"),
+        1,
+        "@domain as in sesame_require"
+    );
+    assert_eq!(check_on(o, "email", "@FIA1.fr"), 1);
+    assert_eq!(check_on(o, "email", "@fia2.fr"), 0);
+    let unverified = allowed(
+        "eidas1",
+        &[("email", "agent@fia1.fr"), ("email_verified", "false")],
+    );
+    assert_eq!(check_on(unverified, "email", "@fia1.fr"), 0);
+    // SAFETY: created above, freed once.
+    unsafe {
+        sesame_outcome_free(o);
+        sesame_outcome_free(unverified);
+    }
 }
 
 #[test]

@@ -107,8 +107,19 @@ impl OidcClient {
     /// Checks done before any I/O: duplicated parameters, provider `error`, RFC 9207 `iss`,
     /// presence of `code`. Returns the code. (The engine checks `state` against what the
     /// browser holds.)
+    ///
+    /// A generic provider's callback without `iss` whose metadata is not cached passes here;
+    /// the job then calls [`OidcClient::check_iss_absence`] before redeeming the code.
     pub fn check_callback<'a>(&self, cb: &'a CallbackParams) -> Result<&'a str, OidcError> {
-        callback::check(&self.settings, cb)
+        let advertised = self.cached_metadata().map(|m| m.iss_parameter_supported);
+        callback::check(&self.settings, cb, advertised)
+    }
+
+    /// Blocking (cached metadata, or discovery): refuses a callback that came without `iss`
+    /// when the provider advertises `authorization_response_iss_parameter_supported`.
+    pub fn check_iss_absence(&self) -> Result<(), OidcError> {
+        let meta = self.metadata()?;
+        callback::iss_absence_allowed(&self.settings, &meta)
     }
 
     /// Blocking: redeem the code, verify the id_token (nonce, acr...), fetch + verify userinfo.

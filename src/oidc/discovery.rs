@@ -16,6 +16,8 @@ struct Document {
     userinfo_endpoint: Option<String>,
     #[serde(default)]
     end_session_endpoint: Option<String>,
+    #[serde(default)]
+    authorization_response_iss_parameter_supported: bool,
 }
 
 /// Blocking: fetch and validate the provider's discovery document.
@@ -92,6 +94,7 @@ fn validate(doc: Document, settings: &OidcSettings) -> Result<ProviderMetadata, 
         userinfo_endpoint: doc.userinfo_endpoint,
         end_session_endpoint: doc.end_session_endpoint,
         jwks_uri: doc.jwks_uri,
+        iss_parameter_supported: doc.authorization_response_iss_parameter_supported,
     })
 }
 
@@ -109,6 +112,7 @@ mod tests {
             jwks_uri: format!("{issuer}/jwks"),
             userinfo_endpoint: None,
             end_session_endpoint: None,
+            authorization_response_iss_parameter_supported: false,
         }
     }
 

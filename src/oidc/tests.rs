@@ -230,13 +230,49 @@ fn id_token_for_another_audience_is_rejected() {
 #[test]
 fn id_token_audience_array_needs_this_client_and_matching_azp() {
     let f = fc();
-    let ok = f.id_token(|c| c["aud"] = json!(["other", "client-1"]));
+    let ok = f.id_token(|c| {
+        c["aud"] = json!(["other", "client-1"]);
+        c["azp"] = json!("client-1");
+    });
     assert!(f.login_with_id_token(&ok).is_ok());
+    let alone = f.id_token(|c| c["aud"] = json!(["client-1"]));
+    assert!(
+        f.login_with_id_token(&alone).is_ok(),
+        "a one-element array needs no azp"
+    );
     let bad = f.id_token(|c| {
         c["aud"] = json!(["other", "client-1"]);
         c["azp"] = json!("other");
     });
     invalid_token(f.login_with_id_token(&bad), "azp");
+}
+
+#[test]
+fn id_token_with_extra_audiences_and_no_azp_is_rejected() {
+    let f = fc();
+    let t = f.id_token(|c| c["aud"] = json!(["other", "client-1"]));
+    invalid_token(f.login_with_id_token(&t), "no azp");
+}
+
+#[test]
+fn huge_or_tiny_times_never_overflow() {
+    let f = fc();
+    // exp far in the future (beyond i64 as a float, or i64::MAX itself): valid, no overflow.
+    for exp in [json!(i64::MAX), json!(u64::MAX), json!(1e300)] {
+        let t = f.id_token(|c| c["exp"] = exp.clone());
+        assert!(f.login_with_id_token(&t).is_ok(), "exp {exp}");
+    }
+    // exp at the bottom of the range: expired, with a message (no subtraction overflow).
+    for exp in [json!(i64::MIN), json!(-1e300)] {
+        let t = f.id_token(|c| c["exp"] = exp.clone());
+        invalid_token(f.login_with_id_token(&t), "expired");
+    }
+    for iat in [json!(i64::MAX), json!(1e300)] {
+        let t = f.id_token(|c| c["iat"] = iat.clone());
+        invalid_token(f.login_with_id_token(&t), "in the future");
+    }
+    let t = f.id_token(|c| c["nbf"] = json!(i64::MAX));
+    invalid_token(f.login_with_id_token(&t), "not valid before");
 }
 
 #[test]
@@ -374,6 +410,50 @@ fn callback_without_iss_is_rejected() {
 }
 
 #[test]
+fn generic_callback_without_iss_is_refused_only_when_discovery_advertises_it() {
+    let generic = settings_for(Federation::Generic, "https://op.example/api/v2");
+    let cb = OidcClient::parse_callback("code=abc&state=xyz");
+    // Advertised (metadata cached): refused at once.
+    assert!(matches!(
+        super::callback::check(&generic, &cb, Some(true)),
+        Err(OidcError::BadCallback(m)) if m.contains("authorization_response_iss_parameter_supported")
+    ));
+    // Not advertised: accepted.
+    assert_eq!(
+        super::callback::check(&generic, &cb, Some(false)).unwrap(),
+        "abc"
+    );
+    // Metadata not at hand: deferred, then decided on the metadata.
+    assert_eq!(super::callback::check(&generic, &cb, None).unwrap(), "abc");
+    let mut m = meta("https://op.example/api/v2/authorize");
+    assert!(super::callback::iss_absence_allowed(&generic, &m).is_err());
+    m.iss_parameter_supported = false;
+    assert!(super::callback::iss_absence_allowed(&generic, &m).is_ok());
+    // Present: always checked, advertised or not.
+    let foreign = OidcClient::parse_callback("code=abc&state=xyz&iss=https%3A%2F%2Fevil.example");
+    for advertised in [None, Some(false), Some(true)] {
+        assert!(super::callback::check(&generic, &foreign, advertised).is_err());
+    }
+}
+
+#[test]
+fn preset_callback_without_iss_is_refused_even_if_discovery_is_silent() {
+    for fed in [Federation::FranceConnect, Federation::ProConnect] {
+        let s = settings_for(fed, "https://op.example/api/v2");
+        let cb = OidcClient::parse_callback("code=abc&state=xyz");
+        for advertised in [None, Some(false)] {
+            assert!(
+                super::callback::check(&s, &cb, advertised).is_err(),
+                "{fed:?}"
+            );
+        }
+        let mut m = meta("https://op.example/api/v2/authorize");
+        m.iss_parameter_supported = false;
+        assert!(super::callback::iss_absence_allowed(&s, &m).is_err());
+    }
+}
+
+#[test]
 fn callback_with_foreign_iss_is_rejected() {
     let c = callback_client();
     let cb =
@@ -432,6 +512,7 @@ fn meta(authz: &str) -> ProviderMetadata {
         userinfo_endpoint: None,
         end_session_endpoint: Some("https://op.example/api/v2/session/end".into()),
         jwks_uri: "https://op.example/api/v2/jwks".into(),
+        iss_parameter_supported: true,
     }
 }
 
@@ -681,4 +762,38 @@ fn refused_connection_is_unavailable() {
     ))
     .unwrap();
     assert!(matches!(c.metadata(), Err(OidcError::Unavailable(m)) if m.contains("provider test")));
+}
+
+// ---- control characters ----------------------------------------------------------------
+
+#[test]
+fn acr_outside_printable_ascii_is_refused_naming_the_cause() {
+    let f = fc();
+    for bad in ["eidas1\r\nX-Injected: 1", "eidas1\u{0}", "eidas 1", ""] {
+        let t = f.id_token(|c| c["acr"] = json!(bad));
+        invalid_token(f.login_with_id_token(&t), "printable ASCII");
+    }
+}
+
+#[test]
+fn sub_with_control_characters_is_refused_not_repaired() {
+    let f = fc();
+    let t = f.id_token(|c| c["sub"] = json!("user\u{0}1"));
+    invalid_token(f.login_with_id_token(&t), "sub");
+}
+
+#[test]
+fn auth_time_saturates_instead_of_overflowing() {
+    let of = |v: Value| {
+        let mut m = serde_json::Map::new();
+        m.insert("auth_time".into(), v);
+        super::auth_time(&m)
+    };
+    assert_eq!(of(json!(1_700_000_000)), Some(1_700_000_000));
+    assert_eq!(of(json!(-5)), Some(0));
+    assert_eq!(of(json!(i64::MIN)), Some(0));
+    assert_eq!(of(json!(1e300)), Some(i64::MAX as u64));
+    assert_eq!(of(json!(u64::MAX)), Some(i64::MAX as u64));
+    assert_eq!(of(json!("soon")), None);
+    assert_eq!(super::auth_time(&serde_json::Map::new()), None);
 }

@@ -1,5 +1,5 @@
 //! ProConnect rules of the OIDC layer: authorize parameters, HS256 keyed by the client_secret,
-//! mandatory at_hash, acr as a set.
+//! optional at_hash (checked when present), acr as a set.
 
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{json, Value};
@@ -16,6 +16,7 @@ fn meta(issuer: &str) -> ProviderMetadata {
         userinfo_endpoint: Some(format!("{issuer}/userinfo")),
         end_session_endpoint: Some(format!("{issuer}/session/end")),
         jwks_uri: format!("{issuer}/jwks"),
+        iss_parameter_supported: true,
     }
 }
 
@@ -200,10 +201,22 @@ fn proconnect_hs256_with_another_secret_is_refused() {
 }
 
 #[test]
-fn proconnect_id_token_without_at_hash_is_refused() {
+fn proconnect_id_token_without_at_hash_is_accepted() {
     let pc = pc_hs256(UserinfoMode::Json);
     let mut claims = pc.id_claims();
     claims.as_object_mut().unwrap().remove("at_hash");
+    let id = hs256("s3cret value&", &claims);
+    let r = pc
+        .login(id, Canned::json(200, &pc.op.userinfo_claims()))
+        .expect("at_hash is optional (OIDC Core §3.1.3.8)");
+    assert_eq!(r.acr, "eidas1-mfa");
+}
+
+#[test]
+fn proconnect_id_token_with_a_wrong_at_hash_is_refused() {
+    let pc = pc_hs256(UserinfoMode::Json);
+    let mut claims = pc.id_claims();
+    claims["at_hash"] = json!(left_half_hash("another access token"));
     let id = hs256("s3cret value&", &claims);
     match pc.login(id, Canned::json(200, &pc.op.userinfo_claims())) {
         Err(OidcError::InvalidToken(m)) => assert!(m.contains("at_hash"), "{m}"),

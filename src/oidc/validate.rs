@@ -30,40 +30,57 @@ pub(crate) fn check_common(
     }
 
     let client_id = settings.client_id.as_str();
-    let aud_ok = match claims.get("aud") {
-        Some(Value::String(a)) => a == client_id,
-        Some(Value::Array(list)) => list.iter().any(|a| a.as_str() == Some(client_id)),
-        _ => false,
+    let (aud_ok, others) = match claims.get("aud") {
+        Some(Value::String(a)) => (a == client_id, false),
+        Some(Value::Array(list)) => (
+            list.iter().any(|a| a.as_str() == Some(client_id)),
+            list.iter().any(|a| a.as_str() != Some(client_id)),
+        ),
+        _ => (false, false),
     };
     if !aud_ok {
         return Err(invalid(format!(
             "aud does not contain this client_id {client_id:?} (token issued to another client?)"
         )));
     }
-    if let Some(azp) = claims.get("azp") {
-        if azp.as_str() != Some(client_id) {
+    match claims.get("azp") {
+        Some(azp) if azp.as_str() != Some(client_id) => {
             return Err(invalid(format!("azp is not this client_id {client_id:?}")));
         }
+        Some(_) => {}
+        // OIDC Core §3.1.3.7: audiences we do not know are only acceptable when the token says
+        // it was issued to us (azp).
+        None if others => {
+            return Err(invalid(format!(
+                "aud lists other audiences besides this client_id {client_id:?} and there is no azp naming it"
+            )));
+        }
+        None => {}
     }
 
+    // Saturating everywhere: times come from the provider and may be anything a JSON number
+    // can hold.
     let exp = time_claim(claims, "exp").ok_or_else(|| invalid("no numeric exp claim".into()))?;
-    if now > exp + leeway {
+    if now > exp.saturating_add(leeway) {
         return Err(invalid(format!(
             "expired {}s ago (leeway {leeway}s; check this server's clock)",
-            now - exp
+            now.saturating_sub(exp)
         )));
     }
     if let Some(iat) = time_claim(claims, "iat") {
-        if iat > now + leeway {
+        if iat > now.saturating_add(leeway) {
             return Err(invalid(format!(
                 "issued {}s in the future (leeway {leeway}s; check this server's clock)",
-                iat - now
+                iat.saturating_sub(now)
             )));
         }
     }
     if let Some(nbf) = time_claim(claims, "nbf") {
-        if nbf > now + leeway {
-            return Err(invalid(format!("not valid before {}s from now", nbf - now)));
+        if nbf > now.saturating_add(leeway) {
+            return Err(invalid(format!(
+                "not valid before {}s from now",
+                nbf.saturating_sub(now)
+            )));
         }
     }
     Ok(())
@@ -98,12 +115,22 @@ pub(crate) fn check_id_token(
         }
         None => return Err(invalid("no nonce claim")),
     }
-    let sub = subject(claims).ok_or_else(|| invalid("no sub claim (or not a non-empty string)"))?;
-    let acr = acr::check(settings, claims.get("acr").and_then(Value::as_str))?;
-    if settings.federation == super::Federation::ProConnect && !claims.contains_key("at_hash") {
-        // ProConnect always binds its access token to the id_token (federations.md §2.3).
-        return Err(invalid("no at_hash claim (ProConnect always sends one)"));
+    let sub = subject(claims).ok_or_else(|| {
+        invalid("no sub claim (or not a non-empty string of at most 255 printable characters)")
+    })?;
+    let acr_claim = claims.get("acr").and_then(Value::as_str);
+    if let Some(a) = acr_claim {
+        if !is_acr_token(a) {
+            return Err(OidcError::InvalidToken(format!(
+                "{what}: acr {:?} is not a token of printable ASCII (at most 256 characters, no space or control character): refused, it would reach the backend in $sesame_acr / X-Sesame-Acr",
+                sanitize(a, 100)
+            )));
+        }
     }
+    let acr = acr::check(settings, acr_claim)?;
+    // OIDC Core §3.1.3.8: at_hash is OPTIONAL for an id_token from the token endpoint (code
+    // flow). Verified when present, never required, for every provider (ProConnect's
+    // oidc-provider 8+ no longer emits it).
     if let Some(at_hash) = claims.get("at_hash") {
         let at_hash = at_hash
             .as_str()
@@ -116,13 +143,20 @@ pub(crate) fn check_id_token(
     Ok(IdTokenFacts { sub, acr })
 }
 
-/// `sub` when it is a non-empty string of reasonable size.
+/// `sub` when it is a non-empty string of reasonable size without control characters (OIDC
+/// Core §2: at most 255 ASCII characters; it names the user, so it is refused, never repaired).
 pub(crate) fn subject(claims: &Map<String, Value>) -> Option<String> {
     claims
         .get("sub")
         .and_then(Value::as_str)
-        .filter(|s| !s.is_empty() && s.len() <= 255)
+        .filter(|s| !s.is_empty() && s.len() <= 255 && !s.chars().any(char::is_control))
         .map(str::to_owned)
+}
+
+/// An acr value safe in a header and a log line as it is: 1-256 visible ASCII characters
+/// (`%x21-7E`: eIDAS levels, ProConnect's URIs).
+pub(crate) fn is_acr_token(acr: &str) -> bool {
+    !acr.is_empty() && acr.len() <= 256 && acr.bytes().all(|b| b.is_ascii_graphic())
 }
 
 /// OIDC Core §3.1.3.6 for SHA-256 algorithms: base64url of the left half of the hash.
@@ -131,7 +165,9 @@ pub(crate) fn left_half_hash(value: &str) -> String {
     b64url(&digest[..16])
 }
 
-fn time_claim(claims: &Map<String, Value>, name: &str) -> Option<i64> {
+/// A NumericDate (RFC 7519 §2) as whole seconds; values beyond i64 saturate (`as` on a float
+/// saturates, NaN cannot come from JSON).
+pub(crate) fn time_claim(claims: &Map<String, Value>, name: &str) -> Option<i64> {
     let v = claims.get(name)?;
     v.as_i64().or_else(|| v.as_f64().map(|f| f.floor() as i64))
 }
@@ -139,4 +175,10 @@ fn time_claim(claims: &Map<String, Value>, name: &str) -> Option<i64> {
 /// Current time, for callers.
 pub(crate) fn now() -> i64 {
     now_secs()
+}
+
+/// The id_token's `auth_time` (OIDC Core §2) as Unix seconds, saturating: negative values are
+/// 0, huge ones `u64::MAX` (the caller clamps to now).
+pub fn auth_time(claims: &Map<String, Value>) -> Option<u64> {
+    time_claim(claims, "auth_time").map(|t| u64::try_from(t).unwrap_or(0))
 }

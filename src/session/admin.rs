@@ -169,6 +169,7 @@ mod tests {
                 created: 0,
                 refreshed: 0,
                 expires: 1,
+                ..Default::default()
             },
             binding: SessionBinding::new("i", "c"),
             stored_bytes: 0,

@@ -164,6 +164,7 @@ mod tests {
             created: 0,
             refreshed: 0,
             expires: u64::MAX,
+            ..Default::default()
         };
         let identity = Identity::new(
             IdentityFields {

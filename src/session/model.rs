@@ -11,7 +11,7 @@ pub fn refresh_interval(idle_secs: u64) -> u64 {
     REFRESH_EVERY_SECS.min(idle_secs / 2).max(1)
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Session {
     /// Provider name as configured (`fc`).
     pub provider: String,
@@ -27,6 +27,16 @@ pub struct Session {
     pub refreshed: u64,
     /// Absolute end of the session.
     pub expires: u64,
+    /// Verified at login: `acr` is a multi-factor value and `amr`, when the provider sent it,
+    /// shows two factor classes (`policy::proves_mfa`). Records written before this field
+    /// existed decode as `false`: never taken for MFA (fail closed).
+    #[serde(default)]
+    pub mfa: bool,
+    /// Unix seconds of the user's authentication at the provider: the id_token's `auth_time`
+    /// (never later than the login), else the login time. Records written before this field
+    /// existed decode as 0: older than any `sesame_max_auth_age` (fail closed).
+    #[serde(default)]
+    pub auth_time: u64,
 }
 
 impl Session {
@@ -61,7 +71,21 @@ mod tests {
             created,
             refreshed,
             expires,
+            ..Default::default()
         }
+    }
+
+    #[test]
+    fn record_written_before_the_mfa_fact_existed_is_not_mfa() {
+        let mut old = serde_json::to_value(session(1, 1, 2)).unwrap();
+        old.as_object_mut().unwrap().remove("mfa");
+        old.as_object_mut().unwrap().remove("auth_time");
+        let decoded: Session = serde_json::from_value(old).unwrap();
+        assert!(!decoded.mfa);
+        assert_eq!(
+            decoded.auth_time, 0,
+            "older than any maximum authentication age"
+        );
     }
 
     #[test]

@@ -661,6 +661,7 @@ mod tests {
             created: 1000,
             refreshed: 1000,
             expires: u64::MAX / 2,
+            ..Session::default()
         };
         let id = sessions.create(&session, &binding, 1000).unwrap();
         // Due for an activity refresh: GET, then the kill, then the refresh write.

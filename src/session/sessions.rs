@@ -236,6 +236,7 @@ mod tests {
             created: now,
             refreshed: now,
             expires: now + 43_200,
+            ..Default::default()
         }
     }
 

@@ -13,10 +13,18 @@ from test_proconnect_login import (  # noqa: F401 (the nginx behaviour tests, ru
     asked_acr,
     query,
     test_acr_outside_the_asked_set_is_refused,
+    test_acr_with_control_characters_is_refused_with_a_log_line,
+    test_control_characters_in_claims_reach_the_backend_replaced_and_logged,
     test_eidas1_session_steps_up_to_eidas2_and_lands_on_the_asked_page,
     test_eidas1_session_steps_up_to_mfa_with_the_four_mfa_values,
     test_franceconnect_sensitive_location_asks_prompt_login_within_the_whitelist,
     test_hints_from_the_query_are_validated_and_fixed_ones_sent,
+    test_id_token_with_a_wrong_at_hash_is_refused,
+    test_id_token_without_at_hash_logs_in,
+    test_mfa_acr_with_a_single_factor_amr_from_another_location_steps_up_at_an_mfa_location,
+    test_max_auth_age_re_authenticates_an_old_session_once_and_lands_on_the_page,
+    test_prompt_login_location_re_authenticates_a_session_authenticated_long_ago,
+    test_provider_answering_prompt_login_with_an_old_authentication_gets_a_page_not_a_loop,
     test_mfa_claimed_without_a_second_factor_in_amr_is_refused,
     test_required_claim_values_let_the_right_agents_in,
     test_required_claim_values_refuse_other_agents_with_a_403_page,
@@ -50,6 +58,12 @@ AliasMatch "^/(usagers|agents|inherited)/" "{{PHP_DIR}}/index.php"
 <Location /agents/mfa/>
     SesameUse pc
     SesameAcr mfa
+</Location>
+<Location /agents/any-level/>
+    SesameAcr eidas1 eidas1-mfa
+</Location>
+<Location /agents/recent/>
+    SesameMaxAuthAge 10m
 </Location>
 <Location /agents/eidas2/>
     SesameAcr eidas2 eidas3
@@ -165,6 +179,8 @@ def test_siret_hint_on_franceconnect_fails_config_test(make_site, pc_emulator):
     ("SesamePrompt login none", "SesamePrompt takes exactly one value"),
     ("SesameRequireClaim siret", "SesameRequireClaim takes a claim name then its accepted values"),
     ("SesameAcr eidas1\n    SesameAcr eidas2", "SesameAcr is duplicate"),
+    ("SesameMaxAuthAge 30s", "sesame_max_auth_age \"30s\" is below 60s"),
+    ("SesameMaxAuthAge 5m\n    SesamePrompt none", "cannot be combined with sesame_prompt none"),
 ])
 def test_malformed_option_lines_fail_config_test_at_their_line(make_site, pc_emulator, line,
                                                                 why):

@@ -1,6 +1,9 @@
 """ProConnect behind Apache: an agent logs in through the strict ProConnect emulator, PHP gets the
 uniform claims, and `Require sesame-acr` follows ProConnect's rule (a set of accepted values,
-never "greater than"), `Require sesame-claim` filters agents by SIRET."""
+never "greater than"; `mfa` for its multi-factor values, verified at login), `Require sesame-claim`
+filters agents by SIRET or e-mail domain with the semantics of `SesameRequireClaim`."""
+
+import json
 
 import pytest
 
@@ -23,6 +26,24 @@ AliasMatch "^/agents/" "{{PHP_DIR}}/index.php"
 </Location>
 <Location /agents/paris/>
     Require sesame-claim siret 21750001600019 21750001600027
+</Location>
+<Location /agents/fia1/>
+    Require sesame-claim email @fia1.fr
+</Location>
+<Location /agents/uid/>
+    Require sesame-claim uid c-4
+</Location>
+<Location /agents/uid-text/>
+    Require sesame-claim uid ["c-4"]
+</Location>
+<Location /agents/login-mfa/>
+    SesameAcr mfa
+</Location>
+<Location /agents/login-any-level/>
+    SesameAcr eidas1 eidas1-mfa
+</Location>
+<Location /agents/require-mfa/>
+    Require sesame-acr mfa
 </Location>
 """
 
@@ -63,3 +84,40 @@ def test_require_sesame_claim_filters_agents_by_siret(new_browser, nginx):
     other = new_browser()
     php_server(other.login(nginx.url("/agents/"), identity="mfa@fia2.fr").final)
     assert other.get(nginx.url("/agents/paris/")).status_code in (401, 403)
+
+
+def test_require_sesame_claim_matches_an_email_domain_like_sesame_require(new_browser, nginx):
+    ok = new_browser()
+    php_server(ok.login(nginx.url("/agents/"), identity="test@fia1.fr").final)
+    assert ok.get(nginx.url("/agents/fia1/")).status_code == 200
+    other = new_browser()
+    php_server(other.login(nginx.url("/agents/"), identity="mfa@fia2.fr").final)
+    assert other.get(nginx.url("/agents/fia1/")).status_code in (401, 403)
+
+
+def test_require_sesame_acr_mfa_admits_a_session_whose_login_proved_a_second_factor(browser,
+                                                                                     nginx):
+    server = php_server(browser.login(nginx.url("/agents/login-mfa/"),
+                                      identity="test@fia1.fr").final)
+    assert server["SESAME_ACR"] == "eidas1-mfa"
+    resp = browser.get(nginx.url("/agents/require-mfa/"))
+    assert resp.status_code == 200 and php_server(resp)["SESAME_ACR"] == "eidas1-mfa"
+
+
+def test_require_sesame_acr_mfa_refuses_an_mfa_acr_with_a_single_factor_amr(browser, nginx,
+                                                                            pc_emulator):
+    pc_emulator.misbehave("mfa_single_factor_amr")
+    server = php_server(browser.login(nginx.url("/agents/login-any-level/"),
+                                      identity="test@fia1.fr").final)
+    assert server["SESAME_ACR"] == "eidas1-mfa"
+    assert json.loads(server["SESAME_CLAIM_AMR"]) == ["pwd"]
+    assert browser.get(nginx.url("/agents/require-mfa/")).status_code in (401, 403)
+
+
+def test_require_sesame_claim_compares_a_string_that_looks_like_an_array_as_a_string(browser,
+                                                                                     nginx):
+    server = php_server(browser.login(nginx.url("/agents/"), identity="ctrl@fia1.fr").final)
+    assert server["SESAME_CLAIM_UID"] == '["c-4"]'
+    assert browser.get(nginx.url("/agents/uid/")).status_code in (401, 403), \
+        "a string claim is not an array"
+    assert browser.get(nginx.url("/agents/uid-text/")).status_code == 200

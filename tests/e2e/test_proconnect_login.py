@@ -98,6 +98,48 @@ def test_franceconnect_sensitive_location_asks_prompt_login_within_the_whitelist
     assert php_server(login.final)["SESAME_PROVIDER"] == "fc"
 
 
+def test_prompt_login_location_re_authenticates_a_session_authenticated_long_ago(
+        browser, nginx, emulator):
+    emulator.misbehave("old_auth_time")
+    first = php_server(browser.login(nginx.url("/usagers/"), identity="testfc1").final)
+    resp = browser.get(nginx.url("/usagers/sensible/doc?id=7"))
+    assert resp.status_code == 303, "sesame_prompt login: an old authentication is not enough"
+    assert resp.headers["Location"].startswith(emulator.issuer + "/authorize?")
+    assert query(resp.headers["Location"])["prompt"] == "login"
+    login = browser.login(nginx.url("/usagers/sensible/doc?id=7"), identity="testfc1")
+    assert login.callback.headers["Location"].endswith("/usagers/sensible/doc?id=7")
+    server = php_server(login.final)
+    assert server["SESAME_USER"] == first["SESAME_USER"]
+    again = browser.get(nginx.url("/usagers/sensible/"))
+    assert again.status_code == 200, "a fresh authentication does not loop"
+
+
+def test_max_auth_age_re_authenticates_an_old_session_once_and_lands_on_the_page(
+        browser, nginx, pc_emulator):
+    pc_emulator.misbehave("old_auth_time")
+    first = php_server(browser.login(nginx.url("/agents/"), identity="test@fia1.fr").final)
+    resp = browser.get(nginx.url("/agents/recent/page?x=1"))
+    assert resp.status_code == 303
+    assert query(resp.headers["Location"])["prompt"] == "login"
+    assert "max_age" not in query(resp.headers["Location"])
+    login = browser.login(nginx.url("/agents/recent/page?x=1"), identity="test@fia1.fr")
+    assert login.callback.headers["Location"].endswith("/agents/recent/page?x=1")
+    assert php_server(login.final)["SESAME_USER"] == first["SESAME_USER"]
+    assert browser.get(nginx.url("/agents/recent/")).status_code == 200
+    assert browser.get(nginx.url("/agents/")).status_code == 200
+
+
+def test_provider_answering_prompt_login_with_an_old_authentication_gets_a_page_not_a_loop(
+        browser, nginx, pc_emulator):
+    pc_emulator.misbehave("old_auth_time")
+    offset = nginx.log_size()
+    login = browser.login(nginx.url("/agents/recent/"), identity="test@fia1.fr")
+    assert query(login.authorize_url)["prompt"] == "login"
+    assert_page(login.callback, [403])
+    assert browser.cookie(SESSION) is None
+    assert "the provider did not re-authenticate the user" in nginx.log_since(offset)
+
+
 def test_franceconnect_session_never_opens_a_proconnect_location(browser, nginx, emulator,
                                                                   pc_emulator):
     php_server(browser.login(nginx.url("/usagers/"), identity="testfc1").final)
@@ -211,6 +253,57 @@ def test_mfa_claimed_without_a_second_factor_in_amr_is_refused(browser, nginx, p
     assert_page(login.callback, [403])
     assert "Niveau de sécurité insuffisant" in login.callback.text
     assert browser.cookie(SESSION) is None
+
+
+def test_id_token_without_at_hash_logs_in(browser, nginx, pc_emulator):
+    pc_emulator.misbehave("no_at_hash")
+    login = browser.login(nginx.url("/agents/"), identity="test@fia1.fr")
+    server = php_server(login.final)
+    assert server["SESAME_PROVIDER"] == "pc" and server["SESAME_ACR"] == "eidas1"
+
+
+def test_id_token_with_a_wrong_at_hash_is_refused(browser, nginx, pc_emulator):
+    pc_emulator.misbehave("wrong_at_hash")
+    offset = nginx.log_size()
+    login = browser.login(nginx.url("/agents/"), identity="test@fia1.fr")
+    assert login.callback.status_code >= 400
+    assert browser.cookie(SESSION) is None
+    assert "at_hash does not match the access_token" in nginx.log_since(offset)
+
+
+def test_mfa_acr_with_a_single_factor_amr_from_another_location_steps_up_at_an_mfa_location(
+        browser, nginx, pc_emulator):
+    pc_emulator.misbehave("mfa_single_factor_amr")
+    first = php_server(browser.login(nginx.url("/agents/any-level/"),
+                                     identity="test@fia1.fr").final)
+    assert first["SESAME_ACR"] == "eidas1-mfa", "this location accepts eidas1 and eidas1-mfa"
+    assert json.loads(first["SESAME_CLAIM_AMR"]) == ["pwd"]
+    resp = browser.get(nginx.url("/agents/mfa/"))
+    assert resp.status_code == 303, "an MFA acr without a second factor is not MFA"
+    assert resp.headers["Location"].startswith(pc_emulator.issuer + "/authorize?")
+    assert asked_acr(resp.headers["Location"]) == MFA
+    login = browser.login(nginx.url("/agents/mfa/"), identity="test@fia1.fr")
+    server = php_server(login.final)
+    assert json.loads(server["SESAME_CLAIM_AMR"]) == ["pwd", "mail"]
+    assert server["SESAME_USER"] == first["SESAME_USER"]
+
+
+def test_control_characters_in_claims_reach_the_backend_replaced_and_logged(browser, nginx):
+    offset = nginx.log_size()
+    server = php_server(browser.login(nginx.url("/agents/"), identity="ctrl@fia1.fr").final)
+    assert server["SESAME_CLAIM_USUAL_NAME"] == "DU\ufffdBOIS" == server["SESAME_FAMILY_NAME"]
+    assert server["SESAME_GIVEN_NAME"] == "Marc\tAntoine", "tab is kept"
+    logged = nginx.log_since(offset)
+    assert "control characters replaced by U+FFFD in claim(s) usual_name" in logged, logged[-2000:]
+
+
+def test_acr_with_control_characters_is_refused_with_a_log_line(browser, nginx, pc_emulator):
+    pc_emulator.misbehave("control_acr")
+    offset = nginx.log_size()
+    login = browser.login(nginx.url("/agents/app/"), identity="test@fia1.fr")
+    assert login.callback.status_code >= 400
+    assert browser.cookie(SESSION) is None
+    assert "is not a token of printable ASCII" in nginx.log_since(offset)
 
 
 def test_acr_outside_the_asked_set_is_refused(browser, nginx, pc_emulator):

@@ -74,6 +74,16 @@ IDENTITIES = {
                    "uid": "b-2", "siret": SIRET_DEFAULT, "roles": ["agent_public"],
                    "organization_label": "Commune de Paris"},
     },
+    "ctrl@fia1.fr": {
+        "idp_id": "fia1v2", "fi_sub": "c-4", "public": True,
+        "acrs": {"eidas1": ["pwd"]},
+        # Control characters an identity provider let through: NUL, CR/LF, ESC; tab is legal.
+        "claims": {"given_name": "Marc\tAntoine", "usual_name": "DU\u0000BOIS",
+                   # A string whose text looks like a JSON array (it is not one).
+                   "email": "ctrl@fia1.fr", "uid": "[\"c-4\"]", "siret": "21750001600019",
+                   "roles": ["agent_public", "x\r\nX-Injected: 1"],
+                   "organization_label": "Mairie\r\nX-Injected: 1\u001b[31m"},
+    },
     "prive@entreprise.fr": {
         "idp_id": "pci", "fi_sub": "p-3", "public": False,
         "acrs": {"eidas1": ["pwd"], "https://proconnect.gouv.fr/assurance/certification-dirigeant":
@@ -302,6 +312,7 @@ class ProConnectHandler(Handler):
             "client_id": client["client_id"], "redirect_uri": redirect_uri, "state": state,
             "nonce": nonce, "scopes": scopes, "wanted": wanted, "amr": amr,
             "code_challenge": challenge, "expires": st.now() + 600,
+            "prompt_login": "login" in prompts,
         }
         sid, session = self.sso_session()
         fresh_needed = "login" in prompts or bool(set(wanted or []) & FORCE_NEW_SESSION)
@@ -381,8 +392,8 @@ class ProConnectHandler(Handler):
                 ("error", "access_denied"),
                 ("error_description", "requested ACRs could not be satisfied")], set()))
         sid, session = self.sso_session()
-        if session and session["login"] == login and not (set(inter["wanted"] or [])
-                                                          & FORCE_NEW_SESSION):
+        if session and session["login"] == login and not inter.get("prompt_login") and not (
+                set(inter["wanted"] or []) & FORCE_NEW_SESSION):
             auth_time = session["auth_time"]
         else:
             sid, auth_time = secrets.token_urlsafe(32), int(now)
@@ -392,6 +403,8 @@ class ProConnectHandler(Handler):
         st = self.st
         now = st.now()
         misbehave = st.take_misbehaviours()
+        if "old_auth_time" in misbehave:
+            auth_time = int(now) - 7200
         code = secrets.token_urlsafe(32)
         with st.lock:
             session = st.sessions.get(sid)
@@ -469,10 +482,15 @@ class ProConnectHandler(Handler):
             "aud": "another-" + client["client_id"] if "wrong_aud" in bad
             else client["client_id"],
             "exp": iat + ID_TOKEN_TTL, "iat": iat,
-            "acr": "eidas1" if "low_acr" in bad else entry["acr"],
+            "acr": "eidas1" if "low_acr" in bad
+            else entry["acr"] + "\r\nX-Injected: 1" if "control_acr" in bad else entry["acr"],
             "auth_time": entry["auth_time"], "sid": entry["sid"],
             "at_hash": base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii"),
         }
+        if "no_at_hash" in bad:  # oidc-provider 8+ no longer emits at_hash
+            del claims["at_hash"]
+        elif "wrong_at_hash" in bad:
+            claims["at_hash"] = b64url_sha256("not-" + access_token)[:22]
         if entry["nonce"] is not None:
             claims["nonce"] = secrets.token_hex(32) if "wrong_nonce" in bad else entry["nonce"]
         ident = IDENTITIES[entry["login"]]

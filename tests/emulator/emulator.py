@@ -63,7 +63,8 @@ DELAYS = ("token_delay", "userinfo_delay", "authorize_delay", "discovery_delay",
 MISBEHAVIOURS = ("alg_none", "hs256_public_key", "wrong_aud", "expired", "wrong_nonce",
                  "wrong_iss", "low_acr", "unknown_kid", "userinfo_other_sub",
                  "userinfo_plain_json", "no_iss_param", "foreign_iss_param",
-                 "mfa_single_factor_amr")
+                 "mfa_single_factor_amr", "no_at_hash", "wrong_at_hash",
+                 "control_acr", "old_auth_time")
 # Misbehaviours that act on the callback redirect itself (also consumed by a cancelled login).
 REDIRECT_MISBEHAVIOURS = ("no_iss_param", "foreign_iss_param")
 
@@ -559,6 +560,7 @@ class Handler(BaseHTTPRequestHandler):
                 "client_id": client["client_id"], "redirect_uri": redirect_uri,
                 "state": state, "nonce": params["nonce"], "scopes": scopes, "acr": acr,
                 "amr": amr, "expires": now + INTERACTION_TTL,
+                "prompt_login": "login" in params.get("prompt", "").split(" "),
             }
         session_id, session = self.sso_session()
         headers = [("Cache-Control", "no-store")]
@@ -615,10 +617,13 @@ class Handler(BaseHTTPRequestHandler):
 
         sid, session = self.sso_session()
         if session and session["login"] == login:
-            auth_time = session["auth_time"]
+            # prompt=login re-authenticates (OIDC Core §3.1.2.1): a new auth_time.
+            auth_time = int(now) if inter.get("prompt_login") else session["auth_time"]
         else:
             sid, auth_time = secrets.token_urlsafe(32), int(now)
         misbehave = st.take_misbehaviours()
+        if "old_auth_time" in misbehave:
+            auth_time = int(now) - 7200
         code = secrets.token_urlsafe(32)
         with st.lock:
             if session and session["login"] != login:

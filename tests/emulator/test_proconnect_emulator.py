@@ -210,3 +210,29 @@ def test_mfa_identity_reports_second_factor_in_amr(pc):
     p = payload(pc.token(cb["code"], HS).json()["id_token"])
     assert p["acr"] == "eidas2" and p["amr"] == ["pwd", "otp"]
     assert re.match(r"^[0-9a-f-]{36}$", p["sub"])
+
+
+def test_no_at_hash_misbehaviour_issues_an_id_token_without_at_hash_once(pc):
+    pc.misbehave("no_at_hash")
+    first = payload(pc.token(login(pc)["code"], HS).json()["id_token"])
+    assert "at_hash" not in first and "sid" in first
+    again = payload(pc.token(login(pc)["code"], HS).json()["id_token"])
+    assert "at_hash" in again, "one-shot"
+
+
+def test_wrong_at_hash_misbehaviour_issues_an_at_hash_of_another_token(pc):
+    pc.misbehave("wrong_at_hash")
+    tok = pc.token(login(pc)["code"], HS).json()
+    digest = hashlib.sha256(tok["access_token"].encode()).digest()[:16]
+    good = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+    at_hash = payload(tok["id_token"])["at_hash"]
+    assert at_hash != good and len(at_hash) == len(good)
+
+
+def test_control_acr_and_the_control_character_identity(pc):
+    pc.misbehave("control_acr")
+    claims = payload(pc.token(login(pc)["code"], HS).json()["id_token"])
+    assert claims["acr"] == "eidas1\r\nX-Injected: 1"
+    tok = pc.token(login(pc, who="ctrl@fia1.fr")["code"], HS).json()
+    ui = pc.userinfo(tok["access_token"]).json()
+    assert ui["usual_name"] == "DU\x00BOIS"

@@ -302,6 +302,7 @@ mod tests {
                 created: 0,
                 refreshed: 0,
                 expires: 1,
+                ..Session::default()
             },
             binding: sesame::session::SessionBinding::new("https://fc", "client"),
             stored_bytes: 10,

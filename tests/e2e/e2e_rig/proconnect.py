@@ -36,6 +36,20 @@ PC_LOCATIONS = """\
             include fastcgi_backend;
             fastcgi_pass 127.0.0.1:{{PHP_PORT}};
         }
+        location /agents/any-level/ {
+            sesame pc;
+            sesame_acr eidas1 eidas1-mfa;
+            include sesame_fastcgi_params;
+            include fastcgi_backend;
+            fastcgi_pass 127.0.0.1:{{PHP_PORT}};
+        }
+        location /agents/recent/ {
+            sesame pc;
+            sesame_max_auth_age 10m;
+            include sesame_fastcgi_params;
+            include fastcgi_backend;
+            fastcgi_pass 127.0.0.1:{{PHP_PORT}};
+        }
         location /agents/eidas2/ {
             sesame pc;
             sesame_acr eidas2 eidas3;
