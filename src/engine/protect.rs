@@ -23,6 +23,16 @@ pub(crate) struct ProtectTask {
     query: String,
 }
 
+impl ProtectTask {
+    pub(crate) fn provider(&self) -> usize {
+        self.provider
+    }
+
+    pub(crate) fn client_addr(&self) -> &str {
+        &self.req.client_addr
+    }
+}
+
 /// A login started with explicit options and pending state (step-up, silent SSO fallback).
 pub(crate) struct StartLoginWith {
     pub provider: usize,
@@ -333,24 +343,44 @@ pub(crate) fn run(inner: &Arc<Inner>, task: ProtectTask) -> Outcome {
                 Step::Job(job) => job.run(),
             }
         }
-        // Expired, unknown, or a session of another provider: log in with this one.
+        // Expired, unknown, or a session of another provider: log in with this one. Without
+        // cached metadata that is a provider exchange: it takes a provider slot like any
+        // other (or answers "busy" / "unavailable" at once).
         Ok(_) => {
             if task.req.navigable {
                 let options = task.rules.login_options(&task.query);
-                if options == LoginOptions::default() {
-                    return run_start_login(inner, task.provider, &task.req);
-                }
-                run_start_login_with(
-                    inner,
-                    StartLoginWith {
+                let cached = provider.client.cached_metadata();
+                let step = if options == LoginOptions::default() {
+                    match cached {
+                        Some(meta) => {
+                            return redirect_to_provider(inner, provider, &meta, &task.req)
+                        }
+                        None => make_job(
+                            inner,
+                            Task::StartLogin {
+                                provider: task.provider,
+                                req: task.req,
+                            },
+                        ),
+                    }
+                } else {
+                    let login = StartLoginWith {
                         provider: task.provider,
                         login: login_state_of(inner, &task.req),
                         return_to: task.req.return_to.clone(),
                         client_addr: task.req.client_addr.clone(),
                         options,
                         expect_sub: None,
-                    },
-                )
+                    };
+                    match cached {
+                        Some(meta) => return redirect_with(inner, provider, &meta, login),
+                        None => make_job(inner, Task::StartLoginWith(Box::new(login))),
+                    }
+                };
+                match step {
+                    Step::Done(outcome) => outcome,
+                    Step::Job(job) => job.run(),
+                }
             } else {
                 Outcome::Page(failures::login_required(
                     provider,

@@ -77,7 +77,9 @@ impl OidcClient {
     /// Non-blocking: the metadata if cached and still fresh, or during an outage the last good
     /// metadata (bounded stale fallback, see `cache`).
     pub fn cached_metadata(&self) -> Option<Arc<ProviderMetadata>> {
-        self.cache.usable(self.settings.metadata_ttl).map(|s| s.meta)
+        self.cache
+            .usable(self.settings.metadata_ttl)
+            .map(|s| s.meta)
     }
 
     /// Non-blocking: the provider failed moments ago and nothing usable is cached. A request

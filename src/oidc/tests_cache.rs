@@ -78,7 +78,9 @@ fn a_failed_refetch_serves_the_last_good_metadata() {
         "expired metadata is not used before a refetch was tried"
     );
     op.state.lock().unwrap().discovery_status = Some(503);
-    let stale = client.metadata().expect("the last good metadata while the provider is down");
+    let stale = client
+        .metadata()
+        .expect("the last good metadata while the provider is down");
     assert_eq!(stale.token_endpoint, good.token_endpoint);
     assert_eq!(op.requests_to(DISCOVERY).len(), 2);
     // Usable from `begin` too (no job needed) during the outage, and no new attempt.
