@@ -93,8 +93,9 @@ unsafe fn handle(r: *mut ngx_http_request_t) -> ngx_int_t {
             let Some(ctx) = (unsafe { ctx::get_or_create(r) }) else {
                 return ERROR;
             };
-            // SAFETY: forwarded contract; the pool was registered at configuration time.
-            unsafe { job::start(r, ctx, work, mcf.thread_pool) }
+            let pool = job::pool_for(mcf, &work);
+            // SAFETY: forwarded contract; the pools were registered at configuration time.
+            unsafe { job::start(r, ctx, work, pool) }
         }
     }
 }
