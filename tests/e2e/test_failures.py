@@ -92,7 +92,7 @@ def test_login_works_again_once_the_provider_is_back(new_browser, nginx, emulato
     assert server["SESAME_CLAIM_FAMILY_NAME"] == "DUBOIS"
 
 
-def test_provider_down_before_discovery_gives_error_page_within_http_timeout(make_site, start_nginx, new_browser, emulator):
+def test_provider_down_before_discovery_gives_error_page_then_a_few_seconds_without_asking_it(make_site, start_nginx, new_browser, emulator):
     fresh = start_nginx(make_site())  # nothing cached yet: the first request must fetch discovery
     browser = new_browser()
     browser.site_base = fresh.base
@@ -102,8 +102,23 @@ def test_provider_down_before_discovery_gives_error_page_within_http_timeout(mak
     elapsed = time.monotonic() - t0
     assert_page(resp, range(500, 600))
     assert elapsed < 3, elapsed
+    failed_at = time.monotonic()
     emulator.control(down=False)
-    assert_redirects_to_provider(browser.get(fresh.url("/demarches/")), emulator)
+    # The failure is remembered a few seconds: answered at once, the provider not asked again.
+    discovery = "/.well-known/openid-configuration"
+    asked = len(emulator.requests_to(discovery))
+    t0 = time.monotonic()
+    assert_page(browser.get(fresh.url("/demarches/")), (503,))
+    assert time.monotonic() - t0 < 0.5
+    assert len(emulator.requests_to(discovery)) == asked
+    # Then the next request tries again, and logins work without a reload.
+    while True:
+        resp = browser.get(fresh.url("/demarches/"))
+        if resp.status_code != 503 or time.monotonic() - failed_at > 8:
+            break
+        time.sleep(0.5)
+    assert_redirects_to_provider(resp, emulator)
+    assert time.monotonic() - failed_at > 4, "the failure was not remembered"
     fresh.stop()
 
 
