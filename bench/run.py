@@ -12,8 +12,12 @@ module) with the e2e rig's classes, then measures with wrk (Debian's, HTTPS, kee
      event loop (nginx's HTTP/TLS of the login's 3 requests, Sesame's begin) and its thread
      pool (Sesame's jobs) from /proc/<pid>/task; the emulator is another process, so provider
      time is excluded by construction
-  e  stall test: p99 of unprotected requests while 50 logins wait on a token endpoint that
-     answers after 2 s, against the same measurement without them. In waves: the 50 callbacks
+  e  stall test: p99 of logged-in users' requests (a protected file, `sesame_session_cache 0`
+     so that each request reads its session from Redis in a job on nginx's thread pool) while
+     50 logins wait on a token endpoint that answers after 2 s, against the same measurement
+     without them; on its own nginx whose provider exchanges run on `sesame_provider_thread_pool`
+     (64 threads, `sesame_provider_concurrency 64`: all 50 logins wait at the provider). For
+     Apache, unprotected requests. In waves: the 50 callbacks
      are sent at once, and wrk measures a 1 s window while all of them wait (none answered, the
      first token answer not yet due), then the wave completes outside any window; a baseline
      window of the same length (wrk alone) precedes or follows each, alternately. p50/p99 are
@@ -192,6 +196,20 @@ class Bench:
         # Longer than the stall test's 2 s token delay.
         self.site.providers["fc"]["http_timeout"] = "10s"
         self.nginx = self._keep(start_site(self.site, self.args))
+        self.stall_nginx = None
+
+    def stall_server(self):
+        """Row e's nginx: logged-in users read their session from Redis at every request, and
+        provider exchanges have a thread pool of their own, large enough for all 50 logins."""
+        if self.stall_nginx is None:
+            site = NginxSite(self.env, self.workdir / "nginx-stall", locations=SESAME_LOCATIONS)
+            site.providers["fc"]["http_timeout"] = "10s"
+            site.http["session_cache"] = "0"
+            site.http["provider_thread_pool"] = "sesame_provider"
+            site.http["provider_concurrency"] = "64"
+            site.extra_main = "thread_pool sesame_provider threads=64;"
+            self.stall_nginx = self._keep(start_site(site, self.args))
+        return self.stall_nginx
 
     def _keep(self, svc):
         self.started.append(svc)
@@ -433,21 +451,29 @@ class Bench:
         os.environ["SESAME_BENCH_WRK_CPUS"] = ",".join(map(str, sorted(other_cpus))) if on else ""
 
     def row_stall(self, server=None, label="nginx+sesame: unprotected static",
-                  session_cookie=SESSION_COOKIE):
+                  session_cookie=SESSION_COOKIE, path="/static.html", logged_in=False):
+        """`logged_in`: wrk sends a session cookie of a real login (its requests are those of a
+        logged-in user)."""
         print(f"e: stall test, {label}", flush=True)
         server = server or self.nginx
+        cookie = self.login_cookie(server, session_cookie) if logged_in else None
         self.pin(server, True)
         try:
-            return self._row_stall(server, label, session_cookie)
+            return self._row_stall(server, label, session_cookie, path, cookie)
         finally:
             self.pin(server, False)
 
-    def stall_window(self, url, pids):
+    def row_stall_logged_in(self):
+        return self.row_stall(self.stall_server(),
+                              "nginx+sesame: protected static, logged in, session_cache 0",
+                              path="/protected/static.html", logged_in=True)
+
+    def stall_window(self, url, pids, cookie=None):
         """One measuring window of the stall test: a fresh wrk run of --stall-window seconds,
         its whole latency histogram kept; also the server's CPU over it and its wall-clock end."""
         cpu0 = sum(proc_cpu_seconds(p) for p in pids)
         result = wrk(url, self.args.stall_window, self.args.connections, self.args.threads,
-                     histogram=True)
+                     cookie=cookie, histogram=True)
         result["ended"] = time.time()  # after wrk exited: an upper bound of the window's end
         result["cpu_s"] = sum(proc_cpu_seconds(p) for p in pids) - cpu0
         return result
@@ -458,7 +484,7 @@ class Bench:
         return sorted(r["time"] for r in self.emulator.requests()
                       if r["method"] == "POST" and r["path"].split("?")[0].endswith("/token"))
 
-    def _row_stall(self, server, label, session_cookie):
+    def _row_stall(self, server, label, session_cookie, path, cookie):
         """Waves: in each, 50 callbacks fired at once, and once they all wait (sent, unanswered;
         their token requests received by the emulator, which answers each `delay` seconds after
         receiving it) a wrk window; then the wave completes, out of any window. A baseline
@@ -470,8 +496,8 @@ class Bench:
         baseline windows) are merged: p50/p99 are over all their requests."""
         args = self.args
         slots, delay, window, waves = 50, args.stall_delay, args.stall_window, args.stall_waves
-        url = server.base + "/static.html"
-        status, expected = response_size(server.port, "/static.html", self.pki.ca)
+        url = server.base + path
+        status, expected = response_size(server.port, path, self.pki.ca, cookie)
         if status != 200:
             raise RuntimeError(f"{label}: probe of {url} answered {status}, not 200")
         pids = server.worker_pids()
@@ -553,7 +579,7 @@ class Bench:
                 time.sleep(0.03)
 
         # Warm-up (connections, caches), not measured, as in the other rows.
-        wrk(url, 1, args.connections, args.threads)
+        wrk(url, 1, args.connections, args.threads, cookie=cookie)
         self.emulator.control(token_delay=delay)
         pairs, dropped, notes = [], [], []
         at_provider, margins = set(), []
@@ -564,13 +590,13 @@ class Bench:
                 # Baseline windows alternate before and after their stall window (ABBA), so a
                 # drift of the machine's load over the row weighs on both sides alike.
                 before = wave % 2 == 1
-                baseline = self.stall_window(url, pids) if before else None
+                baseline = self.stall_window(url, pids, cookie) if before else None
                 threads, in_flight = fire()
                 fired = time.monotonic()
                 if wave:  # wave 0 only warms up: pool threads' connections to the provider
                     arrivals = settle(in_flight, fired)
                     start = (in_flight[0], len(arrivals))
-                    stalled = self.stall_window(url, pids)
+                    stalled = self.stall_window(url, pids, cookie)
                     ended = stalled["ended"]
                     end_arrivals = self.token_arrivals()
                     end = (in_flight[0], len(end_arrivals))
@@ -594,7 +620,7 @@ class Bench:
                     continue  # wave 0 only warms up: pool threads' connections to the provider
                 if not before:
                     time.sleep(0.5)  # the wave's completion is over
-                    baseline = self.stall_window(url, pids)
+                    baseline = self.stall_window(url, pids, cookie)
                 print(f"    wave {wave}: p99 baseline ({'before' if before else 'after'}) "
                       f"{baseline['p99_us'] / 1000:.2f} ms, stall {stalled['p99_us'] / 1000:.2f} "
                       f"ms; in flight {start[0]}/{end[0]}, token requests at the provider "
@@ -644,7 +670,7 @@ class Bench:
         p99s = sorted((b["p99_us"] / 1000, s["p99_us"] / 1000) for b, s in pairs)
         provider = "/".join(map(str, sorted(at_provider))) or "?"
         queued = ""
-        if at_provider and max(at_provider) < slots and server is self.nginx:
+        if at_provider and max(at_provider) < slots and server in (self.nginx, self.stall_nginx):
             queued = (f" (the other {slots - max(at_provider)} queued in nginx's thread pool "
                       f"of {args.pool_threads} threads)")
         parts = []
@@ -836,7 +862,7 @@ def main():
         if "d" in args.rows:
             bench.key["nginx_login"] = bench.row_logins()
         if "e" in args.rows:
-            bench.key["nginx_stall"] = bench.row_stall()
+            bench.key["nginx_stall"] = bench.row_stall_logged_in()
         if "f" in args.rows:
             bench.row_memory()
         if "A" in args.rows:
