@@ -82,15 +82,16 @@ const OTHERS: &str = "(other clients)";
 
 impl Limiter {
     pub fn admit(&self, client: &str, now: std::time::Instant) -> Verdict {
+        let client: String = client.chars().take(64).collect();
         let mut clients = self.clients.lock();
         // One place stays free for the shared bucket of the others.
-        if !clients.contains_key(client) && clients.len() >= LIMIT_CLIENTS - 1 {
-            clients.retain(|_, w| {
-                now.duration_since(w.start) < LIMIT_WINDOW || w.suppressed + w.carried > 0
-            });
+        let full = |c: &std::collections::HashMap<String, Window>| c.len() >= LIMIT_CLIENTS - 1;
+        if !clients.contains_key(&client) && full(&clients) {
+            // Clients quiet for a whole window make room (a count not yet reported is lost).
+            clients.retain(|_, w| now.duration_since(w.start) < LIMIT_WINDOW);
         }
-        let key = if clients.contains_key(client) || clients.len() < LIMIT_CLIENTS - 1 {
-            client.chars().take(64).collect::<String>()
+        let key = if clients.contains_key(&client) || !full(&clients) {
+            client
         } else {
             OTHERS.to_owned()
         };
