@@ -9,6 +9,7 @@ from test_failures import (  # noqa: F401
     nginx_site,
     test_callback_with_redis_down_fails_cleanly,
     test_login_works_again_once_the_provider_is_back,
+    test_logins_beyond_the_provider_concurrency_get_a_busy_page_at_once_and_can_retry,
     test_provider_down_at_callback_gives_error_page_within_http_timeout,
     test_provider_down_before_discovery_gives_error_page_then_a_few_seconds_without_asking_it,
     test_provider_slow_at_token_gives_error_page_within_http_timeout,

@@ -129,3 +129,33 @@ def test_session_in_redis_expires_after_the_idle_timeout(browser, nginx, redis):
     assert len(sessions) == 1, redis.keys("*")
     ttl = int(redis.command("TTL", sessions[0]))
     assert 100 < ttl <= 120, f"session TTL {ttl}s, idle timeout is 2m"
+
+
+def test_logins_beyond_the_provider_concurrency_get_a_busy_page_at_once_and_can_retry(make_site, start_nginx, new_browser, emulator):
+    import threading
+
+    site = make_site()
+    site.http["provider_concurrency"] = "1"
+    site.providers["fc"]["http_timeout"] = "6s"
+    fresh = start_nginx(site)
+    first, second = new_browser(), new_browser()
+    for b in (first, second):
+        b.site_base = fresh.base
+    callbacks = [b.login(fresh.url("/demarches/"), stop_before_callback=True).callback_url for b in (first, second)]
+    tokens_before = len(emulator.requests_to("/token"))
+    emulator.control(token_delay=2)
+    held = {}
+    thread = threading.Thread(target=lambda: held.update(resp=first.get(callbacks[0], timeout=30)))
+    thread.start()
+    time.sleep(0.5)  # the first login now holds the only provider slot, waiting at the token endpoint
+    busy = second.get(callbacks[1])
+    assert_page(busy, (503,))
+    assert busy.elapsed_s < 1.0, busy.elapsed_s
+    assert busy.headers.get("Retry-After") == "5"
+    thread.join(30)
+    assert held["resp"].status_code == 303
+    assert len(emulator.requests_to("/token")) == tokens_before + 1, "the refused login reached the provider"
+    # The refused login kept its state: the same callback, retried, logs in.
+    emulator.control(token_delay=0)
+    php_server(second.follow(second.get(callbacks[1])))
+    fresh.stop()
