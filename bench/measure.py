@@ -280,7 +280,7 @@ def goals(k):
             out.append(f"- stall test p99 <= {goal:g}x baseline ({name}): {stall.p99_ratio:.2f}x "
                        f"({stall.base.result['p99_us'] / 1000:.2f} -> "
                        f"{stall.result['p99_us'] / 1000:.2f} ms"
-                       f"{', while 50 logins waited, ' + over + ' each side' if over else ''}"
+                       f"{', while the logins waited, ' + over + ' each side' if over else ''}"
                        f"{medians_text(stall)}"
                        f"; throughput {stall.ratio:.2f}x, {errors} wrk errors"
                        f"{' = connections closed by the server' if errors else ''})"

@@ -200,14 +200,17 @@ class Bench:
 
     def stall_server(self):
         """Row e's nginx: logged-in users read their session from Redis at every request, and
-        provider exchanges have a thread pool of their own, large enough for all 50 logins."""
+        provider exchanges have a thread pool of their own, large enough for all 50 logins
+        (--stall-shared-pool: the defaults instead, one shared pool and
+        sesame_provider_concurrency 8, so that 8 logins wait and the others are told "busy")."""
         if self.stall_nginx is None:
             site = NginxSite(self.env, self.workdir / "nginx-stall", locations=SESAME_LOCATIONS)
             site.providers["fc"]["http_timeout"] = "10s"
             site.http["session_cache"] = "0"
-            site.http["provider_thread_pool"] = "sesame_provider"
-            site.http["provider_concurrency"] = "64"
-            site.extra_main = "thread_pool sesame_provider threads=64;"
+            if not self.args.stall_shared_pool:
+                site.http["provider_thread_pool"] = "sesame_provider"
+                site.http["provider_concurrency"] = "64"
+                site.extra_main = "thread_pool sesame_provider threads=64;"
             self.stall_nginx = self._keep(start_site(site, self.args))
         return self.stall_nginx
 
@@ -464,8 +467,11 @@ class Bench:
             self.pin(server, False)
 
     def row_stall_logged_in(self):
+        layout = ("shared pool, provider_concurrency 8" if self.args.stall_shared_pool
+                  else "provider pool")
         return self.row_stall(self.stall_server(),
-                              "nginx+sesame: protected static, logged in, session_cache 0",
+                              f"nginx+sesame: protected static, logged in, session_cache 0, "
+                              f"{layout}",
                               path="/protected/static.html", logged_in=True)
 
     def stall_window(self, url, pids, cookie=None):
@@ -496,6 +502,10 @@ class Bench:
         baseline windows) are merged: p50/p99 are over all their requests."""
         args = self.args
         slots, delay, window, waves = 50, args.stall_delay, args.stall_window, args.stall_waves
+        # With the default cap, only this many logins wait; the others get 503 "busy" at once.
+        shared = args.stall_shared_pool and server is self.stall_nginx
+        admitted = 8 if shared else slots
+        busy = [0]
         url = server.base + path
         status, expected = response_size(server.port, path, self.pki.ca, cookie)
         if status != 200:
@@ -545,14 +555,18 @@ class Bench:
                 callback = queues[i].pop(0)
                 with lock:
                     in_flight[0] += 1
+                refused = False
                 try:
                     resp = b.get(callback, timeout=2 * delay + 60)
                     ok = resp.status_code in (302, 303) and b.cookie(session_cookie) is not None
+                    refused = shared and resp.status_code == 503
                 except Exception as exc:  # counted and reported
                     ok, resp = False, exc
                 with lock:
                     in_flight[0] -= 1
-                    if not ok:
+                    if refused:
+                        busy[0] += 1
+                    elif not ok:
                         failures.append(resp)
 
             self.emulator.clear_requests()
@@ -571,8 +585,8 @@ class Bench:
                 latest = self.token_arrivals()
                 if len(latest) != len(arrivals):
                     arrivals, changed = latest, now
-                if in_flight[0] == slots and now - fired >= args.stall_settle and (
-                        len(arrivals) >= slots or (arrivals and now - changed >= 0.15)):
+                if in_flight[0] == admitted and now - fired >= args.stall_settle and (
+                        len(arrivals) >= admitted or (arrivals and now - changed >= 0.15)):
                     return arrivals
                 if now - fired > delay:  # the window would be discarded anyway
                     return arrivals
@@ -601,7 +615,7 @@ class Bench:
                     end_arrivals = self.token_arrivals()
                     end = (in_flight[0], len(end_arrivals))
                     why = []
-                    if start[0] != slots or end[0] != slots:
+                    if start[0] != admitted or end[0] != admitted:
                         why.append(f"logins in flight {start[0]}/{end[0]}")
                     if not arrivals or end[1] != start[1]:
                         why.append(f"token requests received {start[1]}/{end[1]}")
@@ -664,14 +678,16 @@ class Bench:
                   if base.result[k]}
         if errors:
             base.invalid = (base.invalid + "; " if base.invalid else "") + f"wrk errors {errors}"
-        stall = row(f"{label}, {slots} logins waiting {delay:g} s", [s for _, s in pairs],
+        waiting = (f"{slots} logins sent, {admitted} waiting" if shared
+                   else f"{slots} logins waiting")
+        stall = row(f"{label}, {waiting} {delay:g} s", [s for _, s in pairs],
                     base=base)
         stall.windows = windows
         p99s = sorted((b["p99_us"] / 1000, s["p99_us"] / 1000) for b, s in pairs)
         provider = "/".join(map(str, sorted(at_provider))) or "?"
         queued = ""
-        if at_provider and max(at_provider) < slots and server in (self.nginx, self.stall_nginx):
-            queued = (f" (the other {slots - max(at_provider)} queued in nginx's thread pool "
+        if at_provider and max(at_provider) < admitted and server in (self.nginx, self.stall_nginx):
+            queued = (f" (the other {admitted - max(at_provider)} queued in nginx's thread pool "
                       f"of {args.pool_threads} threads)")
         parts = []
         if dropped:
@@ -685,12 +701,14 @@ class Bench:
             parts.append(f"per-window p99 baseline/stall: median {bw[len(bw) // 2]:.2f}/"
                          f"{sw[len(sw) // 2]:.2f} ms, worst {bw[-1]:.2f}/{sw[-1]:.2f} ms")
             parts.append(f"logins in flight (sent, unanswered) at start/end of every kept "
-                         f"window: {slots}/{slots}; token requests waiting at the provider: "
+                         f"window: {admitted}/{admitted}; token requests waiting at the provider: "
                          f"{provider}{queued}; every kept window ended >= "
                          f"{min(margins) * 1000:.0f} ms before the first token answer was due")
         if args.pin and (os.cpu_count() or 1) >= 2:
             parts.append("--pin: the server on CPU 0, wrk and the rest on the others")
         parts += notes
+        if shared:
+            parts.append(f"{busy[0]} logins answered 503 busy at once (provider_concurrency 8)")
         parts.append(f"{len(failures)} logins failed; {slots} browsers x {waves + 1} waves "
                      f"(the first one unmeasured), logins prepared in {prep_s[0]:.1f}s "
                      f"between the waves")
@@ -834,6 +852,9 @@ def main():
                    help="stall test: seconds at least between sending the callbacks and the "
                         "window's start (default 0.3; also waits until the token requests "
                         "stopped arriving)")
+    p.add_argument("--stall-shared-pool", action="store_true",
+                   help="stall test e: the default layout (one shared thread pool, "
+                        "sesame_provider_concurrency 8) instead of a provider pool of its own")
     p.add_argument("--rows", default="abcdefA", help="which rows to run (letters, default all)")
     p.add_argument("--json", help="also write the rows to this file")
     p.add_argument("--workdir", help="keep configs and logs here (default: a temp dir, removed)")
