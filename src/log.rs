@@ -42,7 +42,7 @@ pub fn level_name(level: LogLevel) -> &'static str {
 pub(crate) static TEST_SINK_LOCK: parking_lot::Mutex<()> = parking_lot::Mutex::new(());
 
 /// Failure lines per client address and minute before the rest are suppressed.
-pub(crate) const LINES_PER_CLIENT: u32 = 20;
+pub(crate) const LINES_PER_CLIENT: u32 = 60;
 /// The window of [`LINES_PER_CLIENT`].
 pub(crate) const LIMIT_WINDOW: std::time::Duration = std::time::Duration::from_secs(60);
 /// Client addresses tracked at once; beyond, the others share one budget.
