@@ -266,8 +266,9 @@ def goals(k):
                       f"requests, and Sesame's begin)")
             out.append(f"- CPU per login <= 1 ms ({name}): {login.cpu_us_per_req / 1000:.2f} ms "
                        f"({detail})")
-    for key, name in (("nginx_stall", "nginx"), ("apache_stall", "Apache mod_sesame"),
-                      ("oidc_stall", "Apache mod_auth_openidc")):
+    for key, name, goal in (("nginx_stall", "nginx, logged-in users, session_cache 0", 2.0),
+                            ("apache_stall", "Apache mod_sesame", 1.2),
+                            ("oidc_stall", "Apache mod_auth_openidc", 1.2)):
         stall = k.get(key)
         if stall is not None:
             over = getattr(stall, "windows", None)
@@ -276,10 +277,10 @@ def goals(k):
             # Connections the server closed (Apache's event MPM with its threads waiting) do not
             # show in the p99, which is over the requests answered: the throughput and the
             # errors are printed beside it.
-            out.append(f"- stall test p99 <= 1.2x baseline ({name}): {stall.p99_ratio:.2f}x "
+            out.append(f"- stall test p99 <= {goal:g}x baseline ({name}): {stall.p99_ratio:.2f}x "
                        f"({stall.base.result['p99_us'] / 1000:.2f} -> "
                        f"{stall.result['p99_us'] / 1000:.2f} ms"
-                       f"{', while 50 logins waited, ' + over + ' each side' if over else ''}"
+                       f"{', while the logins waited, ' + over + ' each side' if over else ''}"
                        f"{medians_text(stall)}"
                        f"; throughput {stall.ratio:.2f}x, {errors} wrk errors"
                        f"{' = connections closed by the server' if errors else ''})"

@@ -12,8 +12,12 @@ module) with the e2e rig's classes, then measures with wrk (Debian's, HTTPS, kee
      event loop (nginx's HTTP/TLS of the login's 3 requests, Sesame's begin) and its thread
      pool (Sesame's jobs) from /proc/<pid>/task; the emulator is another process, so provider
      time is excluded by construction
-  e  stall test: p99 of unprotected requests while 50 logins wait on a token endpoint that
-     answers after 2 s, against the same measurement without them. In waves: the 50 callbacks
+  e  stall test: p99 of logged-in users' requests (a protected file, `sesame_session_cache 0`
+     so that each request reads its session from Redis in a job on nginx's thread pool) while
+     50 logins wait on a token endpoint that answers after 2 s, against the same measurement
+     without them; on its own nginx whose provider exchanges run on `sesame_provider_thread_pool`
+     (64 threads, `sesame_provider_concurrency 64`: all 50 logins wait at the provider). For
+     Apache, unprotected requests. In waves: the 50 callbacks
      are sent at once, and wrk measures a 1 s window while all of them wait (none answered, the
      first token answer not yet due), then the wave completes outside any window; a baseline
      window of the same length (wrk alone) precedes or follows each, alternately. p50/p99 are
@@ -192,6 +196,23 @@ class Bench:
         # Longer than the stall test's 2 s token delay.
         self.site.providers["fc"]["http_timeout"] = "10s"
         self.nginx = self._keep(start_site(self.site, self.args))
+        self.stall_nginx = None
+
+    def stall_server(self):
+        """Row e's nginx: logged-in users read their session from Redis at every request, and
+        provider exchanges have a thread pool of their own, large enough for all 50 logins
+        (--stall-shared-pool: the defaults instead, one shared pool and
+        sesame_provider_concurrency 8, so that 8 logins wait and the others are told "busy")."""
+        if self.stall_nginx is None:
+            site = NginxSite(self.env, self.workdir / "nginx-stall", locations=SESAME_LOCATIONS)
+            site.providers["fc"]["http_timeout"] = "10s"
+            site.http["session_cache"] = "0"
+            if not self.args.stall_shared_pool:
+                site.http["provider_thread_pool"] = "sesame_provider"
+                site.http["provider_concurrency"] = "64"
+                site.extra_main = "thread_pool sesame_provider threads=64;"
+            self.stall_nginx = self._keep(start_site(site, self.args))
+        return self.stall_nginx
 
     def _keep(self, svc):
         self.started.append(svc)
@@ -433,21 +454,32 @@ class Bench:
         os.environ["SESAME_BENCH_WRK_CPUS"] = ",".join(map(str, sorted(other_cpus))) if on else ""
 
     def row_stall(self, server=None, label="nginx+sesame: unprotected static",
-                  session_cookie=SESSION_COOKIE):
+                  session_cookie=SESSION_COOKIE, path="/static.html", logged_in=False):
+        """`logged_in`: wrk sends a session cookie of a real login (its requests are those of a
+        logged-in user)."""
         print(f"e: stall test, {label}", flush=True)
         server = server or self.nginx
+        cookie = self.login_cookie(server, session_cookie) if logged_in else None
         self.pin(server, True)
         try:
-            return self._row_stall(server, label, session_cookie)
+            return self._row_stall(server, label, session_cookie, path, cookie)
         finally:
             self.pin(server, False)
 
-    def stall_window(self, url, pids):
+    def row_stall_logged_in(self):
+        layout = ("shared pool, provider_concurrency 8" if self.args.stall_shared_pool
+                  else "provider pool")
+        return self.row_stall(self.stall_server(),
+                              f"nginx+sesame: protected static, logged in, session_cache 0, "
+                              f"{layout}",
+                              path="/protected/static.html", logged_in=True)
+
+    def stall_window(self, url, pids, cookie=None):
         """One measuring window of the stall test: a fresh wrk run of --stall-window seconds,
         its whole latency histogram kept; also the server's CPU over it and its wall-clock end."""
         cpu0 = sum(proc_cpu_seconds(p) for p in pids)
         result = wrk(url, self.args.stall_window, self.args.connections, self.args.threads,
-                     histogram=True)
+                     cookie=cookie, histogram=True)
         result["ended"] = time.time()  # after wrk exited: an upper bound of the window's end
         result["cpu_s"] = sum(proc_cpu_seconds(p) for p in pids) - cpu0
         return result
@@ -458,7 +490,7 @@ class Bench:
         return sorted(r["time"] for r in self.emulator.requests()
                       if r["method"] == "POST" and r["path"].split("?")[0].endswith("/token"))
 
-    def _row_stall(self, server, label, session_cookie):
+    def _row_stall(self, server, label, session_cookie, path, cookie):
         """Waves: in each, 50 callbacks fired at once, and once they all wait (sent, unanswered;
         their token requests received by the emulator, which answers each `delay` seconds after
         receiving it) a wrk window; then the wave completes, out of any window. A baseline
@@ -470,8 +502,12 @@ class Bench:
         baseline windows) are merged: p50/p99 are over all their requests."""
         args = self.args
         slots, delay, window, waves = 50, args.stall_delay, args.stall_window, args.stall_waves
-        url = server.base + "/static.html"
-        status, expected = response_size(server.port, "/static.html", self.pki.ca)
+        # With the default cap, only this many logins wait; the others get 503 "busy" at once.
+        shared = args.stall_shared_pool and server is self.stall_nginx
+        admitted = 8 if shared else slots
+        busy = [0]
+        url = server.base + path
+        status, expected = response_size(server.port, path, self.pki.ca, cookie)
         if status != 200:
             raise RuntimeError(f"{label}: probe of {url} answered {status}, not 200")
         pids = server.worker_pids()
@@ -519,14 +555,18 @@ class Bench:
                 callback = queues[i].pop(0)
                 with lock:
                     in_flight[0] += 1
+                refused = False
                 try:
                     resp = b.get(callback, timeout=2 * delay + 60)
                     ok = resp.status_code in (302, 303) and b.cookie(session_cookie) is not None
+                    refused = shared and resp.status_code == 503
                 except Exception as exc:  # counted and reported
                     ok, resp = False, exc
                 with lock:
                     in_flight[0] -= 1
-                    if not ok:
+                    if refused:
+                        busy[0] += 1
+                    elif not ok:
                         failures.append(resp)
 
             self.emulator.clear_requests()
@@ -545,15 +585,15 @@ class Bench:
                 latest = self.token_arrivals()
                 if len(latest) != len(arrivals):
                     arrivals, changed = latest, now
-                if in_flight[0] == slots and now - fired >= args.stall_settle and (
-                        len(arrivals) >= slots or (arrivals and now - changed >= 0.15)):
+                if in_flight[0] == admitted and now - fired >= args.stall_settle and (
+                        len(arrivals) >= admitted or (arrivals and now - changed >= 0.15)):
                     return arrivals
                 if now - fired > delay:  # the window would be discarded anyway
                     return arrivals
                 time.sleep(0.03)
 
         # Warm-up (connections, caches), not measured, as in the other rows.
-        wrk(url, 1, args.connections, args.threads)
+        wrk(url, 1, args.connections, args.threads, cookie=cookie)
         self.emulator.control(token_delay=delay)
         pairs, dropped, notes = [], [], []
         at_provider, margins = set(), []
@@ -564,18 +604,18 @@ class Bench:
                 # Baseline windows alternate before and after their stall window (ABBA), so a
                 # drift of the machine's load over the row weighs on both sides alike.
                 before = wave % 2 == 1
-                baseline = self.stall_window(url, pids) if before else None
+                baseline = self.stall_window(url, pids, cookie) if before else None
                 threads, in_flight = fire()
                 fired = time.monotonic()
                 if wave:  # wave 0 only warms up: pool threads' connections to the provider
                     arrivals = settle(in_flight, fired)
                     start = (in_flight[0], len(arrivals))
-                    stalled = self.stall_window(url, pids)
+                    stalled = self.stall_window(url, pids, cookie)
                     ended = stalled["ended"]
                     end_arrivals = self.token_arrivals()
                     end = (in_flight[0], len(end_arrivals))
                     why = []
-                    if start[0] != slots or end[0] != slots:
+                    if start[0] != admitted or end[0] != admitted:
                         why.append(f"logins in flight {start[0]}/{end[0]}")
                     if not arrivals or end[1] != start[1]:
                         why.append(f"token requests received {start[1]}/{end[1]}")
@@ -594,7 +634,7 @@ class Bench:
                     continue  # wave 0 only warms up: pool threads' connections to the provider
                 if not before:
                     time.sleep(0.5)  # the wave's completion is over
-                    baseline = self.stall_window(url, pids)
+                    baseline = self.stall_window(url, pids, cookie)
                 print(f"    wave {wave}: p99 baseline ({'before' if before else 'after'}) "
                       f"{baseline['p99_us'] / 1000:.2f} ms, stall {stalled['p99_us'] / 1000:.2f} "
                       f"ms; in flight {start[0]}/{end[0]}, token requests at the provider "
@@ -638,14 +678,16 @@ class Bench:
                   if base.result[k]}
         if errors:
             base.invalid = (base.invalid + "; " if base.invalid else "") + f"wrk errors {errors}"
-        stall = row(f"{label}, {slots} logins waiting {delay:g} s", [s for _, s in pairs],
+        waiting = (f"{slots} logins sent, {admitted} waiting" if shared
+                   else f"{slots} logins waiting")
+        stall = row(f"{label}, {waiting} {delay:g} s", [s for _, s in pairs],
                     base=base)
         stall.windows = windows
         p99s = sorted((b["p99_us"] / 1000, s["p99_us"] / 1000) for b, s in pairs)
         provider = "/".join(map(str, sorted(at_provider))) or "?"
         queued = ""
-        if at_provider and max(at_provider) < slots and server is self.nginx:
-            queued = (f" (the other {slots - max(at_provider)} queued in nginx's thread pool "
+        if at_provider and max(at_provider) < admitted and server in (self.nginx, self.stall_nginx):
+            queued = (f" (the other {admitted - max(at_provider)} queued in nginx's thread pool "
                       f"of {args.pool_threads} threads)")
         parts = []
         if dropped:
@@ -659,12 +701,14 @@ class Bench:
             parts.append(f"per-window p99 baseline/stall: median {bw[len(bw) // 2]:.2f}/"
                          f"{sw[len(sw) // 2]:.2f} ms, worst {bw[-1]:.2f}/{sw[-1]:.2f} ms")
             parts.append(f"logins in flight (sent, unanswered) at start/end of every kept "
-                         f"window: {slots}/{slots}; token requests waiting at the provider: "
+                         f"window: {admitted}/{admitted}; token requests waiting at the provider: "
                          f"{provider}{queued}; every kept window ended >= "
                          f"{min(margins) * 1000:.0f} ms before the first token answer was due")
         if args.pin and (os.cpu_count() or 1) >= 2:
             parts.append("--pin: the server on CPU 0, wrk and the rest on the others")
         parts += notes
+        if shared:
+            parts.append(f"{busy[0]} logins answered 503 busy at once (provider_concurrency 8)")
         parts.append(f"{len(failures)} logins failed; {slots} browsers x {waves + 1} waves "
                      f"(the first one unmeasured), logins prepared in {prep_s[0]:.1f}s "
                      f"between the waves")
@@ -808,6 +852,9 @@ def main():
                    help="stall test: seconds at least between sending the callbacks and the "
                         "window's start (default 0.3; also waits until the token requests "
                         "stopped arriving)")
+    p.add_argument("--stall-shared-pool", action="store_true",
+                   help="stall test e: the default layout (one shared thread pool, "
+                        "sesame_provider_concurrency 8) instead of a provider pool of its own")
     p.add_argument("--rows", default="abcdefA", help="which rows to run (letters, default all)")
     p.add_argument("--json", help="also write the rows to this file")
     p.add_argument("--workdir", help="keep configs and logs here (default: a temp dir, removed)")
@@ -836,7 +883,7 @@ def main():
         if "d" in args.rows:
             bench.key["nginx_login"] = bench.row_logins()
         if "e" in args.rows:
-            bench.key["nginx_stall"] = bench.row_stall()
+            bench.key["nginx_stall"] = bench.row_stall_logged_in()
         if "f" in args.rows:
             bench.row_memory()
         if "A" in args.rows:

@@ -106,11 +106,25 @@ pub enum Step {
 /// Blocking work (Redis, HTTPS). `Send`: may run on any thread; must run exactly once or be dropped.
 pub struct Job {
     pub(crate) work: crate::engine::Work,
+    pub(crate) kind: JobKind,
+}
+
+/// What a job waits on. A session read is one Redis round trip; a provider exchange can take
+/// seconds when the provider is slow, so an adapter with a queue of jobs must never put a
+/// session read behind provider exchanges.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobKind {
+    /// Redis only (session load, logout).
+    Session,
+    /// HTTPS to the identity provider (discovery, JWKS, token, userinfo), after Redis maybe.
+    Provider,
 }
 
 impl fmt::Debug for Job {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Job").finish_non_exhaustive()
+        f.debug_struct("Job")
+            .field("kind", &self.kind)
+            .finish_non_exhaustive()
     }
 }
 

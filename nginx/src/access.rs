@@ -12,6 +12,7 @@ use ngx::ffi::{
 use ngx::http::{HttpModuleLocationConf, HttpModuleMainConf, Request as NgxRequest};
 use sesame::{Request, Step};
 
+use crate::conf::MainConf;
 use crate::ctx::{self, JobState};
 use crate::headers::{cookies_as_sent, elements, scrub_spoofable, strip_own_cookies, text};
 use crate::{job, respond, Module};
@@ -82,7 +83,7 @@ unsafe fn handle(r: *mut ngx_http_request_t) -> ngx_int_t {
             let view = unsafe { RequestView::new(r) };
             let step = sesame.recheck(location, identity, &view.as_request());
             // SAFETY: forwarded contract.
-            return unsafe { apply_step(r, step, mcf.thread_pool) };
+            return unsafe { apply_step(r, step, mcf) };
         }
     }
 
@@ -90,18 +91,14 @@ unsafe fn handle(r: *mut ngx_http_request_t) -> ngx_int_t {
     let view = unsafe { RequestView::new(r) };
     let step = sesame.begin(lcf.location(), &view.as_request());
     // SAFETY: forwarded contract.
-    unsafe { apply_step(r, step, mcf.thread_pool) }
+    unsafe { apply_step(r, step, mcf) }
 }
 
 /// Applies an immediate answer, or posts the job.
 ///
 /// # Safety
-/// As [`handle`]; `pool` is the thread pool registered at configuration time.
-unsafe fn apply_step(
-    r: *mut ngx_http_request_t,
-    step: Step,
-    pool: *mut ngx::ffi::ngx_thread_pool_t,
-) -> ngx_int_t {
+/// As [`handle`]; `mcf` holds the thread pools registered at configuration time.
+unsafe fn apply_step(r: *mut ngx_http_request_t, step: Step, mcf: &MainConf) -> ngx_int_t {
     match step {
         // SAFETY: forwarded contract.
         Step::Done(outcome) => unsafe { respond::apply(r, outcome) },
@@ -110,7 +107,8 @@ unsafe fn apply_step(
             let Some(ctx) = (unsafe { ctx::get_or_create(r) }) else {
                 return ERROR;
             };
-            // SAFETY: forwarded contract; the pool was registered at configuration time.
+            let pool = job::pool_for(mcf, &work);
+            // SAFETY: forwarded contract; the pools were registered at configuration time.
             unsafe { job::start(r, ctx, work, pool) }
         }
     }

@@ -40,8 +40,15 @@ pub struct MainConf {
     pub sesame: Option<Sesame>,
     /// `sesame_thread_pool NAME;` (default: nginx's "default" pool).
     thread_pool_name: Option<String>,
-    /// The pool jobs are posted to (owned by nginx's thread_pool module, valid for the cycle).
+    /// The pool session reads are posted to (owned by nginx's thread_pool module, valid for
+    /// the cycle).
     pub thread_pool: *mut ngx_thread_pool_t,
+    /// `sesame_provider_thread_pool NAME;` (default: the same pool as session reads).
+    provider_pool_name: Option<String>,
+    /// The pool provider exchanges are posted to: a pool of its own keeps session reads from
+    /// ever queueing behind slow provider calls; in a shared pool the core's per-process cap
+    /// (`sesame_provider_concurrency`, below the pool's threads) does.
+    pub provider_thread_pool: *mut ngx_thread_pool_t,
     /// (what a core message would name, "file:line"): `sesame_secret_file`, `sesame_provider
     /// "fc"`... so that an error found by `build()` after the whole block is parsed still points
     /// at the directive it is about.
@@ -56,6 +63,8 @@ impl Default for MainConf {
             sesame: None,
             thread_pool_name: None,
             thread_pool: ptr::null_mut(),
+            provider_pool_name: None,
+            provider_thread_pool: ptr::null_mut(),
             origins: Vec::new(),
         }
     }
@@ -120,7 +129,7 @@ impl LocConf {
     }
 }
 
-pub static mut COMMANDS: [ngx_command_t; 22] = [
+pub static mut COMMANDS: [ngx_command_t; 24] = [
     global_command(ngx_string!("sesame_redis")),
     global_command(ngx_string!("sesame_secret_file")),
     global_command(ngx_string!("sesame_redis_timeout")),
@@ -130,8 +139,17 @@ pub static mut COMMANDS: [ngx_command_t; 22] = [
     global_command(ngx_string!("sesame_redis_ca_file")),
     global_command(ngx_string!("sesame_redis_cert_file")),
     global_command(ngx_string!("sesame_redis_key_file")),
+    global_command(ngx_string!("sesame_provider_concurrency")),
     ngx_command_t {
         name: ngx_string!("sesame_thread_pool"),
+        type_: (NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1) as ngx_uint_t,
+        set: Some(cmd_thread_pool),
+        conf: NGX_HTTP_MAIN_CONF_OFFSET,
+        offset: 0,
+        post: ptr::null_mut(),
+    },
+    ngx_command_t {
+        name: ngx_string!("sesame_provider_thread_pool"),
         type_: (NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1) as ngx_uint_t,
         set: Some(cmd_thread_pool),
         conf: NGX_HTTP_MAIN_CONF_OFFSET,
@@ -340,18 +358,31 @@ extern "C" fn cmd_thread_pool(
     conf: *mut c_void,
 ) -> *mut c_char {
     // SAFETY: conf is this module's main conf, cf is being parsed (TAKE1: one argument).
-    let (mcf, args) = unsafe { (&mut *conf.cast::<MainConf>(), directive_args(cf)) };
-    if mcf.thread_pool_name.is_some() {
-        return conf_error(cf, "\"sesame_thread_pool\" is duplicate");
+    let (mcf, args, directive) = unsafe {
+        (
+            &mut *conf.cast::<MainConf>(),
+            directive_args(cf),
+            directive_name(cf),
+        )
+    };
+    let slot = if directive == "sesame_provider_thread_pool" {
+        &mut mcf.provider_pool_name
+    } else {
+        &mut mcf.thread_pool_name
+    };
+    if slot.is_some() {
+        return conf_error(cf, &format!("\"{directive}\" is duplicate"));
     }
     match args.first().map(|a| a.to_str()) {
         Some(Ok(name)) if !name.is_empty() => {
-            mcf.thread_pool_name = Some(name.to_string());
+            *slot = Some(name.to_string());
             NGX_CONF_OK
         }
         _ => conf_error(
             cf,
-            "\"sesame_thread_pool\" needs the name of a thread_pool, e.g. sesame_thread_pool default;",
+            &format!(
+                "\"{directive}\" needs the name of a thread_pool declared in the main context, e.g. {directive} default;"
+            ),
         ),
     }
 }
@@ -450,19 +481,32 @@ pub unsafe extern "C" fn init_main_conf(cf: *mut ngx_conf_t, conf: *mut c_void) 
         }
     }
     let pool_name = mcf.thread_pool_name.as_deref().unwrap_or("default");
-    // SAFETY: cf->pool is the configuration pool; the name must outlive the cycle, which the
-    // conf pool does.
-    let Some(mut name) = (unsafe { ngx_str_t::from_bytes((*cf).pool, pool_name.as_bytes()) })
-    else {
-        return NGX_CONF_ERROR;
+    // SAFETY: cf is the configuration being parsed.
+    mcf.thread_pool = unsafe { thread_pool(cf, pool_name) };
+    mcf.provider_thread_pool = match mcf.provider_pool_name.as_deref() {
+        // SAFETY: as above.
+        Some(name) if name != pool_name => unsafe { thread_pool(cf, name) },
+        _ => mcf.thread_pool,
     };
-    // SAFETY: cf is valid; ngx_thread_pool_add registers (or finds) the pool for this cycle. An
-    // undeclared non-default pool is reported by nginx itself ("unknown thread pool").
-    mcf.thread_pool = unsafe { ngx_thread_pool_add(cf, &mut name) };
-    if mcf.thread_pool.is_null() {
+    if mcf.thread_pool.is_null() || mcf.provider_thread_pool.is_null() {
         return NGX_CONF_ERROR;
     }
     NGX_CONF_OK
+}
+
+/// The thread pool named `name` for this cycle (null when out of memory).
+///
+/// # Safety
+/// `cf` must be the configuration being parsed.
+unsafe fn thread_pool(cf: *mut ngx_conf_t, name: &str) -> *mut ngx_thread_pool_t {
+    // SAFETY: cf->pool is the configuration pool; the name must outlive the cycle, which the
+    // conf pool does.
+    let Some(mut name) = (unsafe { ngx_str_t::from_bytes((*cf).pool, name.as_bytes()) }) else {
+        return ptr::null_mut();
+    };
+    // SAFETY: cf is valid; ngx_thread_pool_add registers (or finds) the pool for this cycle. An
+    // undeclared non-default pool is reported by nginx itself ("unknown thread pool").
+    unsafe { ngx_thread_pool_add(cf, &mut name) }
 }
 
 /// Inherit the enclosing setting, or resolve the one written here against the built core.

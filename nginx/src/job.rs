@@ -5,6 +5,13 @@
 //! not free the request; nginx wakes the event loop through ngx_notify when the task is done and
 //! calls `completed` there, which reruns the request's phases: the ACCESS handler then finds the
 //! outcome in the request ctx and applies it.
+//!
+//! Two kinds of jobs (`JobKind`): session reads (one Redis round trip) and provider exchanges
+//! (seconds when the provider is slow). nginx's pool queue is FIFO, so a session read must not
+//! wait behind provider exchanges: they go to `sesame_provider_thread_pool` when one is
+//! declared, and in a shared pool the core never lets more than `sesame_provider_concurrency`
+//! provider jobs exist at once (the rest are answered "busy" before reaching the queue), so the
+//! pool's other threads are always free for session reads.
 
 use core::ffi::c_void;
 use core::{mem, ptr};
@@ -15,9 +22,18 @@ use ngx::ffi::{
     ngx_log_t, ngx_thread_pool_t, ngx_thread_task_alloc, ngx_thread_task_post, NGX_AGAIN,
     NGX_HTTP_INTERNAL_SERVER_ERROR, NGX_HTTP_SERVICE_UNAVAILABLE, NGX_OK,
 };
-use sesame::{Job, Outcome};
+use sesame::{Job, JobKind, Outcome};
 
+use crate::conf::MainConf;
 use crate::ctx::{self, Ctx, JobState};
+
+/// The pool for `job`: provider exchanges to their own pool when one is configured.
+pub fn pool_for(mcf: &MainConf, job: &Job) -> *mut ngx_thread_pool_t {
+    match job.kind() {
+        JobKind::Session => mcf.thread_pool,
+        JobKind::Provider => mcf.provider_thread_pool,
+    }
+}
 
 /// What the pool thread sees: the job going in, the outcome coming out. Nothing else is shared
 /// with the event loop while the task runs.

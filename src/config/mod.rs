@@ -34,6 +34,7 @@ pub struct ConfigBuilder {
     redis_ca_file: Option<String>,
     redis_cert_file: Option<String>,
     redis_key_file: Option<String>,
+    provider_concurrency: Option<usize>,
     /// In declaration order, so errors and endpoint matching are predictable.
     providers: Vec<(String, ProviderDraft)>,
 }
@@ -48,7 +49,17 @@ const GLOBAL_KEYS: &[&str] = &[
     "redis_ca_file",
     "redis_cert_file",
     "redis_key_file",
+    "provider_concurrency",
 ];
+
+/// Default of `sesame_provider_concurrency`: provider exchanges in flight per process. Below
+/// the 32 threads of nginx's undeclared `default` pool with room for session reads, and far
+/// above what a healthy provider needs (a login's exchanges take ~100 ms: 8 slots carry ~80
+/// logins per second per process).
+pub const DEFAULT_PROVIDER_CONCURRENCY: usize = 8;
+
+/// Upper bound of `sesame_provider_concurrency`.
+const MAX_PROVIDER_CONCURRENCY: usize = 4096;
 
 /// The secret must carry at least 256 bits; HKDF cannot add entropy that is not there.
 const MIN_SECRET_LEN: usize = 32;
@@ -144,6 +155,18 @@ impl ConfigBuilder {
                     ));
                 }
                 set_once(&mut self.redis_timeout, key, d)
+            }
+            "provider_concurrency" => {
+                let n = value
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| (1..=MAX_PROVIDER_CONCURRENCY).contains(n))
+                    .ok_or_else(|| {
+                        ConfigError::new(format!(
+                            "sesame_provider_concurrency \"{value}\" must be a number of concurrent provider exchanges from 1 to {MAX_PROVIDER_CONCURRENCY} (write e.g. 8; on nginx keep it below the threads of the pool that runs them)"
+                        ))
+                    })?;
+                set_once(&mut self.provider_concurrency, key, n)
             }
             "session_cache" => {
                 let d = global_duration(key, value)?;
@@ -331,6 +354,9 @@ impl ConfigBuilder {
             providers,
             session,
             keys: Keys::derive(&secret),
+            provider_concurrency: self
+                .provider_concurrency
+                .unwrap_or(DEFAULT_PROVIDER_CONCURRENCY),
         };
         Ok((config, self.redis))
     }

@@ -14,6 +14,20 @@ use crate::session::{
 use super::failures::{self, with_cookies};
 use super::{make_job, Inner, Provider};
 
+/// Longest authorization code accepted. FranceConnect and ProConnect (oidc-provider) issue 43
+/// characters of base64url; other providers' codes reach a few hundred characters (JWT-like
+/// codes with dots, Google's `4/...`); 2048 leaves room for all of them.
+pub(crate) const MAX_CODE_LEN: usize = 2048;
+
+/// A code some provider could have issued: 1 to [`MAX_CODE_LEN`] characters of base64url,
+/// base64 or the URL-unreserved set (RFC 3986 §2.3). Anything else is refused in `begin`.
+pub(crate) fn is_plausible_code(code: &str) -> bool {
+    (1..=MAX_CODE_LEN).contains(&code.len())
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~+/=".contains(&b))
+}
+
 pub(crate) struct CallbackTask {
     provider: usize,
     code: String,
@@ -27,6 +41,16 @@ pub(crate) struct CallbackTask {
     /// The callback carried RFC 9207's `iss` (already checked); when not, the job checks that
     /// the provider does not advertise it.
     iss_sent: bool,
+}
+
+impl CallbackTask {
+    pub(crate) fn provider(&self) -> usize {
+        self.provider
+    }
+
+    pub(crate) fn client_addr(&self) -> &str {
+        &self.client_addr
+    }
 }
 
 fn login_cookie_after(inner: &Inner, provider: &Provider, login: &mut LoginState) -> String {
@@ -65,6 +89,16 @@ pub(crate) fn begin(inner: &Arc<Inner>, index: usize, req: &Request<'_>, query: 
     };
     let login_cookie = login_cookie_after(inner, provider, &mut login);
     match provider.client.check_callback(&cb) {
+        Ok(code) if !is_plausible_code(code) => {
+            // Refused before any job: no Redis write, no token request with the site's
+            // credentials for a code no provider could have issued.
+            let e = OidcError::BadCallback(format!(
+                "malformed code ({} characters; expected 1 to {MAX_CODE_LEN} of A-Z a-z 0-9 - . _ ~ + / =)",
+                code.chars().count()
+            ));
+            let page = failures::bad_callback(provider, req.client_addr, &e);
+            Step::Done(with_cookies(page, vec![login_cookie]))
+        }
         Ok(code) => make_job(
             inner,
             super::Task::Callback(CallbackTask {

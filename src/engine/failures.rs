@@ -3,7 +3,7 @@
 //! sanitised; pages carry fixed wording.
 
 use crate::api::{LogLevel, Outcome, Page};
-use crate::log::emit;
+use crate::log::{emit, Verdict, LINES_PER_CLIENT};
 use crate::oidc::OidcError;
 use crate::pages::{new_reference, render, PageText};
 use crate::session::StoreError;
@@ -25,14 +25,34 @@ fn page_and_log(
     text: PageText<'_>,
 ) -> Page {
     let reference = new_reference();
-    emit(
-        level,
-        &format!(
-            "sesame: provider \"{}\": {what} [ref {reference}, client {}]",
-            provider.name(),
-            log_safe(client_addr)
+    let client = log_safe(client_addr);
+    let name = provider.name();
+    match provider
+        .log_limiter
+        .admit(client_addr, std::time::Instant::now())
+    {
+        Verdict::Write { suppressed } => {
+            if suppressed > 0 {
+                emit(
+                    LogLevel::Warn,
+                    &format!(
+                        "sesame: provider \"{name}\": {suppressed} more failure lines of client {client} were suppressed in the previous minute"
+                    ),
+                );
+            }
+            emit(
+                level,
+                &format!("sesame: provider \"{name}\": {what} [ref {reference}, client {client}]"),
+            );
+        }
+        Verdict::Notice => emit(
+            LogLevel::Warn,
+            &format!(
+                "sesame: provider \"{name}\": client {client} caused more than {LINES_PER_CLIENT} failure lines within a minute; its further failure lines are suppressed until the minute ends, then counted (rate-limit the callback path: see limit_req in the documentation) [ref {reference}]"
+            ),
         ),
-    );
+        Verdict::Drop => {}
+    }
     render(status, &reference, &text)
 }
 
@@ -172,6 +192,30 @@ pub fn provider_unavailable(provider: &Provider, client_addr: &str, err: &OidcEr
             retry: None,
         },
     )
+}
+
+/// Every provider slot of this process is taken (`sesame_provider_concurrency`): answered at
+/// once, before any job, so that a slow provider or a flood of callbacks cannot take every
+/// server thread.
+pub fn provider_busy(provider: &Provider, client_addr: &str, limit: usize) -> Page {
+    let mut page = page_and_log(
+        503,
+        LogLevel::Warn,
+        provider,
+        client_addr,
+        &format!(
+            "provider busy: {limit} provider exchanges already in flight in this process (sesame_provider_concurrency); the provider is slow or logins arrive faster than it answers"
+        ),
+        PageText {
+            title: "Service de connexion saturé",
+            message: "Trop de connexions sont en cours. Merci de réessayer dans quelques instants.",
+            english: "Too many logins are in progress. Please try again in a moment.",
+            retry: None,
+        },
+    );
+    page.headers
+        .push(("Retry-After".to_owned(), "5".to_owned()));
+    page
 }
 
 /// `error=...` on the redirect_uri (federations.md §7.4).

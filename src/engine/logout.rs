@@ -21,6 +21,16 @@ pub(crate) struct LogoutTask {
     client_addr: String,
 }
 
+impl LogoutTask {
+    pub(crate) fn provider(&self) -> usize {
+        self.provider
+    }
+
+    pub(crate) fn client_addr(&self) -> &str {
+        &self.client_addr
+    }
+}
+
 pub(crate) fn begin(inner: &Arc<Inner>, index: usize, req: &Request<'_>, local: bool) -> Step {
     let provider = &inner.providers[index];
     let session = cookie_value(req.cookie, &provider.cookies.session)

@@ -10,6 +10,7 @@ mod fetch;
 mod logout;
 mod protect;
 mod return_to;
+mod slots;
 
 use std::sync::Arc;
 
@@ -26,6 +27,8 @@ pub(crate) struct EngineConfig {
     pub providers: Vec<(ProviderConfig, OidcClient)>,
     pub session: SessionSettings,
     pub keys: Keys,
+    /// `sesame_provider_concurrency`: provider exchanges in flight per process.
+    pub provider_concurrency: usize,
 }
 
 /// One configured provider at run time.
@@ -39,6 +42,8 @@ pub(crate) struct Provider {
     pub cookies: CookieNames,
     /// Issuer and client_id: the sessions this provider creates open only here.
     pub binding: SessionBinding,
+    /// Failure lines per client address (a flood of forged callbacks must not fill the log).
+    pub log_limiter: crate::log::Limiter,
 }
 
 impl Provider {
@@ -50,6 +55,8 @@ impl Provider {
 pub(crate) struct Inner {
     pub providers: Vec<Provider>,
     pub sessions: Sessions,
+    /// The per-process cap on provider exchanges.
+    pub slots: Arc<slots::Slots>,
 }
 
 impl Inner {
@@ -96,6 +103,8 @@ pub(crate) struct LocationPolicy {
 pub(crate) struct Work {
     inner: Arc<Inner>,
     task: Task,
+    /// Held while a provider job exists (`JobKind::Provider`); none for session reads.
+    _slot: Option<slots::Slot>,
 }
 
 /// The owned part of a request that jobs need.
@@ -121,6 +130,40 @@ pub(crate) enum Task {
     Logout(logout::LogoutTask),
     /// A login with a location's options (step-up, silent SSO fallback) once metadata is known.
     StartLoginWith(Box<protect::StartLoginWith>),
+}
+
+impl Task {
+    fn provider(&self) -> usize {
+        match self {
+            Task::Protect(t) => t.provider(),
+            Task::StartLogin { provider, .. } => *provider,
+            Task::Callback(t) => t.provider(),
+            Task::Logout(t) => t.provider(),
+            Task::StartLoginWith(t) => t.provider,
+        }
+    }
+
+    fn client_addr(&self) -> &str {
+        match self {
+            Task::Protect(t) => t.client_addr(),
+            Task::StartLogin { req, .. } => &req.client_addr,
+            Task::Callback(t) => t.client_addr(),
+            Task::Logout(t) => t.client_addr(),
+            Task::StartLoginWith(t) => &t.client_addr,
+        }
+    }
+
+    /// Session reads and logouts are Redis work; everything else waits on a provider. (A
+    /// session read that finds no session and no cached metadata asks for a provider job,
+    /// which takes its own slot.)
+    fn kind(&self) -> JobKind {
+        match self {
+            Task::Protect(_) | Task::Logout(_) => JobKind::Session,
+            Task::StartLogin { .. } | Task::Callback(_) | Task::StartLoginWith(_) => {
+                JobKind::Provider
+            }
+        }
+    }
 }
 
 fn path_of(url: &str) -> Option<String> {
@@ -159,6 +202,7 @@ impl Sesame {
                         .and_then(path_of),
                     cookies: CookieNames::new(secure),
                     binding: SessionBinding::new(&cfg.settings.issuer, &cfg.settings.client_id),
+                    log_limiter: crate::log::Limiter::default(),
                     cfg,
                     client,
                 }
@@ -168,6 +212,7 @@ impl Sesame {
             inner: Arc::new(Inner {
                 providers,
                 sessions: Sessions::new(store, config.keys, config.session),
+                slots: slots::Slots::new(config.provider_concurrency),
             }),
         }
     }
@@ -327,19 +372,50 @@ impl Sesame {
     }
 }
 
+/// The job for `task`, or at once: a provider job needs a free provider slot (else the 503
+/// "provider busy" page) and a provider that did not fail moments ago with nothing usable
+/// cached (else the provider-unavailable page, without I/O).
 pub(crate) fn make_job(inner: &Arc<Inner>, task: Task) -> Step {
+    let kind = task.kind();
+    let slot = match kind {
+        JobKind::Session => None,
+        JobKind::Provider => {
+            let provider = &inner.providers[task.provider()];
+            if let Some(e) = provider.client.recent_failure() {
+                let page = failures::provider_unavailable(provider, task.client_addr(), &e);
+                return Step::Done(Outcome::Page(page));
+            }
+            match inner.slots.try_take() {
+                Some(slot) => Some(slot),
+                None => {
+                    let page =
+                        failures::provider_busy(provider, task.client_addr(), inner.slots.limit());
+                    return Step::Done(Outcome::Page(page));
+                }
+            }
+        }
+    };
     Step::Job(Job {
         work: Work {
             inner: Arc::clone(inner),
             task,
+            _slot: slot,
         },
+        kind,
     })
 }
 
 impl Job {
+    /// What the job waits on, so that an adapter can keep session reads apart from provider
+    /// exchanges (nginx: `sesame_provider_thread_pool`).
+    pub fn kind(&self) -> JobKind {
+        self.kind
+    }
+
     /// Blocking: Redis and/or HTTPS. Runs on any thread, exactly once.
     pub fn run(self) -> Outcome {
-        let Work { inner, task } = self.work;
+        // The slot, if any, is released when `work` is dropped at the end of this call.
+        let Work { inner, task, _slot } = self.work;
         match task {
             Task::Protect(t) => protect::run(&inner, t),
             Task::StartLogin { provider, req } => protect::run_start_login(&inner, provider, &req),

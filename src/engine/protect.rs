@@ -23,6 +23,16 @@ pub(crate) struct ProtectTask {
     query: String,
 }
 
+impl ProtectTask {
+    pub(crate) fn provider(&self) -> usize {
+        self.provider
+    }
+
+    pub(crate) fn client_addr(&self) -> &str {
+        &self.req.client_addr
+    }
+}
+
 /// A login started with explicit options and pending state (step-up, silent SSO fallback).
 pub(crate) struct StartLoginWith {
     pub provider: usize,
@@ -428,7 +438,9 @@ pub(crate) fn run(inner: &Arc<Inner>, task: ProtectTask) -> Outcome {
                 Step::Job(job) => job.run(),
             }
         }
-        // Expired, unknown, or a session of another provider: log in with this one.
+        // Expired, unknown, or a session of another provider: log in with this one. Without
+        // cached metadata that is a provider exchange: it takes a provider slot like any
+        // other (or answers "busy" / "unavailable" at once).
         Ok(_) => {
             let step = without_session(
                 inner,

@@ -54,6 +54,11 @@ fn configure(
 }
 
 fn rig_with(cache: &str, issuer: Option<&str>) -> Rig {
+    rig_globals(cache, issuer, &[])
+}
+
+/// A rig with further global directives (`provider_concurrency`...).
+fn rig_globals(cache: &str, issuer: Option<&str>, globals: &[(&str, &str)]) -> Rig {
     let op = TestProvider::start();
     let dir = std::env::temp_dir().join(format!(
         "sesame-engine-{}-{}",
@@ -68,6 +73,9 @@ fn rig_with(cache: &str, issuer: Option<&str>) -> Rig {
     b.set_global("secret_file", &dir.join("secret").to_string_lossy())
         .unwrap();
     b.set_global("session_cache", cache).unwrap();
+    for (k, v) in globals {
+        b.set_global(k, v).unwrap();
+    }
     configure(&mut b, &dir, "op", issuer.unwrap_or(&op.issuer), "/sesame");
     configure(&mut b, &dir, "other", &op.issuer, "/other");
     let (config, _) = b.validate().unwrap();
@@ -1038,3 +1046,6 @@ mod location_policy {
 
 #[path = "tests_sessions.rs"]
 mod sessions;
+
+/// Provider outages and forged callbacks: answered in `begin`, bounded work.
+mod outages;

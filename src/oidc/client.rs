@@ -74,9 +74,21 @@ impl OidcClient {
         &self.settings
     }
 
-    /// Non-blocking: the metadata if cached and still fresh.
+    /// Non-blocking: the metadata if cached and still fresh, or during an outage the last good
+    /// metadata (bounded stale fallback, see `cache`).
     pub fn cached_metadata(&self) -> Option<Arc<ProviderMetadata>> {
-        self.cache.fresh(self.settings.metadata_ttl).map(|s| s.meta)
+        self.cache
+            .usable(self.settings.metadata_ttl)
+            .map(|s| s.meta)
+    }
+
+    /// Non-blocking: the provider failed moments ago and nothing usable is cached. A request
+    /// needing the provider is answered with this error at once, without a job (negative
+    /// cache).
+    pub fn recent_failure(&self) -> Option<OidcError> {
+        self.cache
+            .failing(self.settings.metadata_ttl)
+            .map(|e| self.named(e))
     }
 
     /// Blocking: cached metadata, or fetch discovery (and JWKS) now.

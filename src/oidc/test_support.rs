@@ -159,6 +159,10 @@ pub(crate) struct ProviderState {
     /// Overrides the discovery `issuer` (to test mismatches).
     pub discovery_issuer: Option<String>,
     pub discovery_content_type: Option<String>,
+    /// Answer discovery with this status and an empty JSON body (an outage).
+    pub discovery_status: Option<u16>,
+    /// Wait this long before answering discovery (a slow provider).
+    pub discovery_delay: Duration,
     pub keys: Vec<Value>,
     pub token: Option<Canned>,
     pub userinfo: Option<Canned>,
@@ -247,6 +251,11 @@ fn serve(stream: TcpStream, state: &Mutex<ProviderState>, issuer: &str) {
     let _ = reader.read_exact(&mut body);
     let path = target.split('?').next().unwrap_or_default().to_owned();
 
+    let delay = match path.strip_suffix("/.well-known/openid-configuration") {
+        Some(_) => state.lock().unwrap().discovery_delay,
+        None => Duration::ZERO,
+    };
+    std::thread::sleep(delay);
     let answer = {
         let mut st = state.lock().unwrap();
         st.requests.push(Recorded {
@@ -257,6 +266,9 @@ fn serve(stream: TcpStream, state: &Mutex<ProviderState>, issuer: &str) {
         });
         let prefix = "/api/v2";
         match path.strip_prefix(prefix).unwrap_or(&path) {
+            "/.well-known/openid-configuration" if st.discovery_status.is_some() => {
+                Canned::json(st.discovery_status.unwrap_or(503), &json!({}))
+            }
             "/.well-known/openid-configuration" => Canned {
                 status: 200,
                 content_type: st

@@ -11,6 +11,7 @@ from test_callback_attacks import (  # noqa: F401
     test_callback_in_a_browser_that_did_not_start_the_login_is_rejected,
     test_callback_replayed_after_success_is_rejected,
     test_callback_replayed_with_a_captured_login_cookie_is_rejected,
+    test_callback_with_a_malformed_code_gets_the_error_page_and_no_token_request,
     test_callback_with_a_replayed_code_is_rejected,
     test_callback_with_foreign_iss_is_rejected,
     test_callback_with_iss_changed_by_hand_is_rejected,

@@ -115,3 +115,20 @@ def test_error_description_from_the_provider_is_html_escaped(browser, nginx, emu
     resp = browser.get(_with_params(login.callback_url, error="access_denied", error_description=evil))
     assert_page(resp, range(200, 500))
     assert evil not in resp.text
+
+
+def test_callback_with_a_malformed_code_gets_the_error_page_and_no_token_request(browser, nginx, emulator):
+    # A forged callback with a valid state (one GET mints it) but a code no provider issues:
+    # refused before any job, so no Redis write and no token request with the site's secret.
+    login = browser.login(nginx.url("/demarches/"), stop_before_callback=True)
+    tokens_before = len(emulator.requests_to("/token"))
+    offset = nginx.log_size()
+    resp = browser.get(_with_params(login.callback_url, code="<script>" + "x" * 40))
+    assert_page(resp, (400,))
+    assert "malformed code" in nginx.log_since(offset)
+    login = browser.login(nginx.url("/demarches/"), stop_before_callback=True)
+    offset = nginx.log_size()
+    resp = browser.get(_with_params(login.callback_url, code="a" * 5000))
+    assert "malformed code" in nginx.log_since(offset)
+    assert_login_refused(resp, browser, nginx, emulator, statuses=(400,))
+    assert len(emulator.requests_to("/token")) == tokens_before, emulator.requests_to("/token")

@@ -65,3 +65,64 @@ def test_protected_requests_with_a_session_are_not_delayed_by_pending_logins(new
     thread.join(30)
     assert php_server(resp)
     assert resp.elapsed_s < 0.5, resp.elapsed_s
+
+
+@pytest.mark.parametrize("layout", ["shared_pool_with_provider_cap", "own_provider_pool"])
+def test_logged_in_users_reading_redis_are_answered_while_logins_wait_on_the_token_endpoint(
+        layout, make_site, start_nginx, new_browser, emulator):
+    # Six logins wait 2 s on the token endpoint; the default pool has 4 threads. Logged-in users
+    # with session_cache 0 need a Redis read (a job) per request: it must not queue behind them.
+    from e2e_rig.checks import php_server
+
+    site = make_site()
+    site.http["session_cache"] = "0"
+    site.providers["fc"]["http_timeout"] = "8s"
+    if layout == "shared_pool_with_provider_cap":
+        site.http["provider_concurrency"] = "2"  # below the pool's 4 threads
+    else:
+        site.extra_main = "thread_pool sesame_provider threads=4;"
+        site.http["provider_thread_pool"] = "sesame_provider"
+    server = start_nginx(site)
+
+    def browser_on_site():
+        b = new_browser()
+        b.site_base = server.base
+        return b
+
+    users = [browser_on_site() for _ in range(3)]
+    for u in users:
+        php_server(u.login(server.url("/demarches/")).final)
+    pending = [browser_on_site() for _ in range(6)]
+    callbacks = [b.login(server.url("/demarches/"), stop_before_callback=True).callback_url for b in pending]
+    emulator.control(token_delay=2)
+    results = [None] * len(pending)
+
+    def finish(i):
+        results[i] = pending[i].get(callbacks[i], timeout=30)
+
+    threads = [threading.Thread(target=finish, args=(i,)) for i in range(len(pending))]
+    t0 = time.monotonic()
+    for t in threads:
+        t.start()
+    time.sleep(0.4)  # the logins are now waiting on the token endpoint
+    timings = []
+    for round_ in range(3):
+        for u in users:
+            resp = u.get(server.url(f"/demarches/page{round_}"))
+            assert php_server(resp)
+            timings.append(resp.elapsed_s)
+    browsing_done = time.monotonic() - t0
+    for t in threads:
+        t.join(30)
+    print(f"{layout}: logged-in answers (Redis read each) while 6 logins wait 2 s: "
+          f"max {max(timings) * 1000:.1f} ms")
+    assert browsing_done < 1.9, f"logged-in users done after {browsing_done:.2f}s: they queued behind the logins"
+    assert max(timings) < 1.0, timings
+    statuses = sorted(getattr(r, "status_code", None) for r in results)
+    if layout == "shared_pool_with_provider_cap":
+        # Two logins in flight, the other four told at once that the provider is busy.
+        assert statuses == [303] * 2 + [503] * 4, statuses
+        busy = [r for r in results if r.status_code == 503]
+        assert all(r.elapsed_s < 1.0 for r in busy), [r.elapsed_s for r in busy]
+    else:
+        assert statuses == [303] * 6, statuses

@@ -92,7 +92,7 @@ def test_login_works_again_once_the_provider_is_back(new_browser, nginx, emulato
     assert server["SESAME_CLAIM_FAMILY_NAME"] == "DUBOIS"
 
 
-def test_provider_down_before_discovery_gives_error_page_within_http_timeout(make_site, start_nginx, new_browser, emulator):
+def test_provider_down_before_discovery_gives_error_page_then_a_few_seconds_without_asking_it(make_site, start_nginx, new_browser, emulator):
     fresh = start_nginx(make_site())  # nothing cached yet: the first request must fetch discovery
     browser = new_browser()
     browser.site_base = fresh.base
@@ -102,8 +102,23 @@ def test_provider_down_before_discovery_gives_error_page_within_http_timeout(mak
     elapsed = time.monotonic() - t0
     assert_page(resp, range(500, 600))
     assert elapsed < 3, elapsed
+    failed_at = time.monotonic()
     emulator.control(down=False)
-    assert_redirects_to_provider(browser.get(fresh.url("/demarches/")), emulator)
+    # The failure is remembered a few seconds: answered at once, the provider not asked again.
+    discovery = "/.well-known/openid-configuration"
+    asked = len(emulator.requests_to(discovery))
+    t0 = time.monotonic()
+    assert_page(browser.get(fresh.url("/demarches/")), (503,))
+    assert time.monotonic() - t0 < 0.5
+    assert len(emulator.requests_to(discovery)) == asked
+    # Then the next request tries again, and logins work without a reload.
+    while True:
+        resp = browser.get(fresh.url("/demarches/"))
+        if resp.status_code != 503 or time.monotonic() - failed_at > 8:
+            break
+        time.sleep(0.5)
+    assert_redirects_to_provider(resp, emulator)
+    assert time.monotonic() - failed_at > 4, "the failure was not remembered"
     fresh.stop()
 
 
@@ -114,3 +129,33 @@ def test_session_in_redis_expires_after_the_idle_timeout(browser, nginx, redis):
     assert len(sessions) == 1, redis.keys("*")
     ttl = int(redis.command("TTL", sessions[0]))
     assert 100 < ttl <= 120, f"session TTL {ttl}s, idle timeout is 2m"
+
+
+def test_logins_beyond_the_provider_concurrency_get_a_busy_page_at_once_and_can_retry(make_site, start_nginx, new_browser, emulator):
+    import threading
+
+    site = make_site()
+    site.http["provider_concurrency"] = "1"
+    site.providers["fc"]["http_timeout"] = "6s"
+    fresh = start_nginx(site)
+    first, second = new_browser(), new_browser()
+    for b in (first, second):
+        b.site_base = fresh.base
+    callbacks = [b.login(fresh.url("/demarches/"), stop_before_callback=True).callback_url for b in (first, second)]
+    tokens_before = len(emulator.requests_to("/token"))
+    emulator.control(token_delay=2)
+    held = {}
+    thread = threading.Thread(target=lambda: held.update(resp=first.get(callbacks[0], timeout=30)))
+    thread.start()
+    time.sleep(0.5)  # the first login now holds the only provider slot, waiting at the token endpoint
+    busy = second.get(callbacks[1])
+    assert_page(busy, (503,))
+    assert busy.elapsed_s < 1.0, busy.elapsed_s
+    assert busy.headers.get("Retry-After") == "5"
+    thread.join(30)
+    assert held["resp"].status_code == 303
+    assert len(emulator.requests_to("/token")) == tokens_before + 1, "the refused login reached the provider"
+    # The refused login kept its state: the same callback, retried, logs in.
+    emulator.control(token_delay=0)
+    php_server(second.follow(second.get(callbacks[1])))
+    fresh.stop()

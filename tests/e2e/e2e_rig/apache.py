@@ -33,6 +33,7 @@ GLOBAL_DIRECTIVES = {
     "session_cache": "SesameSessionCache",
     "session_idle_timeout": "SesameSessionIdleTimeout",
     "session_lifetime": "SesameSessionLifetime",
+    "provider_concurrency": "SesameProviderConcurrency",
 }
 PROVIDER_DIRECTIVES = {
     "preset": "Preset",

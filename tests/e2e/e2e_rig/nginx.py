@@ -75,6 +75,8 @@ class NginxSite(SiteProviders):
         # Extra files written into the prefix by prepare(): relative path -> text.
         self.files = {}
         self.extra_http = ""
+        # Main-context directives (e.g. another thread_pool).
+        self.extra_main = ""
 
     # ---- rendering -------------------------------------------------------------------------
     def sesame_http_block(self):
@@ -96,6 +98,7 @@ class NginxSite(SiteProviders):
         sesame_http = (self.sesame_http_block() if self.sesame else "") + "\n" + self.extra_http
         for key, value in {
             "LOAD_MODULE": load,
+            "EXTRA_MAIN": self.extra_main,
             "SESAME_HTTP": sesame_http,
             "LOCATIONS": self.locations,
             "PORT": self.port,
