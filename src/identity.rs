@@ -1,7 +1,7 @@
 //! The verified identity handed to the backend, in the form every request reads it.
 //!
 //! One `Identity` is built per session and cache entry, then shared by every request that
-//! session makes (`make bench`, issue 7): cloning it is a reference count, and it is laid out
+//! session makes (measured with `make bench`): cloning it is a reference count, and it is laid out
 //! compactly because the per-process cache holds one per active session (all strings in one
 //! buffer, claims as spans into it). The mod_auth_openidc view of it (`compat`) is built on
 //! first use only, so configurations that never ask for it never pay for it.
@@ -591,7 +591,7 @@ mod tests {
     #[test]
     fn a_typical_identity_is_compact() {
         // FranceConnect's test user with every scope: the cache holds one of these per
-        // active session (issue 7: <= 10 MiB for 10,000 sessions, everything included).
+        // active session (budget: <= 10 MiB for 10,000 sessions, everything included).
         let id = Identity::new(
             IdentityFields {
                 provider: "fc",

@@ -423,7 +423,7 @@ pub(crate) fn run(inner: &Arc<Inner>, task: ProtectTask) -> Outcome {
             inner
                 .sessions
                 .remember(&task.session, &s, &provider.binding, identity.clone());
-            let step = decide(
+            finish_here(decide(
                 inner,
                 task.provider,
                 &task.rules,
@@ -431,30 +431,27 @@ pub(crate) fn run(inner: &Arc<Inner>, task: ProtectTask) -> Outcome {
                 &task.req,
                 &task.method,
                 &task.query,
-            );
-            match step {
-                Step::Done(outcome) => outcome,
-                // Already in a job: do the I/O now.
-                Step::Job(job) => job.run(),
-            }
+            ))
         }
         // Expired, unknown, or a session of another provider: log in with this one. Without
         // cached metadata that is a provider exchange: it takes a provider slot like any
         // other (or answers "busy" / "unavailable" at once).
-        Ok(_) => {
-            let step = without_session(
-                inner,
-                task.provider,
-                &task.rules,
-                &task.req,
-                &task.method,
-                &task.query,
-            );
-            match step {
-                Step::Done(outcome) => outcome,
-                Step::Job(job) => job.run(),
-            }
-        }
+        Ok(_) => finish_here(without_session(
+            inner,
+            task.provider,
+            &task.rules,
+            &task.req,
+            &task.method,
+            &task.query,
+        )),
+    }
+}
+
+/// The outcome of `step` from inside a job: a further job's I/O is done now, on this thread.
+fn finish_here(step: Step) -> Outcome {
+    match step {
+        Step::Done(outcome) => outcome,
+        Step::Job(job) => job.run(),
     }
 }
 

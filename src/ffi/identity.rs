@@ -3,7 +3,7 @@
 //!
 //! An outcome keeps the identity as the core hands it (shared with the session cache), and
 //! reads from it on demand: a request that only needs environment variables costs no copy
-//! and no encoding (issue 7, `make bench`). What has to be formatted for C callers (the
+//! and no encoding (measured with `make bench`). What has to be formatted for C callers (the
 //! `claim_<name>` variable names, header-encoded values) is built on the first call asking for
 //! it, once per outcome.
 

@@ -105,7 +105,7 @@ impl HttpClient {
             .timeout_global(Some(timeout))
             // One agent per provider, used by every thread of the pool at once: keep a
             // connection per thread (ureq keeps 3 by default), so that concurrent logins reuse
-            // TLS connections instead of a new handshake per login (issue 7, `make bench`).
+            // TLS connections instead of a new handshake per login (measured with `make bench`).
             .max_idle_connections(IDLE_CONNECTIONS)
             .max_idle_connections_per_host(IDLE_CONNECTIONS)
             .user_agent(USER_AGENT)

@@ -8,7 +8,7 @@
 //! request needs: the identity it grants (compact and shared with the requests using it, see
 //! `identity`) and the session's deadlines. Expired entries are swept once per lifetime, so
 //! the cache holds the sessions seen in the last one or two lifetimes, never more than
-//! `MAX_ENTRIES` (about 560 bytes each with FranceConnect's claims: issue 7 asks <= 10 MiB for
+//! `MAX_ENTRIES` (about 560 bytes each with FranceConnect's claims: the budget is <= 10 MiB for
 //! 10,000 sessions).
 
 use std::collections::HashMap;

@@ -16,7 +16,7 @@ use super::store::{Store, StoreError};
 
 /// Idle connections kept per process: one per thread of nginx's default thread pool (32), so
 /// that a burst of jobs (a cold cache, many logins) reuses connections instead of opening and
-/// closing one per job beyond the pool (`make bench`, issue 7). More concurrent jobs simply
+/// closing one per job beyond the pool (measured with `make bench`). More concurrent jobs simply
 /// open more.
 const POOL_MAX: usize = 32;
 
