@@ -11,7 +11,7 @@ per-process session cache), TLS on the same certificate, serving the same static
     OIDCSessionType server-cache).
 Then complete logins per second and the stall test for both modules.
 
-Skipped with a message when the tree has no Apache module (issue 4 not merged) or the system
+Skipped with a message when the tree has no Apache module (no apache/Makefile) or the system
 lacks apache2 / mod_auth_openidc.
 """
 
@@ -98,7 +98,7 @@ OIDCSessionType server-cache
 
 def run(bench):
     if not (REPO / "apache" / "Makefile").is_file():
-        return skip(bench, "no apache/ in this tree (issue 4, mod_sesame, not merged yet)")
+        return skip(bench, "no apache/ in this tree (mod_sesame is not part of this checkout)")
     if not APACHE_BIN.exists():
         return skip(bench, f"{APACHE_BIN} not installed (apt-get install apache2)")
     try:

@@ -223,8 +223,8 @@ def medians_text(stall):
 
 
 def goals(k):
-    """The goals of issue 7 next to the measured figures (informative, never a failure)."""
-    out = ["Goals (issue 7) — measured:"]
+    """The performance goals (README, Performance) next to the measured figures (informative, never a failure)."""
+    out = ["Performance goals — measured:"]
     if {"nginx_prot", "nginx_unprot", "nginx_bare"} <= k.keys():
         out.append(
             f"- nginx static protected/unprotected >= 0.90 and added p99 <= 1 ms: "

@@ -29,7 +29,7 @@ module) with the e2e rig's classes, then measures with wrk (Debian's, HTTPS, kee
      Apache module is present in this tree (skipped with a message otherwise)
 
 Ratios are against the bare server's row in the same run. Nothing here asserts the goals: the
-figures are printed, and summarised against the goals of issue 7 at the end.
+figures are printed, and summarised against the performance goals at the end.
 """
 
 import argparse
@@ -847,7 +847,7 @@ def main():
                    help="stall test: seconds of each wrk window (whole seconds: wrk's -d; "
                         "default 1); must end before the token delay has elapsed")
     p.add_argument("--stall-delay", type=float, default=2,
-                   help="stall test: the token endpoint's delay, seconds (default 2, issue 7)")
+                   help="stall test: the token endpoint's delay, seconds (default 2)")
     p.add_argument("--stall-settle", type=float, default=0.3,
                    help="stall test: seconds at least between sending the callbacks and the "
                         "window's start (default 0.3; also waits until the token requests "

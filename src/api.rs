@@ -1,7 +1,7 @@
 //! The public, server-neutral API of the core: what an adapter (nginx module, Apache shim via the
 //! C ABI in `ffi.rs`) sees. Everything here is plain data; the behaviour lives in `engine.rs`.
 //!
-//! The request path is a two-step state machine (see docs/architecture.md):
+//! The request path is a two-step state machine:
 //! `Sesame::begin` is pure CPU and either answers at once (`Step::Done`) or hands back a `Job`
 //! whose `run` does the blocking I/O (Redis, HTTPS to the provider) on any thread.
 

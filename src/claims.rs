@@ -73,7 +73,7 @@ pub fn claim_text(value: &Value) -> String {
 }
 
 /// Stable user key: first 32 hex chars of SHA-256(issuer "\n" sub). Keyed on the pair because a
-/// `sub` is only unique per issuer (federations.md §4.6); never on e-mail.
+/// `sub` is only unique per issuer (docs/federations.md §4.6); never on e-mail.
 pub fn user_key(issuer: &str, sub: &str) -> String {
     let digest = Sha256::new()
         .chain_update(issuer.as_bytes())

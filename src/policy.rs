@@ -1,5 +1,5 @@
-//! Per-location policy (federations.md §3.3, §5.2): which authentication level a location needs,
-//! with each federation's semantics, and which claim values it requires.
+//! Per-location policy (docs/federations.md §3.3, §5.2): which authentication level a location
+//! needs, with each federation's semantics, and which claim values it requires.
 //!
 //! - FranceConnect levels are ordered (eidas1 < eidas2 < eidas3): a location requiring eidas2
 //!   accepts eidas2 and eidas3.

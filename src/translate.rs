@@ -1,5 +1,5 @@
 //! Error translation room: provider error codes → what the operator must fix (log line) and
-//! what the user reads (French page). ProConnect Y-codes (federations.md §7.2), FranceConnect
+//! what the user reads (French page). ProConnect Y-codes (docs/federations.md §7.2), FranceConnect
 //! codes the site can cause (§7.3) and the OIDC errors arriving on the redirect_uri (§7.4).
 
 /// One translation.
@@ -80,7 +80,7 @@ pub fn find_y_code(text: &str) -> Option<&str> {
     })
 }
 
-/// An `error` arriving on the redirect_uri (federations.md §7.4).
+/// An `error` arriving on the redirect_uri (docs/federations.md §7.4).
 pub fn callback_error(error: &str, description: Option<&str>) -> Option<Translation> {
     let acr = description.is_some_and(|d| d.contains("ACR"));
     Some(match error {

@@ -1,6 +1,6 @@
 //! Per-request state: the identity once allowed, and the job in flight.
 //!
-//! Two nginx behaviours shape it (build-notes §2):
+//! Two nginx behaviours shape it:
 //! - an internal redirect (index, try_files, error_page, rewrite ... last) zeroes `r->ctx` and
 //!   reruns the ACCESS phase. The state therefore lives in the data of a request-pool cleanup,
 //!   as ngx_http_realip_module does: when `r->ctx[our index]` is NULL we walk `r->pool->cleanup`

@@ -1,6 +1,7 @@
 //! Blocking work (Redis, HTTPS to the provider) on nginx's thread pool, never on the event loop.
 //!
-//! Pattern of ngx_http_copy_filter's thread handler (build-notes §2): the task and its data live
+//! Pattern of ngx_http_copy_filter's thread handler (nginx `ngx_http_copy_thread_handler`, in
+//! src/http/ngx_http_copy_filter_module.c): the task and its data live
 //! in the request pool; `r->main->blocked` stays raised while the task is in flight so nginx does
 //! not free the request; nginx wakes the event loop through ngx_notify when the task is done and
 //! calls `completed` there, which reruns the request's phases: the ACCESS handler then finds the

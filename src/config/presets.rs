@@ -9,7 +9,7 @@ pub enum Preset {
     FranceConnectIntegrationLegacy,
     FranceConnectProduction,
     Generic,
-    /// ProConnect, Internet, integration (federations.md §1.3: still the agentconnect hosts).
+    /// ProConnect, Internet, integration (docs/federations.md §1.3: still the agentconnect hosts).
     ProConnectIntegration,
     ProConnectProduction,
     /// ProConnect on the RIE (the State's private network): its own hosts and client database.
@@ -17,7 +17,7 @@ pub enum Preset {
     ProConnectProductionRie,
 }
 
-/// The scope FranceConnect's "identité pivot" + email needs (federations.md §3.2).
+/// The scope FranceConnect's "identité pivot" + email needs (docs/federations.md §3.2).
 pub const FC_DEFAULT_SCOPE: &str =
     "openid given_name family_name birthdate birthplace birthcountry gender email";
 
@@ -26,7 +26,7 @@ pub const PRESET_NAMES: &str = "franceconnect-integration, franceconnect-integra
                                 proconnect-production, proconnect-integration-rie, \
                                 proconnect-production-rie";
 
-/// ProConnect's usual claims (federations.md §3.2: allowed by default since 2024-08).
+/// ProConnect's usual claims (docs/federations.md §3.2: allowed by default since 2024-08).
 pub const PC_DEFAULT_SCOPE: &str = "openid given_name usual_name email uid siret idp_id";
 
 /// Defaults a preset brings; every field can still be overridden by its directive.
@@ -88,7 +88,7 @@ impl Preset {
         )
     }
 
-    /// Production refuses plain-http redirect URIs (federations.md §1.4).
+    /// Production refuses plain-http redirect URIs (docs/federations.md §1.4).
     pub fn is_production(self) -> bool {
         matches!(
             self,

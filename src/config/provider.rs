@@ -331,7 +331,8 @@ impl ProviderDraft {
             }
         }
         if preset.is_franceconnect() {
-            // Refuse here what FranceConnect would refuse at the first login (federations.md §3).
+            // Refuse here what FranceConnect would refuse at the first login
+            // (docs/federations.md §3.1, §3.9).
             if pkce {
                 return Err(format!(
                     "pkce on is refused by FranceConnect (it rejects code_challenge); remove it {with_preset}"

@@ -14,8 +14,8 @@ use crate::session::{
 use super::failures::{self, with_cookies};
 use super::{make_job, Inner, Provider};
 
-/// Longest authorization code accepted. FranceConnect and ProConnect (oidc-provider) issue 43
-/// characters of base64url; other providers' codes reach a few hundred characters (JWT-like
+/// Longest authorization code accepted. FranceConnect and ProConnect (oidc-provider) hand out
+/// 43 characters of base64url; other providers' codes reach a few hundred characters (JWT-like
 /// codes with dots, Google's `4/...`); 2048 leaves room for all of them.
 pub(crate) const MAX_CODE_LEN: usize = 2048;
 

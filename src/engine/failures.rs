@@ -218,7 +218,7 @@ pub fn provider_busy(provider: &Provider, client_addr: &str, limit: usize) -> Pa
     page
 }
 
-/// `error=...` on the redirect_uri (federations.md §7.4).
+/// `error=...` on the redirect_uri (docs/federations.md §7.4).
 pub fn provider_error(
     provider: &Provider,
     client_addr: &str,

@@ -1,6 +1,6 @@
 //! Logout: end the local session first (so a broken round trip still leaves the user logged
-//! out here), then send the browser to the provider's end_session endpoint (federations.md §6),
-//! and accept its return only with the state this browser holds.
+//! out here), then send the browser to the provider's end_session endpoint
+//! (docs/federations.md §6), and accept its return only with the state this browser holds.
 
 use std::sync::Arc;
 

@@ -2,7 +2,7 @@
 //!
 //! FranceConnect rejects (HTTP 400 page, no way back to the site) any parameter outside its
 //! whitelist, so for that federation exactly seven parameters are sent, always with
-//! acr_values, never PKCE, login_hint, prompt or response_mode (federations.md §3.1, §3.8).
+//! acr_values, never PKCE, login_hint, prompt or response_mode (docs/federations.md §3.1, §3.8).
 
 use sha2::{Digest, Sha256};
 
@@ -62,7 +62,7 @@ pub(crate) fn authorize_url_with(
         }
         Federation::ProConnect => {
             // acr through `claims` (essential + values), never acr_values: sent together, PC
-            // would treat both as essential (federations.md §3.3). amr is asked to check MFA.
+            // would treat both as essential (docs/federations.md §3.3). amr is asked to check MFA.
             let acr = if opts.acr.is_empty() {
                 &settings.acr_values
             } else {

@@ -14,7 +14,7 @@ pub enum Federation {
     /// Any standards-compliant OIDC provider.
     Generic,
     /// ProConnect (ex-AgentConnect): acr as a set asked through `claims`, PKCE S256, hints,
-    /// prompt=none, at_hash (federations.md §3).
+    /// prompt=none, at_hash (docs/federations.md §3).
     ProConnect,
 }
 

@@ -1,6 +1,6 @@
-//! ProConnect's own rules (federations.md §3.1, §3.3, §3.4, §3.6): its acr values, the `claims`
-//! request that makes an acr essential, and the hint formats ProConnect validates (a malformed
-//! hint would end on a `Y000400` page at ProConnect, with no way back to the site).
+//! ProConnect's own rules (docs/federations.md §3.1, §3.3, §3.4, §3.6): its acr values, the
+//! `claims` request that makes an acr essential, and the hint formats ProConnect validates (a
+//! malformed hint would end on a `Y000400` page at ProConnect, with no way back to the site).
 
 use serde_json::json;
 
@@ -15,7 +15,7 @@ pub const PC_ACR_VALUES: &[&str] = &[
     "https://proconnect.gouv.fr/assurance/certification-dirigeant",
 ];
 
-/// The values that prove a second factor (PCD `double_authentification.md`).
+/// The values that prove a second factor (docs/federations.md §3.4).
 pub const PC_MFA_ACR_VALUES: &[&str] = &["eidas0-mfa", "eidas1-mfa", "eidas2", "eidas3"];
 
 /// `{"id_token":{"acr":{"essential":true,"values":[...]}}}`, or `{"id_token":{"acr":null}}`

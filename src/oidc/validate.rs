@@ -1,5 +1,6 @@
-//! Claim checks on a signature-verified JWT payload (OIDC Core §3.1.3.7, federations.md §4.3),
-//! in the documented order: iss, aud/azp, exp, iat, then (id_token only) nonce, acr, at_hash.
+//! Claim checks on a signature-verified JWT payload (OIDC Core §3.1.3.7,
+//! docs/federations.md §4.3), in the documented order: iss, aud/azp, exp, iat, then (id_token
+//! only) nonce, acr, at_hash.
 
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};

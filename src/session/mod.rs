@@ -60,7 +60,7 @@ pub fn random_bytes<const N: usize>() -> [u8; N] {
     buf
 }
 
-/// 32 CSPRNG bytes as 64 lowercase hex chars (state, nonce: federations.md §3.7).
+/// 32 CSPRNG bytes as 64 lowercase hex chars (state, nonce: docs/federations.md §3.7).
 pub fn random_token() -> String {
     hex::encode(random_bytes::<32>())
 }

@@ -1,4 +1,4 @@
-"""Issue 5's per-location policy behind Apache: SesameAcr (step-up), SesameRequireClaim (403
+"""The per-location policy behind Apache: SesameAcr (step-up), SesameRequireClaim (403
 page), SesamePrompt (prompt=login, silent SSO with one fallback), Sesame*Hint. The nginx
 behaviour tests of test_proconnect_login run unchanged against an Apache site with the same
 paths; the rest is Apache's own: `apache2 -t` with the core's reason, options inherited from an

@@ -1,4 +1,5 @@
-"""Each identity fixture's claims reach PHP as FranceConnect sent them (federations.md §5.1)."""
+"""Each identity fixture's claims reach PHP as FranceConnect sent them (docs/federations.md
+§5.1)."""
 
 import json
 

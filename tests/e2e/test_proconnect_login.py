@@ -1,5 +1,5 @@
 """ProConnect next to FranceConnect on one server: login, isolation, step-up, MFA, required
-claims, silent SSO, hints, logout (issue 5), against the strict ProConnect emulator."""
+claims, silent SSO, hints, logout, against the strict ProConnect emulator."""
 
 import json
 import re

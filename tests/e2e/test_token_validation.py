@@ -4,7 +4,7 @@ import pytest
 
 from e2e_rig.checks import assert_login_refused, php_server
 
-# (misbehaviour, why it must be refused) — federations.md §4.3–§4.5 and §10.4.
+# (misbehaviour, why it must be refused) — docs/federations.md §4.3–§4.5 and §10.4.
 REFUSED = [
     ("alg_none", "unsigned id_token"),
     ("hs256_public_key", "HS256 keyed with the public key for an ES256 client (algorithm confusion)"),

@@ -1,6 +1,6 @@
 """Identity fixtures of the FranceConnect emulator and the FC v2 scope → claim mapping.
 
-Each identity exercises one formatting case of the FC "identité pivot" (federations.md §5.1):
+Each identity exercises one formatting case of the FC "identité pivot" (docs/federations.md §5.1):
 several first names, non-ASCII letters, born abroad (empty birthplace), presumed birthdate,
 Corsican INSEE code, no usage name.
 """
@@ -88,7 +88,8 @@ IDENTITIES = {
 # FI (identity provider) every fixture identity "comes from".
 IDP_ID = "fia1v2"
 
-# Claims carried by each FC v2 scope (federations.md §3.2). Unknown scopes are ignored, as FC does.
+# Claims carried by each FC v2 scope (docs/federations.md §3.2). Unknown scopes are ignored, as FC
+# does.
 SCOPE_CLAIMS = {
     "given_name": ["given_name", "given_name_array"],
     "family_name": ["family_name"],

@@ -1,4 +1,4 @@
-"""ProConnect mode of the emulator (federations.md §10.3): `--federation proconnect`.
+"""ProConnect mode of the emulator (docs/federations.md §10.3): `--federation proconnect`.
 
 Same plumbing, control API and misbehaviours as the FranceConnect mode; ProConnect's own rules:
 accepted parameters (strict mode: unknown ones → page Y000400 as the docs promise; lenient mode:

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """FranceConnect v2 (fcp-low) provider emulator for Sesame's tests.
 
-Behaviour: federations.md §10.1 (as strict as the real FranceConnect: it rejects what FC rejects).
-Control API and fixtures: SPEC.md "Provider emulator".
+Behaviour: docs/federations.md §10.1 (as strict as the real FranceConnect: it rejects what FC rejects).
+Control API and fixtures: tests/emulator/README.md.
 
     python3 tests/emulator/emulator.py --listen 127.0.0.1:PORT \
         --issuer https://127.0.0.1:PORT/api/v2 --cert server.pem --key server.key \
@@ -35,7 +35,7 @@ import emu_identities as ids  # noqa: E402
 import emu_jose as jose  # noqa: E402
 import emu_pages as pages  # noqa: E402
 
-# --- FranceConnect v2 constants (federations.md §2, §3) -------------------------------------
+# --- FranceConnect v2 constants (docs/federations.md §2, §3) ---------------------------------
 
 AUTHORIZE_PARAMS = {"client_id", "acr_values", "claims", "response_type", "nonce", "state",
                     "redirect_uri", "scope", "prompt", "idp_hint", "ui_locales"}

@@ -1,4 +1,5 @@
-"""Tests of the FranceConnect v2 emulator itself (federations.md §10.1, SPEC.md emulator)."""
+"""Tests of the FranceConnect v2 emulator itself (docs/federations.md §10.1; control API:
+tests/emulator/README.md)."""
 
 import base64
 import hashlib

@@ -1,4 +1,4 @@
-"""The emulator's ProConnect mode (federations.md §10.3), strict and lenient."""
+"""The emulator's ProConnect mode (docs/federations.md §10.3), strict and lenient."""
 
 import base64
 import hashlib
