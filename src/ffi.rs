@@ -173,7 +173,8 @@ unsafe fn in_bytes<'a>(s: SesameStr, what: &str) -> Result<&'a [u8], String> {
 /// # Safety
 /// As for [`in_bytes`].
 unsafe fn in_str<'a>(s: SesameStr, what: &str) -> Result<&'a str, String> {
-    // SAFETY: forwarded caller contract.
+    // SAFETY: `s` is NULL or `s.len` readable bytes valid for 'a (this function's # Safety, the
+    // same as in_bytes').
     let bytes = unsafe { in_bytes(s, what)? };
     std::str::from_utf8(bytes).map_err(|_| format!("{what} is not valid UTF-8"))
 }
@@ -183,7 +184,8 @@ unsafe fn in_str<'a>(s: SesameStr, what: &str) -> Result<&'a str, String> {
 /// # Safety
 /// As for [`in_bytes`].
 unsafe fn in_lossy<'a>(s: SesameStr, what: &str) -> Result<Cow<'a, str>, String> {
-    // SAFETY: forwarded caller contract.
+    // SAFETY: `s` is NULL or `s.len` readable bytes valid for 'a (this function's # Safety, the
+    // same as in_bytes').
     let bytes = unsafe { in_bytes(s, what)? };
     Ok(String::from_utf8_lossy(bytes))
 }
@@ -231,7 +233,8 @@ unsafe fn status(err: *mut *mut SesameError, r: Result<(), String>) -> c_int {
     match r {
         Ok(()) => 0,
         Err(m) => {
-            // SAFETY: forwarded caller contract.
+            // SAFETY: err is NULL or writable for one pointer (this function's # Safety),
+            // set_error's requirement.
             unsafe { set_error(err, m) };
             -1
         }
@@ -635,7 +638,8 @@ pub unsafe extern "C" fn sesame_begin(
         let loc = unsafe { loc.as_ref() }.map(|l| &l.0);
         Ok(core.begin(loc, request))
     };
-    // SAFETY: forwarded contract.
+    // SAFETY: sesame_begin's # Safety (repeated in include/sesame.h) is step_call's: a live core, a
+    // valid request, out and job writable, err NULL or writable.
     unsafe { step_call("sesame_begin", s, req, out, job, err, begin) }
 }
 
@@ -667,7 +671,7 @@ pub unsafe extern "C" fn sesame_recheck(
             .ok_or("sesame_recheck: earlier is not an ALLOW outcome")?;
         Ok(core.recheck(&loc.0, identity, request))
     };
-    // SAFETY: forwarded contract.
+    // SAFETY: sesame_recheck's # Safety includes sesame_begin's, which is step_call's.
     unsafe { step_call("sesame_recheck", s, req, out, job, err, recheck) }
 }
 

@@ -40,7 +40,8 @@ pub unsafe extern "C" fn access_handler(r: *mut ngx_http_request_t) -> ngx_int_t
 /// `r` must be a valid main request in the ACCESS phase (nginx skips that phase for
 /// subrequests).
 unsafe fn handle(r: *mut ngx_http_request_t) -> ngx_int_t {
-    // SAFETY: forwarded contract.
+    // SAFETY: nginx calls this phase handler with a valid main request on the event-loop thread
+    // (handle's # Safety); the NgxRequest borrow ends with this call.
     let req = unsafe { NgxRequest::from_ngx_http_request(r) };
     let Some(mcf) = Module::main_conf(req) else {
         return NGX_DECLINED as ngx_int_t;
@@ -51,19 +52,21 @@ unsafe fn handle(r: *mut ngx_http_request_t) -> ngx_int_t {
 
     // Whatever the location, no client-sent header may pass for Sesame's own, and no backend
     // sees Sesame's cookies (the core still reads them: `cookies_as_sent`).
-    // SAFETY: forwarded contract.
+    // SAFETY: r is a valid main request (handle's # Safety); both functions rewrite its header
+    // lists in place, and no iterator over them is alive here.
     if !unsafe { strip_own_cookies(r, sesame) && scrub_spoofable(r, sesame) } {
         return ERROR;
     }
 
-    // SAFETY: forwarded contract.
+    // SAFETY: r is a valid main request of this event-loop iteration, what find requires.
     if let Some(ctx) = unsafe { ctx::find(r) } {
         match mem::replace(&mut ctx.job, JobState::Idle) {
             running @ JobState::Running { .. } => {
                 ctx.job = running;
                 return NGX_AGAIN as ngx_int_t;
             }
-            // SAFETY: forwarded contract.
+            // SAFETY: r is the main request in the ACCESS phase and nothing was sent for it yet (a
+            // finished job's outcome is applied once, here), what respond::apply requires.
             JobState::Finished(Some(outcome)) => return unsafe { respond::apply(r, outcome) },
             JobState::Finished(None) => {
                 ngx::ngx_log_error!(
@@ -79,18 +82,22 @@ unsafe fn handle(r: *mut ngx_http_request_t) -> ngx_int_t {
         // index, error_page, a named location, X-Accel-Redirect): this location's own rules
         // (level, required claims) judge the identity in hand, with no session read.
         if let (Some(identity), Some(location)) = (&ctx.identity, lcf.location()) {
-            // SAFETY: forwarded contract; every borrowed field lives in the request.
+            // SAFETY: r stays valid for the whole call (handle's # Safety) and the view is dropped
+            // before it returns; every borrowed field lives in the request.
             let view = unsafe { RequestView::new(r) };
             let step = sesame.recheck(location, identity, &view.as_request());
-            // SAFETY: forwarded contract.
+            // SAFETY: r is the main request in the ACCESS phase with nothing sent yet, what
+            // apply_step requires.
             return unsafe { apply_step(r, step, mcf) };
         }
     }
 
-    // SAFETY: forwarded contract; every borrowed field lives in the request.
+    // SAFETY: r stays valid for the whole call (handle's # Safety) and the view is dropped before
+    // it returns; every borrowed field lives in the request.
     let view = unsafe { RequestView::new(r) };
     let step = sesame.begin(lcf.location(), &view.as_request());
-    // SAFETY: forwarded contract.
+    // SAFETY: r is the main request in the ACCESS phase with nothing sent yet, what apply_step
+    // requires.
     unsafe { apply_step(r, step, mcf) }
 }
 
@@ -100,15 +107,19 @@ unsafe fn handle(r: *mut ngx_http_request_t) -> ngx_int_t {
 /// As [`handle`]; `mcf` holds the thread pools registered at configuration time.
 unsafe fn apply_step(r: *mut ngx_http_request_t, step: Step, mcf: &MainConf) -> ngx_int_t {
     match step {
-        // SAFETY: forwarded contract.
+        // SAFETY: r is the main request in the ACCESS phase with nothing sent yet (apply_step's #
+        // Safety), what respond::apply requires.
         Step::Done(outcome) => unsafe { respond::apply(r, outcome) },
         Step::Job(work) => {
-            // SAFETY: forwarded contract.
+            // SAFETY: r is a valid request of this event-loop iteration, what get_or_create
+            // requires.
             let Some(ctx) = (unsafe { ctx::get_or_create(r) }) else {
                 return ERROR;
             };
             let pool = job::pool_for(mcf, &work);
-            // SAFETY: forwarded contract; the pools were registered at configuration time.
+            // SAFETY: r is the main request in the ACCESS phase and ctx its state in the request
+            // pool; the pools were registered at configuration time, so job::start posts to live
+            // pools.
             unsafe { job::start(r, ctx, work, pool) }
         }
     }
@@ -144,8 +155,9 @@ impl<'a> RequestView<'a> {
     /// # Safety
     /// `r` must be a valid request that outlives the view.
     unsafe fn new(r: *mut ngx_http_request_t) -> Self {
-        // SAFETY: forwarded contract: the request, its connection and its initialised header
-        // list stay valid and unmodified while the view (which borrows from them) lives.
+        // SAFETY: the caller guarantees the request outlives the view (new's # Safety): the
+        // request, its connection and its initialised header list stay valid and unmodified while
+        // the view (which borrows from them) lives.
         unsafe {
             let r = &*r;
             let c = &*r.connection;

@@ -80,7 +80,8 @@ impl MainConf {
     /// # Safety
     /// `cf` must be a valid conf being parsed.
     unsafe fn remember_origin(&mut self, cf: *mut ngx_conf_t, named: String) {
-        // SAFETY: forwarded contract.
+        // SAFETY: cf is a valid conf being parsed (this method's # Safety), origin's only
+        // requirement: it reads the file name and line nginx's parser keeps in cf.
         let at = unsafe { origin(cf) };
         self.origins.push((named, at));
     }
@@ -276,7 +277,8 @@ pub(crate) fn catching<T>(f: impl FnOnce() -> Result<T, ConfigError>) -> Result<
 /// # Safety
 /// `cf` must be the conf of a directive being parsed (cf->args holds ngx_str_t values).
 pub(crate) unsafe fn directive_args<'a>(cf: *mut ngx_conf_t) -> &'a [ngx_str_t] {
-    // SAFETY: per the contract, args is a valid array of ngx_str_t with at least the name.
+    // SAFETY: cf is the conf of a directive being parsed (this function's # Safety): nginx's parser
+    // has filled cf->args with the directive's words as ngx_str_t, the name first.
     let args: &[ngx_str_t] = unsafe { (*(*cf).args).as_slice() };
     args.get(1..).unwrap_or(&[])
 }
@@ -286,7 +288,8 @@ pub(crate) unsafe fn directive_args<'a>(cf: *mut ngx_conf_t) -> &'a [ngx_str_t] 
 /// # Safety
 /// Same as [`directive_args`].
 pub(crate) unsafe fn directive_name(cf: *mut ngx_conf_t) -> String {
-    // SAFETY: per the contract, args is a valid array of ngx_str_t.
+    // SAFETY: as in directive_args: while a directive is parsed, cf->args is nginx's array of its
+    // words as ngx_str_t.
     let args: &[ngx_str_t] = unsafe { (*(*cf).args).as_slice() };
     args.first().map(|a| a.to_string()).unwrap_or_default()
 }
@@ -297,7 +300,8 @@ pub(crate) unsafe fn directive_name(cf: *mut ngx_conf_t) -> String {
 /// # Safety
 /// Same as [`directive_args`].
 pub(crate) unsafe fn directive_value(cf: *mut ngx_conf_t, key: &str) -> Result<String, String> {
-    // SAFETY: forwarded contract.
+    // SAFETY: cf is the conf of a directive being parsed (this function's # Safety), as
+    // directive_args requires.
     let args = unsafe { directive_args(cf) };
     let mut parts = Vec::with_capacity(args.len());
     for arg in args {

@@ -89,7 +89,8 @@ pub unsafe fn find<'a>(r: *mut ngx_http_request_t) -> Option<&'a mut Ctx> {
 /// # Safety
 /// `r` must be a valid request of the current event-loop iteration.
 pub unsafe fn get_or_create<'a>(r: *mut ngx_http_request_t) -> Option<&'a mut Ctx> {
-    // SAFETY: forwarded contract.
+    // SAFETY: r is a valid request of this event-loop iteration (this function's # Safety), what
+    // find requires.
     if let Some(ctx) = unsafe { find(r) } {
         return Some(ctx);
     }

@@ -16,7 +16,9 @@ use sesame::Sesame;
 /// `list` must be a valid, initialised list of ngx_table_elt_t that is not modified while the
 /// returned iterator is used.
 pub unsafe fn elements(list: &ngx_list_t) -> impl Iterator<Item = &ngx_table_elt_t> {
-    // SAFETY: forwarded contract; the elements are only read, for the list's lifetime.
+    // SAFETY: `list` is valid, initialised and not modified while the iterator lives (this
+    // function's # Safety), which is all element_ptrs requires; the elements are only read, for the
+    // list's lifetime.
     let ptrs = unsafe { element_ptrs(ptr::from_ref(list).cast_mut()) };
     // SAFETY: each pointer is a live element of `list`, which outlives the iterator.
     ptrs.map(|h| unsafe { &*h })
@@ -28,7 +30,8 @@ pub unsafe fn elements(list: &ngx_list_t) -> impl Iterator<Item = &ngx_table_elt
 /// `list` must point to a valid, initialised list of ngx_table_elt_t that does not grow or
 /// shrink while the returned iterator is used.
 unsafe fn element_ptrs(list: *mut ngx_list_t) -> impl Iterator<Item = *mut ngx_table_elt_t> {
-    // SAFETY: forwarded contract.
+    // SAFETY: `list` points to a valid, initialised list that keeps its size while the iterator
+    // lives (this function's # Safety), so its first part can be taken once, here.
     let mut part: *mut ngx_list_part_t = unsafe { &raw mut (*list).part };
     let mut i = 0usize;
     core::iter::from_fn(move || loop {
@@ -123,10 +126,11 @@ unsafe fn saved_cookies<'a>(r: *mut ngx_http_request_t) -> Option<&'a ngx_str_t>
 /// # Safety
 /// `r` must be a valid request.
 pub unsafe fn cookies_as_sent<'a>(r: *mut ngx_http_request_t) -> Cow<'a, str> {
-    // SAFETY: forwarded contract.
+    // SAFETY: r is a valid request (this function's # Safety), all saved_cookies needs: it only
+    // walks r's pool cleanup list.
     match unsafe { saved_cookies(r) } {
         Some(saved) => text(saved),
-        // SAFETY: forwarded contract.
+        // SAFETY: r is a valid request, so its header list is initialised; cookies only reads it.
         None => unsafe { cookies(r) },
     }
 }
@@ -174,7 +178,8 @@ unsafe fn strip_element(
     let Some(kept) = sesame.without_own_cookies(h.value.as_bytes()) else {
         return Ok(false);
     };
-    // SAFETY: forwarded contract.
+    // SAFETY: r is a valid request (this function's # Safety); pool_str copies `kept` into r's
+    // pool, so the new value lives as long as the header element that points at it.
     h.value = unsafe { pool_str(r, &kept) }.ok_or(())?;
     if kept.is_empty() {
         h.hash = 0;
@@ -202,8 +207,9 @@ pub unsafe fn strip_own_cookies(r: *mut ngx_http_request_t, sesame: &Sesame) -> 
     if !has_own {
         return true;
     }
-    // SAFETY: forwarded contract; the copy lives in the request pool, its cleanup entry only
-    // marks it (nothing to free).
+    // SAFETY: r is a valid request (this function's # Safety), so its pool and cleanup list are
+    // usable; the copy lives in the request pool, its cleanup entry only marks it (nothing to
+    // free).
     unsafe {
         if saved_cookies(r).is_none() {
             let original = cookies(r);
@@ -222,7 +228,8 @@ pub unsafe fn strip_own_cookies(r: *mut ngx_http_request_t, sesame: &Sesame) -> 
         }
     }
     let mut emptied = false;
-    // SAFETY: forwarded contract; elements are rewritten in place, the list is not resized.
+    // SAFETY: r is a valid request, so its header list is initialised; elements are rewritten in
+    // place and the list is never resized while these pointers are used.
     for h in unsafe { element_ptrs(&raw mut (*r).headers_in.headers) } {
         // SAFETY: h is an element of the request's header list.
         match unsafe { strip_element(r, h, sesame) } {
@@ -232,11 +239,13 @@ pub unsafe fn strip_own_cookies(r: *mut ngx_http_request_t, sesame: &Sesame) -> 
             Err(()) => return false,
         }
     }
-    // SAFETY: forwarded contract.
+    // SAFETY: r is a valid request (this function's # Safety); strip_cookie_index only rewrites or
+    // unlinks elements of r's own cookie index, and no iterator over it is alive here.
     if unsafe { strip_cookie_index(r, sesame) }.is_err() {
         return false;
     }
-    // SAFETY: forwarded contract.
+    // SAFETY: r is a valid request (this function's # Safety); remove_headers rewrites r's header
+    // list in place, and the loop above holds no iterator over it any more.
     !emptied || unsafe { remove_headers(r, |h| h.hash == 0 && is_cookie(h), false) }
 }
 
@@ -299,7 +308,7 @@ unsafe fn strip_cookie_index(r: *mut ngx_http_request_t, sesame: &Sesame) -> Res
 /// # Safety
 /// `r` must be a valid request.
 pub unsafe fn scrub_spoofable(r: *mut ngx_http_request_t, sesame: &Sesame) -> bool {
-    // SAFETY: forwarded contract.
+    // SAFETY: r is a valid request (this function's # Safety), remove_headers' only requirement.
     unsafe {
         remove_headers(
             r,

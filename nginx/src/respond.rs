@@ -21,7 +21,8 @@ const ERROR: ngx_int_t = NGX_HTTP_INTERNAL_SERVER_ERROR as ngx_int_t;
 /// # Safety
 /// `r` must be the main request, in the ACCESS phase, header not sent yet.
 pub unsafe fn apply(r: *mut ngx_http_request_t, outcome: Outcome) -> ngx_int_t {
-    // SAFETY: forwarded contract for all arms.
+    // SAFETY: r is the main request in the ACCESS phase with no header sent (this function's #
+    // Safety), which each arm's helper requires; each copies what it hands nginx into r's pool.
     unsafe {
         match outcome {
             Outcome::Decline => NGX_DECLINED as ngx_int_t,
@@ -46,7 +47,8 @@ pub unsafe fn apply(r: *mut ngx_http_request_t, outcome: Outcome) -> ngx_int_t {
 unsafe fn set_cookies(r: *mut ngx_http_request_t, cookies: &[String]) -> bool {
     cookies
         .iter()
-        // SAFETY: forwarded contract.
+        // SAFETY: r is the main request and no header was sent (apply's # Safety), so headers_out
+        // still takes headers; add_response_header copies the value into r's pool.
         .all(|c| unsafe { add_response_header(r, "Set-Cookie", c) })
 }
 
@@ -56,7 +58,8 @@ unsafe fn set_cookies(r: *mut ngx_http_request_t, cookies: &[String]) -> bool {
 /// # Safety
 /// See [`apply`].
 unsafe fn redirect(r: *mut ngx_http_request_t, location: &str, cookies: &[String]) -> ngx_int_t {
-    // SAFETY: forwarded contract; the location is copied into the request pool.
+    // SAFETY: r is the main request and no header was sent (apply's # Safety); the location is
+    // copied into the request pool.
     unsafe {
         if !set_cookies(r, cookies) || !add_response_header(r, "Cache-Control", "no-store") {
             return ERROR;
@@ -78,7 +81,8 @@ unsafe fn redirect(r: *mut ngx_http_request_t, location: &str, cookies: &[String
 /// # Safety
 /// See [`apply`].
 unsafe fn send_page(r: *mut ngx_http_request_t, page: &Page) -> ngx_int_t {
-    // SAFETY: forwarded contract; every byte handed to nginx is copied into the request pool.
+    // SAFETY: r is the main request and no header was sent (apply's # Safety); every byte handed to
+    // nginx is copied into the request pool, so nothing borrowed from `page` outlives this call.
     unsafe {
         let rc = ngx_http_discard_request_body(r);
         if rc != NGX_OK as ngx_int_t {

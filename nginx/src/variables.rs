@@ -215,7 +215,8 @@ pub unsafe fn register(cf: *mut ngx_conf_t) -> ngx_int_t {
 /// # Safety
 /// `r` must be a valid request on the event-loop thread.
 unsafe fn identity<'a>(r: *mut ngx_http_request_t) -> Option<&'a Identity> {
-    // SAFETY: forwarded contract; r->main is the main request (itself for a main request).
+    // SAFETY: r is a valid request on the event-loop thread (this function's # Safety), so r->main
+    // is readable: the main request (r itself for a main request), whose ctx holds the identity.
     unsafe { ctx::find((*r).main) }.and_then(|ctx| ctx.identity.as_ref())
 }
 
@@ -224,7 +225,9 @@ unsafe fn identity<'a>(r: *mut ngx_http_request_t) -> Option<&'a Identity> {
 /// # Safety
 /// `data` must be the `ngx_str_t *` nginx passes to prefix variable handlers.
 unsafe fn suffix<'a>(data: usize, prefix: &str) -> Option<&'a str> {
-    // SAFETY: per the contract.
+    // SAFETY: for a prefix variable nginx sets `data` to the address of the evaluated variable's
+    // `ngx_str_t` name (this function's # Safety); it lives in the configuration pool, which
+    // outlives the request.
     let name = unsafe { (data as *const ngx_str_t).as_ref()? };
     name.to_str().ok()?.strip_prefix(prefix)
 }
@@ -260,7 +263,8 @@ unsafe fn set(
     v: *mut ngx_http_variable_value_t,
     value: Option<&str>,
 ) -> ngx_int_t {
-    // SAFETY: per the contract.
+    // SAFETY: v is the value slot nginx passed to this variable handler (this function's # Safety):
+    // non-NULL, owned by the request, and borrowed by nothing else during the call.
     let v = unsafe { &mut *v };
     let Some(value) = value else {
         v.set_not_found(1);

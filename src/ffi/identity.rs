@@ -290,7 +290,8 @@ pub unsafe extern "C" fn sesame_outcome_uniform(
     value: *mut SesameStr,
     header_value: *mut SesameStr,
 ) -> c_int {
-    // SAFETY: `o` is NULL or a live outcome; the out-pointers as the contract says.
+    // SAFETY: `o` is NULL or a live outcome, name and value writable, header_value NULL or writable
+    // (this function's # Safety, repeated in include/sesame.h).
     unsafe {
         with_outcome(o, -1, |o| {
             let rc = put_pair(o.uniform_present().nth(i), name, value);
