@@ -28,7 +28,7 @@ PHP = """\
             fastcgi_pass 127.0.0.1:{{PHP_PORT}};"""
 
 LOCATIONS = """\
-        # The issue's example: any path that is not a file goes to the PHP front controller,
+        # A front-controller site: any path that is not a file goes to the PHP front controller,
         # which needs MFA and a SIRET.
         location / {
             sesame pc;
