@@ -58,7 +58,8 @@ pub unsafe fn find<'a>(r: *mut ngx_http_request_t) -> Option<&'a mut Ctx> {
     let index = Module::module().ctx_index;
     // SAFETY: r->ctx has one slot per http module; ours is NULL or a Ctx we stored.
     let slot = unsafe { (*r).ctx.add(index) };
-    // SAFETY: see above.
+    // SAFETY: `slot` is in bounds (r->ctx has one slot per http module, `index` is ours) and holds
+    // NULL or a Ctx this module stored.
     let current = unsafe { *slot }.cast::<Ctx>();
     if !current.is_null() {
         // SAFETY: a non-NULL slot is a Ctx living in the request pool.

@@ -233,7 +233,8 @@ pub unsafe fn strip_own_cookies(r: *mut ngx_http_request_t, sesame: &Sesame) -> 
     for h in unsafe { element_ptrs(&raw mut (*r).headers_in.headers) } {
         // SAFETY: h is an element of the request's header list.
         match unsafe { strip_element(r, h, sesame) } {
-            // SAFETY: as above.
+            // SAFETY: h is still a live element of the request's header list: strip_element rewrote
+            // it in place and the list was not resized.
             Ok(true) => emptied |= unsafe { (*h).hash == 0 },
             Ok(false) => {}
             Err(()) => return false,
