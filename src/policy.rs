@@ -468,9 +468,10 @@ impl LocationRules {
     }
 }
 
-/// Location options whose key may appear once in a section (`require` is the one that repeats).
-fn single_valued(key: &str) -> bool {
-    key != "require"
+/// How a nested section treats an enclosing option (the registry says, per option).
+fn inherits_by_replacing(key: &str) -> bool {
+    use crate::config::registry::{location_option, Inherit};
+    location_option(key).map_or(true, |d| d.inherit == Inherit::Replace)
 }
 
 impl crate::api::LocationSpec {
@@ -489,7 +490,7 @@ impl crate::api::LocationSpec {
         let mut options: Vec<(String, String)> = parent
             .options
             .iter()
-            .filter(|(key, _)| !single_valued(key) || !own.iter().any(|(k, _)| k == key))
+            .filter(|(key, _)| !inherits_by_replacing(key) || !own.iter().any(|(k, _)| k == key))
             .cloned()
             .collect();
         options.extend(own);

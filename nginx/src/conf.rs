@@ -21,6 +21,7 @@ use ngx::ffi::{
 };
 use ngx::http::HttpModuleMainConf;
 use ngx::{ngx_conf_log_error, ngx_string};
+use sesame::config::registry::{self, Arity};
 use sesame::{ConfigBuilder, ConfigError, Location, LocationMode, LocationSpec, Sesame};
 
 use crate::Module;
@@ -223,15 +224,14 @@ extern "C" fn cmd_location_option(
     if words.len() != args.len() {
         return conf_error(cf, &format!("\"{name}\": the value is not valid UTF-8"));
     }
-    let key = name.strip_prefix("sesame_").unwrap_or(&name).to_owned();
-    let single = matches!(
-        key.as_str(),
-        "prompt" | "login_hint" | "idp_hint" | "siret_hint" | "unauth_action" | "max_auth_age"
-    );
-    if single && words.len() != 1 {
+    let Some(directive) = registry::by_nginx_name(&name) else {
+        return conf_error(cf, &format!("\"{name}\" is not a location option"));
+    };
+    let key = directive.key.to_owned();
+    if directive.arity == Arity::One && words.len() != 1 {
         return conf_error(cf, &format!("\"{name}\" takes exactly one value"));
     }
-    if key != "require" && lcf.options.iter().any(|(k, _)| *k == key) {
+    if !directive.repeatable && lcf.options.iter().any(|(k, _)| *k == key) {
         return conf_error(cf, &format!("\"{name}\" is duplicate"));
     }
     lcf.options.push((key, words.join(" ")));

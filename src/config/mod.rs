@@ -7,6 +7,7 @@
 mod duration;
 mod presets;
 mod provider;
+pub mod registry;
 
 use std::time::Duration;
 
@@ -38,19 +39,6 @@ pub struct ConfigBuilder {
     /// In declaration order, so errors and endpoint matching are predictable.
     providers: Vec<(String, ProviderDraft)>,
 }
-
-const GLOBAL_KEYS: &[&str] = &[
-    "redis",
-    "secret_file",
-    "redis_timeout",
-    "session_cache",
-    "session_idle_timeout",
-    "session_lifetime",
-    "redis_ca_file",
-    "redis_cert_file",
-    "redis_key_file",
-    "provider_concurrency",
-];
 
 /// Default of `sesame_provider_concurrency`: provider exchanges in flight per process. Below
 /// the 32 threads of nginx's undeclared `default` pool with room for session reads, and far
@@ -113,7 +101,8 @@ impl ConfigBuilder {
 
     pub fn set_global(&mut self, key: &str, value: &str) -> Result<(), ConfigError> {
         let value = value.trim();
-        if value.is_empty() && GLOBAL_KEYS.contains(&key) {
+        let known = registry::global_keys().any(|d| d.key == key);
+        if value.is_empty() && known {
             return Err(ConfigError::new(format!("sesame_{key} needs a value")));
         }
         match key {
@@ -188,9 +177,8 @@ impl ConfigBuilder {
             }
             _ => Err(ConfigError::new(format!(
                 "unknown directive \"sesame_{key}\" (expected one of: {})",
-                GLOBAL_KEYS
-                    .iter()
-                    .map(|k| format!("sesame_{k}"))
+                registry::global_keys()
+                    .filter_map(|d| d.nginx)
                     .collect::<Vec<_>>()
                     .join(", ")
             ))),

@@ -47,30 +47,6 @@ pub struct ProviderConfig {
     pub error_pages: std::collections::BTreeMap<String, String>,
 }
 
-pub const PROVIDER_KEYS: &[&str] = &[
-    "preset",
-    "issuer",
-    "discovery_url",
-    "client_id",
-    "client_secret_file",
-    "redirect_uri",
-    "post_logout_redirect_uri",
-    "logout_redirect",
-    "scope",
-    "acr_values",
-    "required_acr",
-    "id_token_alg",
-    "userinfo",
-    "token_auth",
-    "pkce",
-    "ca_file",
-    "remote_user_claim",
-    "http_timeout",
-    "metadata_ttl",
-    "leeway",
-    "error_pages",
-];
-
 /// Stores `value` in `slot` unless it was already set (a repeated directive is a mistake).
 fn once<T>(slot: &mut Option<T>, key: &str, value: T) -> Result<(), String> {
     if slot.is_some() {
@@ -248,7 +224,10 @@ impl ProviderDraft {
             "error_pages" => once(&mut self.error_pages, key, value.to_owned()),
             _ => Err(format!(
                 "unknown directive \"{key}\" (expected one of: {})",
-                PROVIDER_KEYS.join(", ")
+                super::registry::provider_keys()
+                    .map(|d| d.key)
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )),
         }
     }

@@ -51,8 +51,8 @@ def test_every_require_provider_is_documented_and_exists():
 
 
 def test_provider_settings_cover_every_core_provider_key():
-    core = (ROOT / "src" / "config" / "provider.rs").read_text(encoding="utf-8")
-    keys = set(re.findall(r'^\s+"([a-z_]+)",$', core.split("PROVIDER_KEYS", 1)[1].split("];", 1)[0], re.M))
+    registry = (ROOT / "src" / "config" / "registry.rs").read_text(encoding="utf-8")
+    keys = set(re.findall(r'\bprovider\(\s*"([a-z_]+)",', registry.split("pub const DIRECTIVES", 1)[1]))
     mapped = set(re.findall(r'\{"[A-Za-z]+", "([a-z_]+)"\}', CODE))
     assert keys == mapped, f"core keys without an Apache spelling: {keys - mapped}"
 

@@ -8,7 +8,7 @@ use core::ptr;
 use ngx::core::NGX_CONF_OK;
 use ngx::ffi::{ngx_command_t, ngx_conf_parse, ngx_conf_t};
 
-use super::provider_keys::{nargs_ok, PROVIDER_DIRECTIVES};
+use super::provider_keys::{nargs_ok, provider_directive_flags};
 use super::{catching, conf_error, directive_args, directive_name, directive_value, MainConf};
 
 /// What the inner handler needs while the block is parsed.
@@ -59,8 +59,8 @@ extern "C" fn cmd_provider_directive(
     // SAFETY: cf holds the directive being parsed.
     let (key, nargs) = unsafe { (directive_name(cf), directive_args(cf).len()) };
 
-    if let Some((_, flags)) = PROVIDER_DIRECTIVES.iter().find(|(name, _)| *name == key) {
-        if !nargs_ok(*flags, nargs) {
+    if let Some(flags) = provider_directive_flags(&key) {
+        if !nargs_ok(flags, nargs) {
             return conf_error(
                 cf,
                 &format!(

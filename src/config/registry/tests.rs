@@ -1,0 +1,122 @@
+//! The registry against itself and against the Apache module's tables (the nginx module's are
+//! checked in nginx/, which links the registry).
+
+use super::*;
+use std::collections::BTreeSet;
+
+fn apache_source(file: &str) -> String {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("apache")
+        .join(file);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// `(name, key)` of each `AP_INIT_*("Name", handler, "key" | NULL, ...)` in `sesame_cmds`.
+fn apache_commands() -> BTreeSet<(String, Option<String>)> {
+    let code = apache_source("mod_sesame.c");
+    let table = code
+        .split("static const command_rec sesame_cmds[]")
+        .nth(1)
+        .and_then(|t| t.split("{NULL}").next())
+        .expect("mod_sesame.c has a sesame_cmds table");
+    let mut out = BTreeSet::new();
+    for entry in table.split("AP_INIT_").skip(1) {
+        let args = entry.split_once('(').map(|(_, rest)| rest).unwrap_or("");
+        let mut parts = args.splitn(4, ',').map(str::trim);
+        let name = parts.next().unwrap_or("").trim_matches('"').to_owned();
+        let _handler = parts.next();
+        let info = parts.next().unwrap_or("");
+        let key = (info != "NULL").then(|| info.trim_matches('"').to_owned());
+        out.insert((name, key));
+    }
+    out
+}
+
+#[test]
+fn keys_and_spellings_are_unique() {
+    for (i, d) in DIRECTIVES.iter().enumerate() {
+        for other in &DIRECTIVES[i + 1..] {
+            assert!(
+                !(d.scope == other.scope && d.key == other.key),
+                "{} twice",
+                d.key
+            );
+            if d.scope == other.scope {
+                assert!(d.nginx.is_none() || d.nginx != other.nginx, "{:?}", d.nginx);
+                assert!(
+                    d.apache.is_none() || d.apache != other.apache,
+                    "{:?}",
+                    d.apache
+                );
+            }
+        }
+        assert!(
+            d.nginx.is_some() || d.apache.is_some(),
+            "{} on no server",
+            d.key
+        );
+    }
+}
+
+#[test]
+fn only_location_options_inherit_and_only_accumulating_ones_repeat() {
+    for d in DIRECTIVES {
+        assert_eq!(
+            d.scope == Scope::Location,
+            d.inherit != Inherit::None,
+            "{}",
+            d.key
+        );
+        assert_eq!(d.repeatable, d.inherit == Inherit::Accumulate, "{}", d.key);
+    }
+}
+
+#[test]
+fn apache_command_table_is_the_registry() {
+    // The Apache handlers that pass the core key in cmd->info name it; the others pass NULL.
+    let registered = apache_commands();
+    let expected: BTreeSet<(String, Option<String>)> = DIRECTIVES
+        .iter()
+        .filter(|d| d.scope != Scope::Provider)
+        .filter_map(|d| {
+            let name = d.apache?;
+            let key = matches!(d.parser, Parser::Global | Parser::LocationOption)
+                .then(|| d.key.to_owned());
+            Some((name.to_owned(), key))
+        })
+        .collect();
+    assert_eq!(registered, expected);
+}
+
+#[test]
+fn apache_provider_keys_are_the_registry() {
+    let code = apache_source("sesame_config.c");
+    let table = code
+        .split("provider_keys[] = {")
+        .nth(1)
+        .and_then(|t| t.split("{NULL, NULL}").next())
+        .expect("sesame_config.c has a provider_keys table");
+    let registered: BTreeSet<(String, String)> = table
+        .lines()
+        .filter_map(|line| {
+            let inner = line.trim().strip_prefix('{')?.split_once('}')?.0;
+            let (name, key) = inner.split_once(',')?;
+            Some((
+                name.trim().trim_matches('"').to_owned(),
+                key.trim().trim_matches('"').to_owned(),
+            ))
+        })
+        .collect();
+    let expected: BTreeSet<(String, String)> = provider_keys()
+        .filter_map(|d| Some((d.apache?.to_owned(), d.key.to_owned())))
+        .collect();
+    assert_eq!(registered, expected);
+}
+
+#[test]
+fn the_tables_are_not_empty() {
+    // guards the extraction above: two empty sets would compare equal
+    assert!(apache_commands().len() >= 20);
+    assert!(provider_keys().count() >= 20);
+    assert_eq!(location_options().count(), 8);
+}
