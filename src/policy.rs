@@ -498,6 +498,91 @@ impl crate::api::LocationSpec {
     }
 }
 
+/// What a location writes itself, before it is merged with its enclosing location.
+#[derive(Debug, Clone)]
+pub enum OwnSetting {
+    /// Neither `sesame` nor `sesame_logout` here.
+    Unset,
+    /// `sesame off;`.
+    Off,
+    /// `sesame NAME;` or `sesame_logout NAME [local];` (options still empty).
+    On(crate::api::LocationSpec),
+}
+
+/// An option written where no protected location encloses it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OptionWithoutProvider {
+    /// The first such option's key.
+    pub key: String,
+}
+
+/// nginx's merge of a nested location (`merge_loc_conf`, and `sesame config check` with it):
+/// this location's options on top of the enclosing protected location's, by
+/// [`LocationSpec::inherit`](crate::api::LocationSpec::inherit). `Ok(None)`: the location
+/// keeps what it wrote or inherits the enclosing setting unchanged.
+pub fn nest_location(
+    own: OwnSetting,
+    options: Vec<(String, String)>,
+    parent: Option<&crate::api::LocationSpec>,
+) -> Result<Option<crate::api::LocationSpec>, OptionWithoutProvider> {
+    use crate::api::{LocationMode::Protect, LocationSpec};
+    match (own, parent) {
+        (OwnSetting::On(mut spec), _) if spec.mode == Protect => {
+            spec.options = options;
+            if let Some(parent) = parent {
+                spec.inherit(parent);
+            }
+            Ok(Some(spec))
+        }
+        (OwnSetting::Unset, Some(parent)) if parent.mode == Protect && !options.is_empty() => {
+            let mut spec = LocationSpec {
+                mode: Protect,
+                provider: parent.provider.clone(),
+                options,
+            };
+            spec.inherit(parent);
+            Ok(Some(spec))
+        }
+        _ if !options.is_empty() => Err(OptionWithoutProvider {
+            key: options[0].0.clone(),
+        }),
+        (OwnSetting::On(spec), _) => Ok(Some(spec)),
+        _ => Ok(None),
+    }
+}
+
+/// Why a location option's arguments were refused before its value is looked at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OptionArgsError {
+    /// A single-valued option got none or several.
+    NotOneValue,
+    /// Another count than the registry's arity (e.g. `sesame_acr;` with no value).
+    WrongCount,
+    /// A non-repeatable option appears twice in one location.
+    Duplicate,
+}
+
+/// Records one location option (a registry entry with `Parser::LocationOption`) after the
+/// checks every adapter makes at its line: arity and repetition.
+pub fn add_location_option(
+    options: &mut Vec<(String, String)>,
+    directive: &crate::config::registry::Directive,
+    args: &[&str],
+) -> Result<(), OptionArgsError> {
+    use crate::config::registry::Arity;
+    if directive.arity == Arity::One && args.len() != 1 {
+        return Err(OptionArgsError::NotOneValue);
+    }
+    if !directive.arity.accepts(args.len()) {
+        return Err(OptionArgsError::WrongCount);
+    }
+    if !directive.repeatable && options.iter().any(|(k, _)| k == directive.key) {
+        return Err(OptionArgsError::Duplicate);
+    }
+    options.push((directive.key.to_owned(), args.join(" ")));
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

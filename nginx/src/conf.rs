@@ -21,7 +21,8 @@ use ngx::ffi::{
 };
 use ngx::http::HttpModuleMainConf;
 use ngx::{ngx_conf_log_error, ngx_string};
-use sesame::config::registry::{self, Arity};
+use sesame::config::registry;
+use sesame::policy::{add_location_option, nest_location, OptionArgsError, OwnSetting};
 use sesame::{ConfigBuilder, ConfigError, Location, LocationMode, LocationSpec, Sesame};
 
 use crate::Module;
@@ -227,14 +228,22 @@ extern "C" fn cmd_location_option(
     let Some(directive) = registry::by_nginx_name(&name) else {
         return conf_error(cf, &format!("\"{name}\" is not a location option"));
     };
-    let key = directive.key.to_owned();
-    if directive.arity == Arity::One && words.len() != 1 {
-        return conf_error(cf, &format!("\"{name}\" takes exactly one value"));
+    match add_location_option(&mut lcf.options, directive, &words) {
+        Ok(()) => {}
+        Err(OptionArgsError::NotOneValue) => {
+            return conf_error(cf, &format!("\"{name}\" takes exactly one value"))
+        }
+        Err(OptionArgsError::Duplicate) => {
+            return conf_error(cf, &format!("\"{name}\" is duplicate"))
+        }
+        Err(OptionArgsError::WrongCount) => {
+            // nginx's own count check (NGX_CONF_1MORE) answers before this handler runs.
+            return conf_error(
+                cf,
+                &format!("invalid number of arguments in \"{name}\" directive"),
+            );
+        }
     }
-    if !directive.repeatable && lcf.options.iter().any(|(k, _)| *k == key) {
-        return conf_error(cf, &format!("\"{name}\" is duplicate"));
-    }
-    lcf.options.push((key, words.join(" ")));
     if lcf.origin.is_empty() {
         // SAFETY: cf is valid while its directive is parsed.
         lcf.origin = unsafe { origin(cf) };
@@ -519,48 +528,44 @@ pub unsafe extern "C" fn merge_loc_conf(
     let (prev, conf) = unsafe { (&*prev.cast::<LocConf>(), &mut *conf.cast::<LocConf>()) };
     // This location's options on top of the enclosing location's, by the core's rule (the one
     // Apache's section merge follows): same provider, options inherited; another, a clean start.
-    let own = std::mem::take(&mut conf.options);
+    if matches!(
+        conf.setting,
+        Some(Setting::On {
+            location: Some(_),
+            ..
+        })
+    ) {
+        return NGX_CONF_OK;
+    }
+    let own_options = std::mem::take(&mut conf.options);
     let parent = match &prev.setting {
         Some(Setting::On { spec, .. }) => Some(spec),
         _ => None,
     };
-    match (&mut conf.setting, parent) {
-        (
-            Some(Setting::On {
-                spec,
-                location: None,
-            }),
-            _,
-        ) if spec.mode == LocationMode::Protect => {
-            spec.options = own;
-            if let Some(parent) = parent {
-                spec.inherit(parent);
-            }
-        }
-        (None, Some(parent)) if parent.mode == LocationMode::Protect && !own.is_empty() => {
-            let mut spec = LocationSpec {
-                mode: LocationMode::Protect,
-                provider: parent.provider.clone(),
-                options: own,
-            };
-            spec.inherit(parent);
+    let own = match &conf.setting {
+        None => OwnSetting::Unset,
+        Some(Setting::Off) => OwnSetting::Off,
+        Some(Setting::On { spec, .. }) => OwnSetting::On(spec.clone()),
+    };
+    match nest_location(own, own_options, parent) {
+        Ok(Some(spec)) => {
             conf.setting = Some(Setting::On {
                 spec,
                 location: None,
-            });
+            })
         }
-        _ if !own.is_empty() => {
+        Ok(None) => {}
+        Err(without) => {
+            let name = registry::nginx_spelling(registry::Scope::Location, &without.key);
             // SAFETY: cf->log is valid during configuration.
             ngx::ngx_log_error!(
                 NGX_LOG_EMERG,
                 unsafe { (*cf).log },
-                "\"sesame_{}\" needs \"sesame PROVIDER;\" in this location or an enclosing one in {}",
-                own[0].0,
+                "\"{name}\" needs \"sesame PROVIDER;\" in this location or an enclosing one in {}",
                 conf.origin
             );
             return NGX_CONF_ERROR;
         }
-        _ => {}
     }
     let (spec, location) = match &mut conf.setting {
         None => {

@@ -4,6 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
+use sesame::config::registry::{self, Parser};
+use sesame::policy::{add_location_option, nest_location, OptionArgsError, OwnSetting};
 use sesame::{ConfigBuilder, LocationMode, LocationSpec, Sesame};
 
 /// One directive with its arguments, where it was written, and its block if any.
@@ -317,16 +319,105 @@ pub fn feed(
     Ok((origins, locations))
 }
 
+/// The `sesame` / `sesame_logout` locations below `d` with their options, merged into their
+/// enclosing location as the module's `merge_loc_conf` does (the core's `nest_location`), so
+/// `Sesame::location` then refuses exactly what `nginx -t` refuses.
 fn collect_locations(
     d: &Directive,
     out: &mut Vec<(LocationSpec, String)>,
 ) -> Result<(), ConfError> {
+    collect_nested(d, None, out)
+}
+
+fn collect_nested(
+    d: &Directive,
+    parent: Option<&LocationSpec>,
+    out: &mut Vec<(LocationSpec, String)>,
+) -> Result<(), ConfError> {
+    let Some(block) = d.block.as_deref() else {
+        return Ok(());
+    };
+    let err = |d: &Directive, message: String| ConfError {
+        message,
+        at: Some(d.at.clone()),
+    };
+    let mut own = OwnSetting::Unset;
+    let mut options = Vec::new();
+    // Like the module's LocConf.origin: the `sesame NAME` line, else the first option's.
+    let mut origin: Option<String> = None;
+    for inner in block {
+        let Some(directive) = registry::by_nginx_name(&inner.name) else {
+            continue;
+        };
+        let name = &inner.name;
+        match directive.parser {
+            Parser::LocationMode => {
+                if !matches!(own, OwnSetting::Unset) {
+                    return Err(err(
+                        inner,
+                        format!("\"{name}\" is duplicate: a location takes one of \"sesame\" or \"sesame_logout\""),
+                    ));
+                }
+                own = location_mode(inner)?;
+                // The module records no line for `sesame off;`.
+                if matches!(own, OwnSetting::On(_)) {
+                    origin = Some(inner.at.clone());
+                }
+            }
+            Parser::LocationOption => {
+                let args: Vec<&str> = inner.args.iter().map(String::as_str).collect();
+                add_location_option(&mut options, directive, &args).map_err(|e| {
+                    err(
+                        inner,
+                        match e {
+                            OptionArgsError::NotOneValue => {
+                                format!("\"{name}\" takes exactly one value")
+                            }
+                            OptionArgsError::Duplicate => format!("\"{name}\" is duplicate"),
+                            OptionArgsError::WrongCount => {
+                                format!("invalid number of arguments in \"{name}\" directive")
+                            }
+                        },
+                    )
+                })?;
+                origin.get_or_insert_with(|| inner.at.clone());
+            }
+            _ => {}
+        }
+    }
+    let at = origin.unwrap_or_else(|| d.at.clone());
+    let off = matches!(own, OwnSetting::Off);
+    let merged = nest_location(own, options, parent).map_err(|without| ConfError {
+        message: format!(
+            "\"{}\" needs \"sesame PROVIDER;\" in this location or an enclosing one",
+            registry::nginx_spelling(registry::Scope::Location, &without.key)
+        ),
+        at: Some(at.clone()),
+    })?;
+    let effective = match (&merged, off) {
+        (Some(spec), _) => {
+            out.push((spec.clone(), at));
+            Some(spec)
+        }
+        (None, true) => None,
+        (None, false) => parent,
+    };
+    for inner in block {
+        if inner.block.is_some() {
+            collect_nested(inner, effective, out)?;
+        }
+    }
+    Ok(())
+}
+
+/// `sesame NAME|off;` or `sesame_logout NAME [local];`.
+fn location_mode(d: &Directive) -> Result<OwnSetting, ConfError> {
     let mode = match (d.name.as_str(), d.args.as_slice()) {
-        ("sesame", [off]) if off == "off" => None,
-        ("sesame", [_]) => Some(LocationMode::Protect),
-        ("sesame_logout", [_]) => Some(LocationMode::Logout),
-        ("sesame_logout", [_, local]) if local == "local" => Some(LocationMode::LogoutLocal),
-        ("sesame" | "sesame_logout", _) => {
+        ("sesame", [off]) if off == "off" => return Ok(OwnSetting::Off),
+        ("sesame", [_]) => LocationMode::Protect,
+        ("sesame_logout", [_]) => LocationMode::Logout,
+        ("sesame_logout", [_, local]) if local == "local" => LocationMode::LogoutLocal,
+        _ => {
             return Err(ConfError {
                 message: format!(
                     "invalid \"{}\" arguments: write \"sesame PROVIDER;\", \"sesame off;\" or \"sesame_logout PROVIDER [local];\"",
@@ -335,22 +426,12 @@ fn collect_locations(
                 at: Some(d.at.clone()),
             })
         }
-        _ => None,
     };
-    if let Some(mode) = mode {
-        out.push((
-            LocationSpec {
-                mode,
-                provider: d.args[0].clone(),
-                options: Vec::new(),
-            },
-            d.at.clone(),
-        ));
-    }
-    for inner in d.block.as_deref().unwrap_or(&[]) {
-        collect_locations(inner, out)?;
-    }
-    Ok(())
+    Ok(OwnSetting::On(LocationSpec {
+        mode,
+        provider: d.args[0].clone(),
+        options: Vec::new(),
+    }))
 }
 
 /// Parses `path`, builds the core exactly like the module (`init_main_conf` then each location),
