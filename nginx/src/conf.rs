@@ -23,7 +23,7 @@ use ngx::http::HttpModuleMainConf;
 use ngx::{ngx_conf_log_error, ngx_string};
 use sesame::config::registry;
 use sesame::policy::{add_location_option, nest_location, OptionArgsError, OwnSetting};
-use sesame::{ConfigBuilder, ConfigError, Location, LocationMode, LocationSpec, Sesame};
+use sesame::{ConfigBuilder, ConfigError, Location, LocationMode, LocationSpec, Sesame, Subject};
 
 use crate::Module;
 
@@ -51,10 +51,10 @@ pub struct MainConf {
     /// ever queueing behind slow provider calls; in a shared pool the core's per-process cap
     /// (`sesame_provider_concurrency`, below the pool's threads) does.
     pub provider_thread_pool: *mut ngx_thread_pool_t,
-    /// (what a core message would name, "file:line"): `sesame_secret_file`, `sesame_provider
-    /// "fc"`... so that an error found by `build()` after the whole block is parsed still points
-    /// at the directive it is about.
-    origins: Vec<(String, String)>,
+    /// (directive, "file:line") of every http-level directive, provider block and provider key,
+    /// so that an error found by `build()` after the whole block is parsed still points at the
+    /// directive its subject names.
+    origins: Vec<(Subject, String)>,
 }
 
 impl Default for MainConf {
@@ -81,19 +81,32 @@ impl MainConf {
     ///
     /// # Safety
     /// `cf` must be a valid conf being parsed.
-    unsafe fn remember_origin(&mut self, cf: *mut ngx_conf_t, named: String) {
-        // SAFETY: forwarded contract.
+    pub(crate) unsafe fn remember_origin(&mut self, cf: *mut ngx_conf_t, directive: Subject) {
+        // SAFETY: cf is being parsed (this function's contract).
         let at = unsafe { origin(cf) };
-        self.origins.push((named, at));
+        self.origins.push((directive, at));
     }
 
-    /// " in file:line" of the first directive the message names, or "".
-    fn position_of(&self, message: &str) -> String {
-        self.origins
-            .iter()
-            .find(|(named, _)| message.contains(named.as_str()))
-            .map(|(_, at)| format!(" in {at}"))
-            .unwrap_or_default()
+    /// " in file:line" of the directive an error is about (a provider key not written: its
+    /// block), or "" when it is about nothing written (a missing directive).
+    fn position_of(&self, err: &ConfigError) -> String {
+        let recorded = |wanted: &Subject| {
+            self.origins
+                .iter()
+                .find(|(directive, _)| directive == wanted)
+                .map(|(_, at)| format!(" in {at}"))
+        };
+        let found = match &err.subject {
+            Subject::Provider { name, key: Some(_) } => recorded(&err.subject).or_else(|| {
+                recorded(&Subject::Provider {
+                    name: name.clone(),
+                    key: None,
+                })
+            }),
+            Subject::Global { .. } | Subject::Provider { .. } => recorded(&err.subject),
+            Subject::Whole | Subject::Location { .. } => None,
+        };
+        found.unwrap_or_default()
     }
 }
 
@@ -347,8 +360,16 @@ extern "C" fn cmd_global(
     // SAFETY: conf is this module's main conf (NGX_HTTP_MAIN_CONF_OFFSET), cf is being parsed.
     let (mcf, name) = unsafe { (&mut *conf.cast::<MainConf>(), directive_name(cf)) };
     // SAFETY: cf is the conf of this directive.
-    unsafe { mcf.remember_origin(cf, name.clone()) };
     let key = name.strip_prefix("sesame_").unwrap_or(&name);
+    // SAFETY: cf is the conf of this directive.
+    unsafe {
+        mcf.remember_origin(
+            cf,
+            Subject::Global {
+                key: key.to_owned(),
+            },
+        )
+    };
     // SAFETY: cf is the conf of this directive.
     let value = match unsafe { directive_value(cf, key) } {
         Ok(v) => v,
@@ -357,7 +378,7 @@ extern "C" fn cmd_global(
     let builder = mcf.builder();
     match catching(|| builder.set_global(key, &value)) {
         Ok(()) => NGX_CONF_OK,
-        Err(err) => conf_error(cf, &err.message),
+        Err(err) => conf_error(cf, &err.to_string()),
     }
 }
 
@@ -483,9 +504,9 @@ pub unsafe extern "C" fn init_main_conf(cf: *mut ngx_conf_t, conf: *mut c_void) 
     match catching(|| builder.build()) {
         Ok(sesame) => mcf.sesame = Some(sesame),
         Err(err) => {
-            let at = mcf.position_of(&err.message);
+            let at = mcf.position_of(&err);
             // SAFETY: cf->log is valid during configuration.
-            ngx::ngx_log_error!(NGX_LOG_EMERG, unsafe { (*cf).log }, "{}{}", err.message, at);
+            ngx::ngx_log_error!(NGX_LOG_EMERG, unsafe { (*cf).log }, "{}{}", err, at);
             return NGX_CONF_ERROR;
         }
     }
@@ -595,7 +616,7 @@ pub unsafe extern "C" fn merge_loc_conf(
                 NGX_LOG_EMERG,
                 unsafe { (*cf).log },
                 "{} in {}",
-                err.message,
+                err,
                 conf.origin
             );
             NGX_CONF_ERROR

@@ -532,14 +532,115 @@ pub fn location_option(key: &str) -> Option<&'static Directive> {
     location_options().find(|d| d.key == key)
 }
 
-/// How nginx spells the directive of `key` in `scope` (a provider key as itself), or the key.
-pub fn nginx_spelling(scope: Scope, key: &str) -> &str {
-    lookup(scope, key).and_then(|d| d.nginx).unwrap_or(key)
+/// How nginx spells the directive of `key` in `scope` (a provider key as itself); a key the
+/// registry does not know as nginx would read it (`sesame_KEY`, a provider key as written).
+pub fn nginx_spelling(scope: Scope, key: &str) -> String {
+    match (lookup(scope, key).and_then(|d| d.nginx), scope) {
+        (Some(name), _) => name.to_owned(),
+        (None, Scope::Provider) => key.to_owned(),
+        (None, _) => format!("sesame_{key}"),
+    }
 }
 
-/// How Apache spells the directive of `key` in `scope`, or the key.
-pub fn apache_spelling(scope: Scope, key: &str) -> &str {
-    lookup(scope, key).and_then(|d| d.apache).unwrap_or(key)
+/// How Apache spells the directive of `key` in `scope`, or the key as the core received it.
+pub fn apache_spelling(scope: Scope, key: &str) -> String {
+    lookup(scope, key)
+        .and_then(|d| d.apache)
+        .unwrap_or(key)
+        .to_owned()
+}
+
+/// Messages name directives through these markers, so that each server reads its own
+/// spelling: `OPEN scope-letter key [SPACE args] CLOSE`. Control characters cannot come from
+/// a configuration value in a way that forms a known marker by accident (an unknown key is
+/// left as written).
+const OPEN: char = '\u{1}';
+const CLOSE: char = '\u{2}';
+
+fn scope_letter(scope: Scope) -> char {
+    match scope {
+        Scope::Http => 'h',
+        Scope::Provider => 'p',
+        Scope::Location => 'l',
+    }
+}
+
+/// A directive's name in a message: nginx `sesame_secret_file`, Apache `SesameSecretFile`.
+pub fn name(scope: Scope, key: &str) -> String {
+    format!("{OPEN}{}{key}{CLOSE}", scope_letter(scope))
+}
+
+/// A directive as an operator writes it, for "write e.g. ..." hints: nginx
+/// `sesame_redis redis://127.0.0.1:6379/0;`, Apache `SesameRedis redis://127.0.0.1:6379/0`.
+pub fn written(scope: Scope, key: &str, args: &str) -> String {
+    format!("{OPEN}{}{key} {args}{CLOSE}", scope_letter(scope))
+}
+
+/// `name(Scope::Http, key)`.
+pub fn http_name(key: &str) -> String {
+    name(Scope::Http, key)
+}
+
+/// `name(Scope::Provider, key)`.
+pub fn provider_name(key: &str) -> String {
+    name(Scope::Provider, key)
+}
+
+/// `name(Scope::Location, key)`.
+pub fn location_name(key: &str) -> String {
+    name(Scope::Location, key)
+}
+
+/// The template with every marker replaced by the directive in `syntax`.
+pub fn render(template: &str, syntax: crate::api::Syntax) -> String {
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(start) = rest.find(OPEN) {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + OPEN.len_utf8()..];
+        let Some(end) = after.find(CLOSE) else {
+            out.push_str(&rest[start..]);
+            return out;
+        };
+        out.push_str(&render_marker(&after[..end], syntax));
+        rest = &after[end + CLOSE.len_utf8()..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn render_marker(marker: &str, syntax: crate::api::Syntax) -> String {
+    use crate::api::Syntax;
+    let mut chars = marker.chars();
+    let scope = match chars.next() {
+        Some('h') => Scope::Http,
+        Some('p') => Scope::Provider,
+        _ => Scope::Location,
+    };
+    let body = chars.as_str();
+    let (key, args) = match body.split_once(' ') {
+        Some((key, args)) => (key, Some(args)),
+        None => (body, None),
+    };
+    let spelled = match syntax {
+        Syntax::Nginx => nginx_spelling(scope, key),
+        Syntax::Apache => apache_spelling(scope, key),
+    };
+    match (args, syntax) {
+        // A provider block by its name: `sesame_provider "fc"`, `<SesameProvider fc>`.
+        (Some(name), Syntax::Nginx) if scope == Scope::Http && key == "provider" => {
+            format!("{spelled} \"{name}\"")
+        }
+        (Some(name), Syntax::Apache) if scope == Scope::Http && key == "provider" => {
+            format!("{spelled} {name}>")
+        }
+        (None, Syntax::Apache) if scope == Scope::Http && key == "provider" => {
+            format!("{spelled}>")
+        }
+        (None, _) => spelled,
+        (Some(args), Syntax::Nginx) => format!("{spelled} {args};"),
+        (Some(args), Syntax::Apache) => format!("{spelled} {args}"),
+    }
 }
 
 #[cfg(test)]

@@ -458,9 +458,7 @@ fn ffi_empty_strings_are_returned_as_null_and_zero() {
         assert_eq!(text(n), "birthplace");
         assert!(is_null_empty(v));
         sesame_outcome_free(o);
-        let err = Box::into_raw(Box::new(SesameError {
-            message: String::new(),
-        }));
+        let err = Box::into_raw(Box::new(SesameError::from(String::new())));
         assert!(is_null_empty(sesame_error_message(err)));
         sesame_error_free(err);
     }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use sesame::config::registry::{self, Parser};
 use sesame::policy::{add_location_option, nest_location, OptionArgsError, OwnSetting};
-use sesame::{ConfigBuilder, LocationMode, LocationSpec, Sesame};
+use sesame::{ConfigBuilder, ConfigError, LocationMode, LocationSpec, Sesame, Subject};
 
 /// One directive with its arguments, where it was written, and its block if any.
 #[derive(Debug)]
@@ -251,8 +251,9 @@ impl std::fmt::Display for ConfError {
     }
 }
 
-/// (what a core message names, "file:line"), like the module's origins.
-pub type Origins = Vec<(String, String)>;
+/// (directive, "file:line") of every http-level directive, provider block and provider key,
+/// like the module's origins.
+pub type Origins = Vec<(Subject, String)>;
 /// Each `sesame` / `sesame_logout` with "file:line".
 pub type Locations = Vec<(LocationSpec, String)>;
 
@@ -296,22 +297,42 @@ pub fn feed(
             "sesame_thread_pool" => {}
             "sesame_provider" => {
                 let name = d.args.first().cloned().unwrap_or_default();
-                builder.add_provider(&name).map_err(|e| err(d, e.message))?;
-                origins.push((format!("sesame_provider \"{name}\""), d.at.clone()));
+                builder
+                    .add_provider(&name)
+                    .map_err(|e| err(d, e.to_string()))?;
+                origins.push((
+                    Subject::Provider {
+                        name: name.clone(),
+                        key: None,
+                    },
+                    d.at.clone(),
+                ));
                 for inner in d.block.as_deref().unwrap_or(&[]) {
+                    origins.push((
+                        Subject::Provider {
+                            name: name.clone(),
+                            key: Some(inner.name.clone()),
+                        },
+                        inner.at.clone(),
+                    ));
                     let value = value_of(&inner.name, &inner.args, prefix);
                     builder
                         .set_provider(&name, &inner.name, &value)
-                        .map_err(|e| err(inner, e.message))?;
+                        .map_err(|e| err(inner, e.to_string()))?;
                 }
             }
             name if name.starts_with("sesame_") => {
-                origins.push((name.to_owned(), d.at.clone()));
                 let key = &name["sesame_".len()..];
+                origins.push((
+                    Subject::Global {
+                        key: key.to_owned(),
+                    },
+                    d.at.clone(),
+                ));
                 let value = value_of(key, &d.args, prefix);
                 builder
                     .set_global(key, &value)
-                    .map_err(|e| err(d, e.message))?;
+                    .map_err(|e| err(d, e.to_string()))?;
             }
             _ => collect_locations(d, &mut locations)?,
         }
@@ -438,30 +459,44 @@ fn location_mode(d: &Directive) -> Result<OwnSetting, ConfError> {
 /// and reports the first error the way `nginx -t` does.
 pub fn load(path: &Path) -> Result<Loaded, ConfError> {
     let (builder, origins, locations) = read(path)?;
-    let sesame = builder.build().map_err(|e| {
-        let at = origins
-            .iter()
-            .find(|(named, _)| e.message.contains(named.as_str()))
-            .map(|(_, at)| at.clone());
-        ConfError {
-            message: e.message,
-            at,
-        }
+    let sesame = builder.build().map_err(|e| ConfError {
+        at: position_of(&origins, &e),
+        message: e.to_string(),
     })?;
     for (spec, at) in &locations {
         sesame.location(spec).map_err(|e| ConfError {
-            message: e.message,
+            message: e.to_string(),
             at: Some(at.clone()),
         })?;
     }
     Ok(Loaded {
         providers: origins
             .iter()
-            .filter(|(n, _)| n.starts_with("sesame_provider "))
+            .filter(|(d, _)| matches!(d, Subject::Provider { key: None, .. }))
             .count(),
         locations: locations.len(),
         sesame,
     })
+}
+
+/// Where the directive an error is about was written, as the module's `position_of` finds it.
+fn position_of(origins: &Origins, err: &ConfigError) -> Option<String> {
+    let recorded = |wanted: &Subject| {
+        origins
+            .iter()
+            .find(|(directive, _)| directive == wanted)
+            .map(|(_, at)| at.clone())
+    };
+    match &err.subject {
+        Subject::Provider { name, key: Some(_) } => recorded(&err.subject).or_else(|| {
+            recorded(&Subject::Provider {
+                name: name.clone(),
+                key: None,
+            })
+        }),
+        Subject::Global { .. } | Subject::Provider { .. } => recorded(&err.subject),
+        Subject::Whole | Subject::Location { .. } => None,
+    }
 }
 
 /// The builder fed from `path` (not built yet), with where each directive was written.

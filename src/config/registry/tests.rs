@@ -120,3 +120,80 @@ fn the_tables_are_not_empty() {
     assert!(provider_keys().count() >= 20);
     assert_eq!(location_options().count(), 8);
 }
+
+fn no_nginx_spelling(text: &str) {
+    assert!(
+        !text.contains("sesame_"),
+        "nginx syntax in an Apache message: {text}"
+    );
+}
+
+#[test]
+fn apache_operators_read_apache_directive_names() {
+    use crate::api::Syntax;
+    use crate::config::ConfigBuilder;
+    let mut b = ConfigBuilder::new();
+    b.add_provider("fc").unwrap();
+    let Err(missing) = b.validate() else {
+        panic!("a provider without sesame_secret_file is refused");
+    };
+    assert_eq!(
+        missing.subject,
+        crate::api::Subject::Global {
+            key: "secret_file".into()
+        }
+    );
+    let apache = missing.render(Syntax::Apache);
+    assert!(
+        apache.starts_with("SesameSecretFile is missing (write e.g. SesameSecretFile /etc/sesame/sesame.secret created"),
+        "{apache}"
+    );
+    no_nginx_spelling(&apache);
+    assert!(missing
+        .render(Syntax::Nginx)
+        .contains("write e.g. sesame_secret_file /etc/sesame/sesame.secret;"));
+
+    let mut b = ConfigBuilder::new();
+    b.add_provider("fc").unwrap();
+    let dup = {
+        b.set_provider("fc", "client_id", "a").unwrap();
+        b.set_provider("fc", "client_id", "b").unwrap_err()
+    };
+    assert_eq!(
+        dup.render(Syntax::Apache),
+        "<SesameProvider fc>: ClientID is duplicate (write it once per provider block)"
+    );
+    assert_eq!(
+        dup.render(Syntax::Nginx),
+        "sesame_provider \"fc\": client_id is duplicate (write it once per provider block)"
+    );
+}
+
+#[test]
+fn location_option_mistakes_name_the_option_in_each_syntax() {
+    use crate::api::{Subject, Syntax};
+    use crate::oidc::Federation;
+    use crate::policy::LocationRules;
+    let options = vec![("prompt".to_owned(), "none".to_owned())];
+    let fault = LocationRules::parse(Federation::FranceConnect, &options).unwrap_err();
+    assert_eq!(fault.key, "prompt");
+    let err = crate::api::ConfigError::location(Some(&fault.key), fault.message);
+    assert_eq!(
+        err.subject,
+        Subject::Location {
+            key: Some("prompt".into())
+        }
+    );
+    let apache = err.render(Syntax::Apache);
+    assert!(apache.starts_with("SesamePrompt none is refused"), "{apache}");
+    no_nginx_spelling(&apache);
+    assert!(err.render(Syntax::Nginx).starts_with("sesame_prompt none is refused"));
+}
+
+#[test]
+fn a_marker_that_names_no_directive_is_left_as_the_key() {
+    use crate::api::Syntax;
+    assert_eq!(render(&provider_name("nope"), Syntax::Apache), "nope");
+    assert_eq!(render(&http_name("nope"), Syntax::Nginx), "sesame_nope");
+    assert_eq!(render("no marker", Syntax::Apache), "no marker");
+}
