@@ -182,7 +182,12 @@ impl ConfigError {
 
     /// An http-level directive's mistake.
     pub fn global(key: &str, template: impl Into<String>) -> Self {
-        Self::about(Subject::Global { key: key.to_owned() }, template)
+        Self::about(
+            Subject::Global {
+                key: key.to_owned(),
+            },
+            template,
+        )
     }
 
     /// A provider block's mistake (`key` None: the block as a whole).

@@ -117,7 +117,9 @@ impl From<crate::api::ConfigError> for SesameError {
         let (subject, provider, key) = match &e.subject {
             Subject::Whole => (SESAME_SUBJECT_WHOLE, "", None),
             Subject::Global { key } => (SESAME_SUBJECT_GLOBAL, "", Some(key)),
-            Subject::Provider { name, key } => (SESAME_SUBJECT_PROVIDER, name.as_str(), key.as_ref()),
+            Subject::Provider { name, key } => {
+                (SESAME_SUBJECT_PROVIDER, name.as_str(), key.as_ref())
+            }
             Subject::Location { key } => (SESAME_SUBJECT_LOCATION, "", key.as_ref()),
         };
         SesameError {
@@ -139,9 +141,9 @@ pub const SESAME_SUBJECT_PROVIDER: c_int = 2;
 /// About a location: its SesameUse / SesameLogout (`key` empty) or one of its options.
 pub const SESAME_SUBJECT_LOCATION: c_int = 3;
 
-/// `sesame_error_text`: the directive names as nginx writes them (`sesame_secret_file`).
+/// `sesame_error_render`: the directive names as nginx writes them (`sesame_secret_file`).
 pub const SESAME_SYNTAX_NGINX: c_int = 0;
-/// `sesame_error_text`: the directive names as Apache writes them (`SesameSecretFile`).
+/// `sesame_error_render`: the directive names as Apache writes them (`SesameSecretFile`).
 pub const SESAME_SYNTAX_APACHE: c_int = 1;
 
 /// The answer for one request, flattened for C accessors.
@@ -373,7 +375,7 @@ pub unsafe extern "C" fn sesame_error_message(err: *const SesameError) -> Sesame
 /// # Safety
 /// `err` must be NULL or a live error from this library.
 #[no_mangle]
-pub unsafe extern "C" fn sesame_error_text(err: *const SesameError, syntax: c_int) -> SesameStr {
+pub unsafe extern "C" fn sesame_error_render(err: *const SesameError, syntax: c_int) -> SesameStr {
     catch_unwind(|| {
         // SAFETY: the caller passes NULL or a live error handle.
         match unsafe { err.as_ref() } {
@@ -574,7 +576,8 @@ pub unsafe extern "C" fn sesame_config_set_provider(
                 "directive value",
             )?
         };
-        b.0.set_provider(name, key, value).map_err(SesameError::from)
+        b.0.set_provider(name, key, value)
+            .map_err(SesameError::from)
     });
     // SAFETY: err is NULL or writable.
     unsafe { status(err, r) }

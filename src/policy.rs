@@ -311,9 +311,9 @@ fn parse_option(
     match key {
         "acr" => {
             if !rules.acr.is_empty() {
-                return Err(
-                    format!("{n} is duplicate (list every accepted value in one directive)")
-                );
+                return Err(format!(
+                    "{n} is duplicate (list every accepted value in one directive)"
+                ));
             }
             let mut values = expand_acr(federation, value.split_whitespace());
             if values.is_empty() {
@@ -328,8 +328,7 @@ fn parse_option(
                     }
                 }
                 Federation::ProConnect => {
-                    if let Some(bad) =
-                        values.iter().find(|v| !PC_ACR_VALUES.contains(&v.as_str()))
+                    if let Some(bad) = values.iter().find(|v| !PC_ACR_VALUES.contains(&v.as_str()))
                     {
                         return Err(format!(
                             "{n} {bad} is not a ProConnect value (expected some of: {}, or mfa)",
@@ -362,11 +361,13 @@ fn parse_option(
             match (value, federation) {
                 ("login", _) => {}
                 ("none", Federation::ProConnect | Federation::Generic) => {}
-                ("none", Federation::FranceConnect) => {
-                    return Err(format!("{n} none is refused by FranceConnect (no silent login; it answers Y030007)"))
-                }
+                ("none", Federation::FranceConnect) => return Err(format!(
+                    "{n} none is refused by FranceConnect (no silent login; it answers Y030007)"
+                )),
                 _ => {
-                    return Err(format!("{n} \"{value}\" is not valid (expected login or none)"))
+                    return Err(format!(
+                        "{n} \"{value}\" is not valid (expected login or none)"
+                    ))
                 }
             }
             rules.prompt = Some(value.to_owned());
@@ -386,9 +387,7 @@ fn parse_option(
         }
         "siret_hint" => {
             if federation != Federation::ProConnect {
-                return Err(format!(
-                    "{n} only exists at ProConnect, not at {fed}"
-                ));
+                return Err(format!("{n} only exists at ProConnect, not at {fed}"));
             }
             rules.siret_hint = Some(parse_hint(
                 key,

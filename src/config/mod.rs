@@ -195,14 +195,17 @@ impl ConfigBuilder {
                 };
                 set_once(slot, key, d)
             }
-            _ => Err(ConfigError::global(key, format!(
-                "unknown directive \"{}\" (expected one of: {})",
-                named(key),
-                registry::global_keys()
-                    .map(|d| named(d.key))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ))),
+            _ => Err(ConfigError::global(
+                key,
+                format!(
+                    "unknown directive \"{}\" (expected one of: {})",
+                    named(key),
+                    registry::global_keys()
+                        .map(|d| named(d.key))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )),
         }
     }
 

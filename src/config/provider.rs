@@ -80,10 +80,16 @@ fn parse_url(key: &str, value: &str) -> Result<url::Url, String> {
     let url = url::Url::parse(value)
         .map_err(|e| format!("{} \"{value}\" is not an absolute URL ({e})", named(key)))?;
     if url.scheme() != "https" && url.scheme() != "http" {
-        return Err(format!("{} \"{value}\" must start with https://", named(key)));
+        return Err(format!(
+            "{} \"{value}\" must start with https://",
+            named(key)
+        ));
     }
     if url.fragment().is_some() {
-        return Err(format!("{} \"{value}\" must not contain a #fragment", named(key)));
+        return Err(format!(
+            "{} \"{value}\" must not contain a #fragment",
+            named(key)
+        ));
     }
     if url.host_str().is_none() {
         return Err(format!("{} \"{value}\" has no host", named(key)));
@@ -97,7 +103,10 @@ fn parse_words(value: &str) -> Vec<String> {
 
 fn parse_time(key: &str, value: &str) -> Result<Duration, String> {
     parse_duration(value).ok_or_else(|| {
-        format!("{} \"{value}\" is not a duration (write e.g. 500ms, 5s, 10m or 12h)", named(key))
+        format!(
+            "{} \"{value}\" is not a duration (write e.g. 500ms, 5s, 10m or 12h)",
+            named(key)
+        )
     })
 }
 
@@ -116,8 +125,10 @@ impl ProviderDraft {
         match key {
             "preset" => {
                 let preset = Preset::parse(value).ok_or_else(|| {
-                    format!("unknown {} \"{value}\" (expected one of {PRESET_NAMES})",
-                        named("preset"))
+                    format!(
+                        "unknown {} \"{value}\" (expected one of {PRESET_NAMES})",
+                        named("preset")
+                    )
                 })?;
                 once(&mut self.preset, key, preset)
             }
@@ -164,9 +175,7 @@ impl ProviderDraft {
             "acr_values" => once(&mut self.acr_values, key, parse_words(value)),
             "required_acr" => {
                 if value.contains(char::is_whitespace) {
-                    return Err(format!(
-                        "{n} \"{value}\" must be one level, e.g. eidas1"
-                    ));
+                    return Err(format!("{n} \"{value}\" must be one level, e.g. eidas1"));
                 }
                 once(&mut self.required_acr, key, value.to_owned())
             }
@@ -211,20 +220,14 @@ impl ProviderDraft {
                 let on = match value {
                     "on" => true,
                     "off" => false,
-                    _ => {
-                        return Err(format!(
-                            "{n} \"{value}\" is not valid (expected on or off)"
-                        ))
-                    }
+                    _ => return Err(format!("{n} \"{value}\" is not valid (expected on or off)")),
                 };
                 once(&mut self.pkce, key, on)
             }
             "ca_file" => once(&mut self.ca_file, key, value.to_owned()),
             "remote_user_claim" => {
                 if value.contains(char::is_whitespace) {
-                    return Err(format!(
-                        "{n} \"{value}\" must be one claim name"
-                    ));
+                    return Err(format!("{n} \"{value}\" must be one claim name"));
                 }
                 once(&mut self.remote_user_claim, key, value.to_owned())
             }
@@ -447,10 +450,7 @@ impl ProviderDraft {
         if client_secret.is_empty() {
             return Err(fault(
                 "client_secret_file",
-                format!(
-                    "{} \"{secret_path}\" is empty",
-                    named("client_secret_file")
-                ),
+                format!("{} \"{secret_path}\" is empty", named("client_secret_file")),
             ));
         }
         if let Some(ca) = &self.ca_file {
@@ -518,10 +518,17 @@ pub const ERROR_PAGE_KINDS: &[&str] = &[
 
 /// Reads `DIR/<kind>.html` for every known kind present; at least one must exist.
 fn read_error_pages(dir: &str) -> Result<std::collections::BTreeMap<String, String>, String> {
-    let meta = std::fs::metadata(dir)
-        .map_err(|e| format!("{} \"{dir}\": cannot read the directory: {e}", named("error_pages")))?;
+    let meta = std::fs::metadata(dir).map_err(|e| {
+        format!(
+            "{} \"{dir}\": cannot read the directory: {e}",
+            named("error_pages")
+        )
+    })?;
     if !meta.is_dir() {
-        return Err(format!("{} \"{dir}\" is not a directory", named("error_pages")));
+        return Err(format!(
+            "{} \"{dir}\" is not a directory",
+            named("error_pages")
+        ));
     }
     let mut pages = std::collections::BTreeMap::new();
     for kind in ERROR_PAGE_KINDS {

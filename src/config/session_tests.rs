@@ -47,7 +47,9 @@ fn session_cache_at_or_above_half_the_idle_timeout_is_refused() {
             .expect_err("a cache as long as half the idle timeout is refused");
         assert!(
             err.to_string().contains("sesame_session_cache")
-                && err.to_string().contains("half of sesame_session_idle_timeout")
+                && err
+                    .to_string()
+                    .contains("half of sesame_session_idle_timeout")
                 && err.to_string().contains("logout"),
             "{cache} / {idle}: {}",
             err.to_string()

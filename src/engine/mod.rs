@@ -255,18 +255,19 @@ impl Sesame {
             }
         }
         let federation = self.inner.providers[provider].cfg.settings.federation;
-        let rules = crate::policy::LocationRules::parse(federation, &spec.options).map_err(|f| {
-            ConfigError::location(
-                Some(&f.key),
-                format!(
-                    "{} {} (provider \"{}\"): {}",
-                    location_name("protect"),
-                    spec.provider,
-                    spec.provider,
-                    f.message
-                ),
-            )
-        })?;
+        let rules =
+            crate::policy::LocationRules::parse(federation, &spec.options).map_err(|f| {
+                ConfigError::location(
+                    Some(&f.key),
+                    format!(
+                        "{} {} (provider \"{}\"): {}",
+                        location_name("protect"),
+                        spec.provider,
+                        spec.provider,
+                        f.message
+                    ),
+                )
+            })?;
         Ok(Location {
             inner: Arc::new(LocationPolicy {
                 mode: spec.mode.clone(),

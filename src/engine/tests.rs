@@ -1040,7 +1040,9 @@ mod location_policy {
                 options: vec![("acr".into(), "eidas1".into())],
             })
             .unwrap_err();
-        assert!(err.to_string().contains("only applies to a protected location"));
+        assert!(err
+            .to_string()
+            .contains("only applies to a protected location"));
     }
 }
 

@@ -185,9 +185,14 @@ fn location_option_mistakes_name_the_option_in_each_syntax() {
         }
     );
     let apache = err.render(Syntax::Apache);
-    assert!(apache.starts_with("SesamePrompt none is refused"), "{apache}");
+    assert!(
+        apache.starts_with("SesamePrompt none is refused"),
+        "{apache}"
+    );
     no_nginx_spelling(&apache);
-    assert!(err.render(Syntax::Nginx).starts_with("sesame_prompt none is refused"));
+    assert!(err
+        .render(Syntax::Nginx)
+        .starts_with("sesame_prompt none is refused"));
 }
 
 #[test]
