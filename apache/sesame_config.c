@@ -139,41 +139,13 @@ const char *sesame_set_global(cmd_parms *cmd, void *dummy, int argc, char *const
     return NULL;
 }
 
-/* Apache spelling of the provider keys (the core's names, as on nginx, are accepted too). */
-static const struct {
-    const char *directive;
-    const char *key;
-} provider_keys[] = {
-    {"Preset", "preset"},
-    {"Issuer", "issuer"},
-    {"DiscoveryURL", "discovery_url"},
-    {"ClientID", "client_id"},
-    {"ClientSecretFile", "client_secret_file"},
-    {"RedirectURI", "redirect_uri"},
-    {"PostLogoutRedirectURI", "post_logout_redirect_uri"},
-    {"LogoutRedirect", "logout_redirect"},
-    {"Scope", "scope"},
-    {"AcrValues", "acr_values"},
-    {"RequiredAcr", "required_acr"},
-    {"IdTokenAlg", "id_token_alg"},
-    {"Userinfo", "userinfo"},
-    {"TokenAuth", "token_auth"},
-    {"PKCE", "pkce"},
-    {"CAFile", "ca_file"},
-    {"RemoteUserClaim", "remote_user_claim"},
-    {"HttpTimeout", "http_timeout"},
-    {"MetadataTTL", "metadata_ttl"},
-    {"Leeway", "leeway"},
-    {"ErrorPages", "error_pages"},
-    {NULL, NULL},
-};
-
+/* The core key of a provider directive as Apache spells it (ClientID -> client_id): the core's
+ * directive registry holds the spellings. */
 static const char *provider_key(apr_pool_t *p, const char *directive)
 {
-    for (int i = 0; provider_keys[i].directive; i++) {
-        if (!strcasecmp(provider_keys[i].directive, directive)) {
-            return provider_keys[i].key;
-        }
+    sesame_str key = sesame_provider_key(directive, strlen(directive));
+    if (key.len) {
+        return sesame_str_dup(p, key);
     }
     /* Unknown here: the core decides (it accepts its own key names and lists them when not). */
     char *lower = apr_pstrdup(p, directive);

@@ -298,6 +298,17 @@ int sesame_config_add_provider(struct sesame_config_builder *b,
                                struct sesame_error **err);
 
 /*
+ The core key of a directive written inside `<SesameProvider>` as Apache spells it
+ (`ClientID` -> `client_id`, any letter case), from the directive registry; `{NULL, 0}` when
+ the registry knows no such name (the caller then hands the name to the core, which names it
+ as unknown). The string is static.
+
+ # Safety
+ `name` must be valid for `name_len` bytes (or NULL with 0).
+ */
+struct sesame_str sesame_provider_key(const char *name, size_t name_len);
+
+/*
  `ConfigBuilder::set_provider`: one directive inside a provider block.
 
  # Safety

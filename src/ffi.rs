@@ -528,6 +528,33 @@ pub unsafe extern "C" fn sesame_config_add_provider(
     unsafe { status(err, r) }
 }
 
+/// The core key of a directive written inside `<SesameProvider>` as Apache spells it
+/// (`ClientID` -> `client_id`, any letter case), from the directive registry; `{NULL, 0}` when
+/// the registry knows no such name (the caller then hands the name to the core, which names it
+/// as unknown). The string is static.
+///
+/// # Safety
+/// `name` must be valid for `name_len` bytes (or NULL with 0).
+#[no_mangle]
+pub unsafe extern "C" fn sesame_provider_key(name: *const c_char, name_len: usize) -> SesameStr {
+    guarded(|| {
+        // SAFETY: caller guarantees the (ptr, len) pair.
+        let name = unsafe {
+            in_str(
+                SesameStr {
+                    ptr: name,
+                    len: name_len,
+                },
+                "directive name",
+            )?
+        };
+        Ok(crate::config::registry::provider_keys()
+            .find(|d| d.apache.is_some_and(|a| a.eq_ignore_ascii_case(name)))
+            .map_or(EMPTY, |d| out_str(d.key)))
+    })
+    .unwrap_or(EMPTY)
+}
+
 /// `ConfigBuilder::set_provider`: one directive inside a provider block.
 ///
 /// # Safety

@@ -361,9 +361,11 @@ fn parse_option(
             match (value, federation) {
                 ("login", _) => {}
                 ("none", Federation::ProConnect | Federation::Generic) => {}
-                ("none", Federation::FranceConnect) => return Err(format!(
+                ("none", Federation::FranceConnect) => {
+                    return Err(format!(
                     "{n} none is refused by FranceConnect (no silent login; it answers Y030007)"
-                )),
+                ))
+                }
                 _ => {
                     return Err(format!(
                         "{n} \"{value}\" is not valid (expected login or none)"
