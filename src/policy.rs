@@ -515,7 +515,7 @@ impl LocationRules {
 /// How a nested section treats an enclosing option (the registry says, per option).
 fn inherits_by_replacing(key: &str) -> bool {
     use crate::config::registry::{location_option, Inherit};
-    location_option(key).map_or(true, |d| d.inherit == Inherit::Replace)
+    location_option(key).is_none_or(|d| d.inherit == Inherit::Replace)
 }
 
 impl crate::api::LocationSpec {

@@ -52,14 +52,14 @@ fn session_cache_at_or_above_half_the_idle_timeout_is_refused() {
                     .contains("half of sesame_session_idle_timeout")
                 && err.to_string().contains("logout"),
             "{cache} / {idle}: {}",
-            err.to_string()
+            err
         );
     }
     let err = settings(&[("session_cache", "900s")]).unwrap_err();
     assert!(
         err.to_string().contains("sesame_session_cache 15m") && err.to_string().contains("(30m)"),
         "the default idle timeout counts too: {}",
-        err.to_string()
+        err
     );
 }
 
@@ -93,7 +93,7 @@ fn redis_url_with_a_fragment_is_refused_at_config_time() {
             && err.to_string().contains("fragment")
             && !err.to_string().contains(":pw@"),
         "{}",
-        err.to_string()
+        err
     );
     assert!(b.set_global("redis", "rediss://127.0.0.1:6380/0").is_ok());
 }

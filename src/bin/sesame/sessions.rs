@@ -87,7 +87,7 @@ fn admin(opts: &Args) -> Result<SessionAdmin, String> {
             .map_err(|e| format!("{e} (fix it, or give --redis and --secret-file)"))?;
         builder
             .build_admin()
-            .map_err(|e| format!("{}: {}", path.display(), e.to_string()))?
+            .map_err(|e| format!("{}: {e}", path.display()))?
     };
     let (store, keys, _) = built;
     Ok(SessionAdmin::new(store, keys))
