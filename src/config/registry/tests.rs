@@ -192,3 +192,36 @@ fn a_marker_that_names_no_directive_is_left_as_the_key() {
     assert_eq!(render(&http_name("nope"), Syntax::Nginx), "sesame_nope");
     assert_eq!(render("no marker", Syntax::Apache), "no marker");
 }
+
+#[test]
+fn every_registry_key_reaches_its_parser_and_no_other_key_does() {
+    use crate::config::ConfigBuilder;
+    use crate::oidc::Federation;
+    use crate::policy::LocationRules;
+    let unknown = |text: &str| text.contains("unknown");
+    for d in global_keys() {
+        let err = ConfigBuilder::new().set_global(d.key, "").unwrap_err();
+        assert!(!unknown(&err.to_string()), "{}: {err}", d.key);
+    }
+    assert!(unknown(
+        &ConfigBuilder::new()
+            .set_global("thread_pool", "x")
+            .unwrap_err()
+            .to_string()
+    ));
+    for d in provider_keys() {
+        let mut b = ConfigBuilder::new();
+        b.add_provider("p").unwrap();
+        if let Err(err) = b.set_provider("p", d.key, "") {
+            assert!(!unknown(&err.to_string()), "{}: {err}", d.key);
+        }
+    }
+    for d in location_options() {
+        let options = vec![(d.key.to_owned(), "x".to_owned())];
+        if let Err(fault) = LocationRules::parse(Federation::ProConnect, &options) {
+            assert!(!unknown(&fault.message), "{}: {}", d.key, fault.message);
+        }
+    }
+    let protect = vec![("protect".to_owned(), "x".to_owned())];
+    assert!(LocationRules::parse(Federation::ProConnect, &protect).is_err());
+}
