@@ -32,9 +32,11 @@ static const char *origin_of(cmd_parms *cmd)
     return "(unknown)";
 }
 
+/* The core's message with directives spelled as Apache writes them (SesameSecretFile,
+ * <SesameProvider fc>: ClientID); frees err. */
 const char *sesame_error_text(apr_pool_t *p, sesame_error *err)
 {
-    sesame_str m = sesame_error_message(err);
+    sesame_str m = sesame_error_render(err, SESAME_SYNTAX_APACHE);
     const char *text = m.len ? apr_pstrmemdup(p, m.ptr, m.len) : "unknown error";
     sesame_error_free(err);
     return text;
@@ -137,41 +139,13 @@ const char *sesame_set_global(cmd_parms *cmd, void *dummy, int argc, char *const
     return NULL;
 }
 
-/* Apache spelling of the provider keys (the core's names, as on nginx, are accepted too). */
-static const struct {
-    const char *directive;
-    const char *key;
-} provider_keys[] = {
-    {"Preset", "preset"},
-    {"Issuer", "issuer"},
-    {"DiscoveryURL", "discovery_url"},
-    {"ClientID", "client_id"},
-    {"ClientSecretFile", "client_secret_file"},
-    {"RedirectURI", "redirect_uri"},
-    {"PostLogoutRedirectURI", "post_logout_redirect_uri"},
-    {"LogoutRedirect", "logout_redirect"},
-    {"Scope", "scope"},
-    {"AcrValues", "acr_values"},
-    {"RequiredAcr", "required_acr"},
-    {"IdTokenAlg", "id_token_alg"},
-    {"Userinfo", "userinfo"},
-    {"TokenAuth", "token_auth"},
-    {"PKCE", "pkce"},
-    {"CAFile", "ca_file"},
-    {"RemoteUserClaim", "remote_user_claim"},
-    {"HttpTimeout", "http_timeout"},
-    {"MetadataTTL", "metadata_ttl"},
-    {"Leeway", "leeway"},
-    {"ErrorPages", "error_pages"},
-    {NULL, NULL},
-};
-
+/* The core key of a provider directive as Apache spells it (ClientID -> client_id): the core's
+ * directive registry holds the spellings. */
 static const char *provider_key(apr_pool_t *p, const char *directive)
 {
-    for (int i = 0; provider_keys[i].directive; i++) {
-        if (!strcasecmp(provider_keys[i].directive, directive)) {
-            return provider_keys[i].key;
-        }
+    sesame_str key = sesame_provider_key(directive, strlen(directive));
+    if (key.len) {
+        return sesame_str_dup(p, key);
     }
     /* Unknown here: the core decides (it accepts its own key names and lists them when not). */
     char *lower = apr_pstrdup(p, directive);
@@ -200,7 +174,7 @@ const char *sesame_set_provider_section(cmd_parms *cmd, void *dummy, const char 
     for (int i = 0; i < sc->providers->nelts; i++) {
         if (!strcmp(APR_ARRAY_IDX(sc->providers, i, sesame_provider_def).name, name)) {
             return apr_psprintf(cmd->pool,
-                                "sesame_provider \"%s\" is duplicate (each <SesameProvider> "
+                                "<SesameProvider %s> is duplicate (each <SesameProvider> "
                                 "section needs its own name)", name);
         }
     }
@@ -434,24 +408,45 @@ static apr_status_t free_location(void *data)
     return APR_SUCCESS;
 }
 
-/* " (file:line)" of the directive a core message is about, or "". */
-static const char *where(apr_pool_t *p, sesame_srv *sc, const char *msg)
+/* What a core error is about (SESAME_SUBJECT_*): the provider's name and the directive's key,
+ * "" when none. Read before the error is freed. */
+typedef struct {
+    int kind;
+    const char *provider;
+    const char *key;
+} error_subject;
+
+static error_subject subject_of(apr_pool_t *p, const sesame_error *err)
 {
-    for (int i = 0; i < sc->providers->nelts; i++) {
+    sesame_str provider = {NULL, 0}, key = {NULL, 0};
+    error_subject s;
+    s.kind = sesame_error_subject(err, &provider, &key);
+    s.provider = sesame_str_dup(p, provider);
+    s.key = sesame_str_dup(p, key);
+    return s;
+}
+
+/* " (at file:line)" of the directive a build error is about: the provider key, else its
+ * <SesameProvider> section, else the server directive; a directive nobody wrote (a missing
+ * one) points at the first provider section. */
+static const char *build_error_origin(apr_pool_t *p, sesame_srv *sc, const error_subject *s)
+{
+    for (int i = 0; s->kind == SESAME_SUBJECT_PROVIDER && i < sc->providers->nelts; i++) {
         sesame_provider_def *d = &APR_ARRAY_IDX(sc->providers, i, sesame_provider_def);
-        if (strstr(msg, apr_psprintf(p, "sesame_provider \"%s\"", d->name))) {
-            for (int j = 0; j < d->keys->nelts; j++) {
-                sesame_kv *kv = &APR_ARRAY_IDX(d->keys, j, sesame_kv);
-                if (strstr(msg, apr_psprintf(p, ": %s ", kv->key))) {
-                    return apr_psprintf(p, " (at %s)", kv->origin);
-                }
-            }
-            return apr_psprintf(p, " (<SesameProvider %s> at %s)", d->name, d->origin);
+        if (strcmp(d->name, s->provider)) {
+            continue;
         }
+        for (int j = 0; *s->key && j < d->keys->nelts; j++) {
+            sesame_kv *kv = &APR_ARRAY_IDX(d->keys, j, sesame_kv);
+            if (!strcmp(kv->key, s->key)) {
+                return apr_psprintf(p, " (at %s)", kv->origin);
+            }
+        }
+        return apr_psprintf(p, " (<SesameProvider %s> at %s)", d->name, d->origin);
     }
-    for (int i = 0; i < sc->globals->nelts; i++) {
+    for (int i = 0; s->kind == SESAME_SUBJECT_GLOBAL && i < sc->globals->nelts; i++) {
         sesame_kv *kv = &APR_ARRAY_IDX(sc->globals, i, sesame_kv);
-        if (strstr(msg, apr_psprintf(p, "sesame_%s", kv->key))) {
+        if (!strcmp(kv->key, s->key)) {
             return apr_psprintf(p, " (at %s)", kv->origin);
         }
     }
@@ -500,8 +495,9 @@ static const char *build_core(apr_pool_t *p, sesame_srv *sc)
     /* Opens no socket and starts no thread (include/sesame.h): safe before fork. */
     sc->core = sesame_config_build(b, &err);
     if (!sc->core) {
+        error_subject subject = subject_of(p, err);
         const char *msg = sesame_error_text(p, err);
-        return apr_pstrcat(p, msg, where(p, sc, msg), NULL);
+        return apr_pstrcat(p, msg, build_error_origin(p, sc, &subject), NULL);
     }
     apr_pool_cleanup_register(p, sc->core, free_core, apr_pool_cleanup_null);
 
@@ -535,13 +531,14 @@ const char *sesame_protect_key(apr_pool_t *p, const char *name, const apr_array_
     return key;
 }
 
-/* " (SesameAcr at file:line)" for the option a core message is about, else every option's. */
-static const char *option_where(apr_pool_t *p, const apr_array_header_t *opts, const char *msg)
+/* " (SesameAcr at file:line)" for the option a core error is about, else every option's. */
+static const char *option_origin(apr_pool_t *p, const apr_array_header_t *opts,
+                                 const error_subject *s)
 {
     const char *all = "";
     for (int i = 0; i < opts->nelts; i++) {
         sesame_kv *kv = &APR_ARRAY_IDX(opts, i, sesame_kv);
-        if (strstr(msg, apr_pstrcat(p, "sesame_", kv->key, NULL))) {
+        if (s->kind == SESAME_SUBJECT_LOCATION && !strcmp(kv->key, s->key)) {
             return apr_psprintf(p, " (%s)", kv->origin);
         }
         all = *all ? apr_pstrcat(p, all, ", ", kv->origin, NULL) : kv->origin;
@@ -578,8 +575,9 @@ static const char *resolve(apr_pool_t *p, sesame_srv *sc, int mode, const char *
     if (*out) {
         return NULL;
     }
+    error_subject subject = subject_of(p, err);
     const char *msg = sesame_error_text(p, err);
-    return n ? apr_pstrcat(p, msg, option_where(p, opts, msg), NULL) : msg;
+    return n ? apr_pstrcat(p, msg, option_origin(p, opts, &subject), NULL) : msg;
 }
 
 /* Why NAME cannot be used in this server, in the core's words. */

@@ -21,6 +21,36 @@
 #include <stdint.h>
 
 /*
+ `sesame_error_subject`: not a configuration mistake, or about the configuration as a whole.
+ */
+#define SESAME_SUBJECT_WHOLE 0
+
+/*
+ About an http-level directive (server config on Apache): `key` is its core key.
+ */
+#define SESAME_SUBJECT_GLOBAL 1
+
+/*
+ About a provider block (`key` empty) or one of its keys.
+ */
+#define SESAME_SUBJECT_PROVIDER 2
+
+/*
+ About a location: its SesameUse / SesameLogout (`key` empty) or one of its options.
+ */
+#define SESAME_SUBJECT_LOCATION 3
+
+/*
+ `sesame_error_render`: the directive names as nginx writes them (`sesame_secret_file`).
+ */
+#define SESAME_SYNTAX_NGINX 0
+
+/*
+ `sesame_error_render`: the directive names as Apache writes them (`SesameSecretFile`).
+ */
+#define SESAME_SYNTAX_APACHE 1
+
+/*
  Not Sesame's business: continue as if it were not there.
  */
 #define SESAME_DECLINE 0
@@ -76,7 +106,8 @@
 typedef struct sesame_config_builder sesame_config_builder;
 
 /*
- An error message.
+ An error: its message in each server's syntax and, for a configuration mistake, what it is
+ about (so the caller points at the line it recorded for that directive).
  */
 typedef struct sesame_error sesame_error;
 
@@ -197,6 +228,28 @@ extern "C" {
 struct sesame_str sesame_error_message(const struct sesame_error *err);
 
 /*
+ The message of an error in a server's directive syntax (`SESAME_SYNTAX_NGINX` or
+ `SESAME_SYNTAX_APACHE`; any other value reads as nginx); `{NULL, 0}` for a NULL error.
+
+ # Safety
+ `err` must be NULL or a live error from this library.
+ */
+struct sesame_str sesame_error_render(const struct sesame_error *err, int syntax);
+
+/*
+ What a configuration error is about: one of `SESAME_SUBJECT_*`, with the provider's name
+ (`SESAME_SUBJECT_PROVIDER`) and the directive's core key (empty when about the block or the
+ location itself) written to the non-NULL out-parameters. The strings live as long as `err`.
+
+ # Safety
+ `err` must be NULL or a live error from this library; `provider` and `key` NULL or
+ writable.
+ */
+int sesame_error_subject(const struct sesame_error *err,
+                         struct sesame_str *provider,
+                         struct sesame_str *key);
+
+/*
  Frees an error (NULL is fine).
 
  # Safety
@@ -243,6 +296,17 @@ int sesame_config_add_provider(struct sesame_config_builder *b,
                                const char *name,
                                size_t name_len,
                                struct sesame_error **err);
+
+/*
+ The core key of a directive written inside `<SesameProvider>` as Apache spells it
+ (`ClientID` -> `client_id`, any letter case), from the directive registry; `{NULL, 0}` when
+ the registry knows no such name (the caller then hands the name to the core, which names it
+ as unknown). The string is static.
+
+ # Safety
+ `name` must be valid for `name_len` bytes (or NULL with 0).
+ */
+struct sesame_str sesame_provider_key(const char *name, size_t name_len);
 
 /*
  `ConfigBuilder::set_provider`: one directive inside a provider block.

@@ -82,10 +82,69 @@ pub struct SesameHandle(Sesame);
 pub struct SesameLocation(Location);
 /// Blocking work to run once with `sesame_job_run` (any thread), or drop with `sesame_job_free`.
 pub struct SesameJob(Job);
-/// An error message.
+/// An error: its message in each server's syntax and, for a configuration mistake, what it is
+/// about (so the caller points at the line it recorded for that directive).
 pub struct SesameError {
     message: String,
+    /// The message in Apache's directive syntax (`SesameSecretFile`, `<SesameProvider fc>`).
+    apache: String,
+    subject: c_int,
+    provider: String,
+    key: String,
 }
+
+impl From<String> for SesameError {
+    fn from(message: String) -> Self {
+        SesameError {
+            apache: message.clone(),
+            message,
+            subject: SESAME_SUBJECT_WHOLE,
+            provider: String::new(),
+            key: String::new(),
+        }
+    }
+}
+
+impl From<&str> for SesameError {
+    fn from(message: &str) -> Self {
+        SesameError::from(message.to_owned())
+    }
+}
+
+impl From<crate::api::ConfigError> for SesameError {
+    fn from(e: crate::api::ConfigError) -> Self {
+        use crate::api::{Subject, Syntax};
+        let (subject, provider, key) = match &e.subject {
+            Subject::Whole => (SESAME_SUBJECT_WHOLE, "", None),
+            Subject::Global { key } => (SESAME_SUBJECT_GLOBAL, "", Some(key)),
+            Subject::Provider { name, key } => {
+                (SESAME_SUBJECT_PROVIDER, name.as_str(), key.as_ref())
+            }
+            Subject::Location { key } => (SESAME_SUBJECT_LOCATION, "", key.as_ref()),
+        };
+        SesameError {
+            message: e.render(Syntax::Nginx),
+            apache: e.render(Syntax::Apache),
+            subject,
+            provider: provider.to_owned(),
+            key: key.cloned().unwrap_or_default(),
+        }
+    }
+}
+
+/// `sesame_error_subject`: not a configuration mistake, or about the configuration as a whole.
+pub const SESAME_SUBJECT_WHOLE: c_int = 0;
+/// About an http-level directive (server config on Apache): `key` is its core key.
+pub const SESAME_SUBJECT_GLOBAL: c_int = 1;
+/// About a provider block (`key` empty) or one of its keys.
+pub const SESAME_SUBJECT_PROVIDER: c_int = 2;
+/// About a location: its SesameUse / SesameLogout (`key` empty) or one of its options.
+pub const SESAME_SUBJECT_LOCATION: c_int = 3;
+
+/// `sesame_error_render`: the directive names as nginx writes them (`sesame_secret_file`).
+pub const SESAME_SYNTAX_NGINX: c_int = 0;
+/// `sesame_error_render`: the directive names as Apache writes them (`SesameSecretFile`).
+pub const SESAME_SYNTAX_APACHE: c_int = 1;
 
 /// The answer for one request, flattened for C accessors.
 pub struct SesameOutcome {
@@ -194,11 +253,9 @@ unsafe fn in_lossy<'a>(s: SesameStr, what: &str) -> Result<Cow<'a, str>, String>
 ///
 /// # Safety
 /// `err` must be NULL or valid for writing one pointer.
-unsafe fn set_error(err: *mut *mut SesameError, message: impl Into<String>) {
+unsafe fn set_error(err: *mut *mut SesameError, error: impl Into<SesameError>) {
     if !err.is_null() {
-        let boxed = Box::into_raw(Box::new(SesameError {
-            message: message.into(),
-        }));
+        let boxed = Box::into_raw(Box::new(error.into()));
         // SAFETY: non-NULL and writable per the caller's contract.
         unsafe { *err = boxed };
     }
@@ -216,12 +273,17 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 
 /// Runs `f`; a panic becomes `Err(message)`.
 fn guarded<T>(f: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
+    guarded_err(f)
+}
+
+/// `guarded` for calls whose error carries more than a message (a configuration mistake).
+fn guarded_err<T, E: From<String>>(f: impl FnOnce() -> Result<T, E>) -> Result<T, E> {
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(r) => r,
-        Err(payload) => Err(format!(
+        Err(payload) => Err(E::from(format!(
             "internal error (panic: {}); please report this bug",
             panic_message(payload.as_ref())
-        )),
+        ))),
     }
 }
 
@@ -229,7 +291,7 @@ fn guarded<T>(f: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
 ///
 /// # Safety
 /// `err` must be NULL or valid for writing one pointer.
-unsafe fn status(err: *mut *mut SesameError, r: Result<(), String>) -> c_int {
+unsafe fn status<E: Into<SesameError>>(err: *mut *mut SesameError, r: Result<(), E>) -> c_int {
     match r {
         Ok(()) => 0,
         Err(m) => {
@@ -310,6 +372,56 @@ pub unsafe extern "C" fn sesame_error_message(err: *const SesameError) -> Sesame
     .unwrap_or(EMPTY)
 }
 
+/// The message of an error in a server's directive syntax (`SESAME_SYNTAX_NGINX` or
+/// `SESAME_SYNTAX_APACHE`; any other value reads as nginx); `{NULL, 0}` for a NULL error.
+///
+/// # Safety
+/// `err` must be NULL or a live error from this library.
+#[no_mangle]
+pub unsafe extern "C" fn sesame_error_render(err: *const SesameError, syntax: c_int) -> SesameStr {
+    catch_unwind(|| {
+        // SAFETY: the caller passes NULL or a live error handle.
+        match unsafe { err.as_ref() } {
+            Some(e) if syntax == SESAME_SYNTAX_APACHE => out_str(&e.apache),
+            Some(e) => out_str(&e.message),
+            None => EMPTY,
+        }
+    })
+    .unwrap_or(EMPTY)
+}
+
+/// What a configuration error is about: one of `SESAME_SUBJECT_*`, with the provider's name
+/// (`SESAME_SUBJECT_PROVIDER`) and the directive's core key (empty when about the block or the
+/// location itself) written to the non-NULL out-parameters. The strings live as long as `err`.
+///
+/// # Safety
+/// `err` must be NULL or a live error from this library; `provider` and `key` NULL or
+/// writable.
+#[no_mangle]
+pub unsafe extern "C" fn sesame_error_subject(
+    err: *const SesameError,
+    provider: *mut SesameStr,
+    key: *mut SesameStr,
+) -> c_int {
+    catch_unwind(AssertUnwindSafe(|| {
+        // SAFETY: the caller passes NULL or a live error handle.
+        let Some(e) = (unsafe { err.as_ref() }) else {
+            return SESAME_SUBJECT_WHOLE;
+        };
+        // SAFETY: each out-parameter is NULL or writable (caller contract).
+        unsafe {
+            if let Some(out) = provider.as_mut() {
+                *out = out_str(&e.provider);
+            }
+            if let Some(out) = key.as_mut() {
+                *out = out_str(&e.key);
+            }
+        }
+        e.subject
+    }))
+    .unwrap_or(SESAME_SUBJECT_WHOLE)
+}
+
 /// Frees an error (NULL is fine).
 ///
 /// # Safety
@@ -360,7 +472,7 @@ pub unsafe extern "C" fn sesame_config_set_global(
     value_len: usize,
     err: *mut *mut SesameError,
 ) -> c_int {
-    let r = guarded(|| {
+    let r = guarded_err(|| {
         // SAFETY: the caller passes NULL or a live builder, used by this thread only.
         let b = unsafe { b.as_mut() }.ok_or("sesame_config_set_global: builder is NULL")?;
         // SAFETY: caller guarantees the (ptr, len) pairs.
@@ -383,7 +495,7 @@ pub unsafe extern "C" fn sesame_config_set_global(
                 "directive value",
             )?
         };
-        b.0.set_global(key, value).map_err(|e| e.message)
+        b.0.set_global(key, value).map_err(SesameError::from)
     });
     // SAFETY: err is NULL or writable (caller contract).
     unsafe { status(err, r) }
@@ -400,7 +512,7 @@ pub unsafe extern "C" fn sesame_config_add_provider(
     name_len: usize,
     err: *mut *mut SesameError,
 ) -> c_int {
-    let r = guarded(|| {
+    let r = guarded_err(|| {
         // SAFETY: the caller passes NULL or a live builder.
         let b = unsafe { b.as_mut() }.ok_or("sesame_config_add_provider: builder is NULL")?;
         // SAFETY: caller guarantees the (ptr, len) pair.
@@ -413,10 +525,37 @@ pub unsafe extern "C" fn sesame_config_add_provider(
                 "provider name",
             )?
         };
-        b.0.add_provider(name).map_err(|e| e.message)
+        b.0.add_provider(name).map_err(SesameError::from)
     });
     // SAFETY: err is NULL or writable.
     unsafe { status(err, r) }
+}
+
+/// The core key of a directive written inside `<SesameProvider>` as Apache spells it
+/// (`ClientID` -> `client_id`, any letter case), from the directive registry; `{NULL, 0}` when
+/// the registry knows no such name (the caller then hands the name to the core, which names it
+/// as unknown). The string is static.
+///
+/// # Safety
+/// `name` must be valid for `name_len` bytes (or NULL with 0).
+#[no_mangle]
+pub unsafe extern "C" fn sesame_provider_key(name: *const c_char, name_len: usize) -> SesameStr {
+    guarded(|| {
+        // SAFETY: caller guarantees the (ptr, len) pair.
+        let name = unsafe {
+            in_str(
+                SesameStr {
+                    ptr: name,
+                    len: name_len,
+                },
+                "directive name",
+            )?
+        };
+        Ok(crate::config::registry::provider_keys()
+            .find(|d| d.apache.is_some_and(|a| a.eq_ignore_ascii_case(name)))
+            .map_or(EMPTY, |d| out_str(d.key)))
+    })
+    .unwrap_or(EMPTY)
 }
 
 /// `ConfigBuilder::set_provider`: one directive inside a provider block.
@@ -434,7 +573,7 @@ pub unsafe extern "C" fn sesame_config_set_provider(
     value_len: usize,
     err: *mut *mut SesameError,
 ) -> c_int {
-    let r = guarded(|| {
+    let r = guarded_err(|| {
         // SAFETY: the caller passes NULL or a live builder.
         let b = unsafe { b.as_mut() }.ok_or("sesame_config_set_provider: builder is NULL")?;
         // SAFETY: caller guarantees the (ptr, len) pairs.
@@ -467,7 +606,8 @@ pub unsafe extern "C" fn sesame_config_set_provider(
                 "directive value",
             )?
         };
-        b.0.set_provider(name, key, value).map_err(|e| e.message)
+        b.0.set_provider(name, key, value)
+            .map_err(SesameError::from)
     });
     // SAFETY: err is NULL or writable.
     unsafe { status(err, r) }
@@ -484,13 +624,13 @@ pub unsafe extern "C" fn sesame_config_build(
     b: *mut SesameConfigBuilder,
     err: *mut *mut SesameError,
 ) -> *mut SesameHandle {
-    let r = guarded(|| {
+    let r = guarded_err(|| {
         if b.is_null() {
-            return Err("sesame_config_build: builder is NULL".to_owned());
+            return Err(SesameError::from("sesame_config_build: builder is NULL"));
         }
         // SAFETY: created by sesame_config_builder_new and not freed (contract); consumed here.
         let builder = unsafe { Box::from_raw(b) };
-        builder.0.build().map_err(|e| e.message)
+        builder.0.build().map_err(SesameError::from)
     });
     match r {
         Ok(s) => Box::into_raw(Box::new(SesameHandle(s))),
@@ -551,14 +691,18 @@ pub unsafe extern "C" fn sesame_location_new(
     options_len: usize,
     err: *mut *mut SesameError,
 ) -> *mut SesameLocation {
-    let r = guarded(|| {
+    let r = guarded_err(|| {
         // SAFETY: the caller passes NULL or a live core.
         let s = unsafe { s.as_ref() }.ok_or("sesame_location_new: sesame is NULL")?;
         let mode = match mode {
             SESAME_MODE_PROTECT => LocationMode::Protect,
             SESAME_MODE_LOGOUT => LocationMode::Logout,
             SESAME_MODE_LOGOUT_LOCAL => LocationMode::LogoutLocal,
-            other => return Err(format!("sesame_location_new: unknown mode {other}")),
+            other => {
+                return Err(SesameError::from(format!(
+                    "sesame_location_new: unknown mode {other}"
+                )))
+            }
         };
         // SAFETY: caller guarantees the (ptr, len) pair.
         let provider = unsafe {
@@ -589,7 +733,7 @@ pub unsafe extern "C" fn sesame_location_new(
             provider: provider.to_owned(),
             options: pairs,
         };
-        s.0.location(&spec).map_err(|e| e.message)
+        s.0.location(&spec).map_err(SesameError::from)
     });
     match r {
         Ok(l) => Box::into_raw(Box::new(SesameLocation(l))),

@@ -9,6 +9,7 @@
 
 use serde_json::Value;
 
+use crate::config::registry::{location_name, written, Scope};
 use crate::identity::Identity;
 
 use crate::oidc::{
@@ -133,7 +134,10 @@ impl RequireRule {
         let values: Vec<String> = words.map(str::to_owned).collect();
         if claim.is_empty() || values.is_empty() {
             return Err(format!(
-                "sesame_require \"{text}\" needs a claim and at least one value (e.g. sesame_require siret 21750001600019; or sesame_require email @interieur.gouv.fr;)"
+                "{} \"{text}\" needs a claim and at least one value (e.g. {} or {})",
+                location_name("require"),
+                written(Scope::Location, "require", "siret 21750001600019"),
+                written(Scope::Location, "require", "email @interieur.gouv.fr")
             ));
         }
         Ok(RequireRule { claim, values })
@@ -232,6 +236,13 @@ pub struct LocationRules {
     pub max_auth_age: Option<u64>,
 }
 
+/// A location option the federation or the syntax refuses: its key and the message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OptionFault {
+    pub key: String,
+    pub message: String,
+}
+
 /// The maximum authentication age `sesame_prompt login` implies without `sesame_max_auth_age`
 /// (FranceConnect+ keeps its own sessions 10 minutes).
 pub const PROMPT_LOGIN_MAX_AUTH_AGE: u64 = 600;
@@ -254,6 +265,7 @@ fn parse_hint(
     check: fn(&str) -> bool,
     example: &str,
 ) -> Result<Hint, String> {
+    let n = location_name(key);
     if let Some(name) = value.strip_prefix("$arg_") {
         let ok = !name.is_empty()
             && name
@@ -261,19 +273,19 @@ fn parse_hint(
                 .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
         if !ok {
             return Err(format!(
-                "sesame_{key} \"{value}\": write $arg_NAME with NAME a query parameter name"
+                "{n} \"{value}\": write $arg_NAME with NAME a query parameter name"
             ));
         }
         return Ok(Hint::FromQuery(name.to_owned()));
     }
     if value.starts_with('$') {
         return Err(format!(
-            "sesame_{key} \"{value}\": only $arg_NAME (a query parameter, validated) is supported"
+            "{n} \"{value}\": only $arg_NAME (a query parameter, validated) is supported"
         ));
     }
     if !check(value) {
         return Err(format!(
-            "sesame_{key} \"{value}\" is not valid (write e.g. {example})"
+            "{n} \"{value}\" is not valid (write e.g. {example})"
         ));
     }
     Ok(Hint::Fixed(value.to_owned()))
@@ -287,132 +299,155 @@ fn is_idp_id(value: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
 }
 
+/// One location option into `rules`: the message names the option through the registry.
+fn parse_option(
+    rules: &mut LocationRules,
+    federation: Federation,
+    key: &str,
+    value: &str,
+) -> Result<(), String> {
+    let fed = fed_name(federation);
+    let n = location_name(key);
+    match key {
+        "acr" => {
+            if !rules.acr.is_empty() {
+                return Err(format!(
+                    "{n} is duplicate (list every accepted value in one directive)"
+                ));
+            }
+            let mut values = expand_acr(federation, value.split_whitespace());
+            if values.is_empty() {
+                return Err(format!("{n} needs at least one value"));
+            }
+            match federation {
+                Federation::FranceConnect => {
+                    if let Some(bad) = values.iter().find(|v| *v != "eidas1") {
+                        return Err(format!(
+                            "{n} {bad}: FranceConnect only delivers eidas1 (eidas2/eidas3 are FranceConnect+); this location could never be reached"
+                        ));
+                    }
+                }
+                Federation::ProConnect => {
+                    if let Some(bad) = values.iter().find(|v| !PC_ACR_VALUES.contains(&v.as_str()))
+                    {
+                        return Err(format!(
+                            "{n} {bad} is not a ProConnect value (expected some of: {}, or mfa)",
+                            PC_ACR_VALUES.join(" ")
+                        ));
+                    }
+                }
+                Federation::Generic => {}
+            }
+            values.dedup();
+            rules.acr = values;
+        }
+        "require" => rules.require.push(RequireRule::parse(value)?),
+        "unauth_action" => {
+            rules.unauth = match value {
+                "login" => UnauthAction::Login,
+                "401" => UnauthAction::Deny,
+                "pass" => UnauthAction::Pass,
+                _ => {
+                    return Err(format!(
+                        "{n} \"{value}\" is not valid (expected login, 401 or pass)"
+                    ))
+                }
+            }
+        }
+        "prompt" => {
+            if rules.prompt.is_some() {
+                return Err(format!("{n} is duplicate"));
+            }
+            match (value, federation) {
+                ("login", _) => {}
+                ("none", Federation::ProConnect | Federation::Generic) => {}
+                ("none", Federation::FranceConnect) => {
+                    return Err(format!(
+                    "{n} none is refused by FranceConnect (no silent login; it answers Y030007)"
+                ))
+                }
+                _ => {
+                    return Err(format!(
+                        "{n} \"{value}\" is not valid (expected login or none)"
+                    ))
+                }
+            }
+            rules.prompt = Some(value.to_owned());
+        }
+        "login_hint" | "siret_hint" if federation == Federation::FranceConnect => {
+            return Err(format!(
+                "{n} is refused by FranceConnect (not in its parameter whitelist: it answers Y030007)"
+            ));
+        }
+        "login_hint" => {
+            rules.login_hint = Some(parse_hint(
+                key,
+                value,
+                is_email,
+                "agent@ministere.gouv.fr or $arg_email",
+            )?)
+        }
+        "siret_hint" => {
+            if federation != Federation::ProConnect {
+                return Err(format!("{n} only exists at ProConnect, not at {fed}"));
+            }
+            rules.siret_hint = Some(parse_hint(
+                key,
+                value,
+                is_siret_hint,
+                "21750001600019 or $arg_siret",
+            )?)
+        }
+        "idp_hint" => {
+            rules.idp_hint = Some(parse_hint(key, value, is_idp_id, "fia1v2 or $arg_idp")?)
+        }
+        "max_auth_age" => {
+            if rules.max_auth_age.is_some() {
+                return Err(format!("{n} is duplicate"));
+            }
+            let secs = crate::config::parse_duration(value)
+                .map(|d| d.as_secs())
+                .ok_or_else(|| {
+                    format!("{n} \"{value}\" is not a duration (write e.g. 15m or 1h)")
+                })?;
+            if secs < MIN_MAX_AUTH_AGE {
+                return Err(format!(
+                    "{n} \"{value}\" is below 60s: users could be sent back to the provider between its login page and the return to this site"
+                ));
+            }
+            rules.max_auth_age = Some(secs);
+        }
+        other => return Err(format!("unknown location option \"{other}\"")),
+    }
+    Ok(())
+}
+
 impl LocationRules {
     /// Validates a location's options (`acr`, `require`, `prompt`, `login_hint`, `idp_hint`,
     /// `siret_hint`) against the federation: what it would refuse fails here, at config test.
     pub fn parse(
         federation: Federation,
         options: &[(String, String)],
-    ) -> Result<LocationRules, String> {
-        let fed = fed_name(federation);
+    ) -> Result<LocationRules, OptionFault> {
         let mut rules = LocationRules::default();
         for (key, value) in options {
-            let value = value.trim();
-            match key.as_str() {
-                "acr" => {
-                    if !rules.acr.is_empty() {
-                        return Err(
-                            "sesame_acr is duplicate (list every accepted value in one directive)"
-                                .into(),
-                        );
-                    }
-                    let mut values = expand_acr(federation, value.split_whitespace());
-                    if values.is_empty() {
-                        return Err("sesame_acr needs at least one value".into());
-                    }
-                    match federation {
-                        Federation::FranceConnect => {
-                            if let Some(bad) = values.iter().find(|v| *v != "eidas1") {
-                                return Err(format!(
-                                    "sesame_acr {bad}: FranceConnect only delivers eidas1 (eidas2/eidas3 are FranceConnect+); this location could never be reached"
-                                ));
-                            }
-                        }
-                        Federation::ProConnect => {
-                            if let Some(bad) =
-                                values.iter().find(|v| !PC_ACR_VALUES.contains(&v.as_str()))
-                            {
-                                return Err(format!(
-                                    "sesame_acr {bad} is not a ProConnect value (expected some of: {}, or mfa)",
-                                    PC_ACR_VALUES.join(" ")
-                                ));
-                            }
-                        }
-                        Federation::Generic => {}
-                    }
-                    values.dedup();
-                    rules.acr = values;
+            parse_option(&mut rules, federation, key, value.trim()).map_err(|message| {
+                OptionFault {
+                    key: key.clone(),
+                    message,
                 }
-                "require" => rules.require.push(RequireRule::parse(value)?),
-                "unauth_action" => {
-                    rules.unauth = match value {
-                        "login" => UnauthAction::Login,
-                        "401" => UnauthAction::Deny,
-                        "pass" => UnauthAction::Pass,
-                        _ => {
-                            return Err(format!(
-                                "sesame_unauth_action \"{value}\" is not valid (expected login, 401 or pass)"
-                            ))
-                        }
-                    }
-                }
-                "prompt" => {
-                    if rules.prompt.is_some() {
-                        return Err("sesame_prompt is duplicate".into());
-                    }
-                    match (value, federation) {
-                        ("login", _) => {}
-                        ("none", Federation::ProConnect | Federation::Generic) => {}
-                        ("none", Federation::FranceConnect) => {
-                            return Err("sesame_prompt none is refused by FranceConnect (no silent login; it answers Y030007)".into())
-                        }
-                        _ => {
-                            return Err(format!("sesame_prompt \"{value}\" is not valid (expected login or none)"))
-                        }
-                    }
-                    rules.prompt = Some(value.to_owned());
-                }
-                "login_hint" | "siret_hint" if federation == Federation::FranceConnect => {
-                    return Err(format!(
-                        "sesame_{key} is refused by FranceConnect (not in its parameter whitelist: it answers Y030007)"
-                    ));
-                }
-                "login_hint" => {
-                    rules.login_hint = Some(parse_hint(
-                        key,
-                        value,
-                        is_email,
-                        "agent@ministere.gouv.fr or $arg_email",
-                    )?)
-                }
-                "siret_hint" => {
-                    if federation != Federation::ProConnect {
-                        return Err(format!(
-                            "sesame_siret_hint only exists at ProConnect, not at {fed}"
-                        ));
-                    }
-                    rules.siret_hint = Some(parse_hint(
-                        key,
-                        value,
-                        is_siret_hint,
-                        "21750001600019 or $arg_siret",
-                    )?)
-                }
-                "idp_hint" => {
-                    rules.idp_hint = Some(parse_hint(key, value, is_idp_id, "fia1v2 or $arg_idp")?)
-                }
-                "max_auth_age" => {
-                    if rules.max_auth_age.is_some() {
-                        return Err("sesame_max_auth_age is duplicate".into());
-                    }
-                    let secs = crate::config::parse_duration(value)
-                        .map(|d| d.as_secs())
-                        .ok_or_else(|| {
-                            format!("sesame_max_auth_age \"{value}\" is not a duration (write e.g. 15m or 1h)")
-                        })?;
-                    if secs < MIN_MAX_AUTH_AGE {
-                        return Err(format!(
-                            "sesame_max_auth_age \"{value}\" is below 60s: users could be sent back to the provider between its login page and the return to this site"
-                        ));
-                    }
-                    rules.max_auth_age = Some(secs);
-                }
-                other => return Err(format!("unknown location option \"{other}\"")),
-            }
+            })?;
         }
         match rules.prompt.as_deref() {
             Some("none") if rules.max_auth_age.is_some() => {
-                return Err("sesame_max_auth_age re-authenticates with prompt=login: it cannot be combined with sesame_prompt none".into());
+                return Err(OptionFault {
+                    key: "max_auth_age".into(),
+                    message: format!(
+                        "{} re-authenticates with prompt=login: it cannot be combined with {} none",
+                        location_name("max_auth_age"),
+                        location_name("prompt")
+                    ),
+                });
             }
             Some("login") if rules.max_auth_age.is_none() => {
                 rules.max_auth_age = Some(PROMPT_LOGIN_MAX_AUTH_AGE);
@@ -422,10 +457,19 @@ impl LocationRules {
         if federation == Federation::Generic
             && (rules.siret_hint.is_some() || rules.idp_hint.is_some())
         {
-            return Err(
-                "sesame_idp_hint and sesame_siret_hint need a ProConnect or FranceConnect preset"
-                    .into(),
-            );
+            let key = if rules.idp_hint.is_some() {
+                "idp_hint"
+            } else {
+                "siret_hint"
+            };
+            return Err(OptionFault {
+                key: key.into(),
+                message: format!(
+                    "{} and {} need a ProConnect or FranceConnect preset",
+                    location_name("idp_hint"),
+                    location_name("siret_hint")
+                ),
+            });
         }
         Ok(rules)
     }
@@ -468,9 +512,10 @@ impl LocationRules {
     }
 }
 
-/// Location options whose key may appear once in a section (`require` is the one that repeats).
-fn single_valued(key: &str) -> bool {
-    key != "require"
+/// How a nested section treats an enclosing option (the registry says, per option).
+fn inherits_by_replacing(key: &str) -> bool {
+    use crate::config::registry::{location_option, Inherit};
+    location_option(key).is_none_or(|d| d.inherit == Inherit::Replace)
 }
 
 impl crate::api::LocationSpec {
@@ -489,12 +534,97 @@ impl crate::api::LocationSpec {
         let mut options: Vec<(String, String)> = parent
             .options
             .iter()
-            .filter(|(key, _)| !single_valued(key) || !own.iter().any(|(k, _)| k == key))
+            .filter(|(key, _)| !inherits_by_replacing(key) || !own.iter().any(|(k, _)| k == key))
             .cloned()
             .collect();
         options.extend(own);
         self.options = options;
     }
+}
+
+/// What a location writes itself, before it is merged with its enclosing location.
+#[derive(Debug, Clone)]
+pub enum OwnSetting {
+    /// Neither `sesame` nor `sesame_logout` here.
+    Unset,
+    /// `sesame off;`.
+    Off,
+    /// `sesame NAME;` or `sesame_logout NAME [local];` (options still empty).
+    On(crate::api::LocationSpec),
+}
+
+/// An option written where no protected location encloses it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OptionWithoutProvider {
+    /// The first such option's key.
+    pub key: String,
+}
+
+/// nginx's merge of a nested location (`merge_loc_conf`, and `sesame config check` with it):
+/// this location's options on top of the enclosing protected location's, by
+/// [`LocationSpec::inherit`](crate::api::LocationSpec::inherit). `Ok(None)`: the location
+/// keeps what it wrote or inherits the enclosing setting unchanged.
+pub fn nest_location(
+    own: OwnSetting,
+    options: Vec<(String, String)>,
+    parent: Option<&crate::api::LocationSpec>,
+) -> Result<Option<crate::api::LocationSpec>, OptionWithoutProvider> {
+    use crate::api::{LocationMode::Protect, LocationSpec};
+    match (own, parent) {
+        (OwnSetting::On(mut spec), _) if spec.mode == Protect => {
+            spec.options = options;
+            if let Some(parent) = parent {
+                spec.inherit(parent);
+            }
+            Ok(Some(spec))
+        }
+        (OwnSetting::Unset, Some(parent)) if parent.mode == Protect && !options.is_empty() => {
+            let mut spec = LocationSpec {
+                mode: Protect,
+                provider: parent.provider.clone(),
+                options,
+            };
+            spec.inherit(parent);
+            Ok(Some(spec))
+        }
+        _ if !options.is_empty() => Err(OptionWithoutProvider {
+            key: options[0].0.clone(),
+        }),
+        (OwnSetting::On(spec), _) => Ok(Some(spec)),
+        _ => Ok(None),
+    }
+}
+
+/// Why a location option's arguments were refused before its value is looked at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OptionArgsError {
+    /// A single-valued option got none or several.
+    NotOneValue,
+    /// Another count than the registry's arity (e.g. `sesame_acr;` with no value).
+    WrongCount,
+    /// A non-repeatable option appears twice in one location.
+    Duplicate,
+}
+
+/// Records one location option (a registry entry with `Parser::LocationOption`) after the
+/// checks every adapter makes at its line: arity and repetition.
+pub fn add_location_option(
+    options: &mut Vec<(String, String)>,
+    directive: &crate::config::registry::Directive,
+    args: &[&str],
+) -> Result<(), OptionArgsError> {
+    use crate::config::registry::Arity;
+    if directive.arity == Arity::One && args.len() != 1 {
+        return Err(OptionArgsError::NotOneValue);
+    }
+    if !directive.arity.accepts(args.len()) {
+        return Err(OptionArgsError::WrongCount);
+    }
+    if !directive.repeatable && options.iter().any(|(k, _)| k == directive.key) {
+        return Err(OptionArgsError::Duplicate);
+    }
+    options.push((directive.key.to_owned(), args.join(" ")));
+    Ok(())
 }
 
 #[cfg(test)]
@@ -794,6 +924,7 @@ mod tests {
         assert_eq!(parse("pass").unwrap().unauth, UnauthAction::Pass);
         assert!(parse("redirect")
             .unwrap_err()
+            .message
             .contains("expected login, 401 or pass"));
         assert_eq!(
             LocationRules::parse(fc, &[]).unwrap().unauth,

@@ -21,7 +21,9 @@ use ngx::ffi::{
 };
 use ngx::http::HttpModuleMainConf;
 use ngx::{ngx_conf_log_error, ngx_string};
-use sesame::{ConfigBuilder, ConfigError, Location, LocationMode, LocationSpec, Sesame};
+use sesame::config::registry;
+use sesame::policy::{add_location_option, nest_location, OptionArgsError, OwnSetting};
+use sesame::{ConfigBuilder, ConfigError, Location, LocationMode, LocationSpec, Sesame, Subject};
 
 use crate::Module;
 
@@ -49,10 +51,10 @@ pub struct MainConf {
     /// ever queueing behind slow provider calls; in a shared pool the core's per-process cap
     /// (`sesame_provider_concurrency`, below the pool's threads) does.
     pub provider_thread_pool: *mut ngx_thread_pool_t,
-    /// (what a core message would name, "file:line"): `sesame_secret_file`, `sesame_provider
-    /// "fc"`... so that an error found by `build()` after the whole block is parsed still points
-    /// at the directive it is about.
-    origins: Vec<(String, String)>,
+    /// (directive, "file:line") of every http-level directive, provider block and provider key,
+    /// so that an error found by `build()` after the whole block is parsed still points at the
+    /// directive its subject names.
+    origins: Vec<(Subject, String)>,
 }
 
 impl Default for MainConf {
@@ -79,20 +81,33 @@ impl MainConf {
     ///
     /// # Safety
     /// `cf` must be a valid conf being parsed.
-    unsafe fn remember_origin(&mut self, cf: *mut ngx_conf_t, named: String) {
+    pub(crate) unsafe fn remember_origin(&mut self, cf: *mut ngx_conf_t, directive: Subject) {
         // SAFETY: cf is a valid conf being parsed (this method's # Safety), origin's only
         // requirement: it reads the file name and line nginx's parser keeps in cf.
         let at = unsafe { origin(cf) };
-        self.origins.push((named, at));
+        self.origins.push((directive, at));
     }
 
-    /// " in file:line" of the first directive the message names, or "".
-    fn position_of(&self, message: &str) -> String {
-        self.origins
-            .iter()
-            .find(|(named, _)| message.contains(named.as_str()))
-            .map(|(_, at)| format!(" in {at}"))
-            .unwrap_or_default()
+    /// " in file:line" of the directive an error is about (a provider key not written: its
+    /// block), or "" when it is about nothing written (a missing directive).
+    fn position_of(&self, err: &ConfigError) -> String {
+        let recorded = |wanted: &Subject| {
+            self.origins
+                .iter()
+                .find(|(directive, _)| directive == wanted)
+                .map(|(_, at)| format!(" in {at}"))
+        };
+        let found = match &err.subject {
+            Subject::Provider { name, key: Some(_) } => recorded(&err.subject).or_else(|| {
+                recorded(&Subject::Provider {
+                    name: name.clone(),
+                    key: None,
+                })
+            }),
+            Subject::Global { .. } | Subject::Provider { .. } => recorded(&err.subject),
+            Subject::Whole | Subject::Location { .. } => None,
+        };
+        found.unwrap_or_default()
     }
 }
 
@@ -224,18 +239,25 @@ extern "C" fn cmd_location_option(
     if words.len() != args.len() {
         return conf_error(cf, &format!("\"{name}\": the value is not valid UTF-8"));
     }
-    let key = name.strip_prefix("sesame_").unwrap_or(&name).to_owned();
-    let single = matches!(
-        key.as_str(),
-        "prompt" | "login_hint" | "idp_hint" | "siret_hint" | "unauth_action" | "max_auth_age"
-    );
-    if single && words.len() != 1 {
-        return conf_error(cf, &format!("\"{name}\" takes exactly one value"));
+    let Some(directive) = registry::by_nginx_name(&name) else {
+        return conf_error(cf, &format!("\"{name}\" is not a location option"));
+    };
+    match add_location_option(&mut lcf.options, directive, &words) {
+        Ok(()) => {}
+        Err(OptionArgsError::NotOneValue) => {
+            return conf_error(cf, &format!("\"{name}\" takes exactly one value"))
+        }
+        Err(OptionArgsError::Duplicate) => {
+            return conf_error(cf, &format!("\"{name}\" is duplicate"))
+        }
+        Err(OptionArgsError::WrongCount) => {
+            // nginx's own count check (NGX_CONF_1MORE) answers before this handler runs.
+            return conf_error(
+                cf,
+                &format!("invalid number of arguments in \"{name}\" directive"),
+            );
+        }
     }
-    if key != "require" && lcf.options.iter().any(|(k, _)| *k == key) {
-        return conf_error(cf, &format!("\"{name}\" is duplicate"));
-    }
-    lcf.options.push((key, words.join(" ")));
     if lcf.origin.is_empty() {
         // SAFETY: cf is valid while its directive is parsed.
         lcf.origin = unsafe { origin(cf) };
@@ -342,8 +364,16 @@ extern "C" fn cmd_global(
     // SAFETY: conf is this module's main conf (NGX_HTTP_MAIN_CONF_OFFSET), cf is being parsed.
     let (mcf, name) = unsafe { (&mut *conf.cast::<MainConf>(), directive_name(cf)) };
     // SAFETY: cf is the conf of this directive.
-    unsafe { mcf.remember_origin(cf, name.clone()) };
     let key = name.strip_prefix("sesame_").unwrap_or(&name);
+    // SAFETY: cf is the conf of this directive.
+    unsafe {
+        mcf.remember_origin(
+            cf,
+            Subject::Global {
+                key: key.to_owned(),
+            },
+        )
+    };
     // SAFETY: cf is the conf of this directive.
     let value = match unsafe { directive_value(cf, key) } {
         Ok(v) => v,
@@ -352,7 +382,7 @@ extern "C" fn cmd_global(
     let builder = mcf.builder();
     match catching(|| builder.set_global(key, &value)) {
         Ok(()) => NGX_CONF_OK,
-        Err(err) => conf_error(cf, &err.message),
+        Err(err) => conf_error(cf, &err.to_string()),
     }
 }
 
@@ -478,9 +508,9 @@ pub unsafe extern "C" fn init_main_conf(cf: *mut ngx_conf_t, conf: *mut c_void) 
     match catching(|| builder.build()) {
         Ok(sesame) => mcf.sesame = Some(sesame),
         Err(err) => {
-            let at = mcf.position_of(&err.message);
+            let at = mcf.position_of(&err);
             // SAFETY: cf->log is valid during configuration.
-            ngx::ngx_log_error!(NGX_LOG_EMERG, unsafe { (*cf).log }, "{}{}", err.message, at);
+            ngx::ngx_log_error!(NGX_LOG_EMERG, unsafe { (*cf).log }, "{}{}", err, at);
             return NGX_CONF_ERROR;
         }
     }
@@ -523,48 +553,44 @@ pub unsafe extern "C" fn merge_loc_conf(
     let (prev, conf) = unsafe { (&*prev.cast::<LocConf>(), &mut *conf.cast::<LocConf>()) };
     // This location's options on top of the enclosing location's, by the core's rule (the one
     // Apache's section merge follows): same provider, options inherited; another, a clean start.
-    let own = std::mem::take(&mut conf.options);
+    if matches!(
+        conf.setting,
+        Some(Setting::On {
+            location: Some(_),
+            ..
+        })
+    ) {
+        return NGX_CONF_OK;
+    }
+    let own_options = std::mem::take(&mut conf.options);
     let parent = match &prev.setting {
         Some(Setting::On { spec, .. }) => Some(spec),
         _ => None,
     };
-    match (&mut conf.setting, parent) {
-        (
-            Some(Setting::On {
-                spec,
-                location: None,
-            }),
-            _,
-        ) if spec.mode == LocationMode::Protect => {
-            spec.options = own;
-            if let Some(parent) = parent {
-                spec.inherit(parent);
-            }
-        }
-        (None, Some(parent)) if parent.mode == LocationMode::Protect && !own.is_empty() => {
-            let mut spec = LocationSpec {
-                mode: LocationMode::Protect,
-                provider: parent.provider.clone(),
-                options: own,
-            };
-            spec.inherit(parent);
+    let own = match &conf.setting {
+        None => OwnSetting::Unset,
+        Some(Setting::Off) => OwnSetting::Off,
+        Some(Setting::On { spec, .. }) => OwnSetting::On(spec.clone()),
+    };
+    match nest_location(own, own_options, parent) {
+        Ok(Some(spec)) => {
             conf.setting = Some(Setting::On {
                 spec,
                 location: None,
-            });
+            })
         }
-        _ if !own.is_empty() => {
+        Ok(None) => {}
+        Err(without) => {
+            let name = registry::nginx_spelling(registry::Scope::Location, &without.key);
             // SAFETY: cf->log is valid during configuration.
             ngx::ngx_log_error!(
                 NGX_LOG_EMERG,
                 unsafe { (*cf).log },
-                "\"sesame_{}\" needs \"sesame PROVIDER;\" in this location or an enclosing one in {}",
-                own[0].0,
+                "\"{name}\" needs \"sesame PROVIDER;\" in this location or an enclosing one in {}",
                 conf.origin
             );
             return NGX_CONF_ERROR;
         }
-        _ => {}
     }
     let (spec, location) = match &mut conf.setting {
         None => {
@@ -594,7 +620,7 @@ pub unsafe extern "C" fn merge_loc_conf(
                 NGX_LOG_EMERG,
                 unsafe { (*cf).log },
                 "{} in {}",
-                err.message,
+                err,
                 conf.origin
             );
             NGX_CONF_ERROR

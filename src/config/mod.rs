@@ -7,6 +7,7 @@
 mod duration;
 mod presets;
 mod provider;
+pub mod registry;
 
 use std::time::Duration;
 
@@ -19,6 +20,7 @@ use crate::engine::{EngineConfig, Sesame};
 use crate::oidc::OidcClient;
 use crate::session::{Keys, RedisStore, RedisTarget, RedisTls, SessionSettings};
 use provider::ProviderDraft;
+use registry::{http_name as named, written, Scope};
 
 /// Collects raw directive values from an adapter, then validates them all in `build`.
 /// Keys are the nginx directive names without the `sesame_` prefix (`redis`, `secret_file`,
@@ -38,19 +40,6 @@ pub struct ConfigBuilder {
     /// In declaration order, so errors and endpoint matching are predictable.
     providers: Vec<(String, ProviderDraft)>,
 }
-
-const GLOBAL_KEYS: &[&str] = &[
-    "redis",
-    "secret_file",
-    "redis_timeout",
-    "session_cache",
-    "session_idle_timeout",
-    "session_lifetime",
-    "redis_ca_file",
-    "redis_cert_file",
-    "redis_key_file",
-    "provider_concurrency",
-];
 
 /// Default of `sesame_provider_concurrency`: provider exchanges in flight per process. Below
 /// the 32 threads of nginx's undeclared `default` pool with room for session reads, and far
@@ -90,17 +79,22 @@ fn redacted_url(raw: &str) -> String {
 
 fn global_duration(key: &str, value: &str) -> Result<Duration, ConfigError> {
     parse_duration(value).ok_or_else(|| {
-        ConfigError::new(format!(
-            "sesame_{key} \"{value}\" is not a duration (write e.g. 500ms, 5s, 10m or 12h)"
-        ))
+        ConfigError::global(
+            key,
+            format!(
+                "{} \"{value}\" is not a duration (write e.g. 500ms, 5s, 10m or 12h)",
+                named(key)
+            ),
+        )
     })
 }
 
 fn set_once<T>(slot: &mut Option<T>, key: &str, value: T) -> Result<(), ConfigError> {
     if slot.is_some() {
-        return Err(ConfigError::new(format!(
-            "sesame_{key} is duplicate (write it once)"
-        )));
+        return Err(ConfigError::global(
+            key,
+            format!("{} is duplicate (write it once)", named(key)),
+        ));
     }
     *slot = Some(value);
     Ok(())
@@ -113,8 +107,12 @@ impl ConfigBuilder {
 
     pub fn set_global(&mut self, key: &str, value: &str) -> Result<(), ConfigError> {
         let value = value.trim();
-        if value.is_empty() && GLOBAL_KEYS.contains(&key) {
-            return Err(ConfigError::new(format!("sesame_{key} needs a value")));
+        let known = registry::global_keys().any(|d| d.key == key);
+        if value.is_empty() && known {
+            return Err(ConfigError::global(
+                key,
+                format!("{} needs a value", named(key)),
+            ));
         }
         match key {
             "redis" => {
@@ -129,17 +127,25 @@ impl ConfigBuilder {
                     "rediss+cluster://",
                 ];
                 if !schemes.iter().any(|s| value.starts_with(s)) {
-                    return Err(ConfigError::new(format!(
-                        "sesame_redis \"{}\" must be a redis://, rediss:// or unix:// URL, or redis+sentinel:// / redis+cluster:// (write e.g. redis://127.0.0.1:6379/0)",
-                        redacted_url(value)
-                    )));
+                    return Err(ConfigError::global(
+                        key,
+                        format!(
+                            "{} \"{}\" must be a redis://, rediss:// or unix:// URL, or redis+sentinel:// / redis+cluster:// (write e.g. redis://127.0.0.1:6379/0)",
+                            named(key),
+                            redacted_url(value)
+                        ),
+                    ));
                 }
                 // Parsing only: no connection is made before the server forks.
                 RedisTarget::parse(value).map_err(|e| {
-                    ConfigError::new(format!(
-                        "sesame_redis \"{}\" is not a valid Redis URL: {e}",
-                        redacted_url(value)
-                    ))
+                    ConfigError::global(
+                        key,
+                        format!(
+                            "{} \"{}\" is not a valid Redis URL: {e}",
+                            named(key),
+                            redacted_url(value)
+                        ),
+                    )
                 })?;
                 set_once(&mut self.redis, key, value.to_owned())
             }
@@ -150,8 +156,9 @@ impl ConfigBuilder {
             "redis_timeout" => {
                 let d = global_duration(key, value)?;
                 if d.is_zero() {
-                    return Err(ConfigError::new(
-                        "sesame_redis_timeout must be greater than 0 (write e.g. 1s)",
+                    return Err(ConfigError::global(
+                        key,
+                        format!("{} must be greater than 0 (write e.g. 1s)", named(key)),
                     ));
                 }
                 set_once(&mut self.redis_timeout, key, d)
@@ -162,8 +169,9 @@ impl ConfigBuilder {
                     .ok()
                     .filter(|n| (1..=MAX_PROVIDER_CONCURRENCY).contains(n))
                     .ok_or_else(|| {
-                        ConfigError::new(format!(
-                            "sesame_provider_concurrency \"{value}\" must be a number of concurrent provider exchanges from 1 to {MAX_PROVIDER_CONCURRENCY} (write e.g. 8; on nginx keep it below the threads of the pool that runs them)"
+                        ConfigError::global(key, format!(
+                            "{} \"{value}\" must be a number of concurrent provider exchanges from 1 to {MAX_PROVIDER_CONCURRENCY} (write e.g. 8; on nginx keep it below the threads of the pool that runs them)",
+                            named(key)
                         ))
                     })?;
                 set_once(&mut self.provider_concurrency, key, n)
@@ -175,9 +183,10 @@ impl ConfigBuilder {
             "session_idle_timeout" | "session_lifetime" => {
                 let d = global_duration(key, value)?;
                 if d < Duration::from_secs(1) {
-                    return Err(ConfigError::new(format!(
-                        "sesame_{key} must be at least 1s (write e.g. 30m or 12h)"
-                    )));
+                    return Err(ConfigError::global(
+                        key,
+                        format!("{} must be at least 1s (write e.g. 30m or 12h)", named(key)),
+                    ));
                 }
                 let slot = if key == "session_lifetime" {
                     &mut self.session_lifetime
@@ -186,14 +195,17 @@ impl ConfigBuilder {
                 };
                 set_once(slot, key, d)
             }
-            _ => Err(ConfigError::new(format!(
-                "unknown directive \"sesame_{key}\" (expected one of: {})",
-                GLOBAL_KEYS
-                    .iter()
-                    .map(|k| format!("sesame_{k}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ))),
+            _ => Err(ConfigError::global(
+                key,
+                format!(
+                    "unknown directive \"{}\" (expected one of: {})",
+                    named(key),
+                    registry::global_keys()
+                        .map(|d| named(d.key))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )),
         }
     }
 
@@ -204,14 +216,18 @@ impl ConfigBuilder {
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
         if !valid {
-            return Err(ConfigError::new(format!(
-                "sesame_provider \"{name}\": the name must be 1-64 letters, digits, - or _ (e.g. fc)"
-            )));
+            return Err(ConfigError::provider(
+                name,
+                None,
+                "the name must be 1-64 letters, digits, - or _ (e.g. fc)",
+            ));
         }
         if self.providers.iter().any(|(n, _)| n == name) {
-            return Err(ConfigError::new(format!(
-                "sesame_provider \"{name}\" is duplicate (each provider block needs its own name)"
-            )));
+            return Err(ConfigError::provider(
+                name,
+                None,
+                "is duplicate (each provider block needs its own name)",
+            ));
         }
         self.providers
             .push((name.to_owned(), ProviderDraft::default()));
@@ -225,13 +241,15 @@ impl ConfigBuilder {
             .find(|(n, _)| n == name)
             .map(|(_, d)| d)
             .ok_or_else(|| {
-                ConfigError::new(format!(
-                    "sesame_provider \"{name}\" is not declared (add a sesame_provider {name} {{ ... }} block first)"
-                ))
+                ConfigError::provider(
+                    name,
+                    None,
+                    "is not declared (add a provider block of that name first)",
+                )
             })?;
         draft
             .set(key, value)
-            .map_err(|m| ConfigError::new(format!("sesame_provider \"{name}\": {m}")))
+            .map_err(|m| ConfigError::provider(name, Some(key), m))
     }
 
     pub fn build(self) -> Result<Sesame, ConfigError> {
@@ -251,7 +269,7 @@ impl ConfigBuilder {
         let (config, redis_url) = self.validate()?;
         let store = match redis_url {
             Some(url) => RedisStore::with_tls(&url, config.session.redis_timeout, tls)
-                .map_err(|e| ConfigError::new(format!("sesame_redis: {e}")))?,
+                .map_err(|e| ConfigError::global("redis", format!("{}: {e}", named("redis"))))?,
             None => RedisStore::unconfigured(),
         };
         Ok((config, store))
@@ -261,12 +279,16 @@ impl ConfigBuilder {
     fn redis_tls(&mut self) -> Result<RedisTls, ConfigError> {
         let read = |key: &str, path: &str| -> Result<Vec<u8>, ConfigError> {
             let bytes = read_bytes_file(path).map_err(|e| {
-                ConfigError::new(format!("cannot read sesame_{key} \"{path}\": {e}"))
+                ConfigError::global(key, format!("cannot read {} \"{path}\": {e}", named(key)))
             })?;
             if !bytes.windows(11).any(|w| w == b"-----BEGIN ") {
-                return Err(ConfigError::new(format!(
-                    "sesame_{key} \"{path}\" is not a PEM file (expected -----BEGIN ...)"
-                )));
+                return Err(ConfigError::global(
+                    key,
+                    format!(
+                        "{} \"{path}\" is not a PEM file (expected -----BEGIN ...)",
+                        named(key)
+                    ),
+                ));
             }
             Ok(bytes)
         };
@@ -281,13 +303,23 @@ impl ConfigBuilder {
             )),
             (None, None) => None,
             (Some(_), None) => {
-                return Err(ConfigError::new(
-                    "sesame_redis_cert_file needs sesame_redis_key_file (the client certificate's private key)",
+                return Err(ConfigError::global(
+                    "redis_cert_file",
+                    format!(
+                        "{} needs {} (the client certificate's private key)",
+                        named("redis_cert_file"),
+                        named("redis_key_file")
+                    ),
                 ))
             }
             (None, Some(_)) => {
-                return Err(ConfigError::new(
-                    "sesame_redis_key_file needs sesame_redis_cert_file (the client certificate)",
+                return Err(ConfigError::global(
+                    "redis_key_file",
+                    format!(
+                        "{} needs {} (the client certificate)",
+                        named("redis_key_file"),
+                        named("redis_cert_file")
+                    ),
                 ))
             }
         };
@@ -308,35 +340,57 @@ impl ConfigBuilder {
                 .unwrap_or(Duration::from_secs(12 * 3600)),
         };
         if session.idle_timeout > session.lifetime {
-            return Err(ConfigError::new(
-                "sesame_session_idle_timeout is longer than sesame_session_lifetime (the absolute lifetime always wins; shorten the idle timeout)",
+            return Err(ConfigError::global(
+                "session_idle_timeout",
+                format!(
+                    "{} is longer than {} (the absolute lifetime always wins; shorten the idle timeout)",
+                    named("session_idle_timeout"),
+                    named("session_lifetime")
+                ),
             ));
         }
 
         let secret = match (&self.secret_file, self.providers.is_empty()) {
             (Some(path), _) => {
                 let raw = read_bytes_file(path).map_err(|e| {
-                    ConfigError::new(format!("cannot read sesame_secret_file \"{path}\": {e}"))
+                    ConfigError::global(
+                        "secret_file",
+                        format!("cannot read {} \"{path}\": {e}", named("secret_file")),
+                    )
                 })?;
                 let trimmed = raw.trim_ascii_end();
                 if trimmed.len() < MIN_SECRET_LEN {
-                    return Err(ConfigError::new(format!(
-                        "sesame_secret_file \"{path}\" holds {} bytes; it needs at least {MIN_SECRET_LEN} random bytes (create it with: openssl rand -hex 32 > {path})",
-                        trimmed.len()
-                    )));
+                    return Err(ConfigError::global(
+                        "secret_file",
+                        format!(
+                            "{} \"{path}\" holds {} bytes; it needs at least {MIN_SECRET_LEN} random bytes (create it with: openssl rand -hex 32 > {path})",
+                            named("secret_file"),
+                            trimmed.len()
+                        ),
+                    ));
                 }
                 trimmed.to_vec()
             }
             (None, true) => Vec::new(),
             (None, false) => {
-                return Err(ConfigError::new(
-                    "sesame_secret_file is missing (write e.g. sesame_secret_file /etc/nginx/sesame.secret; created with: openssl rand -hex 32)",
+                return Err(ConfigError::global(
+                    "secret_file",
+                    format!(
+                        "{} is missing (write e.g. {} created with: openssl rand -hex 32)",
+                        named("secret_file"),
+                        written(Scope::Http, "secret_file", "/etc/sesame/sesame.secret")
+                    ),
                 ))
             }
         };
         if self.redis.is_none() && !self.providers.is_empty() {
-            return Err(ConfigError::new(
-                "sesame_redis is missing (write e.g. sesame_redis redis://127.0.0.1:6379/0;)",
+            return Err(ConfigError::global(
+                "redis",
+                format!(
+                    "{} is missing (write e.g. {})",
+                    named("redis"),
+                    written(Scope::Http, "redis", "redis://127.0.0.1:6379/0")
+                ),
             ));
         }
 
@@ -344,10 +398,10 @@ impl ConfigBuilder {
         for (name, draft) in self.providers {
             let cfg = draft
                 .finish(&name)
-                .map_err(|m| ConfigError::new(format!("sesame_provider \"{name}\": {m}")))?;
+                .map_err(|f| ConfigError::provider(&name, Some(f.key), f.message))?;
             check_endpoint_clash(&providers, &cfg)?;
             let client = OidcClient::new(cfg.settings.clone())
-                .map_err(|e| ConfigError::new(format!("sesame_provider \"{name}\": {e}")))?;
+                .map_err(|e| ConfigError::provider(&name, None, e.to_string()))?;
             providers.push((cfg, client));
         }
         let config = EngineConfig {
@@ -377,11 +431,17 @@ fn session_cache_ttl(
         return Ok(DEFAULT_SESSION_CACHE.min(idle_timeout / 4));
     };
     if !ttl.is_zero() && ttl.saturating_mul(2) >= idle_timeout {
-        return Err(ConfigError::new(format!(
-            "sesame_session_cache {} must be shorter than half of sesame_session_idle_timeout ({}): a logout or a \"sesame sessions kill\" reaches the other workers only after the cache lifetime (write e.g. sesame_session_cache 5s, or 0 to read Redis on every request)",
-            show_duration(ttl),
-            show_duration(idle_timeout)
-        )));
+        return Err(ConfigError::global(
+            "session_cache",
+            format!(
+                "{} {} must be shorter than half of {} ({}): a logout or a \"sesame sessions kill\" reaches the other workers only after the cache lifetime (write e.g. {} or 0 to read Redis on every request)",
+                named("session_cache"),
+                show_duration(ttl),
+                named("session_idle_timeout"),
+                show_duration(idle_timeout),
+                written(Scope::Http, "session_cache", "5s")
+            ),
+        ));
     }
     Ok(ttl)
 }
@@ -419,10 +479,16 @@ fn check_endpoint_clash(
     let new_paths = paths(new);
     for (other, _) in existing {
         if let Some(clash) = paths(other).iter().find(|p| new_paths.contains(p)) {
-            return Err(ConfigError::new(format!(
-                "sesame_provider \"{}\": path {clash} is already used by sesame_provider \"{}\" (give each provider its own redirect_uri and post_logout_redirect_uri)",
-                new.settings.name, other.settings.name
-            )));
+            return Err(ConfigError::provider(
+                &new.settings.name,
+                Some("redirect_uri"),
+                format!(
+                    "path {clash} is already used by {} (give each provider its own {} and {})",
+                    written(Scope::Http, "provider", &other.settings.name),
+                    registry::provider_name("redirect_uri"),
+                    registry::provider_name("post_logout_redirect_uri")
+                ),
+            ));
         }
     }
     Ok(())

@@ -6,6 +6,7 @@ use std::time::Duration;
 use super::duration::parse_duration;
 use super::presets::{Preset, PRESET_NAMES};
 use super::read_text_file;
+use super::registry::{self, provider_name as named, written, Scope};
 use crate::oidc::{OidcSettings, SigningAlg, TokenAuth, UserinfoMode};
 
 /// A provider block as written; every field is `None` until its directive is seen.
@@ -47,35 +48,28 @@ pub struct ProviderConfig {
     pub error_pages: std::collections::BTreeMap<String, String>,
 }
 
-pub const PROVIDER_KEYS: &[&str] = &[
-    "preset",
-    "issuer",
-    "discovery_url",
-    "client_id",
-    "client_secret_file",
-    "redirect_uri",
-    "post_logout_redirect_uri",
-    "logout_redirect",
-    "scope",
-    "acr_values",
-    "required_acr",
-    "id_token_alg",
-    "userinfo",
-    "token_auth",
-    "pkce",
-    "ca_file",
-    "remote_user_claim",
-    "http_timeout",
-    "metadata_ttl",
-    "leeway",
-    "error_pages",
-];
+/// A cross-check that failed: the provider key it is about and the message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyFault {
+    pub key: &'static str,
+    pub message: String,
+}
+
+fn fault(key: &'static str, message: String) -> KeyFault {
+    KeyFault { key, message }
+}
+
+/// A provider key with its value inside a sentence ("with preset franceconnect-production").
+fn written_inline(key: &str, value: &str) -> String {
+    format!("{} {value}", named(key))
+}
 
 /// Stores `value` in `slot` unless it was already set (a repeated directive is a mistake).
 fn once<T>(slot: &mut Option<T>, key: &str, value: T) -> Result<(), String> {
     if slot.is_some() {
         return Err(format!(
-            "{key} is duplicate (write it once per provider block)"
+            "{} is duplicate (write it once per provider block)",
+            named(key)
         ));
     }
     *slot = Some(value);
@@ -84,15 +78,21 @@ fn once<T>(slot: &mut Option<T>, key: &str, value: T) -> Result<(), String> {
 
 fn parse_url(key: &str, value: &str) -> Result<url::Url, String> {
     let url = url::Url::parse(value)
-        .map_err(|e| format!("{key} \"{value}\" is not an absolute URL ({e})"))?;
+        .map_err(|e| format!("{} \"{value}\" is not an absolute URL ({e})", named(key)))?;
     if url.scheme() != "https" && url.scheme() != "http" {
-        return Err(format!("{key} \"{value}\" must start with https://"));
+        return Err(format!(
+            "{} \"{value}\" must start with https://",
+            named(key)
+        ));
     }
     if url.fragment().is_some() {
-        return Err(format!("{key} \"{value}\" must not contain a #fragment"));
+        return Err(format!(
+            "{} \"{value}\" must not contain a #fragment",
+            named(key)
+        ));
     }
     if url.host_str().is_none() {
-        return Err(format!("{key} \"{value}\" has no host"));
+        return Err(format!("{} \"{value}\" has no host", named(key)));
     }
     Ok(url)
 }
@@ -103,7 +103,10 @@ fn parse_words(value: &str) -> Vec<String> {
 
 fn parse_time(key: &str, value: &str) -> Result<Duration, String> {
     parse_duration(value).ok_or_else(|| {
-        format!("{key} \"{value}\" is not a duration (write e.g. 500ms, 5s, 10m or 12h)")
+        format!(
+            "{} \"{value}\" is not a duration (write e.g. 500ms, 5s, 10m or 12h)",
+            named(key)
+        )
     })
 }
 
@@ -115,13 +118,17 @@ impl ProviderDraft {
     /// Syntax check of one directive; the message lacks the `sesame_provider "NAME": ` prefix.
     pub fn set(&mut self, key: &str, value: &str) -> Result<(), String> {
         let value = value.trim();
+        let n = named(key);
         if value.is_empty() {
-            return Err(format!("{key} needs a value"));
+            return Err(format!("{} needs a value", named(key)));
         }
         match key {
             "preset" => {
                 let preset = Preset::parse(value).ok_or_else(|| {
-                    format!("unknown preset \"{value}\" (expected one of {PRESET_NAMES})")
+                    format!(
+                        "unknown {} \"{value}\" (expected one of {PRESET_NAMES})",
+                        named("preset")
+                    )
                 })?;
                 once(&mut self.preset, key, preset)
             }
@@ -150,7 +157,7 @@ impl ProviderDraft {
             "logout_redirect" => {
                 if !is_local_path(value) {
                     return Err(format!(
-                        "logout_redirect \"{value}\" must be a local path such as / or /goodbye"
+                        "{n} \"{value}\" must be a local path such as / or /goodbye"
                     ));
                 }
                 once(&mut self.logout_redirect, key, value.to_owned())
@@ -159,7 +166,8 @@ impl ProviderDraft {
                 let words = parse_words(value);
                 if !words.iter().any(|w| w == "openid") {
                     return Err(format!(
-                        "scope \"{value}\" must contain openid (write e.g. scope openid email;)"
+                        "{n} \"{value}\" must contain openid (write e.g. {example})",
+                        example = written(Scope::Provider, "scope", "openid email")
                     ));
                 }
                 once(&mut self.scope, key, words)
@@ -167,9 +175,7 @@ impl ProviderDraft {
             "acr_values" => once(&mut self.acr_values, key, parse_words(value)),
             "required_acr" => {
                 if value.contains(char::is_whitespace) {
-                    return Err(format!(
-                        "required_acr \"{value}\" must be one level, e.g. eidas1"
-                    ));
+                    return Err(format!("{n} \"{value}\" must be one level, e.g. eidas1"));
                 }
                 once(&mut self.required_acr, key, value.to_owned())
             }
@@ -180,7 +186,8 @@ impl ProviderDraft {
                     "HS256" if self.preset.is_some_and(Preset::is_proconnect) => SigningAlg::HS256,
                     _ => {
                         return Err(format!(
-                            "id_token_alg \"{value}\" is not supported (expected ES256 or RS256; HS256 only for a client registered so at ProConnect, after preset proconnect-...)"
+                            "{n} \"{value}\" is not supported (expected ES256 or RS256; HS256 only for a client registered so at ProConnect, after {preset} proconnect-...)",
+                            preset = named("preset")
                         ))
                     }
                 };
@@ -193,7 +200,7 @@ impl ProviderDraft {
                     "off" => UserinfoMode::Skip,
                     _ => {
                         return Err(format!(
-                            "userinfo \"{value}\" is not valid (expected jwt, json or off)"
+                            "{n} \"{value}\" is not valid (expected jwt, json or off)"
                         ))
                     }
                 };
@@ -204,7 +211,7 @@ impl ProviderDraft {
                     "client_secret_post" => TokenAuth::ClientSecretPost,
                     "client_secret_basic" => TokenAuth::ClientSecretBasic,
                     _ => return Err(format!(
-                        "token_auth \"{value}\" is not valid (expected client_secret_post or client_secret_basic)"
+                        "{n} \"{value}\" is not valid (expected client_secret_post or client_secret_basic)"
                     )),
                 };
                 once(&mut self.token_auth, key, auth)
@@ -213,27 +220,21 @@ impl ProviderDraft {
                 let on = match value {
                     "on" => true,
                     "off" => false,
-                    _ => {
-                        return Err(format!(
-                            "pkce \"{value}\" is not valid (expected on or off)"
-                        ))
-                    }
+                    _ => return Err(format!("{n} \"{value}\" is not valid (expected on or off)")),
                 };
                 once(&mut self.pkce, key, on)
             }
             "ca_file" => once(&mut self.ca_file, key, value.to_owned()),
             "remote_user_claim" => {
                 if value.contains(char::is_whitespace) {
-                    return Err(format!(
-                        "remote_user_claim \"{value}\" must be one claim name"
-                    ));
+                    return Err(format!("{n} \"{value}\" must be one claim name"));
                 }
                 once(&mut self.remote_user_claim, key, value.to_owned())
             }
             "http_timeout" => {
                 let d = parse_time(key, value)?;
                 if d.is_zero() {
-                    return Err("http_timeout must be greater than 0".into());
+                    return Err(format!("{n} must be greater than 0"));
                 }
                 once(&mut self.http_timeout, key, d)
             }
@@ -248,57 +249,98 @@ impl ProviderDraft {
             "error_pages" => once(&mut self.error_pages, key, value.to_owned()),
             _ => Err(format!(
                 "unknown directive \"{key}\" (expected one of: {})",
-                PROVIDER_KEYS.join(", ")
+                registry::provider_keys()
+                    .map(|d| named(d.key))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )),
         }
     }
 
-    /// Cross-checks, defaults and file reads. The message lacks the provider prefix.
-    pub fn finish(self, name: &str) -> Result<ProviderConfig, String> {
+    /// Cross-checks, defaults and file reads: the key a mistake is about, and the message
+    /// (without the provider prefix).
+    pub fn finish(self, name: &str) -> Result<ProviderConfig, KeyFault> {
         let preset = self.preset.unwrap_or(Preset::Generic);
         let defaults = preset.defaults();
-        let with_preset = format!("with preset {}", preset.name());
+        let with_preset = format!("with {}", written_inline("preset", preset.name()));
 
         let issuer = match (self.issuer, defaults.issuer) {
             (Some(issuer), _) => issuer,
             (None, Some(issuer)) => issuer.to_owned(),
             (None, None) => {
-                return Err(
-                    "issuer is missing (write e.g. issuer https://idp.example/realms/x; or use a preset)"
-                        .into(),
-                )
+                return Err(fault(
+                    "issuer",
+                    format!(
+                        "{} is missing (write e.g. {} or use a preset)",
+                        named("issuer"),
+                        written(Scope::Provider, "issuer", "https://idp.example/realms/x")
+                    ),
+                ))
             }
         };
-        let client_id = self
-            .client_id
-            .ok_or("client_id is missing (write the client_id the provider gave you)")?;
-        let secret_path = self.client_secret_file.ok_or(
-            "client_secret_file is missing (write the path of a file holding the client secret)",
-        )?;
-        let (redirect_raw, redirect_uri) = self
-            .redirect_uri
-            .ok_or("redirect_uri is missing (write the callback URL registered with the provider, e.g. https://www.example.fr/sesame/callback)")?;
+        let client_id = self.client_id.ok_or_else(|| {
+            fault(
+                "client_id",
+                format!(
+                    "{} is missing (write the client_id the provider gave you)",
+                    named("client_id")
+                ),
+            )
+        })?;
+        let secret_path = self.client_secret_file.ok_or_else(|| {
+            fault(
+                "client_secret_file",
+                format!(
+                    "{} is missing (write the path of a file holding the client secret)",
+                    named("client_secret_file")
+                ),
+            )
+        })?;
+        let (redirect_raw, redirect_uri) = self.redirect_uri.ok_or_else(|| {
+            fault(
+                "redirect_uri",
+                format!(
+                    "{} is missing (write the callback URL registered with the provider, e.g. https://www.example.fr/sesame/callback)",
+                    named("redirect_uri")
+                ),
+            )
+        })?;
 
         if preset.is_production() {
             if redirect_uri.scheme() != "https" {
-                return Err(format!("redirect_uri must be https {with_preset}"));
+                return Err(fault(
+                    "redirect_uri",
+                    format!("{} must be https {with_preset}", named("redirect_uri")),
+                ));
             }
             if let Some((_, uri)) = &self.post_logout_redirect_uri {
                 if uri.scheme() != "https" {
-                    return Err(format!(
-                        "post_logout_redirect_uri must be https {with_preset}"
+                    return Err(fault(
+                        "post_logout_redirect_uri",
+                        format!(
+                            "{} must be https {with_preset}",
+                            named("post_logout_redirect_uri")
+                        ),
                     ));
                 }
             }
             if !issuer.starts_with("https://") {
-                return Err(format!("issuer must be https {with_preset}"));
+                return Err(fault(
+                    "issuer",
+                    format!("{} must be https {with_preset}", named("issuer")),
+                ));
             }
         }
         if let Some((_, post_logout)) = &self.post_logout_redirect_uri {
             if post_logout.path() == redirect_uri.path() {
-                return Err(
-                    "post_logout_redirect_uri must have a different path than redirect_uri".into(),
-                );
+                return Err(fault(
+                    "post_logout_redirect_uri",
+                    format!(
+                        "{} must have a different path than {}",
+                        named("post_logout_redirect_uri"),
+                        named("redirect_uri")
+                    ),
+                ));
             }
         }
 
@@ -310,8 +352,12 @@ impl ProviderDraft {
         let userinfo = self.userinfo.unwrap_or(defaults.userinfo);
 
         if self.id_token_alg == Some(SigningAlg::HS256) && !preset.is_proconnect() {
-            return Err(format!(
-                "id_token_alg HS256 is only accepted with a ProConnect preset (a shared-secret algorithm elsewhere invites algorithm confusion) {with_preset}"
+            return Err(fault(
+                "id_token_alg",
+                format!(
+                    "{} HS256 is only accepted with a ProConnect preset (a shared-secret algorithm elsewhere invites algorithm confusion) {with_preset}",
+                    named("id_token_alg")
+                ),
             ));
         }
         if preset.is_proconnect() {
@@ -319,14 +365,22 @@ impl ProviderDraft {
                 .iter()
                 .find(|a| !crate::oidc::PC_ACR_VALUES.contains(&a.as_str()))
             {
-                return Err(format!(
-                    "acr_values \"{bad}\" is not a ProConnect level (expected some of: {}) {with_preset}",
-                    crate::oidc::PC_ACR_VALUES.join(" ")
+                return Err(fault(
+                    "acr_values",
+                    format!(
+                        "{} \"{bad}\" is not a ProConnect level (expected some of: {}) {with_preset}",
+                        named("acr_values"),
+                        crate::oidc::PC_ACR_VALUES.join(" ")
+                    ),
                 ));
             }
             if self.post_logout_redirect_uri.is_none() {
-                return Err(format!(
-                    "post_logout_redirect_uri is missing: ProConnect logout needs the exact registered URI {with_preset}"
+                return Err(fault(
+                    "post_logout_redirect_uri",
+                    format!(
+                        "{} is missing: ProConnect logout needs the exact registered URI {with_preset}",
+                        named("post_logout_redirect_uri")
+                    ),
                 ));
             }
         }
@@ -334,43 +388,79 @@ impl ProviderDraft {
             // Refuse here what FranceConnect would refuse at the first login
             // (docs/federations.md §3.1, §3.9).
             if pkce {
-                return Err(format!(
-                    "pkce on is refused by FranceConnect (it rejects code_challenge); remove it {with_preset}"
+                return Err(fault(
+                    "pkce",
+                    format!(
+                        "{} on is refused by FranceConnect (it rejects code_challenge); remove it {with_preset}",
+                        named("pkce")
+                    ),
                 ));
             }
             if acr_values.is_empty() || acr_values.iter().any(|a| a != "eidas1") {
-                return Err(format!(
-                    "acr_values \"{}\" is refused by FranceConnect (only eidas1; eidas2/eidas3 are FranceConnect+) {with_preset}",
-                    acr_values.join(" ")
+                return Err(fault(
+                    "acr_values",
+                    format!(
+                        "{} \"{}\" is refused by FranceConnect (only eidas1; eidas2/eidas3 are FranceConnect+) {with_preset}",
+                        named("acr_values"),
+                        acr_values.join(" ")
+                    ),
                 ));
             }
             if let Some(required) = &self.required_acr {
                 if required != "eidas1" {
-                    return Err(format!(
-                        "required_acr \"{required}\" can never be met: FranceConnect only delivers eidas1 {with_preset}"
+                    return Err(fault(
+                        "required_acr",
+                        format!(
+                            "{} \"{required}\" can never be met: FranceConnect only delivers eidas1 {with_preset}",
+                            named("required_acr")
+                        ),
                     ));
                 }
             }
             if self.post_logout_redirect_uri.is_none() {
-                return Err(format!(
-                    "post_logout_redirect_uri is missing: FranceConnect requires it {with_preset} (write the logout return URL registered with FranceConnect)"
+                return Err(fault(
+                    "post_logout_redirect_uri",
+                    format!(
+                        "{} is missing: FranceConnect requires it {with_preset} (write the logout return URL registered with FranceConnect)",
+                        named("post_logout_redirect_uri")
+                    ),
                 ));
             }
             if userinfo == UserinfoMode::Json {
-                return Err(format!(
-                    "userinfo json does not work with FranceConnect (it signs userinfo; write userinfo jwt) {with_preset}"
+                return Err(fault(
+                    "userinfo",
+                    format!(
+                        "{} json does not work with FranceConnect (it signs userinfo; write {}) {with_preset}",
+                        named("userinfo"),
+                        written_inline("userinfo", "jwt")
+                    ),
                 ));
             }
         }
 
-        let client_secret = read_text_file(&secret_path)
-            .map_err(|e| format!("cannot read client_secret_file \"{secret_path}\": {e}"))?;
+        let client_secret = read_text_file(&secret_path).map_err(|e| {
+            fault(
+                "client_secret_file",
+                format!(
+                    "cannot read {} \"{secret_path}\": {e}",
+                    named("client_secret_file")
+                ),
+            )
+        })?;
         let client_secret = client_secret.trim().to_owned();
         if client_secret.is_empty() {
-            return Err(format!("client_secret_file \"{secret_path}\" is empty"));
+            return Err(fault(
+                "client_secret_file",
+                format!("{} \"{secret_path}\" is empty", named("client_secret_file")),
+            ));
         }
         if let Some(ca) = &self.ca_file {
-            read_text_file(ca).map_err(|e| format!("cannot read ca_file \"{ca}\": {e}"))?;
+            read_text_file(ca).map_err(|e| {
+                fault(
+                    "ca_file",
+                    format!("cannot read {} \"{ca}\": {e}", named("ca_file")),
+                )
+            })?;
         }
 
         let discovery_url = self.discovery_url.unwrap_or_else(|| {
@@ -406,7 +496,7 @@ impl ProviderDraft {
             logout_redirect: self.logout_redirect.unwrap_or_else(|| "/".into()),
             remote_user_claim: self.remote_user_claim.unwrap_or_else(|| "sub".into()),
             error_pages: match &self.error_pages {
-                Some(dir) => read_error_pages(dir)?,
+                Some(dir) => read_error_pages(dir).map_err(|m| fault("error_pages", m))?,
                 None => Default::default(),
             },
         })
@@ -429,10 +519,17 @@ pub const ERROR_PAGE_KINDS: &[&str] = &[
 
 /// Reads `DIR/<kind>.html` for every known kind present; at least one must exist.
 fn read_error_pages(dir: &str) -> Result<std::collections::BTreeMap<String, String>, String> {
-    let meta = std::fs::metadata(dir)
-        .map_err(|e| format!("error_pages \"{dir}\": cannot read the directory: {e}"))?;
+    let meta = std::fs::metadata(dir).map_err(|e| {
+        format!(
+            "{} \"{dir}\": cannot read the directory: {e}",
+            named("error_pages")
+        )
+    })?;
     if !meta.is_dir() {
-        return Err(format!("error_pages \"{dir}\" is not a directory"));
+        return Err(format!(
+            "{} \"{dir}\" is not a directory",
+            named("error_pages")
+        ));
     }
     let mut pages = std::collections::BTreeMap::new();
     for kind in ERROR_PAGE_KINDS {
@@ -444,7 +541,8 @@ fn read_error_pages(dir: &str) -> Result<std::collections::BTreeMap<String, Stri
     }
     if pages.is_empty() {
         return Err(format!(
-            "error_pages \"{dir}\" holds none of {} (.html)",
+            "{} \"{dir}\" holds none of {} (.html)",
+            named("error_pages"),
             ERROR_PAGE_KINDS.join(", ")
         ));
     }

@@ -39,7 +39,7 @@ fn builder(dir: &Dir, url: &str) -> ConfigBuilder {
 fn err_of<T>(r: Result<T, ConfigError>) -> String {
     match r {
         Ok(_) => panic!("expected a configuration error"),
-        Err(e) => e.message,
+        Err(e) => e.to_string(),
     }
 }
 

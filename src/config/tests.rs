@@ -52,7 +52,7 @@ fn fc_builder(files: &Files) -> ConfigBuilder {
 }
 
 fn err_of(r: Result<impl std::fmt::Debug, ConfigError>) -> String {
-    r.expect_err("expected a configuration error").message
+    r.expect_err("expected a configuration error").to_string()
 }
 
 fn provider_of(b: ConfigBuilder) -> ProviderConfig {

@@ -55,7 +55,7 @@ fn pc_builder(files: &Files, preset: &str, extra: &[(&str, &str)]) -> ConfigBuil
 fn err_of(b: ConfigBuilder) -> String {
     match b.validate() {
         Ok(_) => panic!("expected a configuration error"),
-        Err(e) => e.message,
+        Err(e) => e.to_string(),
     }
 }
 
@@ -147,7 +147,7 @@ fn hs256_before_a_proconnect_preset_is_refused_at_once() {
     let msg = b
         .set_provider("pc", "id_token_alg", "HS256")
         .unwrap_err()
-        .message;
+        .to_string();
     assert!(msg.contains("HS256 only"), "{msg}");
 }
 

@@ -219,38 +219,54 @@ impl Sesame {
 
     /// Config time: resolve a location's settings against the configured providers.
     pub fn location(&self, spec: &LocationSpec) -> Result<Location, ConfigError> {
+        use crate::config::registry::{http_name, location_name};
         let directive = match spec.mode {
-            LocationMode::Protect => "sesame",
-            LocationMode::Logout | LocationMode::LogoutLocal => "sesame_logout",
+            LocationMode::Protect => location_name("protect"),
+            LocationMode::Logout | LocationMode::LogoutLocal => location_name("logout"),
         };
         let provider = self.inner.provider_index(&spec.provider).ok_or_else(|| {
             let declared: Vec<&str> = self.inner.providers.iter().map(|p| p.name()).collect();
-            ConfigError::new(format!(
-                "{directive} {}: no sesame_provider named \"{}\" (declared: {})",
-                spec.provider,
-                spec.provider,
-                if declared.is_empty() {
-                    "none; add a sesame_provider block at http level".to_owned()
-                } else {
-                    declared.join(", ")
-                }
-            ))
+            ConfigError::location(
+                None,
+                format!(
+                    "{directive} {}: no {} named \"{}\" (declared: {})",
+                    spec.provider,
+                    http_name("provider"),
+                    spec.provider,
+                    if declared.is_empty() {
+                        format!("none; add a {} block at http level", http_name("provider"))
+                    } else {
+                        declared.join(", ")
+                    }
+                ),
+            )
         })?;
         if spec.mode != LocationMode::Protect {
             if let Some((key, _)) = spec.options.first() {
-                return Err(ConfigError::new(format!(
-                    "{directive} {}: option \"{key}\" only applies to a protected location (sesame {})",
-                    spec.provider, spec.provider
-                )));
+                return Err(ConfigError::location(
+                    Some(key),
+                    format!(
+                        "{directive} {}: option \"{key}\" only applies to a protected location ({} {})",
+                        spec.provider,
+                        location_name("protect"),
+                        spec.provider
+                    ),
+                ));
             }
         }
         let federation = self.inner.providers[provider].cfg.settings.federation;
         let rules =
-            crate::policy::LocationRules::parse(federation, &spec.options).map_err(|m| {
-                ConfigError::new(format!(
-                    "sesame {} (provider \"{}\"): {m}",
-                    spec.provider, spec.provider
-                ))
+            crate::policy::LocationRules::parse(federation, &spec.options).map_err(|f| {
+                ConfigError::location(
+                    Some(&f.key),
+                    format!(
+                        "{} {} (provider \"{}\"): {}",
+                        location_name("protect"),
+                        spec.provider,
+                        spec.provider,
+                        f.message
+                    ),
+                )
             })?;
         Ok(Location {
             inner: Arc::new(LocationPolicy {

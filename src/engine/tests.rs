@@ -778,7 +778,7 @@ fn location_with_unknown_provider_is_a_config_error() {
         })
         .unwrap_err();
     assert_eq!(
-        err.message,
+        err.to_string(),
         "sesame nope: no sesame_provider named \"nope\" (declared: op, other)"
     );
 }
@@ -1040,7 +1040,9 @@ mod location_policy {
                 options: vec![("acr".into(), "eidas1".into())],
             })
             .unwrap_err();
-        assert!(err.message.contains("only applies to a protected location"));
+        assert!(err
+            .to_string()
+            .contains("only applies to a protected location"));
     }
 }
 

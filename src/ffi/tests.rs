@@ -458,9 +458,7 @@ fn ffi_empty_strings_are_returned_as_null_and_zero() {
         assert_eq!(text(n), "birthplace");
         assert!(is_null_empty(v));
         sesame_outcome_free(o);
-        let err = Box::into_raw(Box::new(SesameError {
-            message: String::new(),
-        }));
+        let err = Box::into_raw(Box::new(SesameError::from(String::new())));
         assert!(is_null_empty(sesame_error_message(err)));
         sesame_error_free(err);
     }
@@ -538,5 +536,77 @@ fn ffi_cookie_header_loses_sesames_cookies_into_the_callers_buffer() {
             sesame_without_own_cookies(null(), s(header), buf.as_mut_ptr().cast(), null_mut()),
             -1
         );
+    }
+}
+
+#[test]
+fn ffi_config_error_names_its_subject_and_reads_in_apache_syntax() {
+    // SAFETY: pointers created and kept alive by this test, lengths match.
+    unsafe {
+        let b = sesame_config_builder_new();
+        let mut err = null_mut();
+        let rc =
+            sesame_config_set_global(b, s("redis_timeout").ptr, 13, s("soon").ptr, 4, &mut err);
+        assert_eq!(rc, -1);
+        let (mut provider, mut key) = (EMPTY, EMPTY);
+        assert_eq!(
+            sesame_error_subject(err, &mut provider, &mut key),
+            SESAME_SUBJECT_GLOBAL
+        );
+        assert_eq!(text(key), "redis_timeout");
+        assert!(text(provider).is_empty());
+        let apache = text(sesame_error_render(err, SESAME_SYNTAX_APACHE));
+        assert!(
+            apache.starts_with("SesameRedisTimeout \"soon\" is not a duration"),
+            "{apache}"
+        );
+        let nginx = text(sesame_error_render(err, SESAME_SYNTAX_NGINX));
+        assert!(
+            nginx.starts_with("sesame_redis_timeout \"soon\""),
+            "{nginx}"
+        );
+        sesame_error_free(err);
+
+        assert_eq!(sesame_config_add_provider(b, s("fc").ptr, 2, null_mut()), 0);
+        let mut err = null_mut();
+        let rc = sesame_config_set_provider(
+            b,
+            s("fc").ptr,
+            2,
+            s("pkce").ptr,
+            4,
+            s("maybe").ptr,
+            5,
+            &mut err,
+        );
+        assert_eq!(rc, -1);
+        assert_eq!(
+            sesame_error_subject(err, &mut provider, &mut key),
+            SESAME_SUBJECT_PROVIDER
+        );
+        assert_eq!((text(provider), text(key)), ("fc".into(), "pkce".into()));
+        assert!(text(sesame_error_render(err, SESAME_SYNTAX_APACHE))
+            .starts_with("<SesameProvider fc>: PKCE \"maybe\""));
+        sesame_error_free(err);
+        sesame_config_builder_free(b);
+        assert_eq!(
+            sesame_error_subject(null(), null_mut(), null_mut()),
+            SESAME_SUBJECT_WHOLE
+        );
+    }
+}
+
+#[test]
+fn ffi_apache_provider_spelling_maps_to_the_core_key() {
+    // SAFETY: pointers created and kept alive by this test, lengths match.
+    unsafe {
+        assert_eq!(text(sesame_provider_key(s("ClientID").ptr, 8)), "client_id");
+        assert_eq!(text(sesame_provider_key(s("clientid").ptr, 8)), "client_id");
+        assert_eq!(
+            text(sesame_provider_key(s("MetadataTTL").ptr, 11)),
+            "metadata_ttl"
+        );
+        assert!(text(sesame_provider_key(s("ClientSecret").ptr, 12)).is_empty());
+        assert!(text(sesame_provider_key(null(), 0)).is_empty());
     }
 }

@@ -144,9 +144,10 @@ impl RedisTarget {
         if raw.contains('#') {
             // The redis crate reads a `#insecure` fragment as "do not check the TLS certificate";
             // no fragment means anything else, so none is accepted.
-            return Err(
-                "a URL fragment (#...) is not allowed: #insecure would turn off the check of the Redis server's TLS certificate (give its CA with sesame_redis_ca_file instead; write a # inside a password as %23)".to_owned(),
-            );
+            return Err(format!(
+                "a URL fragment (#...) is not allowed: #insecure would turn off the check of the Redis server's TLS certificate (give its CA with {} instead; write a # inside a password as %23)",
+                crate::config::registry::http_name("redis_ca_file")
+            ));
         }
         let (scheme, rest) = raw.split_once("://").ok_or_else(|| {
             "must be a redis://, rediss://, redis+sentinel://, redis+cluster:// or unix:// URL (write e.g. redis://127.0.0.1:6379/0)".to_owned()

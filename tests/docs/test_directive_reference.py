@@ -18,8 +18,9 @@ def registered_http_directives():
 
 
 def registered_provider_directives():
-    table = _code("nginx/src/conf/provider_keys.rs").split("PROVIDER_DIRECTIVES", 1)[1].split("];", 1)[0]
-    return set(re.findall(r'\("([a-z_]+)",\s*NGX_CONF', table))
+    """The provider keys of the core's directive registry (nginx reads its block table there)."""
+    table = _code("src/config/registry.rs").split("pub const DIRECTIVES", 1)[1]
+    return set(re.findall(r'\bprovider\(\s*"([a-z_]+)",', table))
 
 
 def registered_variables():

@@ -26,7 +26,34 @@ def unknown_provider_in_logout(site):
     site.locations = STANDARD_LOCATIONS.replace("SesameLogout fc", "SesameLogout nosuch")
 
 
-APACHE_CASES = [c for c in CASES if c[0].__name__ not in NGINX_ONLY] + [
+# The same mistakes, read by an Apache operator: the core names each directive as httpd.conf
+# writes it (never nginx's sesame_secret_file or client_id).
+APACHE_WORDS = {
+    "client_id": "ClientID",
+    "preset": "Preset",
+    "redirect_uri": "RedirectURI",
+    "secret_file": "SesameSecretFile",
+    "client_secret_file": "ClientSecretFile",
+    "pkce": "PKCE",
+    "acr_values": "AcrValues",
+    "post_logout_redirect_uri": "PostLogoutRedirectURI",
+    "scope": "Scope",
+    "redis": "SesameRedis",
+    "redis_timeout": "SesameRedisTimeout",
+    "session_idle_timeout": "SesameSessionIdleTimeout",
+    "session_lifetime": "SesameSessionLifetime",
+    "issuer": "Issuer",
+    "session_cache 15m": "SesameSessionCache 15m",
+    "half of sesame_session_idle_timeout (30m)": "half of SesameSessionIdleTimeout (30m)",
+}
+
+
+def _in_apache_words(case):
+    mutate, words, at_line = case
+    return mutate, [APACHE_WORDS.get(w, w) for w in words], at_line
+
+
+APACHE_CASES = [_in_apache_words(c) for c in CASES if c[0].__name__ not in NGINX_ONLY] + [
     (unknown_provider_in_location, ["nosuch"], False),
     (unknown_provider_in_logout, ["nosuch"], False),
 ]
@@ -52,6 +79,7 @@ def test_bad_config_fails_apache_t_with_the_core_message(mutate, words, at_line,
     assert "Syntax OK" not in out
     for word in words:
         assert word in out, f"{word!r} missing from: {out}"
+    assert "sesame_" not in out.replace("mod_sesame", ""), f"nginx syntax told to an Apache operator: {out}"
     # Every error names the configuration file and line it is about.
     assert "apache.conf" in out, out
     if at_line:

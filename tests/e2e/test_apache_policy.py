@@ -146,7 +146,7 @@ def test_option_franceconnect_rejects_fails_config_test_with_the_core_reason(mak
 </Location>
 """)
     assert rc != 0, out
-    assert "sesame_prompt none is refused by FranceConnect" in out, out
+    assert "SesamePrompt none is refused by FranceConnect" in out, out
     assert "SesamePrompt at " in out and "apache.conf:" in out, out
 
 
@@ -172,15 +172,15 @@ def test_siret_hint_on_franceconnect_fails_config_test(make_site, pc_emulator):
     Require valid-user
 </Location>
 """)
-    assert rc != 0 and "sesame_siret_hint is refused by FranceConnect" in out, out
+    assert rc != 0 and "SesameSiretHint is refused by FranceConnect" in out, out
 
 
 @pytest.mark.parametrize("line, why", [
     ("SesamePrompt login none", "SesamePrompt takes exactly one value"),
     ("SesameRequireClaim siret", "SesameRequireClaim takes a claim name then its accepted values"),
     ("SesameAcr eidas1\n    SesameAcr eidas2", "SesameAcr is duplicate"),
-    ("SesameMaxAuthAge 30s", "sesame_max_auth_age \"30s\" is below 60s"),
-    ("SesameMaxAuthAge 5m\n    SesamePrompt none", "cannot be combined with sesame_prompt none"),
+    ("SesameMaxAuthAge 30s", "SesameMaxAuthAge \"30s\" is below 60s"),
+    ("SesameMaxAuthAge 5m\n    SesamePrompt none", "cannot be combined with SesamePrompt none"),
 ])
 def test_malformed_option_lines_fail_config_test_at_their_line(make_site, pc_emulator, line,
                                                                 why):
@@ -219,7 +219,7 @@ def test_inherited_option_the_provider_rejects_gives_500_and_the_reason_in_the_l
     offset = nginx.log_size()
     assert browser.get(nginx.url("/inherited/silent/")).status_code == 500
     logged = nginx.log_since(offset)
-    assert "sesame_prompt none is refused by FranceConnect" in logged, logged[-2000:]
+    assert "SesamePrompt none is refused by FranceConnect" in logged, logged[-2000:]
     assert "SesamePrompt at " in logged, logged[-2000:]
     assert browser.get(nginx.url("/inherited/")).status_code == 303, "the parent still works"
 

@@ -130,6 +130,54 @@ def test_config_check_reports_a_bad_config_with_the_same_message_as_nginx_t(make
     assert f"sesame: [emerg] {expected}" in out.splitlines(), (expected, out)
 
 
+# Location configurations `nginx -t` refuses; `sesame config check` must refuse each one with the
+# same message and line (it once accepted a FranceConnect location asking eidas2).
+REFUSED_LOCATIONS = {
+    "franceconnect_location_asking_eidas2": "        location /x/ {\n            sesame fc;\n            sesame_acr eidas2;\n        }\n",
+    "option_without_provider": "        location /x/ {\n            sesame_acr eidas1;\n        }\n",
+    "nested_option_refused_by_the_inherited_provider": (
+        "        location /x/ {\n            sesame fc;\n"
+        "            location /x/y/ {\n                sesame_prompt none;\n            }\n        }\n"
+    ),
+    "single_valued_option_given_two_values": "        location /x/ {\n            sesame fc;\n            sesame_prompt login none;\n        }\n",
+    "option_written_twice": "        location /x/ {\n            sesame fc;\n            sesame_acr eidas1;\n            sesame_acr eidas1;\n        }\n",
+    "option_next_to_a_logout": "        location /x/ {\n            sesame_logout fc;\n            sesame_unauth_action pass;\n        }\n",
+    "option_under_sesame_off": "        location /x/ {\n            sesame off;\n            sesame_max_auth_age 30m;\n        }\n",
+    "too_short_maximum_age_in_a_nested_location": (
+        "        location /x/ {\n            sesame fc;\n"
+        "            location /x/y/ {\n                sesame_max_auth_age 30s;\n            }\n        }\n"
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(REFUSED_LOCATIONS))
+def test_config_check_refuses_every_location_nginx_t_refuses_with_its_message(make_site, name):
+    site = make_site()
+    site.locations = REFUSED_LOCATIONS[name]
+    rc, nginx_err = site.config_test()
+    assert rc != 0, f"nginx -t accepted:\n{site.render()}"
+    [nginx_line] = [line for line in nginx_err.splitlines() if "[emerg]" in line]
+    expected = nginx_line.split("[emerg] ", 1)[1]
+    rc, out, _ = run_cli("config", "check", "-c", site.prefix / "conf" / "nginx.conf")
+    assert rc == 1, f"sesame config check accepted what nginx -t refuses ({expected}):\n{out}"
+    assert f"sesame: [emerg] {expected}" in out.splitlines(), (expected, out)
+
+
+def test_config_check_accepts_nested_locations_nginx_t_accepts(make_site):
+    site = make_site()
+    site.locations = (
+        "        location /x/ {\n            sesame fc;\n            sesame_acr eidas1;\n"
+        "            sesame_require email @fia1.fr;\n"
+        "            location /x/y/ {\n                sesame_require sub x;\n                sesame_prompt login;\n            }\n"
+        "            location /x/z/ {\n                sesame off;\n            }\n        }\n"
+    )
+    rc, nginx_err = site.config_test()
+    assert rc == 0, nginx_err
+    rc, out, _ = run_cli("config", "check", "-c", site.prefix / "conf" / "nginx.conf")
+    assert rc == 0, out
+    assert "2 location(s)" in out, out
+
+
 def test_keygen_writes_a_0600_secret_the_configuration_accepts(make_site, tmp_path):
     path = tmp_path / "sesame.secret"
     rc, _, err = run_cli("keygen", path)

@@ -7,8 +7,9 @@ use core::ptr;
 
 use ngx::core::NGX_CONF_OK;
 use ngx::ffi::{ngx_command_t, ngx_conf_parse, ngx_conf_t};
+use sesame::Subject;
 
-use super::provider_keys::{nargs_ok, PROVIDER_DIRECTIVES};
+use super::provider_keys::{nargs_ok, provider_directive_flags};
 use super::{catching, conf_error, directive_args, directive_name, directive_value, MainConf};
 
 /// What the inner handler needs while the block is parsed.
@@ -30,10 +31,18 @@ pub extern "C" fn cmd_provider_block(
         _ => return conf_error(cf, "\"sesame_provider\": the name is not valid UTF-8"),
     };
     if let Err(err) = catching(|| mcf.builder().add_provider(&provider)) {
-        return conf_error(cf, &err.message);
+        return conf_error(cf, &err.to_string());
     }
     // SAFETY: cf is the conf of this directive.
-    unsafe { mcf.remember_origin(cf, format!("sesame_provider \"{provider}\"")) };
+    unsafe {
+        mcf.remember_origin(
+            cf,
+            Subject::Provider {
+                name: provider.clone(),
+                key: None,
+            },
+        )
+    };
 
     let mut state = BlockState {
         main: mcf,
@@ -59,8 +68,8 @@ extern "C" fn cmd_provider_directive(
     // SAFETY: cf holds the directive being parsed.
     let (key, nargs) = unsafe { (directive_name(cf), directive_args(cf).len()) };
 
-    if let Some((_, flags)) = PROVIDER_DIRECTIVES.iter().find(|(name, _)| *name == key) {
-        if !nargs_ok(*flags, nargs) {
+    if let Some(flags) = provider_directive_flags(&key) {
+        if !nargs_ok(flags, nargs) {
             return conf_error(
                 cf,
                 &format!(
@@ -75,9 +84,19 @@ extern "C" fn cmd_provider_directive(
         Ok(v) => v,
         Err(msg) => return conf_error(cf, &msg),
     };
+    // SAFETY: cf holds the directive being parsed.
+    unsafe {
+        state.main.remember_origin(
+            cf,
+            Subject::Provider {
+                name: state.provider.clone(),
+                key: Some(key.clone()),
+            },
+        )
+    };
     let builder = state.main.builder();
     match catching(|| builder.set_provider(&state.provider, &key, &value)) {
         Ok(()) => NGX_CONF_OK,
-        Err(err) => conf_error(cf, &err.message),
+        Err(err) => conf_error(cf, &err.to_string()),
     }
 }

@@ -1,41 +1,38 @@
-//! The directives a `sesame_provider` block knows and their argument counts (pure data, no nginx
-//! calls: tested by nginx/tests/pure.rs).
+//! The directives a `sesame_provider` block knows and their argument counts, read from the core's
+//! directive registry (pure data, no nginx calls: tested by nginx/tests/pure.rs).
 
-use ngx::ffi::{NGX_CONF_1MORE, NGX_CONF_TAKE1};
+use ngx::ffi::{NGX_CONF_1MORE, NGX_CONF_2MORE, NGX_CONF_FLAG, NGX_CONF_TAKE1, NGX_CONF_TAKE12};
+use sesame::config::registry::{self, Arity, Scope};
 
-/// The directives of a provider block and how many arguments each takes. The table gives nginx-
-/// style "invalid number of arguments" errors and documents the block; what a value may be is the
-/// core's business. A key the table does not know yet is still handed to the core, which either
-/// accepts it (a core newer than this table) or names it as unknown.
-pub const PROVIDER_DIRECTIVES: &[(&str, u32)] = &[
-    ("preset", NGX_CONF_TAKE1),
-    ("issuer", NGX_CONF_TAKE1),
-    ("discovery_url", NGX_CONF_TAKE1),
-    ("client_id", NGX_CONF_TAKE1),
-    ("client_secret_file", NGX_CONF_TAKE1),
-    ("redirect_uri", NGX_CONF_TAKE1),
-    ("post_logout_redirect_uri", NGX_CONF_TAKE1),
-    ("logout_redirect", NGX_CONF_TAKE1),
-    ("scope", NGX_CONF_1MORE),
-    ("acr_values", NGX_CONF_1MORE),
-    ("required_acr", NGX_CONF_TAKE1),
-    ("id_token_alg", NGX_CONF_TAKE1),
-    ("userinfo", NGX_CONF_TAKE1),
-    ("token_auth", NGX_CONF_TAKE1),
-    ("pkce", NGX_CONF_TAKE1),
-    ("ca_file", NGX_CONF_TAKE1),
-    ("remote_user_claim", NGX_CONF_TAKE1),
-    ("http_timeout", NGX_CONF_TAKE1),
-    ("metadata_ttl", NGX_CONF_TAKE1),
-    ("leeway", NGX_CONF_TAKE1),
-    ("error_pages", NGX_CONF_TAKE1),
-];
+/// nginx's argument flags for a registry arity.
+pub fn arity_flags(arity: Arity) -> u32 {
+    match arity {
+        Arity::One => NGX_CONF_TAKE1,
+        Arity::OneOrTwo => NGX_CONF_TAKE12,
+        Arity::OneOrMore => NGX_CONF_1MORE,
+        Arity::TwoOrMore => NGX_CONF_2MORE,
+        Arity::Flag => NGX_CONF_FLAG,
+    }
+}
+
+/// The argument flags of provider-block directive `key`: they give nginx-style "invalid number
+/// of arguments" errors; what a value may be is the core's business. None for a key the
+/// registry does not know (the core then names it as unknown).
+pub fn provider_directive_flags(key: &str) -> Option<u32> {
+    registry::lookup(Scope::Provider, key).map(|d| arity_flags(d.arity))
+}
 
 /// True when `nargs` arguments fit the NGX_CONF_* argument flags (same bit layout as nginx:
 /// bit n set = n arguments accepted).
 pub fn nargs_ok(flags: u32, nargs: usize) -> bool {
     if flags & NGX_CONF_1MORE != 0 {
         return nargs >= 1;
+    }
+    if flags & NGX_CONF_2MORE != 0 {
+        return nargs >= 2;
+    }
+    if flags & NGX_CONF_FLAG != 0 {
+        return nargs == 1;
     }
     nargs < 8 && flags & (1 << nargs) != 0
 }
@@ -59,12 +56,22 @@ mod tests {
     }
 
     #[test]
-    fn provider_directives_are_listed_once() {
-        for (i, (name, _)) in PROVIDER_DIRECTIVES.iter().enumerate() {
-            assert!(
-                !PROVIDER_DIRECTIVES[i + 1..].iter().any(|(n, _)| n == name),
-                "{name} listed twice"
-            );
+    fn nginx_flags_agree_with_the_registry_arity() {
+        for d in registry::DIRECTIVES {
+            for n in 0..5 {
+                assert_eq!(
+                    nargs_ok(arity_flags(d.arity), n),
+                    d.arity.accepts(n),
+                    "{} with {n} arguments",
+                    d.key
+                );
+            }
         }
+    }
+
+    #[test]
+    fn every_provider_key_has_flags() {
+        assert!(provider_directive_flags("client_id").is_some());
+        assert!(provider_directive_flags("client_secret").is_none());
     }
 }

@@ -4,7 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
-use sesame::{ConfigBuilder, LocationMode, LocationSpec, Sesame};
+use sesame::config::registry::{self, Parser};
+use sesame::policy::{add_location_option, nest_location, OptionArgsError, OwnSetting};
+use sesame::{ConfigBuilder, ConfigError, LocationMode, LocationSpec, Sesame, Subject};
 
 /// One directive with its arguments, where it was written, and its block if any.
 #[derive(Debug)]
@@ -249,8 +251,9 @@ impl std::fmt::Display for ConfError {
     }
 }
 
-/// (what a core message names, "file:line"), like the module's origins.
-pub type Origins = Vec<(String, String)>;
+/// (directive, "file:line") of every http-level directive, provider block and provider key,
+/// like the module's origins.
+pub type Origins = Vec<(Subject, String)>;
 /// Each `sesame` / `sesame_logout` with "file:line".
 pub type Locations = Vec<(LocationSpec, String)>;
 
@@ -294,22 +297,42 @@ pub fn feed(
             "sesame_thread_pool" => {}
             "sesame_provider" => {
                 let name = d.args.first().cloned().unwrap_or_default();
-                builder.add_provider(&name).map_err(|e| err(d, e.message))?;
-                origins.push((format!("sesame_provider \"{name}\""), d.at.clone()));
+                builder
+                    .add_provider(&name)
+                    .map_err(|e| err(d, e.to_string()))?;
+                origins.push((
+                    Subject::Provider {
+                        name: name.clone(),
+                        key: None,
+                    },
+                    d.at.clone(),
+                ));
                 for inner in d.block.as_deref().unwrap_or(&[]) {
+                    origins.push((
+                        Subject::Provider {
+                            name: name.clone(),
+                            key: Some(inner.name.clone()),
+                        },
+                        inner.at.clone(),
+                    ));
                     let value = value_of(&inner.name, &inner.args, prefix);
                     builder
                         .set_provider(&name, &inner.name, &value)
-                        .map_err(|e| err(inner, e.message))?;
+                        .map_err(|e| err(inner, e.to_string()))?;
                 }
             }
             name if name.starts_with("sesame_") => {
-                origins.push((name.to_owned(), d.at.clone()));
                 let key = &name["sesame_".len()..];
+                origins.push((
+                    Subject::Global {
+                        key: key.to_owned(),
+                    },
+                    d.at.clone(),
+                ));
                 let value = value_of(key, &d.args, prefix);
                 builder
                     .set_global(key, &value)
-                    .map_err(|e| err(d, e.message))?;
+                    .map_err(|e| err(d, e.to_string()))?;
             }
             _ => collect_locations(d, &mut locations)?,
         }
@@ -317,16 +340,105 @@ pub fn feed(
     Ok((origins, locations))
 }
 
+/// The `sesame` / `sesame_logout` locations below `d` with their options, merged into their
+/// enclosing location as the module's `merge_loc_conf` does (the core's `nest_location`), so
+/// `Sesame::location` then refuses exactly what `nginx -t` refuses.
 fn collect_locations(
     d: &Directive,
     out: &mut Vec<(LocationSpec, String)>,
 ) -> Result<(), ConfError> {
+    collect_nested(d, None, out)
+}
+
+fn collect_nested(
+    d: &Directive,
+    parent: Option<&LocationSpec>,
+    out: &mut Vec<(LocationSpec, String)>,
+) -> Result<(), ConfError> {
+    let Some(block) = d.block.as_deref() else {
+        return Ok(());
+    };
+    let err = |d: &Directive, message: String| ConfError {
+        message,
+        at: Some(d.at.clone()),
+    };
+    let mut own = OwnSetting::Unset;
+    let mut options = Vec::new();
+    // Like the module's LocConf.origin: the `sesame NAME` line, else the first option's.
+    let mut origin: Option<String> = None;
+    for inner in block {
+        let Some(directive) = registry::by_nginx_name(&inner.name) else {
+            continue;
+        };
+        let name = &inner.name;
+        match directive.parser {
+            Parser::LocationMode => {
+                if !matches!(own, OwnSetting::Unset) {
+                    return Err(err(
+                        inner,
+                        format!("\"{name}\" is duplicate: a location takes one of \"sesame\" or \"sesame_logout\""),
+                    ));
+                }
+                own = location_mode(inner)?;
+                // The module records no line for `sesame off;`.
+                if matches!(own, OwnSetting::On(_)) {
+                    origin = Some(inner.at.clone());
+                }
+            }
+            Parser::LocationOption => {
+                let args: Vec<&str> = inner.args.iter().map(String::as_str).collect();
+                add_location_option(&mut options, directive, &args).map_err(|e| {
+                    err(
+                        inner,
+                        match e {
+                            OptionArgsError::NotOneValue => {
+                                format!("\"{name}\" takes exactly one value")
+                            }
+                            OptionArgsError::Duplicate => format!("\"{name}\" is duplicate"),
+                            OptionArgsError::WrongCount => {
+                                format!("invalid number of arguments in \"{name}\" directive")
+                            }
+                        },
+                    )
+                })?;
+                origin.get_or_insert_with(|| inner.at.clone());
+            }
+            _ => {}
+        }
+    }
+    let at = origin.unwrap_or_else(|| d.at.clone());
+    let off = matches!(own, OwnSetting::Off);
+    let merged = nest_location(own, options, parent).map_err(|without| ConfError {
+        message: format!(
+            "\"{}\" needs \"sesame PROVIDER;\" in this location or an enclosing one",
+            registry::nginx_spelling(registry::Scope::Location, &without.key)
+        ),
+        at: Some(at.clone()),
+    })?;
+    let effective = match (&merged, off) {
+        (Some(spec), _) => {
+            out.push((spec.clone(), at));
+            Some(spec)
+        }
+        (None, true) => None,
+        (None, false) => parent,
+    };
+    for inner in block {
+        if inner.block.is_some() {
+            collect_nested(inner, effective, out)?;
+        }
+    }
+    Ok(())
+}
+
+/// `sesame NAME|off;` or `sesame_logout NAME [local];`.
+fn location_mode(d: &Directive) -> Result<OwnSetting, ConfError> {
     let mode = match (d.name.as_str(), d.args.as_slice()) {
-        ("sesame", [off]) if off == "off" => None,
-        ("sesame", [_]) => Some(LocationMode::Protect),
-        ("sesame_logout", [_]) => Some(LocationMode::Logout),
-        ("sesame_logout", [_, local]) if local == "local" => Some(LocationMode::LogoutLocal),
-        ("sesame" | "sesame_logout", _) => {
+        ("sesame", [off]) if off == "off" => return Ok(OwnSetting::Off),
+        ("sesame", [_]) => LocationMode::Protect,
+        ("sesame_logout", [_]) => LocationMode::Logout,
+        ("sesame_logout", [_, local]) if local == "local" => LocationMode::LogoutLocal,
+        _ => {
             return Err(ConfError {
                 message: format!(
                     "invalid \"{}\" arguments: write \"sesame PROVIDER;\", \"sesame off;\" or \"sesame_logout PROVIDER [local];\"",
@@ -335,52 +447,56 @@ fn collect_locations(
                 at: Some(d.at.clone()),
             })
         }
-        _ => None,
     };
-    if let Some(mode) = mode {
-        out.push((
-            LocationSpec {
-                mode,
-                provider: d.args[0].clone(),
-                options: Vec::new(),
-            },
-            d.at.clone(),
-        ));
-    }
-    for inner in d.block.as_deref().unwrap_or(&[]) {
-        collect_locations(inner, out)?;
-    }
-    Ok(())
+    Ok(OwnSetting::On(LocationSpec {
+        mode,
+        provider: d.args[0].clone(),
+        options: Vec::new(),
+    }))
 }
 
 /// Parses `path`, builds the core exactly like the module (`init_main_conf` then each location),
 /// and reports the first error the way `nginx -t` does.
 pub fn load(path: &Path) -> Result<Loaded, ConfError> {
     let (builder, origins, locations) = read(path)?;
-    let sesame = builder.build().map_err(|e| {
-        let at = origins
-            .iter()
-            .find(|(named, _)| e.message.contains(named.as_str()))
-            .map(|(_, at)| at.clone());
-        ConfError {
-            message: e.message,
-            at,
-        }
+    let sesame = builder.build().map_err(|e| ConfError {
+        at: position_of(&origins, &e),
+        message: e.to_string(),
     })?;
     for (spec, at) in &locations {
         sesame.location(spec).map_err(|e| ConfError {
-            message: e.message,
+            message: e.to_string(),
             at: Some(at.clone()),
         })?;
     }
     Ok(Loaded {
         providers: origins
             .iter()
-            .filter(|(n, _)| n.starts_with("sesame_provider "))
+            .filter(|(d, _)| matches!(d, Subject::Provider { key: None, .. }))
             .count(),
         locations: locations.len(),
         sesame,
     })
+}
+
+/// Where the directive an error is about was written, as the module's `position_of` finds it.
+fn position_of(origins: &Origins, err: &ConfigError) -> Option<String> {
+    let recorded = |wanted: &Subject| {
+        origins
+            .iter()
+            .find(|(directive, _)| directive == wanted)
+            .map(|(_, at)| at.clone())
+    };
+    match &err.subject {
+        Subject::Provider { name, key: Some(_) } => recorded(&err.subject).or_else(|| {
+            recorded(&Subject::Provider {
+                name: name.clone(),
+                key: None,
+            })
+        }),
+        Subject::Global { .. } | Subject::Provider { .. } => recorded(&err.subject),
+        Subject::Whole | Subject::Location { .. } => None,
+    }
 }
 
 /// The builder fed from `path` (not built yet), with where each directive was written.

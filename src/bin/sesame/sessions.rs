@@ -67,7 +67,7 @@ fn admin(opts: &Args) -> Result<SessionAdmin, String> {
             .value("--secret-file")
             .ok_or("--redis needs --secret-file (the file named by sesame_secret_file)")?;
         let mut b = ConfigBuilder::new();
-        let mut set = |k: &str, v: &str| b.set_global(k, v).map_err(|e| e.message);
+        let mut set = |k: &str, v: &str| b.set_global(k, v).map_err(|e| e.to_string());
         set("redis", url)?;
         set("secret_file", secret)?;
         for (opt, key) in [
@@ -80,14 +80,14 @@ fn admin(opts: &Args) -> Result<SessionAdmin, String> {
                 set(key, v)?;
             }
         }
-        b.build_admin().map_err(|e| e.message)?
+        b.build_admin().map_err(|e| e.to_string())?
     } else {
         let path = opts.conf_path();
         let (builder, _, _) = nginx_conf::read(&path)
             .map_err(|e| format!("{e} (fix it, or give --redis and --secret-file)"))?;
         builder
             .build_admin()
-            .map_err(|e| format!("{}: {}", path.display(), e.message))?
+            .map_err(|e| format!("{}: {e}", path.display()))?
     };
     let (store, keys, _) = built;
     Ok(SessionAdmin::new(store, keys))
