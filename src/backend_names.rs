@@ -205,7 +205,12 @@ fn uniform_env_names() -> &'static [String] {
 /// [`uniform_header_name`] of each uniform claim, built once per process.
 fn uniform_header_names() -> &'static [String] {
     static NAMES: OnceLock<Vec<String>> = OnceLock::new();
-    NAMES.get_or_init(|| UNIFORM_CLAIMS.iter().map(|u| uniform_header_name(u)).collect())
+    NAMES.get_or_init(|| {
+        UNIFORM_CLAIMS
+            .iter()
+            .map(|u| uniform_header_name(u))
+            .collect()
+    })
 }
 
 /// One byte of an environment name.
@@ -343,7 +348,10 @@ mod tests {
     fn claim_names_follow_one_rule_per_kind() {
         assert_eq!(claim_env_name("given_name"), "SESAME_CLAIM_GIVEN_NAME");
         assert_eq!(claim_header_name("given_name"), "X-Sesame-Claim-Given-Name");
-        assert_eq!(claim_nginx_variable("given_name"), "sesame_claim_given_name");
+        assert_eq!(
+            claim_nginx_variable("given_name"),
+            "sesame_claim_given_name"
+        );
         assert_eq!(
             claim_nginx_header_variable("given_name"),
             "sesame_header_given_name"
@@ -382,7 +390,13 @@ mod tests {
 
     #[test]
     fn nginx_lookup_uses_the_rule_that_builds_the_names() {
-        for claim in ["given_name", "chorusdt:matricule", "Custom Claim", "né", "éa"] {
+        for claim in [
+            "given_name",
+            "chorusdt:matricule",
+            "Custom Claim",
+            "né",
+            "éa",
+        ] {
             let variable = claim_nginx_variable(claim);
             let suffix = &variable[CLAIM_VARIABLE_PREFIX.len()..];
             assert!(nginx_suffix_names(claim, suffix), "{claim}");

@@ -686,9 +686,13 @@ mod tests {
         assert!(id.claims_json().contains("Élodie"), "UTF-8 kept as it is");
         assert_eq!(id.claims_json().as_ptr(), id.clone().claims_json().as_ptr());
         let header = id.claims_json_header();
-        assert!(header.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~%".contains(&b)));
+        assert!(header
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~%".contains(&b)));
         assert_eq!(header.as_ptr(), id.claims_json_header().as_ptr());
-        let decoded = percent_encoding::percent_decode_str(header).decode_utf8().unwrap();
+        let decoded = percent_encoding::percent_decode_str(header)
+            .decode_utf8()
+            .unwrap();
         assert_eq!(decoded, id.claims_json());
     }
 
@@ -699,7 +703,10 @@ mod tests {
             &[claim("quote\"name", "a\"b\\c\td"), claim("empty", "")],
         );
         let parsed: serde_json::Value = serde_json::from_str(id.claims_json()).unwrap();
-        assert_eq!(parsed, serde_json::json!({"empty": "", "quote\"name": "a\"b\\c\td"}));
+        assert_eq!(
+            parsed,
+            serde_json::json!({"empty": "", "quote\"name": "a\"b\\c\td"})
+        );
         assert_eq!(Identity::default().claims_json(), "{}");
     }
 

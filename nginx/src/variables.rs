@@ -72,7 +72,7 @@ impl Field {
             Field::ClaimsHeader,
         ]
         .into_iter()
-            .find(|f| *f as usize == data)
+        .find(|f| *f as usize == data)
     }
 
     fn read(self, id: &Identity, data: usize) -> std::borrow::Cow<'_, str> {

@@ -63,7 +63,8 @@ pub fn all() -> [(&'static str, String); 3] {
     ]
 }
 
-const GENERATED: &str = "# Generated from the core's naming room (src/backend_names.rs). Do not edit: run\n\
+const GENERATED: &str =
+    "# Generated from the core's naming room (src/backend_names.rs). Do not edit: run\n\
      #     SESAME_UPDATE_PARAMS=1 cargo test --test include_files_are_current\n";
 
 /// `directive  NAME  $variable[ if_not_empty]` lines, names padded to one column.
@@ -129,7 +130,12 @@ fn proxy_params() -> String {
     );
     let fixed: Vec<(String, String)> = Fixed::ALL
         .iter()
-        .filter_map(|f| Some((f.header_name()?.to_owned(), f.nginx_header_variable()?.to_owned())))
+        .filter_map(|f| {
+            Some((
+                f.header_name()?.to_owned(),
+                f.nginx_header_variable()?.to_owned(),
+            ))
+        })
         .collect();
     block(&mut out, "proxy_set_header", &fixed, "");
     out.push('\n');
@@ -192,12 +198,18 @@ mod tests {
         let [(_, fastcgi), (_, proxy), (_, oidc)] = all();
         let (fastcgi, proxy, oidc) = (lines(&fastcgi), lines(&proxy), lines(&oidc));
         let has = |file: &[String], line: &str| file.iter().any(|l| l == line);
-        assert!(has(&fastcgi, "fastcgi_param SESAME_CLAIMS $sesame_claims if_not_empty;"));
+        assert!(has(
+            &fastcgi,
+            "fastcgi_param SESAME_CLAIMS $sesame_claims if_not_empty;"
+        ));
         assert!(has(
             &fastcgi,
             "fastcgi_param SESAME_CLAIM_CHORUSDT_MATRICULE $sesame_claim_chorusdt_matricule if_not_empty;"
         ));
-        assert!(has(&proxy, "proxy_set_header X-Sesame-Claims $sesame_claims_header;"));
+        assert!(has(
+            &proxy,
+            "proxy_set_header X-Sesame-Claims $sesame_claims_header;"
+        ));
         assert!(!proxy
             .iter()
             .any(|l| l.starts_with("proxy_set_header") && l.contains("remote_user")));

@@ -62,9 +62,8 @@ pub unsafe extern "C" fn sesame_outcome_each_env(
     // contract).
     unsafe {
         with_outcome(o, 0, |o| {
-            o.allowed().map_or(0, |id| {
-                each_pair(backend_names::env_vars(id), f, user_data)
-            })
+            o.allowed()
+                .map_or(0, |id| each_pair(backend_names::env_vars(id), f, user_data))
         })
     }
 }

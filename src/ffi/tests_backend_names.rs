@@ -37,7 +37,13 @@ type Each = unsafe extern "C" fn(*const SesameOutcome, SesamePairFn, *mut c_void
 fn pairs(o: *const SesameOutcome, each: Each) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = Vec::new();
     // SAFETY: `o` is live; `collect` accepts the Vec passed as user data.
-    let n = unsafe { each(o, Some(collect), (&mut out as *mut Vec<(String, String)>).cast()) };
+    let n = unsafe {
+        each(
+            o,
+            Some(collect),
+            (&mut out as *mut Vec<(String, String)>).cast(),
+        )
+    };
     assert_eq!(n, out.len());
     out
 }
@@ -85,8 +91,16 @@ fn ffi_env_has_final_names_every_claim_and_sesame_claims() {
 fn ffi_headers_are_percent_encoded_with_final_names() {
     let o = allowed(serde_json::json!({"given_name": "Élodie\r\nX: 1", "n": 3}));
     let headers = pairs(o, sesame_outcome_each_header);
-    let get = |name: &str| headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str());
-    assert_eq!(get("X-Sesame-Claim-Given-Name"), Some("%C3%89lodie%0D%0AX%3A%201"));
+    let get = |name: &str| {
+        headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    };
+    assert_eq!(
+        get("X-Sesame-Claim-Given-Name"),
+        Some("%C3%89lodie%0D%0AX%3A%201")
+    );
     assert_eq!(get("X-Sesame-Given-Name"), get("X-Sesame-Claim-Given-Name"));
     assert_eq!(get("X-Sesame-Claim-N"), Some("3"));
     assert_eq!(get("X-Sesame-Provider"), Some("pc"));

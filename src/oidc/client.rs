@@ -15,7 +15,6 @@ use super::{
 use crate::claims::PROTOCOL_CLAIMS;
 use crate::http::HttpClient;
 
-
 /// Claims describing the authentication itself: the id_token's values are authoritative and
 /// userinfo cannot override them.
 const AUTHENTICATION_CLAIMS: &[&str] = &["sub", "acr", "amr", "auth_time", "sid"];
