@@ -427,6 +427,30 @@ mod tests {
     }
 
     #[test]
+    fn every_name_a_backend_reads_is_scrubbed_from_incoming_headers() {
+        // A client header spelling any of these (CGI and FastCGI map `-` and `_` alike) could
+        // pass for what Sesame sets: each must be removed before the backend sees the request.
+        let mut names: Vec<String> = Vec::new();
+        for f in Fixed::ALL {
+            names.push(f.env_name().into());
+            names.extend(f.header_name().map(String::from));
+        }
+        for u in uniform_claims() {
+            names.extend([uniform_env_name(u), uniform_header_name(u)]);
+        }
+        for claim in ["sub", "chorusdt:matricule", "x"] {
+            names.extend([
+                claim_env_name(claim),
+                claim_header_name(claim),
+                oidc_claim_name(claim),
+            ]);
+        }
+        for name in &names {
+            assert!(crate::claims::is_spoofable_header(name), "{name}");
+        }
+    }
+
+    #[test]
     fn no_fixed_or_uniform_name_can_be_taken_by_a_claim() {
         // A claim's names all carry the claim prefixes, and the fixed and uniform names none
         // of them: no claim can shadow or be shadowed.
