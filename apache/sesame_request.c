@@ -431,133 +431,20 @@ int sesame_note_auth_failure(request_rec *r, const char *auth_type)
     return strcasecmp(auth_type, SESAME_AUTH_TYPE) ? DECLINED : OK;
 }
 
-/* SESAME_CLAIM_<NAME>: upper case, every character other than a letter or digit as '_'. */
-static const char *env_name(apr_pool_t *p, const char *prefix, sesame_str suffix)
+/* The core names every variable and header (src/backend_names.rs), so that Apache and nginx
+ * agree byte for byte; these only copy them into the request pool. Every request of a
+ * logged-in user comes through here: one copy of each name and value, handed to the table as
+ * it is (apr_table_setn). */
+static void put_env(void *data, sesame_str name, sesame_str value)
 {
-    char *name = apr_palloc(p, strlen(prefix) + suffix.len + 1);
-    size_t n = strlen(prefix);
-    memcpy(name, prefix, n);
-    for (size_t i = 0; i < suffix.len; i++) {
-        unsigned char c = (unsigned char)suffix.ptr[i];
-        name[n + i] = apr_isalnum(c) && c < 128 ? (char)apr_toupper(c) : '_';
-    }
-    name[n + suffix.len] = '\0';
-    return name;
+    request_rec *r = data;
+    apr_table_setn(r->subprocess_env, sesame_str_dup(r->pool, name), sesame_str_dup(r->pool, value));
 }
 
-/* X-Sesame-Claim-Given-Name: words of letters and digits, capitalised, joined by '-'. */
-static const char *header_name(apr_pool_t *p, const char *prefix, sesame_str suffix)
+static void put_header(void *data, sesame_str name, sesame_str value)
 {
-    char *name = apr_palloc(p, strlen(prefix) + suffix.len + 1);
-    size_t n = strlen(prefix);
-    int start = 1;
-    memcpy(name, prefix, n);
-    for (size_t i = 0; i < suffix.len; i++) {
-        unsigned char c = (unsigned char)suffix.ptr[i];
-        if (apr_isalnum(c) && c < 128) {
-            name[n + i] = (char)(start ? apr_toupper(c) : apr_tolower(c));
-            start = 0;
-        } else {
-            name[n + i] = '-';
-            start = 1;
-        }
-    }
-    name[n + suffix.len] = '\0';
-    return name;
-}
-
-static int has_prefix(sesame_str s, const char *prefix)
-{
-    size_t n = strlen(prefix);
-    return s.len >= n && (n == 0 || !memcmp(s.ptr, prefix, n)); /* "" is {NULL, 0} */
-}
-
-/* Every request of a logged-in user comes through here: names and values are built in the
- * request pool once and handed to the table as they are (apr_table_setn, no second copy). */
-static void set_identity_env(request_rec *r, sesame_outcome *o)
-{
-    static const char *const fixed_env[] = {"SESAME_PROVIDER", "SESAME_ACR", "SESAME_USER"};
-    for (size_t i = 0; i < sizeof(fixed_env) / sizeof(fixed_env[0]); i++) {
-        sesame_str name, value;
-        /* Variables 0..2 are provider, acr and user_key (include/sesame.h). */
-        if (sesame_outcome_var(o, i, &name, &value) == 0 && value.len > 0) {
-            apr_table_setn(r->subprocess_env, fixed_env[i], sesame_str_dup(r->pool, value));
-        }
-    }
-    size_t n = sesame_outcome_claim_count(o);
-    for (size_t i = 0; i < n; i++) {
-        sesame_str name, value;
-        if (sesame_outcome_claim(o, i, &name, &value) != 0 || value.len == 0) {
-            continue; /* as nginx's if_not_empty: an empty claim is no variable */
-        }
-        apr_table_setn(r->subprocess_env, env_name(r->pool, "SESAME_CLAIM_", name),
-                       sesame_str_dup(r->pool, value));
-    }
-    /* Uniform claims, as nginx's SESAME_GIVEN_NAME, SESAME_FAMILY_NAME... */
-    n = sesame_outcome_uniform_count(o);
-    for (size_t i = 0; i < n; i++) {
-        sesame_str name, value;
-        if (sesame_outcome_uniform(o, i, &name, &value, NULL) == 0 && value.len > 0) {
-            apr_table_setn(r->subprocess_env, env_name(r->pool, "SESAME_", name),
-                           sesame_str_dup(r->pool, value));
-        }
-    }
-}
-
-static void set_oidc_env(request_rec *r, sesame_outcome *o)
-{
-    size_t n = sesame_outcome_oidc_var_count(o);
-    for (size_t i = 0; i < n; i++) {
-        sesame_str name, value;
-        if (sesame_outcome_oidc_var(o, i, &name, &value) != 0 || value.len == 0 ||
-            !has_prefix(name, "OIDC_CLAIM_")) {
-            continue; /* REMOTE_USER comes from r->user */
-        }
-        apr_table_setn(r->subprocess_env, sesame_str_dup(r->pool, name), sesame_str_dup(r->pool, value));
-    }
-}
-
-/* X-Sesame-Provider / -Acr / -User and X-Sesame-Claim-*, percent-encoded (as nginx's
- * sesame_proxy_params). */
-static void set_identity_headers(request_rec *r, sesame_outcome *o)
-{
-    static const struct {
-        const char *var;
-        const char *header;
-    } plain[] = {{"provider", "X-Sesame-Provider"}, {"acr", "X-Sesame-Acr"},
-                 {"user_key", "X-Sesame-User"}};
-    size_t n = sesame_outcome_var_count(o);
-    for (size_t i = 0; i < n; i++) {
-        sesame_str name, value;
-        if (sesame_outcome_var(o, i, &name, &value) != 0 || value.len == 0) {
-            continue;
-        }
-        const char *header = NULL;
-        if (has_prefix(name, "claim_")) {
-            sesame_str suffix = {name.ptr + 6, name.len - 6};
-            header = header_name(r->pool, "X-Sesame-Claim-", suffix);
-        } else {
-            for (size_t k = 0; k < sizeof(plain) / sizeof(plain[0]); k++) {
-                if (name.len == strlen(plain[k].var) && name.len &&
-                    !memcmp(name.ptr, plain[k].var, name.len)) {
-                    header = plain[k].header;
-                }
-            }
-        }
-        if (header) {
-            apr_table_setn(r->headers_in, header,
-                          sesame_str_dup(r->pool, sesame_outcome_var_header_value(o, i)));
-        }
-    }
-    /* Uniform claims, as nginx's X-Sesame-Given-Name, X-Sesame-Family-Name... */
-    n = sesame_outcome_uniform_count(o);
-    for (size_t i = 0; i < n; i++) {
-        sesame_str name, value, encoded;
-        if (sesame_outcome_uniform(o, i, &name, &value, &encoded) == 0 && value.len > 0) {
-            apr_table_setn(r->headers_in, header_name(r->pool, "X-Sesame-", name),
-                          sesame_str_dup(r->pool, encoded));
-        }
-    }
+    request_rec *r = data;
+    apr_table_setn(r->headers_in, sesame_str_dup(r->pool, name), sesame_str_dup(r->pool, value));
 }
 
 int sesame_fixups(request_rec *r)
@@ -571,13 +458,14 @@ int sesame_fixups(request_rec *r)
         sesame_outcome_kind(ctx->outcome) != SESAME_ALLOW) {
         return DECLINED;
     }
+    /* REMOTE_USER comes from r->user in both modes. */
     if (dc->variables == VARS_OIDC) {
-        set_oidc_env(r, ctx->outcome);
+        sesame_outcome_each_oidc_env(ctx->outcome, put_env, r);
     } else {
-        set_identity_env(r, ctx->outcome);
+        sesame_outcome_each_env(ctx->outcome, put_env, r);
     }
     if (dc->pass_headers == 1) {
-        set_identity_headers(r, ctx->outcome);
+        sesame_outcome_each_header(ctx->outcome, put_header, r);
     }
     return DECLINED;
 }

@@ -215,6 +215,12 @@ typedef struct sesame_request {
  */
 typedef void (*sesame_log_fn)(void *user_data, int level, const char *msg, size_t len);
 
+/*
+ Called once per (name, value) pair by the `sesame_outcome_each_*` functions; both strings
+ are valid for the duration of the call only (copy them).
+ */
+typedef void (*sesame_pair_fn)(void *user_data, struct sesame_str name, struct sesame_str value);
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -551,6 +557,45 @@ void sesame_set_log_sink(sesame_log_fn cb, void *user_data);
  The library version (static, not NUL-terminated).
  */
 struct sesame_str sesame_version(void);
+
+/*
+ Every environment variable of an allowed identity (SESAME_ALLOW only), with its final
+ name, for servers that set the backend's environment (Apache `r->subprocess_env`):
+ `SESAME_PROVIDER`, `SESAME_ACR`, `SESAME_USER`, `SESAME_CLAIMS` (every claim as one JSON
+ object), `SESAME_CLAIM_<NAME>` for every claim, the present uniform claims
+ (`SESAME_GIVEN_NAME`...). Empty values are left out; `REMOTE_USER` too (the server's user
+ field). Calls `f` once per variable and returns how many; 0 for NULL `o` or `f`.
+
+ # Safety
+ `o` must be NULL or a live outcome; `f` NULL or safe to call with `user_data`.
+ */
+size_t sesame_outcome_each_env(const struct sesame_outcome *o, sesame_pair_fn f, void *user_data);
+
+/*
+ Every request header for proxied applications of an allowed identity (SESAME_ALLOW only),
+ final names and percent-encoded values (every byte outside `[A-Za-z0-9-._~]` as %XX):
+ `X-Sesame-Provider`, `X-Sesame-Acr`, `X-Sesame-User`, `X-Sesame-Claims`,
+ `X-Sesame-Claim-<Name>` for every claim, the present uniform claims (`X-Sesame-Given-Name`...).
+ Empty values are left out. Calls `f` once per header and returns how many.
+
+ # Safety
+ `o` must be NULL or a live outcome; `f` NULL or safe to call with `user_data`.
+ */
+size_t sesame_outcome_each_header(const struct sesame_outcome *o,
+                                  sesame_pair_fn f,
+                                  void *user_data);
+
+/*
+ The `OIDC_CLAIM_<claim>` variables of an allowed identity as mod_auth_openidc passes them
+ (SESAME_ALLOW only), empty values left out; not `REMOTE_USER` (`sub@issuer`, the server's
+ user field: see `sesame_outcome_oidc_var`). Calls `f` once per variable, returns how many.
+
+ # Safety
+ `o` must be NULL or a live outcome; `f` NULL or safe to call with `user_data`.
+ */
+size_t sesame_outcome_each_oidc_env(const struct sesame_outcome *o,
+                                    sesame_pair_fn f,
+                                    void *user_data);
 
 /*
  Number of identity variables (SESAME_ALLOW only): `provider`, `acr`, `user_key`,

@@ -8,9 +8,13 @@ use sha2::{Digest, Sha256};
 
 use crate::identity::{ClaimText, Identity, IdentityFields};
 
-/// Token-validation members, not facts about the user: never passed to the backend. Null claims
-/// are left out too (absent and null mean the same to an application reading variables).
-const PROTOCOL_CLAIMS: &[&str] = &["iss", "aud", "exp", "iat", "nonce", "at_hash", "nbf", "azp"];
+/// Token-validation members, not facts about the user: never passed to the backend (the
+/// provider client strips them from verified payloads, and identities are built without them).
+/// Null claims are left out too (absent and null mean the same to an application reading
+/// variables).
+pub(crate) const PROTOCOL_CLAIMS: &[&str] = &[
+    "iss", "aud", "exp", "iat", "nbf", "nonce", "at_hash", "c_hash", "azp",
+];
 
 /// Characters no claim keeps: the C0 controls except tab (NUL included), and DEL. Apache's
 /// environment is NUL-terminated and headers end at CR/LF, so a value holding one would not be

@@ -16,26 +16,11 @@
 
 use serde_json::Value;
 
+use crate::backend_names::{oidc_claim_name, REMOTE_USER};
 use crate::identity::Identity;
 
-/// Prefix of mod_auth_openidc's claim variables (its `OIDCClaimPrefix` default).
-pub const CLAIM_PREFIX: &str = "OIDC_CLAIM_";
 /// Delimiter of array values (its `OIDCClaimDelimiter` default).
 const DELIMITER: &str = ",";
-
-/// The claim name as mod_auth_openidc writes it after the prefix.
-pub fn claim_variable_suffix(name: &str) -> String {
-    const SEPARATORS: &str = "()<>@,;:\\\"/[]?={} \t";
-    name.chars()
-        .map(|c| {
-            if (c as u32) < 32 || c as u32 == 127 || SEPARATORS.contains(c) {
-                '-'
-            } else {
-                c
-            }
-        })
-        .collect()
-}
 
 fn scalar_text(value: &Value) -> Option<String> {
     match value {
@@ -81,14 +66,10 @@ pub fn variables_of(identity: &Identity) -> Vec<(String, String)> {
             } else {
                 c.value.to_owned()
             };
-            Some((claim_variable(c.name), value))
+            Some((oidc_claim_name(c.name), value))
         })
         .collect();
     with_remote_user(identity.issuer(), identity.sub(), named)
-}
-
-fn claim_variable(name: &str) -> String {
-    format!("{CLAIM_PREFIX}{}", claim_variable_suffix(name))
 }
 
 fn with_remote_user(
@@ -98,7 +79,7 @@ fn with_remote_user(
 ) -> Vec<(String, String)> {
     named.sort_by(|a, b| a.0.cmp(&b.0));
     let mut out = Vec::with_capacity(named.len() + 1);
-    out.push(("REMOTE_USER".to_owned(), remote_user(sub, issuer)));
+    out.push((REMOTE_USER.to_owned(), remote_user(sub, issuer)));
     out.extend(named);
     out
 }
@@ -115,16 +96,6 @@ mod tests {
             "abc@fcp-low.sbx.dev-franceconnect.fr/api/v2"
         );
         assert_eq!(remote_user("abc", "http://op"), "abc@http://op");
-    }
-
-    #[test]
-    fn names_keep_case_and_replace_separators() {
-        assert_eq!(claim_variable_suffix("given_name"), "given_name");
-        assert_eq!(
-            claim_variable_suffix("chorusdt:matricule"),
-            "chorusdt-matricule"
-        );
-        assert_eq!(claim_variable_suffix("Custom Claim"), "Custom-Claim");
     }
 
     #[test]

@@ -1225,3 +1225,5 @@ pub use identity::*;
 mod tests;
 #[cfg(test)]
 mod tests_authz;
+#[cfg(test)]
+mod tests_backend_names;

@@ -123,6 +123,10 @@ struct Shape {
     /// Every name is already lower-case letters, digits and `_`: a name-folding lookup (nginx
     /// variable names) cannot find anything an exact lookup would not.
     names_folded: bool,
+    /// The claims' environment and header names (`backend_names`), built on first use and
+    /// shared by every identity of this shape: Apache sets them on every request.
+    env_names: OnceLock<Box<[Box<str>]>>,
+    header_names: OnceLock<Box<[Box<str>]>>,
 }
 
 impl Shape {
@@ -139,7 +143,9 @@ impl Shape {
         Shape {
             names: names.iter().map(|n| Box::from(*n)).collect(),
             uniform,
-            names_folded: names.iter().all(|n| is_folded_name(n)),
+            names_folded: names.iter().all(|n| crate::backend_names::is_nginx_form(n)),
+            env_names: OnceLock::new(),
+            header_names: OnceLock::new(),
         }
     }
 
@@ -165,6 +171,48 @@ fn shape_of(names: &[&str]) -> Arc<Shape> {
     new
 }
 
+/// Every claim as one JSON object (`SESAME_CLAIMS`), and the same percent-encoded for a
+/// request header (`X-Sesame-Claims`), each written once per identity.
+struct ClaimsJson {
+    json: Box<str>,
+    header: OnceLock<Box<str>>,
+}
+
+/// `{"name":value,...}` in name order: string claims as JSON strings, the others as the
+/// compact JSON they already are.
+fn claims_object(identity: &Identity) -> String {
+    let mut out = String::with_capacity(
+        2 + identity
+            .claims()
+            .map(|c| c.name.len() + c.value.len() + 8)
+            .sum::<usize>(),
+    );
+    out.push('{');
+    for (i, c) in identity.claims().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        push_json_string(&mut out, c.name);
+        out.push(':');
+        if c.json {
+            out.push_str(c.value);
+        } else {
+            push_json_string(&mut out, c.value);
+        }
+    }
+    out.push('}');
+    out
+}
+
+/// `s` as a JSON string (serde_json's escaping: quotes, backslash, control characters).
+fn push_json_string(out: &mut String, s: &str) {
+    match serde_json::to_string(s) {
+        Ok(quoted) => out.push_str(&quoted),
+        // Serialising a &str cannot fail; an empty string keeps the object well-formed.
+        Err(_) => out.push_str("\"\""),
+    }
+}
+
 struct Parts {
     /// One per provider, shared by every identity of the process (see [`shared_issuer`]).
     issuer: Arc<str>,
@@ -177,6 +225,9 @@ struct Parts {
     values: Box<[ValueSpan]>,
     /// `compat::variables_of`, built on first use.
     mod_auth_openidc: OnceLock<Vec<(String, String)>>,
+    /// `SESAME_CLAIMS` and its header form, built on first use (boxed: an identity whose
+    /// server never asks for it pays one pointer in the session cache).
+    claims_json: OnceLock<Box<ClaimsJson>>,
     /// The login proved a second factor (`Session::mfa`).
     mfa: bool,
     /// When the user authenticated at the provider (`Session::auth_time`).
@@ -206,12 +257,6 @@ impl fmt::Debug for Identity {
             .field("claims", &self.claims().map(|c| c.name).collect::<Vec<_>>())
             .finish()
     }
-}
-
-/// Is `name` unchanged by nginx's variable-name folding (lower case, other characters `_`)?
-pub fn is_folded_name(name: &str) -> bool {
-    name.bytes()
-        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
 struct Writer {
@@ -292,6 +337,7 @@ impl Identity {
             fixed,
             values: values.into_boxed_slice(),
             mod_auth_openidc: OnceLock::new(),
+            claims_json: OnceLock::new(),
             mfa: false,
             auth_time: 0,
             federation: Federation::Generic,
@@ -396,6 +442,28 @@ impl Identity {
         self.claim_text(name).map(|c| c.value)
     }
 
+    /// The claims' environment names (`SESAME_CLAIM_<NAME>`), in claim order; built once per
+    /// set of claim names.
+    pub fn claim_env_names(&self) -> &[Box<str>] {
+        self.0.shape.env_names.get_or_init(|| {
+            let names = self.0.shape.names.iter();
+            names
+                .map(|n| crate::backend_names::claim_env_name(n).into_boxed_str())
+                .collect()
+        })
+    }
+
+    /// The claims' request header names (`X-Sesame-Claim-<Name>`), in claim order; built once
+    /// per set of claim names.
+    pub fn claim_header_names(&self) -> &[Box<str>] {
+        self.0.shape.header_names.get_or_init(|| {
+            let names = self.0.shape.names.iter();
+            names
+                .map(|n| crate::backend_names::claim_header_name(n).into_boxed_str())
+                .collect()
+        })
+    }
+
     /// True when every claim name is already in nginx's folded variable form, so that a
     /// folded lookup can be skipped.
     pub fn claim_names_are_folded(&self) -> bool {
@@ -437,6 +505,30 @@ impl Identity {
         self.0
             .mod_auth_openidc
             .get_or_init(|| crate::compat::variables_of(self))
+    }
+
+    /// `SESAME_CLAIMS`: every claim as one JSON object, in name order (string claims as JSON
+    /// strings, UTF-8 kept; the others as their compact JSON). Built on the first call, then
+    /// shared by every request of the identity.
+    pub fn claims_json(&self) -> &str {
+        &self.claims_json_view().json
+    }
+
+    /// [`Identity::claims_json`] percent-encoded for a request header (`X-Sesame-Claims`):
+    /// only `A-Z a-z 0-9 - . _ ~ %`, never a CR, LF, comma or quote. Built once, then shared.
+    pub fn claims_json_header(&self) -> &str {
+        let view = self.claims_json_view();
+        view.header
+            .get_or_init(|| crate::claims::encode_header_value(&view.json).into_boxed_str())
+    }
+
+    fn claims_json_view(&self) -> &ClaimsJson {
+        self.0.claims_json.get_or_init(|| {
+            Box::new(ClaimsJson {
+                json: claims_object(self).into_boxed_str(),
+                header: OnceLock::new(),
+            })
+        })
     }
 
     /// Heap bytes held by this identity alone (its share of the session cache), without what
@@ -578,6 +670,44 @@ mod tests {
         let other = Identity::new(IdentityFields::default(), &[claim("email", "x@y.fr")]);
         assert!(!Arc::ptr_eq(&a.0.shape, &other.0.shape));
         assert_eq!(a.issuer(), "https://op/api/v2");
+    }
+
+    #[test]
+    fn sesame_claims_is_every_claim_as_one_json_object_built_once() {
+        let id = sample();
+        let parsed: serde_json::Value = serde_json::from_str(id.claims_json()).unwrap();
+        assert_eq!(
+            parsed,
+            serde_json::json!({
+                "amr": ["pwd", "mfa"], "email": "e@x.fr", "given_name": "Élodie",
+                "usual_name": "Dupont"
+            })
+        );
+        assert!(id.claims_json().contains("Élodie"), "UTF-8 kept as it is");
+        assert_eq!(id.claims_json().as_ptr(), id.clone().claims_json().as_ptr());
+        let header = id.claims_json_header();
+        assert!(header
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~%".contains(&b)));
+        assert_eq!(header.as_ptr(), id.claims_json_header().as_ptr());
+        let decoded = percent_encoding::percent_decode_str(header)
+            .decode_utf8()
+            .unwrap();
+        assert_eq!(decoded, id.claims_json());
+    }
+
+    #[test]
+    fn sesame_claims_escapes_what_json_strings_cannot_hold() {
+        let id = Identity::new(
+            IdentityFields::default(),
+            &[claim("quote\"name", "a\"b\\c\td"), claim("empty", "")],
+        );
+        let parsed: serde_json::Value = serde_json::from_str(id.claims_json()).unwrap();
+        assert_eq!(
+            parsed,
+            serde_json::json!({"empty": "", "quote\"name": "a\"b\\c\td"})
+        );
+        assert_eq!(Identity::default().claims_json(), "{}");
     }
 
     #[test]

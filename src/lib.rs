@@ -6,6 +6,7 @@
 //! event loop. The C ABI in `ffi.rs` wraps this API one-to-one.
 
 mod api;
+pub mod backend_names;
 pub mod claims;
 pub mod compat;
 pub mod config;

@@ -1,25 +1,13 @@
 //! Which claim a `$sesame_claim_<suffix>` / `$sesame_header_<suffix>` variable names (pure: no
 //! nginx calls, tested by nginx/tests/pure.rs).
 
+use sesame::backend_names::{nginx_suffix_names, OIDC_CLAIM_PREFIX};
 use sesame::Identity;
 
-/// Does `name`, lower-cased with every character other than a letter or digit written `_`,
-/// equal the variable suffix?
-fn folds_to(name: &str, suffix: &str) -> bool {
-    name.len() == suffix.len()
-        && name.chars().zip(suffix.chars()).all(|(n, s)| {
-            let n = if n.is_ascii_alphanumeric() {
-                n.to_ascii_lowercase()
-            } else {
-                '_'
-            };
-            n == s
-        })
-}
-
 /// The claim a variable suffix names: the suffix as written (nginx lower-cases variable names),
-/// else the claim whose name, lower-cased with every character other than a letter or digit
-/// written `_`, equals it (`chorusdt:matricule` is `$sesame_claim_chorusdt_matricule`).
+/// else the claim whose nginx variable name (`sesame::backend_names::claim_nginx_variable`:
+/// lower-cased, every byte other than a letter or digit `_`) it is
+/// (`chorusdt:matricule` is `$sesame_claim_chorusdt_matricule`).
 ///
 /// Every `fastcgi_param` of `sesame_fastcgi_params` asks once per request, mostly for claims
 /// the provider did not send: the exact lookup is a binary search, and the folded one is
@@ -32,7 +20,7 @@ pub fn claim<'a>(id: &'a Identity, suffix: &str) -> Option<&'a str> {
         return None;
     }
     id.claims()
-        .find(|c| folds_to(c.name, suffix))
+        .find(|c| nginx_suffix_names(c.name, suffix))
         .map(|c| c.value)
 }
 
@@ -41,13 +29,13 @@ pub fn claim<'a>(id: &'a Identity, suffix: &str) -> Option<&'a str> {
 pub fn oidc_claim<'a>(id: &'a Identity, suffix: &str) -> Option<&'a str> {
     let claims = || {
         id.mod_auth_openidc().iter().filter_map(|(name, value)| {
-            name.strip_prefix(sesame::compat::CLAIM_PREFIX)
+            name.strip_prefix(OIDC_CLAIM_PREFIX)
                 .map(|claim| (claim, value.as_str()))
         })
     };
     let exact = claims().find(|(name, _)| *name == suffix);
     exact
-        .or_else(|| claims().find(|(name, _)| folds_to(name, suffix)))
+        .or_else(|| claims().find(|(name, _)| nginx_suffix_names(name, suffix)))
         .map(|(_, value)| value)
 }
 

@@ -3,7 +3,9 @@
 //!
 //! - `$sesame_claim_<name>`: the raw claim value (UTF-8; non-strings as compact JSON);
 //! - `$sesame_header_<name>`: the same, percent-encoded for use in a request header;
-//! - `$sesame_provider`, `$sesame_acr`, `$sesame_user` (stable user key), `$sesame_remote_user`.
+//! - `$sesame_provider`, `$sesame_acr`, `$sesame_user` (stable user key), `$sesame_remote_user`;
+//! - `$sesame_claims`: every claim as one JSON object, `$sesame_claims_header` percent-encoded;
+//!   both built once per identity (session cache entry), so a request only copies them.
 //!
 //! Values are copied into the request pool, so nothing handed to nginx points into Rust-owned
 //! memory. They are not cacheable: a variable read before the ACCESS phase (e.g. by `set`) must
@@ -16,16 +18,16 @@ use ngx::ffi::{
     ngx_pnalloc, ngx_str_t, ngx_uint_t, NGX_ERROR, NGX_HTTP_VAR_NOCACHEABLE, NGX_HTTP_VAR_PREFIX,
     NGX_OK,
 };
-use ngx::ngx_string;
 use sesame::Identity;
 
 use crate::claim_name::claim;
 use crate::ctx;
 
-const CLAIM_PREFIX: &str = "sesame_claim_";
-const HEADER_PREFIX: &str = "sesame_header_";
-/// mod_auth_openidc's view of the identity (`include sesame_fastcgi_params_oidc;`).
-const OIDC_CLAIM_PREFIX: &str = "sesame_oidc_claim_";
+use sesame::backend_names::{
+    self as names, Fixed, CLAIM_HEADER_VARIABLE_PREFIX as HEADER_PREFIX,
+    CLAIM_VARIABLE_PREFIX as CLAIM_PREFIX, OIDC_CLAIM_VARIABLE_PREFIX as OIDC_CLAIM_PREFIX,
+    OIDC_REMOTE_USER_VARIABLE,
+};
 
 type Getter = unsafe extern "C" fn(
     *mut ngx_http_request_t,
@@ -42,6 +44,10 @@ enum Field {
     RemoteUser = 3,
     /// `$sesame_given_name` ... : `Identity::uniform(UNIFORM_CLAIMS[data - UNIFORM_BASE])`.
     Uniform = 4,
+    /// `$sesame_claims`: every claim as one JSON object (`Identity::claims_json`).
+    Claims = 5,
+    /// `$sesame_claims_header`: the same, percent-encoded (`Identity::claims_json_header`).
+    ClaimsHeader = 6,
 }
 
 /// `data` of the uniform-claim variables starts here (one per `sesame::UNIFORM_CLAIMS` entry).
@@ -57,9 +63,16 @@ impl Field {
         {
             return Some(Field::Uniform);
         }
-        [Field::Provider, Field::Acr, Field::User, Field::RemoteUser]
-            .into_iter()
-            .find(|f| *f as usize == data)
+        [
+            Field::Provider,
+            Field::Acr,
+            Field::User,
+            Field::RemoteUser,
+            Field::Claims,
+            Field::ClaimsHeader,
+        ]
+        .into_iter()
+        .find(|f| *f as usize == data)
     }
 
     fn read(self, id: &Identity, data: usize) -> std::borrow::Cow<'_, str> {
@@ -69,6 +82,9 @@ impl Field {
             Field::Acr => Cow::Borrowed(id.acr()),
             Field::User => Cow::Borrowed(id.user_key()),
             Field::RemoteUser => Cow::Borrowed(id.remote_user()),
+            // Built once per identity and shared: a request only copies it.
+            Field::Claims => Cow::Borrowed(id.claims_json()),
+            Field::ClaimsHeader => Cow::Borrowed(id.claims_json_header()),
             Field::Uniform if data >= UNIFORM_HEADER_BASE => {
                 let value = id
                     .uniform_at(data - UNIFORM_HEADER_BASE)
@@ -84,128 +100,84 @@ impl Field {
     }
 }
 
-/// Registers the variables (preconfiguration, before any `$sesame_*` use is parsed).
+/// An nginx string over `name` for `ngx_http_add_variable`, which copies it.
+fn ngx_name(name: &str) -> ngx_str_t {
+    ngx_str_t {
+        len: name.len(),
+        data: name.as_ptr().cast_mut(),
+    }
+}
+
+/// Registers the variables (preconfiguration, before any `$sesame_*` use is parsed), every
+/// name from the core's naming room (`sesame::backend_names`).
 ///
-/// The two prefixes do not prefix each other nor any nginx prefix (`http_`, `arg_`, `cookie_`,
-/// `sent_http_`...), so the order nginx tries prefixes in cannot send a name to the wrong one.
+/// The three prefixes do not prefix each other nor any nginx prefix (`http_`, `arg_`, `cookie_`,
+/// `sent_http_`...), so the order nginx tries prefixes in cannot send a name to the wrong one;
+/// nginx looks exact names up before prefixes, and the room keeps the fixed and uniform names
+/// out of the claim prefixes.
 pub unsafe fn register(cf: *mut ngx_conf_t) -> ngx_int_t {
     const NOCACHE: u32 = NGX_HTTP_VAR_NOCACHEABLE;
     const PREFIX: u32 = NGX_HTTP_VAR_PREFIX | NGX_HTTP_VAR_NOCACHEABLE;
-    let table: [(ngx_str_t, Getter, usize, u32); 8] = [
-        (ngx_string!("sesame_claim_"), get_claim, 0, PREFIX),
-        (ngx_string!("sesame_header_"), get_header, 0, PREFIX),
+    let field = |f: Fixed| -> (String, Getter, usize) {
+        let data = match f {
+            Fixed::RemoteUser => Field::RemoteUser,
+            Fixed::Provider => Field::Provider,
+            Fixed::Acr => Field::Acr,
+            Fixed::User => Field::User,
+            Fixed::Claims => Field::Claims,
+        };
+        (f.nginx_variable().to_owned(), get_field, data as usize)
+    };
+    let mut table: Vec<(String, Getter, usize, u32)> = vec![
+        (CLAIM_PREFIX.to_owned(), get_claim, 0, PREFIX),
+        (HEADER_PREFIX.to_owned(), get_header, 0, PREFIX),
+        (OIDC_CLAIM_PREFIX.to_owned(), get_oidc_claim, 0, PREFIX),
         (
-            ngx_string!("sesame_provider"),
-            get_field,
-            Field::Provider as usize,
-            NOCACHE,
-        ),
-        (
-            ngx_string!("sesame_acr"),
-            get_field,
-            Field::Acr as usize,
-            NOCACHE,
-        ),
-        (
-            ngx_string!("sesame_user"),
-            get_field,
-            Field::User as usize,
-            NOCACHE,
-        ),
-        (
-            ngx_string!("sesame_remote_user"),
-            get_field,
-            Field::RemoteUser as usize,
-            NOCACHE,
-        ),
-        (ngx_string!("sesame_oidc_claim_"), get_oidc_claim, 0, PREFIX),
-        (
-            ngx_string!("sesame_oidc_remote_user"),
+            OIDC_REMOTE_USER_VARIABLE.to_owned(),
             get_oidc_remote_user,
             0,
             NOCACHE,
         ),
     ];
-    for (mut name, getter, data, flags) in table {
-        // SAFETY: cf is the configuration being set up; nginx copies the name.
-        let v = unsafe { ngx_http_add_variable(cf, &mut name, flags as ngx_uint_t) };
-        // SAFETY: v is null or the variable nginx just registered.
-        let Some(v) = (unsafe { v.as_mut() }) else {
-            return NGX_ERROR as ngx_int_t;
-        };
-        v.get_handler = Some(getter);
-        v.data = data;
+    for f in Fixed::ALL {
+        let (name, getter, data) = field(f);
+        table.push((name, getter, data, NOCACHE));
+    }
+    if let Some(name) = Fixed::Claims.nginx_header_variable() {
+        table.push((
+            name.to_owned(),
+            get_field,
+            Field::ClaimsHeader as usize,
+            NOCACHE,
+        ));
     }
     // `$sesame_given_name`...: one per `sesame::UNIFORM_CLAIMS` entry, in its order, raw and
     // header-encoded (`$sesame_uniform_header_given_name`).
-    let uniform: [(ngx_str_t, usize); 18] = [
-        (ngx_string!("sesame_given_name"), UNIFORM_BASE),
-        (ngx_string!("sesame_family_name"), UNIFORM_BASE + 1),
-        (ngx_string!("sesame_email"), UNIFORM_BASE + 2),
-        (ngx_string!("sesame_siret"), UNIFORM_BASE + 3),
-        (ngx_string!("sesame_idp_id"), UNIFORM_BASE + 4),
-        (ngx_string!("sesame_birthdate"), UNIFORM_BASE + 5),
-        (ngx_string!("sesame_birthplace"), UNIFORM_BASE + 6),
-        (ngx_string!("sesame_birthcountry"), UNIFORM_BASE + 7),
-        (ngx_string!("sesame_gender"), UNIFORM_BASE + 8),
-        (
-            ngx_string!("sesame_uniform_header_given_name"),
-            UNIFORM_HEADER_BASE,
-        ),
-        (
-            ngx_string!("sesame_uniform_header_family_name"),
-            UNIFORM_HEADER_BASE + 1,
-        ),
-        (
-            ngx_string!("sesame_uniform_header_email"),
-            UNIFORM_HEADER_BASE + 2,
-        ),
-        (
-            ngx_string!("sesame_uniform_header_siret"),
-            UNIFORM_HEADER_BASE + 3,
-        ),
-        (
-            ngx_string!("sesame_uniform_header_idp_id"),
-            UNIFORM_HEADER_BASE + 4,
-        ),
-        (
-            ngx_string!("sesame_uniform_header_birthdate"),
-            UNIFORM_HEADER_BASE + 5,
-        ),
-        (
-            ngx_string!("sesame_uniform_header_birthplace"),
-            UNIFORM_HEADER_BASE + 6,
-        ),
-        (
-            ngx_string!("sesame_uniform_header_birthcountry"),
-            UNIFORM_HEADER_BASE + 7,
-        ),
-        (
-            ngx_string!("sesame_uniform_header_gender"),
-            UNIFORM_HEADER_BASE + 8,
-        ),
-    ];
-    for (mut name, data) in uniform {
-        // The table must follow UNIFORM_CLAIMS: a variable must never read another claim.
-        let (prefix, index) = if data >= UNIFORM_HEADER_BASE {
-            ("sesame_uniform_header_", data - UNIFORM_HEADER_BASE)
-        } else {
-            ("sesame_", data - UNIFORM_BASE)
-        };
-        let expected = sesame::UNIFORM_CLAIMS
-            .get(index)
-            .map(|claim| format!("{prefix}{claim}"));
-        if expected.as_deref().map(str::as_bytes) != Some(name.as_bytes()) {
-            return NGX_ERROR as ngx_int_t;
-        }
-        // SAFETY: cf is the configuration being set up; nginx copies the name.
-        let v = unsafe { ngx_http_add_variable(cf, &mut name, NOCACHE as ngx_uint_t) };
+    for (i, uniform) in sesame::UNIFORM_CLAIMS.iter().enumerate() {
+        table.push((
+            names::uniform_nginx_variable(uniform),
+            get_field,
+            UNIFORM_BASE + i,
+            NOCACHE,
+        ));
+        table.push((
+            names::uniform_nginx_header_variable(uniform),
+            get_field,
+            UNIFORM_HEADER_BASE + i,
+            NOCACHE,
+        ));
+    }
+    for (name, getter, data, flags) in &table {
+        let mut name = ngx_name(name);
+        // SAFETY: cf is the configuration being set up; nginx copies the name (and only reads
+        // it: the `*mut` is nginx's signature), which outlives the call.
+        let v = unsafe { ngx_http_add_variable(cf, &mut name, *flags as ngx_uint_t) };
         // SAFETY: v is null or the variable nginx just registered.
         let Some(v) = (unsafe { v.as_mut() }) else {
             return NGX_ERROR as ngx_int_t;
         };
-        v.get_handler = Some(get_field);
-        v.data = data;
+        v.get_handler = Some(*getter);
+        v.data = *data;
     }
     NGX_OK as ngx_int_t
 }
@@ -360,7 +332,7 @@ unsafe fn get_oidc_remote_user_inner(
         let value = identity(r).and_then(|id| {
             id.mod_auth_openidc()
                 .iter()
-                .find(|(n, _)| n == "REMOTE_USER")
+                .find(|(n, _)| n == names::REMOTE_USER)
                 .map(|(_, v)| v.as_str())
         });
         set(r, v, value)

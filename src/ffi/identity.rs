@@ -7,13 +7,115 @@
 //! `claim_<name>` variable names, header-encoded values) is built on the first call asking for
 //! it, once per outcome.
 
-use std::ffi::{c_char, c_int};
+use std::ffi::{c_char, c_int, c_void};
 use std::sync::OnceLock;
 
 use super::{guarded, in_lossy, out_str, with_outcome, SesameOutcome, SesameStr, EMPTY};
 use super::{SesameHandle, SESAME_ALLOW};
 use crate::api::{Identity, UNIFORM_CLAIMS};
+use crate::backend_names;
 use crate::claims::encode_header_value;
+
+/// Called once per (name, value) pair by the `sesame_outcome_each_*` functions; both strings
+/// are valid for the duration of the call only (copy them).
+pub type SesamePairFn =
+    Option<unsafe extern "C" fn(user_data: *mut c_void, name: SesameStr, value: SesameStr)>;
+
+/// Calls `f` with each pair; returns how many.
+///
+/// # Safety
+/// `f` must be safe to call with `user_data`.
+unsafe fn each_pair<'a, V: AsRef<str>>(
+    pairs: impl Iterator<Item = (&'a str, V)>,
+    f: SesamePairFn,
+    user_data: *mut c_void,
+) -> usize {
+    let Some(f) = f else {
+        return 0;
+    };
+    let mut n = 0;
+    for (name, value) in pairs {
+        // SAFETY: the caller vouches for `f` and `user_data`; both strings live until the
+        // call returns.
+        unsafe { f(user_data, out_str(name), out_str(value.as_ref())) };
+        n += 1;
+    }
+    n
+}
+
+/// Every environment variable of an allowed identity (SESAME_ALLOW only), with its final
+/// name, for servers that set the backend's environment (Apache `r->subprocess_env`):
+/// `SESAME_PROVIDER`, `SESAME_ACR`, `SESAME_USER`, `SESAME_CLAIMS` (every claim as one JSON
+/// object), `SESAME_CLAIM_<NAME>` for every claim, the present uniform claims
+/// (`SESAME_GIVEN_NAME`...). Empty values are left out; `REMOTE_USER` too (the server's user
+/// field). Calls `f` once per variable and returns how many; 0 for NULL `o` or `f`.
+///
+/// # Safety
+/// `o` must be NULL or a live outcome; `f` NULL or safe to call with `user_data`.
+#[no_mangle]
+pub unsafe extern "C" fn sesame_outcome_each_env(
+    o: *const SesameOutcome,
+    f: SesamePairFn,
+    user_data: *mut c_void,
+) -> usize {
+    // SAFETY: `o` is NULL or a live outcome, `f` callable with `user_data` (this function's
+    // contract).
+    unsafe {
+        with_outcome(o, 0, |o| {
+            o.allowed()
+                .map_or(0, |id| each_pair(backend_names::env_vars(id), f, user_data))
+        })
+    }
+}
+
+/// Every request header for proxied applications of an allowed identity (SESAME_ALLOW only),
+/// final names and percent-encoded values (every byte outside `[A-Za-z0-9-._~]` as %XX):
+/// `X-Sesame-Provider`, `X-Sesame-Acr`, `X-Sesame-User`, `X-Sesame-Claims`,
+/// `X-Sesame-Claim-<Name>` for every claim, the present uniform claims (`X-Sesame-Given-Name`...).
+/// Empty values are left out. Calls `f` once per header and returns how many.
+///
+/// # Safety
+/// `o` must be NULL or a live outcome; `f` NULL or safe to call with `user_data`.
+#[no_mangle]
+pub unsafe extern "C" fn sesame_outcome_each_header(
+    o: *const SesameOutcome,
+    f: SesamePairFn,
+    user_data: *mut c_void,
+) -> usize {
+    // SAFETY: as sesame_outcome_each_env.
+    unsafe {
+        with_outcome(o, 0, |o| {
+            o.allowed().map_or(0, |id| {
+                each_pair(backend_names::header_vars(id), f, user_data)
+            })
+        })
+    }
+}
+
+/// The `OIDC_CLAIM_<claim>` variables of an allowed identity as mod_auth_openidc passes them
+/// (SESAME_ALLOW only), empty values left out; not `REMOTE_USER` (`sub@issuer`, the server's
+/// user field: see `sesame_outcome_oidc_var`). Calls `f` once per variable, returns how many.
+///
+/// # Safety
+/// `o` must be NULL or a live outcome; `f` NULL or safe to call with `user_data`.
+#[no_mangle]
+pub unsafe extern "C" fn sesame_outcome_each_oidc_env(
+    o: *const SesameOutcome,
+    f: SesamePairFn,
+    user_data: *mut c_void,
+) -> usize {
+    // SAFETY: as sesame_outcome_each_env.
+    unsafe {
+        with_outcome(o, 0, |o| {
+            o.allowed().map_or(0, |id| {
+                let claims = id.mod_auth_openidc().iter().filter(|(name, value)| {
+                    name.starts_with(backend_names::OIDC_CLAIM_PREFIX) && !value.is_empty()
+                });
+                each_pair(claims.map(|(n, v)| (n.as_str(), v)), f, user_data)
+            })
+        })
+    }
+}
 
 /// `provider`, `acr`, `user_key`, `remote_user`: the first identity variables.
 const FIXED_VARS: [&str; 4] = ["provider", "acr", "user_key", "remote_user"];

@@ -12,12 +12,8 @@ use super::{
     authorize, callback, token, userinfo, validate, AuthParams, CallbackParams, LoginResult,
     OidcError, OidcSettings, ProviderMetadata, UserinfoMode,
 };
+use crate::claims::PROTOCOL_CLAIMS;
 use crate::http::HttpClient;
-
-/// Claims that only serve the protocol: not passed to applications.
-const PROTOCOL_CLAIMS: &[&str] = &[
-    "iss", "aud", "exp", "iat", "nbf", "nonce", "at_hash", "c_hash", "azp",
-];
 
 /// Claims describing the authentication itself: the id_token's values are authoritative and
 /// userinfo cannot override them.

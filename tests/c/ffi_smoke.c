@@ -122,6 +122,14 @@ static sesame_config_builder *builder(const char *issuer, const char *ca_file,
     return b;
 }
 
+/* sesame_pair_fn: counts the pairs it is given. */
+static void count_pair(void *data, sesame_str name, sesame_str value)
+{
+    (void)name;
+    (void)value;
+    ++*(size_t *)data;
+}
+
 int main(int argc, char **argv) {
     if (argc != 5) {
         fprintf(stderr, "usage: %s ISSUER CA_FILE REDIS_URL WORKDIR\n", argv[0]);
@@ -237,6 +245,7 @@ int main(int argc, char **argv) {
 
     /* 4. The empty string is {NULL, 0} both ways. In: every request field empty but the ones a
      * redirect needs; out: what a redirect does not have. */
+    size_t pairs = 0;
     sesame_request bare = req;
     bare.cookie = (sesame_str){NULL, 0};
     bare.client_addr = (sesame_str){NULL, 0};
@@ -245,6 +254,11 @@ int main(int argc, char **argv) {
     step = sesame_begin(s, loc, &bare, &out, &job, NULL);
     CHECK(step == SESAME_STEP_DONE && sesame_outcome_kind(out) == SESAME_REDIRECT,
           "begin with {NULL, 0} fields: step %d kind %d", step, sesame_outcome_kind(out));
+    /* A redirect has no identity: no variable or header, the callback never called. */
+    CHECK(sesame_outcome_each_env(out, count_pair, &pairs) == 0 && pairs == 0, "env of a redirect");
+    CHECK(sesame_outcome_each_header(out, count_pair, &pairs) == 0 && pairs == 0,
+          "headers of a redirect");
+    CHECK(sesame_outcome_each_oidc_env(NULL, count_pair, &pairs) == 0 && pairs == 0, "NULL outcome");
     sesame_str none = sesame_outcome_body(out);
     CHECK(none.ptr == NULL && none.len == 0, "empty body is not {NULL, 0}: %p %zu",
           (const void *)none.ptr, none.len);

@@ -24,9 +24,15 @@ def registered_provider_directives():
 
 
 def registered_variables():
-    names = set(re.findall(r'ngx_string!\("(sesame_[a-z_]*)"\)', _code("nginx/src/variables.rs")))
-    # prefix variables are documented as $sesame_claim_NAME / $sesame_header_NAME
-    return {n + "NAME" if n.endswith("_") else n for n in names}
+    # The nginx module registers the names of the core's naming room (src/backend_names.rs):
+    # its prefix variables (documented as $sesame_claim_NAME...) and every other variable, each
+    # of which the include files generated from the room use.
+    room = _code("src/backend_names.rs")
+    prefixes = set(re.findall(r'pub const [A-Z_]*VARIABLE_PREFIX: &str = "(sesame_[a-z_]*_)";', room))
+    used = set()
+    for name in ("sesame_fastcgi_params", "sesame_proxy_params", "sesame_fastcgi_params_oidc"):
+        used |= set(re.findall(r"\$(sesame_[a-z_]+)", _code("nginx/conf/" + name)))
+    return {n for n in used if not any(n.startswith(p) for p in prefixes)} | {p + "NAME" for p in prefixes}
 
 
 def documented_http_directives():

@@ -1,6 +1,8 @@
 """The same identity reaches PHP with exactly the same variables behind nginx
 (`include sesame_fastcgi_params;`) and behind Apache (`AuthType Sesame`), names and values."""
 
+import json
+
 import pytest
 
 from e2e_rig.browser import Browser
@@ -34,5 +36,8 @@ def test_php_sees_the_same_identity_variables_on_both_servers(identity, both, pk
     on_nginx.pop("AUTH_TYPE", None)
     # auth_time is the second each login happened at.
     assert abs(int(on_apache.pop("SESAME_CLAIM_AUTH_TIME", 0)) - int(on_nginx.pop("SESAME_CLAIM_AUTH_TIME", 0))) < 60
+    all_on_apache, all_on_nginx = json.loads(on_apache.pop("SESAME_CLAIMS")), json.loads(on_nginx.pop("SESAME_CLAIMS"))
+    assert abs(all_on_apache.pop("auth_time", 0) - all_on_nginx.pop("auth_time", 0)) < 60
+    assert all_on_apache == all_on_nginx
     assert on_apache == on_nginx
     assert on_apache["SESAME_CLAIM_GIVEN_NAME"]

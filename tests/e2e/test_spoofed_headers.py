@@ -10,6 +10,9 @@ SPOOFED = [
     "X_Sesame_Claim_Sub",
     "x-sesame-claim-given-name",
     "X-Sesame-Provider",
+    # Every claim as one JSON object (SESAME_CLAIMS, X-Sesame-Claims).
+    "X-Sesame-Claims",
+    "Sesame_Claims",
     "Remote-User",
     "X-Remote-User",
     "X-Forwarded-User",
