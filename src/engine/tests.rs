@@ -847,25 +847,12 @@ fn page_reference_appears_in_an_actionable_log_line() {
 mod location_policy {
     use super::*;
 
-    fn location(rig: &Rig, options: &[(&str, &str)]) -> Location {
-        rig.sesame
-            .location(&LocationSpec {
-                mode: LocationMode::Protect,
-                provider: "op".into(),
-                options: options
-                    .iter()
-                    .map(|(k, v)| (k.to_string(), v.to_string()))
-                    .collect(),
-            })
-            .unwrap()
-    }
-
     #[test]
     fn insufficient_level_steps_up_without_io_and_a_lower_answer_is_refused() {
         let rig = rig("5s");
         let mut jar = Jar::default();
         rig.login("/private/", &mut jar);
-        let strong = location(&rig, &[("acr", "eidas2")]);
+        let strong = location_with(&rig, &[("acr", "eidas2")]);
         // Metadata is cached since the first login: the step-up redirect needs no job.
         let step = rig.get(Some(&strong), "/strong/page?x=1", &jar);
         assert!(
@@ -895,7 +882,7 @@ mod location_policy {
             let rig = rig(cache);
             let mut jar = Jar::default();
             rig.login("/private/", &mut jar);
-            let strong = location(&rig, &[("acr", "eidas2")]);
+            let strong = location_with(&rig, &[("acr", "eidas2")]);
             let cookie = jar.header();
             let xhr = Request {
                 sec_fetch_mode: "cors",
@@ -911,12 +898,12 @@ mod location_policy {
         let rig = rig("5s");
         let mut jar = Jar::default();
         rig.login("/private/", &mut jar);
-        let domain = location(&rig, &[("require", "email @example.fr")]);
+        let domain = location_with(&rig, &[("require", "email @example.fr")]);
         assert!(matches!(
             finish(rig.get(Some(&domain), "/a/", &jar)),
             Outcome::Allow(_)
         ));
-        let other = location(
+        let other = location_with(
             &rig,
             &[("require", "email @example.fr"), ("require", "siret 1")],
         );
@@ -929,7 +916,7 @@ mod location_policy {
     fn silent_login_falls_back_once_to_an_interactive_login() {
         let rig = rig("5s");
         let mut jar = Jar::default();
-        let silent = location(&rig, &[("prompt", "none")]);
+        let silent = location_with(&rig, &[("prompt", "none")]);
         let (url, cookies) = redirect(finish(rig.get(Some(&silent), "/quiet/", &jar)));
         assert_eq!(query_param(&url, "prompt").as_deref(), Some("none"));
         jar.apply(&cookies);
@@ -967,14 +954,14 @@ mod location_policy {
         let cookie = jar.header();
         let req = request("GET", "/nope", &cookie);
 
-        let strong = location(&rig, &[("acr", "eidas2")]);
+        let strong = location_with(&rig, &[("acr", "eidas2")]);
         let step = rig.sesame.recheck(&strong, &id, &req);
         assert!(is_done(&step), "the identity is in hand: no job");
         let (url, _) = redirect(finish(step));
         assert!(url.starts_with(&format!("{}/authorize?", rig.op.issuer)));
         assert_eq!(query_param(&url, "acr_values").as_deref(), Some("eidas2"));
 
-        let siret = location(&rig, &[("require", "siret 21750001600019")]);
+        let siret = location_with(&rig, &[("require", "siret 21750001600019")]);
         let step = rig.sesame.recheck(&siret, &id, &req);
         assert!(is_done(&step));
         assert_eq!(page(finish(step)).status, 403);
@@ -992,7 +979,7 @@ mod location_policy {
         let id = allowed_identity(&rig, &jar);
         let cookie = jar.header();
         let req = request("GET", "/nope", &cookie);
-        let same = location(&rig, &[("require", "email @example.fr")]);
+        let same = location_with(&rig, &[("require", "email @example.fr")]);
         for loc in [&rig.protect, &same] {
             let step = rig.sesame.recheck(loc, &id, &req);
             assert!(is_done(&step), "cache off, yet no session read");
