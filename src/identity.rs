@@ -9,7 +9,18 @@
 use std::fmt;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
-use crate::oidc::Federation;
+/// Which federation's rules apply (parameter whitelists, acr semantics, token auth): a plain
+/// name every identity records; the rules themselves are in `federation/`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Federation {
+    /// FranceConnect v2 (fcp-low): acr_values always, no PKCE, no login_hint, no prompt=none.
+    FranceConnect,
+    /// Any standards-compliant OIDC provider.
+    Generic,
+    /// ProConnect (ex-AgentConnect): acr as a set asked through `claims`, PKCE S256, hints,
+    /// prompt=none, at_hash (docs/federations.md §3).
+    ProConnect,
+}
 
 /// Names `Identity::uniform` answers for (`$sesame_<name>`, `SESAME_<NAME>`).
 pub const UNIFORM_CLAIMS: &[&str; UNIFORM_COUNT] = &[

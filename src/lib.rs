@@ -11,6 +11,7 @@ pub mod claims;
 pub mod compat;
 pub mod config;
 mod engine;
+pub mod federation;
 pub mod ffi;
 pub mod http;
 pub mod identity;

@@ -1,10 +1,8 @@
 //! Per-location policy (docs/federations.md §3.3, §5.2): which authentication level a location
-//! needs, with each federation's semantics, and which claim values it requires.
+//! needs and which claim values it requires.
 //!
-//! - FranceConnect levels are ordered (eidas1 < eidas2 < eidas3): a location requiring eidas2
-//!   accepts eidas2 and eidas3.
-//! - ProConnect's values are a set (`eidas0-mfa` and `eidas1` differ on different pillars): a
-//!   location lists the values it accepts, and the session's acr must be one of them.
+//! - The acr values a location accepts are checked and compared by its provider's federation
+//!   (`federation/`: FranceConnect's levels are ordered, ProConnect's values are a set).
 //! - Required claim values are our job: ProConnect filters nobody.
 
 use serde_json::Value;
@@ -12,106 +10,7 @@ use serde_json::Value;
 use crate::config::registry::{location_name, written, Scope};
 use crate::identity::Identity;
 
-use crate::oidc::{
-    is_email, is_siret_hint, Federation, LoginOptions, PC_ACR_VALUES, PC_MFA_ACR_VALUES,
-};
-
-/// FranceConnect's eIDAS levels in order; None for any other value (ProConnect's sets, unknown).
-pub(crate) fn eidas_rank(acr: &str) -> Option<u8> {
-    match acr {
-        "eidas1" => Some(1),
-        "eidas2" => Some(2),
-        "eidas3" => Some(3),
-        _ => None,
-    }
-}
-
-/// Does `got` satisfy a location asking for `wanted` under `federation`'s semantics?
-/// An empty `wanted` asks for nothing.
-pub fn acr_satisfies(federation: Federation, wanted: &[String], got: &str) -> bool {
-    if wanted.is_empty() {
-        return true;
-    }
-    match federation {
-        // Ordered: the lowest level asked for is the bar.
-        Federation::FranceConnect => {
-            let bar = wanted.iter().filter_map(|w| eidas_rank(w)).min();
-            match (bar, eidas_rank(got)) {
-                (Some(bar), Some(g)) => g >= bar,
-                _ => wanted.iter().any(|w| w == got),
-            }
-        }
-        // A set: membership, never "greater than".
-        Federation::ProConnect | Federation::Generic => wanted.iter().any(|w| w == got),
-    }
-}
-
-/// Does the session behind `id` meet a location's accepted acr values? The acr must satisfy
-/// them (`acr_satisfies`) and, where every accepted value is multi-factor, the login must have
-/// proved a second factor (`Identity::mfa`, verified at login whatever that login asked): an
-/// MFA acr with a single-factor amr obtained at a location that did not ask for MFA never
-/// opens one that does.
-pub fn level_met(federation: Federation, wanted: &[String], id: &Identity) -> bool {
-    acr_satisfies(federation, wanted, id.acr()) && (!asks_mfa(wanted) || id.mfa())
-}
-
-/// The fact stored in the session at login: `acr` is a multi-factor value and `amr`, when the
-/// provider sent a usable one, does not show a single factor.
-pub fn proves_mfa(acr: &str, amr: Option<&Value>) -> bool {
-    PC_MFA_ACR_VALUES.contains(&acr) && amr_has_second_factor(amr) != Some(false)
-}
-
-/// The accepted values of an acr rule as written (`sesame_acr`, `SesameAcr`, Apache's
-/// `Require sesame-acr`): ProConnect's `mfa` shortcut stands for its four multi-factor values.
-pub fn expand_acr<'a>(
-    federation: Federation,
-    words: impl IntoIterator<Item = &'a str>,
-) -> Vec<String> {
-    let mut values: Vec<String> = Vec::new();
-    for word in words {
-        if word == "mfa" && federation == Federation::ProConnect {
-            values.extend(PC_MFA_ACR_VALUES.iter().map(|s| s.to_string()));
-        } else {
-            values.push(word.to_owned());
-        }
-    }
-    values
-}
-
-/// True when every accepted value is a multi-factor one: the location asks for MFA.
-pub fn asks_mfa(wanted: &[String]) -> bool {
-    !wanted.is_empty()
-        && wanted
-            .iter()
-            .all(|w| PC_MFA_ACR_VALUES.contains(&w.as_str()))
-}
-
-/// Authentication methods (RFC 8176 + ProConnect's `mail`) and the factor class they prove.
-fn factor_of(method: &str) -> Option<&'static str> {
-    match method {
-        "pwd" | "pin" | "kba" => Some("know"),
-        "otp" | "totp" | "sms" | "tel" | "mail" | "hwk" | "swk" | "pop" | "sc" => Some("have"),
-        "fpt" | "face" | "iris" | "retina" | "vbm" | "geo" => Some("are"),
-        _ => None,
-    }
-}
-
-/// Does an `amr` claim show a second factor? `mfa`, or methods of two distinct factor classes.
-/// `None` when there is no usable amr (the acr alone then decides).
-pub fn amr_has_second_factor(amr: Option<&Value>) -> Option<bool> {
-    let list = amr?.as_array()?;
-    let methods: Vec<&str> = list.iter().filter_map(Value::as_str).collect();
-    if methods.is_empty() {
-        return None;
-    }
-    if methods.contains(&"mfa") {
-        return Some(true);
-    }
-    let mut classes: Vec<&str> = methods.iter().filter_map(|m| factor_of(m)).collect();
-    classes.sort_unstable();
-    classes.dedup();
-    Some(classes.len() >= 2)
-}
+use crate::federation::{expand_acr, is_email, is_siret_hint, Federation, LoginOptions};
 
 /// `sesame_require CLAIM VALUE...;` (Apache `SesameRequireClaim` and `Require sesame-claim`:
 /// this one implementation serves all three): the claim must hold one of the values. A JSON
@@ -197,7 +96,7 @@ impl RequireRule {
 fn email_vouched(identity: &Identity) -> bool {
     match identity.claim_text("email_verified") {
         Some(c) => c.value == "true",
-        None => identity.federation() != Federation::Generic,
+        None => crate::federation::rules(identity.federation()).vouches_for_email(),
     }
 }
 
@@ -252,11 +151,7 @@ pub const PROMPT_LOGIN_MAX_AUTH_AGE: u64 = 600;
 pub const MIN_MAX_AUTH_AGE: u64 = 60;
 
 fn fed_name(federation: Federation) -> &'static str {
-    match federation {
-        Federation::FranceConnect => "FranceConnect",
-        Federation::ProConnect => "ProConnect",
-        Federation::Generic => "this provider",
-    }
+    crate::federation::rules(federation).name()
 }
 
 fn parse_hint(
@@ -319,25 +214,7 @@ fn parse_option(
             if values.is_empty() {
                 return Err(format!("{n} needs at least one value"));
             }
-            match federation {
-                Federation::FranceConnect => {
-                    if let Some(bad) = values.iter().find(|v| *v != "eidas1") {
-                        return Err(format!(
-                            "{n} {bad}: FranceConnect only delivers eidas1 (eidas2/eidas3 are FranceConnect+); this location could never be reached"
-                        ));
-                    }
-                }
-                Federation::ProConnect => {
-                    if let Some(bad) = values.iter().find(|v| !PC_ACR_VALUES.contains(&v.as_str()))
-                    {
-                        return Err(format!(
-                            "{n} {bad} is not a ProConnect value (expected some of: {}, or mfa)",
-                            PC_ACR_VALUES.join(" ")
-                        ));
-                    }
-                }
-                Federation::Generic => {}
-            }
+            crate::federation::rules(federation).check_location_acr(&n, &values)?;
             values.dedup();
             rules.acr = values;
         }
@@ -637,55 +514,6 @@ mod tests {
     }
 
     #[test]
-    fn franceconnect_levels_are_ordered() {
-        let fc = Federation::FranceConnect;
-        assert!(acr_satisfies(fc, &v(&["eidas2"]), "eidas2"));
-        assert!(acr_satisfies(fc, &v(&["eidas2"]), "eidas3"));
-        assert!(!acr_satisfies(fc, &v(&["eidas2"]), "eidas1"));
-        assert!(acr_satisfies(fc, &v(&["eidas1"]), "eidas3"));
-        assert!(!acr_satisfies(fc, &v(&["eidas1"]), "eidas0"));
-        assert!(acr_satisfies(fc, &[], "anything"));
-    }
-
-    #[test]
-    fn proconnect_values_are_a_set_not_an_order() {
-        let pc = Federation::ProConnect;
-        let mfa = v(PC_MFA_ACR_VALUES);
-        assert!(acr_satisfies(pc, &mfa, "eidas1-mfa"));
-        assert!(acr_satisfies(pc, &mfa, "eidas3"));
-        assert!(!acr_satisfies(pc, &mfa, "eidas1"));
-        // eidas3 is "higher" than eidas1 but not in the set asked for.
-        assert!(!acr_satisfies(pc, &v(&["eidas1"]), "eidas3"));
-        let dirigeant = "https://proconnect.gouv.fr/assurance/certification-dirigeant";
-        assert!(acr_satisfies(pc, &v(&[dirigeant]), dirigeant));
-        assert!(!acr_satisfies(pc, &v(&[dirigeant]), "eidas3"));
-    }
-
-    #[test]
-    fn mfa_is_asked_only_when_every_value_is_multi_factor() {
-        assert!(asks_mfa(&v(PC_MFA_ACR_VALUES)));
-        assert!(asks_mfa(&v(&["eidas2"])));
-        assert!(!asks_mfa(&v(&["eidas1", "eidas1-mfa"])));
-        assert!(!asks_mfa(&[]));
-    }
-
-    #[test]
-    fn amr_second_factor_needs_two_factor_classes_or_mfa() {
-        assert_eq!(amr_has_second_factor(Some(&json!(["pwd"]))), Some(false));
-        assert_eq!(
-            amr_has_second_factor(Some(&json!(["pwd", "pin"]))),
-            Some(false)
-        );
-        assert_eq!(
-            amr_has_second_factor(Some(&json!(["pwd", "mail"]))),
-            Some(true)
-        );
-        assert_eq!(amr_has_second_factor(Some(&json!(["mfa"]))), Some(true));
-        assert_eq!(amr_has_second_factor(Some(&json!([]))), None);
-        assert_eq!(amr_has_second_factor(None), None);
-    }
-
-    #[test]
     fn require_rules_match_strings_arrays_and_email_domains() {
         let claims = json!({"siret": "21750001600019", "roles": ["agent_public", "x"],
                             "email": "jean@Interieur.gouv.fr", "idp_id": "fia1v2",
@@ -711,41 +539,6 @@ mod tests {
     fn pc_identity(acr: &str, mfa: bool) -> Identity {
         crate::claims::identity("pc", "i", "s", acr, &serde_json::Map::new(), "sub")
             .with_login_facts(mfa, Federation::ProConnect)
-    }
-
-    #[test]
-    fn mfa_location_needs_the_second_factor_verified_at_login_not_just_the_acr() {
-        let pc = Federation::ProConnect;
-        let mfa = v(PC_MFA_ACR_VALUES);
-        assert!(level_met(pc, &mfa, &pc_identity("eidas1-mfa", true)));
-        assert!(
-            !level_met(pc, &mfa, &pc_identity("eidas1-mfa", false)),
-            "an MFA acr whose login did not prove a second factor is not MFA"
-        );
-        // A location that does not ask for MFA only looks at the acr.
-        assert!(level_met(
-            pc,
-            &v(&["eidas1", "eidas1-mfa"]),
-            &pc_identity("eidas1-mfa", false)
-        ));
-        assert!(!level_met(pc, &mfa, &pc_identity("eidas1", true)));
-    }
-
-    #[test]
-    fn login_proves_mfa_only_with_an_mfa_acr_and_an_amr_that_agrees() {
-        assert!(proves_mfa("eidas1-mfa", Some(&json!(["pwd", "mail"]))));
-        assert!(!proves_mfa("eidas1-mfa", Some(&json!(["pwd"]))));
-        assert!(proves_mfa("eidas2", None), "no amr: the acr alone decides");
-        assert!(!proves_mfa("eidas1", Some(&json!(["pwd", "otp"]))));
-    }
-
-    #[test]
-    fn mfa_shortcut_expands_only_for_proconnect() {
-        assert_eq!(
-            expand_acr(Federation::ProConnect, ["mfa"]),
-            v(PC_MFA_ACR_VALUES)
-        );
-        assert_eq!(expand_acr(Federation::Generic, ["mfa"]), v(&["mfa"]));
     }
 
     fn with_claims(federation: Federation, claims: Value) -> Identity {
@@ -852,6 +645,7 @@ mod tests {
 
     #[test]
     fn proconnect_options_are_validated_and_mfa_expands() {
+        use crate::federation::PC_MFA_ACR_VALUES;
         let pc = Federation::ProConnect;
         let r = LocationRules::parse(pc, &opts(&[("acr", "mfa"), ("prompt", "none")])).unwrap();
         assert_eq!(r.acr, v(PC_MFA_ACR_VALUES));

@@ -1,7 +1,8 @@
 //! Federation presets: what `preset franceconnect-integration;` means, so that operators write
 //! four lines instead of fifteen and cannot get FranceConnect's fixed choices wrong.
 
-use crate::oidc::{Federation, SigningAlg, TokenAuth, UserinfoMode};
+use crate::federation::Federation;
+use crate::oidc::{SigningAlg, TokenAuth, UserinfoMode};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Preset {
@@ -69,23 +70,9 @@ impl Preset {
         }
     }
 
-    pub fn is_franceconnect(self) -> bool {
-        matches!(
-            self,
-            Preset::FranceConnectIntegration
-                | Preset::FranceConnectIntegrationLegacy
-                | Preset::FranceConnectProduction
-        )
-    }
-
-    pub fn is_proconnect(self) -> bool {
-        matches!(
-            self,
-            Preset::ProConnectIntegration
-                | Preset::ProConnectProduction
-                | Preset::ProConnectIntegrationRie
-                | Preset::ProConnectProductionRie
-        )
+    /// The federation whose rules apply to a provider of this preset.
+    pub fn federation(self) -> Federation {
+        self.defaults().federation
     }
 
     /// Production refuses plain-http redirect URIs (docs/federations.md §1.4).

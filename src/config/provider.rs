@@ -183,7 +183,13 @@ impl ProviderDraft {
                 let alg = match value {
                     "ES256" => SigningAlg::ES256,
                     "RS256" => SigningAlg::RS256,
-                    "HS256" if self.preset.is_some_and(Preset::is_proconnect) => SigningAlg::HS256,
+                    "HS256"
+                        if self.preset.is_some_and(|p| {
+                            crate::federation::rules(p.federation()).accepts_shared_secret_alg()
+                        }) =>
+                    {
+                        SigningAlg::HS256
+                    }
                     _ => {
                         return Err(format!(
                             "{n} \"{value}\" is not supported (expected ES256 or RS256; HS256 only for a client registered so at ProConnect, after {preset} proconnect-...)",
@@ -351,7 +357,8 @@ impl ProviderDraft {
         let pkce = self.pkce.unwrap_or(defaults.pkce);
         let userinfo = self.userinfo.unwrap_or(defaults.userinfo);
 
-        if self.id_token_alg == Some(SigningAlg::HS256) && !preset.is_proconnect() {
+        let federation = crate::federation::rules(defaults.federation);
+        if self.id_token_alg == Some(SigningAlg::HS256) && !federation.accepts_shared_secret_alg() {
             return Err(fault(
                 "id_token_alg",
                 format!(
@@ -360,83 +367,17 @@ impl ProviderDraft {
                 ),
             ));
         }
-        if preset.is_proconnect() {
-            if let Some(bad) = acr_values
-                .iter()
-                .find(|a| !crate::oidc::PC_ACR_VALUES.contains(&a.as_str()))
-            {
-                return Err(fault(
-                    "acr_values",
-                    format!(
-                        "{} \"{bad}\" is not a ProConnect level (expected some of: {}) {with_preset}",
-                        named("acr_values"),
-                        crate::oidc::PC_ACR_VALUES.join(" ")
-                    ),
-                ));
-            }
-            if self.post_logout_redirect_uri.is_none() {
-                return Err(fault(
-                    "post_logout_redirect_uri",
-                    format!(
-                        "{} is missing: ProConnect logout needs the exact registered URI {with_preset}",
-                        named("post_logout_redirect_uri")
-                    ),
-                ));
-            }
-        }
-        if preset.is_franceconnect() {
-            // Refuse here what FranceConnect would refuse at the first login
-            // (docs/federations.md §3.1, §3.9).
-            if pkce {
-                return Err(fault(
-                    "pkce",
-                    format!(
-                        "{} on is refused by FranceConnect (it rejects code_challenge); remove it {with_preset}",
-                        named("pkce")
-                    ),
-                ));
-            }
-            if acr_values.is_empty() || acr_values.iter().any(|a| a != "eidas1") {
-                return Err(fault(
-                    "acr_values",
-                    format!(
-                        "{} \"{}\" is refused by FranceConnect (only eidas1; eidas2/eidas3 are FranceConnect+) {with_preset}",
-                        named("acr_values"),
-                        acr_values.join(" ")
-                    ),
-                ));
-            }
-            if let Some(required) = &self.required_acr {
-                if required != "eidas1" {
-                    return Err(fault(
-                        "required_acr",
-                        format!(
-                            "{} \"{required}\" can never be met: FranceConnect only delivers eidas1 {with_preset}",
-                            named("required_acr")
-                        ),
-                    ));
-                }
-            }
-            if self.post_logout_redirect_uri.is_none() {
-                return Err(fault(
-                    "post_logout_redirect_uri",
-                    format!(
-                        "{} is missing: FranceConnect requires it {with_preset} (write the logout return URL registered with FranceConnect)",
-                        named("post_logout_redirect_uri")
-                    ),
-                ));
-            }
-            if userinfo == UserinfoMode::Json {
-                return Err(fault(
-                    "userinfo",
-                    format!(
-                        "{} json does not work with FranceConnect (it signs userinfo; write {}) {with_preset}",
-                        named("userinfo"),
-                        written_inline("userinfo", "jwt")
-                    ),
-                ));
-            }
-        }
+        federation
+            .check_provider(&crate::federation::ProviderFacts {
+                acr_values: &acr_values,
+                required_acr: self.required_acr.as_deref(),
+                pkce,
+                has_post_logout_redirect_uri: self.post_logout_redirect_uri.is_some(),
+                userinfo_json: userinfo == UserinfoMode::Json,
+                named: &named,
+                with_preset: &with_preset,
+            })
+            .map_err(|f| fault(f.key, f.message))?;
 
         let client_secret = read_text_file(&secret_path).map_err(|e| {
             fault(

@@ -70,7 +70,7 @@ fn franceconnect_preset_sets_issuer_and_fixed_choices() {
         s.discovery_url,
         "https://fcp-low.sbx.dev-franceconnect.fr/api/v2/.well-known/openid-configuration"
     );
-    assert_eq!(s.federation, crate::oidc::Federation::FranceConnect);
+    assert_eq!(s.federation, crate::federation::Federation::FranceConnect);
     assert_eq!(s.acr_values, vec!["eidas1"]);
     assert_eq!(s.id_token_alg, crate::oidc::SigningAlg::ES256);
     assert_eq!(s.userinfo, crate::oidc::UserinfoMode::SignedJwt);

@@ -87,7 +87,7 @@ fn every_proconnect_environment_and_network_has_its_issuer() {
     ] {
         let s = settings(pc_builder(&files, preset, &[]));
         assert_eq!(s.issuer, issuer, "{preset}");
-        assert_eq!(s.federation, crate::oidc::Federation::ProConnect);
+        assert_eq!(s.federation, crate::federation::Federation::ProConnect);
         assert!(s.pkce, "{preset}: PKCE S256 on");
         assert_eq!(s.userinfo, crate::oidc::UserinfoMode::SignedJwt);
         assert_eq!(

@@ -218,14 +218,12 @@ pub(crate) fn run(inner: &Inner, task: CallbackTask) -> Outcome {
     }
     let federation = provider.cfg.settings.federation;
     // What this login asked: the location's sesame_acr, else the provider's acr_values.
-    let asked = if task.pending.options.acr.is_empty()
-        && federation == crate::oidc::Federation::ProConnect
-    {
-        &provider.cfg.settings.acr_values
-    } else {
-        &task.pending.options.acr
-    };
-    if !crate::policy::acr_satisfies(federation, asked, &result.acr) {
+    let asked = crate::federation::login_asked_acr(
+        federation,
+        &task.pending.options.acr,
+        &provider.cfg.settings.acr_values,
+    );
+    if !crate::federation::acr_satisfies(federation, asked, &result.acr) {
         let page = failures::level_refused(
             provider,
             client,
@@ -238,8 +236,8 @@ pub(crate) fn run(inner: &Inner, task: CallbackTask) -> Outcome {
         );
         return with_cookies(page, cookies);
     }
-    if crate::policy::asks_mfa(asked)
-        && crate::policy::amr_has_second_factor(result.claims.get("amr")) == Some(false)
+    if crate::federation::asks_mfa(asked)
+        && crate::federation::amr_has_second_factor(result.claims.get("amr")) == Some(false)
     {
         let page = failures::level_refused(
             provider,
@@ -260,9 +258,9 @@ pub(crate) fn run(inner: &Inner, task: CallbackTask) -> Outcome {
         return with_cookies(page, cookies);
     }
     // Stored whatever this login asked: a later location that requires MFA checks it
-    // (policy::level_met), so an MFA acr with a single-factor amr obtained elsewhere never
+    // (federation::level_met), so an MFA acr with a single-factor amr obtained elsewhere never
     // opens it.
-    let mfa = crate::policy::proves_mfa(&result.acr, result.claims.get("amr"));
+    let mfa = crate::federation::proves_mfa(&result.acr, result.claims.get("amr"));
     let now = now_unix();
     // OIDC Core §2: auth_time is when the user authenticated; never later than now, the login
     // time when the provider does not send it.

@@ -351,7 +351,7 @@ impl Sesame {
     }
 
     /// A server-side acr rule (Apache's `Require sesame-acr`) on an allowed identity: exactly
-    /// what `sesame_acr` / `SesameAcr` decide (`policy::level_met`: the federation's ordering or
+    /// what `sesame_acr` / `SesameAcr` decide (`federation::level_met`: the federation's ordering or
     /// set, ProConnect's `mfa` shortcut, and the second factor verified at login). False for an
     /// unknown provider or an empty rule.
     pub fn acr_satisfies(&self, id: &Identity, wanted: &[String]) -> bool {
@@ -359,9 +359,12 @@ impl Sesame {
             && self.inner.providers.iter().any(|p| {
                 let federation = p.cfg.settings.federation;
                 p.name() == id.provider()
-                    && crate::policy::level_met(
+                    && crate::federation::level_met(
                         federation,
-                        &crate::policy::expand_acr(federation, wanted.iter().map(String::as_str)),
+                        &crate::federation::expand_acr(
+                            federation,
+                            wanted.iter().map(String::as_str),
+                        ),
                         id,
                     )
             })

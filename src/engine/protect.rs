@@ -4,7 +4,8 @@ use std::sync::Arc;
 
 use crate::api::{Identity, Outcome, Request, Step};
 use crate::claims;
-use crate::oidc::{AuthParams, LoginOptions, ProviderMetadata};
+use crate::federation::LoginOptions;
+use crate::oidc::{AuthParams, ProviderMetadata};
 use crate::policy::{LocationRules, UnauthAction};
 use crate::session::{
     cookie_value, now_unix, random_bytes, random_token, LoginState, PendingLogin, Session,
@@ -54,7 +55,7 @@ enum Verdict {
 }
 
 fn judge(provider: &Provider, rules: &LocationRules, id: &Identity) -> Verdict {
-    if !crate::policy::level_met(provider.cfg.settings.federation, &rules.acr, id) {
+    if !crate::federation::level_met(provider.cfg.settings.federation, &rules.acr, id) {
         return Verdict::StepUp;
     }
     if rules.authentication_too_old(id, now_unix()) {

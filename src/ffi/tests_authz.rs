@@ -79,8 +79,8 @@ fn allowed_by(provider: &str, acr: &str) -> *mut SesameOutcome {
         "sub",
     )
     .with_login_facts(
-        crate::policy::proves_mfa(acr, None),
-        crate::oidc::Federation::Generic,
+        crate::federation::proves_mfa(acr, None),
+        crate::federation::Federation::Generic,
     );
     Box::into_raw(Box::new(SesameOutcome::from_outcome(Outcome::Allow(
         identity,
@@ -104,7 +104,7 @@ fn ffi_acr_mfa_rule_expands_for_proconnect_and_needs_the_verified_second_factor(
             &serde_json::Map::new(),
             "sub",
         )
-        .with_login_facts(mfa, crate::oidc::Federation::ProConnect);
+        .with_login_facts(mfa, crate::federation::Federation::ProConnect);
         Box::into_raw(Box::new(SesameOutcome::from_outcome(Outcome::Allow(
             identity,
         ))))

@@ -1,13 +1,15 @@
 //! Front-channel URLs: the authorization request and the logout (end_session) request.
 //!
-//! FranceConnect rejects (HTTP 400 page, no way back to the site) any parameter outside its
-//! whitelist, so for that federation exactly seven parameters are sent, always with
-//! acr_values, never PKCE, login_hint, prompt or response_mode (docs/federations.md §3.1, §3.8).
+//! Six parameters are every provider's; the rest is the federation's (`federation/`:
+//! FranceConnect rejects, with an HTTP 400 page and no way back to the site, any parameter
+//! outside its whitelist, so it gets exactly seven, always with acr_values, never PKCE,
+//! login_hint or response_mode; docs/federations.md §3.1, §3.8).
 
 use sha2::{Digest, Sha256};
 
 use super::util::{append_query, b64url};
-use super::{AuthParams, Federation, LoginOptions, OidcSettings, ProviderMetadata};
+use super::{AuthParams, OidcSettings, ProviderMetadata};
+use crate::federation::{AuthorizeRequest, LoginOptions};
 
 /// RFC 7636 S256: base64url(SHA-256(verifier)), no padding.
 pub(crate) fn pkce_challenge(verifier: &str) -> String {
@@ -30,7 +32,6 @@ pub(crate) fn authorize_url_with(
     opts: &LoginOptions,
 ) -> String {
     let scope = settings.scopes.join(" ");
-    let acr_values = settings.acr_values.join(" ");
     let mut pairs: Vec<(&str, &str)> = vec![
         ("response_type", "code"),
         ("client_id", &settings.client_id),
@@ -39,75 +40,18 @@ pub(crate) fn authorize_url_with(
         ("state", &params.state),
         ("nonce", &params.nonce),
     ];
-    let challenge;
-    let claims;
-    let location_acr = opts.acr.join(" ");
-    match settings.federation {
-        Federation::FranceConnect => {
-            // acr_values is mandatory at FranceConnect; eidas1 is its only level.
-            let acr = if acr_values.is_empty() {
-                "eidas1"
-            } else {
-                &acr_values
-            };
-            pairs.push(("acr_values", acr));
-            // Both are in FranceConnect's whitelist; login_hint, siret_hint, prompt=none are
-            // not (refused at config time, never sent).
-            if opts.prompt.as_deref() == Some("login") {
-                pairs.push(("prompt", "login"));
-            }
-            if let Some(hint) = &opts.idp_hint {
-                pairs.push(("idp_hint", hint));
-            }
-        }
-        Federation::ProConnect => {
-            // acr through `claims` (essential + values), never acr_values: sent together, PC
-            // would treat both as essential (docs/federations.md §3.3). amr is asked to check MFA.
-            let acr = if opts.acr.is_empty() {
-                &settings.acr_values
-            } else {
-                &opts.acr
-            };
-            claims = super::proconnect::claims_request(acr, true);
-            pairs.push(("claims", &claims));
-            if settings.pkce {
-                if let Some(verifier) = &params.code_verifier {
-                    challenge = pkce_challenge(verifier);
-                    pairs.push(("code_challenge", &challenge));
-                    pairs.push(("code_challenge_method", "S256"));
-                }
-            }
-            for (name, value) in [
-                ("prompt", &opts.prompt),
-                ("login_hint", &opts.login_hint),
-                ("idp_hint", &opts.idp_hint),
-                ("siret_hint", &opts.siret_hint),
-            ] {
-                if let Some(v) = value {
-                    pairs.push((name, v));
-                }
-            }
-        }
-        Federation::Generic => {
-            if !location_acr.is_empty() {
-                pairs.push(("acr_values", &location_acr));
-            } else if !acr_values.is_empty() {
-                pairs.push(("acr_values", &acr_values));
-            }
-            for (name, value) in [("prompt", &opts.prompt), ("login_hint", &opts.login_hint)] {
-                if let Some(v) = value {
-                    pairs.push((name, v));
-                }
-            }
-            if settings.pkce {
-                if let Some(verifier) = &params.code_verifier {
-                    challenge = pkce_challenge(verifier);
-                    pairs.push(("code_challenge", &challenge));
-                    pairs.push(("code_challenge_method", "S256"));
-                }
-            }
-        }
-    }
+    // PKCE where the provider block has it on; the federation decides whether it is sent.
+    let challenge = match (&params.code_verifier, settings.pkce) {
+        (Some(verifier), true) => Some(pkce_challenge(verifier)),
+        _ => None,
+    };
+    let extras =
+        crate::federation::rules(settings.federation).authorize_params(&AuthorizeRequest {
+            provider_acr: &settings.acr_values,
+            options: opts,
+            pkce_challenge: challenge.as_deref(),
+        });
+    pairs.extend(extras.iter().map(|(name, value)| (*name, value.as_str())));
     append_query(&meta.authorization_endpoint, &pairs)
 }
 

@@ -1,7 +1,7 @@
 //! The authorization response on the redirect_uri: parsing and the checks that need no I/O.
 
 use super::util::sanitize;
-use super::{CallbackParams, Federation, OidcError, OidcSettings, ProviderMetadata};
+use super::{CallbackParams, OidcError, OidcSettings, ProviderMetadata};
 
 pub(crate) fn parse(query: &str) -> CallbackParams {
     let query = query.strip_prefix('?').unwrap_or(query);
@@ -61,7 +61,7 @@ pub(crate) fn check<'a>(
             description: cb.error_description.as_deref().map(|d| sanitize(d, 300)),
         });
     }
-    if cb.iss.is_none() && settings.federation != Federation::Generic {
+    if cb.iss.is_none() && crate::federation::rules(settings.federation).always_sends_iss() {
         return Err(OidcError::BadCallback(format!(
             "no iss parameter (RFC 9207); provider {} always sends it, so this response did not come from it directly",
             settings.name
@@ -89,7 +89,9 @@ pub(crate) fn iss_absence_allowed(
     settings: &OidcSettings,
     meta: &ProviderMetadata,
 ) -> Result<(), OidcError> {
-    if meta.iss_parameter_supported || settings.federation != Federation::Generic {
+    if meta.iss_parameter_supported
+        || crate::federation::rules(settings.federation).always_sends_iss()
+    {
         return Err(missing_advertised_iss(settings));
     }
     Ok(())

@@ -102,7 +102,7 @@ impl OidcClient {
         &self,
         meta: &ProviderMetadata,
         params: &AuthParams,
-        opts: &super::LoginOptions,
+        opts: &crate::federation::LoginOptions,
     ) -> String {
         authorize::authorize_url_with(&self.settings, meta, params, opts)
     }

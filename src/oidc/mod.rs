@@ -6,17 +6,7 @@
 
 use std::time::Duration;
 
-/// Which federation's rules apply (parameter whitelists, acr semantics, token auth).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Federation {
-    /// FranceConnect v2 (fcp-low): acr_values always, no PKCE, no login_hint, no prompt=none.
-    FranceConnect,
-    /// Any standards-compliant OIDC provider.
-    Generic,
-    /// ProConnect (ex-AgentConnect): acr as a set asked through `claims`, PKCE S256, hints,
-    /// prompt=none, at_hash (docs/federations.md §3).
-    ProConnect,
-}
+use crate::federation::Federation;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SigningAlg {
@@ -101,25 +91,6 @@ pub struct AuthParams {
     pub code_verifier: Option<String>,
 }
 
-/// Per-location additions to one authorization request (ProConnect: acr through `claims`,
-/// prompt, hints). Sent only where the federation accepts them; FranceConnect gets none.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct LoginOptions {
-    /// acr values to ask as essential (ProConnect `claims`), or `acr_values` override for
-    /// other federations; empty = the provider's defaults.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub acr: Vec<String>,
-    /// `login` or `none`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub prompt: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub login_hint: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub idp_hint: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub siret_hint: Option<String>,
-}
-
 /// The query of a request to the redirect_uri, parsed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CallbackParams {
@@ -169,10 +140,8 @@ pub enum OidcError {
 }
 
 pub use client::OidcClient;
-pub use proconnect::{is_email, is_siret_hint, PC_ACR_VALUES, PC_MFA_ACR_VALUES};
 pub use validate::auth_time;
 
-mod acr;
 mod authorize;
 mod cache;
 mod callback;
@@ -181,7 +150,6 @@ mod discovery;
 mod fetch;
 mod jwks;
 mod jws;
-mod proconnect;
 mod token;
 mod userinfo;
 mod util;

@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 use super::test_support::*;
 use super::validate::left_half_hash;
 use super::*;
+use crate::federation::LoginOptions;
 
 fn meta(issuer: &str) -> ProviderMetadata {
     ProviderMetadata {
@@ -226,8 +227,16 @@ fn proconnect_id_token_with_a_wrong_at_hash_is_refused() {
 
 #[test]
 fn proconnect_acr_is_left_to_the_engine_which_knows_what_the_login_asked() {
-    let mut s = settings_for(Federation::ProConnect, "https://pc");
-    s.acr_values = vec!["eidas1-mfa".into()];
+    let acr_values = vec!["eidas1-mfa".to_owned()];
     // A location may have asked eidas2 for this very login: the OIDC layer must not refuse it.
-    assert_eq!(acr::check(&s, Some("eidas2")).unwrap(), "eidas2");
+    assert_eq!(
+        crate::federation::check_returned_acr(
+            Federation::ProConnect,
+            &acr_values,
+            None,
+            Some("eidas2")
+        )
+        .unwrap(),
+        "eidas2"
+    );
 }

@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use super::util::{b64url, ct_eq, now_secs, sanitize};
-use super::{acr, OidcError, OidcSettings};
+use super::{OidcError, OidcSettings};
 
 /// What every signed token from the provider (id_token, userinfo JWT) must satisfy.
 pub(crate) fn check_common(
@@ -128,7 +128,16 @@ pub(crate) fn check_id_token(
             )));
         }
     }
-    let acr = acr::check(settings, acr_claim)?;
+    let acr = crate::federation::check_returned_acr(
+        settings.federation,
+        &settings.acr_values,
+        settings.required_acr.as_deref(),
+        acr_claim,
+    )
+    .map_err(|short| OidcError::InsufficientAcr {
+        got: sanitize(&short.got, 100),
+        required: short.required,
+    })?;
     // OIDC Core §3.1.3.8: at_hash is OPTIONAL for an id_token from the token endpoint (code
     // flow). Verified when present, never required, for every provider (ProConnect's
     // oidc-provider 8+ no longer emits it).

@@ -36,7 +36,7 @@ pub struct PendingLogin {
     pub created: u64,
     /// What this login asked beyond the provider's defaults (acr, prompt, hints).
     #[serde(default, skip_serializing_if = "is_default_options")]
-    pub options: crate::oidc::LoginOptions,
+    pub options: crate::federation::LoginOptions,
     /// Step-up: the login must come back with the same `sub` as the session it upgrades.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expect_sub: Option<String>,
@@ -50,8 +50,8 @@ fn is_false(b: &bool) -> bool {
     !*b
 }
 
-fn is_default_options(o: &crate::oidc::LoginOptions) -> bool {
-    *o == crate::oidc::LoginOptions::default()
+fn is_default_options(o: &crate::federation::LoginOptions) -> bool {
+    *o == crate::federation::LoginOptions::default()
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

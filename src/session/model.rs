@@ -28,7 +28,7 @@ pub struct Session {
     /// Absolute end of the session.
     pub expires: u64,
     /// Verified at login: `acr` is a multi-factor value and `amr`, when the provider sent it,
-    /// shows two factor classes (`policy::proves_mfa`). Records written before this field
+    /// shows two factor classes (`federation::proves_mfa`). Records written before this field
     /// existed decode as `false`: never taken for MFA (fail closed).
     #[serde(default)]
     pub mfa: bool,

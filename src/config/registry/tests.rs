@@ -162,7 +162,7 @@ fn apache_operators_read_apache_directive_names() {
 #[test]
 fn location_option_mistakes_name_the_option_in_each_syntax() {
     use crate::api::{Subject, Syntax};
-    use crate::oidc::Federation;
+    use crate::federation::Federation;
     use crate::policy::LocationRules;
     let options = vec![("prompt".to_owned(), "none".to_owned())];
     let fault = LocationRules::parse(Federation::FranceConnect, &options).unwrap_err();
@@ -196,7 +196,7 @@ fn a_marker_that_names_no_directive_is_left_as_the_key() {
 #[test]
 fn every_registry_key_reaches_its_parser_and_no_other_key_does() {
     use crate::config::ConfigBuilder;
-    use crate::oidc::Federation;
+    use crate::federation::Federation;
     use crate::policy::LocationRules;
     let unknown = |text: &str| text.contains("unknown");
     for d in global_keys() {

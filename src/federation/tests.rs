@@ -1,0 +1,156 @@
+//! The federations' rules: acr ordering and sets, MFA facts, the id_token's acr floor.
+
+use serde_json::json;
+
+use super::*;
+
+fn v(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| s.to_string()).collect()
+}
+
+fn pc_identity(acr: &str, mfa: bool) -> Identity {
+    crate::claims::identity("pc", "i", "s", acr, &serde_json::Map::new(), "sub")
+        .with_login_facts(mfa, Federation::ProConnect)
+}
+
+/// `check_returned_acr` with a provider block's `acr_values` and `required_acr`.
+fn check(
+    federation: Federation,
+    acr_values: &[&str],
+    required_acr: Option<&str>,
+    got: Option<&str>,
+) -> Result<String, AcrShortfall> {
+    check_returned_acr(federation, &v(acr_values), required_acr, got)
+}
+
+#[test]
+fn franceconnect_levels_are_ordered() {
+    let fc = Federation::FranceConnect;
+    assert!(acr_satisfies(fc, &v(&["eidas2"]), "eidas2"));
+    assert!(acr_satisfies(fc, &v(&["eidas2"]), "eidas3"));
+    assert!(!acr_satisfies(fc, &v(&["eidas2"]), "eidas1"));
+    assert!(acr_satisfies(fc, &v(&["eidas1"]), "eidas3"));
+    assert!(!acr_satisfies(fc, &v(&["eidas1"]), "eidas0"));
+    assert!(acr_satisfies(fc, &[], "anything"));
+}
+
+#[test]
+fn proconnect_values_are_a_set_not_an_order() {
+    let pc = Federation::ProConnect;
+    let mfa = v(PC_MFA_ACR_VALUES);
+    assert!(acr_satisfies(pc, &mfa, "eidas1-mfa"));
+    assert!(acr_satisfies(pc, &mfa, "eidas3"));
+    assert!(!acr_satisfies(pc, &mfa, "eidas1"));
+    // eidas3 is "higher" than eidas1 but not in the set asked for.
+    assert!(!acr_satisfies(pc, &v(&["eidas1"]), "eidas3"));
+    let dirigeant = "https://proconnect.gouv.fr/assurance/certification-dirigeant";
+    assert!(acr_satisfies(pc, &v(&[dirigeant]), dirigeant));
+    assert!(!acr_satisfies(pc, &v(&[dirigeant]), "eidas3"));
+}
+
+#[test]
+fn mfa_is_asked_only_when_every_value_is_multi_factor() {
+    assert!(asks_mfa(&v(PC_MFA_ACR_VALUES)));
+    assert!(asks_mfa(&v(&["eidas2"])));
+    assert!(!asks_mfa(&v(&["eidas1", "eidas1-mfa"])));
+    assert!(!asks_mfa(&[]));
+}
+
+#[test]
+fn amr_second_factor_needs_two_factor_classes_or_mfa() {
+    assert_eq!(amr_has_second_factor(Some(&json!(["pwd"]))), Some(false));
+    assert_eq!(
+        amr_has_second_factor(Some(&json!(["pwd", "pin"]))),
+        Some(false)
+    );
+    assert_eq!(
+        amr_has_second_factor(Some(&json!(["pwd", "mail"]))),
+        Some(true)
+    );
+    assert_eq!(amr_has_second_factor(Some(&json!(["mfa"]))), Some(true));
+    assert_eq!(amr_has_second_factor(Some(&json!([]))), None);
+    assert_eq!(amr_has_second_factor(None), None);
+}
+
+#[test]
+fn mfa_location_needs_the_second_factor_verified_at_login_not_just_the_acr() {
+    let pc = Federation::ProConnect;
+    let mfa = v(PC_MFA_ACR_VALUES);
+    assert!(level_met(pc, &mfa, &pc_identity("eidas1-mfa", true)));
+    assert!(
+        !level_met(pc, &mfa, &pc_identity("eidas1-mfa", false)),
+        "an MFA acr whose login did not prove a second factor is not MFA"
+    );
+    // A location that does not ask for MFA only looks at the acr.
+    assert!(level_met(
+        pc,
+        &v(&["eidas1", "eidas1-mfa"]),
+        &pc_identity("eidas1-mfa", false)
+    ));
+    assert!(!level_met(pc, &mfa, &pc_identity("eidas1", true)));
+}
+
+#[test]
+fn login_proves_mfa_only_with_an_mfa_acr_and_an_amr_that_agrees() {
+    assert!(proves_mfa("eidas1-mfa", Some(&json!(["pwd", "mail"]))));
+    assert!(!proves_mfa("eidas1-mfa", Some(&json!(["pwd"]))));
+    assert!(proves_mfa("eidas2", None), "no amr: the acr alone decides");
+    assert!(!proves_mfa("eidas1", Some(&json!(["pwd", "otp"]))));
+}
+
+#[test]
+fn mfa_shortcut_expands_only_for_proconnect() {
+    assert_eq!(
+        expand_acr(Federation::ProConnect, ["mfa"]),
+        v(PC_MFA_ACR_VALUES)
+    );
+    assert_eq!(expand_acr(Federation::Generic, ["mfa"]), v(&["mfa"]));
+}
+
+#[test]
+fn franceconnect_accepts_equal_or_higher_eidas_levels() {
+    let fc = Federation::FranceConnect;
+    assert_eq!(
+        check(fc, &["eidas1"], None, Some("eidas1")).unwrap(),
+        "eidas1"
+    );
+    assert_eq!(
+        check(fc, &["eidas1"], None, Some("eidas3")).unwrap(),
+        "eidas3"
+    );
+}
+
+#[test]
+fn franceconnect_refuses_unknown_or_missing_acr() {
+    let fc = Federation::FranceConnect;
+    for got in [Some("eidas0"), Some("eidas1-mfa"), None] {
+        assert_eq!(
+            check(fc, &["eidas1"], None, got),
+            Err(AcrShortfall {
+                got: got.unwrap_or_default().into(),
+                required: "eidas1".into()
+            })
+        );
+    }
+}
+
+#[test]
+fn required_acr_raises_the_bar_above_acr_values() {
+    let fc = Federation::FranceConnect;
+    assert!(check(fc, &["eidas1"], Some("eidas2"), Some("eidas1")).is_err());
+    assert!(check(fc, &["eidas1"], Some("eidas2"), Some("eidas2")).is_ok());
+}
+
+#[test]
+fn generic_without_requirement_accepts_any_acr() {
+    let generic = Federation::Generic;
+    assert_eq!(check(generic, &[], None, Some("eidas0")).unwrap(), "eidas0");
+    assert_eq!(check(generic, &[], None, None).unwrap(), "");
+}
+
+#[test]
+fn generic_with_required_acr_needs_that_value() {
+    let generic = Federation::Generic;
+    assert!(check(generic, &[], Some("eidas1-mfa"), Some("eidas1")).is_err());
+    assert!(check(generic, &[], Some("eidas1-mfa"), Some("eidas1-mfa")).is_ok());
+}
