@@ -238,7 +238,7 @@ pub fn provider_error(
         .and_then(crate::translate::y_code)
         .map(|t| format!("; {}", t.fix))
         .unwrap_or_default();
-    if provider.cfg.settings.federation == crate::federation::Federation::ProConnect {
+    if crate::federation::rules(provider.cfg.settings.federation).translates_callback_errors() {
         if let Some(t) = crate::translate::callback_error(error, description) {
             let is_config = t.title == "Erreur de configuration du service";
             let (status, level) = match error {

@@ -1,16 +1,15 @@
 //! What a federation is to the rest of the core (docs/federations.md §3): one file per
 //! federation holds its rules — the acr values it accepts and how they compare, what an
-//! authorization request sends to it, what its provider block and its locations may not write —
-//! and the rest of the core asks through [`rules`] and the functions below, never by matching on
-//! [`Federation`] itself.
+//! authorization request sends to it, what its provider block and its locations' acr rules may
+//! not write — and the rest of the core asks for them through `rules` and the functions below.
 //!
-//! A new federation is one file here with its [`Rules`], its variant of [`Federation`] (in
-//! `identity.rs`, where every identity records it) with an arm in [`rules`], and its presets in
+//! A new federation is one file here with its `Rules`, its variant of [`Federation`] (in
+//! `identity.rs`, where every identity records it) with an arm in `rules`, and its presets in
 //! `config/presets.rs`.
 //!
-//! This room sits under `oidc/` and imports nothing above `identity`: what it needs of a
-//! provider or a request comes in as plain values, and its messages name directives through the
-//! spelling the caller passes in.
+//! In the layer order this room comes right after `identity` and before `oidc/` (which asks it
+//! what to send and what to accept, never the reverse): what it needs of a provider or a request
+//! comes in as plain values, and its messages name directives in the spelling the caller passes.
 
 use serde_json::Value;
 
@@ -75,6 +74,13 @@ pub(crate) trait Rules: Sync {
 
     /// Does the federation vouch for an `email` it sends without `email_verified`?
     fn vouches_for_email(&self) -> bool;
+
+    /// Are its `error=` answers on the redirect URI read with `translate::callback_error` (an
+    /// essential acr it could not satisfy, `prompt=none` without a session, an unknown
+    /// `idp_hint`) rather than by the generic pages?
+    fn translates_callback_errors(&self) -> bool {
+        false
+    }
 }
 
 /// The rules of `federation`.
@@ -87,7 +93,7 @@ pub(crate) fn rules(federation: Federation) -> &'static dyn Rules {
 }
 
 /// Per-location additions to one authorization request (ProConnect: acr through `claims`,
-/// prompt, hints). Sent only where the federation accepts them; FranceConnect gets none.
+/// prompt, hints), each sent only where the federation accepts it (`Rules::authorize_params`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LoginOptions {
     /// acr values to ask as essential (ProConnect `claims`), or `acr_values` override for

@@ -122,6 +122,12 @@ impl Rules for ProConnect {
     fn vouches_for_email(&self) -> bool {
         true
     }
+
+    // `access_denied` for an essential acr it could not satisfy, `login_required` for
+    // prompt=none, `idp_hint_not_found` (docs/federations.md §7.4).
+    fn translates_callback_errors(&self) -> bool {
+        true
+    }
 }
 
 /// `{"id_token":{"acr":{"essential":true,"values":[...]}}}`, or `{"id_token":{"acr":null}}`
