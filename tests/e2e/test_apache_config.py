@@ -14,6 +14,8 @@ from e2e_rig.procs import free_port
 from e2e_rig.services import new_client
 from test_config import CASES
 
+pytestmark = pytest.mark.only("apache", reason="Apache's directives and the lines of `apache2 -t`; nginx's are in test_config")
+
 # Location-level mutations written for nginx's syntax, replaced by Apache equivalents below.
 NGINX_ONLY = {"unknown_provider_in_location", "unknown_provider_in_logout"}
 
@@ -57,11 +59,6 @@ APACHE_CASES = [_in_apache_words(c) for c in CASES if c[0].__name__ not in NGINX
     (unknown_provider_in_location, ["nosuch"], False),
     (unknown_provider_in_logout, ["nosuch"], False),
 ]
-
-
-@pytest.fixture(scope="module")
-def make_site(make_apache_site):
-    return make_apache_site
 
 
 def test_standard_config_passes_apache_t(make_site):

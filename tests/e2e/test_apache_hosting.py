@@ -13,6 +13,8 @@ from e2e_rig.checks import SESSION, assert_redirects_to_provider, php_server
 from e2e_rig.procs import free_port
 from e2e_rig.services import new_client
 
+pytestmark = pytest.mark.only("apache", reason="Apache hosting: .htaccess, Require rules, virtual hosts")
+
 RULES = """\
 <Location /acr1/>
     AuthType Sesame
@@ -57,12 +59,7 @@ FOLDERS = ["acr1", "acr2", "any", "all", "espace", "secret", "redis", "provider"
 
 
 @pytest.fixture(scope="module")
-def make_site(make_apache_site):
-    return make_apache_site
-
-
-@pytest.fixture(scope="module")
-def nginx_site(make_site):
+def site(make_site):
     site = make_site(locations=apache.STANDARD_LOCATIONS + RULES)
     site.files.update(HTACCESS)
     for folder in FOLDERS:
@@ -77,58 +74,58 @@ def _logged_in(pki, server, identity):
     return browser
 
 
-def test_htaccess_protects_a_folder_with_the_admin_provider(browser, nginx, emulator, pki):
-    assert_redirects_to_provider(browser.get(nginx.url("/espace/")), emulator)
-    dubois = _logged_in(pki, nginx, "testfc1")
-    resp = dubois.get(nginx.url("/espace/"))
+def test_htaccess_protects_a_folder_with_the_admin_provider(browser, server, emulator, pki):
+    assert_redirects_to_provider(browser.get(server.url("/espace/")), emulator)
+    dubois = _logged_in(pki, server, "testfc1")
+    resp = dubois.get(server.url("/espace/"))
     assert resp.status_code == 200 and resp.text == "espace content\n"
-    other = _logged_in(pki, nginx, "elodie")
-    assert other.get(nginx.url("/espace/")).status_code in (401, 403)
+    other = _logged_in(pki, server, "elodie")
+    assert other.get(server.url("/espace/")).status_code in (401, 403)
 
 
 @pytest.mark.parametrize("folder, directive", [
     ("secret", "SesameSecretFile"), ("redis", "SesameRedis"), ("provider", "<SesameProvider"),
     ("timeout", "SesameSessionLifetime"),
 ])
-def test_htaccess_cannot_touch_secrets_redis_or_providers(folder, directive, browser, nginx):
-    offset = nginx.log_size()
-    resp = browser.get(nginx.url(f"/{folder}/"))
+def test_htaccess_cannot_touch_secrets_redis_or_providers(folder, directive, browser, server):
+    offset = server.log_size()
+    resp = browser.get(server.url(f"/{folder}/"))
     assert resp.status_code == 500
-    logged = nginx.log_since(offset)
+    logged = server.log_since(offset)
     assert directive in logged and "not allowed here" in logged, logged[-2000:]
 
 
-def test_htaccess_naming_an_unknown_provider_fails_closed(pki, nginx):
-    browser = _logged_in(pki, nginx, "testfc1")
-    offset = nginx.log_size()
-    resp = browser.get(nginx.url("/unknown/"))
+def test_htaccess_naming_an_unknown_provider_fails_closed(pki, server):
+    browser = _logged_in(pki, server, "testfc1")
+    offset = server.log_size()
+    resp = browser.get(server.url("/unknown/"))
     assert resp.status_code == 500
-    assert "nosuch" in nginx.log_since(offset)
+    assert "nosuch" in server.log_since(offset)
 
 
-def test_require_sesame_acr_grants_that_level(pki, nginx):
-    browser = _logged_in(pki, nginx, "testfc1")  # FranceConnect: eidas1
-    assert browser.get(nginx.url("/acr1/")).status_code == 200
+def test_require_sesame_acr_grants_that_level(pki, server):
+    browser = _logged_in(pki, server, "testfc1")  # FranceConnect: eidas1
+    assert browser.get(server.url("/acr1/")).status_code == 200
 
 
-def test_require_sesame_acr_refuses_a_lower_level(pki, nginx):
-    browser = _logged_in(pki, nginx, "testfc1")
-    assert browser.get(nginx.url("/acr2/")).status_code in (401, 403)
+def test_require_sesame_acr_refuses_a_lower_level(pki, server):
+    browser = _logged_in(pki, server, "testfc1")
+    assert browser.get(server.url("/acr2/")).status_code in (401, 403)
 
 
-def test_require_any_grants_on_a_claim_when_the_acr_is_too_low(pki, nginx):
-    assert _logged_in(pki, nginx, "testfc1").get(nginx.url("/any/")).status_code == 200
-    assert _logged_in(pki, nginx, "elodie").get(nginx.url("/any/")).status_code in (401, 403)
+def test_require_any_grants_on_a_claim_when_the_acr_is_too_low(pki, server):
+    assert _logged_in(pki, server, "testfc1").get(server.url("/any/")).status_code == 200
+    assert _logged_in(pki, server, "elodie").get(server.url("/any/")).status_code in (401, 403)
 
 
-def test_require_all_needs_every_rule_utf8_claims_included(pki, nginx):
-    assert _logged_in(pki, nginx, "elodie").get(nginx.url("/all/")).status_code == 200
-    assert _logged_in(pki, nginx, "testfc1").get(nginx.url("/all/")).status_code in (401, 403)
+def test_require_all_needs_every_rule_utf8_claims_included(pki, server):
+    assert _logged_in(pki, server, "elodie").get(server.url("/all/")).status_code == 200
+    assert _logged_in(pki, server, "testfc1").get(server.url("/all/")).status_code in (401, 403)
 
 
-def test_require_rules_without_a_session_start_a_login(browser, nginx, emulator):
+def test_require_rules_without_a_session_start_a_login(browser, server, emulator):
     for folder in ("acr1", "any", "all"):
-        assert_redirects_to_provider(browser.get(nginx.url(f"/{folder}/")), emulator)
+        assert_redirects_to_provider(browser.get(server.url(f"/{folder}/")), emulator)
 
 
 # ---- two virtual hosts, one Redis -----------------------------------------------------------
@@ -146,7 +143,7 @@ Listen 127.0.0.1:{port}
 
 
 @pytest.fixture(scope="module")
-def two_vhosts(make_site, start_nginx, env):
+def two_vhosts(make_site, start_server, env):
     """The main server and a virtual host on another port: same SesameRedis (inherited), each
     its own SesameSecretFile and FranceConnect client."""
     site = make_site()
@@ -160,7 +157,7 @@ def two_vhosts(make_site, start_nginx, env):
     block = site.sesame_block(http={"secret_file": "conf/b.secret"}, providers={"fc": provider})
     site.extra = VHOST.format(port=port, cert=env.pki.cert, key=env.pki.key,
                               sesame="\n".join("    " + line for line in block.splitlines()))
-    server = start_nginx(site)
+    server = start_server(site)
     return server, base
 
 

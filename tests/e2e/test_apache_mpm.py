@@ -2,7 +2,6 @@
 fork, Redis and provider connections opened by each child), and under worker and event with
 php-fpm; the parent never starts a thread nor opens a connection."""
 
-import functools
 import http.client
 import json
 import os
@@ -14,10 +13,7 @@ import pytest
 from e2e_rig.browser import Browser
 from e2e_rig.checks import SESSION, php_server
 from test_claims import test_identity_claims_reach_php  # noqa: F401
-from test_failures import (  # noqa: F401
-    nginx_site,  # session_cache 0: Redis is read on every request
-    test_redis_down_gives_503_within_timeout_and_unprotected_still_200,
-)
+from test_failures import test_redis_down_gives_503_within_timeout_and_unprotected_still_200  # noqa: F401
 from test_login_flow import (  # noqa: F401
     test_claims_reach_php_with_utf8_intact,
     test_full_flow_logs_in_shows_claims_and_logs_out_through_provider,
@@ -26,17 +22,23 @@ from test_login_flow import (  # noqa: F401
 from test_spoofed_headers import test_spoofed_identity_header_never_reaches_php  # noqa: F401
 
 
-COMBINATIONS = {
-    "prefork+mod_php": ("prefork", "mod_php"),
-    "worker+php-fpm": ("worker", "fpm"),
-    "event+php-fpm": ("event", "fpm"),
+pytestmark = pytest.mark.only("apache", reason="Apache's multi-processing modules; nginx's one worker has none")
+
+APACHE_VARIANTS = {
+    "prefork+mod_php": {"mpm": "prefork", "php": "mod_php"},
+    "worker+php-fpm": {"mpm": "worker", "php": "fpm"},
+    "event+php-fpm": {"mpm": "event", "php": "fpm"},
 }
 
 
-@pytest.fixture(scope="module", params=list(COMBINATIONS))
-def make_site(request, make_apache_site):
-    mpm, php = COMBINATIONS[request.param]
-    return functools.partial(make_apache_site, mpm=mpm, php=php)
+@pytest.fixture(scope="module")
+def site(make_site):
+    site = make_site()
+    # As test_failures' site: no per-process session cache, every protected request reads Redis.
+    site.http["session_cache"] = "0"
+    site.http["session_idle_timeout"] = "2m"
+    site.http["session_lifetime"] = "3m"
+    return site
 
 
 def _threads(pid):
@@ -65,23 +67,23 @@ def _tcp_peers(pid):
     return ports
 
 
-def test_parent_starts_no_thread_and_opens_no_connection(nginx, new_browser, redis, emulator):
-    php_server(new_browser().login(nginx.url("/demarches/"), identity="testfc1").final)
-    parent = nginx.proc.pid
+def test_parent_starts_no_thread_and_opens_no_connection(server, new_browser, redis, emulator):
+    php_server(new_browser().login(server.url("/demarches/"), identity="testfc1").final)
+    parent = server.proc.pid
     assert _threads(parent) == 1, "a thread in the parent would not survive fork"
     peers = _tcp_peers(parent)
     assert redis.port not in peers and emulator.port not in peers, peers
-    children_peers = set().union(*(_tcp_peers(pid) for pid in nginx.worker_pids()))
+    children_peers = set().union(*(_tcp_peers(pid) for pid in server.worker_pids()))
     assert redis.port in children_peers, "the children, not the parent, talk to Redis"
 
 
-def test_session_made_in_one_child_is_honoured_by_the_others(nginx, pki, nginx_site):
-    browser = Browser(pki.ca, nginx.base)
-    php_server(browser.login(nginx.url("/demarches/"), identity="elodie").final)
+def test_session_made_in_one_child_is_honoured_by_the_others(server, pki, site):
+    browser = Browser(pki.ca, server.base)
+    php_server(browser.login(server.url("/demarches/"), identity="elodie").final)
     cookie = f"{SESSION}={browser.cookie(SESSION)}"
     # Four connections open at once: under prefork each one holds a child of its own.
     ctx = ssl.create_default_context(cafile=str(pki.ca))
-    conns = [http.client.HTTPSConnection("127.0.0.1", nginx.port, context=ctx, timeout=15) for _ in range(4)]
+    conns = [http.client.HTTPSConnection("127.0.0.1", server.port, context=ctx, timeout=15) for _ in range(4)]
     for conn in conns:
         conn.connect()
     for i, conn in enumerate(conns):
@@ -92,6 +94,6 @@ def test_session_made_in_one_child_is_honoured_by_the_others(nginx, pki, nginx_s
         assert resp.status == 200, body[:500]
         assert json.loads(body)["SESAME_CLAIM_GIVEN_NAME"] == "Élodie"
         conn.close()
-    pids = {pid for pid, _, path, status in nginx.access_log() if path.startswith("/demarches/spread-") and status == "200"}
-    if nginx_site.mpm == "prefork":
+    pids = {pid for pid, _, path, status in server.access_log() if path.startswith("/demarches/spread-") and status == "200"}
+    if site.mpm == "prefork":
         assert len(pids) >= 2, f"all requests went to one process: {pids}"

@@ -10,17 +10,17 @@ from e2e_rig.checks import php_server
 
 
 @pytest.fixture(scope="module")
-def both(make_site, make_apache_site, start_nginx):
+def both(make_nginx_site, make_apache_site, start_server):
     """nginx and Apache as two front ends of one FranceConnect client (FranceConnect's `sub` is
     per client), so the same person gets the same `sub` on both."""
-    nginx_site, apache_site = make_site(), make_apache_site()
+    nginx_site, apache_site = make_nginx_site(), make_apache_site()
     client = dict(nginx_site.client)
     for key in ("redirect_uris", "post_logout_redirect_uris"):
         client[key] = nginx_site.client[key] + apache_site.client[key]
     nginx_site.client = nginx_site.clients[0] = client
     apache_site.client = apache_site.clients[0] = client
     apache_site.providers["fc"]["client_id"] = client["client_id"]
-    return start_nginx(nginx_site), start_nginx(apache_site)
+    return start_server(nginx_site), start_server(apache_site)
 
 
 def _identity_vars(server):
@@ -29,8 +29,8 @@ def _identity_vars(server):
 
 @pytest.mark.parametrize("identity", ["elodie", "prenoms", "foreign", "testfc1"])
 def test_php_sees_the_same_identity_variables_on_both_servers(identity, both, pki):
-    nginx, apache = both
-    on_nginx = _identity_vars(php_server(Browser(pki.ca, nginx.base).login(nginx.url("/demarches/"), identity=identity).final))
+    server, apache = both
+    on_nginx = _identity_vars(php_server(Browser(pki.ca, server.base).login(server.url("/demarches/"), identity=identity).final))
     on_apache = _identity_vars(php_server(Browser(pki.ca, apache.base).login(apache.url("/demarches/"), identity=identity).final))
     assert on_apache.pop("AUTH_TYPE") == "Sesame"
     on_nginx.pop("AUTH_TYPE", None)

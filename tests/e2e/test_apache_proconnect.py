@@ -11,6 +11,8 @@ from e2e_rig.checks import php_server
 from e2e_rig.proconnect import (  # noqa: F401 (fixtures)
     _pc_emulator_back_to_normal, make_pc_site, pc_emulator, start_pc_site)
 
+pytestmark = pytest.mark.only("apache", reason="Apache's Require sesame-acr / sesame-claim authorization providers")
+
 AGENTS = """\
 AliasMatch "^/agents/" "{{PHP_DIR}}/index.php"
 <Location /agents/>
@@ -49,75 +51,70 @@ AliasMatch "^/agents/" "{{PHP_DIR}}/index.php"
 
 
 @pytest.fixture(scope="module")
-def make_site(make_apache_site):
-    return make_apache_site
-
-
-@pytest.fixture(scope="module")
-def nginx_site(make_site, pc_emulator):
+def site(make_site, pc_emulator):
     return make_pc_site(make_site, pc_emulator, locations=AGENTS)
 
 
 @pytest.fixture(scope="module")
-def nginx(nginx_site, pc_emulator, start_nginx):
-    return start_pc_site(nginx_site, pc_emulator, start_nginx)
+def server(site, pc_emulator, start_server):
+    return start_pc_site(site, pc_emulator, start_server)
 
 
-def test_agent_logs_in_and_php_gets_the_uniform_claims(browser, nginx):
-    server = php_server(browser.login(nginx.url("/agents/"), identity="test@fia1.fr").final)
-    assert server["SESAME_PROVIDER"] == "pc"
-    assert server["SESAME_FAMILY_NAME"] == "DUBOIS" == server["SESAME_CLAIM_USUAL_NAME"]
-    assert server["SESAME_SIRET"] == "21750001600019"
-    assert server["SESAME_ACR"] == "eidas1"
+def test_agent_logs_in_and_php_gets_the_uniform_claims(browser, server):
+    php_vars = php_server(browser.login(server.url("/agents/"), identity="test@fia1.fr").final)
+    assert php_vars["SESAME_PROVIDER"] == "pc"
+    assert php_vars["SESAME_FAMILY_NAME"] == "DUBOIS" == php_vars["SESAME_CLAIM_USUAL_NAME"]
+    assert php_vars["SESAME_SIRET"] == "21750001600019"
+    assert php_vars["SESAME_ACR"] == "eidas1"
 
 
-def test_require_sesame_acr_is_a_set_for_proconnect(browser, nginx):
-    php_server(browser.login(nginx.url("/agents/"), identity="test@fia1.fr").final)
-    assert php_server(browser.get(nginx.url("/agents/eidas1/")))["SESAME_ACR"] == "eidas1"
-    assert browser.get(nginx.url("/agents/eidas2/")).status_code in (401, 403)
+def test_require_sesame_acr_is_a_set_for_proconnect(browser, server):
+    php_server(browser.login(server.url("/agents/"), identity="test@fia1.fr").final)
+    assert php_server(browser.get(server.url("/agents/eidas1/")))["SESAME_ACR"] == "eidas1"
+    assert browser.get(server.url("/agents/eidas2/")).status_code in (401, 403)
 
 
-def test_require_sesame_claim_filters_agents_by_siret(new_browser, nginx):
+def test_require_sesame_claim_filters_agents_by_siret(new_browser, server):
     ok = new_browser()
-    php_server(ok.login(nginx.url("/agents/"), identity="test@fia1.fr").final)
-    assert ok.get(nginx.url("/agents/paris/")).status_code == 200
+    php_server(ok.login(server.url("/agents/"), identity="test@fia1.fr").final)
+    assert ok.get(server.url("/agents/paris/")).status_code == 200
     other = new_browser()
-    php_server(other.login(nginx.url("/agents/"), identity="mfa@fia2.fr").final)
-    assert other.get(nginx.url("/agents/paris/")).status_code in (401, 403)
+    php_server(other.login(server.url("/agents/"), identity="mfa@fia2.fr").final)
+    assert other.get(server.url("/agents/paris/")).status_code in (401, 403)
 
 
-def test_require_sesame_claim_matches_an_email_domain_like_sesame_require(new_browser, nginx):
+def test_require_sesame_claim_matches_an_email_domain_like_sesame_require(new_browser, server):
     ok = new_browser()
-    php_server(ok.login(nginx.url("/agents/"), identity="test@fia1.fr").final)
-    assert ok.get(nginx.url("/agents/fia1/")).status_code == 200
+    php_server(ok.login(server.url("/agents/"), identity="test@fia1.fr").final)
+    assert ok.get(server.url("/agents/fia1/")).status_code == 200
     other = new_browser()
-    php_server(other.login(nginx.url("/agents/"), identity="mfa@fia2.fr").final)
-    assert other.get(nginx.url("/agents/fia1/")).status_code in (401, 403)
+    php_server(other.login(server.url("/agents/"), identity="mfa@fia2.fr").final)
+    assert other.get(server.url("/agents/fia1/")).status_code in (401, 403)
 
 
 def test_require_sesame_acr_mfa_admits_a_session_whose_login_proved_a_second_factor(browser,
-                                                                                     nginx):
-    server = php_server(browser.login(nginx.url("/agents/login-mfa/"),
+                                                                                     server):
+    php_vars = php_server(browser.login(server.url("/agents/login-mfa/"),
                                       identity="test@fia1.fr").final)
-    assert server["SESAME_ACR"] == "eidas1-mfa"
-    resp = browser.get(nginx.url("/agents/require-mfa/"))
+    assert php_vars["SESAME_ACR"] == "eidas1-mfa"
+    resp = browser.get(server.url("/agents/require-mfa/"))
     assert resp.status_code == 200 and php_server(resp)["SESAME_ACR"] == "eidas1-mfa"
 
 
-def test_require_sesame_acr_mfa_refuses_an_mfa_acr_with_a_single_factor_amr(browser, nginx,
+def test_require_sesame_acr_mfa_refuses_an_mfa_acr_with_a_single_factor_amr(browser, server,
                                                                             pc_emulator):
     pc_emulator.misbehave("mfa_single_factor_amr")
-    server = php_server(browser.login(nginx.url("/agents/login-any-level/"),
+    php_vars = php_server(browser.login(server.url("/agents/login-any-level/"),
                                       identity="test@fia1.fr").final)
-    assert server["SESAME_ACR"] == "eidas1-mfa"
-    assert json.loads(server["SESAME_CLAIM_AMR"]) == ["pwd"]
-    assert browser.get(nginx.url("/agents/require-mfa/")).status_code in (401, 403)
+    assert php_vars["SESAME_ACR"] == "eidas1-mfa"
+    assert json.loads(php_vars["SESAME_CLAIM_AMR"]) == ["pwd"]
+    assert browser.get(server.url("/agents/require-mfa/")).status_code in (401, 403)
 
 
 def test_require_sesame_claim_compares_a_string_that_looks_like_an_array_as_a_string(browser,
-                                                                                     nginx):
-    server = php_server(browser.login(nginx.url("/agents/"), identity="ctrl@fia1.fr").final)
-    assert server["SESAME_CLAIM_UID"] == '["c-4"]'
-    assert browser.get(nginx.url("/agents/uid/")).status_code in (401, 403), \
+                                                                                     server):
+    php_vars = php_server(browser.login(server.url("/agents/"), identity="ctrl@fia1.fr").final)
+    assert php_vars["SESAME_CLAIM_UID"] == '["c-4"]'
+    assert browser.get(server.url("/agents/uid/")).status_code in (401, 403), \
         "a string claim is not an array"
-    assert browser.get(nginx.url("/agents/uid-text/")).status_code == 200
+    assert browser.get(server.url("/agents/uid-text/")).status_code == 200

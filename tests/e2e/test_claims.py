@@ -21,23 +21,23 @@ CASES = {
 
 
 @pytest.mark.parametrize("identity", sorted(CASES))
-def test_identity_claims_reach_php(identity, new_browser, nginx):
+def test_identity_claims_reach_php(identity, new_browser, server):
     expected, absent = CASES[identity]
-    server = php_server(new_browser().login(nginx.url("/demarches/"), identity=identity).final)
+    php_vars = php_server(new_browser().login(server.url("/demarches/"), identity=identity).final)
     for name, value in expected.items():
-        assert server.get("SESAME_CLAIM_" + name) == value, (name, server.get("SESAME_CLAIM_" + name))
+        assert php_vars.get("SESAME_CLAIM_" + name) == value, (name, php_vars.get("SESAME_CLAIM_" + name))
     for name in absent:
-        assert "SESAME_CLAIM_" + name not in server, server.get("SESAME_CLAIM_" + name)
+        assert "SESAME_CLAIM_" + name not in php_vars, php_vars.get("SESAME_CLAIM_" + name)
 
 
-def test_array_claim_reaches_php_as_compact_json(new_browser, nginx):
-    server = php_server(new_browser().login(nginx.url("/demarches/"), identity="prenoms").final)
-    raw = server["SESAME_CLAIM_GIVEN_NAME_ARRAY"]
+def test_array_claim_reaches_php_as_compact_json(new_browser, server):
+    php_vars = php_server(new_browser().login(server.url("/demarches/"), identity="prenoms").final)
+    raw = php_vars["SESAME_CLAIM_GIVEN_NAME_ARRAY"]
     assert json.loads(raw) == ["Jean-Baptiste", "Pierre", "Marie"]
     assert raw == json.dumps(["Jean-Baptiste", "Pierre", "Marie"], separators=(",", ":"))
 
 
-def test_claims_outside_the_requested_scope_are_not_passed(new_browser, nginx):
+def test_claims_outside_the_requested_scope_are_not_passed(new_browser, server):
     # preferred_username is not in the FranceConnect preset's default scope.
-    server = php_server(new_browser().login(nginx.url("/demarches/"), identity="testfc1").final)
-    assert "SESAME_CLAIM_PREFERRED_USERNAME" not in server
+    php_vars = php_server(new_browser().login(server.url("/demarches/"), identity="testfc1").final)
+    assert "SESAME_CLAIM_PREFERRED_USERNAME" not in php_vars

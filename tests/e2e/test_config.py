@@ -4,6 +4,8 @@ import pytest
 
 from e2e_rig.nginx import STANDARD_LOCATIONS
 
+pytestmark = pytest.mark.only("nginx", reason="nginx.conf directives and the lines of `nginx -t`; Apache's are in test_apache_config")
+
 
 def _fc(site):
     return site.providers["fc"]

@@ -5,21 +5,23 @@ import time
 
 import pytest
 
+pytestmark = pytest.mark.only("nginx", reason="nginx's one event loop and its thread pools; Apache serves each request on a thread of its own")
+
 
 @pytest.fixture(scope="module")
-def nginx_site(make_site):
+def site(make_site):
     site = make_site()
     # Longer than the 2 s token delay below, so every login completes.
     site.providers["fc"]["http_timeout"] = "6s"
     return site
 
 
-def test_event_loop_keeps_serving_while_logins_wait_on_the_provider(new_browser, nginx, emulator):
+def test_event_loop_keeps_serving_while_logins_wait_on_the_provider(new_browser, server, emulator):
     # One worker, thread_pool of 4. Five callbacks each wait 2 s on the token endpoint;
     # meanwhile 20 requests to an unprotected location must each be answered at once.
-    assert len(nginx.worker_pids()) == 1
+    assert len(server.worker_pids()) == 1
     pending = [new_browser() for _ in range(5)]
-    callbacks = [b.login(nginx.url("/demarches/"), stop_before_callback=True).callback_url for b in pending]
+    callbacks = [b.login(server.url("/demarches/"), stop_before_callback=True).callback_url for b in pending]
     emulator.control(token_delay=2)
     results = [None] * 5
 
@@ -32,10 +34,10 @@ def test_event_loop_keeps_serving_while_logins_wait_on_the_provider(new_browser,
         t.start()
     time.sleep(0.3)  # the callbacks are now waiting on the provider
     probe = new_browser()
-    probe.get(nginx.url("/public/"))  # TLS handshake out of the measurement
+    probe.get(server.url("/public/"))  # TLS handshake out of the measurement
     timings = []
     for _ in range(20):
-        resp = probe.get(nginx.url("/public/"))
+        resp = probe.get(server.url("/public/"))
         assert resp.status_code == 200
         timings.append(resp.elapsed_s)
     probing_done = time.monotonic() - t0
@@ -50,18 +52,18 @@ def test_event_loop_keeps_serving_while_logins_wait_on_the_provider(new_browser,
     assert time.monotonic() - t0 >= 2, "the token delay was not in effect"
 
 
-def test_protected_requests_with_a_session_are_not_delayed_by_pending_logins(new_browser, nginx, emulator):
+def test_protected_requests_with_a_session_are_not_delayed_by_pending_logins(new_browser, server, emulator):
     from e2e_rig.checks import php_server
 
     user = new_browser()
-    php_server(user.login(nginx.url("/demarches/")).final)
+    php_server(user.login(server.url("/demarches/")).final)
     waiting = new_browser()
-    callback = waiting.login(nginx.url("/demarches/"), stop_before_callback=True).callback_url
+    callback = waiting.login(server.url("/demarches/"), stop_before_callback=True).callback_url
     emulator.control(token_delay=2)
     thread = threading.Thread(target=lambda: waiting.get(callback, timeout=30))
     thread.start()
     time.sleep(0.3)
-    resp = user.get(nginx.url("/demarches/again"))
+    resp = user.get(server.url("/demarches/again"))
     thread.join(30)
     assert php_server(resp)
     assert resp.elapsed_s < 0.5, resp.elapsed_s
@@ -69,7 +71,7 @@ def test_protected_requests_with_a_session_are_not_delayed_by_pending_logins(new
 
 @pytest.mark.parametrize("layout", ["shared_pool_with_provider_cap", "own_provider_pool"])
 def test_logged_in_users_reading_redis_are_answered_while_logins_wait_on_the_token_endpoint(
-        layout, make_site, start_nginx, new_browser, emulator):
+        layout, make_site, start_server, new_browser, emulator):
     # Six logins wait 2 s on the token endpoint; the default pool has 4 threads. Logged-in users
     # with session_cache 0 need a Redis read (a job) per request: it must not queue behind them.
     from e2e_rig.checks import php_server
@@ -82,7 +84,7 @@ def test_logged_in_users_reading_redis_are_answered_while_logins_wait_on_the_tok
     else:
         site.extra_main = "thread_pool sesame_provider threads=4;"
         site.http["provider_thread_pool"] = "sesame_provider"
-    server = start_nginx(site)
+    server = start_server(site)
 
     def browser_on_site():
         b = new_browser()

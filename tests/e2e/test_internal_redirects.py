@@ -1,12 +1,10 @@
 """Each location's own rules after an internal redirect. A request allowed at a first location
 and sent elsewhere inside the server (nginx: try_files, index, error_page, a named location,
-X-Accel-Redirect from a proxied backend) meets the target location's level (step-up) and required
-claims (403 page) before the backend sees it; a target of the same provider whose rules the
-identity meets is reached with no second session read. Nested locations that repeat
-`sesame NAME;` keep the enclosing location's options (as Apache's sections do).
-
-test_apache_internal_redirects.py runs the behaviours that exist on both servers against Apache
-(DirectoryIndex, ErrorDocument, FallbackResource, mod_rewrite [PT])."""
+X-Accel-Redirect from a proxied backend; Apache: FallbackResource, DirectoryIndex, ErrorDocument,
+mod_rewrite's [PT]) meets the target location's level (step-up) and required claims (403 page)
+before the backend sees it; a target of the same provider whose rules the identity meets is
+reached with no second session read. Nested locations that repeat `sesame NAME;` keep the
+enclosing location's options (as Apache's sections do). The same paths on both servers."""
 
 import re
 
@@ -15,8 +13,7 @@ import pytest
 from e2e_rig.checks import assert_page, php_server
 from e2e_rig.procs import free_port
 from e2e_rig.proconnect import (  # noqa: F401 (fixtures)
-    _pc_emulator_back_to_normal, make_pc_site, pc_emulator, start_pc_site)
-from test_proconnect_login import asked_acr
+    _pc_emulator_back_to_normal, asked_acr, make_pc_site, pc_emulator, start_pc_site)
 
 MFA = ["eidas0-mfa", "eidas1-mfa", "eidas2", "eidas3"]
 # test@fia1.fr works for this SIRET; mfa@fia2.fr (SIRET 13002526500013) does not.
@@ -27,7 +24,7 @@ PHP = """\
             include fastcgi_backend;
             fastcgi_pass 127.0.0.1:{{PHP_PORT}};"""
 
-LOCATIONS = """\
+NGINX_LOCATIONS = """\
         # A front-controller site: any path that is not a file goes to the PHP front controller,
         # which needs MFA and a SIRET.
         location / {
@@ -112,6 +109,51 @@ LOCATIONS = """\
         }
 """ % {"siret": SIRET, "php": PHP}
 
+# The same paths in Apache's words (the kinds Apache has).
+APACHE_LOCATIONS = """\
+AliasMatch "^/(agents|same-target)/" "{{PHP_DIR}}/index.php"
+AliasMatch "^/index\\.php$" "{{PHP_DIR}}/index.php"
+<Location />
+    AuthType Sesame
+    SesameUse pc
+    Require valid-user
+    FallbackResource /index.php
+</Location>
+<Location /index.php>
+    SesameAcr mfa
+    SesameRequireClaim siret %(siret)s
+{{PHP_HANDLER}}</Location>
+<Location /agents/>
+{{PHP_HANDLER}}</Location>
+<Location /idx/>
+    DirectoryIndex secret.html
+</Location>
+<Location /idx/secret.html>
+    SesameAcr mfa
+</Location>
+<Location /ep/>
+    FallbackResource disabled
+    ErrorDocument 404 /ep-strict/404.html
+</Location>
+<Location /ep-strict/>
+    SesameRequireClaim siret %(siret)s
+</Location>
+<Location /same/>
+    FallbackResource /same-target/
+</Location>
+<Location /same-target/>
+    SesameRequireClaim email @fia1.fr @fia2.fr
+{{PHP_HANDLER}}</Location>
+<Directory "{{PREFIX}}/html/pt">
+    FallbackResource disabled
+    RewriteEngine On
+    RewriteRule ^ /pt-strict/secret.html [PT]
+</Directory>
+<Location /pt-strict/>
+    SesameAcr mfa
+</Location>
+""" % {"siret": SIRET}
+
 # A second server of the same nginx: the proxied application that answers with
 # X-Accel-Redirect, as a PHP or Python app serving protected downloads does.
 ACCEL_BACKEND = """\
@@ -125,34 +167,47 @@ ACCEL_BACKEND = """\
 """
 
 FILES = {
-    "html/idx/secret.html": "index secret\n",
-    "html/ep-strict/404.html": "error page secret\n",
-    "html/protected-files/secret.html": "accel secret\n",
+    "nginx": {
+        "html/idx/secret.html": "index secret\n",
+        "html/ep-strict/404.html": "error page secret\n",
+        "html/protected-files/secret.html": "accel secret\n",
+    },
+    "apache": {
+        "html/idx/secret.html": "index secret\n",
+        "html/ep/present.html": "present\n",
+        "html/ep-strict/404.html": "error page secret\n",
+        "html/pt/present.html": "present\n",
+        "html/pt-strict/secret.html": "rewrite secret\n",
+    },
 }
 
 
 @pytest.fixture(scope="module")
-def nginx_site(make_site, pc_emulator):
-    site = make_pc_site(make_site, pc_emulator, locations=LOCATIONS)
+def site(make_site, server_kind, pc_emulator):
+    locations = {"nginx": NGINX_LOCATIONS, "apache": APACHE_LOCATIONS}[server_kind]
+    site = make_pc_site(make_site, pc_emulator, locations=locations)
     # Every request reads its session from Redis: what a redirected request costs shows there.
     site.http["session_cache"] = "0"
-    port = free_port()
-    site.locations = site.locations.replace("{{ACCEL_PORT}}", str(port))
-    site.extra_http = ACCEL_BACKEND % port
-    site.files.update(FILES)
+    site.files.update(FILES[server_kind])
+    if server_kind == "nginx":
+        port = free_port()
+        site.locations = site.locations.replace("{{ACCEL_PORT}}", str(port))
+        site.extra_http = ACCEL_BACKEND % port
+    else:
+        site.extra_modules.append(("rewrite_module", "mod_rewrite.so"))
     return site
 
 
 @pytest.fixture(scope="module")
-def nginx(nginx_site, pc_emulator, start_nginx):
-    return start_pc_site(nginx_site, pc_emulator, start_nginx)
+def server(site, pc_emulator, start_server):
+    return start_pc_site(site, pc_emulator, start_server)
 
 
-def logged_in(browser, nginx, identity):
+def logged_in(browser, server, identity):
     """A ProConnect session at eidas1 (no MFA), opened at a plain protected location."""
-    server = php_server(browser.login(nginx.url("/agents/"), identity=identity).final)
-    assert server["SESAME_ACR"] == "eidas1"
-    return server
+    php_vars = php_server(browser.login(server.url("/agents/"), identity=identity).final)
+    assert php_vars["SESAME_ACR"] == "eidas1"
+    return php_vars
 
 
 def assert_steps_up_to_mfa(resp, pc_emulator):
@@ -176,100 +231,115 @@ def session_reads(redis):
 
 # ---- internal redirects ---------------------------------------------------------------------
 
-def test_fallback_to_a_stricter_front_controller_steps_up_before_the_backend(browser, nginx,
+def test_fallback_to_a_stricter_front_controller_steps_up_before_the_backend(browser, server,
                                                                               pc_emulator):
-    first = logged_in(browser, nginx, "test@fia1.fr")
-    assert_steps_up_to_mfa(browser.get(nginx.url("/nope?x=1")), pc_emulator)
-    login = browser.login(nginx.url("/nope?x=1"), identity="test@fia1.fr")
+    first = logged_in(browser, server, "test@fia1.fr")
+    assert_steps_up_to_mfa(browser.get(server.url("/nope?x=1")), pc_emulator)
+    login = browser.login(server.url("/nope?x=1"), identity="test@fia1.fr")
     assert login.callback.headers["Location"].endswith("/nope?x=1")
-    server = php_server(login.final)
-    assert server["SESAME_ACR"] == "eidas1-mfa"
-    assert server["SESAME_USER"] == first["SESAME_USER"]
-    assert server["REQUEST_URI"] == "/nope?x=1"
+    php_vars = php_server(login.final)
+    assert php_vars["SESAME_ACR"] == "eidas1-mfa"
+    assert php_vars["SESAME_USER"] == first["SESAME_USER"]
+    assert php_vars["REQUEST_URI"] == "/nope?x=1"
 
 
-def test_fallback_to_a_front_controller_requiring_a_siret_refuses_other_agents(browser, nginx):
-    logged_in(browser, nginx, "mfa@fia2.fr")
-    login = browser.login(nginx.url("/nope"), identity="mfa@fia2.fr")
+def test_fallback_to_a_front_controller_requiring_a_siret_refuses_other_agents(browser, server):
+    logged_in(browser, server, "mfa@fia2.fr")
+    login = browser.login(server.url("/nope"), identity="mfa@fia2.fr")
     assert_refused(login.final)
 
 
 def test_front_controller_refuses_an_mfa_session_without_the_siret_with_a_403_page(browser,
-                                                                                   nginx):
-    logged_in(browser, nginx, "mfa@fia2.fr")
-    stepped_up = browser.login(nginx.url("/idx/"), identity="mfa@fia2.fr").final
+                                                                                   server):
+    logged_in(browser, server, "mfa@fia2.fr")
+    stepped_up = browser.login(server.url("/idx/"), identity="mfa@fia2.fr").final
     assert stepped_up.status_code == 200 and stepped_up.text == "index secret\n"
-    resp = browser.get(nginx.url("/nope"))
+    resp = browser.get(server.url("/nope"))
     assert "SESAME_USER" not in resp.text
     assert_refused(resp)
 
 
-def test_index_file_in_a_stricter_location_steps_up(browser, nginx, pc_emulator):
-    logged_in(browser, nginx, "test@fia1.fr")
-    resp = browser.get(nginx.url("/idx/"))
+def test_index_file_in_a_stricter_location_steps_up(browser, server, pc_emulator):
+    logged_in(browser, server, "test@fia1.fr")
+    resp = browser.get(server.url("/idx/"))
     assert "index secret" not in resp.text
     assert_steps_up_to_mfa(resp, pc_emulator)
-    final = browser.login(nginx.url("/idx/"), identity="test@fia1.fr").final
+    final = browser.login(server.url("/idx/"), identity="test@fia1.fr").final
     assert final.status_code == 200 and final.text == "index secret\n"
 
 
 def test_error_page_in_a_location_requiring_a_siret_refuses_other_agents(browser, new_browser,
-                                                                         nginx):
-    logged_in(browser, nginx, "mfa@fia2.fr")
-    resp = browser.get(nginx.url("/ep/missing"))
+                                                                         server):
+    logged_in(browser, server, "mfa@fia2.fr")
+    resp = browser.get(server.url("/ep/missing"))
     assert "error page secret" not in resp.text
     assert_refused(resp)
     agent = new_browser()
-    logged_in(agent, nginx, "test@fia1.fr")
-    resp = agent.get(nginx.url("/ep/missing"))
+    logged_in(agent, server, "test@fia1.fr")
+    resp = agent.get(server.url("/ep/missing"))
     assert resp.status_code == 404 and resp.text == "error page secret\n"
 
 
-def test_named_location_stricter_than_the_first_steps_up(browser, nginx, pc_emulator):
-    logged_in(browser, nginx, "test@fia1.fr")
-    assert_steps_up_to_mfa(browser.get(nginx.url("/named/page")), pc_emulator)
-    server = php_server(browser.login(nginx.url("/named/page"), identity="test@fia1.fr").final)
-    assert server["SESAME_ACR"] == "eidas1-mfa"
+@pytest.mark.only("nginx", reason="named locations are nginx's; Apache has none")
+def test_named_location_stricter_than_the_first_steps_up(browser, server, pc_emulator):
+    logged_in(browser, server, "test@fia1.fr")
+    assert_steps_up_to_mfa(browser.get(server.url("/named/page")), pc_emulator)
+    php_vars = php_server(browser.login(server.url("/named/page"), identity="test@fia1.fr").final)
+    assert php_vars["SESAME_ACR"] == "eidas1-mfa"
 
 
-def test_x_accel_redirect_from_the_backend_to_a_stricter_location_steps_up(browser, nginx,
+@pytest.mark.only("nginx", reason="X-Accel-Redirect is nginx's")
+def test_x_accel_redirect_from_the_backend_to_a_stricter_location_steps_up(browser, server,
                                                                            pc_emulator):
-    logged_in(browser, nginx, "test@fia1.fr")
-    resp = browser.get(nginx.url("/accel/download"))
+    logged_in(browser, server, "test@fia1.fr")
+    resp = browser.get(server.url("/accel/download"))
     assert "accel secret" not in resp.text
     assert_steps_up_to_mfa(resp, pc_emulator)
-    final = browser.login(nginx.url("/accel/download"), identity="test@fia1.fr").final
+    final = browser.login(server.url("/accel/download"), identity="test@fia1.fr").final
     assert final.status_code == 200 and final.text == "accel secret\n"
 
 
 def test_redirect_to_an_equally_protected_location_is_allowed_with_one_session_read(
-        browser, nginx, redis):
-    first = logged_in(browser, nginx, "test@fia1.fr")
+        browser, server, redis):
+    first = logged_in(browser, server, "test@fia1.fr")
     before = session_reads(redis)
-    server = php_server(browser.get(nginx.url("/same/page")))
+    php_vars = php_server(browser.get(server.url("/same/page")))
     assert session_reads(redis) - before == 1, "the target reuses the identity in hand"
-    assert server["SESAME_USER"] == first["SESAME_USER"]
-    assert server["REQUEST_URI"] == "/same/page"
+    assert php_vars["SESAME_USER"] == first["SESAME_USER"]
+    assert php_vars["REQUEST_URI"] == "/same/page"
 
 
 # ---- nested locations -----------------------------------------------------------------------
 
+@pytest.mark.only("nginx", reason="nested location blocks are nginx's; Apache's merged sections are in test_apache_policy")
 def test_nested_location_repeating_sesame_keeps_the_enclosing_required_claims(
-        browser, new_browser, nginx):
-    logged_in(browser, nginx, "mfa@fia2.fr")
-    assert_refused(browser.get(nginx.url("/nest/inner/")))
+        browser, new_browser, server):
+    logged_in(browser, server, "mfa@fia2.fr")
+    assert_refused(browser.get(server.url("/nest/inner/")))
     agent = new_browser()
-    logged_in(agent, nginx, "test@fia1.fr")
-    assert php_server(agent.get(nginx.url("/nest/inner/")))["SESAME_IDP_ID"] == "fia1v2"
+    logged_in(agent, server, "test@fia1.fr")
+    assert php_server(agent.get(server.url("/nest/inner/")))["SESAME_IDP_ID"] == "fia1v2"
 
 
-def test_nested_location_repeating_sesame_keeps_the_enclosing_acr(browser, nginx, pc_emulator):
-    logged_in(browser, nginx, "test@fia1.fr")
-    assert_steps_up_to_mfa(browser.get(nginx.url("/nest-mfa/inner/")), pc_emulator)
+@pytest.mark.only("nginx", reason="nested location blocks are nginx's; Apache's merged sections are in test_apache_policy")
+def test_nested_location_repeating_sesame_keeps_the_enclosing_acr(browser, server, pc_emulator):
+    logged_in(browser, server, "test@fia1.fr")
+    assert_steps_up_to_mfa(browser.get(server.url("/nest-mfa/inner/")), pc_emulator)
 
 
+@pytest.mark.only("nginx", reason="nested location blocks are nginx's; Apache's merged sections are in test_apache_policy")
 def test_nested_location_of_another_provider_starts_without_the_enclosing_options(
-        browser, nginx, emulator):
-    start = browser.start(nginx.url("/nest-mfa/fc/"))
+        browser, server, emulator):
+    start = browser.start(server.url("/nest-mfa/fc/"))
     assert start.startswith(emulator.issuer + "/authorize?"), start
     assert "acr_values=eidas1" in start
+
+
+@pytest.mark.only("apache", reason="mod_rewrite's [PT] pass-through is Apache's")
+def test_rewrite_pass_through_to_a_stricter_section_steps_up(browser, server, pc_emulator):
+    logged_in(browser, server, "test@fia1.fr")
+    resp = browser.get(server.url("/pt/anything"))
+    assert "rewrite secret" not in resp.text
+    assert_steps_up_to_mfa(resp, pc_emulator)
+    final = browser.login(server.url("/pt/anything"), identity="test@fia1.fr").final
+    assert final.status_code == 200 and final.text == "rewrite secret\n"

@@ -36,10 +36,10 @@ AliasMatch "^/oidc-env/" "{{PHP_DIR}}/index.php"
 """
 
 
-@pytest.fixture(scope="module", params=["nginx", "apache"])
-def nginx_site(request, make_site, make_apache_site):
-    if request.param == "apache":
-        return make_apache_site(locations=apache.STANDARD_LOCATIONS + APACHE_OIDC)
+@pytest.fixture(scope="module")
+def site(make_site, server_kind):
+    if server_kind == "apache":
+        return make_site(locations=apache.STANDARD_LOCATIONS + APACHE_OIDC)
     site = make_site(locations=STANDARD_LOCATIONS + NGINX_OIDC)
     backend = (E2E / "conf" / "fastcgi_backend").read_text().replace("{{BACKEND}}", str(site.env.php.root))
     site.files["conf/fastcgi_oidc_app"] = backend.replace("/index.php", "/oidc_app.php")
@@ -47,8 +47,8 @@ def nginx_site(request, make_site, make_apache_site):
     return site
 
 
-def test_app_written_for_mod_auth_openidc_sees_its_variables(browser, nginx, emulator):
-    login = browser.login(nginx.url("/oidc/dossier"), identity="elodie")
+def test_app_written_for_mod_auth_openidc_sees_its_variables(browser, server, emulator):
+    login = browser.login(server.url("/oidc/dossier"), identity="elodie")
     assert login.final.status_code == 200, login.final.text[:1500]
     page = login.final.json()
     sub = page["claims"]["sub"]
@@ -60,23 +60,23 @@ def test_app_written_for_mod_auth_openidc_sees_its_variables(browser, nginx, emu
     assert page["sesame"] == [], "only mod_auth_openidc's variables in this mode"
 
 
-def test_array_claims_are_joined_with_commas_as_mod_auth_openidc_does(new_browser, nginx):
-    login = new_browser().login(nginx.url("/oidc/"), identity="prenoms")
+def test_array_claims_are_joined_with_commas_as_mod_auth_openidc_does(new_browser, server):
+    login = new_browser().login(server.url("/oidc/"), identity="prenoms")
     claims = login.final.json()["claims"]
     assert claims["given_name_array"] == "Jean-Baptiste,Pierre,Marie"
 
 
-def test_protocol_members_and_tokens_are_not_passed(new_browser, nginx):
-    server = php_server(new_browser().login(nginx.url("/oidc-env/"), identity="testfc1").final)
-    oidc = {k for k in server if k.startswith("OIDC_")}
+def test_protocol_members_and_tokens_are_not_passed(new_browser, server):
+    php_vars = php_server(new_browser().login(server.url("/oidc-env/"), identity="testfc1").final)
+    oidc = {k for k in php_vars if k.startswith("OIDC_")}
     assert "OIDC_CLAIM_family_name" in oidc
     for absent in ("OIDC_CLAIM_nonce", "OIDC_CLAIM_aud", "OIDC_CLAIM_exp", "OIDC_access_token", "OIDC_id_token"):
         assert absent not in oidc
-    assert not any(k.startswith("SESAME_") for k in server)
+    assert not any(k.startswith("SESAME_") for k in php_vars)
 
 
-def test_sesame_variables_stay_the_default_elsewhere(browser, nginx):
-    server = php_server(browser.login(nginx.url("/demarches/"), identity="testfc1").final)
-    assert server["SESAME_CLAIM_FAMILY_NAME"] == "DUBOIS"
-    assert "@" not in server["REMOTE_USER"]
-    assert not any(k.startswith("OIDC_CLAIM_") for k in server)
+def test_sesame_variables_stay_the_default_elsewhere(browser, server):
+    php_vars = php_server(browser.login(server.url("/demarches/"), identity="testfc1").final)
+    assert php_vars["SESAME_CLAIM_FAMILY_NAME"] == "DUBOIS"
+    assert "@" not in php_vars["REMOTE_USER"]
+    assert not any(k.startswith("OIDC_CLAIM_") for k in php_vars)

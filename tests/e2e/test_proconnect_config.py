@@ -6,6 +6,8 @@ import pytest
 from e2e_rig.nginx import STANDARD_LOCATIONS
 from e2e_rig.proconnect import PC_LOCATIONS, add_pc_provider, pc_client
 
+pytestmark = pytest.mark.only("nginx", reason="nginx directives and the lines of `nginx -t`; Apache's are in test_apache_policy")
+
 
 class FakeEmulator:
     issuer = "https://fca.integ01.dev-agentconnect.fr/api/v2"

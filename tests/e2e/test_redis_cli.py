@@ -12,6 +12,8 @@ from e2e_rig.browser import Browser
 from e2e_rig.checks import assert_redirects_to_provider, php_server
 from e2e_rig.redis_topologies import RedisNode, run_cli
 
+pytestmark = pytest.mark.only("nginx", reason="the Redis store and the sesame command are the core's; one server is enough")
+
 
 @pytest.fixture(scope="module")
 def own_redis(module_tmp):
@@ -21,7 +23,7 @@ def own_redis(module_tmp):
 
 
 @pytest.fixture(scope="module")
-def nginx_site(make_site, own_redis):
+def site(make_site, own_redis):
     site = make_site()
     site.http["redis"] = f"redis://127.0.0.1:{own_redis.port}/0"
     site.http["session_cache"] = "0"
@@ -29,8 +31,8 @@ def nginx_site(make_site, own_redis):
 
 
 @pytest.fixture
-def conf(nginx_site, nginx):
-    return str(nginx_site.prefix / "conf" / "nginx.conf")
+def conf(site, server):
+    return str(site.prefix / "conf" / "nginx.conf")
 
 
 def listed(conf, *filters):
@@ -39,16 +41,16 @@ def listed(conf, *filters):
     return [json.loads(line) for line in out.splitlines() if line.strip()]
 
 
-def login(pki, nginx, identity="testfc1"):
-    b = Browser(pki.ca, site_base=nginx.base)
-    server = php_server(b.login(nginx.url("/demarches/"), identity=identity).final)
-    return b, server
+def login(pki, server, identity="testfc1"):
+    b = Browser(pki.ca, site_base=server.base)
+    php_vars = php_server(b.login(server.url("/demarches/"), identity=identity).final)
+    return b, php_vars
 
 
-def test_sessions_list_shows_a_logged_in_user_filtered_by_sub_and_email(pki, nginx, conf, own_redis):
+def test_sessions_list_shows_a_logged_in_user_filtered_by_sub_and_email(pki, server, conf, own_redis):
     own_redis.command("FLUSHALL")
-    _, user = login(pki, nginx)
-    _, other = login(pki, nginx, identity="elodie")
+    _, user = login(pki, server)
+    _, other = login(pki, server, identity="elodie")
     sub, email = user["SESAME_CLAIM_SUB"], user["SESAME_CLAIM_EMAIL"]
     everyone = listed(conf)
     assert {s["sub"] for s in everyone} == {sub, other["SESAME_CLAIM_SUB"]}
@@ -64,30 +66,30 @@ def test_sessions_list_shows_a_logged_in_user_filtered_by_sub_and_email(pki, ngi
     assert any(k.endswith(":s:" + by_sub["id"]) for k in own_redis.keys("*"))
 
 
-def test_sessions_kill_of_a_user_forces_login_again_on_nginx(pki, nginx, conf, own_redis, emulator):
+def test_sessions_kill_of_a_user_forces_login_again_on_nginx(pki, server, conf, own_redis, emulator):
     own_redis.command("FLUSHALL")
-    first, user = login(pki, nginx)
-    second, _ = login(pki, nginx)  # the same user on another device
-    bystander, _ = login(pki, nginx, identity="elodie")
+    first, user = login(pki, server)
+    second, _ = login(pki, server)  # the same user on another device
+    bystander, _ = login(pki, server, identity="elodie")
     rc, out, err = run_cli("sessions", "kill", "-c", conf, "--sub", user["SESAME_CLAIM_SUB"])
     assert rc == 0, err
     assert out.count("killed ") == 2, out
     for b in (first, second):
-        assert_redirects_to_provider(b.get(nginx.url("/demarches/")), emulator)
-    php_server(bystander.get(nginx.url("/demarches/")))
+        assert_redirects_to_provider(b.get(server.url("/demarches/")), emulator)
+    php_server(bystander.get(server.url("/demarches/")))
 
 
-def test_sessions_kill_one_session_by_id_prefix(pki, nginx, conf, own_redis, emulator):
+def test_sessions_kill_one_session_by_id_prefix(pki, server, conf, own_redis, emulator):
     own_redis.command("FLUSHALL")
-    first, user = login(pki, nginx)
-    second, _ = login(pki, nginx)
+    first, user = login(pki, server)
+    second, _ = login(pki, server)
     ids = [s["id"] for s in listed(conf, "--sub", user["SESAME_CLAIM_SUB"])]
     assert len(ids) == 2
     rc, out, err = run_cli("sessions", "kill", "-c", conf, ids[0][:12])
     assert rc == 0, err
     remaining = [s["id"] for s in listed(conf)]
     assert remaining == [ids[1]]
-    outcomes = sorted(b.get(nginx.url("/demarches/")).status_code for b in (first, second))
+    outcomes = sorted(b.get(server.url("/demarches/")).status_code for b in (first, second))
     assert outcomes[0] == 200 and outcomes[1] in (302, 303)
 
 

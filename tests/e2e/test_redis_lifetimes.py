@@ -9,6 +9,8 @@ from e2e_rig.browser import Browser
 from e2e_rig.checks import assert_redirects_to_provider, php_server
 from e2e_rig.redis_topologies import RedisNode
 
+pytestmark = pytest.mark.only("nginx", reason="the core's Redis store; one server is enough")
+
 SESSION_SIZE_GOAL = 2048
 
 
@@ -20,7 +22,7 @@ def own_redis(module_tmp):
 
 
 @pytest.fixture(scope="module")
-def nginx_site(make_site, own_redis):
+def site(make_site, own_redis):
     site = make_site()
     site.http["redis"] = f"redis://127.0.0.1:{own_redis.port}/0"
     site.http["session_cache"] = "0"  # every protected request reads the session from Redis
@@ -31,9 +33,9 @@ def session_keys(node):
     return [k for k in node.keys("sesame:*") if ":s:" in k]
 
 
-def test_defaults_follow_the_federations_idle_30m_ttl(browser, nginx, own_redis):
+def test_defaults_follow_the_federations_idle_30m_ttl(browser, server, own_redis):
     own_redis.command("FLUSHALL")
-    php_server(browser.login(nginx.url("/demarches/")).final)
+    php_server(browser.login(server.url("/demarches/")).final)
     [key] = session_keys(own_redis)
     ttl = int(own_redis.command("TTL", key))
     # Default idle timeout 30 min (FranceConnect's sliding SSO session), absolute 12 h
@@ -41,25 +43,25 @@ def test_defaults_follow_the_federations_idle_30m_ttl(browser, nginx, own_redis)
     assert 1790 <= ttl <= 1800, ttl
 
 
-def test_at_most_one_refresh_write_per_session_per_minute(browser, nginx, own_redis):
-    php_server(browser.login(nginx.url("/demarches/")).final)
+def test_at_most_one_refresh_write_per_session_per_minute(browser, server, own_redis):
+    php_server(browser.login(server.url("/demarches/")).final)
     sets_before = own_redis.calls("set")
     gets_before = own_redis.calls("get")
     t0 = time.monotonic()
     requests = 0
     while time.monotonic() - t0 < 3:
-        php_server(browser.get(nginx.url(f"/demarches/{requests}")))
+        php_server(browser.get(server.url(f"/demarches/{requests}")))
         requests += 1
     assert own_redis.calls("get") - gets_before >= requests, "each request read Redis"
     # The session was written at login; activity within the same minute writes nothing.
     assert own_redis.calls("set") == sets_before, f"{requests} requests wrote the session again"
 
 
-def test_every_key_has_a_ttl(browser, nginx, own_redis, emulator):
-    php_server(browser.login(nginx.url("/demarches/")).final)
-    other = Browser(nginx.site.env.pki.ca, site_base=nginx.base)
-    php_server(other.login(nginx.url("/demarches/")).final)
-    browser.get(nginx.url("/logout"))  # a logout too: every kind of key Sesame writes
+def test_every_key_has_a_ttl(browser, server, own_redis, emulator):
+    php_server(browser.login(server.url("/demarches/")).final)
+    other = Browser(server.site.env.pki.ca, site_base=server.base)
+    php_server(other.login(server.url("/demarches/")).final)
+    browser.get(server.url("/logout"))  # a logout too: every kind of key Sesame writes
     keys = own_redis.keys("*")
     assert keys
     for key in keys:
@@ -67,9 +69,9 @@ def test_every_key_has_a_ttl(browser, nginx, own_redis, emulator):
         assert ttl > 0, f"{key} has no TTL ({ttl})"
 
 
-def test_typical_franceconnect_session_size_is_at_most_2_kib(browser, nginx, own_redis):
+def test_typical_franceconnect_session_size_is_at_most_2_kib(browser, server, own_redis):
     own_redis.command("FLUSHALL")
-    php_server(browser.login(nginx.url("/demarches/"), identity="testfc1").final)
+    php_server(browser.login(server.url("/demarches/"), identity="testfc1").final)
     [key] = session_keys(own_redis)
     size = int(own_redis.command("STRLEN", key))
     print(f"\nFranceConnect session (testfc1) in Redis: STRLEN {key} = {size} bytes")
@@ -77,15 +79,15 @@ def test_typical_franceconnect_session_size_is_at_most_2_kib(browser, nginx, own
 
 
 def test_two_sites_with_different_secrets_on_one_redis_cannot_use_each_others_sessions(
-        make_site, start_nginx, pki, own_redis, nginx, emulator):
+        make_site, start_server, pki, own_redis, server, emulator):
     # A second site (another nginx, its own secret) on the same Redis.
     other_site = make_site()
     other_site.http["redis"] = f"redis://127.0.0.1:{own_redis.port}/0"
     other_site.http["session_cache"] = "0"
-    other = start_nginx(other_site)
+    other = start_server(other_site)
     own_redis.command("FLUSHALL")
-    a, b = Browser(pki.ca, site_base=nginx.base), Browser(pki.ca, site_base=other.base)
-    php_server(a.login(nginx.url("/demarches/")).final)
+    a, b = Browser(pki.ca, site_base=server.base), Browser(pki.ca, site_base=other.base)
+    php_server(a.login(server.url("/demarches/")).final)
     [key_a] = session_keys(own_redis)
     php_server(b.login(other.url("/demarches/")).final)
     [key_b] = [k for k in session_keys(own_redis) if k != key_a]
@@ -102,5 +104,5 @@ def test_two_sites_with_different_secrets_on_one_redis_cannot_use_each_others_se
     own_redis.command("COPY", key_a, key_b, "REPLACE")
     assert_redirects_to_provider(b.get(other.url("/demarches/")), emulator)
     # A is unaffected.
-    php_server(a.get(nginx.url("/demarches/")))
+    php_server(a.get(server.url("/demarches/")))
 

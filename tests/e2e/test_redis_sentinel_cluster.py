@@ -10,6 +10,8 @@ from e2e_rig.browser import Browser
 from e2e_rig.checks import assert_page, php_server
 from e2e_rig.redis_topologies import Cluster, SentinelSet, run_cli, wait_for
 
+pytestmark = pytest.mark.only("nginx", reason="the core's Redis topologies; one server is enough")
+
 SENTINEL_PASSWORD = "sentinel-pw-42"
 
 
@@ -34,16 +36,16 @@ def cluster(module_tmp):
     topo.stop()
 
 
-def start_site(make_site, start_nginx, pki, url):
+def start_site(make_site, start_server, pki, url):
     site = make_site()
     site.http["redis"] = url
     site.http["session_cache"] = "0"  # every protected request goes to Redis
-    server = start_nginx(site)
+    server = start_server(site)
     return site, server
 
 
-def test_sentinel_failover_sessions_go_on_via_the_promoted_replica(make_site, start_nginx, pki, sentinels):
-    _, server = start_site(make_site, start_nginx, pki, sentinels.url)
+def test_sentinel_failover_sessions_go_on_via_the_promoted_replica(make_site, start_server, pki, sentinels):
+    _, server = start_site(make_site, start_server, pki, sentinels.url)
     browsers = [Browser(pki.ca, site_base=server.base) for _ in range(3)]
     for b in browsers:
         php_server(b.login(server.url("/demarches/")).final)
@@ -77,14 +79,14 @@ def test_sentinel_failover_sessions_go_on_via_the_promoted_replica(make_site, st
 
 
 def test_sentinels_requiring_a_password_are_asked_with_the_url_credentials(
-        make_site, start_nginx, pki, secured_sentinels):
-    _, server = start_site(make_site, start_nginx, pki,
+        make_site, start_server, pki, secured_sentinels):
+    _, server = start_site(make_site, start_server, pki,
                            f"{secured_sentinels.url}?sentinel_password={SENTINEL_PASSWORD}")
     browser = Browser(pki.ca, site_base=server.base)
     php_server(browser.login(server.url("/demarches/")).final)
     assert [k for k in secured_sentinels.master.keys("sesame:*") if ":s:" in k]
 
-    _, without = start_site(make_site, start_nginx, pki, secured_sentinels.url)
+    _, without = start_site(make_site, start_server, pki, secured_sentinels.url)
     browser = Browser(pki.ca, site_base=without.base)
     login = browser.login(without.url("/demarches/"), stop_before_callback=True)
     assert_page(browser.get(login.callback_url), (503,))
@@ -92,8 +94,8 @@ def test_sentinels_requiring_a_password_are_asked_with_the_url_credentials(
     assert "sentinel 127.0.0.1:" in log and SENTINEL_PASSWORD not in log
 
 
-def test_cluster_spreads_sessions_over_the_three_masters(make_site, start_nginx, pki, cluster):
-    site, server = start_site(make_site, start_nginx, pki, cluster.url)
+def test_cluster_spreads_sessions_over_the_three_masters(make_site, start_server, pki, cluster):
+    site, server = start_site(make_site, start_server, pki, cluster.url)
     browsers = []
     per_node = [0, 0, 0]
     # Keys are random: log in until every master holds at least one session (a handful suffices).

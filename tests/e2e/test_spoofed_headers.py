@@ -31,31 +31,31 @@ def _php_keys(name):
 
 
 @pytest.mark.parametrize("name", SPOOFED)
-def test_spoofed_identity_header_never_reaches_php(name, browser, nginx):
-    real = php_server(browser.login(nginx.url("/demarches/"), identity="testfc1").final)
-    resp = browser.get(nginx.url("/demarches/page"), headers={name: FAKE})
-    server = php_server(resp)
-    assert FAKE not in resp.text, {k: v for k, v in server.items() if v == FAKE}
-    assert not (_php_keys(name) & set(server))
-    assert server["REMOTE_USER"] == real["REMOTE_USER"]
+def test_spoofed_identity_header_never_reaches_php(name, browser, server):
+    real = php_server(browser.login(server.url("/demarches/"), identity="testfc1").final)
+    resp = browser.get(server.url("/demarches/page"), headers={name: FAKE})
+    php_vars = php_server(resp)
+    assert FAKE not in resp.text, {k: v for k, v in php_vars.items() if v == FAKE}
+    assert not (_php_keys(name) & set(php_vars))
+    assert php_vars["REMOTE_USER"] == real["REMOTE_USER"]
 
 
 @pytest.mark.parametrize("name", SPOOFED)
-def test_spoofed_identity_header_never_reaches_proxied_app(name, browser, nginx):
-    browser.login(nginx.url("/app/"), identity="testfc1")
-    resp = browser.get(nginx.url("/app/page"), headers={name: FAKE})
+def test_spoofed_identity_header_never_reaches_proxied_app(name, browser, server):
+    browser.login(server.url("/app/"), identity="testfc1")
+    resp = browser.get(server.url("/app/page"), headers={name: FAKE})
     assert resp.status_code == 200
     assert FAKE not in resp.text, resp.json()["headers"]
 
 
-def test_spoofed_remote_user_does_not_bypass_login(browser, nginx, emulator):
+def test_spoofed_remote_user_does_not_bypass_login(browser, server, emulator):
     # Without a session the protected location redirects; the backend never sees the request.
-    resp = browser.get(nginx.url("/demarches/page"), headers={"Remote-User": FAKE})
+    resp = browser.get(server.url("/demarches/page"), headers={"Remote-User": FAKE})
     assert resp.status_code in (302, 303)
     assert resp.headers["Location"].startswith(emulator.issuer)
 
 
-def test_ordinary_headers_still_reach_php(browser, nginx):
-    browser.login(nginx.url("/demarches/"), identity="testfc1")
-    server = php_server(browser.get(nginx.url("/demarches/"), headers={"X-Request-Id": "abc-123"}))
-    assert server["HTTP_X_REQUEST_ID"] == "abc-123"
+def test_ordinary_headers_still_reach_php(browser, server):
+    browser.login(server.url("/demarches/"), identity="testfc1")
+    php_vars = php_server(browser.get(server.url("/demarches/"), headers={"X-Request-Id": "abc-123"}))
+    assert php_vars["HTTP_X_REQUEST_ID"] == "abc-123"

@@ -20,29 +20,29 @@ REFUSED = [
 
 
 @pytest.mark.parametrize("misbehaviour", [m for m, _ in REFUSED], ids=[m for m, _ in REFUSED])
-def test_login_with_bad_tokens_is_refused(misbehaviour, browser, nginx, emulator):
+def test_login_with_bad_tokens_is_refused(misbehaviour, browser, server, emulator):
     emulator.misbehave(misbehaviour)
-    login = browser.login(nginx.url("/demarches/"), stop_before_callback=True)
+    login = browser.login(server.url("/demarches/"), stop_before_callback=True)
     resp = browser.get(login.callback_url)
-    assert_login_refused(resp, browser, nginx, emulator)
+    assert_login_refused(resp, browser, server, emulator)
     # The misbehaviour was consumed by this login (it really was exercised).
     assert emulator.http.get(emulator.base + "/_emulator/control", timeout=5).json()["misbehave"] == []
 
 
-def test_login_after_refusal_works_again(browser, new_browser, nginx, emulator):
+def test_login_after_refusal_works_again(browser, new_browser, server, emulator):
     emulator.misbehave("wrong_nonce")
-    login = browser.login(nginx.url("/demarches/"))
+    login = browser.login(server.url("/demarches/"))
     assert login.callback.status_code >= 400
-    server = php_server(new_browser().login(nginx.url("/demarches/"), identity="testfc1").final)
-    assert server["SESAME_CLAIM_FAMILY_NAME"] == "DUBOIS"
+    php_vars = php_server(new_browser().login(server.url("/demarches/"), identity="testfc1").final)
+    assert php_vars["SESAME_CLAIM_FAMILY_NAME"] == "DUBOIS"
 
 
-def test_login_after_provider_key_rotation_succeeds_by_refetching_jwks(make_site, start_nginx, pki, emulator):
+def test_login_after_provider_key_rotation_succeeds_by_refetching_jwks(make_site, start_server, pki, emulator):
     # Its own nginx: the unknown_kid case above just forced a JWKS refetch, and refetches are
     # rate-limited; a real rotation happens long after the last one.
     from e2e_rig.browser import Browser
 
-    fresh = start_nginx(make_site())
+    fresh = start_server(make_site())
     # A first login makes the module fetch and cache the JWKS.
     php_server(Browser(pki.ca, fresh.base).login(fresh.url("/demarches/"), identity="testfc1").final)
     emulator.rotate_keys()

@@ -91,21 +91,6 @@ AliasMatch "^/demarches/" "{{PHP_DIR}}/index.php"
 </LocationMatch>
 """
 
-# The whole site protected (open-redirect tests), as test_open_redirects.WHOLE_SITE.
-WHOLE_SITE = """\
-AliasMatch "^/(?!public/)" "{{PHP_DIR}}/index.php"
-<Location />
-    AuthType Sesame
-    SesameUse fc
-    Require valid-user
-{{PHP_HANDLER}}</Location>
-<Location /public/>
-    AuthType None
-    Require all granted
-    SetHandler none
-</Location>
-"""
-
 TEMPLATE = """\
 # Rendered by tests/e2e/e2e_rig/apache.py.
 ServerRoot "{{PREFIX}}"
