@@ -12,7 +12,7 @@ import pytest
 from e2e_rig.apache import STANDARD_LOCATIONS
 from e2e_rig.procs import free_port
 from e2e_rig.services import new_client
-from test_config import CASES
+from .test_config import CASES
 
 pytestmark = pytest.mark.only("apache", reason="Apache's directives and the lines of `apache2 -t`; nginx's are in test_config")
 

@@ -12,14 +12,14 @@ import pytest
 
 from e2e_rig.browser import Browser
 from e2e_rig.checks import SESSION, php_server
-from test_claims import test_identity_claims_reach_php  # noqa: F401
-from test_failures import test_redis_down_gives_503_within_timeout_and_unprotected_still_200  # noqa: F401
-from test_login_flow import (  # noqa: F401
+from ..login.test_claims import test_identity_claims_reach_php  # noqa: F401
+from ..failures.test_failures import test_redis_down_gives_503_within_timeout_and_unprotected_still_200  # noqa: F401
+from ..login.test_login_flow import (  # noqa: F401
     test_claims_reach_php_with_utf8_intact,
     test_full_flow_logs_in_shows_claims_and_logs_out_through_provider,
     test_proxied_app_receives_percent_encoded_claim_headers,
 )
-from test_spoofed_headers import test_spoofed_identity_header_never_reaches_php  # noqa: F401
+from ..login.test_spoofed_headers import test_spoofed_identity_header_never_reaches_php  # noqa: F401
 
 
 pytestmark = pytest.mark.only("apache", reason="Apache's multi-processing modules; nginx's one worker has none")
