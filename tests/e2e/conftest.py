@@ -173,8 +173,9 @@ def start_server():
 
 @pytest.fixture(scope="module")
 def config_test(make_site):
-    """`config_test(conf_text) -> (returncode, stderr)`: `nginx -t` of a whole nginx.conf text in a
-    fresh prefix (module, secrets, include files in place, as for a real start)."""
+    """`config_test(conf_text) -> (returncode, output)`: `nginx -t` / `apache2 -t` of a whole
+    configuration text of the current server kind in a fresh prefix (module, secrets, include
+    files in place, as for a real start)."""
     return lambda conf_text: make_site().config_test(conf_text)
 
 

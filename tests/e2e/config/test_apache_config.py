@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from e2e_rig.apache import STANDARD_LOCATIONS
 from e2e_rig.procs import free_port
 from e2e_rig.services import new_client
 from .test_config import CASES
@@ -21,11 +20,22 @@ NGINX_ONLY = {"unknown_provider_in_location", "unknown_provider_in_logout"}
 
 
 def unknown_provider_in_location(site):
-    site.locations = STANDARD_LOCATIONS.replace("SesamePassHeaders On", "SesamePassHeaders On\n    SesameUse nosuch")
+    site.locations = """\
+<Location /app/>
+    AuthType Sesame
+    SesameUse nosuch
+    Require valid-user
+</Location>
+"""
 
 
 def unknown_provider_in_logout(site):
-    site.locations = STANDARD_LOCATIONS.replace("SesameLogout fc", "SesameLogout nosuch")
+    site.locations = """\
+<LocationMatch "^/logout$">
+    SetHandler sesame-logout
+    SesameLogout nosuch
+</LocationMatch>
+"""
 
 
 # The same mistakes, read by an Apache operator: the core names each directive as httpd.conf
@@ -139,7 +149,14 @@ def test_vhosts_with_their_own_secrets_get_no_warning(make_site, env):
 ])
 def test_server_directives_are_refused_inside_a_location(directive, make_site):
     site = make_site()
-    site.locations = STANDARD_LOCATIONS.replace("SesameUse fc\n    Require valid-user", f"SesameUse fc\n    {directive}\n    Require valid-user", 1)
+    site.locations = f"""\
+<Location /demarches/>
+    AuthType Sesame
+    SesameUse fc
+    {directive}
+    Require valid-user
+</Location>
+"""
     rc, out = site.config_test()
     assert rc != 0, site.render()
     assert "not allowed" in out, out
@@ -147,21 +164,40 @@ def test_server_directives_are_refused_inside_a_location(directive, make_site):
 
 def test_provider_section_is_refused_inside_a_location(make_site):
     site = make_site()
-    site.locations = STANDARD_LOCATIONS.replace("<Location /app-public/>", "<Location /app-public/>\n<SesameProvider other>\n    Preset generic\n</SesameProvider>", 1)
+    site.locations = """\
+<Location /app-public/>
+<SesameProvider other>
+    Preset generic
+</SesameProvider>
+</Location>
+"""
     rc, out = site.config_test()
     assert rc != 0 and "not allowed" in out, out
 
 
 def test_require_sesame_acr_needs_a_level(make_site):
     site = make_site()
-    site.locations = STANDARD_LOCATIONS.replace("Require valid-user", "Require sesame-acr", 1)
+    site.locations = """\
+<Location /demarches/>
+    AuthType Sesame
+    SesameUse fc
+    Require sesame-acr
+</Location>
+"""
     rc, out = site.config_test()
     assert rc != 0 and "sesame-acr takes one or more levels" in out, out
 
 
 def test_sesame_variables_accepts_only_known_styles(make_site):
     site = make_site()
-    site.locations = STANDARD_LOCATIONS.replace("SesameUse fc", "SesameUse fc\n    SesameVariables shibboleth", 1)
+    site.locations = """\
+<Location /demarches/>
+    AuthType Sesame
+    SesameUse fc
+    SesameVariables shibboleth
+    Require valid-user
+</Location>
+"""
     rc, out = site.config_test()
     assert rc != 0 and "mod_auth_openidc" in out, out
 

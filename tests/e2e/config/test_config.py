@@ -2,8 +2,6 @@
 
 import pytest
 
-from e2e_rig.nginx import STANDARD_LOCATIONS
-
 pytestmark = pytest.mark.only("nginx", reason="nginx.conf directives and the lines of `nginx -t`; Apache's are in test_apache_config")
 
 
@@ -37,11 +35,19 @@ def short_secret_file(site):
 
 
 def unknown_provider_in_location(site):
-    site.locations = STANDARD_LOCATIONS.replace("/app/ {\n            sesame fc;", "/app/ {\n            sesame nosuch;")
+    site.locations = """\
+        location /app/ {
+            sesame nosuch;
+        }
+"""
 
 
 def unknown_provider_in_logout(site):
-    site.locations = STANDARD_LOCATIONS.replace("sesame_logout fc;", "sesame_logout nosuch;")
+    site.locations = """\
+        location = /logout {
+            sesame_logout nosuch;
+        }
+"""
 
 
 def pkce_with_franceconnect(site):

@@ -3,7 +3,6 @@ login time is refused at config test, with a message naming the directive and th
 
 import pytest
 
-from e2e_rig.nginx import STANDARD_LOCATIONS
 from e2e_rig.proconnect import PC_LOCATIONS, add_pc_provider, pc_client
 
 pytestmark = pytest.mark.only("nginx", reason="nginx directives and the lines of `nginx -t`; Apache's are in test_apache_policy")
@@ -19,47 +18,99 @@ def site_with(make_site, locations):
     return site
 
 
-def fc_location(extra):
-    return STANDARD_LOCATIONS.replace("location /app/ {\n            sesame fc;",
-                                      "location /app/ {\n            sesame fc;\n" + extra)
-
-
+# (name, the location nginx -t must refuse, words its [emerg] line must contain). The site has
+# the fc (FranceConnect) and pc (ProConnect) provider blocks and this one location.
 CASES = [
-    ("fc_eidas2", fc_location("            sesame_acr eidas2;"), ["sesame_acr", "eidas1"]),
-    ("fc_prompt_none", fc_location("            sesame_prompt none;"), ["prompt none", "FranceConnect"]),
-    ("fc_login_hint", fc_location("            sesame_login_hint a@b.fr;"),
-     ["login_hint", "FranceConnect"]),
-    ("fc_siret_hint", fc_location("            sesame_siret_hint 21750001600019;"),
-     ["siret_hint", "FranceConnect"]),
-    ("pc_unknown_acr", PC_LOCATIONS.replace("sesame_acr eidas2 eidas3;", "sesame_acr eidas4;"),
-     ["eidas4", "ProConnect"]),
-    ("pc_bad_fixed_login_hint", PC_LOCATIONS.replace("sesame_login_hint $arg_email;",
-                                                     "sesame_login_hint agent;"),
-     ["login_hint", "agent"]),
-    ("pc_bad_siret_hint", PC_LOCATIONS.replace("sesame_siret_hint $arg_siret;",
-                                               "sesame_siret_hint 1234;"), ["siret_hint"]),
-    ("pc_other_variable", PC_LOCATIONS.replace("sesame_login_hint $arg_email;",
-                                               "sesame_login_hint $http_x_mail;"),
-     ["$arg_NAME"]),
-    ("pc_bad_prompt", PC_LOCATIONS.replace("sesame_prompt none;", "sesame_prompt select_account;"),
-     ["prompt", "select_account"]),
-    ("require_without_value", PC_LOCATIONS.replace("sesame_require email @fia1.fr;",
-                                                   "sesame_require email;"), ["sesame_require"]),
-    ("max_auth_age_too_short", PC_LOCATIONS.replace("sesame_max_auth_age 10m;",
-                                                    "sesame_max_auth_age 30s;"),
-     ["sesame_max_auth_age", "below 60s"]),
-    ("max_auth_age_garbage", PC_LOCATIONS.replace("sesame_max_auth_age 10m;",
-                                                  "sesame_max_auth_age soon;"),
-     ["sesame_max_auth_age", "not a duration"]),
-    ("max_auth_age_with_prompt_none", PC_LOCATIONS.replace(
-        "sesame_prompt none;", "sesame_prompt none;\n            sesame_max_auth_age 5m;"),
-     ["sesame_max_auth_age", "sesame_prompt none"]),
-    ("option_without_sesame", PC_LOCATIONS.replace("location / { }",
-                                                   "location / { sesame_acr eidas1; }"),
-     ["sesame_acr", "sesame PROVIDER"]),
-    ("option_on_logout", PC_LOCATIONS.replace("sesame_logout pc;",
-                                              "sesame_logout pc;\n            sesame_acr mfa;"),
-     ["sesame_acr"]),
+    ("fc_eidas2", """\
+        location /app/ {
+            sesame fc;
+            sesame_acr eidas2;
+        }
+""", ["sesame_acr", "eidas1"]),
+    ("fc_prompt_none", """\
+        location /app/ {
+            sesame fc;
+            sesame_prompt none;
+        }
+""", ["prompt none", "FranceConnect"]),
+    ("fc_login_hint", """\
+        location /app/ {
+            sesame fc;
+            sesame_login_hint a@b.fr;
+        }
+""", ["login_hint", "FranceConnect"]),
+    ("fc_siret_hint", """\
+        location /app/ {
+            sesame fc;
+            sesame_siret_hint 21750001600019;
+        }
+""", ["siret_hint", "FranceConnect"]),
+    ("pc_unknown_acr", """\
+        location /agents/eidas2/ {
+            sesame pc;
+            sesame_acr eidas4;
+        }
+""", ["eidas4", "ProConnect"]),
+    ("pc_bad_fixed_login_hint", """\
+        location /agents/hint/ {
+            sesame pc;
+            sesame_login_hint agent;
+        }
+""", ["login_hint", "agent"]),
+    ("pc_bad_siret_hint", """\
+        location /agents/hint/ {
+            sesame pc;
+            sesame_siret_hint 1234;
+        }
+""", ["siret_hint"]),
+    ("pc_other_variable", """\
+        location /agents/hint/ {
+            sesame pc;
+            sesame_login_hint $http_x_mail;
+        }
+""", ["$arg_NAME"]),
+    ("pc_bad_prompt", """\
+        location /agents/silent/ {
+            sesame pc;
+            sesame_prompt select_account;
+        }
+""", ["prompt", "select_account"]),
+    ("require_without_value", """\
+        location /agents/paris/ {
+            sesame pc;
+            sesame_require email;
+        }
+""", ["sesame_require"]),
+    ("max_auth_age_too_short", """\
+        location /agents/recent/ {
+            sesame pc;
+            sesame_max_auth_age 30s;
+        }
+""", ["sesame_max_auth_age", "below 60s"]),
+    ("max_auth_age_garbage", """\
+        location /agents/recent/ {
+            sesame pc;
+            sesame_max_auth_age soon;
+        }
+""", ["sesame_max_auth_age", "not a duration"]),
+    ("max_auth_age_with_prompt_none", """\
+        location /agents/silent/ {
+            sesame pc;
+            sesame_prompt none;
+            sesame_max_auth_age 5m;
+        }
+""", ["sesame_max_auth_age", "sesame_prompt none"]),
+    ("option_without_sesame", """\
+        location / {
+            sesame_acr eidas1;
+        }
+""", ["sesame_acr", "sesame PROVIDER"]),
+    ("option_on_logout", """\
+        location = /agents/logout {
+            sesame_logout pc;
+            sesame_acr mfa;
+        }
+""", ["sesame_acr"]),
 ]
 
 
