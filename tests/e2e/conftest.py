@@ -208,7 +208,7 @@ def site(make_site):
 @pytest.fixture(scope="module")
 def server(site, start_server):
     """The running server of `site`: base, port, url(path), log_tail(), log_size(),
-    log_since(offset), alive(), worker_pids(), stop()."""
+    log_since(offset), alive(), worker_pids(), reload() (after changing `site`), stop()."""
     return start_server(site)
 
 
