@@ -159,6 +159,12 @@ AliasMatch "^/(usagers|agents|inherited)/" "{{PHP_DIR}}/index.php"
 <Location /inherited/silent/>
     SesamePrompt none
 </Location>
+<LocationMatch "^/agents/logout$">
+    AuthType None
+    Require all granted
+    SetHandler sesame-logout
+    SesameLogout pc
+</LocationMatch>
 """
 
 

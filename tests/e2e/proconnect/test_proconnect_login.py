@@ -28,7 +28,6 @@ def server(site, pc_emulator, start_server):
     return start_pc_site(site, pc_emulator, start_server)
 
 
-@pytest.mark.only("nginx", reason="not run on Apache yet; test_apache_proconnect logs agents in behind Apache")
 def test_strict_emulator_shows_y000400_for_a_parameter_sesame_never_sends(browser, server,
                                                                          pc_emulator):
     start = browser.start(server.url("/agents/"))
@@ -38,7 +37,6 @@ def test_strict_emulator_shows_y000400_for_a_parameter_sesame_never_sends(browse
     assert pc_emulator.last_error() == "Y000400"
 
 
-@pytest.mark.only("nginx", reason="not run on Apache yet; test_apache_proconnect logs agents in behind Apache")
 def test_proconnect_login_sends_only_accepted_parameters_with_pkce(browser, server, pc_emulator):
     login = browser.login(server.url("/agents/"), identity="test@fia1.fr")
     assert login.authorize_url.startswith(pc_emulator.issuer + "/authorize?")
@@ -53,7 +51,6 @@ def test_proconnect_login_sends_only_accepted_parameters_with_pkce(browser, serv
     assert php_vars["SESAME_ACR"] == "eidas1"
 
 
-@pytest.mark.only("nginx", reason="not run on Apache yet; test_apache_proconnect logs agents in behind Apache")
 def test_uniform_claims_sit_next_to_the_raw_ones(browser, server):
     php_vars = php_server(browser.login(server.url("/agents/"), identity="test@fia1.fr").final)
     assert php_vars["SESAME_CLAIM_USUAL_NAME"] == "DUBOIS"
@@ -66,7 +63,6 @@ def test_uniform_claims_sit_next_to_the_raw_ones(browser, server):
     assert re.fullmatch(r"[0-9a-f-]{36}", php_vars["SESAME_CLAIM_SUB"])
 
 
-@pytest.mark.only("nginx", reason="not run on Apache yet; test_apache_proconnect logs agents in behind Apache")
 def test_franceconnect_uniform_claims_include_birth_data(browser, server):
     php_vars = php_server(browser.login(server.url("/usagers/"), identity="testfc1").final)
     assert php_vars["SESAME_PROVIDER"] == "fc"
@@ -128,7 +124,6 @@ def test_provider_answering_prompt_login_with_an_old_authentication_gets_a_page_
     assert "the provider did not re-authenticate the user" in server.log_since(offset)
 
 
-@pytest.mark.only("nginx", reason="not run on Apache yet; test_apache_proconnect logs agents in behind Apache")
 def test_franceconnect_session_never_opens_a_proconnect_location(browser, server, emulator,
                                                                   pc_emulator):
     php_server(browser.login(server.url("/usagers/"), identity="testfc1").final)
@@ -137,7 +132,6 @@ def test_franceconnect_session_never_opens_a_proconnect_location(browser, server
     assert resp.headers["Location"].startswith(pc_emulator.issuer + "/authorize?")
 
 
-@pytest.mark.only("nginx", reason="not run on Apache yet; test_apache_proconnect logs agents in behind Apache")
 def test_proconnect_session_never_opens_a_franceconnect_location(browser, server, emulator):
     php_server(browser.login(server.url("/agents/"), identity="test@fia1.fr").final)
     resp = browser.get(server.url("/usagers/"))
@@ -304,7 +298,6 @@ def test_acr_outside_the_asked_set_is_refused(browser, server, pc_emulator):
     assert "Niveau de sécurité insuffisant" in login.callback.text
 
 
-@pytest.mark.only("nginx", reason="not run on Apache yet; test_apache_proconnect logs agents in behind Apache")
 def test_level_proconnect_cannot_reach_gives_an_explained_page(browser, server):
     login = browser.login(server.url("/agents/eidas2/"), identity="noamr@fia3.fr")
     assert query(login.callback_url)["error"] == "access_denied"
@@ -366,7 +359,6 @@ def test_hints_from_the_query_are_validated_and_fixed_ones_sent(browser, server)
     assert "login_hint" not in query(start)
 
 
-@pytest.mark.only("nginx", reason="the Apache site here has no /agents/logout")
 def test_logout_sends_hint_state_and_the_exact_post_logout_uri(browser, server, pc_emulator):
     php_server(browser.login(server.url("/agents/"), identity="test@fia1.fr").final)
     resp = browser.get(server.url("/agents/logout"))
@@ -384,7 +376,6 @@ def test_logout_sends_hint_state_and_the_exact_post_logout_uri(browser, server, 
     assert browser.get(server.url("/agents/")).status_code == 303
 
 
-@pytest.mark.only("nginx", reason="not run on Apache yet; test_apache_proconnect logs agents in behind Apache")
 @pytest.mark.parametrize("error, description, status, page_words, log_words", [
     ("access_denied", "none of the requested ACRs could be obtained (Y020032)", 403,
      "Niveau de sécurité insuffisant", "Y020032: the identity provider could not deliver"),
