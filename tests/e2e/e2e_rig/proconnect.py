@@ -167,6 +167,9 @@ AliasMatch "^/(usagers|agents|inherited)/" "{{PHP_DIR}}/index.php"
 </LocationMatch>
 """
 
+# The ProConnect site by server kind (a module's `site` fixture picks with `server_kind`).
+PC_SITE = {"nginx": PC_LOCATIONS, "apache": APACHE_PC_LOCATIONS}
+
 
 def pc_client(nginx_base, alg="ES256", userinfo_alg="same"):
     return {

@@ -8,14 +8,12 @@ from e2e_rig.browser import Browser
 from e2e_rig.checks import assert_page, php_server
 from e2e_rig.proconnect import (  # noqa: F401 (fixtures)
     _pc_emulator_back_to_normal, add_pc_provider, pc_client, pc_emulator)
-from e2e_rig.proconnect import PC_LOCATIONS
-
-pytestmark = pytest.mark.only("nginx", reason="not run on Apache yet: written against nginx location blocks")
+from e2e_rig.proconnect import PC_SITE
 
 
 @pytest.fixture(scope="module")
-def hs256_json(make_site, pc_emulator, start_server):
-    site = make_site(locations=PC_LOCATIONS)
+def hs256_json(make_site, server_kind, pc_emulator, start_server):
+    site = make_site(locations=PC_SITE[server_kind])
     client = pc_client(site.base, alg="HS256", userinfo_alg=None)
     add_pc_provider(site, pc_emulator, client, id_token_alg="HS256", userinfo="json")
     site.clients = [c for c in site.clients if c is not client]
@@ -25,8 +23,8 @@ def hs256_json(make_site, pc_emulator, start_server):
 
 
 @pytest.fixture(scope="module")
-def rs256_jwt(make_site, pc_emulator, start_server):
-    site = make_site(locations=PC_LOCATIONS)
+def rs256_jwt(make_site, server_kind, pc_emulator, start_server):
+    site = make_site(locations=PC_SITE[server_kind])
     client = pc_client(site.base, alg="RS256")
     add_pc_provider(site, pc_emulator, client, id_token_alg="RS256")
     site.clients = [c for c in site.clients if c is not client]

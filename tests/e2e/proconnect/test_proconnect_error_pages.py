@@ -6,14 +6,12 @@ import pytest
 
 from e2e_rig.checks import assert_page
 from e2e_rig.proconnect import (  # noqa: F401 (fixtures)
-    _pc_emulator_back_to_normal, make_pc_site, pc_emulator, start_pc_site)
-
-pytestmark = pytest.mark.only("nginx", reason="not run on Apache yet: written against nginx location blocks")
+    PC_SITE, _pc_emulator_back_to_normal, make_pc_site, pc_emulator, start_pc_site)
 
 
 @pytest.fixture(scope="module")
-def site(make_site, pc_emulator):
-    site = make_pc_site(make_site, pc_emulator, error_pages="conf/pages")
+def site(make_site, server_kind, pc_emulator):
+    site = make_pc_site(make_site, pc_emulator, locations=PC_SITE[server_kind], error_pages="conf/pages")
     (site.prefix / "conf" / "pages").mkdir(parents=True, exist_ok=True)
     site.files["conf/pages/forbidden.html"] = (
         "<!DOCTYPE html><html lang=\"fr\"><body><h1>Espace réservé à la mairie</h1>"

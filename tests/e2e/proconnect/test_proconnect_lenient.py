@@ -7,10 +7,8 @@ import pytest
 
 from e2e_rig.checks import php_server
 from e2e_rig.proconnect import (  # noqa: F401 (fixture)
-    _pc_emulator_back_to_normal, asked_acr, follow_to_site, make_pc_site, query, start_pc_emulator,
-    start_pc_site)
-
-pytestmark = pytest.mark.only("nginx", reason="not run on Apache yet: written against nginx location blocks")
+    PC_SITE, _pc_emulator_back_to_normal, asked_acr, follow_to_site, make_pc_site, query,
+    start_pc_emulator, start_pc_site)
 
 
 @pytest.fixture(scope="module")
@@ -21,8 +19,8 @@ def pc_emulator(module_tmp, pki):
 
 
 @pytest.fixture(scope="module")
-def site(make_site, pc_emulator):
-    return make_pc_site(make_site, pc_emulator)
+def site(make_site, server_kind, pc_emulator):
+    return make_pc_site(make_site, pc_emulator, locations=PC_SITE[server_kind])
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,6 @@ import pytest
 
 from e2e_rig.checks import assert_redirects_to_provider, php_server
 
-pytestmark = pytest.mark.only("nginx", reason="not run on Apache yet: written against nginx location blocks")
-
 
 @pytest.fixture(scope="module")
 def site(make_site):
