@@ -1,14 +1,14 @@
-"""Several providers on one site, `sesame off`, `sesame_logout ... local`, RS256 clients."""
+"""Several providers on one site, `sesame off` (Apache: `AuthType None`), `sesame_logout ... local`
+(Apache: `SesameLogout ... local`), RS256 clients."""
 
 import pytest
 
 from e2e_rig.browser import Browser
 from e2e_rig.checks import SESSION, assert_redirects_to_provider, php_server
-from e2e_rig.nginx import STANDARD_LOCATIONS
+from e2e_rig import apache, nginx
 
-pytestmark = pytest.mark.only("nginx", reason="not run on Apache yet: written against nginx location blocks")
-
-EXTRA_LOCATIONS = """\
+# The standard site plus these, in each server's words.
+EXTRA_LOCATIONS = {"nginx": """\
         location /autre/ {
             sesame fc2;
             include sesame_fastcgi_params;
@@ -24,12 +24,28 @@ EXTRA_LOCATIONS = """\
         location = /logout-local {
             sesame_logout fc local;
         }
-"""
+""", "apache": """\
+AliasMatch "^/autre/" "{{PHP_DIR}}/index.php"
+<Location /autre/>
+    AuthType Sesame
+    SesameUse fc2
+    Require valid-user
+{{PHP_HANDLER}}</Location>
+<Location /demarches/aide/>
+    AuthType None
+    Require all granted
+</Location>
+<LocationMatch "^/logout-local$">
+    SetHandler sesame-logout
+    SesameLogout fc local
+</LocationMatch>
+"""}
+STANDARD_LOCATIONS = {"nginx": nginx.STANDARD_LOCATIONS, "apache": apache.STANDARD_LOCATIONS}
 
 
 @pytest.fixture(scope="module")
-def site(make_site):
-    site = make_site(locations=STANDARD_LOCATIONS + EXTRA_LOCATIONS)
+def site(make_site, server_kind):
+    site = make_site(locations=STANDARD_LOCATIONS[server_kind] + EXTRA_LOCATIONS[server_kind])
     # A second FranceConnect client of the same site (another service, another client_id).
     site.second_client = site.add_fc_provider("fc2", "/sesame/callback2", "/sesame/logged-out2")
     return site
