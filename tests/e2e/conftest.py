@@ -89,7 +89,6 @@ def module_tmp(tmp_path_factory, request):
     return tmp_path_factory.mktemp(request.module.__name__.rsplit(".", 1)[-1])
 
 
-
 def _only_kinds(definition):
     marker = definition.get_closest_marker("only")
     if marker is None:
@@ -221,6 +220,20 @@ def browser(pki, server):
 def new_browser(pki, server):
     """Factory for extra independent browsers (each its own cookie jar = its own user agent)."""
     return lambda: Browser(pki.ca, site_base=server.base)
+
+
+def _renamed(old, new):
+    @pytest.fixture(scope="module", name=old)
+    def fixture():
+        pytest.fail(f"the `{old}` fixture is now `{new}`, and runs on nginx and Apache "
+                    "(tests/e2e/README.md); rename it, or mark the test pytest.mark.only(\"nginx\", reason=...)")
+    return fixture
+
+
+# Names of the nginx-only rig, told where they went (a test written against them fails at once).
+nginx = _renamed("nginx", "server")
+nginx_site = _renamed("nginx_site", "site")
+start_nginx = _renamed("start_nginx", "start_server")
 
 
 @pytest.hookimpl(hookwrapper=True)
