@@ -10,6 +10,13 @@ from e2e_rig import apache
 from e2e_rig.browser import Browser
 from e2e_rig.checks import SESSION
 
+# An unprotected section next to the standard site's.
+OPEN = """\
+<Location /open/>
+    AuthType None
+</Location>
+"""
+
 BENCH = """
 <Location /public/>
     AuthType Sesame
@@ -26,7 +33,7 @@ def make_site(make_apache_site):
 
 @pytest.fixture(scope="module")
 def site(make_site):
-    return make_site(locations=apache.STANDARD_LOCATIONS.replace("<Location /app-public/>", "<Location /open/>\n    AuthType None\n</Location>\n<Location /app-public/>"))
+    return make_site(locations=apache.STANDARD_LOCATIONS + OPEN)
 
 
 def ab(url, cookie=None):
