@@ -10,6 +10,13 @@ from e2e_rig import apache
 from e2e_rig.browser import Browser
 from e2e_rig.checks import SESSION
 
+# An unprotected section next to the standard site's.
+OPEN = """\
+<Location /open/>
+    AuthType None
+</Location>
+"""
+
 BENCH = """
 <Location /public/>
     AuthType Sesame
@@ -25,8 +32,8 @@ def make_site(make_apache_site):
 
 
 @pytest.fixture(scope="module")
-def nginx_site(make_site):
-    return make_site(locations=apache.STANDARD_LOCATIONS.replace("<Location /app-public/>", "<Location /open/>\n    AuthType None\n</Location>\n<Location /app-public/>"))
+def site(make_site):
+    return make_site(locations=apache.STANDARD_LOCATIONS + OPEN)
 
 
 def ab(url, cookie=None):
@@ -39,18 +46,18 @@ def ab(url, cookie=None):
     return {"req/s": rps, "ms/req": mean, "non-2xx": non2xx.group(1) if non2xx else "0"}
 
 
-def test_bench(nginx, pki, make_site, start_nginx):
-    b = Browser(pki.ca, nginx.base)
-    b.login(nginx.url("/demarches/"), identity="testfc1")
+def test_bench(server, pki, make_site, start_server):
+    b = Browser(pki.ca, server.base)
+    b.login(server.url("/demarches/"), identity="testfc1")
     cookie = f"{SESSION}={b.cookie(SESSION)}"
-    print("\nunprotected static /public/ (apache, module loaded):", ab(nginx.url("/public/index.html")))
+    print("\nunprotected static /public/ (apache, module loaded):", ab(server.url("/public/index.html")))
     site = make_site(locations=BENCH)
-    site.secret = nginx.site.secret
-    site.client = nginx.site.client
-    prot = start_nginx(site)
+    site.secret = server.site.secret
+    site.client = server.site.client
+    prot = start_server(site)
     print("protected static, cached session:", ab(prot.url("/public/index.html"), cookie))
     site2 = make_site(locations=BENCH)
     site2.http["session_cache"] = "0"
-    site2.secret = nginx.site.secret
-    prot2 = start_nginx(site2)
+    site2.secret = server.site.secret
+    prot2 = start_server(site2)
     print("protected static, session read from Redis each request:", ab(prot2.url("/public/index.html"), cookie))

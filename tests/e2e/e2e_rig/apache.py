@@ -11,6 +11,7 @@ import atexit
 import os
 import secrets
 import shutil
+import signal
 import subprocess
 import tempfile
 from pathlib import Path
@@ -89,21 +90,6 @@ AliasMatch "^/demarches/" "{{PHP_DIR}}/index.php"
     SetHandler sesame-logout
     SesameLogout fc
 </LocationMatch>
-"""
-
-# The whole site protected (open-redirect tests), as test_open_redirects.WHOLE_SITE.
-WHOLE_SITE = """\
-AliasMatch "^/(?!public/)" "{{PHP_DIR}}/index.php"
-<Location />
-    AuthType Sesame
-    SesameUse fc
-    Require valid-user
-{{PHP_HANDLER}}</Location>
-<Location /public/>
-    AuthType None
-    Require all granted
-    SetHandler none
-</Location>
 """
 
 TEMPLATE = """\
@@ -359,6 +345,9 @@ class Apache(RunningServer):
     """A running Apache (parent + children) for a site, in the foreground of its own session
     (prefork kills its whole process group on SIGTERM)."""
 
+    RELOAD_SIGNAL = signal.SIGUSR1  # graceful restart: children finish their requests
+    RELOADED = "resuming normal operations"
+
     def __init__(self, site, conf):
         super().__init__(site, "apache2", [APACHE_BIN, "-f", str(conf), "-DFOREGROUND"])
 
@@ -369,13 +358,3 @@ class Apache(RunningServer):
         except OSError:
             return []
         return [tuple(line.split(" ", 3)) for line in lines if line.count(" ") >= 3]
-
-    def worker_pids(self):
-        from .procs import _children_of
-        return _children_of(self.proc.pid)
-
-    def alive(self):
-        return self.proc.alive()
-
-    def stop(self):
-        self.proc.stop()

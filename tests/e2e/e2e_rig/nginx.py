@@ -3,6 +3,7 @@
 import os
 import secrets
 import shutil
+import signal
 import subprocess
 from pathlib import Path
 
@@ -165,18 +166,11 @@ class NginxSite(SiteProviders):
 class Nginx(RunningServer):
     """A running nginx (master + one worker) for a site."""
 
+    RELOAD_SIGNAL = signal.SIGHUP
+    RELOADED = "start worker process"  # the master starts new workers on the new configuration
+
     def __init__(self, site, conf):
         super().__init__(site, "nginx", [str(nginx_binary()), "-p", str(site.prefix), "-c", str(conf)])
-
-    def worker_pids(self):
-        from .procs import _children_of
-        return _children_of(self.proc.pid)
-
-    def alive(self):
-        return self.proc.alive()
-
-    def stop(self):
-        self.proc.stop()
 
 
 def config_test(env, workdir, conf_text):

@@ -1,7 +1,9 @@
 """ProConnect on the rig: a second emulator in `--federation proconnect` mode, a ProConnect
 provider block next to the FranceConnect one, and the locations the ProConnect tests use."""
 
+import json
 import secrets
+from urllib.parse import parse_qs, urljoin, urlsplit
 
 import pytest
 
@@ -93,6 +95,82 @@ PC_LOCATIONS = """\
 """
 
 
+# PC_LOCATIONS in Apache's words. Some sections name their provider
+# next to the options (resolved at `apache2 -t`), others inherit it from /agents/ or /usagers/
+# (resolved on the request that merges them): both paths are exercised.
+APACHE_PC_LOCATIONS = """\
+AliasMatch "^/(usagers|agents|inherited)/" "{{PHP_DIR}}/index.php"
+<Location /usagers/>
+    AuthType Sesame
+    SesameUse fc
+    Require valid-user
+{{PHP_HANDLER}}</Location>
+<Location /usagers/sensible/>
+    SesameUse fc
+    SesameAcr eidas1
+    SesamePrompt login
+</Location>
+<Location /agents/>
+    AuthType Sesame
+    SesameUse pc
+    Require valid-user
+{{PHP_HANDLER}}</Location>
+<Location /agents/mfa/>
+    SesameUse pc
+    SesameAcr mfa
+</Location>
+<Location /agents/any-level/>
+    SesameAcr eidas1 eidas1-mfa
+</Location>
+<Location /agents/recent/>
+    SesameMaxAuthAge 10m
+</Location>
+<Location /agents/eidas2/>
+    SesameAcr eidas2 eidas3
+</Location>
+<Location /agents/paris/>
+    SesameUse pc
+    SesameRequireClaim siret 21750001600019 21750001600027
+    SesameRequireClaim email @fia1.fr
+</Location>
+<Location /agents/paris/fia/>
+    SesameRequireClaim idp_id fia1v2 fia2v2
+</Location>
+<Location /agents/eidas2/any/>
+    SesameAcr eidas1 eidas2 eidas3
+</Location>
+<Location /agents/eidas2/fc/>
+    SesameUse fc
+</Location>
+<Location /agents/silent/>
+    SesamePrompt none
+</Location>
+<Location /agents/hint/>
+    SesameLoginHint $arg_email
+    SesameSiretHint $arg_siret
+    SesameIdpHint fia1v2
+    SesamePrompt login
+</Location>
+<Location /inherited/>
+    AuthType Sesame
+    SesameUse fc
+    Require valid-user
+{{PHP_HANDLER}}</Location>
+<Location /inherited/silent/>
+    SesamePrompt none
+</Location>
+<LocationMatch "^/agents/logout$">
+    AuthType None
+    Require all granted
+    SetHandler sesame-logout
+    SesameLogout pc
+</LocationMatch>
+"""
+
+# The ProConnect site by server kind (a module's `site` fixture picks with `server_kind`).
+PC_SITE = {"nginx": PC_LOCATIONS, "apache": APACHE_PC_LOCATIONS}
+
+
 def pc_client(nginx_base, alg="ES256", userinfo_alg="same"):
     return {
         "client_id": "pc-" + secrets.token_hex(8),
@@ -137,11 +215,11 @@ def make_pc_site(make_site, pc_emulator, locations=PC_LOCATIONS, **directives):
     return site
 
 
-def start_pc_site(site, pc_emulator, start_nginx):
+def start_pc_site(site, pc_emulator, start_server):
     """Start nginx; register the FC client at the FC emulator and the PC one at the PC emulator."""
     pc = site.pc_client
     site.clients = [c for c in site.clients if c is not pc]
-    server = start_nginx(site)
+    server = start_server(site)
     pc_emulator.add_client(pc)
     return server
 
@@ -160,3 +238,24 @@ def _pc_emulator_back_to_normal(request):
         emu = request.getfixturevalue("pc_emulator")
         emu.restore()
         emu.control(strict=emu.default_strict)
+
+
+# ---- what the ProConnect tests read back ------------------------------------------------
+
+def query(url):
+    return {k: v[0] for k, v in parse_qs(urlsplit(url).query, keep_blank_values=True).items()}
+
+
+def asked_acr(authorize_url):
+    claims = json.loads(query(authorize_url)["claims"])
+    acr = claims["id_token"]["acr"]
+    return acr["values"] if acr else None
+
+
+def follow_to_site(browser, resp, server, limit=6):
+    """Follow redirects (site and provider) until a page that is not a redirect."""
+    for _ in range(limit):
+        if resp.status_code not in (302, 303):
+            return resp
+        resp = browser.get(urljoin(resp.url, resp.headers["Location"]))
+    return resp

@@ -1,10 +1,16 @@
 """What a running web server of the rig (nginx or Apache) has in common: started in the
-foreground on the site's port, its error log read back by the tests."""
+foreground on the site's port, its error log read back by the tests, reloaded in place."""
 
-from .procs import Proc, port_open, wait_until
+import os
+
+from .procs import Proc, _children_of, port_open, wait_until
 
 
 class RunningServer:
+    # How the server is told to re-read its configuration, and the log line that says it has.
+    RELOAD_SIGNAL = None
+    RELOADED = None
+
     def __init__(self, site, name, argv):
         self.site = site
         self.base = site.base
@@ -16,6 +22,16 @@ class RunningServer:
         except Exception as exc:
             self.proc.stop()
             raise RuntimeError(f"{exc}\n{self.log_tail()}") from exc
+
+    def worker_pids(self):
+        """nginx's workers, Apache's children."""
+        return _children_of(self.proc.pid)
+
+    def alive(self):
+        return self.proc.alive()
+
+    def stop(self):
+        self.proc.stop()
 
     def url(self, path):
         return self.base + path
@@ -39,3 +55,16 @@ class RunningServer:
                 return f.read().decode("utf-8", "replace")
         except OSError:
             return ""
+
+    def reload(self, timeout=20):
+        """Write the site's configuration as it is now and have the running server re-read it
+        without a restart (nginx: SIGHUP; Apache: graceful restart); returns once its error log
+        says the new configuration is in use and the workers of the old one are gone (a
+        keep-alive connection to an old worker would still be served the old configuration)."""
+        offset = self.log_size()
+        old_workers = set(self.worker_pids())
+        self.site.prepare()
+        os.kill(self.proc.pid, self.RELOAD_SIGNAL)
+        wait_until(lambda: self.RELOADED in self.log_since(offset)
+                   and not old_workers & set(self.worker_pids()), timeout,
+                   f"{self.proc.name} to reload", self.proc)
