@@ -101,6 +101,24 @@
 #define SESAME_LOG_DEBUG 3
 
 /*
+ The nested section keeps the enclosing options its own do not replace, then its own.
+ */
+#define SESAME_NESTING_INHERITS 0
+
+/*
+ Another provider, or nothing to inherit: its own options only.
+ */
+#define SESAME_NESTING_STARTS_CLEAN 1
+
+/*
+ The enclosing options were written where no provider encloses them, and the nested
+ section names one: the caller refuses the section (nginx refuses such options at
+ `nginx -t`). The picks are those of an inheriting section, so that the options, and the
+ refusal, reach the sections nested further of the same provider.
+ */
+#define SESAME_NESTING_OPTIONS_WITHOUT_PROVIDER 2
+
+/*
  Collects directives before `sesame_config_build`.
  */
 typedef struct sesame_config_builder sesame_config_builder;
@@ -720,6 +738,31 @@ int sesame_outcome_claim_matches(const struct sesame_outcome *o,
                                  size_t name_len,
                                  const char *value,
                                  size_t value_len);
+
+/*
+ The options of a nested section under the enclosing one's, by the core's nesting rule.
+
+ `enclosing_provider` is the provider the enclosing section protects with, `{NULL, 0}` when
+ none is named there or above; `own_provider` the one the nested section names itself,
+ `{NULL, 0}` when it keeps the enclosing one. The keys are the sections' option keys in
+ order (`acr`, `require`...). `picks` must have room for `enclosing_len + own_len` indices:
+ on return `*picks_len` of them are filled, in the merged order, each an index into the
+ enclosing keys (below `enclosing_len`) or `enclosing_len` + an index into the own keys.
+
+ Returns `SESAME_NESTING_*`, or -1 (nothing written) when an argument is invalid.
+
+ # Safety
+ Strings valid for their lengths; `enclosing_keys` / `own_keys` NULL or that many readable
+ items; `picks` writable for `enclosing_len + own_len` items; `picks_len` writable.
+ */
+int sesame_location_merge(struct sesame_str enclosing_provider,
+                          const struct sesame_str *enclosing_keys,
+                          size_t enclosing_len,
+                          struct sesame_str own_provider,
+                          const struct sesame_str *own_keys,
+                          size_t own_len,
+                          size_t *picks,
+                          size_t *picks_len);
 
 #ifdef __cplusplus
 }  // extern "C"

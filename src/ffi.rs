@@ -1220,6 +1220,8 @@ pub extern "C" fn sesame_version() -> SesameStr {
 
 mod identity;
 pub use identity::*;
+mod location_merge;
+pub use location_merge::*;
 
 #[cfg(test)]
 mod tests;

@@ -518,26 +518,104 @@ fn inherits_by_replacing(key: &str) -> bool {
     location_option(key).is_none_or(|d| d.inherit == Inherit::Replace)
 }
 
+/// Where one option of a nested section comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Picked {
+    /// The enclosing section's option at this index.
+    Enclosing(usize),
+    /// The nested section's own option at this index.
+    Own(usize),
+}
+
+/// How a nested section relates to the options of the section around it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Nesting {
+    /// Same provider (or none named yet on either side): the enclosing options, then its own
+    /// on top ([`pick_inherited`]).
+    Inherits,
+    /// Another provider, or nothing to inherit: its own options only.
+    StartsClean,
+    /// The enclosing options were written where no provider encloses them and this section
+    /// names one: they were not written for it (nginx refuses them at `nginx -t`; Apache,
+    /// which merges sections per request, refuses the requests of that section).
+    OptionsWithoutProvider,
+}
+
+/// The one nesting rule of both servers (nginx `location` in a `location`, Apache sections
+/// merged in order and `.htaccess`): `enclosing_provider` is the provider the enclosing
+/// section protects with (None when none is named there or above), `own_provider` the one the
+/// nested section names itself (None: it keeps the enclosing one).
+pub fn nesting(
+    enclosing_provider: Option<&str>,
+    enclosing_has_options: bool,
+    own_provider: Option<&str>,
+) -> Nesting {
+    if !enclosing_has_options {
+        return Nesting::StartsClean;
+    }
+    match (enclosing_provider, own_provider) {
+        (Some(enclosing), Some(own)) if enclosing != own => Nesting::StartsClean,
+        (Some(_), _) | (None, None) => Nesting::Inherits,
+        (None, Some(_)) => Nesting::OptionsWithoutProvider,
+    }
+}
+
+/// The options a nested section that [`Nesting::Inherits`] ends up with, in order: each
+/// enclosing option its own do not replace (an option it writes replaces the inherited one —
+/// `acr`, `prompt`, hints —, `require` rules accumulate: the registry's `Inherit` says which),
+/// then its own. Keys are read through `enclosing_key` / `own_key` so that callers holding
+/// them in any shape (Rust pairs, C strings) pay no copy.
+pub fn pick_inherited<'k>(
+    enclosing_len: usize,
+    enclosing_key: impl Fn(usize) -> &'k str,
+    own_len: usize,
+    own_key: impl Fn(usize) -> &'k str,
+    mut pick: impl FnMut(Picked),
+) {
+    for i in 0..enclosing_len {
+        let key = enclosing_key(i);
+        // The registry is asked only about a key the nested section writes too.
+        if !(0..own_len).any(|j| own_key(j) == key) || !inherits_by_replacing(key) {
+            pick(Picked::Enclosing(i));
+        }
+    }
+    (0..own_len).for_each(|j| pick(Picked::Own(j)));
+}
+
 impl crate::api::LocationSpec {
     /// The settings of a nested section (nginx `location` in a `location`, Apache `<Location>`
-    /// in a wider one) under those of the enclosing `parent`, as Apache merges sections: when
-    /// both protect with the same provider, this section keeps the enclosing options and its own
-    /// come on top — an option it writes replaces the inherited one (`acr`, `prompt`, hints),
-    /// `require` rules accumulate (all must hold). Another provider, or an enclosing section
+    /// in a wider one) under those of the enclosing `parent`, by [`nesting`] and
+    /// [`pick_inherited`]: when both protect with the same provider, this section keeps the
+    /// enclosing options and its own come on top. Another provider, or an enclosing section
     /// that does not protect, starts clean.
     pub fn inherit(&mut self, parent: &crate::api::LocationSpec) {
         use crate::api::LocationMode::Protect;
-        if self.mode != Protect || parent.mode != Protect || self.provider != parent.provider {
+        if self.mode != Protect {
+            return;
+        }
+        let enclosing_provider = (parent.mode == Protect).then_some(parent.provider.as_str());
+        // nginx refuses options without an enclosing provider before merging
+        // (`nest_location`): a parent that does not protect carries none.
+        if nesting(
+            enclosing_provider,
+            !parent.options.is_empty(),
+            Some(&self.provider),
+        ) != Nesting::Inherits
+        {
             return;
         }
         let own = std::mem::take(&mut self.options);
-        let mut options: Vec<(String, String)> = parent
-            .options
-            .iter()
-            .filter(|(key, _)| !inherits_by_replacing(key) || !own.iter().any(|(k, _)| k == key))
-            .cloned()
-            .collect();
-        options.extend(own);
+        let mut options = Vec::with_capacity(parent.options.len() + own.len());
+        pick_inherited(
+            parent.options.len(),
+            |i| parent.options[i].0.as_str(),
+            own.len(),
+            |j| own[j].0.as_str(),
+            |picked| match picked {
+                Picked::Enclosing(i) => options.push(parent.options[i].clone()),
+                Picked::Own(j) => options.push(own[j].clone()),
+            },
+        );
         self.options = options;
     }
 }
@@ -913,6 +991,23 @@ mod tests {
             logout_child.options.is_empty(),
             "a logout endpoint takes no options"
         );
+    }
+
+    #[test]
+    fn options_written_above_any_provider_are_refused_where_a_section_names_one() {
+        assert_eq!(
+            nesting(None, true, Some("pc")),
+            Nesting::OptionsWithoutProvider
+        );
+        assert_eq!(
+            nesting(None, true, None),
+            Nesting::Inherits,
+            "no provider named yet on either side: they travel down until one is"
+        );
+        assert_eq!(nesting(None, false, Some("pc")), Nesting::StartsClean);
+        assert_eq!(nesting(Some("pc"), true, None), Nesting::Inherits);
+        assert_eq!(nesting(Some("pc"), true, Some("pc")), Nesting::Inherits);
+        assert_eq!(nesting(Some("pc"), true, Some("fc")), Nesting::StartsClean);
     }
 
     #[test]

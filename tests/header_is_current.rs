@@ -12,6 +12,7 @@ fn c_header_matches_the_rust_ffi() {
         .with_config(config)
         .with_src(root.join("src/ffi.rs"))
         .with_src(root.join("src/ffi/identity.rs"))
+        .with_src(root.join("src/ffi/location_merge.rs"))
         .generate()
         .expect("cbindgen can parse the C ABI sources");
     let mut generated = Vec::new();
