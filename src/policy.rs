@@ -299,126 +299,204 @@ fn is_idp_id(value: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
 }
 
-/// One location option into `rules`: the message names the option through the registry.
+/// What parses one location option's value into `rules` (the registry entry of the option
+/// carries it: `Parser::LocationOption`); the message names the option through the registry.
+pub type OptionParser = fn(&mut LocationRules, Federation, &str) -> Result<(), String>;
+
+/// One location option into `rules`, by the parser its registry entry names.
 fn parse_option(
     rules: &mut LocationRules,
     federation: Federation,
     key: &str,
     value: &str,
 ) -> Result<(), String> {
-    let fed = fed_name(federation);
-    let n = location_name(key);
-    match key {
-        "acr" => {
-            if !rules.acr.is_empty() {
-                return Err(format!(
-                    "{n} is duplicate (list every accepted value in one directive)"
-                ));
-            }
-            let mut values = expand_acr(federation, value.split_whitespace());
-            if values.is_empty() {
-                return Err(format!("{n} needs at least one value"));
-            }
-            match federation {
-                Federation::FranceConnect => {
-                    if let Some(bad) = values.iter().find(|v| *v != "eidas1") {
-                        return Err(format!(
-                            "{n} {bad}: FranceConnect only delivers eidas1 (eidas2/eidas3 are FranceConnect+); this location could never be reached"
-                        ));
-                    }
-                }
-                Federation::ProConnect => {
-                    if let Some(bad) = values.iter().find(|v| !PC_ACR_VALUES.contains(&v.as_str()))
-                    {
-                        return Err(format!(
-                            "{n} {bad} is not a ProConnect value (expected some of: {}, or mfa)",
-                            PC_ACR_VALUES.join(" ")
-                        ));
-                    }
-                }
-                Federation::Generic => {}
-            }
-            values.dedup();
-            rules.acr = values;
-        }
-        "require" => rules.require.push(RequireRule::parse(value)?),
-        "unauth_action" => {
-            rules.unauth = match value {
-                "login" => UnauthAction::Login,
-                "401" => UnauthAction::Deny,
-                "pass" => UnauthAction::Pass,
-                _ => {
-                    return Err(format!(
-                        "{n} \"{value}\" is not valid (expected login, 401 or pass)"
-                    ))
-                }
-            }
-        }
-        "prompt" => {
-            if rules.prompt.is_some() {
-                return Err(format!("{n} is duplicate"));
-            }
-            match (value, federation) {
-                ("login", _) => {}
-                ("none", Federation::ProConnect | Federation::Generic) => {}
-                ("none", Federation::FranceConnect) => {
-                    return Err(format!(
-                    "{n} none is refused by FranceConnect (no silent login; it answers Y030007)"
-                ))
-                }
-                _ => {
-                    return Err(format!(
-                        "{n} \"{value}\" is not valid (expected login or none)"
-                    ))
-                }
-            }
-            rules.prompt = Some(value.to_owned());
-        }
-        "login_hint" | "siret_hint" if federation == Federation::FranceConnect => {
-            return Err(format!(
-                "{n} is refused by FranceConnect (not in its parameter whitelist: it answers Y030007)"
-            ));
-        }
-        "login_hint" => {
-            rules.login_hint = Some(parse_hint(
-                key,
-                value,
-                is_email,
-                "agent@ministere.gouv.fr or $arg_email",
-            )?)
-        }
-        "siret_hint" => {
-            if federation != Federation::ProConnect {
-                return Err(format!("{n} only exists at ProConnect, not at {fed}"));
-            }
-            rules.siret_hint = Some(parse_hint(
-                key,
-                value,
-                is_siret_hint,
-                "21750001600019 or $arg_siret",
-            )?)
-        }
-        "idp_hint" => {
-            rules.idp_hint = Some(parse_hint(key, value, is_idp_id, "fia1v2 or $arg_idp")?)
-        }
-        "max_auth_age" => {
-            if rules.max_auth_age.is_some() {
-                return Err(format!("{n} is duplicate"));
-            }
-            let secs = crate::config::parse_duration(value)
-                .map(|d| d.as_secs())
-                .ok_or_else(|| {
-                    format!("{n} \"{value}\" is not a duration (write e.g. 15m or 1h)")
-                })?;
-            if secs < MIN_MAX_AUTH_AGE {
-                return Err(format!(
-                    "{n} \"{value}\" is below 60s: users could be sent back to the provider between its login page and the return to this site"
-                ));
-            }
-            rules.max_auth_age = Some(secs);
-        }
-        other => return Err(format!("unknown location option \"{other}\"")),
+    match crate::config::registry::location_option(key).and_then(|d| d.location_parser()) {
+        Some(parse) => parse(rules, federation, value),
+        None => Err(format!("unknown location option \"{key}\"")),
     }
+}
+
+/// `sesame_acr` / `SesameAcr`.
+pub(crate) fn parse_acr(
+    rules: &mut LocationRules,
+    federation: Federation,
+    value: &str,
+) -> Result<(), String> {
+    let n = location_name("acr");
+    if !rules.acr.is_empty() {
+        return Err(format!(
+            "{n} is duplicate (list every accepted value in one directive)"
+        ));
+    }
+    let mut values = expand_acr(federation, value.split_whitespace());
+    if values.is_empty() {
+        return Err(format!("{n} needs at least one value"));
+    }
+    match federation {
+        Federation::FranceConnect => {
+            if let Some(bad) = values.iter().find(|v| *v != "eidas1") {
+                return Err(format!(
+                    "{n} {bad}: FranceConnect only delivers eidas1 (eidas2/eidas3 are FranceConnect+); this location could never be reached"
+                ));
+            }
+        }
+        Federation::ProConnect => {
+            if let Some(bad) = values.iter().find(|v| !PC_ACR_VALUES.contains(&v.as_str())) {
+                return Err(format!(
+                    "{n} {bad} is not a ProConnect value (expected some of: {}, or mfa)",
+                    PC_ACR_VALUES.join(" ")
+                ));
+            }
+        }
+        Federation::Generic => {}
+    }
+    values.dedup();
+    rules.acr = values;
+    Ok(())
+}
+
+/// `sesame_require` / `SesameRequireClaim`: rules accumulate.
+pub(crate) fn parse_require(
+    rules: &mut LocationRules,
+    _federation: Federation,
+    value: &str,
+) -> Result<(), String> {
+    rules.require.push(RequireRule::parse(value)?);
+    Ok(())
+}
+
+/// `sesame_unauth_action` / `SesameUnauthAction`.
+pub(crate) fn parse_unauth_action(
+    rules: &mut LocationRules,
+    _federation: Federation,
+    value: &str,
+) -> Result<(), String> {
+    rules.unauth = match value {
+        "login" => UnauthAction::Login,
+        "401" => UnauthAction::Deny,
+        "pass" => UnauthAction::Pass,
+        _ => {
+            return Err(format!(
+                "{} \"{value}\" is not valid (expected login, 401 or pass)",
+                location_name("unauth_action")
+            ))
+        }
+    };
+    Ok(())
+}
+
+/// `sesame_prompt` / `SesamePrompt`.
+pub(crate) fn parse_prompt(
+    rules: &mut LocationRules,
+    federation: Federation,
+    value: &str,
+) -> Result<(), String> {
+    let n = location_name("prompt");
+    if rules.prompt.is_some() {
+        return Err(format!("{n} is duplicate"));
+    }
+    match (value, federation) {
+        ("login", _) => {}
+        ("none", Federation::ProConnect | Federation::Generic) => {}
+        ("none", Federation::FranceConnect) => {
+            return Err(format!(
+                "{n} none is refused by FranceConnect (no silent login; it answers Y030007)"
+            ))
+        }
+        _ => {
+            return Err(format!(
+                "{n} \"{value}\" is not valid (expected login or none)"
+            ))
+        }
+    }
+    rules.prompt = Some(value.to_owned());
+    Ok(())
+}
+
+/// FranceConnect's parameter whitelist has no `login_hint` nor `siret_hint`.
+fn refused_by_franceconnect(key: &str, federation: Federation) -> Result<(), String> {
+    if federation == Federation::FranceConnect {
+        return Err(format!(
+            "{} is refused by FranceConnect (not in its parameter whitelist: it answers Y030007)",
+            location_name(key)
+        ));
+    }
+    Ok(())
+}
+
+/// `sesame_login_hint` / `SesameLoginHint`.
+pub(crate) fn parse_login_hint(
+    rules: &mut LocationRules,
+    federation: Federation,
+    value: &str,
+) -> Result<(), String> {
+    refused_by_franceconnect("login_hint", federation)?;
+    rules.login_hint = Some(parse_hint(
+        "login_hint",
+        value,
+        is_email,
+        "agent@ministere.gouv.fr or $arg_email",
+    )?);
+    Ok(())
+}
+
+/// `sesame_siret_hint` / `SesameSiretHint`: ProConnect only.
+pub(crate) fn parse_siret_hint(
+    rules: &mut LocationRules,
+    federation: Federation,
+    value: &str,
+) -> Result<(), String> {
+    refused_by_franceconnect("siret_hint", federation)?;
+    if federation != Federation::ProConnect {
+        return Err(format!(
+            "{} only exists at ProConnect, not at {}",
+            location_name("siret_hint"),
+            fed_name(federation)
+        ));
+    }
+    rules.siret_hint = Some(parse_hint(
+        "siret_hint",
+        value,
+        is_siret_hint,
+        "21750001600019 or $arg_siret",
+    )?);
+    Ok(())
+}
+
+/// `sesame_idp_hint` / `SesameIdpHint`.
+pub(crate) fn parse_idp_hint(
+    rules: &mut LocationRules,
+    _federation: Federation,
+    value: &str,
+) -> Result<(), String> {
+    rules.idp_hint = Some(parse_hint(
+        "idp_hint",
+        value,
+        is_idp_id,
+        "fia1v2 or $arg_idp",
+    )?);
+    Ok(())
+}
+
+/// `sesame_max_auth_age` / `SesameMaxAuthAge`.
+pub(crate) fn parse_max_auth_age(
+    rules: &mut LocationRules,
+    _federation: Federation,
+    value: &str,
+) -> Result<(), String> {
+    let n = location_name("max_auth_age");
+    if rules.max_auth_age.is_some() {
+        return Err(format!("{n} is duplicate"));
+    }
+    let secs = crate::config::parse_duration(value)
+        .map(|d| d.as_secs())
+        .ok_or_else(|| format!("{n} \"{value}\" is not a duration (write e.g. 15m or 1h)"))?;
+    if secs < MIN_MAX_AUTH_AGE {
+        return Err(format!(
+            "{n} \"{value}\" is below 60s: users could be sent back to the provider between its login page and the return to this site"
+        ));
+    }
+    rules.max_auth_age = Some(secs);
     Ok(())
 }
 
@@ -684,7 +762,7 @@ pub enum OptionArgsError {
     Duplicate,
 }
 
-/// Records one location option (a registry entry with `Parser::LocationOption`) after the
+/// Records one location option (a registry entry with `Parser::LocationOption(_)`) after the
 /// checks every adapter makes at its line: arity and repetition.
 pub fn add_location_option(
     options: &mut Vec<(String, String)>,
