@@ -523,6 +523,8 @@ static const char *build_core(apr_pool_t *p, sesame_srv *sc)
     if (!b) {
         return "cannot create the configuration builder";
     }
+    /* The core's run-time log lines then name directives as httpd.conf writes them. */
+    sesame_config_builder_set_syntax(b, SESAME_SYNTAX_APACHE);
     for (int i = 0; i < sc->globals->nelts; i++) {
         sesame_kv *kv = &APR_ARRAY_IDX(sc->globals, i, sesame_kv);
         if (sesame_config_set_global(b, kv->key, strlen(kv->key), kv->value, strlen(kv->value),

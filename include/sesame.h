@@ -764,6 +764,16 @@ int sesame_location_merge(struct sesame_str enclosing_provider,
                           size_t *picks,
                           size_t *picks_len);
 
+/*
+ `ConfigBuilder::set_syntax`: the server the core built from `b` runs in
+ (`SESAME_SYNTAX_NGINX`, the default, or `SESAME_SYNTAX_APACHE`). Returns 0, or -1 for a
+ NULL builder or an unknown syntax.
+
+ # Safety
+ `b` must be NULL or a live builder.
+ */
+int sesame_config_builder_set_syntax(struct sesame_config_builder *b, int syntax);
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus

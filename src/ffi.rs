@@ -1222,6 +1222,8 @@ mod identity;
 pub use identity::*;
 mod location_merge;
 pub use location_merge::*;
+mod server_syntax;
+pub use server_syntax::*;
 
 #[cfg(test)]
 mod tests;

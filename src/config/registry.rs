@@ -600,6 +600,15 @@ pub fn written(scope: Scope, key: &str, args: &str) -> String {
     format!("{OPEN}{}{key} {args}{CLOSE}", scope_letter(scope))
 }
 
+/// A variable Sesame hands the backend, in a message: nginx `$sesame_acr`, Apache (the
+/// environment) `SESAME_ACR`.
+pub fn variable_name(key: &str) -> String {
+    format!("{OPEN}{VARIABLE}{key}{CLOSE}")
+}
+
+/// The marker letter of a backend variable (not a directive scope).
+const VARIABLE: char = 'v';
+
 /// `name(Scope::Http, key)`.
 pub fn http_name(key: &str) -> String {
     name(Scope::Http, key)
@@ -636,6 +645,12 @@ pub fn render(template: &str, syntax: crate::api::Syntax) -> String {
 fn render_marker(marker: &str, syntax: crate::api::Syntax) -> String {
     use crate::api::Syntax;
     let mut chars = marker.chars();
+    if let Some(key) = marker.strip_prefix(VARIABLE) {
+        return match syntax {
+            Syntax::Nginx => format!("$sesame_{key}"),
+            Syntax::Apache => format!("SESAME_{}", key.to_ascii_uppercase()),
+        };
+    }
     let scope = match chars.next() {
         Some('h') => Scope::Http,
         Some('p') => Scope::Provider,
