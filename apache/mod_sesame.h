@@ -72,10 +72,6 @@ typedef struct {
     /* SesameAcr, SesameRequireClaim, SesamePrompt, Sesame*Hint: the core's location options
      * (sesame_kv, key as nginx's sesame_KEY without the prefix); NULL when none. */
     apr_array_header_t *opts;
-    /* Set when options written where no SesameUse encloses them were merged under a section
-     * that names its provider (the core's nesting rule refuses them): that option's origin,
-     * "SesameAcr at file:line". A protected request there is refused (500). */
-    const char *unowned;
 } sesame_dir;
 
 /* What check_authn allowed, for fixups and Require providers of this request. */

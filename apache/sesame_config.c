@@ -251,17 +251,20 @@ static sesame_str provider_str(const char *name)
 /* The child's options over the parent's by the core's nesting rule (sesame_location_merge,
  * the rule of nginx's nested locations): an option the child writes replaces the inherited
  * one, SesameRequireClaim lines accumulate, a child naming another provider with SesameUse
- * starts without the parent's options. This runs on every request for each section it
- * matches: a section without options costs no call, the keys go on the stack, and the
- * result reuses the parent's or the child's array when it is one of them (the usual cases),
- * so only a true mix allocates, once, in the request's pool. */
+ * starts without the parent's options; options written before any SesameUse go to the
+ * section that names one (a .htaccess's options meet a <Location>'s SesameUse, which Apache
+ * merges after it). This runs on every request for each section it matches, so it stays
+ * cheap rather than cached: a merge without options costs no call, the keys go on the stack,
+ * the core answers with indices (no allocation on either side; about 0.5 us for 4 + 2
+ * options on the release core) and the result reuses the parent's or the child's array when
+ * it is one of them (the usual cases), so only a true mix allocates, once, in the request's
+ * pool. */
 static void merge_options(apr_pool_t *p, const sesame_dir *base, const sesame_dir *add,
                           sesame_dir *dc)
 {
     int n_base = base->opts ? base->opts->nelts : 0, n_add = add->opts ? add->opts->nelts : 0;
     if (n_base == 0 && n_add == 0) {
         dc->opts = NULL;
-        dc->unowned = add->unowned ? add->unowned : base->unowned;
         return;
     }
     enum { ROOM = 16 };
@@ -270,25 +273,19 @@ static void merge_options(apr_pool_t *p, const sesame_dir *base, const sesame_di
     size_t *picks = n_base + n_add <= 2 * ROOM ? pick_buf
                                                : apr_palloc(p, sizeof(*picks) * (n_base + n_add));
     size_t n = 0;
-    int nesting = sesame_location_merge(provider_str(base->use),
-                                        option_keys(p, base->opts, base_buf, ROOM),
-                                        (size_t)n_base, provider_str(add->use),
-                                        option_keys(p, add->opts, add_buf, ROOM), (size_t)n_add,
-                                        picks, &n);
-    if (nesting < 0) {
+    /* `add` is one section or, in Apache's <Location> walk, the matching sections already
+     * merged together (then merged onto the <Directory> and .htaccess result): the rule holds
+     * for both, as its provider is the last one they name. */
+    int rc = sesame_location_merge(provider_str(base->use),
+                                   option_keys(p, base->opts, base_buf, ROOM), (size_t)n_base,
+                                   provider_str(add->use),
+                                   option_keys(p, add->opts, add_buf, ROOM), (size_t)n_add,
+                                   picks, &n);
+    if (rc < 0) {
         /* Invalid input (not UTF-8): keep the child's own, as a provider change would. */
         dc->opts = add->opts;
-        dc->unowned = add->unowned;
         return;
     }
-    /* `add` is a section, or sections Apache merged first (its <Location> walk merges the
-     * matching sections together, then onto the <Directory> result): a refusal it carries
-     * stays, whatever encloses it. */
-    dc->unowned = add->unowned ? add->unowned
-        : nesting == SESAME_NESTING_INHERITS ? base->unowned
-        : nesting == SESAME_NESTING_OPTIONS_WITHOUT_PROVIDER
-            ? (base->unowned ? base->unowned : APR_ARRAY_IDX(base->opts, 0, sesame_kv).origin)
-            : NULL;
     int all_base = n == (size_t)n_base, all_add = n == (size_t)n_add;
     for (size_t i = 0; i < n; i++) {
         all_base &= picks[i] == i;

@@ -382,14 +382,6 @@ int sesame_check_authn(request_rec *r)
                       "sesame: AuthType Sesame for %s but no SesameUse NAME", r->uri);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    if (dc->unowned) {
-        /* The core's nesting rule: options apply under the provider they were written for. */
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                      "sesame: %s needs SesameUse PROVIDER in its section or an enclosing one "
-                      "(options written before any SesameUse are not inherited by a section "
-                      "that names one) (for %s)", dc->unowned, r->uri);
-        return HTTP_INTERNAL_SERVER_ERROR;
-    }
     const char *key = sesame_protect_key(r->pool, dc->use, dc->opts);
     const sesame_location *loc = find_protect(r, sc, dc, key);
     if (!loc) {

@@ -111,14 +111,6 @@
 #define SESAME_NESTING_STARTS_CLEAN 1
 
 /*
- The enclosing options were written where no provider encloses them, and the nested
- section names one: the caller refuses the section (nginx refuses such options at
- `nginx -t`). The picks are those of an inheriting section, so that the options, and the
- refusal, reach the sections nested further of the same provider.
- */
-#define SESAME_NESTING_OPTIONS_WITHOUT_PROVIDER 2
-
-/*
  Collects directives before `sesame_config_build`.
  */
 typedef struct sesame_config_builder sesame_config_builder;

@@ -608,33 +608,31 @@ pub enum Picked {
 /// How a nested section relates to the options of the section around it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Nesting {
-    /// Same provider (or none named yet on either side): the enclosing options, then its own
-    /// on top ([`pick_inherited`]).
+    /// Same provider: the enclosing options, then its own on top ([`pick_inherited`]).
     Inherits,
     /// Another provider, or nothing to inherit: its own options only.
     StartsClean,
-    /// The enclosing options were written where no provider encloses them and this section
-    /// names one: they were not written for it (nginx refuses them at `nginx -t`; Apache,
-    /// which merges sections per request, refuses the requests of that section).
-    OptionsWithoutProvider,
 }
 
 /// The one nesting rule of both servers (nginx `location` in a `location`, Apache sections
-/// merged in order and `.htaccess`): `enclosing_provider` is the provider the enclosing
-/// section protects with (None when none is named there or above), `own_provider` the one the
-/// nested section names itself (None: it keeps the enclosing one).
+/// in the order it merges them, `.htaccess` included): `enclosing_provider` is the provider
+/// the enclosing section protects with (None when none is named there or before it),
+/// `own_provider` the one the nested section names itself (None: it keeps the enclosing one).
+/// Only a section naming another provider than the one the options were written under starts
+/// clean: they were written for that provider and its federation. Options written where no
+/// provider is named yet go to the section that names one — Apache merges `<Directory>` and
+/// `.htaccess` before `<Location>`, so an `.htaccess`'s options meet the `SesameUse` of a
+/// `<Location>` this way; nginx refuses options without an enclosing `sesame` at `nginx -t`
+/// ([`nest_location`]), before any merge.
 pub fn nesting(
     enclosing_provider: Option<&str>,
     enclosing_has_options: bool,
     own_provider: Option<&str>,
 ) -> Nesting {
-    if !enclosing_has_options {
-        return Nesting::StartsClean;
-    }
     match (enclosing_provider, own_provider) {
+        _ if !enclosing_has_options => Nesting::StartsClean,
         (Some(enclosing), Some(own)) if enclosing != own => Nesting::StartsClean,
-        (Some(_), _) | (None, None) => Nesting::Inherits,
-        (None, Some(_)) => Nesting::OptionsWithoutProvider,
+        _ => Nesting::Inherits,
     }
 }
 
@@ -671,9 +669,9 @@ impl crate::api::LocationSpec {
         if self.mode != Protect {
             return;
         }
-        let enclosing_provider = (parent.mode == Protect).then_some(parent.provider.as_str());
         // nginx refuses options without an enclosing provider before merging
         // (`nest_location`): a parent that does not protect carries none.
+        let enclosing_provider = (parent.mode == Protect).then_some(parent.provider.as_str());
         if nesting(
             enclosing_provider,
             !parent.options.is_empty(),
@@ -1072,16 +1070,13 @@ mod tests {
     }
 
     #[test]
-    fn options_written_above_any_provider_are_refused_where_a_section_names_one() {
+    fn only_a_section_naming_another_provider_starts_clean() {
         assert_eq!(
             nesting(None, true, Some("pc")),
-            Nesting::OptionsWithoutProvider
-        );
-        assert_eq!(
-            nesting(None, true, None),
             Nesting::Inherits,
-            "no provider named yet on either side: they travel down until one is"
+            "options written before any provider go to the section that names one"
         );
+        assert_eq!(nesting(None, true, None), Nesting::Inherits);
         assert_eq!(nesting(None, false, Some("pc")), Nesting::StartsClean);
         assert_eq!(nesting(Some("pc"), true, None), Nesting::Inherits);
         assert_eq!(nesting(Some("pc"), true, Some("pc")), Nesting::Inherits);

@@ -16,11 +16,6 @@ use crate::policy::{nesting, pick_inherited, Nesting, Picked};
 pub const SESAME_NESTING_INHERITS: c_int = 0;
 /// Another provider, or nothing to inherit: its own options only.
 pub const SESAME_NESTING_STARTS_CLEAN: c_int = 1;
-/// The enclosing options were written where no provider encloses them, and the nested
-/// section names one: the caller refuses the section (nginx refuses such options at
-/// `nginx -t`). The picks are those of an inheriting section, so that the options, and the
-/// refusal, reach the sections nested further of the same provider.
-pub const SESAME_NESTING_OPTIONS_WITHOUT_PROVIDER: c_int = 2;
 
 /// Borrows `len` keys, checked once (UTF-8) so that reading one again cannot fail.
 ///
@@ -110,10 +105,8 @@ pub unsafe extern "C" fn sesame_location_merge(
             unsafe { *picks.add(n) = index };
             n += 1;
         };
-        if case == Nesting::StartsClean {
-            (0..own.len()).for_each(|j| put(enclosing.len() + j));
-        } else {
-            pick_inherited(
+        match case {
+            Nesting::Inherits => pick_inherited(
                 enclosing.len(),
                 |i| key_at(enclosing, i),
                 own.len(),
@@ -122,7 +115,8 @@ pub unsafe extern "C" fn sesame_location_merge(
                     Picked::Enclosing(i) => put(i),
                     Picked::Own(j) => put(enclosing.len() + j),
                 },
-            );
+            ),
+            Nesting::StartsClean => (0..own.len()).for_each(|j| put(enclosing.len() + j)),
         }
         Ok((case, n))
     });
@@ -134,7 +128,6 @@ pub unsafe extern "C" fn sesame_location_merge(
     match case {
         Nesting::Inherits => SESAME_NESTING_INHERITS,
         Nesting::StartsClean => SESAME_NESTING_STARTS_CLEAN,
-        Nesting::OptionsWithoutProvider => SESAME_NESTING_OPTIONS_WITHOUT_PROVIDER,
     }
 }
 
@@ -200,16 +193,11 @@ mod tests {
     }
 
     #[test]
-    fn options_above_any_provider_are_flagged_where_a_section_names_one() {
-        let (rc, picks) = merge(("", &["require"]), ("pc", &[]));
-        assert_eq!(rc, SESAME_NESTING_OPTIONS_WITHOUT_PROVIDER);
-        assert_eq!(
-            picks,
-            [0],
-            "carried, so that the sections nested further refuse too"
-        );
-        let (rc, _) = merge(("", &["require"]), ("", &["acr"]));
-        assert_eq!(rc, SESAME_NESTING_INHERITS);
+    fn options_written_before_any_provider_go_to_the_section_that_names_one() {
+        let (rc, picks) = merge(("", &["require", "acr"]), ("pc", &["acr"]));
+        assert_eq!((rc, picks), (SESAME_NESTING_INHERITS, vec![0, 2]));
+        let (rc, picks) = merge(("", &["require"]), ("", &["acr"]));
+        assert_eq!((rc, picks), (SESAME_NESTING_INHERITS, vec![0, 1]));
     }
 
     #[test]

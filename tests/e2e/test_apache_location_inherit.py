@@ -2,8 +2,9 @@
 follow (test_location_inherit.py): a section of the same provider keeps the options of the
 sections around it (<Location> merged in order, <Directory> then its .htaccess), an option it
 writes replaces the inherited one, SesameRequireClaim lines accumulate, a section naming
-another provider starts without them; options written before any SesameUse are refused where a
-section names one (nginx refuses them at `nginx -t`), never silently applied or dropped."""
+another provider starts without them; options written before any SesameUse go to the section
+that names one (an .htaccess's options meet the SesameUse of a <Location>, which Apache merges
+after it; nginx refuses options without an enclosing `sesame` at `nginx -t`)."""
 
 import pytest
 
@@ -56,6 +57,11 @@ AliasMatch "^/(agents|nest|nest-mfa|early)/" "{{{{PHP_DIR}}}}/index.php"
     SesameUse pc
     Require valid-user
 </Location>
+<Location /locdocs/>
+    AuthType Sesame
+    SesameUse pc
+    Require valid-user
+</Location>
 <Directory "{{{{PREFIX}}}}/html/hta">
     AuthType Sesame
     SesameUse pc
@@ -70,6 +76,8 @@ HTACCESS = {
     "html/hta/mfa/index.html": "hta mfa content\n",
     "html/hta/fc/.htaccess": "SesameUse fc\n",
     "html/hta/fc/index.html": "hta fc content\n",
+    "html/locdocs/.htaccess": "SesameAcr mfa\n",
+    "html/locdocs/index.html": "locdocs content\n",
 }
 
 
@@ -140,13 +148,13 @@ def test_nested_section_of_another_provider_starts_without_the_enclosing_options
     assert query(start)["acr_values"] == "eidas1"
 
 
-def test_options_written_before_any_sesame_use_are_refused_with_the_reason(browser, nginx):
-    offset = nginx.log_size()
-    assert browser.get(nginx.url("/early/in/")).status_code == 500
-    logged = nginx.log_since(offset)
-    assert "SesameRequireClaim at " in logged, logged[-2000:]
-    assert "needs SesameUse PROVIDER in its section or an enclosing one" in logged, \
-        logged[-2000:]
+def test_options_written_before_any_sesame_use_go_to_the_section_that_names_one(
+        browser, new_browser, nginx):
+    logged_in(browser, nginx, "mfa@fia2.fr")
+    assert_refused(browser.get(nginx.url("/early/in/")))
+    agent = new_browser()
+    logged_in(agent, nginx, "test@fia1.fr")
+    assert php_server(agent.get(nginx.url("/early/in/")))["SESAME_SIRET"] == SIRET
 
 
 # ---- <Directory> and its .htaccess ---------------------------------------------------------
@@ -159,6 +167,12 @@ def test_htaccess_acr_comes_on_top_of_the_directory_required_claims(
     other = new_browser()
     logged_in(other, nginx, "mfa@fia2.fr")
     assert_refused(other.get(nginx.url("/hta/")))
+
+
+def test_htaccess_options_meet_the_sesame_use_of_an_enclosing_location(
+        browser, nginx, pc_emulator):
+    logged_in(browser, nginx, "test@fia1.fr")
+    assert_steps_up_to_mfa(browser.get(nginx.url("/locdocs/")), pc_emulator)
 
 
 def test_htaccess_naming_another_provider_starts_without_the_directory_options(
