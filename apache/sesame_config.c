@@ -227,34 +227,85 @@ void *sesame_create_dir(apr_pool_t *p, char *path)
     return dc;
 }
 
-/* The child's options over the parent's: an option the child writes replaces the inherited
- * one with the same key, SesameRequireClaim lines accumulate (as nginx's sesame_require). A
- * child naming another provider with SesameUse starts without the parent's options (they were
- * written for the parent's provider and federation). */
-static apr_array_header_t *merge_options(apr_pool_t *p, const sesame_dir *base,
-                                         const sesame_dir *add)
+/* The option keys of a section for the core, in `buf` when it has room (most sections write
+ * a few options), else in the pool. */
+static sesame_str *option_keys(apr_pool_t *p, const apr_array_header_t *opts, sesame_str *buf,
+                               int room)
 {
-    int other_provider = add->use && base->use && strcmp(add->use, base->use);
-    if (!add->opts) {
-        return other_provider ? NULL : base->opts;
+    int n = opts ? opts->nelts : 0;
+    sesame_str *keys = n <= room ? buf : apr_palloc(p, sizeof(*keys) * n);
+    for (int i = 0; i < n; i++) {
+        const char *key = APR_ARRAY_IDX(opts, i, sesame_kv).key;
+        keys[i].ptr = key;
+        keys[i].len = strlen(key);
     }
-    if (!base->opts || other_provider) {
-        return add->opts;
+    return keys;
+}
+
+static sesame_str provider_str(const char *name)
+{
+    sesame_str s = {name, name ? strlen(name) : 0};
+    return s;
+}
+
+/* The child's options over the parent's by the core's nesting rule (sesame_location_merge,
+ * the rule of nginx's nested locations): an option the child writes replaces the inherited
+ * one, SesameRequireClaim lines accumulate, a child naming another provider with SesameUse
+ * starts without the parent's options; options written before any SesameUse go to the
+ * section that names one (a .htaccess's options meet a <Location>'s SesameUse, which Apache
+ * merges after it). This runs on every request for each section it matches, so it stays
+ * cheap rather than cached: a merge without options costs no call, the keys go on the stack,
+ * the core answers with indices (no allocation on either side; about 0.5 us for 4 + 2
+ * options on the release core) and the result reuses the parent's or the child's array when
+ * it is one of them (the usual cases), so only a true mix allocates, once, in the request's
+ * pool. */
+static void merge_options(apr_pool_t *p, const sesame_dir *base, const sesame_dir *add,
+                          sesame_dir *dc)
+{
+    int n_base = base->opts ? base->opts->nelts : 0, n_add = add->opts ? add->opts->nelts : 0;
+    if (n_base == 0 && n_add == 0) {
+        dc->opts = NULL;
+        return;
     }
-    apr_array_header_t *out = apr_array_make(p, base->opts->nelts + add->opts->nelts,
-                                             sizeof(sesame_kv));
-    for (int i = 0; i < base->opts->nelts; i++) {
-        sesame_kv *kv = &APR_ARRAY_IDX(base->opts, i, sesame_kv);
-        int replaced = 0;
-        for (int j = 0; j < add->opts->nelts && strcmp(kv->key, "require"); j++) {
-            replaced |= !strcmp(APR_ARRAY_IDX(add->opts, j, sesame_kv).key, kv->key);
+    enum { ROOM = 16 };
+    sesame_str base_buf[ROOM], add_buf[ROOM];
+    size_t pick_buf[2 * ROOM];
+    size_t *picks = n_base + n_add <= 2 * ROOM ? pick_buf
+                                               : apr_palloc(p, sizeof(*picks) * (n_base + n_add));
+    size_t n = 0;
+    /* `add` is one section or, in Apache's <Location> walk, the matching sections already
+     * merged together (then merged onto the <Directory> and .htaccess result): the rule holds
+     * for both, as its provider is the last one they name. */
+    int rc = sesame_location_merge(provider_str(base->use),
+                                   option_keys(p, base->opts, base_buf, ROOM), (size_t)n_base,
+                                   provider_str(add->use),
+                                   option_keys(p, add->opts, add_buf, ROOM), (size_t)n_add,
+                                   picks, &n);
+    if (rc < 0) {
+        /* Invalid input (not UTF-8): keep the child's own, as a provider change would. */
+        dc->opts = add->opts;
+        return;
+    }
+    int all_base = n == (size_t)n_base, all_add = n == (size_t)n_add;
+    for (size_t i = 0; i < n; i++) {
+        all_base &= picks[i] == i;
+        all_add &= picks[i] == (size_t)n_base + i;
+    }
+    if (n == 0) {
+        dc->opts = NULL;
+    } else if (all_base) {
+        dc->opts = base->opts;
+    } else if (all_add) {
+        dc->opts = add->opts;
+    } else {
+        dc->opts = apr_array_make(p, (int)n, sizeof(sesame_kv));
+        for (size_t i = 0; i < n; i++) {
+            APR_ARRAY_PUSH(dc->opts, sesame_kv) =
+                picks[i] < (size_t)n_base
+                    ? APR_ARRAY_IDX(base->opts, picks[i], sesame_kv)
+                    : APR_ARRAY_IDX(add->opts, picks[i] - (size_t)n_base, sesame_kv);
         }
-        if (!replaced) {
-            APR_ARRAY_PUSH(out, sesame_kv) = *kv;
-        }
     }
-    apr_array_cat(out, add->opts);
-    return out;
 }
 
 void *sesame_merge_dir(apr_pool_t *p, void *basev, void *addv)
@@ -271,7 +322,7 @@ void *sesame_merge_dir(apr_pool_t *p, void *basev, void *addv)
     }
     dc->pass_headers = add->pass_headers != UNSET ? add->pass_headers : base->pass_headers;
     dc->variables = add->variables != UNSET ? add->variables : base->variables;
-    dc->opts = merge_options(p, base, add);
+    merge_options(p, base, add, dc);
     return dc;
 }
 
@@ -469,6 +520,8 @@ static const char *build_core(apr_pool_t *p, sesame_srv *sc)
     if (!b) {
         return "cannot create the configuration builder";
     }
+    /* The core's run-time log lines then name directives as httpd.conf writes them. */
+    sesame_config_builder_set_syntax(b, SESAME_SYNTAX_APACHE);
     for (int i = 0; i < sc->globals->nelts; i++) {
         sesame_kv *kv = &APR_ARRAY_IDX(sc->globals, i, sesame_kv);
         if (sesame_config_set_global(b, kv->key, strlen(kv->key), kv->value, strlen(kv->value),

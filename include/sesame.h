@@ -101,6 +101,16 @@
 #define SESAME_LOG_DEBUG 3
 
 /*
+ The nested section keeps the enclosing options its own do not replace, then its own.
+ */
+#define SESAME_NESTING_INHERITS 0
+
+/*
+ Another provider, or nothing to inherit: its own options only.
+ */
+#define SESAME_NESTING_STARTS_CLEAN 1
+
+/*
  Collects directives before `sesame_config_build`.
  */
 typedef struct sesame_config_builder sesame_config_builder;
@@ -720,6 +730,41 @@ int sesame_outcome_claim_matches(const struct sesame_outcome *o,
                                  size_t name_len,
                                  const char *value,
                                  size_t value_len);
+
+/*
+ The options of a nested section under the enclosing one's, by the core's nesting rule.
+
+ `enclosing_provider` is the provider the enclosing section protects with, `{NULL, 0}` when
+ none is named there or above; `own_provider` the one the nested section names itself,
+ `{NULL, 0}` when it keeps the enclosing one. The keys are the sections' option keys in
+ order (`acr`, `require`...). `picks` must have room for `enclosing_len + own_len` indices:
+ on return `*picks_len` of them are filled, in the merged order, each an index into the
+ enclosing keys (below `enclosing_len`) or `enclosing_len` + an index into the own keys.
+
+ Returns `SESAME_NESTING_*`, or -1 (nothing written) when an argument is invalid.
+
+ # Safety
+ Strings valid for their lengths; `enclosing_keys` / `own_keys` NULL or that many readable
+ items; `picks` writable for `enclosing_len + own_len` items; `picks_len` writable.
+ */
+int sesame_location_merge(struct sesame_str enclosing_provider,
+                          const struct sesame_str *enclosing_keys,
+                          size_t enclosing_len,
+                          struct sesame_str own_provider,
+                          const struct sesame_str *own_keys,
+                          size_t own_len,
+                          size_t *picks,
+                          size_t *picks_len);
+
+/*
+ `ConfigBuilder::set_syntax`: the server the core built from `b` runs in
+ (`SESAME_SYNTAX_NGINX`, the default, or `SESAME_SYNTAX_APACHE`). Returns 0, or -1 for a
+ NULL builder or an unknown syntax.
+
+ # Safety
+ `b` must be NULL or a live builder.
+ */
+int sesame_config_builder_set_syntax(struct sesame_config_builder *b, int syntax);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -143,10 +143,12 @@ pub enum Subject {
     Location { key: Option<String> },
 }
 
-/// A server's directive syntax, for rendering a [`ConfigError`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A server's directive syntax, for rendering a [`ConfigError`] and the log lines of the
+/// running core (set with [`ConfigBuilder::set_syntax`](crate::ConfigBuilder::set_syntax)).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Syntax {
     /// `sesame_secret_file PATH;`, `sesame_provider "fc": client_id`.
+    #[default]
     Nginx,
     /// `SesameSecretFile PATH`, `<SesameProvider fc>: ClientID`.
     Apache,

@@ -1220,6 +1220,10 @@ pub extern "C" fn sesame_version() -> SesameStr {
 
 mod identity;
 pub use identity::*;
+mod location_merge;
+pub use location_merge::*;
+mod server_syntax;
+pub use server_syntax::*;
 
 #[cfg(test)]
 mod tests;

@@ -194,108 +194,187 @@ fn is_idp_id(value: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
 }
 
-/// One location option into `rules`: the message names the option through the registry.
+/// What parses one location option's value into `rules` (the registry entry of the option
+/// carries it: `Parser::LocationOption`); the message names the option through the registry.
+pub type OptionParser = fn(&mut LocationRules, Federation, &str) -> Result<(), String>;
+
+/// One location option into `rules`, by the parser its registry entry names.
 fn parse_option(
     rules: &mut LocationRules,
     federation: Federation,
     key: &str,
     value: &str,
 ) -> Result<(), String> {
-    let fed = fed_name(federation);
-    let n = location_name(key);
-    match key {
-        "acr" => {
-            if !rules.acr.is_empty() {
-                return Err(format!(
-                    "{n} is duplicate (list every accepted value in one directive)"
-                ));
-            }
-            let mut values = expand_acr(federation, value.split_whitespace());
-            if values.is_empty() {
-                return Err(format!("{n} needs at least one value"));
-            }
-            crate::federation::rules(federation).check_location_acr(&n, &values)?;
-            values.dedup();
-            rules.acr = values;
-        }
-        "require" => rules.require.push(RequireRule::parse(value)?),
-        "unauth_action" => {
-            rules.unauth = match value {
-                "login" => UnauthAction::Login,
-                "401" => UnauthAction::Deny,
-                "pass" => UnauthAction::Pass,
-                _ => {
-                    return Err(format!(
-                        "{n} \"{value}\" is not valid (expected login, 401 or pass)"
-                    ))
-                }
-            }
-        }
-        "prompt" => {
-            if rules.prompt.is_some() {
-                return Err(format!("{n} is duplicate"));
-            }
-            match (value, federation) {
-                ("login", _) => {}
-                ("none", Federation::ProConnect | Federation::Generic) => {}
-                ("none", Federation::FranceConnect) => {
-                    return Err(format!(
-                    "{n} none is refused by FranceConnect (no silent login; it answers Y030007)"
-                ))
-                }
-                _ => {
-                    return Err(format!(
-                        "{n} \"{value}\" is not valid (expected login or none)"
-                    ))
-                }
-            }
-            rules.prompt = Some(value.to_owned());
-        }
-        "login_hint" | "siret_hint" if federation == Federation::FranceConnect => {
-            return Err(format!(
-                "{n} is refused by FranceConnect (not in its parameter whitelist: it answers Y030007)"
-            ));
-        }
-        "login_hint" => {
-            rules.login_hint = Some(parse_hint(
-                key,
-                value,
-                is_email,
-                "agent@ministere.gouv.fr or $arg_email",
-            )?)
-        }
-        "siret_hint" => {
-            if federation != Federation::ProConnect {
-                return Err(format!("{n} only exists at ProConnect, not at {fed}"));
-            }
-            rules.siret_hint = Some(parse_hint(
-                key,
-                value,
-                is_siret_hint,
-                "21750001600019 or $arg_siret",
-            )?)
-        }
-        "idp_hint" => {
-            rules.idp_hint = Some(parse_hint(key, value, is_idp_id, "fia1v2 or $arg_idp")?)
-        }
-        "max_auth_age" => {
-            if rules.max_auth_age.is_some() {
-                return Err(format!("{n} is duplicate"));
-            }
-            let secs = crate::config::parse_duration(value)
-                .map(|d| d.as_secs())
-                .ok_or_else(|| {
-                    format!("{n} \"{value}\" is not a duration (write e.g. 15m or 1h)")
-                })?;
-            if secs < MIN_MAX_AUTH_AGE {
-                return Err(format!(
-                    "{n} \"{value}\" is below 60s: users could be sent back to the provider between its login page and the return to this site"
-                ));
-            }
-            rules.max_auth_age = Some(secs);
-        }
-        other => return Err(format!("unknown location option \"{other}\"")),
+    match crate::config::registry::location_option(key).and_then(|d| d.location_parser()) {
+        Some(parse) => parse(rules, federation, value),
+        None => Err(format!("unknown location option \"{key}\"")),
     }
+}
+
+/// `sesame_acr` / `SesameAcr`.
+pub(crate) fn parse_acr(
+    rules: &mut LocationRules,
+    federation: Federation,
+    value: &str,
+) -> Result<(), String> {
+    let n = location_name("acr");
+    if !rules.acr.is_empty() {
+        return Err(format!(
+            "{n} is duplicate (list every accepted value in one directive)"
+        ));
+    }
+    let mut values = expand_acr(federation, value.split_whitespace());
+    if values.is_empty() {
+        return Err(format!("{n} needs at least one value"));
+    }
+    crate::federation::rules(federation).check_location_acr(&n, &values)?;
+    values.dedup();
+    rules.acr = values;
+    Ok(())
+}
+
+/// `sesame_require` / `SesameRequireClaim`: rules accumulate.
+pub(crate) fn parse_require(
+    rules: &mut LocationRules,
+    _federation: Federation,
+    value: &str,
+) -> Result<(), String> {
+    rules.require.push(RequireRule::parse(value)?);
+    Ok(())
+}
+
+/// `sesame_unauth_action` / `SesameUnauthAction`.
+pub(crate) fn parse_unauth_action(
+    rules: &mut LocationRules,
+    _federation: Federation,
+    value: &str,
+) -> Result<(), String> {
+    rules.unauth = match value {
+        "login" => UnauthAction::Login,
+        "401" => UnauthAction::Deny,
+        "pass" => UnauthAction::Pass,
+        _ => {
+            return Err(format!(
+                "{} \"{value}\" is not valid (expected login, 401 or pass)",
+                location_name("unauth_action")
+            ))
+        }
+    };
+    Ok(())
+}
+
+/// `sesame_prompt` / `SesamePrompt`.
+pub(crate) fn parse_prompt(
+    rules: &mut LocationRules,
+    federation: Federation,
+    value: &str,
+) -> Result<(), String> {
+    let n = location_name("prompt");
+    if rules.prompt.is_some() {
+        return Err(format!("{n} is duplicate"));
+    }
+    match (value, federation) {
+        ("login", _) => {}
+        ("none", Federation::ProConnect | Federation::Generic) => {}
+        ("none", Federation::FranceConnect) => {
+            return Err(format!(
+                "{n} none is refused by FranceConnect (no silent login; it answers Y030007)"
+            ))
+        }
+        _ => {
+            return Err(format!(
+                "{n} \"{value}\" is not valid (expected login or none)"
+            ))
+        }
+    }
+    rules.prompt = Some(value.to_owned());
+    Ok(())
+}
+
+/// FranceConnect's parameter whitelist has no `login_hint` nor `siret_hint`.
+fn refused_by_franceconnect(key: &str, federation: Federation) -> Result<(), String> {
+    if federation == Federation::FranceConnect {
+        return Err(format!(
+            "{} is refused by FranceConnect (not in its parameter whitelist: it answers Y030007)",
+            location_name(key)
+        ));
+    }
+    Ok(())
+}
+
+/// `sesame_login_hint` / `SesameLoginHint`.
+pub(crate) fn parse_login_hint(
+    rules: &mut LocationRules,
+    federation: Federation,
+    value: &str,
+) -> Result<(), String> {
+    refused_by_franceconnect("login_hint", federation)?;
+    rules.login_hint = Some(parse_hint(
+        "login_hint",
+        value,
+        is_email,
+        "agent@ministere.gouv.fr or $arg_email",
+    )?);
+    Ok(())
+}
+
+/// `sesame_siret_hint` / `SesameSiretHint`: ProConnect only.
+pub(crate) fn parse_siret_hint(
+    rules: &mut LocationRules,
+    federation: Federation,
+    value: &str,
+) -> Result<(), String> {
+    refused_by_franceconnect("siret_hint", federation)?;
+    if federation != Federation::ProConnect {
+        return Err(format!(
+            "{} only exists at ProConnect, not at {}",
+            location_name("siret_hint"),
+            fed_name(federation)
+        ));
+    }
+    rules.siret_hint = Some(parse_hint(
+        "siret_hint",
+        value,
+        is_siret_hint,
+        "21750001600019 or $arg_siret",
+    )?);
+    Ok(())
+}
+
+/// `sesame_idp_hint` / `SesameIdpHint`.
+pub(crate) fn parse_idp_hint(
+    rules: &mut LocationRules,
+    _federation: Federation,
+    value: &str,
+) -> Result<(), String> {
+    rules.idp_hint = Some(parse_hint(
+        "idp_hint",
+        value,
+        is_idp_id,
+        "fia1v2 or $arg_idp",
+    )?);
+    Ok(())
+}
+
+/// `sesame_max_auth_age` / `SesameMaxAuthAge`.
+pub(crate) fn parse_max_auth_age(
+    rules: &mut LocationRules,
+    _federation: Federation,
+    value: &str,
+) -> Result<(), String> {
+    let n = location_name("max_auth_age");
+    if rules.max_auth_age.is_some() {
+        return Err(format!("{n} is duplicate"));
+    }
+    let secs = crate::config::parse_duration(value)
+        .map(|d| d.as_secs())
+        .ok_or_else(|| format!("{n} \"{value}\" is not a duration (write e.g. 15m or 1h)"))?;
+    if secs < MIN_MAX_AUTH_AGE {
+        return Err(format!(
+            "{n} \"{value}\" is below 60s: users could be sent back to the provider between its login page and the return to this site"
+        ));
+    }
+    rules.max_auth_age = Some(secs);
     Ok(())
 }
 
@@ -395,26 +474,102 @@ fn inherits_by_replacing(key: &str) -> bool {
     location_option(key).is_none_or(|d| d.inherit == Inherit::Replace)
 }
 
+/// Where one option of a nested section comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Picked {
+    /// The enclosing section's option at this index.
+    Enclosing(usize),
+    /// The nested section's own option at this index.
+    Own(usize),
+}
+
+/// How a nested section relates to the options of the section around it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Nesting {
+    /// Same provider: the enclosing options, then its own on top ([`pick_inherited`]).
+    Inherits,
+    /// Another provider, or nothing to inherit: its own options only.
+    StartsClean,
+}
+
+/// The one nesting rule of both servers (nginx `location` in a `location`, Apache sections
+/// in the order it merges them, `.htaccess` included): `enclosing_provider` is the provider
+/// the enclosing section protects with (None when none is named there or before it),
+/// `own_provider` the one the nested section names itself (None: it keeps the enclosing one).
+/// Only a section naming another provider than the one the options were written under starts
+/// clean: they were written for that provider and its federation. Options written where no
+/// provider is named yet go to the section that names one — Apache merges `<Directory>` and
+/// `.htaccess` before `<Location>`, so an `.htaccess`'s options meet the `SesameUse` of a
+/// `<Location>` this way; nginx refuses options without an enclosing `sesame` at `nginx -t`
+/// ([`nest_location`]), before any merge.
+pub fn nesting(
+    enclosing_provider: Option<&str>,
+    enclosing_has_options: bool,
+    own_provider: Option<&str>,
+) -> Nesting {
+    match (enclosing_provider, own_provider) {
+        _ if !enclosing_has_options => Nesting::StartsClean,
+        (Some(enclosing), Some(own)) if enclosing != own => Nesting::StartsClean,
+        _ => Nesting::Inherits,
+    }
+}
+
+/// The options a nested section that [`Nesting::Inherits`] ends up with, in order: each
+/// enclosing option its own do not replace (an option it writes replaces the inherited one —
+/// `acr`, `prompt`, hints —, `require` rules accumulate: the registry's `Inherit` says which),
+/// then its own. Keys are read through `enclosing_key` / `own_key` so that callers holding
+/// them in any shape (Rust pairs, C strings) pay no copy.
+pub fn pick_inherited<'k>(
+    enclosing_len: usize,
+    enclosing_key: impl Fn(usize) -> &'k str,
+    own_len: usize,
+    own_key: impl Fn(usize) -> &'k str,
+    mut pick: impl FnMut(Picked),
+) {
+    for i in 0..enclosing_len {
+        let key = enclosing_key(i);
+        // The registry is asked only about a key the nested section writes too.
+        if !(0..own_len).any(|j| own_key(j) == key) || !inherits_by_replacing(key) {
+            pick(Picked::Enclosing(i));
+        }
+    }
+    (0..own_len).for_each(|j| pick(Picked::Own(j)));
+}
+
 impl crate::api::LocationSpec {
     /// The settings of a nested section (nginx `location` in a `location`, Apache `<Location>`
-    /// in a wider one) under those of the enclosing `parent`, as Apache merges sections: when
-    /// both protect with the same provider, this section keeps the enclosing options and its own
-    /// come on top — an option it writes replaces the inherited one (`acr`, `prompt`, hints),
-    /// `require` rules accumulate (all must hold). Another provider, or an enclosing section
+    /// in a wider one) under those of the enclosing `parent`, by [`nesting`] and
+    /// [`pick_inherited`]: when both protect with the same provider, this section keeps the
+    /// enclosing options and its own come on top. Another provider, or an enclosing section
     /// that does not protect, starts clean.
     pub fn inherit(&mut self, parent: &crate::api::LocationSpec) {
         use crate::api::LocationMode::Protect;
-        if self.mode != Protect || parent.mode != Protect || self.provider != parent.provider {
+        if self.mode != Protect {
+            return;
+        }
+        // nginx refuses options without an enclosing provider before merging
+        // (`nest_location`): a parent that does not protect carries none.
+        let enclosing_provider = (parent.mode == Protect).then_some(parent.provider.as_str());
+        if nesting(
+            enclosing_provider,
+            !parent.options.is_empty(),
+            Some(&self.provider),
+        ) != Nesting::Inherits
+        {
             return;
         }
         let own = std::mem::take(&mut self.options);
-        let mut options: Vec<(String, String)> = parent
-            .options
-            .iter()
-            .filter(|(key, _)| !inherits_by_replacing(key) || !own.iter().any(|(k, _)| k == key))
-            .cloned()
-            .collect();
-        options.extend(own);
+        let mut options = Vec::with_capacity(parent.options.len() + own.len());
+        pick_inherited(
+            parent.options.len(),
+            |i| parent.options[i].0.as_str(),
+            own.len(),
+            |j| own[j].0.as_str(),
+            |picked| match picked {
+                Picked::Enclosing(i) => options.push(parent.options[i].clone()),
+                Picked::Own(j) => options.push(own[j].clone()),
+            },
+        );
         self.options = options;
     }
 }
@@ -483,7 +638,7 @@ pub enum OptionArgsError {
     Duplicate,
 }
 
-/// Records one location option (a registry entry with `Parser::LocationOption`) after the
+/// Records one location option (a registry entry with `Parser::LocationOption(_)`) after the
 /// checks every adapter makes at its line: arity and repetition.
 pub fn add_location_option(
     options: &mut Vec<(String, String)>,
@@ -707,6 +862,20 @@ mod tests {
             logout_child.options.is_empty(),
             "a logout endpoint takes no options"
         );
+    }
+
+    #[test]
+    fn only_a_section_naming_another_provider_starts_clean() {
+        assert_eq!(
+            nesting(None, true, Some("pc")),
+            Nesting::Inherits,
+            "options written before any provider go to the section that names one"
+        );
+        assert_eq!(nesting(None, true, None), Nesting::Inherits);
+        assert_eq!(nesting(None, false, Some("pc")), Nesting::StartsClean);
+        assert_eq!(nesting(Some("pc"), true, None), Nesting::Inherits);
+        assert_eq!(nesting(Some("pc"), true, Some("pc")), Nesting::Inherits);
+        assert_eq!(nesting(Some("pc"), true, Some("fc")), Nesting::StartsClean);
     }
 
     #[test]

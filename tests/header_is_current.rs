@@ -12,6 +12,8 @@ fn c_header_matches_the_rust_ffi() {
         .with_config(config)
         .with_src(root.join("src/ffi.rs"))
         .with_src(root.join("src/ffi/identity.rs"))
+        .with_src(root.join("src/ffi/location_merge.rs"))
+        .with_src(root.join("src/ffi/server_syntax.rs"))
         .generate()
         .expect("cbindgen can parse the C ABI sources");
     let mut generated = Vec::new();

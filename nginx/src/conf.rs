@@ -74,7 +74,12 @@ impl Default for MainConf {
 
 impl MainConf {
     fn builder(&mut self) -> &mut ConfigBuilder {
-        self.builder.get_or_insert_with(ConfigBuilder::new)
+        self.builder.get_or_insert_with(|| {
+            let mut builder = ConfigBuilder::new();
+            // The core's log lines then name directives as nginx.conf writes them.
+            builder.set_syntax(sesame::Syntax::Nginx);
+            builder
+        })
     }
 
     /// Remembers where the directive being parsed is, under the name core messages use for it.

@@ -37,6 +37,8 @@ pub struct ConfigBuilder {
     redis_cert_file: Option<String>,
     redis_key_file: Option<String>,
     provider_concurrency: Option<usize>,
+    /// The server reading the core's log lines (directive names in its spelling).
+    syntax: crate::api::Syntax,
     /// In declaration order, so errors and endpoint matching are predictable.
     providers: Vec<(String, ProviderDraft)>,
 }
@@ -103,6 +105,13 @@ fn set_once<T>(slot: &mut Option<T>, key: &str, value: T) -> Result<(), ConfigEr
 impl ConfigBuilder {
     pub fn new() -> Self {
         ConfigBuilder::default()
+    }
+
+    /// The server this core runs in (nginx unless told): the run-time log lines name
+    /// directives and variables as its configuration writes them (`sesame_redis` /
+    /// `SesameRedis`), as configuration errors do through `ConfigError::render`.
+    pub fn set_syntax(&mut self, syntax: crate::api::Syntax) {
+        self.syntax = syntax;
     }
 
     pub fn set_global(&mut self, key: &str, value: &str) -> Result<(), ConfigError> {
@@ -411,6 +420,7 @@ impl ConfigBuilder {
             provider_concurrency: self
                 .provider_concurrency
                 .unwrap_or(DEFAULT_PROVIDER_CONCURRENCY),
+            syntax: self.syntax,
         };
         Ok((config, self.redis))
     }

@@ -7,6 +7,8 @@
 //! `sesame_cmds` / `provider_keys[]` and the `sesame config check` reader are checked against
 //! this table by tests, so a directive added here and forgotten in an adapter fails a test.
 
+use crate::policy;
+
 /// Where a directive is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {
@@ -53,8 +55,8 @@ pub enum Inherit {
     Accumulate,
 }
 
-/// One directive.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// One directive (not comparable: it holds its parser, a function).
+#[derive(Debug, Clone, Copy)]
 pub struct Directive {
     /// The core's name: what adapters hand to `ConfigBuilder` / `LocationSpec::options`.
     pub key: &'static str,
@@ -74,14 +76,15 @@ pub struct Directive {
 }
 
 /// Which parser takes a directive's value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 pub enum Parser {
     /// `ConfigBuilder::set_global`.
     Global,
     /// `ConfigBuilder::set_provider` (`ProviderDraft::set`).
     ProviderKey,
-    /// `LocationSpec::options`, checked by `LocationRules::parse` in `Sesame::location`.
-    LocationOption,
+    /// `LocationSpec::options`, checked by `LocationRules::parse` in `Sesame::location`
+    /// with this option's parser (`policy::parse_acr`...).
+    LocationOption(crate::policy::OptionParser),
     /// Chooses the `LocationSpec` mode and provider (`sesame`, `sesame_logout`).
     LocationMode,
     /// The adapter's own business (thread pools, provider blocks, Apache's header and
@@ -133,6 +136,7 @@ const fn option(
     apache: &'static str,
     arity: Arity,
     inherit: Inherit,
+    parse: crate::policy::OptionParser,
     doc: &'static str,
 ) -> Directive {
     Directive {
@@ -143,7 +147,7 @@ const fn option(
         arity,
         repeatable: matches!(inherit, Inherit::Accumulate),
         inherit,
-        parser: Parser::LocationOption,
+        parser: Parser::LocationOption(parse),
         doc,
     }
 }
@@ -430,6 +434,7 @@ pub const DIRECTIVES: &[Directive] = &[
         "SesameAcr",
         Arity::OneOrMore,
         Inherit::Replace,
+        policy::parse_acr,
         "authentication levels this location accepts (step-up otherwise)",
     ),
     option(
@@ -438,6 +443,7 @@ pub const DIRECTIVES: &[Directive] = &[
         "SesameRequireClaim",
         Arity::OneOrMore,
         Inherit::Accumulate,
+        policy::parse_require,
         "CLAIM VALUE...: a claim this location requires (403 page otherwise)",
     ),
     option(
@@ -446,6 +452,7 @@ pub const DIRECTIVES: &[Directive] = &[
         "SesamePrompt",
         Arity::One,
         Inherit::Replace,
+        policy::parse_prompt,
         "login (re-authenticate) or none (silent SSO)",
     ),
     option(
@@ -454,6 +461,7 @@ pub const DIRECTIVES: &[Directive] = &[
         "SesameLoginHint",
         Arity::One,
         Inherit::Replace,
+        policy::parse_login_hint,
         "EMAIL or $arg_NAME: login_hint sent to the provider",
     ),
     option(
@@ -462,6 +470,7 @@ pub const DIRECTIVES: &[Directive] = &[
         "SesameIdpHint",
         Arity::One,
         Inherit::Replace,
+        policy::parse_idp_hint,
         "IDP_ID or $arg_NAME: idp_hint sent to ProConnect",
     ),
     option(
@@ -470,6 +479,7 @@ pub const DIRECTIVES: &[Directive] = &[
         "SesameSiretHint",
         Arity::One,
         Inherit::Replace,
+        policy::parse_siret_hint,
         "SIRET or $arg_NAME: siret_hint sent to ProConnect",
     ),
     option(
@@ -478,6 +488,7 @@ pub const DIRECTIVES: &[Directive] = &[
         "SesameUnauthAction",
         Arity::One,
         Inherit::Replace,
+        policy::parse_unauth_action,
         "login|401|pass: what a request without session gets",
     ),
     option(
@@ -486,9 +497,20 @@ pub const DIRECTIVES: &[Directive] = &[
         "SesameMaxAuthAge",
         Arity::One,
         Inherit::Replace,
+        policy::parse_max_auth_age,
         "TIME: re-authenticate (prompt=login) when the login is older",
     ),
 ];
+
+impl Directive {
+    /// The parser of a location option's value (None for any other directive).
+    pub fn location_parser(&self) -> Option<crate::policy::OptionParser> {
+        match self.parser {
+            Parser::LocationOption(parse) => Some(parse),
+            _ => None,
+        }
+    }
+}
 
 /// The entry of `key` in `scope`.
 pub fn lookup(scope: Scope, key: &str) -> Option<&'static Directive> {
@@ -510,21 +532,23 @@ pub fn in_scope(scope: Scope) -> impl Iterator<Item = &'static Directive> {
 
 /// http-level keys `ConfigBuilder::set_global` takes (the core's, not one server's own).
 pub fn global_keys() -> impl Iterator<Item = &'static Directive> {
-    DIRECTIVES.iter().filter(|d| d.parser == Parser::Global)
+    DIRECTIVES
+        .iter()
+        .filter(|d| matches!(d.parser, Parser::Global))
 }
 
 /// The provider keys `ProviderDraft::set` takes.
 pub fn provider_keys() -> impl Iterator<Item = &'static Directive> {
     DIRECTIVES
         .iter()
-        .filter(|d| d.parser == Parser::ProviderKey)
+        .filter(|d| matches!(d.parser, Parser::ProviderKey))
 }
 
 /// The location options `LocationRules::parse` takes.
 pub fn location_options() -> impl Iterator<Item = &'static Directive> {
     DIRECTIVES
         .iter()
-        .filter(|d| d.parser == Parser::LocationOption)
+        .filter(|d| matches!(d.parser, Parser::LocationOption(_)))
 }
 
 /// The location option `key`, if it is one.
@@ -576,6 +600,15 @@ pub fn written(scope: Scope, key: &str, args: &str) -> String {
     format!("{OPEN}{}{key} {args}{CLOSE}", scope_letter(scope))
 }
 
+/// A variable Sesame hands the backend, in a message: nginx `$sesame_acr`, Apache (the
+/// environment) `SESAME_ACR`.
+pub fn variable_name(key: &str) -> String {
+    format!("{OPEN}{VARIABLE}{key}{CLOSE}")
+}
+
+/// The marker letter of a backend variable (not a directive scope).
+const VARIABLE: char = 'v';
+
 /// `name(Scope::Http, key)`.
 pub fn http_name(key: &str) -> String {
     name(Scope::Http, key)
@@ -612,6 +645,12 @@ pub fn render(template: &str, syntax: crate::api::Syntax) -> String {
 fn render_marker(marker: &str, syntax: crate::api::Syntax) -> String {
     use crate::api::Syntax;
     let mut chars = marker.chars();
+    if let Some(key) = marker.strip_prefix(VARIABLE) {
+        return match syntax {
+            Syntax::Nginx => format!("$sesame_{key}"),
+            Syntax::Apache => format!("SESAME_{}", key.to_ascii_uppercase()),
+        };
+    }
     let scope = match chars.next() {
         Some('h') => Scope::Http,
         Some('p') => Scope::Provider,

@@ -3,6 +3,9 @@
 //! sanitised; pages carry fixed wording.
 
 use crate::api::{LogLevel, Outcome, Page};
+use crate::config::registry::{
+    http_name, location_name, provider_name, render as in_server_spelling,
+};
 use crate::log::{emit, Verdict, LINES_PER_CLIENT};
 use crate::oidc::OidcError;
 use crate::pages::{new_reference, render, PageText};
@@ -16,6 +19,14 @@ pub fn log_safe(text: &str) -> String {
     crate::log::strip_unsafe(text, 300)
 }
 
+/// An error's text for one log line: the directives the core's own words name in it are
+/// spelled as the running server writes them (`SesameRedis`), then the whole is made
+/// `log_safe` (which would strip the markers naming them, so it comes second; what a
+/// provider or Redis sent can only turn into a directive's name, never into anything else).
+fn error_text(provider: &Provider, text: &str) -> String {
+    log_safe(&in_server_spelling(text, provider.syntax))
+}
+
 fn page_and_log(
     status: u16,
     level: LogLevel,
@@ -27,6 +38,9 @@ fn page_and_log(
     let reference = new_reference();
     let client = log_safe(client_addr);
     let name = provider.name();
+    // Directives named in the line, in the running server's spelling (nginx `sesame_redis`,
+    // Apache `SesameRedis`), as configuration errors are.
+    let what = in_server_spelling(what, provider.syntax);
     match provider
         .log_limiter
         .admit(client_addr, std::time::Instant::now())
@@ -69,8 +83,10 @@ pub fn store_down(provider: &Provider, client_addr: &str, err: &StoreError) -> P
         provider,
         client_addr,
         &format!(
-            "session store unavailable ({}); check that Redis is running and reachable at the sesame_redis URL, and sesame_redis_timeout",
-            log_safe(&err.0)
+            "session store unavailable ({}); check that Redis is running and reachable at the {} URL, and {}",
+            error_text(provider, &err.0),
+            http_name("redis"),
+            http_name("redis_timeout")
         ),
         PageText {
             title: "Service momentanément indisponible",
@@ -115,8 +131,9 @@ pub fn unauthenticated(
         provider,
         client_addr,
         &format!(
-            "{} request without a session that satisfies this location answered 401 {error} (only page navigations are sent to the provider; see sesame_unauth_action)",
-            log_safe(method)
+            "{} request without a session that satisfies this location answered 401 {error} (only page navigations are sent to the provider; see {})",
+            log_safe(method),
+            location_name("unauth_action")
         ),
         PageText {
             title: "Connexion requise",
@@ -182,7 +199,7 @@ pub fn provider_unavailable(provider: &Provider, client_addr: &str, err: &OidcEr
         client_addr,
         &format!(
             "cannot reach the identity provider ({}); check that this server reaches {} (DNS, firewall, proxy, ca_file) and http_timeout",
-            log_safe(&err.to_string()),
+            error_text(provider, &err.to_string()),
             provider.cfg.settings.discovery_url
         ),
         PageText {
@@ -204,7 +221,8 @@ pub fn provider_busy(provider: &Provider, client_addr: &str, limit: usize) -> Pa
         provider,
         client_addr,
         &format!(
-            "provider busy: {limit} provider exchanges already in flight in this process (sesame_provider_concurrency); the provider is slow or logins arrive faster than it answers"
+            "provider busy: {limit} provider exchanges already in flight in this process ({}); the provider is slow or logins arrive faster than it answers",
+            http_name("provider_concurrency")
         ),
         PageText {
             title: "Service de connexion saturé",
@@ -330,7 +348,10 @@ pub fn claim_refused(provider: &Provider, client_addr: &str, user: &str, why: &s
         LogLevel::Info,
         provider,
         client_addr,
-        &format!("access refused to user {user}: {why} (sesame_require of this location)"),
+        &format!(
+            "access refused to user {user}: {why} ({} of this location)",
+            location_name("require")
+        ),
         PageText {
             title: "Accès refusé",
             message: "Votre compte ne donne pas accès à cette page (organisation, adresse électronique ou rôle non autorisés). Si vous pensez que c'est une erreur, contactez l'administrateur du service.",
@@ -348,7 +369,10 @@ pub fn level_refused(provider: &Provider, client_addr: &str, why: &str, retry: &
         LogLevel::Warn,
         provider,
         client_addr,
-        &format!("login refused: {why}; the provider did not deliver the level asked (sesame_acr of this location)"),
+        &format!(
+            "login refused: {why}; the provider did not deliver the level asked ({} of this location)",
+            location_name("acr")
+        ),
         PageText {
             title: "Niveau de sécurité insuffisant",
             message: "Cette page demande une authentification plus forte (par exemple une double authentification). Reconnectez-vous avec un moyen d'authentification adapté.",
@@ -409,9 +433,10 @@ pub fn bad_callback(provider: &Provider, client_addr: &str, err: &OidcError) -> 
         provider,
         client_addr,
         &format!(
-            "{}; the answer did not come from issuer {} as configured (mix-up or tampering), or the issuer directive is wrong",
-            log_safe(&err.to_string()),
-            provider.cfg.settings.issuer
+            "{}; the answer did not come from issuer {} as configured (mix-up or tampering), or the {} directive is wrong",
+            error_text(provider, &err.to_string()),
+            provider.cfg.settings.issuer,
+            provider_name("issuer")
         ),
         PageText {
             title: "Réponse de connexion invalide",
@@ -430,32 +455,53 @@ pub fn login_failed(provider: &Provider, client_addr: &str, err: &OidcError, ret
             503,
             LogLevel::Error,
             format!(
-                "check that this server reaches {} and http_timeout",
-                settings.issuer
+                "check that this server reaches {} and {}",
+                settings.issuer,
+                provider_name("http_timeout")
             ),
         ),
         OidcError::TokenRefused(_) => (
             502,
             LogLevel::Error,
-            "check client_id, client_secret_file and that redirect_uri is registered byte for byte; codes are single-use and short-lived".to_owned(),
+            format!(
+                "check {}, {} and that {} is registered byte for byte; codes are single-use and short-lived",
+                provider_name("client_id"),
+                provider_name("client_secret_file"),
+                provider_name("redirect_uri")
+            ),
         ),
         OidcError::InvalidToken(_) => (
             502,
             LogLevel::Error,
-            "check id_token_alg matches the algorithm registered for this client, the issuer, and this server's clock (NTP)".to_owned(),
+            format!(
+                "check {} matches the algorithm registered for this client, the {}, and this server's clock (NTP)",
+                provider_name("id_token_alg"),
+                provider_name("issuer")
+            ),
         ),
         OidcError::InsufficientAcr { .. } => (
             403,
             LogLevel::Warn,
-            "the user authenticated below required_acr".to_owned(),
+            format!(
+                "the user authenticated below {}",
+                provider_name("required_acr")
+            ),
         ),
         OidcError::ProviderError { .. } | OidcError::BadCallback(_) | OidcError::Protocol(_) => (
             502,
             LogLevel::Error,
-            "check issuer, discovery_url and userinfo mode against the provider's documentation".to_owned(),
+            format!(
+                "check {}, {} and {} mode against the provider's documentation",
+                provider_name("issuer"),
+                provider_name("discovery_url"),
+                provider_name("userinfo")
+            ),
         ),
     };
-    let what = format!("login failed: {}; {hint}", log_safe(&err.to_string()));
+    let what = format!(
+        "login failed: {}; {hint}",
+        error_text(provider, &err.to_string())
+    );
     let text = match err {
         OidcError::Unavailable(_) => PageText {
             title: "Fournisseur d'identité indisponible",
@@ -500,7 +546,146 @@ pub(crate) fn internal_error(context: &str) -> Page {
 
 #[cfg(test)]
 mod tests {
-    use super::log_safe;
+    use super::*;
+    use crate::api::Syntax;
+    use std::sync::Arc;
+
+    /// A core with one provider, its log lines meant for `syntax`'s server.
+    fn core_for(syntax: Syntax) -> (super::super::Sesame, std::path::PathBuf) {
+        let dir = std::env::temp_dir().join(format!(
+            "sesame-failures-{}-{}",
+            std::process::id(),
+            hex::encode(crate::session::random_bytes::<4>())
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("secret"), "a failures test secret of 32+ bytes!").unwrap();
+        std::fs::write(dir.join("client_secret"), "client-secret").unwrap();
+        let path = |name: &str| dir.join(name).to_string_lossy().into_owned();
+        let mut b = crate::ConfigBuilder::new();
+        b.set_syntax(syntax);
+        b.set_global("redis", "redis://127.0.0.1:1/0").unwrap();
+        b.set_global("secret_file", &path("secret")).unwrap();
+        b.add_provider("op").unwrap();
+        for (k, v) in [
+            ("issuer", "https://op.example"),
+            ("client_id", "client"),
+            ("client_secret_file", &path("client_secret")),
+            ("redirect_uri", "https://app.example/sesame/callback"),
+            ("id_token_alg", "ES256"),
+        ] {
+            b.set_provider("op", k, v).unwrap();
+        }
+        (b.build().unwrap(), dir)
+    }
+
+    /// The log lines `fail` writes through the provider of a core built for `syntax`.
+    fn lines_for(syntax: Syntax, fail: impl Fn(&Provider)) -> String {
+        let _guard = crate::log::TEST_SINK_LOCK.lock();
+        let lines: Arc<parking_lot::Mutex<Vec<String>>> = Arc::default();
+        let sink_lines = Arc::clone(&lines);
+        crate::log::set_sink(Box::new(move |_, msg| {
+            sink_lines.lock().push(msg.to_owned())
+        }));
+        let (core, dir) = core_for(syntax);
+        fail(&core.inner.providers[0]);
+        crate::log::reset_sink();
+        let _ = std::fs::remove_dir_all(dir);
+        let text = lines.lock().join("\n");
+        text
+    }
+
+    /// Each line kind names its directives in both spellings, never in the other server's.
+    fn assert_spelled(fail: impl Fn(&Provider), nginx: &[&str], apache: &[&str]) {
+        let (on_nginx, on_apache) = (
+            lines_for(Syntax::Nginx, &fail),
+            lines_for(Syntax::Apache, &fail),
+        );
+        for name in nginx {
+            assert!(on_nginx.contains(name), "nginx: {name} in {on_nginx}");
+            assert!(!on_apache.contains(name), "apache: {name} in {on_apache}");
+        }
+        for name in apache {
+            assert!(on_apache.contains(name), "apache: {name} in {on_apache}");
+        }
+        assert!(
+            !on_apache.contains('\u{1}') && !on_apache.contains("\\u{1}"),
+            "{on_apache}"
+        );
+    }
+
+    #[test]
+    fn store_down_names_the_redis_directives_as_the_server_writes_them() {
+        let unconfigured = crate::session::RedisStore::unconfigured();
+        let err = crate::session::Store::get(&unconfigured, "k").unwrap_err();
+        assert_spelled(
+            |p| drop(store_down(p, "1.2.3.4", &err)),
+            &[
+                "sesame_redis is not configured",
+                "at the sesame_redis URL, and sesame_redis_timeout",
+            ],
+            &[
+                "SesameRedis is not configured",
+                "at the SesameRedis URL, and SesameRedisTimeout",
+            ],
+        );
+    }
+
+    #[test]
+    fn a_401_names_the_unauth_action_directive_as_the_server_writes_it() {
+        assert_spelled(
+            |p| {
+                drop(unauthenticated(
+                    p,
+                    "1.2.3.4",
+                    "POST",
+                    Unauthenticated::LoginRequired,
+                    None,
+                    true,
+                ))
+            },
+            &["see sesame_unauth_action)"],
+            &["see SesameUnauthAction)"],
+        );
+    }
+
+    #[test]
+    fn provider_busy_names_the_concurrency_directive_as_the_server_writes_it() {
+        assert_spelled(
+            |p| drop(provider_busy(p, "1.2.3.4", 8)),
+            &["(sesame_provider_concurrency)"],
+            &["(SesameProviderConcurrency)"],
+        );
+    }
+
+    #[test]
+    fn refusals_name_the_location_rule_as_the_server_writes_it() {
+        assert_spelled(
+            |p| drop(claim_refused(p, "1.2.3.4", "u", "claim siret missing")),
+            &["(sesame_require of this location)"],
+            &["(SesameRequireClaim of this location)"],
+        );
+        assert_spelled(
+            |p| drop(level_refused(p, "1.2.3.4", "acr eidas1", "/")),
+            &["(sesame_acr of this location)"],
+            &["(SesameAcr of this location)"],
+        );
+    }
+
+    #[test]
+    fn login_failures_name_variables_and_provider_keys_as_the_server_writes_them() {
+        let err = OidcError::InvalidToken(format!(
+            "id_token: acr \"x\" refused, it would reach the backend in {} / X-Sesame-Acr",
+            crate::config::registry::variable_name("acr")
+        ));
+        assert_spelled(
+            |p| drop(login_failed(p, "1.2.3.4", &err, "/")),
+            &[
+                "in $sesame_acr / X-Sesame-Acr",
+                "check id_token_alg matches",
+            ],
+            &["in SESAME_ACR / X-Sesame-Acr", "check IdTokenAlg matches"],
+        );
+    }
 
     #[test]
     fn logged_request_values_lose_bidi_overrides_and_zero_width_characters() {

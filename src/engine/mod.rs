@@ -29,6 +29,8 @@ pub(crate) struct EngineConfig {
     pub keys: Keys,
     /// `sesame_provider_concurrency`: provider exchanges in flight per process.
     pub provider_concurrency: usize,
+    /// The server whose spelling the log lines use for directive names.
+    pub syntax: Syntax,
 }
 
 /// One configured provider at run time.
@@ -44,6 +46,8 @@ pub(crate) struct Provider {
     pub binding: SessionBinding,
     /// Failure lines per client address (a flood of forged callbacks must not fill the log).
     pub log_limiter: crate::log::Limiter,
+    /// The server whose spelling this provider's log lines use for directive names.
+    pub syntax: Syntax,
 }
 
 impl Provider {
@@ -203,6 +207,7 @@ impl Sesame {
                     cookies: CookieNames::new(secure),
                     binding: SessionBinding::new(&cfg.settings.issuer, &cfg.settings.client_id),
                     log_limiter: crate::log::Limiter::default(),
+                    syntax: config.syntax,
                     cfg,
                     client,
                 }

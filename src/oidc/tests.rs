@@ -654,6 +654,19 @@ fn token_endpoint_401_maps_to_token_refused_without_secrets() {
         m.contains("invalid_client") && m.contains("invalid secret provided"),
         "{m}"
     );
+    // The hint names the provider keys as the running server writes them.
+    use crate::config::registry::render;
+    let on = |syntax| render(m, syntax);
+    assert!(
+        on(crate::api::Syntax::Apache)
+            .contains("check ClientID, ClientSecretFile and TokenAuth for this provider"),
+        "{m:?}"
+    );
+    assert!(
+        on(crate::api::Syntax::Nginx)
+            .contains("check client_id, client_secret_file and token_auth for this provider"),
+        "{m:?}"
+    );
     assert!(
         !m.contains('\n') && !m.contains('\u{1b}'),
         "control characters must be escaped: {m:?}"

@@ -104,14 +104,21 @@ pub(crate) fn exchange(
 fn refused(resp: &crate::http::HttpResponse) -> OidcError {
     match oauth_error(resp) {
         Some((error, description)) => {
+            // Directives through the registry's markers: the log line names them as the
+            // running server writes them (`ClientID` on Apache).
+            use crate::config::registry::provider_name as key;
             let hint = match error.as_str() {
-                "invalid_client" => {
-                    " — check client_id, client_secret_file and token_auth for this provider"
-                }
-                "invalid_grant" => {
-                    " — the code expired (FranceConnect codes live 30 s), was already used, or redirect_uri differs from the authorize request"
-                }
-                _ => "",
+                "invalid_client" => format!(
+                    " — check {}, {} and {} for this provider",
+                    key("client_id"),
+                    key("client_secret_file"),
+                    key("token_auth")
+                ),
+                "invalid_grant" => format!(
+                    " — the code expired (FranceConnect codes live 30 s), was already used, or {} differs from the authorize request",
+                    key("redirect_uri")
+                ),
+                _ => String::new(),
             };
             let description = description.map(|d| format!(": {d}")).unwrap_or_default();
             OidcError::TokenRefused(format!("HTTP {} {error}{description}{hint}", resp.status))

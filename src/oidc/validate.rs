@@ -123,8 +123,9 @@ pub(crate) fn check_id_token(
     if let Some(a) = acr_claim {
         if !is_acr_token(a) {
             return Err(OidcError::InvalidToken(format!(
-                "{what}: acr {:?} is not a token of printable ASCII (at most 256 characters, no space or control character): refused, it would reach the backend in $sesame_acr / X-Sesame-Acr",
-                sanitize(a, 100)
+                "{what}: acr {:?} is not a token of printable ASCII (at most 256 characters, no space or control character): refused, it would reach the backend in {} / X-Sesame-Acr",
+                sanitize(a, 100),
+                crate::config::registry::variable_name("acr")
             )));
         }
     }

@@ -315,9 +315,12 @@ impl RedisStore {
     }
 
     fn backend(&self) -> Result<&Backend, StoreError> {
-        self.backend
-            .as_ref()
-            .ok_or_else(|| StoreError("sesame_redis is not configured".into()))
+        self.backend.as_ref().ok_or_else(|| {
+            StoreError(format!(
+                "{} is not configured",
+                crate::config::registry::http_name("redis")
+            ))
+        })
     }
 
     /// Runs `op` on a pooled connection; a pooled connection found dead (Redis restarted) or

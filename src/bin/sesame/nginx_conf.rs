@@ -385,7 +385,7 @@ fn collect_nested(
                     origin = Some(inner.at.clone());
                 }
             }
-            Parser::LocationOption => {
+            Parser::LocationOption(_) => {
                 let args: Vec<&str> = inner.args.iter().map(String::as_str).collect();
                 add_location_option(&mut options, directive, &args).map_err(|e| {
                     err(

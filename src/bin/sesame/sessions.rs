@@ -12,6 +12,12 @@ use super::args::Args;
 use super::nginx_conf;
 use super::time::utc;
 
+/// A session store error as this command prints it: directives in nginx's spelling (it reads
+/// nginx.conf).
+fn store_message(e: sesame::session::StoreError) -> String {
+    sesame::config::registry::render(&e.0, sesame::Syntax::Nginx)
+}
+
 pub const HELP: &str = "\
 Usage:
   sesame sessions list [CONFIG] [FILTERS] [--json]
@@ -110,7 +116,7 @@ fn scan(admin: &SessionAdmin) -> Result<Vec<StoredSession>, String> {
                 }
             }
         })
-        .map_err(|e| e.0)?;
+        .map_err(store_message)?;
     if listing.skipped > 0 {
         eprintln!(
             "sesame: {} record(s) skipped (expired meanwhile, or not readable with this secret)",
@@ -264,7 +270,7 @@ pub fn kill(rest: &[&str]) -> Result<ExitCode, String> {
         return Ok(ExitCode::from(1));
     }
     for s in &matching {
-        admin.kill(s).map_err(|e| e.0)?;
+        admin.kill(s).map_err(store_message)?;
         println!(
             "killed {} ({} sub={} email={})",
             &s.digest[..s.digest.len().min(12)],

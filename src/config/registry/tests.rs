@@ -80,7 +80,7 @@ fn apache_command_table_is_the_registry() {
         .filter(|d| d.scope != Scope::Provider)
         .filter_map(|d| {
             let name = d.apache?;
-            let key = matches!(d.parser, Parser::Global | Parser::LocationOption)
+            let key = matches!(d.parser, Parser::Global | Parser::LocationOption(_))
                 .then(|| d.key.to_owned());
             Some((name.to_owned(), key))
         })
