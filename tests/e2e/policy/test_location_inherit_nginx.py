@@ -2,13 +2,15 @@
 does not cover (it proves inherited sesame_require and sesame_acr, and another provider
 starting clean): a nested sesame_acr replaces the enclosing one, and an option with no
 `sesame NAME;` in its location or around it fails `nginx -t`. The same cases on Apache:
-test_apache_location_inherit.py."""
+test_location_inherit_apache.py."""
 
 import pytest
 
 from e2e_rig.checks import php_server
 from e2e_rig.proconnect import (  # noqa: F401 (fixtures)
     _pc_emulator_back_to_normal, make_pc_site, pc_emulator, start_pc_site)
+
+pytestmark = pytest.mark.only("nginx", reason="nginx's nested locations and `nginx -t`; Apache's sections: test_location_inherit_apache.py")
 
 PHP = """\
             include sesame_fastcgi_params;
@@ -33,19 +35,19 @@ LOCATIONS = """\
 
 
 @pytest.fixture(scope="module")
-def nginx_site(make_site, pc_emulator):
+def site(make_site, pc_emulator):
     return make_pc_site(make_site, pc_emulator, locations=LOCATIONS)
 
 
 @pytest.fixture(scope="module")
-def nginx(nginx_site, pc_emulator, start_nginx):
-    return start_pc_site(nginx_site, pc_emulator, start_nginx)
+def server(site, pc_emulator, start_server):
+    return start_pc_site(site, pc_emulator, start_server)
 
 
-def test_nested_location_writing_acr_replaces_the_enclosing_one(browser, nginx):
-    first = php_server(browser.login(nginx.url("/agents/"), identity="test@fia1.fr").final)
+def test_nested_location_writing_acr_replaces_the_enclosing_one(browser, server):
+    first = php_server(browser.login(server.url("/agents/"), identity="test@fia1.fr").final)
     assert first["SESAME_ACR"] == "eidas1"
-    resp = browser.get(nginx.url("/nest-mfa/any/"))
+    resp = browser.get(server.url("/nest-mfa/any/"))
     assert resp.status_code == 200, "sesame_acr eidas1 eidas1-mfa replaces mfa: no step-up"
     assert php_server(resp)["SESAME_USER"] == first["SESAME_USER"]
 
