@@ -18,9 +18,11 @@ use std::borrow::Cow;
 use std::ffi::{c_char, c_int, c_void, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use crate::api::{Job, Location, LocationMode, LocationSpec, LogLevel, Outcome, Request, Step};
 use crate::config::ConfigBuilder;
+use crate::directives::{LocationMode, LocationSpec};
 use crate::engine::{internal_error, Sesame};
+use crate::engine::{Job, Location, Outcome, Request, Step};
+use crate::log::LogLevel;
 
 /// A borrowed string: `len` bytes at `ptr` (not NUL-terminated). The empty string is
 /// `{NULL, 0}`: accepted on every input, and what every function returns for "" (never a
@@ -111,9 +113,9 @@ impl From<&str> for SesameError {
     }
 }
 
-impl From<crate::api::ConfigError> for SesameError {
-    fn from(e: crate::api::ConfigError) -> Self {
-        use crate::api::{Subject, Syntax};
+impl From<crate::directives::ConfigError> for SesameError {
+    fn from(e: crate::directives::ConfigError) -> Self {
+        use crate::directives::{Subject, Syntax};
         let (subject, provider, key) = match &e.subject {
             Subject::Whole => (SESAME_SUBJECT_WHOLE, "", None),
             Subject::Global { key } => (SESAME_SUBJECT_GLOBAL, "", Some(key)),
@@ -142,6 +144,8 @@ pub const SESAME_SUBJECT_PROVIDER: c_int = 2;
 pub const SESAME_SUBJECT_LOCATION: c_int = 3;
 
 /// `sesame_error_render`: the directive names as nginx writes them (`sesame_secret_file`).
+// Only C callers pass it: the core reads every value but `SESAME_SYNTAX_APACHE` as this one.
+#[allow(dead_code)]
 pub const SESAME_SYNTAX_NGINX: c_int = 0;
 /// `sesame_error_render`: the directive names as Apache writes them (`SesameSecretFile`).
 pub const SESAME_SYNTAX_APACHE: c_int = 1;
@@ -157,7 +161,7 @@ pub struct SesameOutcome {
     headers: Vec<(String, String)>,
     /// SESAME_ALLOW: the identity (shared with the session cache, nothing copied) and the
     /// views of it built on first use only; see `ffi/identity.rs`.
-    identity: Option<crate::api::Identity>,
+    identity: Option<crate::identity::Identity>,
     views: identity::Views,
 }
 
@@ -551,7 +555,7 @@ pub unsafe extern "C" fn sesame_provider_key(name: *const c_char, name_len: usiz
                 "directive name",
             )?
         };
-        Ok(crate::config::registry::provider_keys()
+        Ok(crate::directives::registry::provider_keys()
             .find(|d| d.apache.is_some_and(|a| a.eq_ignore_ascii_case(name)))
             .map_or(EMPTY, |d| out_str(d.key)))
     })
@@ -1219,6 +1223,7 @@ pub extern "C" fn sesame_version() -> SesameStr {
 }
 
 mod identity;
+#[cfg(test)]
 pub use identity::*;
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ mod provider_keys;
 /// directives, each with the handler of its parser: `global_command` for the core's http keys,
 /// `option_command` for location options.
 mod commands_are_the_registry {
-    use sesame::config::registry::{Parser, Scope, DIRECTIVES};
+    use sesame::registry::{Parser, Scope, DIRECTIVES};
     use std::collections::BTreeSet;
 
     fn commands_source() -> String {

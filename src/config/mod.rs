@@ -4,23 +4,21 @@
 //! (so `nginx -t` points at the right line), cross-checks and file reads happen in `build`.
 //! `build` opens no socket and starts no thread: the server forks its workers afterwards.
 
-mod duration;
 mod presets;
 mod provider;
-pub mod registry;
 
 use std::time::Duration;
 
-pub use duration::parse_duration;
-pub use presets::{Preset, FC_DEFAULT_SCOPE};
+#[cfg(test)]
+pub use presets::FC_DEFAULT_SCOPE;
 pub use provider::ProviderConfig;
 
-use crate::api::ConfigError;
-use crate::engine::{EngineConfig, Sesame};
+use crate::directives::parse_duration;
+use crate::directives::registry::{self, http_name as named, written, Scope};
+use crate::directives::ConfigError;
 use crate::oidc::OidcClient;
 use crate::session::{Keys, RedisStore, RedisTarget, RedisTls, SessionSettings};
 use provider::ProviderDraft;
-use registry::{http_name as named, written, Scope};
 
 /// Collects raw directive values from an adapter, then validates them all in `build`.
 /// Keys are the nginx directive names without the `sesame_` prefix (`redis`, `secret_file`,
@@ -39,6 +37,16 @@ pub struct ConfigBuilder {
     provider_concurrency: Option<usize>,
     /// In declaration order, so errors and endpoint matching are predictable.
     providers: Vec<(String, ProviderDraft)>,
+}
+
+/// What `config` hands over once everything is validated: plain data the engine builds
+/// itself from (`Sesame::new`).
+pub(crate) struct EngineConfig {
+    pub providers: Vec<(ProviderConfig, OidcClient)>,
+    pub session: SessionSettings,
+    pub keys: Keys,
+    /// `sesame_provider_concurrency`: provider exchanges in flight per process.
+    pub provider_concurrency: usize,
 }
 
 /// Default of `sesame_provider_concurrency`: provider exchanges in flight per process. Below
@@ -252,11 +260,6 @@ impl ConfigBuilder {
             .map_err(|m| ConfigError::provider(name, Some(key), m))
     }
 
-    pub fn build(self) -> Result<Sesame, ConfigError> {
-        let (config, store) = self.validate_with_store()?;
-        Ok(Sesame::new(config, Box::new(store)))
-    }
-
     /// For the operator CLI: the same validation as `build`, and what it needs to read and
     /// delete sessions — the store (nothing opened yet), the derived keys, the settings.
     pub fn build_admin(self) -> Result<(RedisStore, Keys, SessionSettings), ConfigError> {
@@ -264,7 +267,9 @@ impl ConfigBuilder {
         Ok((store, config.keys, config.session))
     }
 
-    fn validate_with_store(mut self) -> Result<(EngineConfig, RedisStore), ConfigError> {
+    /// Everything `build` checks, and the store it opens nothing of yet (the engine builds
+    /// the core from both: `ConfigBuilder::build` in `engine`).
+    pub(crate) fn validate_with_store(mut self) -> Result<(EngineConfig, RedisStore), ConfigError> {
         let tls = self.redis_tls()?;
         let (config, redis_url) = self.validate()?;
         let store = match redis_url {

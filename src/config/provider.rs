@@ -3,10 +3,10 @@
 
 use std::time::Duration;
 
-use super::duration::parse_duration;
 use super::presets::{Preset, PRESET_NAMES};
 use super::read_text_file;
-use super::registry::{self, provider_name as named, written, Scope};
+use crate::directives::parse_duration;
+use crate::directives::registry::{self, provider_name as named, written, Scope};
 use crate::oidc::{OidcSettings, SigningAlg, TokenAuth, UserinfoMode};
 
 /// A provider block as written; every field is `None` until its directive is seen.
@@ -39,6 +39,9 @@ pub struct ProviderDraft {
 /// A validated provider, ready for `OidcClient::new` and the engine.
 #[derive(Debug, Clone)]
 pub struct ProviderConfig {
+    /// The preset the block named (`generic` without one); the federation rules read
+    /// `settings.federation`, which the preset chose.
+    #[allow(dead_code)]
     pub preset: Preset,
     pub settings: OidcSettings,
     /// Local path the browser lands on after logout.
@@ -111,7 +114,7 @@ fn parse_time(key: &str, value: &str) -> Result<Duration, String> {
 }
 
 fn is_local_path(path: &str) -> bool {
-    crate::engine::is_safe_local_path(path)
+    crate::directives::local_path::is_safe_local_path(path)
 }
 
 impl ProviderDraft {

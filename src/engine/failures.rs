@@ -2,9 +2,11 @@
 //! operator, tied together by one reference id. Provider-supplied text only reaches the log,
 //! sanitised; pages carry fixed wording.
 
-use crate::api::{LogLevel, Outcome, Page};
+use crate::engine::Outcome;
+use crate::log::LogLevel;
 use crate::log::{emit, Verdict, LINES_PER_CLIENT};
 use crate::oidc::OidcError;
+use crate::pages::Page;
 use crate::pages::{new_reference, render, PageText};
 use crate::session::StoreError;
 

@@ -12,9 +12,9 @@ use std::sync::OnceLock;
 
 use super::{guarded, in_lossy, out_str, with_outcome, SesameOutcome, SesameStr, EMPTY};
 use super::{SesameHandle, SESAME_ALLOW};
-use crate::api::{Identity, UNIFORM_CLAIMS};
 use crate::backend_names;
 use crate::claims::encode_header_value;
+use crate::identity::{Identity, UNIFORM_CLAIMS};
 
 /// Called once per (name, value) pair by the `sesame_outcome_each_*` functions; both strings
 /// are valid for the duration of the call only (copy them).

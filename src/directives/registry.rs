@@ -7,6 +7,15 @@
 //! `sesame_cmds` / `provider_keys[]` and the `sesame config check` reader are checked against
 //! this table by tests, so a directive added here and forgotten in an adapter fails a test.
 
+/// A server's directive syntax: how [`render`] spells the directives a message names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Syntax {
+    /// `sesame_secret_file PATH;`, `sesame_provider "fc": client_id`.
+    Nginx,
+    /// `SesameSecretFile PATH`, `<SesameProvider fc>: ClientID`.
+    Apache,
+}
+
 /// Where a directive is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {
@@ -592,7 +601,7 @@ pub fn location_name(key: &str) -> String {
 }
 
 /// The template with every marker replaced by the directive in `syntax`.
-pub fn render(template: &str, syntax: crate::api::Syntax) -> String {
+pub fn render(template: &str, syntax: Syntax) -> String {
     let mut out = String::with_capacity(template.len());
     let mut rest = template;
     while let Some(start) = rest.find(OPEN) {
@@ -609,8 +618,7 @@ pub fn render(template: &str, syntax: crate::api::Syntax) -> String {
     out
 }
 
-fn render_marker(marker: &str, syntax: crate::api::Syntax) -> String {
-    use crate::api::Syntax;
+fn render_marker(marker: &str, syntax: Syntax) -> String {
     let mut chars = marker.chars();
     let scope = match chars.next() {
         Some('h') => Scope::Http,
