@@ -383,11 +383,7 @@ fn expand(tree: &str) -> Vec<(Vec<String>, Option<String>)> {
     out
 }
 
-fn expand_from(
-    words: &[&str],
-    prefix: &[String],
-    out: &mut Vec<(Vec<String>, Option<String>)>,
-) {
+fn expand_from(words: &[&str], prefix: &[String], out: &mut Vec<(Vec<String>, Option<String>)>) {
     let mut path = prefix.to_vec();
     let mut i = 0;
     while i < words.len() {

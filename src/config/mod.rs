@@ -14,7 +14,7 @@ pub use presets::FC_DEFAULT_SCOPE;
 pub use provider::ProviderConfig;
 
 use crate::directives::parse_duration;
-use crate::directives::registry::{self, http_name as named, written, Scope};
+use crate::directives::registry::{self, http_name as named, written, GlobalKey, Parser, Scope};
 use crate::directives::ConfigError;
 use crate::oidc::OidcClient;
 use crate::session::{Keys, RedisStore, RedisTarget, RedisTls, SessionSettings};
@@ -97,6 +97,18 @@ fn global_duration(key: &str, value: &str) -> Result<Duration, ConfigError> {
     })
 }
 
+/// `session_idle_timeout`, `session_lifetime`: a duration of at least a second.
+fn session_duration(key: &str, value: &str) -> Result<Duration, ConfigError> {
+    let d = global_duration(key, value)?;
+    if d < Duration::from_secs(1) {
+        return Err(ConfigError::global(
+            key,
+            format!("{} must be at least 1s (write e.g. 30m or 12h)", named(key)),
+        ));
+    }
+    Ok(d)
+}
+
 fn set_once<T>(slot: &mut Option<T>, key: &str, value: T) -> Result<(), ConfigError> {
     if slot.is_some() {
         return Err(ConfigError::global(
@@ -115,15 +127,38 @@ impl ConfigBuilder {
 
     pub fn set_global(&mut self, key: &str, value: &str) -> Result<(), ConfigError> {
         let value = value.trim();
-        let known = registry::global_keys().any(|d| d.key == key);
-        if value.is_empty() && known {
+        let Some(Parser::Global(global)) = registry::lookup(Scope::Http, key).map(|d| d.parser)
+        else {
+            return Err(ConfigError::global(
+                key,
+                format!(
+                    "unknown directive \"{}\" (expected one of: {})",
+                    named(key),
+                    registry::global_keys()
+                        .map(|d| named(d.key))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
+        };
+        if value.is_empty() {
             return Err(ConfigError::global(
                 key,
                 format!("{} needs a value", named(key)),
             ));
         }
-        match key {
-            "redis" => {
+        self.parse_global(global, key, value)
+    }
+
+    /// One http-level directive's value (not empty), by its registry entry.
+    fn parse_global(
+        &mut self,
+        global: GlobalKey,
+        key: &str,
+        value: &str,
+    ) -> Result<(), ConfigError> {
+        match global {
+            GlobalKey::Redis => {
                 let schemes = [
                     "redis://",
                     "rediss://",
@@ -157,11 +192,11 @@ impl ConfigBuilder {
                 })?;
                 set_once(&mut self.redis, key, value.to_owned())
             }
-            "redis_ca_file" => set_once(&mut self.redis_ca_file, key, value.to_owned()),
-            "redis_cert_file" => set_once(&mut self.redis_cert_file, key, value.to_owned()),
-            "redis_key_file" => set_once(&mut self.redis_key_file, key, value.to_owned()),
-            "secret_file" => set_once(&mut self.secret_file, key, value.to_owned()),
-            "redis_timeout" => {
+            GlobalKey::RedisCaFile => set_once(&mut self.redis_ca_file, key, value.to_owned()),
+            GlobalKey::RedisCertFile => set_once(&mut self.redis_cert_file, key, value.to_owned()),
+            GlobalKey::RedisKeyFile => set_once(&mut self.redis_key_file, key, value.to_owned()),
+            GlobalKey::SecretFile => set_once(&mut self.secret_file, key, value.to_owned()),
+            GlobalKey::RedisTimeout => {
                 let d = global_duration(key, value)?;
                 if d.is_zero() {
                     return Err(ConfigError::global(
@@ -171,7 +206,7 @@ impl ConfigBuilder {
                 }
                 set_once(&mut self.redis_timeout, key, d)
             }
-            "provider_concurrency" => {
+            GlobalKey::ProviderConcurrency => {
                 let n = value
                     .parse::<usize>()
                     .ok()
@@ -184,36 +219,18 @@ impl ConfigBuilder {
                     })?;
                 set_once(&mut self.provider_concurrency, key, n)
             }
-            "session_cache" => {
+            GlobalKey::SessionCache => {
                 let d = global_duration(key, value)?;
                 set_once(&mut self.session_cache, key, d)
             }
-            "session_idle_timeout" | "session_lifetime" => {
-                let d = global_duration(key, value)?;
-                if d < Duration::from_secs(1) {
-                    return Err(ConfigError::global(
-                        key,
-                        format!("{} must be at least 1s (write e.g. 30m or 12h)", named(key)),
-                    ));
-                }
-                let slot = if key == "session_lifetime" {
-                    &mut self.session_lifetime
-                } else {
-                    &mut self.session_idle_timeout
-                };
-                set_once(slot, key, d)
+            GlobalKey::SessionIdleTimeout => {
+                let d = session_duration(key, value)?;
+                set_once(&mut self.session_idle_timeout, key, d)
             }
-            _ => Err(ConfigError::global(
-                key,
-                format!(
-                    "unknown directive \"{}\" (expected one of: {})",
-                    named(key),
-                    registry::global_keys()
-                        .map(|d| named(d.key))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            )),
+            GlobalKey::SessionLifetime => {
+                let d = session_duration(key, value)?;
+                set_once(&mut self.session_lifetime, key, d)
+            }
         }
     }
 

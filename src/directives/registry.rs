@@ -1,11 +1,14 @@
 //! The directive registry: every directive an operator can write, on either server, once.
 //!
 //! Each entry says how nginx and Apache spell it, where it goes, how many arguments it takes,
-//! whether it may repeat and how a nested location inherits it. The core's parsers
-//! (`ConfigBuilder::set_global`, `ProviderDraft::set`, `LocationRules::parse`,
-//! `LocationSpec::inherit`) look keys up here; the nginx command tables, the Apache
-//! `sesame_cmds` / `provider_keys[]` and the `sesame config check` reader are checked against
-//! this table by tests, so a directive added here and forgotten in an adapter fails a test.
+//! whether it may repeat, how a nested location inherits it and which parser takes it. The
+//! core's parsers dispatch through it: `ConfigBuilder::set_global` and `ProviderDraft::set` on
+//! the entry's [`GlobalKey`] / [`ProviderKey`], which their parsers match exhaustively, so that
+//! adding a directive is its entry here and its parser (the compiler points at a missing one);
+//! `LocationRules::parse` and `LocationSpec::inherit` read location options here. The nginx
+//! command tables, the Apache `sesame_cmds` / `provider_keys[]` and the `sesame config check`
+//! reader are checked against this table by tests, so a directive added here and forgotten in
+//! an adapter fails a test.
 
 /// A server's directive syntax: how [`render`] spells the directives a message names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,13 +85,15 @@ pub struct Directive {
     pub doc: &'static str,
 }
 
-/// Which parser takes a directive's value.
+/// Which parser takes a directive's value. The core's parsers dispatch on it: `Global` and
+/// `ProviderKey` name the directive, and their parsers match those names exhaustively, so a
+/// directive added here does not compile until its parser exists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Parser {
-    /// `ConfigBuilder::set_global`.
-    Global,
+    /// `ConfigBuilder::set_global` (`ConfigBuilder::parse_global`).
+    Global(GlobalKey),
     /// `ConfigBuilder::set_provider` (`ProviderDraft::set`).
-    ProviderKey,
+    ProviderKey(ProviderKey),
     /// `LocationSpec::options`, checked by `LocationRules::parse` in `Sesame::location`.
     LocationOption,
     /// Chooses the `LocationSpec` mode and provider (`sesame`, `sesame_logout`).
@@ -98,7 +103,62 @@ pub enum Parser {
     Adapter,
 }
 
+/// The http-level directives the core parses (`ConfigBuilder::parse_global`), one per entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GlobalKey {
+    Redis,
+    SecretFile,
+    RedisTimeout,
+    SessionCache,
+    SessionIdleTimeout,
+    SessionLifetime,
+    RedisCaFile,
+    RedisCertFile,
+    RedisKeyFile,
+    ProviderConcurrency,
+}
+
+/// The keys of a provider block (`ProviderDraft::parse`), one per entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProviderKey {
+    Preset,
+    Issuer,
+    DiscoveryUrl,
+    ClientId,
+    ClientSecretFile,
+    RedirectUri,
+    PostLogoutRedirectUri,
+    LogoutRedirect,
+    Scope,
+    AcrValues,
+    RequiredAcr,
+    IdTokenAlg,
+    Userinfo,
+    TokenAuth,
+    Pkce,
+    CaFile,
+    RemoteUserClaim,
+    HttpTimeout,
+    MetadataTtl,
+    Leeway,
+    ErrorPages,
+}
+
 const fn http(
+    key: &'static str,
+    global: GlobalKey,
+    nginx: &'static str,
+    apache: &'static str,
+    doc: &'static str,
+) -> Directive {
+    Directive {
+        parser: Parser::Global(global),
+        ..adapter_http(key, nginx, apache, doc)
+    }
+}
+
+/// An http-level directive the adapter handles itself.
+const fn adapter_http(
     key: &'static str,
     nginx: &'static str,
     apache: &'static str,
@@ -112,13 +172,14 @@ const fn http(
         arity: Arity::One,
         repeatable: false,
         inherit: Inherit::None,
-        parser: Parser::Global,
+        parser: Parser::Adapter,
         doc,
     }
 }
 
 const fn provider(
     key: &'static str,
+    parsed_as: ProviderKey,
     apache: &'static str,
     arity: Arity,
     doc: &'static str,
@@ -131,7 +192,7 @@ const fn provider(
         arity,
         repeatable: false,
         inherit: Inherit::None,
-        parser: Parser::ProviderKey,
+        parser: Parser::ProviderKey(parsed_as),
         doc,
     }
 }
@@ -162,36 +223,42 @@ pub const DIRECTIVES: &[Directive] = &[
     // http level: values go to `ConfigBuilder::set_global`.
     http(
         "redis",
+        GlobalKey::Redis,
         "sesame_redis",
         "SesameRedis",
         "redis:// URL where sessions live",
     ),
     http(
         "secret_file",
+        GlobalKey::SecretFile,
         "sesame_secret_file",
         "SesameSecretFile",
         "file of at least 32 random bytes (keys, Redis namespace)",
     ),
     http(
         "redis_timeout",
+        GlobalKey::RedisTimeout,
         "sesame_redis_timeout",
         "SesameRedisTimeout",
         "Redis connect and command timeout (default 1s)",
     ),
     http(
         "session_cache",
+        GlobalKey::SessionCache,
         "sesame_session_cache",
         "SesameSessionCache",
         "how long a process reuses a session read from Redis (default 5s)",
     ),
     http(
         "session_idle_timeout",
+        GlobalKey::SessionIdleTimeout,
         "sesame_session_idle_timeout",
         "SesameSessionIdleTimeout",
         "idle session lifetime (default 30m)",
     ),
     http(
         "session_lifetime",
+        GlobalKey::SessionLifetime,
         "sesame_session_lifetime",
         "SesameSessionLifetime",
         "absolute session lifetime (default 12h)",
@@ -201,6 +268,7 @@ pub const DIRECTIVES: &[Directive] = &[
         apache: None,
         ..http(
             "redis_ca_file",
+            GlobalKey::RedisCaFile,
             "sesame_redis_ca_file",
             "",
             "CA certificates for rediss://",
@@ -210,6 +278,7 @@ pub const DIRECTIVES: &[Directive] = &[
         apache: None,
         ..http(
             "redis_cert_file",
+            GlobalKey::RedisCertFile,
             "sesame_redis_cert_file",
             "",
             "client certificate for rediss://",
@@ -219,6 +288,7 @@ pub const DIRECTIVES: &[Directive] = &[
         apache: None,
         ..http(
             "redis_key_file",
+            GlobalKey::RedisKeyFile,
             "sesame_redis_key_file",
             "",
             "private key of the client certificate",
@@ -226,6 +296,7 @@ pub const DIRECTIVES: &[Directive] = &[
     },
     http(
         "provider_concurrency",
+        GlobalKey::ProviderConcurrency,
         "sesame_provider_concurrency",
         "SesameProviderConcurrency",
         "provider exchanges in flight per process; beyond, 503 at once (default 8)",
@@ -233,8 +304,7 @@ pub const DIRECTIVES: &[Directive] = &[
     // http level, one server only: the adapter handles them itself.
     Directive {
         apache: None,
-        parser: Parser::Adapter,
-        ..http(
+        ..adapter_http(
             "thread_pool",
             "sesame_thread_pool",
             "",
@@ -243,146 +313,163 @@ pub const DIRECTIVES: &[Directive] = &[
     },
     Directive {
         apache: None,
-        parser: Parser::Adapter,
-        ..http(
+        ..adapter_http(
             "provider_thread_pool",
             "sesame_provider_thread_pool",
             "",
             "nginx thread pool for provider exchanges (default: the session pool)",
         )
     },
-    Directive {
-        parser: Parser::Adapter,
-        ..http(
-            "provider",
-            "sesame_provider",
-            "<SesameProvider",
-            "a provider block: sesame_provider NAME { ... }",
-        )
-    },
+    adapter_http(
+        "provider",
+        "sesame_provider",
+        "<SesameProvider",
+        "a provider block: sesame_provider NAME { ... }",
+    ),
     // Inside a provider block: values go to `ConfigBuilder::set_provider`.
     provider(
         "preset",
+        ProviderKey::Preset,
         "Preset",
         Arity::One,
         "federation preset (franceconnect-*, proconnect-*, generic)",
     ),
     provider(
         "issuer",
+        ProviderKey::Issuer,
         "Issuer",
         Arity::One,
         "issuer URL (presets set it)",
     ),
     provider(
         "discovery_url",
+        ProviderKey::DiscoveryUrl,
         "DiscoveryURL",
         Arity::One,
         "discovery document URL (default: issuer + /.well-known/openid-configuration)",
     ),
     provider(
         "client_id",
+        ProviderKey::ClientId,
         "ClientID",
         Arity::One,
         "client_id the provider gave you",
     ),
     provider(
         "client_secret_file",
+        ProviderKey::ClientSecretFile,
         "ClientSecretFile",
         Arity::One,
         "file holding the client secret",
     ),
     provider(
         "redirect_uri",
+        ProviderKey::RedirectUri,
         "RedirectURI",
         Arity::One,
         "callback URL registered with the provider",
     ),
     provider(
         "post_logout_redirect_uri",
+        ProviderKey::PostLogoutRedirectUri,
         "PostLogoutRedirectURI",
         Arity::One,
         "logout return URL registered with the provider",
     ),
     provider(
         "logout_redirect",
+        ProviderKey::LogoutRedirect,
         "LogoutRedirect",
         Arity::One,
         "local path the browser lands on after logout (default /)",
     ),
     provider(
         "scope",
+        ProviderKey::Scope,
         "Scope",
         Arity::OneOrMore,
         "scopes asked (must contain openid)",
     ),
     provider(
         "acr_values",
+        ProviderKey::AcrValues,
         "AcrValues",
         Arity::OneOrMore,
         "acr_values asked at login",
     ),
     provider(
         "required_acr",
+        ProviderKey::RequiredAcr,
         "RequiredAcr",
         Arity::One,
         "lowest level every login must reach",
     ),
     provider(
         "id_token_alg",
+        ProviderKey::IdTokenAlg,
         "IdTokenAlg",
         Arity::One,
         "id_token signing algorithm (ES256, RS256)",
     ),
     provider(
         "userinfo",
+        ProviderKey::Userinfo,
         "Userinfo",
         Arity::One,
         "userinfo format: jwt, json or off",
     ),
     provider(
         "token_auth",
+        ProviderKey::TokenAuth,
         "TokenAuth",
         Arity::One,
         "client_secret_post or client_secret_basic",
     ),
     provider(
         "pkce",
+        ProviderKey::Pkce,
         "PKCE",
         Arity::One,
         "on or off (never on with FranceConnect)",
     ),
     provider(
         "ca_file",
+        ProviderKey::CaFile,
         "CAFile",
         Arity::One,
         "CA certificates for the provider's TLS",
     ),
     provider(
         "remote_user_claim",
+        ProviderKey::RemoteUserClaim,
         "RemoteUserClaim",
         Arity::One,
         "claim that becomes REMOTE_USER (default sub)",
     ),
     provider(
         "http_timeout",
+        ProviderKey::HttpTimeout,
         "HttpTimeout",
         Arity::One,
         "timeout of one exchange with the provider (default 5s)",
     ),
     provider(
         "metadata_ttl",
+        ProviderKey::MetadataTtl,
         "MetadataTTL",
         Arity::One,
         "how long discovery and JWKS are cached (default 10m)",
     ),
     provider(
         "leeway",
+        ProviderKey::Leeway,
         "Leeway",
         Arity::One,
         "clock skew allowed on exp/iat (default 30s)",
     ),
     provider(
         "error_pages",
+        ProviderKey::ErrorPages,
         "ErrorPages",
         Arity::One,
         "directory of <kind>.html pages replacing Sesame's",
@@ -519,14 +606,16 @@ pub fn in_scope(scope: Scope) -> impl Iterator<Item = &'static Directive> {
 
 /// http-level keys `ConfigBuilder::set_global` takes (the core's, not one server's own).
 pub fn global_keys() -> impl Iterator<Item = &'static Directive> {
-    DIRECTIVES.iter().filter(|d| d.parser == Parser::Global)
+    DIRECTIVES
+        .iter()
+        .filter(|d| matches!(d.parser, Parser::Global(_)))
 }
 
 /// The provider keys `ProviderDraft::set` takes.
 pub fn provider_keys() -> impl Iterator<Item = &'static Directive> {
     DIRECTIVES
         .iter()
-        .filter(|d| d.parser == Parser::ProviderKey)
+        .filter(|d| matches!(d.parser, Parser::ProviderKey(_)))
 }
 
 /// The location options `LocationRules::parse` takes.

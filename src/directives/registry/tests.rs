@@ -80,7 +80,7 @@ fn apache_command_table_is_the_registry() {
         .filter(|d| d.scope != Scope::Provider)
         .filter_map(|d| {
             let name = d.apache?;
-            let key = matches!(d.parser, Parser::Global | Parser::LocationOption)
+            let key = matches!(d.parser, Parser::Global(_) | Parser::LocationOption)
                 .then(|| d.key.to_owned());
             Some((name.to_owned(), key))
         })
@@ -224,4 +224,28 @@ fn every_registry_key_reaches_its_parser_and_no_other_key_does() {
     }
     let protect = vec![("protect".to_owned(), "x".to_owned())];
     assert!(LocationRules::parse(Federation::ProConnect, &protect).is_err());
+}
+
+#[test]
+fn each_parsed_key_names_one_directive() {
+    let mut seen = BTreeSet::new();
+    for d in DIRECTIVES {
+        let parsed_as = match d.parser {
+            Parser::Global(key) => format!("{key:?}"),
+            Parser::ProviderKey(key) => format!("{key:?}"),
+            _ => continue,
+        };
+        assert!(
+            seen.insert(parsed_as.clone()),
+            "{parsed_as} is the parser of two entries"
+        );
+        // The variant spells the key (`redis_ca_file` is `RedisCaFile`).
+        assert_eq!(
+            parsed_as.to_lowercase(),
+            d.key.replace('_', ""),
+            "{}",
+            d.key
+        );
+    }
+    assert_eq!(seen.len(), global_keys().count() + provider_keys().count());
 }
