@@ -5,6 +5,11 @@
 //! compactly because the per-process cache holds one per active session (all strings in one
 //! buffer, claims as spans into it). The mod_auth_openidc view of it (`compat`) is built on
 //! first use only, so configurations that never ask for it never pay for it.
+//!
+//! This room is below the ones that name and encode what backends read: they build their views
+//! of an identity (`backend_names`: claim env and header names; `compat`: the mod_auth_openidc
+//! variables; `claims`: the claims header) in `impl Identity` blocks of their own, and this
+//! room only keeps the cells those views are cached in.
 
 use std::fmt;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};

@@ -39,8 +39,9 @@ pub struct ConfigBuilder {
     providers: Vec<(String, ProviderDraft)>,
 }
 
-/// What `config` hands over once everything is validated: plain data the engine builds
-/// itself from (`Sesame::new`).
+/// What `config` hands over once everything is validated (the providers with their clients,
+/// the session settings, the derived keys): the engine builds itself from it (`Sesame::new`,
+/// called by `ConfigBuilder::build` in `engine`), and this room knows nothing of the engine.
 pub(crate) struct EngineConfig {
     pub providers: Vec<(ProviderConfig, OidcClient)>,
     pub session: SessionSettings,
