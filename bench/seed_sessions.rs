@@ -16,7 +16,7 @@ use std::io::Write;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use sesame::session::{now_unix, Keys, RedisStore, SessionAdmin, SessionSettings, Sessions};
+use sesame::{now_unix, Keys, RedisStore, SessionAdmin, SessionSettings, Sessions};
 
 fn main() -> ExitCode {
     match run(&std::env::args().skip(1).collect::<Vec<_>>()) {

@@ -144,6 +144,37 @@ impl Fixed {
     }
 }
 
+/// The names of an identity's claims, built once per set of claim names and shared by every
+/// identity with those claims (Apache sets them on every request; nginx looks claims up by them).
+impl Identity {
+    /// The claims' environment names (`SESAME_CLAIM_<NAME>`), in claim order.
+    pub fn claim_env_names(&self) -> &[Box<str>] {
+        self.shape_names().env.get_or_init(|| {
+            let names = self.claim_names().iter();
+            names.map(|n| claim_env_name(n).into_boxed_str()).collect()
+        })
+    }
+
+    /// The claims' request header names (`X-Sesame-Claim-<Name>`), in claim order.
+    pub fn claim_header_names(&self) -> &[Box<str>] {
+        self.shape_names().header.get_or_init(|| {
+            let names = self.claim_names().iter();
+            names
+                .map(|n| claim_header_name(n).into_boxed_str())
+                .collect()
+        })
+    }
+
+    /// True when every claim name is already in nginx's folded variable form, so that a
+    /// folded lookup can be skipped.
+    pub fn claim_names_are_folded(&self) -> bool {
+        *self
+            .shape_names()
+            .folded
+            .get_or_init(|| self.claim_names().iter().all(|n| is_nginx_form(n)))
+    }
+}
+
 /// The environment variables of the `sesame` variable set for an identity, with their final
 /// names, empty values left out (as nginx's `if_not_empty`): `SESAME_PROVIDER`, `SESAME_ACR`,
 /// `SESAME_USER`, `SESAME_CLAIMS`, `SESAME_CLAIM_<NAME>` for every claim, then the present

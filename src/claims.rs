@@ -161,6 +161,15 @@ pub fn encode_header_value(value: &str) -> String {
     utf8_percent_encode(value, HEADER_SAFE).to_string()
 }
 
+impl Identity {
+    /// [`Identity::claims_json`] percent-encoded for a request header (`X-Sesame-Claims`):
+    /// only `A-Z a-z 0-9 - . _ ~ %`, never a CR, LF, comma or quote. Built once, then shared.
+    pub fn claims_json_header(&self) -> &str {
+        let (json, header) = self.claims_json_header_view();
+        header.get_or_init(|| encode_header_value(json).into_boxed_str())
+    }
+}
+
 /// Prefixes of incoming header names that could pass for what Sesame sets, compared
 /// case-insensitively with `_` read as `-` (CGI and FastCGI map both to the same variable, as
 /// mod_auth_openidc's scrubbing does): Sesame's own (`X-Sesame-*`, `Sesame-*`) and the variable

@@ -72,6 +72,16 @@ pub fn variables_of(identity: &Identity) -> Vec<(String, String)> {
     with_remote_user(identity.issuer(), identity.sub(), named)
 }
 
+impl Identity {
+    /// The same identity as mod_auth_openidc would pass it (`REMOTE_USER` = `sub@issuer`, then
+    /// `OIDC_CLAIM_<claim>`), for applications migrating from it ([`variables_of`]). Built on
+    /// the first call, then shared.
+    pub fn mod_auth_openidc(&self) -> &[(String, String)] {
+        self.mod_auth_openidc_view()
+            .get_or_init(|| variables_of(self))
+    }
+}
+
 fn with_remote_user(
     issuer: &str,
     sub: &str,

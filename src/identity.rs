@@ -5,6 +5,11 @@
 //! compactly because the per-process cache holds one per active session (all strings in one
 //! buffer, claims as spans into it). The mod_auth_openidc view of it (`compat`) is built on
 //! first use only, so configurations that never ask for it never pay for it.
+//!
+//! This room is below the ones that name and encode what backends read: they build their views
+//! of an identity (`backend_names`: claim env and header names; `compat`: the mod_auth_openidc
+//! variables; `claims`: the claims header) in `impl Identity` blocks of their own, and this
+//! room only keeps the cells those views are cached in.
 
 use std::fmt;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
@@ -131,13 +136,20 @@ struct Shape {
     /// Index in `names` of each of [`UNIFORM_CLAIMS`] (`NO_CLAIM` when absent), found once:
     /// every request of an Apache site reads them all.
     uniform: [u8; UNIFORM_COUNT],
+    /// What `backend_names` derives from the names, built on first use and shared by every
+    /// identity of this shape.
+    derived_names: ShapeNames,
+}
+
+/// What `backend_names` derives from a shape's claim names (see [`Identity::shape_names`]).
+#[derive(Default)]
+pub(crate) struct ShapeNames {
     /// Every name is already lower-case letters, digits and `_`: a name-folding lookup (nginx
     /// variable names) cannot find anything an exact lookup would not.
-    names_folded: bool,
-    /// The claims' environment and header names (`backend_names`), built on first use and
-    /// shared by every identity of this shape: Apache sets them on every request.
-    env_names: OnceLock<Box<[Box<str>]>>,
-    header_names: OnceLock<Box<[Box<str>]>>,
+    pub(crate) folded: OnceLock<bool>,
+    /// The claims' environment and header names: Apache sets them on every request.
+    pub(crate) env: OnceLock<Box<[Box<str>]>>,
+    pub(crate) header: OnceLock<Box<[Box<str>]>>,
 }
 
 impl Shape {
@@ -154,9 +166,7 @@ impl Shape {
         Shape {
             names: names.iter().map(|n| Box::from(*n)).collect(),
             uniform,
-            names_folded: names.iter().all(|n| crate::backend_names::is_nginx_form(n)),
-            env_names: OnceLock::new(),
-            header_names: OnceLock::new(),
+            derived_names: ShapeNames::default(),
         }
     }
 
@@ -234,7 +244,7 @@ struct Parts {
     fixed: [Span; 5],
     /// The claims' values, in the order of `shape.names`.
     values: Box<[ValueSpan]>,
-    /// `compat::variables_of`, built on first use.
+    /// `compat::variables_of`, built on first use (`Identity::mod_auth_openidc`).
     mod_auth_openidc: OnceLock<Vec<(String, String)>>,
     /// `SESAME_CLAIMS` and its header form, built on first use (boxed: an identity whose
     /// server never asks for it pays one pointer in the session cache).
@@ -453,34 +463,6 @@ impl Identity {
         self.claim_text(name).map(|c| c.value)
     }
 
-    /// The claims' environment names (`SESAME_CLAIM_<NAME>`), in claim order; built once per
-    /// set of claim names.
-    pub fn claim_env_names(&self) -> &[Box<str>] {
-        self.0.shape.env_names.get_or_init(|| {
-            let names = self.0.shape.names.iter();
-            names
-                .map(|n| crate::backend_names::claim_env_name(n).into_boxed_str())
-                .collect()
-        })
-    }
-
-    /// The claims' request header names (`X-Sesame-Claim-<Name>`), in claim order; built once
-    /// per set of claim names.
-    pub fn claim_header_names(&self) -> &[Box<str>] {
-        self.0.shape.header_names.get_or_init(|| {
-            let names = self.0.shape.names.iter();
-            names
-                .map(|n| crate::backend_names::claim_header_name(n).into_boxed_str())
-                .collect()
-        })
-    }
-
-    /// True when every claim name is already in nginx's folded variable form, so that a
-    /// folded lookup can be skipped.
-    pub fn claim_names_are_folded(&self) -> bool {
-        self.0.shape.names_folded
-    }
-
     /// A claim under one name whatever the federation (`given_name`, `family_name` = FC
     /// `family_name` or ProConnect `usual_name`, `email`, `siret`, `idp_id`, FC birth data:
     /// `birthdate`, `birthplace`, `birthcountry`, `gender`). See [`UNIFORM_CLAIMS`].
@@ -509,15 +491,6 @@ impl Identity {
         Some((name, value))
     }
 
-    /// The same identity as mod_auth_openidc would pass it (`REMOTE_USER` = `sub@issuer`, then
-    /// `OIDC_CLAIM_<claim>`), for applications migrating from it (see `compat`). Built on the
-    /// first call, then shared.
-    pub fn mod_auth_openidc(&self) -> &[(String, String)] {
-        self.0
-            .mod_auth_openidc
-            .get_or_init(|| crate::compat::variables_of(self))
-    }
-
     /// `SESAME_CLAIMS`: every claim as one JSON object, in name order (string claims as JSON
     /// strings, UTF-8 kept; the others as their compact JSON). Built on the first call, then
     /// shared by every request of the identity.
@@ -525,12 +498,27 @@ impl Identity {
         &self.claims_json_view().json
     }
 
-    /// [`Identity::claims_json`] percent-encoded for a request header (`X-Sesame-Claims`):
-    /// only `A-Z a-z 0-9 - . _ ~ %`, never a CR, LF, comma or quote. Built once, then shared.
-    pub fn claims_json_header(&self) -> &str {
+    /// The claim names, in claim order (what `backend_names` derives names from).
+    pub(crate) fn claim_names(&self) -> &[Box<str>] {
+        &self.0.shape.names
+    }
+
+    /// The names `backend_names` derives from this identity's claim names, shared by every
+    /// identity with the same claim names.
+    pub(crate) fn shape_names(&self) -> &ShapeNames {
+        &self.0.shape.derived_names
+    }
+
+    /// Where `compat` keeps the mod_auth_openidc view, built on its first use.
+    pub(crate) fn mod_auth_openidc_view(&self) -> &OnceLock<Vec<(String, String)>> {
+        &self.0.mod_auth_openidc
+    }
+
+    /// Where `claims` keeps [`Identity::claims_json`] encoded for a request header, built on
+    /// its first use.
+    pub(crate) fn claims_json_header_view(&self) -> (&str, &OnceLock<Box<str>>) {
         let view = self.claims_json_view();
-        view.header
-            .get_or_init(|| crate::claims::encode_header_value(&view.json).into_boxed_str())
+        (&view.json, &view.header)
     }
 
     fn claims_json_view(&self) -> &ClaimsJson {

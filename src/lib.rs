@@ -2,26 +2,59 @@
 //!
 //! Adapters build a [`Sesame`] once per configuration with [`ConfigBuilder`], resolve each
 //! protected location with [`Sesame::location`], and for each request call [`Sesame::begin`]:
-//! it answers at once or returns a [`Job`] whose [`Job::run`] does the blocking I/O off the
-//! event loop. The C ABI in `ffi.rs` wraps this API one-to-one.
+//! it is pure CPU and either answers at once ([`Step::Done`]) or returns a [`Job`] whose
+//! [`Job::run`] does the blocking I/O (Redis, HTTPS to the provider) off the event loop, on any
+//! thread. The C ABI (`ffi`) wraps this API one-to-one.
+//!
+//! Rooms import one way, from the bottom up (`tests/layers.rs` fails on an import against it):
+//! `directives`, `log`, `http`, `translate` → `identity` → `claims`, `backend_names`, `compat`
+//! → `oidc` → `policy` → `session` → `pages` → `config` (plain data: `EngineConfig`) →
+//! `engine` (builds itself from it) → `ffi` and the `pub use` block below.
 
-mod api;
-pub mod backend_names;
-pub mod claims;
-pub mod compat;
-pub mod config;
+mod backend_names;
+mod claims;
+mod compat;
+mod config;
+mod directives;
 mod engine;
-pub mod federation;
-pub mod ffi;
-pub mod http;
-pub mod identity;
-pub mod log;
-pub mod oidc;
-pub mod pages;
-pub mod policy;
-pub mod session;
-pub mod translate;
+mod federation;
+mod ffi;
+mod http;
+mod identity;
+mod log;
+mod oidc;
+mod pages;
+mod policy;
+mod session;
+mod translate;
 
-pub use api::*;
+// The embedding API: what the nginx module, the C ABI and the `sesame` command build on.
 pub use config::ConfigBuilder;
-pub use engine::Sesame;
+pub use directives::{ConfigError, LocationMode, LocationSpec, Subject, Syntax};
+pub use engine::{Job, JobKind, Location, Outcome, Request, Sesame, Step};
+pub use identity::{ClaimText, Identity, IdentityFields, UNIFORM_CLAIMS};
+pub use log::{LogLevel, LogSink};
+pub use pages::Page;
+
+// The directive registry: the nginx module builds its command tables from it and the
+// `sesame config check` reader its directive list.
+pub use directives::registry;
+// Nested locations: the nginx module and `sesame config check` read location options and
+// nest locations by the core's one rule.
+pub use policy::{add_location_option, nest_location, OptionArgsError, OwnSetting};
+// The names backends read: the nginx module's variables and include files
+// (`tests/include_files_are_current.rs`) are built from them.
+pub use backend_names::{
+    claim_nginx_variable, include_files, nginx_suffix_names, uniform_nginx_header_variable,
+    uniform_nginx_variable, Fixed, CLAIM_HEADER_VARIABLE_PREFIX, CLAIM_VARIABLE_PREFIX,
+    OIDC_CLAIM_PREFIX, OIDC_CLAIM_VARIABLE_PREFIX, OIDC_REMOTE_USER_VARIABLE, REMOTE_USER,
+};
+pub use claims::encode_header_value;
+// Log lines: the nginx module installs its sink and escapes header names it logs itself; the
+// `sesame` command escapes what it prints.
+pub use log::{escape_for_terminal, escape_unsafe, is_unsafe_char, set_sink as set_log_sink};
+// Sessions, for `sesame sessions` and the bench's session seeder.
+pub use session::{
+    now_unix, Keys, RedisStore, Session, SessionAdmin, SessionBinding, SessionFilter,
+    SessionSettings, Sessions, StoreError, StoredSession,
+};

@@ -7,7 +7,18 @@ use std::sync::Arc;
 
 use parking_lot::RwLock;
 
-use crate::api::{LogLevel, LogSink};
+/// Log levels the core uses; adapters map them to their own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LogLevel {
+    Error,
+    Warn,
+    Info,
+    Debug,
+}
+
+/// Where the core writes its log lines. Adapters install one (nginx: error_log of the cycle,
+/// Apache: ap_log_error). Must be callable from any thread.
+pub type LogSink = dyn Fn(LogLevel, &str) + Send + Sync;
 
 static SINK: RwLock<Option<Arc<LogSink>>> = RwLock::new(None);
 

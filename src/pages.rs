@@ -3,7 +3,16 @@
 //! cached, and a reference id that also appears in the matching log line so support can
 //! find it.
 
-use crate::api::Page;
+/// A complete response produced by Sesame.
+#[derive(Debug, Clone)]
+pub struct Page {
+    pub status: u16,
+    pub content_type: String,
+    pub body: String,
+    pub set_cookies: Vec<String>,
+    /// Extra response headers (e.g. `Cache-Control: no-store`).
+    pub headers: Vec<(String, String)>,
+}
 
 /// What one page says. `retry` is a local path offered as « Réessayer ».
 #[derive(Debug, Clone)]

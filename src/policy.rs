@@ -7,7 +7,7 @@
 
 use serde_json::Value;
 
-use crate::config::registry::{location_name, written, Scope};
+use crate::directives::registry::{location_name, written, Scope};
 use crate::identity::Identity;
 
 use crate::federation::{expand_acr, is_email, is_siret_hint, Federation, LoginOptions};
@@ -194,21 +194,35 @@ fn is_idp_id(value: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
 }
 
-/// What parses one location option's value into `rules` (the registry entry of the option
-/// carries it: `Parser::LocationOption`); the message names the option through the registry.
-pub type OptionParser = fn(&mut LocationRules, Federation, &str) -> Result<(), String>;
+/// What parses one location option's value into `rules`; the message names the option
+/// through the registry.
+type OptionParser = fn(&mut LocationRules, Federation, &str) -> Result<(), String>;
 
-/// One location option into `rules`, by the parser its registry entry names.
+/// One location option into `rules`, by the key its registry entry names (matched
+/// exhaustively: a location option added to the registry needs its parser here).
 fn parse_option(
     rules: &mut LocationRules,
     federation: Federation,
     key: &str,
     value: &str,
 ) -> Result<(), String> {
-    match crate::config::registry::location_option(key).and_then(|d| d.location_parser()) {
-        Some(parse) => parse(rules, federation, value),
-        None => Err(format!("unknown location option \"{key}\"")),
-    }
+    use crate::directives::registry::LocationKey;
+    let Some(parsed_as) =
+        crate::directives::registry::location_option(key).and_then(|d| d.location_key())
+    else {
+        return Err(format!("unknown location option \"{key}\""));
+    };
+    let parse: OptionParser = match parsed_as {
+        LocationKey::Acr => parse_acr,
+        LocationKey::Require => parse_require,
+        LocationKey::Prompt => parse_prompt,
+        LocationKey::LoginHint => parse_login_hint,
+        LocationKey::IdpHint => parse_idp_hint,
+        LocationKey::SiretHint => parse_siret_hint,
+        LocationKey::UnauthAction => parse_unauth_action,
+        LocationKey::MaxAuthAge => parse_max_auth_age,
+    };
+    parse(rules, federation, value)
 }
 
 /// `sesame_acr` / `SesameAcr`.
@@ -366,7 +380,7 @@ pub(crate) fn parse_max_auth_age(
     if rules.max_auth_age.is_some() {
         return Err(format!("{n} is duplicate"));
     }
-    let secs = crate::config::parse_duration(value)
+    let secs = crate::directives::parse_duration(value)
         .map(|d| d.as_secs())
         .ok_or_else(|| format!("{n} \"{value}\" is not a duration (write e.g. 15m or 1h)"))?;
     if secs < MIN_MAX_AUTH_AGE {
@@ -470,7 +484,7 @@ impl LocationRules {
 
 /// How a nested section treats an enclosing option (the registry says, per option).
 fn inherits_by_replacing(key: &str) -> bool {
-    use crate::config::registry::{location_option, Inherit};
+    use crate::directives::registry::{location_option, Inherit};
     location_option(key).is_none_or(|d| d.inherit == Inherit::Replace)
 }
 
@@ -536,14 +550,14 @@ pub fn pick_inherited<'k>(
     (0..own_len).for_each(|j| pick(Picked::Own(j)));
 }
 
-impl crate::api::LocationSpec {
+impl crate::directives::LocationSpec {
     /// The settings of a nested section (nginx `location` in a `location`, Apache `<Location>`
     /// in a wider one) under those of the enclosing `parent`, by [`nesting`] and
     /// [`pick_inherited`]: when both protect with the same provider, this section keeps the
     /// enclosing options and its own come on top. Another provider, or an enclosing section
     /// that does not protect, starts clean.
-    pub fn inherit(&mut self, parent: &crate::api::LocationSpec) {
-        use crate::api::LocationMode::Protect;
+    pub fn inherit(&mut self, parent: &crate::directives::LocationSpec) {
+        use crate::directives::LocationMode::Protect;
         if self.mode != Protect {
             return;
         }
@@ -582,7 +596,7 @@ pub enum OwnSetting {
     /// `sesame off;`.
     Off,
     /// `sesame NAME;` or `sesame_logout NAME [local];` (options still empty).
-    On(crate::api::LocationSpec),
+    On(crate::directives::LocationSpec),
 }
 
 /// An option written where no protected location encloses it.
@@ -594,14 +608,14 @@ pub struct OptionWithoutProvider {
 
 /// nginx's merge of a nested location (`merge_loc_conf`, and `sesame config check` with it):
 /// this location's options on top of the enclosing protected location's, by
-/// [`LocationSpec::inherit`](crate::api::LocationSpec::inherit). `Ok(None)`: the location
+/// [`LocationSpec::inherit`](crate::directives::LocationSpec::inherit). `Ok(None)`: the location
 /// keeps what it wrote or inherits the enclosing setting unchanged.
 pub fn nest_location(
     own: OwnSetting,
     options: Vec<(String, String)>,
-    parent: Option<&crate::api::LocationSpec>,
-) -> Result<Option<crate::api::LocationSpec>, OptionWithoutProvider> {
-    use crate::api::{LocationMode::Protect, LocationSpec};
+    parent: Option<&crate::directives::LocationSpec>,
+) -> Result<Option<crate::directives::LocationSpec>, OptionWithoutProvider> {
+    use crate::directives::{LocationMode::Protect, LocationSpec};
     match (own, parent) {
         (OwnSetting::On(mut spec), _) if spec.mode == Protect => {
             spec.options = options;
@@ -642,10 +656,10 @@ pub enum OptionArgsError {
 /// checks every adapter makes at its line: arity and repetition.
 pub fn add_location_option(
     options: &mut Vec<(String, String)>,
-    directive: &crate::config::registry::Directive,
+    directive: &crate::directives::registry::Directive,
     args: &[&str],
 ) -> Result<(), OptionArgsError> {
-    use crate::config::registry::Arity;
+    use crate::directives::registry::Arity;
     if directive.arity == Arity::One && args.len() != 1 {
         return Err(OptionArgsError::NotOneValue);
     }
@@ -811,9 +825,9 @@ mod tests {
         assert!(LocationRules::parse(pc, &opts(&[("login_hint", "$http_x")])).is_err());
     }
 
-    fn protect(provider: &str, list: &[(&str, &str)]) -> crate::api::LocationSpec {
-        crate::api::LocationSpec {
-            mode: crate::api::LocationMode::Protect,
+    fn protect(provider: &str, list: &[(&str, &str)]) -> crate::directives::LocationSpec {
+        crate::directives::LocationSpec {
+            mode: crate::directives::LocationMode::Protect,
             provider: provider.into(),
             options: opts(list),
         }
@@ -848,8 +862,8 @@ mod tests {
         let mut other = protect("fc", &[("prompt", "login")]);
         other.inherit(&parent);
         assert_eq!(other.options, opts(&[("prompt", "login")]));
-        let logout = crate::api::LocationSpec {
-            mode: crate::api::LocationMode::Logout,
+        let logout = crate::directives::LocationSpec {
+            mode: crate::directives::LocationMode::Logout,
             provider: "pc".into(),
             options: Vec::new(),
         };

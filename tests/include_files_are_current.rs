@@ -9,7 +9,7 @@ fn nginx_include_files_match_the_naming_room() {
     let conf = Path::new(env!("CARGO_MANIFEST_DIR")).join("nginx/conf");
     let update = std::env::var_os("SESAME_UPDATE_PARAMS").is_some_and(|v| v == "1");
     let mut stale = Vec::new();
-    for (name, generated) in sesame::backend_names::include_files::all() {
+    for (name, generated) in sesame::include_files::all() {
         let path = conf.join(name);
         if update {
             std::fs::write(&path, &generated).expect("nginx/conf is writable");

@@ -1,8 +1,8 @@
 //! Which claim a `$sesame_claim_<suffix>` / `$sesame_header_<suffix>` variable names (pure: no
 //! nginx calls, tested by nginx/tests/pure.rs).
 
-use sesame::backend_names::{nginx_suffix_names, OIDC_CLAIM_PREFIX};
 use sesame::Identity;
+use sesame::{nginx_suffix_names, OIDC_CLAIM_PREFIX};
 
 /// The claim a variable suffix names: the suffix as written (nginx lower-cases variable names),
 /// else the claim whose nginx variable name (`sesame::backend_names::claim_nginx_variable`:

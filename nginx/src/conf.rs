@@ -21,8 +21,8 @@ use ngx::ffi::{
 };
 use ngx::http::HttpModuleMainConf;
 use ngx::{ngx_conf_log_error, ngx_string};
-use sesame::config::registry;
-use sesame::policy::{add_location_option, nest_location, OptionArgsError, OwnSetting};
+use sesame::registry;
+use sesame::{add_location_option, nest_location, OptionArgsError, OwnSetting};
 use sesame::{ConfigBuilder, ConfigError, Location, LocationMode, LocationSpec, Sesame, Subject};
 
 use crate::Module;

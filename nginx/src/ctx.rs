@@ -18,9 +18,8 @@ use ngx::ffi::{
     NGX_ALIGNMENT,
 };
 use ngx::http::HttpModule;
-use sesame::{Identity, Outcome};
+use sesame::{Identity, Job, Outcome};
 
-use crate::job::TaskData;
 use crate::Module;
 
 /// How often the guard timer fires while a job runs; it only re-arms itself.
@@ -34,6 +33,13 @@ pub enum JobState {
     Running { task: *mut TaskData },
     /// The job finished; the next ACCESS handler run applies the outcome (None: it panicked).
     Finished(Option<Outcome>),
+}
+
+/// What the pool thread sees (`job::start` allocates it in the request pool): the job going
+/// in, the outcome coming out. Nothing else is shared with the event loop while the task runs.
+pub struct TaskData {
+    pub job: Option<Job>,
+    pub outcome: Option<Outcome>,
 }
 
 pub struct Ctx {

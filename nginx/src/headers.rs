@@ -370,7 +370,7 @@ unsafe fn remove_headers(
                         NGX_LOG_INFO,
                         log,
                         "sesame: removed request header \"{}\" that only Sesame may set",
-                        sesame::log::escape_unsafe(&text(&h.key))
+                        sesame::escape_unsafe(&text(&h.key))
                     );
                 }
                 continue;

@@ -23,10 +23,10 @@ use ngx::ffi::{
     ngx_log_t, ngx_thread_pool_t, ngx_thread_task_alloc, ngx_thread_task_post, NGX_AGAIN,
     NGX_HTTP_INTERNAL_SERVER_ERROR, NGX_HTTP_SERVICE_UNAVAILABLE, NGX_OK,
 };
-use sesame::{Job, JobKind, Outcome};
+use sesame::{Job, JobKind};
 
 use crate::conf::MainConf;
-use crate::ctx::{self, Ctx, JobState};
+use crate::ctx::{self, Ctx, JobState, TaskData};
 
 /// The pool for `job`: provider exchanges to their own pool when one is configured.
 pub fn pool_for(mcf: &MainConf, job: &Job) -> *mut ngx_thread_pool_t {
@@ -34,13 +34,6 @@ pub fn pool_for(mcf: &MainConf, job: &Job) -> *mut ngx_thread_pool_t {
         JobKind::Session => mcf.thread_pool,
         JobKind::Provider => mcf.provider_thread_pool,
     }
-}
-
-/// What the pool thread sees: the job going in, the outcome coming out. Nothing else is shared
-/// with the event loop while the task runs.
-pub struct TaskData {
-    job: Option<Job>,
-    outcome: Option<Outcome>,
 }
 
 /// Posts `job` for request `r`. Returns NGX_AGAIN (phase processing pauses) or an HTTP error.

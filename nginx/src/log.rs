@@ -15,7 +15,7 @@ use sesame::LogLevel;
 /// Replaces the core's default (stderr) sink. Idempotent; called at configuration time (so
 /// `nginx -t` shows core warnings the nginx way) and in each worker at start.
 pub fn install_sink() {
-    sesame::log::set_sink(Box::new(write));
+    sesame::set_log_sink(Box::new(write));
 }
 
 fn write(level: LogLevel, message: &str) {

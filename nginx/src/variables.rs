@@ -23,10 +23,10 @@ use sesame::Identity;
 use crate::claim_name::claim;
 use crate::ctx;
 
-use sesame::backend_names::{
-    self as names, Fixed, CLAIM_HEADER_VARIABLE_PREFIX as HEADER_PREFIX,
-    CLAIM_VARIABLE_PREFIX as CLAIM_PREFIX, OIDC_CLAIM_VARIABLE_PREFIX as OIDC_CLAIM_PREFIX,
-    OIDC_REMOTE_USER_VARIABLE,
+use sesame::{
+    uniform_nginx_header_variable, uniform_nginx_variable, Fixed,
+    CLAIM_HEADER_VARIABLE_PREFIX as HEADER_PREFIX, CLAIM_VARIABLE_PREFIX as CLAIM_PREFIX,
+    OIDC_CLAIM_VARIABLE_PREFIX as OIDC_CLAIM_PREFIX, OIDC_REMOTE_USER_VARIABLE, REMOTE_USER,
 };
 
 type Getter = unsafe extern "C" fn(
@@ -89,7 +89,7 @@ impl Field {
                 let value = id
                     .uniform_at(data - UNIFORM_HEADER_BASE)
                     .map_or("", |(_, value)| value);
-                Cow::Owned(sesame::claims::encode_header_value(value))
+                Cow::Owned(sesame::encode_header_value(value))
             }
             Field::Uniform => Cow::Borrowed(
                 data.checked_sub(UNIFORM_BASE)
@@ -155,13 +155,13 @@ pub unsafe fn register(cf: *mut ngx_conf_t) -> ngx_int_t {
     // header-encoded (`$sesame_uniform_header_given_name`).
     for (i, uniform) in sesame::UNIFORM_CLAIMS.iter().enumerate() {
         table.push((
-            names::uniform_nginx_variable(uniform),
+            uniform_nginx_variable(uniform),
             get_field,
             UNIFORM_BASE + i,
             NOCACHE,
         ));
         table.push((
-            names::uniform_nginx_header_variable(uniform),
+            uniform_nginx_header_variable(uniform),
             get_field,
             UNIFORM_HEADER_BASE + i,
             NOCACHE,
@@ -300,7 +300,7 @@ unsafe fn get_header_inner(
     // SAFETY: nginx passes a valid request, value slot and (prefix variable) name pointer.
     unsafe {
         let encoded = match (identity(r), suffix(data, HEADER_PREFIX)) {
-            (Some(id), Some(name)) => claim(id, name).map(sesame::claims::encode_header_value),
+            (Some(id), Some(name)) => claim(id, name).map(sesame::encode_header_value),
             _ => None,
         };
         set(r, v, encoded.as_deref())
@@ -332,7 +332,7 @@ unsafe fn get_oidc_remote_user_inner(
         let value = identity(r).and_then(|id| {
             id.mod_auth_openidc()
                 .iter()
-                .find(|(n, _)| n == names::REMOTE_USER)
+                .find(|(n, _)| n == REMOTE_USER)
                 .map(|(_, v)| v.as_str())
         });
         set(r, v, value)

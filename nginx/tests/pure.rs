@@ -11,7 +11,7 @@ mod provider_keys;
 /// directives, each with the handler of its parser: `global_command` for the core's http keys,
 /// `option_command` for location options.
 mod commands_are_the_registry {
-    use sesame::config::registry::{Parser, Scope, DIRECTIVES};
+    use sesame::registry::{Parser, Scope, DIRECTIVES};
     use std::collections::BTreeSet;
 
     fn commands_source() -> String {
@@ -56,7 +56,7 @@ mod commands_are_the_registry {
     fn http_keys_go_to_the_core_builder() {
         assert_eq!(
             registered("global_command"),
-            in_registry(|p| matches!(p, Parser::Global))
+            in_registry(|p| matches!(p, Parser::Global(_)))
         );
     }
 

@@ -4,23 +4,21 @@
 //! (so `nginx -t` points at the right line), cross-checks and file reads happen in `build`.
 //! `build` opens no socket and starts no thread: the server forks its workers afterwards.
 
-mod duration;
 mod presets;
 mod provider;
-pub mod registry;
 
 use std::time::Duration;
 
-pub use duration::parse_duration;
-pub use presets::{Preset, FC_DEFAULT_SCOPE};
+#[cfg(test)]
+pub use presets::FC_DEFAULT_SCOPE;
 pub use provider::ProviderConfig;
 
-use crate::api::ConfigError;
-use crate::engine::{EngineConfig, Sesame};
+use crate::directives::parse_duration;
+use crate::directives::registry::{self, http_name as named, written, GlobalKey, Parser, Scope};
+use crate::directives::ConfigError;
 use crate::oidc::OidcClient;
 use crate::session::{Keys, RedisStore, RedisTarget, RedisTls, SessionSettings};
 use provider::ProviderDraft;
-use registry::{http_name as named, written, Scope};
 
 /// Collects raw directive values from an adapter, then validates them all in `build`.
 /// Keys are the nginx directive names without the `sesame_` prefix (`redis`, `secret_file`,
@@ -38,9 +36,22 @@ pub struct ConfigBuilder {
     redis_key_file: Option<String>,
     provider_concurrency: Option<usize>,
     /// The server reading the core's log lines (directive names in its spelling).
-    syntax: crate::api::Syntax,
+    syntax: crate::directives::Syntax,
     /// In declaration order, so errors and endpoint matching are predictable.
     providers: Vec<(String, ProviderDraft)>,
+}
+
+/// What `config` hands over once everything is validated (the providers with their clients,
+/// the session settings, the derived keys): the engine builds itself from it (`Sesame::new`,
+/// called by `ConfigBuilder::build` in `engine`), and this room knows nothing of the engine.
+pub(crate) struct EngineConfig {
+    pub providers: Vec<(ProviderConfig, OidcClient)>,
+    pub session: SessionSettings,
+    pub keys: Keys,
+    /// `sesame_provider_concurrency`: provider exchanges in flight per process.
+    pub provider_concurrency: usize,
+    /// The server whose spelling the log lines use for directive names.
+    pub syntax: crate::directives::Syntax,
 }
 
 /// Default of `sesame_provider_concurrency`: provider exchanges in flight per process. Below
@@ -91,6 +102,18 @@ fn global_duration(key: &str, value: &str) -> Result<Duration, ConfigError> {
     })
 }
 
+/// `session_idle_timeout`, `session_lifetime`: a duration of at least a second.
+fn session_duration(key: &str, value: &str) -> Result<Duration, ConfigError> {
+    let d = global_duration(key, value)?;
+    if d < Duration::from_secs(1) {
+        return Err(ConfigError::global(
+            key,
+            format!("{} must be at least 1s (write e.g. 30m or 12h)", named(key)),
+        ));
+    }
+    Ok(d)
+}
+
 fn set_once<T>(slot: &mut Option<T>, key: &str, value: T) -> Result<(), ConfigError> {
     if slot.is_some() {
         return Err(ConfigError::global(
@@ -110,21 +133,44 @@ impl ConfigBuilder {
     /// The server this core runs in (nginx unless told): the run-time log lines name
     /// directives and variables as its configuration writes them (`sesame_redis` /
     /// `SesameRedis`), as configuration errors do through `ConfigError::render`.
-    pub fn set_syntax(&mut self, syntax: crate::api::Syntax) {
+    pub fn set_syntax(&mut self, syntax: crate::directives::Syntax) {
         self.syntax = syntax;
     }
 
     pub fn set_global(&mut self, key: &str, value: &str) -> Result<(), ConfigError> {
         let value = value.trim();
-        let known = registry::global_keys().any(|d| d.key == key);
-        if value.is_empty() && known {
+        let Some(Parser::Global(global)) = registry::lookup(Scope::Http, key).map(|d| d.parser)
+        else {
+            return Err(ConfigError::global(
+                key,
+                format!(
+                    "unknown directive \"{}\" (expected one of: {})",
+                    named(key),
+                    registry::global_keys()
+                        .map(|d| named(d.key))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
+        };
+        if value.is_empty() {
             return Err(ConfigError::global(
                 key,
                 format!("{} needs a value", named(key)),
             ));
         }
-        match key {
-            "redis" => {
+        self.parse_global(global, key, value)
+    }
+
+    /// One http-level directive's value (not empty), by its registry entry.
+    fn parse_global(
+        &mut self,
+        global: GlobalKey,
+        key: &str,
+        value: &str,
+    ) -> Result<(), ConfigError> {
+        match global {
+            GlobalKey::Redis => {
                 let schemes = [
                     "redis://",
                     "rediss://",
@@ -158,11 +204,11 @@ impl ConfigBuilder {
                 })?;
                 set_once(&mut self.redis, key, value.to_owned())
             }
-            "redis_ca_file" => set_once(&mut self.redis_ca_file, key, value.to_owned()),
-            "redis_cert_file" => set_once(&mut self.redis_cert_file, key, value.to_owned()),
-            "redis_key_file" => set_once(&mut self.redis_key_file, key, value.to_owned()),
-            "secret_file" => set_once(&mut self.secret_file, key, value.to_owned()),
-            "redis_timeout" => {
+            GlobalKey::RedisCaFile => set_once(&mut self.redis_ca_file, key, value.to_owned()),
+            GlobalKey::RedisCertFile => set_once(&mut self.redis_cert_file, key, value.to_owned()),
+            GlobalKey::RedisKeyFile => set_once(&mut self.redis_key_file, key, value.to_owned()),
+            GlobalKey::SecretFile => set_once(&mut self.secret_file, key, value.to_owned()),
+            GlobalKey::RedisTimeout => {
                 let d = global_duration(key, value)?;
                 if d.is_zero() {
                     return Err(ConfigError::global(
@@ -172,7 +218,7 @@ impl ConfigBuilder {
                 }
                 set_once(&mut self.redis_timeout, key, d)
             }
-            "provider_concurrency" => {
+            GlobalKey::ProviderConcurrency => {
                 let n = value
                     .parse::<usize>()
                     .ok()
@@ -185,36 +231,18 @@ impl ConfigBuilder {
                     })?;
                 set_once(&mut self.provider_concurrency, key, n)
             }
-            "session_cache" => {
+            GlobalKey::SessionCache => {
                 let d = global_duration(key, value)?;
                 set_once(&mut self.session_cache, key, d)
             }
-            "session_idle_timeout" | "session_lifetime" => {
-                let d = global_duration(key, value)?;
-                if d < Duration::from_secs(1) {
-                    return Err(ConfigError::global(
-                        key,
-                        format!("{} must be at least 1s (write e.g. 30m or 12h)", named(key)),
-                    ));
-                }
-                let slot = if key == "session_lifetime" {
-                    &mut self.session_lifetime
-                } else {
-                    &mut self.session_idle_timeout
-                };
-                set_once(slot, key, d)
+            GlobalKey::SessionIdleTimeout => {
+                let d = session_duration(key, value)?;
+                set_once(&mut self.session_idle_timeout, key, d)
             }
-            _ => Err(ConfigError::global(
-                key,
-                format!(
-                    "unknown directive \"{}\" (expected one of: {})",
-                    named(key),
-                    registry::global_keys()
-                        .map(|d| named(d.key))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            )),
+            GlobalKey::SessionLifetime => {
+                let d = session_duration(key, value)?;
+                set_once(&mut self.session_lifetime, key, d)
+            }
         }
     }
 
@@ -261,11 +289,6 @@ impl ConfigBuilder {
             .map_err(|m| ConfigError::provider(name, Some(key), m))
     }
 
-    pub fn build(self) -> Result<Sesame, ConfigError> {
-        let (config, store) = self.validate_with_store()?;
-        Ok(Sesame::new(config, Box::new(store)))
-    }
-
     /// For the operator CLI: the same validation as `build`, and what it needs to read and
     /// delete sessions — the store (nothing opened yet), the derived keys, the settings.
     pub fn build_admin(self) -> Result<(RedisStore, Keys, SessionSettings), ConfigError> {
@@ -273,7 +296,9 @@ impl ConfigBuilder {
         Ok((store, config.keys, config.session))
     }
 
-    fn validate_with_store(mut self) -> Result<(EngineConfig, RedisStore), ConfigError> {
+    /// Everything `build` checks, and the store it opens nothing of yet (the engine builds
+    /// the core from both: `ConfigBuilder::build` in `engine`).
+    pub(crate) fn validate_with_store(mut self) -> Result<(EngineConfig, RedisStore), ConfigError> {
         let tls = self.redis_tls()?;
         let (config, redis_url) = self.validate()?;
         let store = match redis_url {

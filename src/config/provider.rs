@@ -3,10 +3,12 @@
 
 use std::time::Duration;
 
-use super::duration::parse_duration;
 use super::presets::{Preset, PRESET_NAMES};
 use super::read_text_file;
-use super::registry::{self, provider_name as named, written, Scope};
+use crate::directives::parse_duration;
+use crate::directives::registry::{
+    self, provider_name as named, written, Parser, ProviderKey, Scope,
+};
 use crate::oidc::{OidcSettings, SigningAlg, TokenAuth, UserinfoMode};
 
 /// A provider block as written; every field is `None` until its directive is seen.
@@ -39,6 +41,9 @@ pub struct ProviderDraft {
 /// A validated provider, ready for `OidcClient::new` and the engine.
 #[derive(Debug, Clone)]
 pub struct ProviderConfig {
+    /// The preset the block named (`generic` without one); the federation rules read
+    /// `settings.federation`, which the preset chose.
+    #[allow(dead_code)]
     pub preset: Preset,
     pub settings: OidcSettings,
     /// Local path the browser lands on after logout.
@@ -111,19 +116,33 @@ fn parse_time(key: &str, value: &str) -> Result<Duration, String> {
 }
 
 fn is_local_path(path: &str) -> bool {
-    crate::engine::is_safe_local_path(path)
+    crate::directives::local_path::is_safe_local_path(path)
 }
 
 impl ProviderDraft {
     /// Syntax check of one directive; the message lacks the `sesame_provider "NAME": ` prefix.
     pub fn set(&mut self, key: &str, value: &str) -> Result<(), String> {
         let value = value.trim();
-        let n = named(key);
         if value.is_empty() {
             return Err(format!("{} needs a value", named(key)));
         }
-        match key {
-            "preset" => {
+        match registry::lookup(Scope::Provider, key).map(|d| d.parser) {
+            Some(Parser::ProviderKey(parsed_as)) => self.parse(parsed_as, key, value),
+            _ => Err(format!(
+                "unknown directive \"{key}\" (expected one of: {})",
+                registry::provider_keys()
+                    .map(|d| named(d.key))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+        }
+    }
+
+    /// One key's value (not empty), by its registry entry.
+    fn parse(&mut self, parsed_as: ProviderKey, key: &str, value: &str) -> Result<(), String> {
+        let n = named(key);
+        match parsed_as {
+            ProviderKey::Preset => {
                 let preset = Preset::parse(value).ok_or_else(|| {
                     format!(
                         "unknown {} \"{value}\" (expected one of {PRESET_NAMES})",
@@ -132,21 +151,23 @@ impl ProviderDraft {
                 })?;
                 once(&mut self.preset, key, preset)
             }
-            "issuer" => {
+            ProviderKey::Issuer => {
                 parse_url(key, value)?;
                 once(&mut self.issuer, key, value.to_owned())
             }
-            "discovery_url" => {
+            ProviderKey::DiscoveryUrl => {
                 parse_url(key, value)?;
                 once(&mut self.discovery_url, key, value.to_owned())
             }
-            "client_id" => once(&mut self.client_id, key, value.to_owned()),
-            "client_secret_file" => once(&mut self.client_secret_file, key, value.to_owned()),
-            "redirect_uri" => {
+            ProviderKey::ClientId => once(&mut self.client_id, key, value.to_owned()),
+            ProviderKey::ClientSecretFile => {
+                once(&mut self.client_secret_file, key, value.to_owned())
+            }
+            ProviderKey::RedirectUri => {
                 let url = parse_url(key, value)?;
                 once(&mut self.redirect_uri, key, (value.to_owned(), url))
             }
-            "post_logout_redirect_uri" => {
+            ProviderKey::PostLogoutRedirectUri => {
                 let url = parse_url(key, value)?;
                 once(
                     &mut self.post_logout_redirect_uri,
@@ -154,7 +175,7 @@ impl ProviderDraft {
                     (value.to_owned(), url),
                 )
             }
-            "logout_redirect" => {
+            ProviderKey::LogoutRedirect => {
                 if !is_local_path(value) {
                     return Err(format!(
                         "{n} \"{value}\" must be a local path such as / or /goodbye"
@@ -162,7 +183,7 @@ impl ProviderDraft {
                 }
                 once(&mut self.logout_redirect, key, value.to_owned())
             }
-            "scope" => {
+            ProviderKey::Scope => {
                 let words = parse_words(value);
                 if !words.iter().any(|w| w == "openid") {
                     return Err(format!(
@@ -172,14 +193,14 @@ impl ProviderDraft {
                 }
                 once(&mut self.scope, key, words)
             }
-            "acr_values" => once(&mut self.acr_values, key, parse_words(value)),
-            "required_acr" => {
+            ProviderKey::AcrValues => once(&mut self.acr_values, key, parse_words(value)),
+            ProviderKey::RequiredAcr => {
                 if value.contains(char::is_whitespace) {
                     return Err(format!("{n} \"{value}\" must be one level, e.g. eidas1"));
                 }
                 once(&mut self.required_acr, key, value.to_owned())
             }
-            "id_token_alg" => {
+            ProviderKey::IdTokenAlg => {
                 let alg = match value {
                     "ES256" => SigningAlg::ES256,
                     "RS256" => SigningAlg::RS256,
@@ -199,7 +220,7 @@ impl ProviderDraft {
                 };
                 once(&mut self.id_token_alg, key, alg)
             }
-            "userinfo" => {
+            ProviderKey::Userinfo => {
                 let mode = match value {
                     "jwt" => UserinfoMode::SignedJwt,
                     "json" => UserinfoMode::Json,
@@ -212,7 +233,7 @@ impl ProviderDraft {
                 };
                 once(&mut self.userinfo, key, mode)
             }
-            "token_auth" => {
+            ProviderKey::TokenAuth => {
                 let auth = match value {
                     "client_secret_post" => TokenAuth::ClientSecretPost,
                     "client_secret_basic" => TokenAuth::ClientSecretBasic,
@@ -222,7 +243,7 @@ impl ProviderDraft {
                 };
                 once(&mut self.token_auth, key, auth)
             }
-            "pkce" => {
+            ProviderKey::Pkce => {
                 let on = match value {
                     "on" => true,
                     "off" => false,
@@ -230,36 +251,29 @@ impl ProviderDraft {
                 };
                 once(&mut self.pkce, key, on)
             }
-            "ca_file" => once(&mut self.ca_file, key, value.to_owned()),
-            "remote_user_claim" => {
+            ProviderKey::CaFile => once(&mut self.ca_file, key, value.to_owned()),
+            ProviderKey::RemoteUserClaim => {
                 if value.contains(char::is_whitespace) {
                     return Err(format!("{n} \"{value}\" must be one claim name"));
                 }
                 once(&mut self.remote_user_claim, key, value.to_owned())
             }
-            "http_timeout" => {
+            ProviderKey::HttpTimeout => {
                 let d = parse_time(key, value)?;
                 if d.is_zero() {
                     return Err(format!("{n} must be greater than 0"));
                 }
                 once(&mut self.http_timeout, key, d)
             }
-            "metadata_ttl" => {
+            ProviderKey::MetadataTtl => {
                 let d = parse_time(key, value)?;
                 once(&mut self.metadata_ttl, key, d)
             }
-            "leeway" => {
+            ProviderKey::Leeway => {
                 let d = parse_time(key, value)?;
                 once(&mut self.leeway, key, d)
             }
-            "error_pages" => once(&mut self.error_pages, key, value.to_owned()),
-            _ => Err(format!(
-                "unknown directive \"{key}\" (expected one of: {})",
-                registry::provider_keys()
-                    .map(|d| named(d.key))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )),
+            ProviderKey::ErrorPages => once(&mut self.error_pages, key, value.to_owned()),
         }
     }
 

@@ -3,9 +3,10 @@
 
 use std::sync::Arc;
 
-use crate::api::{LogLevel, Outcome, Request, Step};
 use crate::claims::user_key;
+use crate::engine::{Outcome, Request, Step};
 use crate::log::emit;
+use crate::log::LogLevel;
 use crate::oidc::{AuthParams, OidcClient, OidcError};
 use crate::session::{
     cookie_value, now_unix, LoginState, PendingLogin, Session, SessionId, LOGIN_STATE_MAX_AGE,

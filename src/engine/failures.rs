@@ -2,12 +2,14 @@
 //! operator, tied together by one reference id. Provider-supplied text only reaches the log,
 //! sanitised; pages carry fixed wording.
 
-use crate::api::{LogLevel, Outcome, Page};
-use crate::config::registry::{
+use crate::directives::registry::{
     http_name, location_name, provider_name, render as in_server_spelling,
 };
+use crate::engine::Outcome;
+use crate::log::LogLevel;
 use crate::log::{emit, Verdict, LINES_PER_CLIENT};
 use crate::oidc::OidcError;
+use crate::pages::Page;
 use crate::pages::{new_reference, render, PageText};
 use crate::session::StoreError;
 
@@ -547,7 +549,7 @@ pub(crate) fn internal_error(context: &str) -> Page {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::Syntax;
+    use crate::directives::Syntax;
     use std::sync::Arc;
 
     /// A core with one provider, its log lines meant for `syntax`'s server.
@@ -675,7 +677,7 @@ mod tests {
     fn login_failures_name_variables_and_provider_keys_as_the_server_writes_them() {
         let err = OidcError::InvalidToken(format!(
             "id_token: acr \"x\" refused, it would reach the backend in {} / X-Sesame-Acr",
-            crate::config::registry::variable_name("acr")
+            crate::directives::registry::variable_name("acr")
         ));
         assert_spelled(
             |p| drop(login_failed(p, "1.2.3.4", &err, "/")),

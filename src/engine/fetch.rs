@@ -4,7 +4,7 @@
 //! by this site, or by another one. docs/directives.md (`sesame_unauth_action`, `sesame_logout`)
 //! states these rules word for word; change both together.
 
-use crate::api::Request;
+use crate::engine::Request;
 
 /// True for a top-level page navigation, the only kind of request Sesame redirects to the
 /// provider. Any one of these makes it a non-navigation:

@@ -4,8 +4,9 @@
 
 use std::sync::Arc;
 
-use crate::api::{LogLevel, Outcome, Request, Step};
+use crate::engine::{Outcome, Request, Step};
 use crate::log::emit;
+use crate::log::LogLevel;
 use crate::session::{
     cookie_value, now_unix, random_token, LogoutState, SessionId, LOGIN_STATE_MAX_AGE,
 };

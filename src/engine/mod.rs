@@ -11,27 +11,20 @@ mod logout;
 mod protect;
 mod return_to;
 mod slots;
+mod step;
 
 use std::sync::Arc;
 
 pub(crate) use failures::internal_error;
-pub use return_to::{is_safe_local_path, sanitize_return_to};
+pub use return_to::sanitize_return_to;
+pub use step::{Job, JobKind, Location, Outcome, Request, Step};
 
-use crate::api::*;
-use crate::config::ProviderConfig;
+use crate::config::{ConfigBuilder, EngineConfig, ProviderConfig};
+use crate::directives::ConfigError;
+use crate::directives::{LocationMode, LocationSpec, Syntax};
+use crate::identity::Identity;
 use crate::oidc::OidcClient;
-use crate::session::{CookieNames, Keys, SessionBinding, SessionSettings, Sessions, Store};
-
-/// What `config` hands over once everything is validated.
-pub(crate) struct EngineConfig {
-    pub providers: Vec<(ProviderConfig, OidcClient)>,
-    pub session: SessionSettings,
-    pub keys: Keys,
-    /// `sesame_provider_concurrency`: provider exchanges in flight per process.
-    pub provider_concurrency: usize,
-    /// The server whose spelling the log lines use for directive names.
-    pub syntax: Syntax,
-}
+use crate::session::{CookieNames, Keys, SessionBinding, Sessions, Store};
 
 /// One configured provider at run time.
 pub(crate) struct Provider {
@@ -190,6 +183,16 @@ const _: () = {
     assert_send::<Job>();
 };
 
+impl ConfigBuilder {
+    /// Validates every directive value received, reads the files they name and builds the
+    /// configured core. Opens no socket and starts no thread: the server forks its workers
+    /// afterwards.
+    pub fn build(self) -> Result<Sesame, ConfigError> {
+        let (config, store) = self.validate_with_store()?;
+        Ok(Sesame::new(config, Box::new(store)))
+    }
+}
+
 impl Sesame {
     pub(crate) fn new(config: EngineConfig, store: Box<dyn Store>) -> Sesame {
         let providers = config
@@ -224,7 +227,7 @@ impl Sesame {
 
     /// Config time: resolve a location's settings against the configured providers.
     pub fn location(&self, spec: &LocationSpec) -> Result<Location, ConfigError> {
-        use crate::config::registry::{http_name, location_name};
+        use crate::directives::registry::{http_name, location_name};
         let directive = match spec.mode {
             LocationMode::Protect => location_name("protect"),
             LocationMode::Logout | LocationMode::LogoutLocal => location_name("logout"),

@@ -2,9 +2,10 @@
 
 use std::sync::Arc;
 
-use crate::api::{Identity, Outcome, Request, Step};
 use crate::claims;
+use crate::engine::{Outcome, Request, Step};
 use crate::federation::LoginOptions;
+use crate::identity::Identity;
 use crate::oidc::{AuthParams, ProviderMetadata};
 use crate::policy::{LocationRules, UnauthAction};
 use crate::session::{
@@ -140,7 +141,7 @@ fn emit_step_up(provider: &Provider, id: &Identity, rules: &LocationRules, clien
         )
     };
     crate::log::emit(
-        crate::api::LogLevel::Info,
+        crate::log::LogLevel::Info,
         &format!(
             "sesame: provider \"{}\": {why} [client {}]",
             provider.name(),
@@ -161,7 +162,7 @@ fn unauthenticated(
     req: &RequestInfo,
     method: &str,
     why: Unauthenticated,
-) -> crate::api::Page {
+) -> crate::pages::Page {
     // A page navigation to this URL starts the login (and comes back to it), unless this
     // location never starts one.
     let login_url = (rules.unauth == UnauthAction::Login).then_some(req.return_to.as_str());

@@ -3,6 +3,7 @@
 
 use super::test_provider::{TestProvider, CLIENT_ID, SUB};
 use super::*;
+use crate::pages::Page;
 use crate::session::{MemoryStore, SessionId};
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -10,11 +10,13 @@
 use std::ffi::{c_char, c_int, c_void};
 use std::sync::OnceLock;
 
-use super::{guarded, in_lossy, out_str, with_outcome, SesameOutcome, SesameStr, EMPTY};
-use super::{SesameHandle, SESAME_ALLOW};
-use crate::api::{Identity, UNIFORM_CLAIMS};
+use super::config::SesameHandle;
+use super::outcome::{with_outcome, SesameOutcome};
+use super::SESAME_ALLOW;
+use super::{guarded, in_lossy, out_str, SesameStr, EMPTY};
 use crate::backend_names;
 use crate::claims::encode_header_value;
+use crate::identity::{Identity, UNIFORM_CLAIMS};
 
 /// Called once per (name, value) pair by the `sesame_outcome_each_*` functions; both strings
 /// are valid for the duration of the call only (copy them).

@@ -5,8 +5,9 @@
 use std::ffi::c_int;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use super::{SesameConfigBuilder, SESAME_SYNTAX_APACHE, SESAME_SYNTAX_NGINX};
-use crate::api::Syntax;
+use super::config::SesameConfigBuilder;
+use super::{SESAME_SYNTAX_APACHE, SESAME_SYNTAX_NGINX};
+use crate::directives::Syntax;
 
 /// `ConfigBuilder::set_syntax`: the server the core built from `b` runs in
 /// (`SESAME_SYNTAX_NGINX`, the default, or `SESAME_SYNTAX_APACHE`). Returns 0, or -1 for a

@@ -310,15 +310,15 @@ fn ffi_request_drives_begin_job_run_to_a_redirect() {
 
 #[test]
 fn ffi_allow_outcome_exposes_identity_variables() {
-    let identity = crate::api::Identity::new(
-        crate::api::IdentityFields {
+    let identity = crate::identity::Identity::new(
+        crate::identity::IdentityFields {
             provider: "fc",
             acr: "eidas1",
             user_key: "k",
             remote_user: "u",
             ..Default::default()
         },
-        &[crate::api::ClaimText {
+        &[crate::identity::ClaimText {
             name: "family_name",
             value: "Ñúñez-Œuvray",
             json: false,
@@ -410,15 +410,15 @@ fn is_null_empty(v: SesameStr) -> bool {
 
 #[test]
 fn ffi_empty_strings_are_returned_as_null_and_zero() {
-    let identity = crate::api::Identity::new(
-        crate::api::IdentityFields {
+    let identity = crate::identity::Identity::new(
+        crate::identity::IdentityFields {
             provider: "fc",
             acr: "",
             user_key: "k",
             remote_user: "",
             ..Default::default()
         },
-        &[crate::api::ClaimText {
+        &[crate::identity::ClaimText {
             name: "birthplace",
             value: "",
             json: false,

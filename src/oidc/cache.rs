@@ -22,8 +22,8 @@ use parking_lot::{Condvar, Mutex};
 
 use super::jwks::KeySet;
 use super::{discovery, jwks, OidcError, OidcSettings, ProviderMetadata};
-use crate::api::LogLevel;
 use crate::http::HttpClient;
+use crate::log::LogLevel;
 
 pub(crate) const FORCED_REFETCH_INTERVAL: Duration = Duration::from_secs(10);
 

@@ -66,10 +66,6 @@ impl OidcClient {
         })
     }
 
-    pub fn settings(&self) -> &OidcSettings {
-        &self.settings
-    }
-
     /// Non-blocking: the metadata if cached and still fresh, or during an outage the last good
     /// metadata (bounded stale fallback, see `cache`).
     pub fn cached_metadata(&self) -> Option<Arc<ProviderMetadata>> {

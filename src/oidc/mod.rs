@@ -72,6 +72,8 @@ pub struct OidcSettings {
 /// The provider's metadata (the subset we use), from discovery.
 #[derive(Debug, Clone)]
 pub struct ProviderMetadata {
+    /// Equal to the configured issuer (discovery checks it); shown in debug output.
+    #[allow(dead_code)]
     pub issuer: String,
     pub authorization_endpoint: String,
     pub token_endpoint: String,

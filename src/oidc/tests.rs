@@ -655,15 +655,15 @@ fn token_endpoint_401_maps_to_token_refused_without_secrets() {
         "{m}"
     );
     // The hint names the provider keys as the running server writes them.
-    use crate::config::registry::render;
+    use crate::directives::registry::render;
     let on = |syntax| render(m, syntax);
     assert!(
-        on(crate::api::Syntax::Apache)
+        on(crate::directives::Syntax::Apache)
             .contains("check ClientID, ClientSecretFile and TokenAuth for this provider"),
         "{m:?}"
     );
     assert!(
-        on(crate::api::Syntax::Nginx)
+        on(crate::directives::Syntax::Nginx)
             .contains("check client_id, client_secret_file and token_auth for this provider"),
         "{m:?}"
     );

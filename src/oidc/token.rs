@@ -106,7 +106,7 @@ fn refused(resp: &crate::http::HttpResponse) -> OidcError {
         Some((error, description)) => {
             // Directives through the registry's markers: the log line names them as the
             // running server writes them (`ClientID` on Apache).
-            use crate::config::registry::provider_name as key;
+            use crate::directives::registry::provider_name as key;
             let hint = match error.as_str() {
                 "invalid_client" => format!(
                     " — check {}, {} and {} for this provider",

@@ -125,7 +125,7 @@ pub(crate) fn check_id_token(
             return Err(OidcError::InvalidToken(format!(
                 "{what}: acr {:?} is not a token of printable ASCII (at most 256 characters, no space or control character): refused, it would reach the backend in {} / X-Sesame-Acr",
                 sanitize(a, 100),
-                crate::config::registry::variable_name("acr")
+                crate::directives::registry::variable_name("acr")
             )));
         }
     }

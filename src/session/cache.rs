@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 
 use super::{Session, SessionBinding};
-use crate::api::Identity;
+use crate::identity::Identity;
 
 /// Bound on memory: a flood of distinct valid cookies cannot grow the cache without limit.
 const MAX_ENTRIES: usize = 10_000;
@@ -135,10 +135,12 @@ impl SessionCache {
         }
     }
 
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.entries.lock().map.len()
     }
 
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

@@ -13,7 +13,8 @@ pub const LOGIN_STATE_MAX_AGE: u64 = 600;
 /// Pending logins kept per browser (several tabs may start a login at once): up to
 /// `MAX_SAME_SITE` started on this site (or from a typed URL) plus `MAX_CROSS_SITE` started by
 /// a navigation from another site.
-pub const MAX_PENDING: usize = MAX_SAME_SITE + MAX_CROSS_SITE;
+#[cfg(test)]
+const MAX_PENDING: usize = MAX_SAME_SITE + MAX_CROSS_SITE;
 /// Logins started from this site's own pages, a bookmark or a typed URL.
 pub const MAX_SAME_SITE: usize = 4;
 /// Logins started by another site's navigation (a link in a webmail, or a page trying to evict

@@ -8,6 +8,8 @@ mod cache;
 mod cookie;
 mod keys;
 mod login_state;
+#[cfg(test)]
+mod memory_store;
 mod model;
 mod redis_store;
 mod redis_target;
@@ -16,20 +18,19 @@ mod store;
 
 use std::time::Duration;
 
-pub use admin::{Listing, SessionAdmin, SessionFilter, StoredSession};
-pub use aead::{open, seal};
+pub use admin::{SessionAdmin, SessionFilter, StoredSession};
 pub use binding::SessionBinding;
 pub use cache::{CachedSession, SessionCache};
 pub use cookie::{cookie_value, without_own_cookies, CookieNames, SessionId};
 pub use keys::Keys;
-pub use login_state::{
-    ct_eq, LoginState, LogoutState, PendingLogin, LOGIN_STATE_MAX_AGE, MAX_PENDING,
-};
+pub use login_state::{ct_eq, LoginState, LogoutState, PendingLogin, LOGIN_STATE_MAX_AGE};
+#[cfg(test)]
+pub use memory_store::MemoryStore;
 pub use model::Session;
 pub use redis_store::{RedisStore, RedisTls};
-pub use redis_target::{redacted_url, HostPort, RedisTarget, Topology};
+pub use redis_target::{redacted_url, RedisTarget};
 pub use sessions::Sessions;
-pub use store::{MemoryStore, Store, StoreError};
+pub use store::{Store, StoreError};
 
 /// Session-related settings from the http-level directives.
 #[derive(Debug, Clone, Copy)]

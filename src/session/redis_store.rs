@@ -318,7 +318,7 @@ impl RedisStore {
         self.backend.as_ref().ok_or_else(|| {
             StoreError(format!(
                 "{} is not configured",
-                crate::config::registry::http_name("redis")
+                crate::directives::registry::http_name("redis")
             ))
         })
     }

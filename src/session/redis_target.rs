@@ -146,7 +146,7 @@ impl RedisTarget {
             // no fragment means anything else, so none is accepted.
             return Err(format!(
                 "a URL fragment (#...) is not allowed: #insecure would turn off the check of the Redis server's TLS certificate (give its CA with {} instead; write a # inside a password as %23)",
-                crate::config::registry::http_name("redis_ca_file")
+                crate::directives::registry::http_name("redis_ca_file")
             ));
         }
         let (scheme, rest) = raw.split_once("://").ok_or_else(|| {

@@ -12,7 +12,7 @@
 
 use sha2::{Digest, Sha256};
 
-use crate::api::Identity;
+use crate::identity::Identity;
 
 use super::{
     aead, CachedSession, Keys, Session, SessionBinding, SessionCache, SessionId, SessionSettings,

@@ -19,7 +19,7 @@ def registered_directives():
 def registered_provider_settings():
     """Apache spellings of the provider keys, from the core's directive registry (the module
     asks the core for them: sesame_provider_key)."""
-    registry = (ROOT / "src" / "config" / "registry.rs").read_text(encoding="utf-8")
+    registry = (ROOT / "src" / "directives" / "registry.rs").read_text(encoding="utf-8")
     table = registry.split("pub const DIRECTIVES", 1)[1]
     return set(re.findall(r'\bprovider\(\s*"[a-z_]+",\s*"([A-Za-z]+)",', table))
 

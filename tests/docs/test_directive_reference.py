@@ -19,7 +19,7 @@ def registered_http_directives():
 
 def registered_provider_directives():
     """The provider keys of the core's directive registry (nginx reads its block table there)."""
-    table = _code("src/config/registry.rs").split("pub const DIRECTIVES", 1)[1]
+    table = _code("src/directives/registry.rs").split("pub const DIRECTIVES", 1)[1]
     return set(re.findall(r'\bprovider\(\s*"([a-z_]+)",', table))
 
 

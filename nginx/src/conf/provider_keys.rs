@@ -2,7 +2,7 @@
 //! directive registry (pure data, no nginx calls: tested by nginx/tests/pure.rs).
 
 use ngx::ffi::{NGX_CONF_1MORE, NGX_CONF_2MORE, NGX_CONF_FLAG, NGX_CONF_TAKE1, NGX_CONF_TAKE12};
-use sesame::config::registry::{self, Arity, Scope};
+use sesame::registry::{self, Arity, Scope};
 
 /// nginx's argument flags for a registry arity.
 pub fn arity_flags(arity: Arity) -> u32 {

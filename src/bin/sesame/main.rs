@@ -35,7 +35,7 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(message) => {
             // Messages may quote what was given or read (arguments, files, Redis replies).
-            eprintln!("sesame: {}", sesame::log::escape_for_terminal(&message));
+            eprintln!("sesame: {}", sesame::escape_for_terminal(&message));
             ExitCode::from(2)
         }
     }
@@ -102,7 +102,7 @@ fn config_check(rest: &[&str]) -> Result<ExitCode, String> {
         Err(e) => {
             println!(
                 "sesame: [emerg] {}",
-                sesame::log::escape_for_terminal(&e.to_string())
+                sesame::escape_for_terminal(&e.to_string())
             );
             println!("sesame: configuration file {} test failed", path.display());
             Ok(ExitCode::from(1))

@@ -4,8 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
-use sesame::config::registry::{self, Parser};
-use sesame::policy::{add_location_option, nest_location, OptionArgsError, OwnSetting};
+use sesame::registry::{self, Parser};
+use sesame::{add_location_option, nest_location, OptionArgsError, OwnSetting};
 use sesame::{ConfigBuilder, ConfigError, LocationMode, LocationSpec, Sesame, Subject};
 
 /// One directive with its arguments, where it was written, and its block if any.

@@ -4,9 +4,9 @@ use std::fmt::Write as _;
 use std::io::Write;
 use std::process::ExitCode;
 
-use sesame::log::escape_for_terminal as shown;
-use sesame::session::{now_unix, SessionAdmin, SessionFilter, StoredSession};
+use sesame::escape_for_terminal as shown;
 use sesame::ConfigBuilder;
+use sesame::{now_unix, SessionAdmin, SessionFilter, StoredSession};
 
 use super::args::Args;
 use super::nginx_conf;
@@ -14,8 +14,8 @@ use super::time::utc;
 
 /// A session store error as this command prints it: directives in nginx's spelling (it reads
 /// nginx.conf).
-fn store_message(e: sesame::session::StoreError) -> String {
-    sesame::config::registry::render(&e.0, sesame::Syntax::Nginx)
+fn store_message(e: sesame::StoreError) -> String {
+    sesame::registry::render(&e.0, sesame::Syntax::Nginx)
 }
 
 pub const HELP: &str = "\
@@ -143,12 +143,12 @@ fn json_line(s: &StoredSession) -> String {
         "bytes": s.stored_bytes,
     })
     .to_string();
-    if !line.chars().any(sesame::log::is_unsafe_char) {
+    if !line.chars().any(sesame::is_unsafe_char) {
         return line;
     }
     let mut out = String::with_capacity(line.len() + 12);
     for c in line.chars() {
-        if sesame::log::is_unsafe_char(c) {
+        if sesame::is_unsafe_char(c) {
             let mut units = [0u16; 2];
             for unit in c.encode_utf16(&mut units) {
                 let _ = write!(out, "\\u{unit:04x}");
@@ -289,7 +289,7 @@ pub fn kill(rest: &[&str]) -> Result<ExitCode, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sesame::session::Session;
+    use sesame::Session;
 
     fn stored(sub: &str, email: &str) -> StoredSession {
         let mut claims = serde_json::Map::new();
@@ -310,7 +310,7 @@ mod tests {
                 expires: 1,
                 ..Session::default()
             },
-            binding: sesame::session::SessionBinding::new("https://fc", "client"),
+            binding: sesame::SessionBinding::new("https://fc", "client"),
             stored_bytes: 10,
         }
     }
@@ -319,7 +319,7 @@ mod tests {
     const HOSTILE_EMAIL: &str = "admin\u{202e}rf.vuog@\u{200b}x";
 
     fn assert_printable(text: &str) {
-        assert!(!text.chars().any(sesame::log::is_unsafe_char), "{text:?}");
+        assert!(!text.chars().any(sesame::is_unsafe_char), "{text:?}");
     }
 
     #[test]

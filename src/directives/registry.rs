@@ -1,13 +1,26 @@
 //! The directive registry: every directive an operator can write, on either server, once.
 //!
 //! Each entry says how nginx and Apache spell it, where it goes, how many arguments it takes,
-//! whether it may repeat and how a nested location inherits it. The core's parsers
-//! (`ConfigBuilder::set_global`, `ProviderDraft::set`, `LocationRules::parse`,
-//! `LocationSpec::inherit`) look keys up here; the nginx command tables, the Apache
-//! `sesame_cmds` / `provider_keys[]` and the `sesame config check` reader are checked against
-//! this table by tests, so a directive added here and forgotten in an adapter fails a test.
+//! whether it may repeat, how a nested location inherits it and which parser takes it. The
+//! core's parsers dispatch through it: `ConfigBuilder::set_global` and `ProviderDraft::set` on
+//! the entry's [`GlobalKey`] / [`ProviderKey`], which their parsers match exhaustively, so that
+//! adding a directive is its entry here and its parser (the compiler points at a missing one);
+//! `LocationRules::parse` and `LocationSpec::inherit` read location options here. The nginx
+//! command tables, the Apache `sesame_cmds` / `provider_keys[]` and the `sesame config check`
+//! reader are checked against this table by tests, so a directive added here and forgotten in
+//! an adapter fails a test.
 
-use crate::policy;
+/// A server's directive syntax: how [`render`] spells the directives a message names, in
+/// configuration errors and in the log lines of the running core (set with
+/// [`ConfigBuilder::set_syntax`](crate::ConfigBuilder::set_syntax)).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Syntax {
+    /// `sesame_secret_file PATH;`, `sesame_provider "fc": client_id`.
+    #[default]
+    Nginx,
+    /// `SesameSecretFile PATH`, `<SesameProvider fc>: ClientID`.
+    Apache,
+}
 
 /// Where a directive is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,16 +88,18 @@ pub struct Directive {
     pub doc: &'static str,
 }
 
-/// Which parser takes a directive's value.
-#[derive(Debug, Clone, Copy)]
+/// Which parser takes a directive's value. The core's parsers dispatch on it: `Global`,
+/// `ProviderKey` and `LocationOption` name the directive, and their parsers match those names
+/// exhaustively, so a directive added here does not compile until its parser exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Parser {
-    /// `ConfigBuilder::set_global`.
-    Global,
+    /// `ConfigBuilder::set_global` (`ConfigBuilder::parse_global`).
+    Global(GlobalKey),
     /// `ConfigBuilder::set_provider` (`ProviderDraft::set`).
-    ProviderKey,
+    ProviderKey(ProviderKey),
     /// `LocationSpec::options`, checked by `LocationRules::parse` in `Sesame::location`
-    /// with this option's parser (`policy::parse_acr`...).
-    LocationOption(crate::policy::OptionParser),
+    /// (`policy::parse_option` matches the key).
+    LocationOption(LocationKey),
     /// Chooses the `LocationSpec` mode and provider (`sesame`, `sesame_logout`).
     LocationMode,
     /// The adapter's own business (thread pools, provider blocks, Apache's header and
@@ -92,7 +107,75 @@ pub enum Parser {
     Adapter,
 }
 
+/// The http-level directives the core parses (`ConfigBuilder::parse_global`), one per entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GlobalKey {
+    Redis,
+    SecretFile,
+    RedisTimeout,
+    SessionCache,
+    SessionIdleTimeout,
+    SessionLifetime,
+    RedisCaFile,
+    RedisCertFile,
+    RedisKeyFile,
+    ProviderConcurrency,
+}
+
+/// The location options the core parses (`policy::parse_option`), one per entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LocationKey {
+    Acr,
+    Require,
+    Prompt,
+    LoginHint,
+    IdpHint,
+    SiretHint,
+    UnauthAction,
+    MaxAuthAge,
+}
+
+/// The keys of a provider block (`ProviderDraft::parse`), one per entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProviderKey {
+    Preset,
+    Issuer,
+    DiscoveryUrl,
+    ClientId,
+    ClientSecretFile,
+    RedirectUri,
+    PostLogoutRedirectUri,
+    LogoutRedirect,
+    Scope,
+    AcrValues,
+    RequiredAcr,
+    IdTokenAlg,
+    Userinfo,
+    TokenAuth,
+    Pkce,
+    CaFile,
+    RemoteUserClaim,
+    HttpTimeout,
+    MetadataTtl,
+    Leeway,
+    ErrorPages,
+}
+
 const fn http(
+    key: &'static str,
+    global: GlobalKey,
+    nginx: &'static str,
+    apache: &'static str,
+    doc: &'static str,
+) -> Directive {
+    Directive {
+        parser: Parser::Global(global),
+        ..adapter_http(key, nginx, apache, doc)
+    }
+}
+
+/// An http-level directive the adapter handles itself.
+const fn adapter_http(
     key: &'static str,
     nginx: &'static str,
     apache: &'static str,
@@ -106,7 +189,7 @@ const fn http(
         arity: Arity::One,
         repeatable: false,
         inherit: Inherit::None,
-        parser: Parser::Global,
+        parser: Parser::Adapter,
         doc,
     }
 }
@@ -114,6 +197,7 @@ const fn http(
 const fn provider(
     key: &'static str,
     apache: &'static str,
+    parsed_as: ProviderKey,
     arity: Arity,
     doc: &'static str,
 ) -> Directive {
@@ -125,7 +209,7 @@ const fn provider(
         arity,
         repeatable: false,
         inherit: Inherit::None,
-        parser: Parser::ProviderKey,
+        parser: Parser::ProviderKey(parsed_as),
         doc,
     }
 }
@@ -136,7 +220,7 @@ const fn option(
     apache: &'static str,
     arity: Arity,
     inherit: Inherit,
-    parse: crate::policy::OptionParser,
+    parsed_as: LocationKey,
     doc: &'static str,
 ) -> Directive {
     Directive {
@@ -147,7 +231,7 @@ const fn option(
         arity,
         repeatable: matches!(inherit, Inherit::Accumulate),
         inherit,
-        parser: Parser::LocationOption(parse),
+        parser: Parser::LocationOption(parsed_as),
         doc,
     }
 }
@@ -157,36 +241,42 @@ pub const DIRECTIVES: &[Directive] = &[
     // http level: values go to `ConfigBuilder::set_global`.
     http(
         "redis",
+        GlobalKey::Redis,
         "sesame_redis",
         "SesameRedis",
         "redis:// URL where sessions live",
     ),
     http(
         "secret_file",
+        GlobalKey::SecretFile,
         "sesame_secret_file",
         "SesameSecretFile",
         "file of at least 32 random bytes (keys, Redis namespace)",
     ),
     http(
         "redis_timeout",
+        GlobalKey::RedisTimeout,
         "sesame_redis_timeout",
         "SesameRedisTimeout",
         "Redis connect and command timeout (default 1s)",
     ),
     http(
         "session_cache",
+        GlobalKey::SessionCache,
         "sesame_session_cache",
         "SesameSessionCache",
         "how long a process reuses a session read from Redis (default 5s)",
     ),
     http(
         "session_idle_timeout",
+        GlobalKey::SessionIdleTimeout,
         "sesame_session_idle_timeout",
         "SesameSessionIdleTimeout",
         "idle session lifetime (default 30m)",
     ),
     http(
         "session_lifetime",
+        GlobalKey::SessionLifetime,
         "sesame_session_lifetime",
         "SesameSessionLifetime",
         "absolute session lifetime (default 12h)",
@@ -196,6 +286,7 @@ pub const DIRECTIVES: &[Directive] = &[
         apache: None,
         ..http(
             "redis_ca_file",
+            GlobalKey::RedisCaFile,
             "sesame_redis_ca_file",
             "",
             "CA certificates for rediss://",
@@ -205,6 +296,7 @@ pub const DIRECTIVES: &[Directive] = &[
         apache: None,
         ..http(
             "redis_cert_file",
+            GlobalKey::RedisCertFile,
             "sesame_redis_cert_file",
             "",
             "client certificate for rediss://",
@@ -214,6 +306,7 @@ pub const DIRECTIVES: &[Directive] = &[
         apache: None,
         ..http(
             "redis_key_file",
+            GlobalKey::RedisKeyFile,
             "sesame_redis_key_file",
             "",
             "private key of the client certificate",
@@ -221,6 +314,7 @@ pub const DIRECTIVES: &[Directive] = &[
     },
     http(
         "provider_concurrency",
+        GlobalKey::ProviderConcurrency,
         "sesame_provider_concurrency",
         "SesameProviderConcurrency",
         "provider exchanges in flight per process; beyond, 503 at once (default 8)",
@@ -228,8 +322,7 @@ pub const DIRECTIVES: &[Directive] = &[
     // http level, one server only: the adapter handles them itself.
     Directive {
         apache: None,
-        parser: Parser::Adapter,
-        ..http(
+        ..adapter_http(
             "thread_pool",
             "sesame_thread_pool",
             "",
@@ -238,147 +331,164 @@ pub const DIRECTIVES: &[Directive] = &[
     },
     Directive {
         apache: None,
-        parser: Parser::Adapter,
-        ..http(
+        ..adapter_http(
             "provider_thread_pool",
             "sesame_provider_thread_pool",
             "",
             "nginx thread pool for provider exchanges (default: the session pool)",
         )
     },
-    Directive {
-        parser: Parser::Adapter,
-        ..http(
-            "provider",
-            "sesame_provider",
-            "<SesameProvider",
-            "a provider block: sesame_provider NAME { ... }",
-        )
-    },
+    adapter_http(
+        "provider",
+        "sesame_provider",
+        "<SesameProvider",
+        "a provider block: sesame_provider NAME { ... }",
+    ),
     // Inside a provider block: values go to `ConfigBuilder::set_provider`.
     provider(
         "preset",
         "Preset",
+        ProviderKey::Preset,
         Arity::One,
         "federation preset (franceconnect-*, proconnect-*, generic)",
     ),
     provider(
         "issuer",
         "Issuer",
+        ProviderKey::Issuer,
         Arity::One,
         "issuer URL (presets set it)",
     ),
     provider(
         "discovery_url",
         "DiscoveryURL",
+        ProviderKey::DiscoveryUrl,
         Arity::One,
         "discovery document URL (default: issuer + /.well-known/openid-configuration)",
     ),
     provider(
         "client_id",
         "ClientID",
+        ProviderKey::ClientId,
         Arity::One,
         "client_id the provider gave you",
     ),
     provider(
         "client_secret_file",
         "ClientSecretFile",
+        ProviderKey::ClientSecretFile,
         Arity::One,
         "file holding the client secret",
     ),
     provider(
         "redirect_uri",
         "RedirectURI",
+        ProviderKey::RedirectUri,
         Arity::One,
         "callback URL registered with the provider",
     ),
     provider(
         "post_logout_redirect_uri",
         "PostLogoutRedirectURI",
+        ProviderKey::PostLogoutRedirectUri,
         Arity::One,
         "logout return URL registered with the provider",
     ),
     provider(
         "logout_redirect",
         "LogoutRedirect",
+        ProviderKey::LogoutRedirect,
         Arity::One,
         "local path the browser lands on after logout (default /)",
     ),
     provider(
         "scope",
         "Scope",
+        ProviderKey::Scope,
         Arity::OneOrMore,
         "scopes asked (must contain openid)",
     ),
     provider(
         "acr_values",
         "AcrValues",
+        ProviderKey::AcrValues,
         Arity::OneOrMore,
         "acr_values asked at login",
     ),
     provider(
         "required_acr",
         "RequiredAcr",
+        ProviderKey::RequiredAcr,
         Arity::One,
         "lowest level every login must reach",
     ),
     provider(
         "id_token_alg",
         "IdTokenAlg",
+        ProviderKey::IdTokenAlg,
         Arity::One,
         "id_token signing algorithm (ES256, RS256)",
     ),
     provider(
         "userinfo",
         "Userinfo",
+        ProviderKey::Userinfo,
         Arity::One,
         "userinfo format: jwt, json or off",
     ),
     provider(
         "token_auth",
         "TokenAuth",
+        ProviderKey::TokenAuth,
         Arity::One,
         "client_secret_post or client_secret_basic",
     ),
     provider(
         "pkce",
         "PKCE",
+        ProviderKey::Pkce,
         Arity::One,
         "on or off (never on with FranceConnect)",
     ),
     provider(
         "ca_file",
         "CAFile",
+        ProviderKey::CaFile,
         Arity::One,
         "CA certificates for the provider's TLS",
     ),
     provider(
         "remote_user_claim",
         "RemoteUserClaim",
+        ProviderKey::RemoteUserClaim,
         Arity::One,
         "claim that becomes REMOTE_USER (default sub)",
     ),
     provider(
         "http_timeout",
         "HttpTimeout",
+        ProviderKey::HttpTimeout,
         Arity::One,
         "timeout of one exchange with the provider (default 5s)",
     ),
     provider(
         "metadata_ttl",
         "MetadataTTL",
+        ProviderKey::MetadataTtl,
         Arity::One,
         "how long discovery and JWKS are cached (default 10m)",
     ),
     provider(
         "leeway",
         "Leeway",
+        ProviderKey::Leeway,
         Arity::One,
         "clock skew allowed on exp/iat (default 30s)",
     ),
     provider(
         "error_pages",
         "ErrorPages",
+        ProviderKey::ErrorPages,
         Arity::One,
         "directory of <kind>.html pages replacing Sesame's",
     ),
@@ -434,7 +544,7 @@ pub const DIRECTIVES: &[Directive] = &[
         "SesameAcr",
         Arity::OneOrMore,
         Inherit::Replace,
-        policy::parse_acr,
+        LocationKey::Acr,
         "authentication levels this location accepts (step-up otherwise)",
     ),
     option(
@@ -443,7 +553,7 @@ pub const DIRECTIVES: &[Directive] = &[
         "SesameRequireClaim",
         Arity::OneOrMore,
         Inherit::Accumulate,
-        policy::parse_require,
+        LocationKey::Require,
         "CLAIM VALUE...: a claim this location requires (403 page otherwise)",
     ),
     option(
@@ -452,7 +562,7 @@ pub const DIRECTIVES: &[Directive] = &[
         "SesamePrompt",
         Arity::One,
         Inherit::Replace,
-        policy::parse_prompt,
+        LocationKey::Prompt,
         "login (re-authenticate) or none (silent SSO)",
     ),
     option(
@@ -461,7 +571,7 @@ pub const DIRECTIVES: &[Directive] = &[
         "SesameLoginHint",
         Arity::One,
         Inherit::Replace,
-        policy::parse_login_hint,
+        LocationKey::LoginHint,
         "EMAIL or $arg_NAME: login_hint sent to the provider",
     ),
     option(
@@ -470,7 +580,7 @@ pub const DIRECTIVES: &[Directive] = &[
         "SesameIdpHint",
         Arity::One,
         Inherit::Replace,
-        policy::parse_idp_hint,
+        LocationKey::IdpHint,
         "IDP_ID or $arg_NAME: idp_hint sent to ProConnect",
     ),
     option(
@@ -479,7 +589,7 @@ pub const DIRECTIVES: &[Directive] = &[
         "SesameSiretHint",
         Arity::One,
         Inherit::Replace,
-        policy::parse_siret_hint,
+        LocationKey::SiretHint,
         "SIRET or $arg_NAME: siret_hint sent to ProConnect",
     ),
     option(
@@ -488,7 +598,7 @@ pub const DIRECTIVES: &[Directive] = &[
         "SesameUnauthAction",
         Arity::One,
         Inherit::Replace,
-        policy::parse_unauth_action,
+        LocationKey::UnauthAction,
         "login|401|pass: what a request without session gets",
     ),
     option(
@@ -497,16 +607,16 @@ pub const DIRECTIVES: &[Directive] = &[
         "SesameMaxAuthAge",
         Arity::One,
         Inherit::Replace,
-        policy::parse_max_auth_age,
+        LocationKey::MaxAuthAge,
         "TIME: re-authenticate (prompt=login) when the login is older",
     ),
 ];
 
 impl Directive {
-    /// The parser of a location option's value (None for any other directive).
-    pub fn location_parser(&self) -> Option<crate::policy::OptionParser> {
+    /// The location option this entry is (None for any other directive).
+    pub fn location_key(&self) -> Option<LocationKey> {
         match self.parser {
-            Parser::LocationOption(parse) => Some(parse),
+            Parser::LocationOption(key) => Some(key),
             _ => None,
         }
     }
@@ -534,14 +644,14 @@ pub fn in_scope(scope: Scope) -> impl Iterator<Item = &'static Directive> {
 pub fn global_keys() -> impl Iterator<Item = &'static Directive> {
     DIRECTIVES
         .iter()
-        .filter(|d| matches!(d.parser, Parser::Global))
+        .filter(|d| matches!(d.parser, Parser::Global(_)))
 }
 
 /// The provider keys `ProviderDraft::set` takes.
 pub fn provider_keys() -> impl Iterator<Item = &'static Directive> {
     DIRECTIVES
         .iter()
-        .filter(|d| matches!(d.parser, Parser::ProviderKey))
+        .filter(|d| matches!(d.parser, Parser::ProviderKey(_)))
 }
 
 /// The location options `LocationRules::parse` takes.
@@ -625,7 +735,7 @@ pub fn location_name(key: &str) -> String {
 }
 
 /// The template with every marker replaced by the directive in `syntax`.
-pub fn render(template: &str, syntax: crate::api::Syntax) -> String {
+pub fn render(template: &str, syntax: Syntax) -> String {
     let mut out = String::with_capacity(template.len());
     let mut rest = template;
     while let Some(start) = rest.find(OPEN) {
@@ -642,8 +752,7 @@ pub fn render(template: &str, syntax: crate::api::Syntax) -> String {
     out
 }
 
-fn render_marker(marker: &str, syntax: crate::api::Syntax) -> String {
-    use crate::api::Syntax;
+fn render_marker(marker: &str, syntax: Syntax) -> String {
     let mut chars = marker.chars();
     if let Some(key) = marker.strip_prefix(VARIABLE) {
         return match syntax {

@@ -80,7 +80,7 @@ fn apache_command_table_is_the_registry() {
         .filter(|d| d.scope != Scope::Provider)
         .filter_map(|d| {
             let name = d.apache?;
-            let key = matches!(d.parser, Parser::Global | Parser::LocationOption(_))
+            let key = matches!(d.parser, Parser::Global(_) | Parser::LocationOption(_))
                 .then(|| d.key.to_owned());
             Some((name.to_owned(), key))
         })
@@ -120,8 +120,8 @@ fn no_nginx_spelling(text: &str) {
 
 #[test]
 fn apache_operators_read_apache_directive_names() {
-    use crate::api::Syntax;
     use crate::config::ConfigBuilder;
+    use crate::directives::Syntax;
     let mut b = ConfigBuilder::new();
     b.add_provider("fc").unwrap();
     let Err(missing) = b.validate() else {
@@ -129,7 +129,7 @@ fn apache_operators_read_apache_directive_names() {
     };
     assert_eq!(
         missing.subject,
-        crate::api::Subject::Global {
+        crate::directives::Subject::Global {
             key: "secret_file".into()
         }
     );
@@ -161,13 +161,13 @@ fn apache_operators_read_apache_directive_names() {
 
 #[test]
 fn location_option_mistakes_name_the_option_in_each_syntax() {
-    use crate::api::{Subject, Syntax};
+    use crate::directives::{Subject, Syntax};
     use crate::federation::Federation;
     use crate::policy::LocationRules;
     let options = vec![("prompt".to_owned(), "none".to_owned())];
     let fault = LocationRules::parse(Federation::FranceConnect, &options).unwrap_err();
     assert_eq!(fault.key, "prompt");
-    let err = crate::api::ConfigError::location(Some(&fault.key), fault.message);
+    let err = crate::directives::ConfigError::location(Some(&fault.key), fault.message);
     assert_eq!(
         err.subject,
         Subject::Location {
@@ -187,7 +187,7 @@ fn location_option_mistakes_name_the_option_in_each_syntax() {
 
 #[test]
 fn a_marker_that_names_no_directive_is_left_as_the_key() {
-    use crate::api::Syntax;
+    use crate::directives::Syntax;
     assert_eq!(render(&provider_name("nope"), Syntax::Apache), "nope");
     assert_eq!(render(&http_name("nope"), Syntax::Nginx), "sesame_nope");
     assert_eq!(render("no marker", Syntax::Apache), "no marker");
@@ -224,4 +224,32 @@ fn every_registry_key_reaches_its_parser_and_no_other_key_does() {
     }
     let protect = vec![("protect".to_owned(), "x".to_owned())];
     assert!(LocationRules::parse(Federation::ProConnect, &protect).is_err());
+}
+
+#[test]
+fn each_parsed_key_names_one_directive() {
+    let mut seen = BTreeSet::new();
+    for d in DIRECTIVES {
+        let parsed_as = match d.parser {
+            Parser::Global(key) => format!("{key:?}"),
+            Parser::ProviderKey(key) => format!("{key:?}"),
+            Parser::LocationOption(key) => format!("{key:?}"),
+            _ => continue,
+        };
+        assert!(
+            seen.insert(parsed_as.clone()),
+            "{parsed_as} is the parser of two entries"
+        );
+        // The variant spells the key (`redis_ca_file` is `RedisCaFile`).
+        assert_eq!(
+            parsed_as.to_lowercase(),
+            d.key.replace('_', ""),
+            "{}",
+            d.key
+        );
+    }
+    assert_eq!(
+        seen.len(),
+        global_keys().count() + provider_keys().count() + location_options().count()
+    );
 }
