@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 
 from .paths import E2E, REPO, target_dir
-from .procs import free_port
+from .procs import free_port, install_module
 from .running import RunningServer
 from .services import new_client
 from .site import SiteProviders
@@ -315,11 +315,7 @@ class ApacheSite(SiteProviders):
         for f in (self.prefix / "php").iterdir():
             f.chmod(0o644)
         if self.sesame:
-            dst = self.prefix / "modules" / "mod_sesame.so"
-            tmp = dst.with_suffix(".so.new")
-            shutil.copyfile(apache_module(), tmp)
-            tmp.chmod(0o755)
-            tmp.replace(dst)
+            install_module(apache_module(), self.prefix / "modules" / "mod_sesame.so")
         conf = conf_dir / "apache.conf"
         conf.write_text(conf_text if conf_text is not None else self.render())
         return conf

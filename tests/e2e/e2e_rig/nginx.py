@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 from .paths import E2E, REPO, nginx_binary, nginx_module
-from .procs import free_port
+from .procs import free_port, install_module
 from .running import RunningServer
 from .services import new_client
 from .site import SiteProviders
@@ -133,12 +133,7 @@ class NginxSite(SiteProviders):
         (self.prefix / "html" / "index.html").write_text("home\n")
         (self.prefix / "html" / "public" / "index.html").write_text("public page\n")
         if self.sesame:
-            # `install` semantics: a fresh file (new inode), never overwriting a loaded .so in place.
-            dst = self.prefix / "modules" / "ngx_http_sesame_module.so"
-            tmp = dst.with_suffix(".so.new")
-            shutil.copyfile(nginx_module(), tmp)
-            tmp.chmod(0o755)
-            tmp.replace(dst)
+            install_module(nginx_module(), self.prefix / "modules" / "ngx_http_sesame_module.so")
         conf = conf_dir / "nginx.conf"
         conf.write_text(conf_text if conf_text is not None else self.render())
         return conf
