@@ -8,6 +8,7 @@ apache2 services are neither started nor reloaded (the packages' scripts go thro
 and dpkg triggers, which do nothing for a service that is not running). Runs as root on Debian
 only, and never over packages of the same names that were installed before it."""
 
+import fcntl
 import os
 import shutil
 import subprocess
@@ -33,6 +34,10 @@ NGINX_BIN = "/usr/sbin/nginx"
 APACHE_BIN = "/usr/sbin/apache2"
 NGINX_ENABLED = Path("/etc/nginx/modules-enabled/50-mod-http-sesame.conf")
 APT_ENV = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+# apt waits for another apt or dpkg run on the machine instead of failing at once.
+APT = ["apt-get", "-o", "DPkg::Lock::Timeout=300"]
+# Two runs of this file on one machine (two checkouts) would purge each other's packages.
+LOCK = Path("/run/lock/sesame-debian-packages-test.lock")
 
 
 def installed(package):
@@ -51,7 +56,8 @@ def _why_not_here():
     return None
 
 
-pytestmark = pytest.mark.skipif(_why_not_here() is not None, reason=str(_why_not_here()))
+WHY_NOT_HERE = _why_not_here()
+pytestmark = pytest.mark.skipif(WHY_NOT_HERE is not None, reason=str(WHY_NOT_HERE))
 
 
 def run(argv, **kw):
@@ -61,12 +67,19 @@ def run(argv, **kw):
 
 
 def purge():
-    run(["apt-get", "purge", "-y", *PACKAGES], env=APT_ENV, timeout=300)
+    run([*APT, "purge", "-y", *PACKAGES], env=APT_ENV, timeout=600)
 
 
 # ---- fixtures: the packages, the services -----------------------------------------------------
 @pytest.fixture(scope="module")
-def debs():
+def machine_lock():
+    with open(LOCK, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+@pytest.fixture(scope="module")
+def debs(machine_lock):
     """`make deb` (incremental: cargo rebuilds nothing that is fresh), then the three packages."""
     run(["make", "-s", "-C", str(REPO), "deb"], timeout=3000)
     found = {p: sorted(DEB_DIR.glob(f"{p}_*.deb")) for p in PACKAGES}
@@ -78,7 +91,9 @@ def debs():
 def package_files(debs):
     """Installs the three packages with apt; yields every path dpkg says each one owns. Purges
     them at the end, also when a test failed before the purge test."""
-    run(["apt-get", "install", "-y", *[f"./{d.name}" for d in debs]], cwd=DEB_DIR, env=APT_ENV, timeout=600)
+    if any(installed(p) for p in PACKAGES):
+        pytest.skip("another run installed the packages meanwhile")
+    run([*APT, "install", "-y", *[f"./{d.name}" for d in debs]], cwd=DEB_DIR, env=APT_ENV, timeout=600)
     try:
         yield {p: [line for line in run(["dpkg", "-L", p]).splitlines() if line.startswith("/") and line != "/."] for p in PACKAGES}
     finally:
