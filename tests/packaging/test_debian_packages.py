@@ -40,9 +40,21 @@ APT = ["apt-get", "-o", "DPkg::Lock::Timeout=300"]
 LOCK = Path("/run/lock/sesame-debian-packages-test.lock")
 
 
-def installed(package):
+def dpkg_state(package):
+    """The last word of dpkg's status: "installed", "config-files" (removed, not purged),
+    "not-installed"; None when dpkg never heard of the package."""
     out = subprocess.run(["dpkg-query", "-W", "-f=${Status}", package], capture_output=True, text=True)
-    return out.returncode == 0 and "installed" in out.stdout.split()[-1:]
+    words = out.stdout.split() if out.returncode == 0 else []
+    return words[-1] if words else None
+
+
+def installed(package):
+    return dpkg_state(package) == "installed"
+
+
+def on_the_machine(package):
+    """Installed, or removed with its configuration still there."""
+    return dpkg_state(package) not in (None, "not-installed")
 
 
 def _why_not_here():
@@ -50,7 +62,7 @@ def _why_not_here():
         return "needs Debian with apt-get"
     if os.geteuid() != 0:
         return "installs and purges Debian packages: run as root (CI does)"
-    already = [p for p in PACKAGES if installed(p)]
+    already = [p for p in PACKAGES if on_the_machine(p)]
     if already:
         return f"{', '.join(already)} already installed here; the test would purge it (apt-get purge it first)"
     return None
@@ -91,13 +103,13 @@ def debs(machine_lock):
 def package_files(debs):
     """Installs the three packages with apt; yields every path dpkg says each one owns. Purges
     them at the end, also when a test failed before the purge test."""
-    if any(installed(p) for p in PACKAGES):
+    if any(on_the_machine(p) for p in PACKAGES):
         pytest.skip("another run installed the packages meanwhile")
     run([*APT, "install", "-y", *[f"./{d.name}" for d in debs]], cwd=DEB_DIR, env=APT_ENV, timeout=600)
     try:
         yield {p: [line for line in run(["dpkg", "-L", p]).splitlines() if line.startswith("/") and line != "/."] for p in PACKAGES}
     finally:
-        if any(installed(p) for p in PACKAGES):
+        if any(on_the_machine(p) for p in PACKAGES):
             purge()
 
 
@@ -407,12 +419,19 @@ def test_the_sesame_command_checks_the_configuration_the_server_runs(debian_ngin
 
 
 # ---- and gone again ---------------------------------------------------------------------------
-def test_purge_leaves_no_file_behind(package_files, debian_nginx, debian_apache):
+def test_remove_keeps_the_configuration_and_purge_leaves_no_file_behind(package_files, debian_nginx, debian_apache):
     # The servers stop first: they hold the modules open.
     debian_nginx.proc.stop()
     debian_apache.proc.stop()
+    # Removed, not purged: the configuration stays (the secret, the edited params files), the
+    # modules are disabled.
+    run([*APT, "remove", "-y", *PACKAGES], env=APT_ENV, timeout=600)
+    assert Path("/etc/sesame/secret").is_file()
+    assert Path("/etc/nginx/sesame_fastcgi_params").is_file()
+    assert not NGINX_ENABLED.exists() and Path(f"{NGINX_ENABLED}.removed").is_symlink()
+    assert not os.path.lexists("/etc/apache2/mods-enabled/sesame.load")
     purge()
-    assert not any(installed(p) for p in PACKAGES)
+    assert not any(on_the_machine(p) for p in PACKAGES)
     left = []
     for package, paths in package_files.items():
         for path in paths:
