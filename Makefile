@@ -3,7 +3,7 @@ CARGO  ?= cargo
 PYTHON ?= python3
 export CARGO_TARGET_DIR ?= $(CURDIR)/target
 
-.PHONY: all build cli test demo lint deps apache apache-install bench
+.PHONY: all build cli test demo lint deps apache apache-install bench deb
 
 all: build
 
@@ -38,6 +38,12 @@ test: build
 # Everything running on localhost; prints the URL and a test user; Ctrl-C stops it all.
 demo: build
 	$(PYTHON) tests/e2e/demo.py
+
+# The Debian packages sesame, libnginx-mod-http-sesame (built against Debian's nginx through
+# nginx-dev) and libapache2-mod-sesame, release builds, stripped, into build/deb/:
+# apt-get install ./build/deb/*.deb. What each installs: docs/packaging.md.
+deb:
+	bash packaging/build-deb.sh
 
 lint:
 	$(CARGO) fmt --all -- --check
