@@ -649,3 +649,34 @@ fn cycles(next: &BTreeMap<String, BTreeSet<String>>) -> Vec<Vec<String>> {
     }
     out
 }
+
+/// One naming convention for the core's Rust tests: a file's own unit tests at its bottom
+/// (`#[cfg(test)] mod tests`), a room's tests across its files in `<room>/tests.rs` and, by
+/// concern, `<room>/tests/<concern>.rs` — fixtures other rooms' tests use included
+/// (`oidc/tests/support.rs`). No `tests_x.rs` / `test_x.rs` beside the code.
+#[test]
+fn rust_test_modules_follow_one_naming() {
+    fn walk(dir: &Path, wrong: &mut Vec<String>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(&path, wrong);
+            } else if let Some(name) = path.file_name().and_then(|n| n.to_str()) {
+                if name.starts_with("test_") || name.starts_with("tests_") {
+                    wrong.push(path.display().to_string());
+                }
+            }
+        }
+    }
+    let mut wrong = Vec::new();
+    for dir in ["src", "nginx/src"] {
+        walk(&root().join(dir), &mut wrong);
+    }
+    assert!(
+        wrong.is_empty(),
+        "test modules named outside the convention (move them to <room>/tests/<concern>.rs): {wrong:?}"
+    );
+}

@@ -535,5 +535,3 @@ mod redis_tests;
 mod session_tests;
 #[cfg(test)]
 mod tests;
-#[cfg(test)]
-mod tests_proconnect;

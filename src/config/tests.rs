@@ -1,3 +1,5 @@
+mod proconnect;
+
 use super::*;
 use std::path::PathBuf;
 

@@ -454,6 +454,4 @@ impl Job {
 }
 
 #[cfg(test)]
-pub(crate) mod test_provider;
-#[cfg(test)]
-mod tests;
+pub(crate) mod tests;

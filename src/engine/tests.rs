@@ -1,10 +1,12 @@
 //! Engine behaviour, end to end inside the process: a real OIDC exchange with a loopback test
 //! provider, an in-memory store standing in for Redis.
 
-use super::test_provider::{TestProvider, CLIENT_ID, SUB};
+pub(crate) mod provider;
+
 use super::*;
 use crate::pages::Page;
 use crate::session::{MemoryStore, SessionId};
+use provider::{TestProvider, CLIENT_ID, SUB};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -1034,7 +1036,6 @@ mod location_policy {
     }
 }
 
-#[path = "tests_sessions.rs"]
 mod sessions;
 
 /// Provider outages and forged callbacks: answered in `begin`, bounded work.

@@ -220,7 +220,3 @@ use {
 
 #[cfg(test)]
 mod tests;
-#[cfg(test)]
-mod tests_authz;
-#[cfg(test)]
-mod tests_backend_names;

@@ -1,7 +1,10 @@
 //! The C ABI from the caller's side: NULLs, invalid UTF-8 and panics come back as values.
 
+mod authz;
+mod backend_names;
+
 use super::*;
-use crate::engine::test_provider::{TestProvider, CLIENT_ID};
+use crate::engine::tests::provider::{TestProvider, CLIENT_ID};
 use std::ptr::{null, null_mut};
 
 fn s(text: &str) -> SesameStr {

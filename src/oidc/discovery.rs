@@ -101,7 +101,7 @@ fn validate(doc: Document, settings: &OidcSettings) -> Result<ProviderMetadata, 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::oidc::test_support::settings_for;
+    use crate::oidc::tests::support::settings_for;
     use crate::oidc::Federation;
 
     fn doc(issuer: &str, token_endpoint: &str) -> Document {

@@ -134,7 +134,7 @@ fn verify_es256(token: &str, point: &[u8]) -> Result<Map<String, Value>, VerifyE
 mod tests {
     use super::*;
     use crate::oidc::jwks::parse;
-    use crate::oidc::test_support::TestKey;
+    use crate::oidc::tests::support::TestKey;
     use serde_json::json;
 
     #[test]

@@ -158,10 +158,4 @@ mod util;
 mod validate;
 
 #[cfg(test)]
-mod test_support;
-#[cfg(test)]
-mod tests;
-#[cfg(test)]
-mod tests_cache;
-#[cfg(test)]
-mod tests_proconnect;
+pub(crate) mod tests;

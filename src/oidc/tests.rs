@@ -1,13 +1,17 @@
 //! Behaviour tests of the relying party against a canned provider on 127.0.0.1.
 
+mod cache;
+mod proconnect;
+pub(crate) mod support;
+
 use std::time::{Duration, Instant};
 
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{json, Value};
 
-use super::test_support::*;
 use super::util::now_secs;
 use super::*;
+use support::*;
 
 struct Fixture {
     op: TestProvider,

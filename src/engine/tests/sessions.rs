@@ -64,7 +64,7 @@ fn session_of_a_same_named_provider_on_another_issuer_or_client_id_opens_nothing
         let mut jar = Jar::default();
         rig.login("/private/", &mut jar);
         let cookie = jar.header();
-        let other_op = super::super::test_provider::TestProvider::start();
+        let other_op = super::provider::TestProvider::start();
         for (issuer, client_id) in [
             (other_op.issuer.as_str(), CLIENT_ID),
             (rig.op.issuer.as_str(), "another-client"),

@@ -3,9 +3,9 @@
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
-use super::cache::NEGATIVE_TTL;
-use super::test_support::*;
+use super::support::*;
 use super::*;
+use crate::oidc::cache::NEGATIVE_TTL;
 
 const DISCOVERY: &str = "/.well-known/openid-configuration";
 

@@ -4,10 +4,10 @@
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{json, Value};
 
-use super::test_support::*;
-use super::validate::left_half_hash;
+use super::support::*;
 use super::*;
 use crate::federation::LoginOptions;
+use crate::oidc::validate::left_half_hash;
 
 fn meta(issuer: &str) -> ProviderMetadata {
     ProviderMetadata {

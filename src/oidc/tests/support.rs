@@ -8,8 +8,8 @@ use std::time::Duration;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{json, Value};
 
-use super::util::{b64url, now_secs};
-use super::{Federation, OidcSettings, SigningAlg, TokenAuth, UserinfoMode};
+use crate::oidc::util::{b64url, now_secs};
+use crate::oidc::{Federation, OidcSettings, SigningAlg, TokenAuth, UserinfoMode};
 
 pub(crate) fn settings_for(federation: Federation, issuer: &str) -> OidcSettings {
     let fc = federation == Federation::FranceConnect;
