@@ -106,7 +106,7 @@ def run(bench):
     except ImportError:
         return skip(bench, "the e2e rig has no Apache support (tests/e2e/e2e_rig/apache.py)")
 
-    from run import STATIC_BODY
+    from measure import STATIC_BODY
     os.environ["SESAME_APACHE_MODULE"] = str(release_module(bench))
     env, k = bench.env, bench.key
 

@@ -7,6 +7,11 @@ import re
 import subprocess
 from pathlib import Path
 
+# The static page every server serves in the rows (nginx and Apache alike).
+STATIC_BODY = ("<!DOCTYPE html><html><head><title>bench</title></head><body>\n"
+               + "<p>Lorem ipsum dolor sit amet, consectetur adipiscing elit.</p>\n" * 30
+               + "</body></html>\n")
+
 LUA = Path(__file__).resolve().parent / "wrk_report.lua"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 

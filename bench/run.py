@@ -57,14 +57,11 @@ from e2e_rig.services import EchoApp, Emulator, PhpFpm, Pki, Redis  # noqa: E402
 sys.path.insert(0, str(BENCH))
 import apache_rows  # noqa: E402
 from measure import (  # noqa: E402
-    Row, format_table, hist_percentile, merge_histograms, proc_cpu_seconds, redis_calls, rss_kib,
+    STATIC_BODY, Row, format_table, hist_percentile, merge_histograms, proc_cpu_seconds, redis_calls, rss_kib,
     thread_cpu_seconds, wrk,
 )
 
 SESSION_COOKIE = "__Host-sesame"
-STATIC_BODY = ("<!DOCTYPE html><html><head><title>bench</title></head><body>\n"
-               + "<p>Lorem ipsum dolor sit amet, consectetur adipiscing elit.</p>\n" * 30
-               + "</body></html>\n")
 
 
 def php_params(script):

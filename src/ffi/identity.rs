@@ -8,7 +8,6 @@
 //! it, once per outcome.
 
 use std::ffi::{c_char, c_int, c_void};
-use std::sync::OnceLock;
 
 use super::config::SesameHandle;
 use super::outcome::{with_outcome, SesameOutcome};
@@ -121,17 +120,6 @@ pub unsafe extern "C" fn sesame_outcome_each_oidc_env(
 
 /// `provider`, `acr`, `user_key`, `remote_user`: the first identity variables.
 const FIXED_VARS: [&str; 4] = ["provider", "acr", "user_key", "remote_user"];
-
-/// Views of the identity built for C callers on first use.
-#[derive(Debug, Default)]
-pub(super) struct Views {
-    /// `claim_<name>` for every claim, in the identity's order.
-    claim_var_names: OnceLock<Vec<String>>,
-    /// Every identity variable's value, header-encoded, in `sesame_outcome_var` order.
-    var_header_values: OnceLock<Vec<String>>,
-    /// The present uniform claims' values, header-encoded, in `sesame_outcome_uniform` order.
-    uniform_header_values: OnceLock<Vec<String>>,
-}
 
 fn fixed_value(id: &Identity, i: usize) -> Option<&str> {
     match i {

@@ -2,6 +2,7 @@
 
 use std::ffi::c_int;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::OnceLock;
 
 use crate::engine::{internal_error, Outcome};
 
@@ -21,7 +22,7 @@ pub struct SesameOutcome {
     /// SESAME_ALLOW: the identity (shared with the session cache, nothing copied) and the
     /// views of it built on first use only; see `ffi/identity.rs`.
     pub(super) identity: Option<crate::identity::Identity>,
-    pub(super) views: super::identity::Views,
+    pub(super) views: Views,
 }
 
 impl SesameOutcome {
@@ -35,7 +36,7 @@ impl SesameOutcome {
             cookies: Vec::new(),
             headers: Vec::new(),
             identity: None,
-            views: super::identity::Views::default(),
+            views: Views::default(),
         };
         match outcome {
             Outcome::Decline => {}
@@ -213,4 +214,15 @@ pub unsafe extern "C" fn sesame_outcome_free(o: *mut SesameOutcome) {
         // SAFETY: created by Box::into_raw in this module, not freed (contract).
         let _ = catch_unwind(AssertUnwindSafe(|| drop(unsafe { Box::from_raw(o) })));
     }
+}
+
+/// Views of the identity built for C callers on first use (`identity.rs` fills them).
+#[derive(Debug, Default)]
+pub(super) struct Views {
+    /// `claim_<name>` for every claim, in the identity's order.
+    pub(super) claim_var_names: OnceLock<Vec<String>>,
+    /// Every identity variable's value, header-encoded, in `sesame_outcome_var` order.
+    pub(super) var_header_values: OnceLock<Vec<String>>,
+    /// The present uniform claims' values, header-encoded, in `sesame_outcome_uniform` order.
+    pub(super) uniform_header_values: OnceLock<Vec<String>>,
 }
