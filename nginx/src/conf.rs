@@ -20,15 +20,18 @@ use ngx::ffi::{
     NGX_LOG_EMERG, NGX_OK,
 };
 use ngx::http::HttpModuleMainConf;
-use ngx::{ngx_conf_log_error, ngx_string};
+use ngx::ngx_conf_log_error;
 use sesame::registry;
 use sesame::{add_location_option, nest_location, OptionArgsError, OwnSetting};
 use sesame::{ConfigBuilder, ConfigError, Location, LocationMode, LocationSpec, Sesame, Subject};
 
 use crate::Module;
 
+mod command_table;
 mod provider;
 pub mod provider_keys;
+
+use command_table::Handler;
 
 /// http-level state of the module.
 pub struct MainConf {
@@ -150,79 +153,81 @@ impl LocConf {
     }
 }
 
-pub static mut COMMANDS: [ngx_command_t; 24] = [
-    global_command(ngx_string!("sesame_redis")),
-    global_command(ngx_string!("sesame_secret_file")),
-    global_command(ngx_string!("sesame_redis_timeout")),
-    global_command(ngx_string!("sesame_session_cache")),
-    global_command(ngx_string!("sesame_session_idle_timeout")),
-    global_command(ngx_string!("sesame_session_lifetime")),
-    global_command(ngx_string!("sesame_redis_ca_file")),
-    global_command(ngx_string!("sesame_redis_cert_file")),
-    global_command(ngx_string!("sesame_redis_key_file")),
-    global_command(ngx_string!("sesame_provider_concurrency")),
-    ngx_command_t {
-        name: ngx_string!("sesame_thread_pool"),
-        type_: (NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1) as ngx_uint_t,
-        set: Some(cmd_thread_pool),
-        conf: NGX_HTTP_MAIN_CONF_OFFSET,
-        offset: 0,
-        post: ptr::null_mut(),
-    },
-    ngx_command_t {
-        name: ngx_string!("sesame_provider_thread_pool"),
-        type_: (NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1) as ngx_uint_t,
-        set: Some(cmd_thread_pool),
-        conf: NGX_HTTP_MAIN_CONF_OFFSET,
-        offset: 0,
-        post: ptr::null_mut(),
-    },
-    ngx_command_t {
-        name: ngx_string!("sesame_provider"),
-        type_: (NGX_HTTP_MAIN_CONF | NGX_CONF_BLOCK | NGX_CONF_TAKE1) as ngx_uint_t,
-        set: Some(provider::cmd_provider_block),
-        conf: NGX_HTTP_MAIN_CONF_OFFSET,
-        offset: 0,
-        post: ptr::null_mut(),
-    },
-    ngx_command_t {
-        name: ngx_string!("sesame"),
-        type_: (NGX_HTTP_LOC_CONF | NGX_CONF_TAKE1) as ngx_uint_t,
-        set: Some(cmd_location),
-        conf: NGX_HTTP_LOC_CONF_OFFSET,
-        offset: 0,
-        post: ptr::null_mut(),
-    },
-    ngx_command_t {
-        name: ngx_string!("sesame_logout"),
-        type_: (NGX_HTTP_LOC_CONF | NGX_CONF_TAKE12) as ngx_uint_t,
-        set: Some(cmd_location),
-        conf: NGX_HTTP_LOC_CONF_OFFSET,
-        offset: 0,
-        post: ptr::null_mut(),
-    },
-    option_command(ngx_string!("sesame_acr")),
-    option_command(ngx_string!("sesame_require")),
-    option_command(ngx_string!("sesame_prompt")),
-    option_command(ngx_string!("sesame_login_hint")),
-    option_command(ngx_string!("sesame_idp_hint")),
-    option_command(ngx_string!("sesame_siret_hint")),
-    option_command(ngx_string!("sesame_unauth_action")),
-    option_command(ngx_string!("sesame_max_auth_age")),
-    ngx_command_t::empty(),
-];
+/// The command names nginx reads (NUL-terminated, see `nul_terminated_names`).
+static COMMAND_NAMES: [[u8; command_table::NAME_MAX]; command_table::count()] =
+    command_table::nul_terminated_names();
 
-/// A location option, checked by the core (`Sesame::location`) when the location is merged.
-const fn option_command(name: ngx_str_t) -> ngx_command_t {
+/// nginx's command table, built at compile time from the core's registry
+/// ([`command_table::handler`] says which handler takes each directive).
+pub static mut COMMANDS: [ngx_command_t; command_table::count() + 1] = commands(&COMMAND_NAMES);
+
+const fn commands(
+    names: &'static [[u8; command_table::NAME_MAX]; command_table::count()],
+) -> [ngx_command_t; command_table::count() + 1] {
+    const END: ngx_command_t = ngx_command_t::empty();
+    let mut table = [END; command_table::count() + 1];
+    let (mut i, mut n) = (0, 0);
+    while i < registry::DIRECTIVES.len() {
+        let d = &registry::DIRECTIVES[i];
+        if let (Some(handler), Some(name)) = (command_table::handler(d), d.nginx) {
+            let name = ngx_str_t {
+                len: name.len(),
+                data: names[n].as_ptr() as *mut u8,
+            };
+            table[n] = command(name, handler, command_table::takes_one_or_two(d));
+            n += 1;
+        }
+        i += 1;
+    }
+    table
+}
+
+const fn command(name: ngx_str_t, handler: Handler, one_or_two: bool) -> ngx_command_t {
+    let (type_, set, conf): (u32, CommandHandler, usize) = match handler {
+        Handler::Global => (
+            NGX_HTTP_MAIN_CONF | NGX_CONF_1MORE,
+            cmd_global,
+            NGX_HTTP_MAIN_CONF_OFFSET,
+        ),
+        Handler::ThreadPool => (
+            NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1,
+            cmd_thread_pool,
+            NGX_HTTP_MAIN_CONF_OFFSET,
+        ),
+        Handler::ProviderBlock => (
+            NGX_HTTP_MAIN_CONF | NGX_CONF_BLOCK | NGX_CONF_TAKE1,
+            provider::cmd_provider_block,
+            NGX_HTTP_MAIN_CONF_OFFSET,
+        ),
+        Handler::Location if one_or_two => (
+            NGX_HTTP_LOC_CONF | NGX_CONF_TAKE12,
+            cmd_location,
+            NGX_HTTP_LOC_CONF_OFFSET,
+        ),
+        Handler::Location => (
+            NGX_HTTP_LOC_CONF | NGX_CONF_TAKE1,
+            cmd_location,
+            NGX_HTTP_LOC_CONF_OFFSET,
+        ),
+        // Any count: the core's registry says how many values each option takes.
+        Handler::LocationOption => (
+            NGX_HTTP_LOC_CONF | NGX_CONF_1MORE,
+            cmd_location_option,
+            NGX_HTTP_LOC_CONF_OFFSET,
+        ),
+    };
     ngx_command_t {
         name,
-        type_: (NGX_HTTP_LOC_CONF | NGX_CONF_1MORE) as ngx_uint_t,
-        set: Some(cmd_location_option),
-        conf: NGX_HTTP_LOC_CONF_OFFSET,
+        type_: type_ as ngx_uint_t,
+        set: Some(set),
+        conf: conf as ngx_uint_t,
         offset: 0,
         post: ptr::null_mut(),
     }
 }
+
+type CommandHandler =
+    extern "C" fn(*mut ngx_conf_t, *mut ngx_command_t, *mut c_void) -> *mut c_char;
 
 /// `sesame_acr VALUE...;`, `sesame_require CLAIM VALUE...;`, `sesame_prompt login|none;`,
 /// `sesame_login_hint|sesame_idp_hint|sesame_siret_hint VALUE|$arg_NAME;`,
@@ -268,19 +273,6 @@ extern "C" fn cmd_location_option(
         lcf.origin = unsafe { origin(cf) };
     }
     NGX_CONF_OK
-}
-
-/// An http-level directive whose value goes to `ConfigBuilder::set_global`. `1MORE` so that the
-/// core, not nginx, explains what a value should look like.
-const fn global_command(name: ngx_str_t) -> ngx_command_t {
-    ngx_command_t {
-        name,
-        type_: (NGX_HTTP_MAIN_CONF | NGX_CONF_1MORE) as ngx_uint_t,
-        set: Some(cmd_global),
-        conf: NGX_HTTP_MAIN_CONF_OFFSET,
-        offset: 0,
-        post: ptr::null_mut(),
-    }
 }
 
 /// Logs `msg` at the current directive (`... in /path/nginx.conf:LINE`) and fails the parse.

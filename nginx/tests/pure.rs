@@ -7,70 +7,64 @@ mod claim_name;
 #[path = "../src/conf/provider_keys.rs"]
 mod provider_keys;
 
-/// nginx's `COMMANDS` table (nginx/src/conf.rs) registers exactly the registry's nginx
-/// directives, each with the handler of its parser: `global_command` for the core's http keys,
-/// `option_command` for location options.
+#[path = "../src/conf/command_table.rs"]
+mod command_table;
+
+/// nginx's `COMMANDS` table (nginx/src/conf.rs) is built from `command_table::handler` over the
+/// registry: every nginx directive of the registry gets the handler of its parser, and nothing
+/// else is registered.
 mod commands_are_the_registry {
+    use super::command_table::{count, handler, nul_terminated_names, takes_one_or_two, Handler};
     use sesame::registry::{Parser, Scope, DIRECTIVES};
-    use std::collections::BTreeSet;
 
-    fn commands_source() -> String {
-        let conf = include_str!("../src/conf.rs");
-        conf.split("pub static mut COMMANDS")
-            .nth(1)
-            .and_then(|t| t.split("];").next())
-            .expect("conf.rs has a COMMANDS table")
-            .to_owned()
+    #[test]
+    fn every_nginx_directive_but_provider_keys_has_a_handler() {
+        for d in DIRECTIVES {
+            let expected = d.nginx.is_some() && d.scope != Scope::Provider;
+            assert_eq!(handler(d).is_some(), expected, "{}", d.key);
+        }
     }
 
-    /// Names registered through `helper(ngx_string!("NAME"))`, or all names when `helper` is "".
-    fn registered(helper: &str) -> BTreeSet<String> {
-        let pattern = format!("{helper}(ngx_string!(\"");
-        let table = commands_source();
-        let pieces = if helper.is_empty() {
-            table.split("ngx_string!(\"").skip(1).collect::<Vec<_>>()
-        } else {
-            table.split(pattern.as_str()).skip(1).collect::<Vec<_>>()
-        };
-        pieces
-            .into_iter()
-            .filter_map(|rest| rest.split('"').next())
-            .map(str::to_owned)
-            .collect()
+    #[test]
+    fn each_parser_has_its_handler() {
+        for d in DIRECTIVES.iter().filter(|d| handler(d).is_some()) {
+            let want = match d.parser {
+                Parser::Global(_) => Handler::Global,
+                Parser::LocationMode => Handler::Location,
+                Parser::LocationOption(_) => Handler::LocationOption,
+                Parser::ProviderKey(_) => unreachable!("provider keys are not commands"),
+                Parser::Adapter if d.key == "provider" => Handler::ProviderBlock,
+                Parser::Adapter => Handler::ThreadPool,
+            };
+            assert_eq!(handler(d), Some(want), "{}", d.key);
+        }
     }
 
-    fn in_registry(keep: impl Fn(Parser) -> bool) -> BTreeSet<String> {
-        DIRECTIVES
+    #[test]
+    fn names_are_nul_terminated_as_nginx_compares_them() {
+        let names = nul_terminated_names();
+        let commands = DIRECTIVES.iter().filter(|d| handler(d).is_some());
+        for (bytes, d) in names.iter().zip(commands) {
+            let name = d.nginx.expect("a command has an nginx name");
+            assert_eq!(&bytes[..name.len()], name.as_bytes());
+            assert_eq!(bytes[name.len()], 0, "{name}");
+        }
+    }
+
+    #[test]
+    fn the_table_has_every_command() {
+        let options = DIRECTIVES
             .iter()
-            .filter(|d| d.scope != Scope::Provider && keep(d.parser))
-            .filter_map(|d| d.nginx.map(str::to_owned))
-            .collect()
-    }
-
-    #[test]
-    fn every_registry_directive_is_registered_and_no_other() {
-        assert_eq!(registered(""), in_registry(|_| true));
-    }
-
-    #[test]
-    fn http_keys_go_to_the_core_builder() {
-        assert_eq!(
-            registered("global_command"),
-            in_registry(|p| matches!(p, Parser::Global(_)))
-        );
-    }
-
-    #[test]
-    fn location_options_go_to_the_location_spec() {
-        assert_eq!(
-            registered("option_command"),
-            in_registry(|p| matches!(p, Parser::LocationOption(_)))
-        );
-    }
-
-    #[test]
-    fn the_tables_are_not_empty() {
-        assert!(registered("").len() >= 20);
-        assert_eq!(registered("option_command").len(), 8);
+            .filter(|d| handler(d) == Some(Handler::LocationOption))
+            .count();
+        assert_eq!(options, 8);
+        assert_eq!(count(), 23);
+        // `sesame_logout NAME [local];` only.
+        let one_or_two: Vec<_> = DIRECTIVES
+            .iter()
+            .filter(|d| handler(d) == Some(Handler::Location) && takes_one_or_two(d))
+            .filter_map(|d| d.nginx)
+            .collect();
+        assert_eq!(one_or_two, ["sesame_logout"]);
     }
 }
