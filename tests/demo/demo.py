@@ -115,6 +115,12 @@ def on_localhost(site, env, pc_emulator):
     return client
 
 
+def trust_command(ca, home="$HOME"):
+    """What makes Chromium on Linux trust the demo's CA (libnss3-tools; the test runs this line)."""
+    return (f"mkdir -p {home}/.pki/nssdb && "
+            f"certutil -d sql:{home}/.pki/nssdb -A -t C,, -n sesame-demo -i {ca}")
+
+
 def home_page(base):
     return f"""<!DOCTYPE html>
 <html lang="fr"><head><meta charset="utf-8"><title>Sesame — démonstration</title>
@@ -183,7 +189,7 @@ Sesame demo is running ({'Apache httpd' if server == 'apache' else 'nginx'} + th
   Emulators:      {fc.issuer} (FranceConnect v2), {pc.issuer} (ProConnect)
   Certificates:   one local CA for all three, {pki.ca}
                   trust it once, and no browser warning:
-                    Chromium/Chrome: certutil -d sql:$HOME/.pki/nssdb -A -t C,, -n sesame-demo -i {pki.ca}
+                    Chromium/Chrome: {trust_command(pki.ca)}
                     Firefox:         Settings > Certificates > View Certificates > Authorities > Import
                     curl, system:    cp {pki.ca} /usr/local/share/ca-certificates/sesame-demo.crt && update-ca-certificates
   Logs:           {workdir} {site.prefix if server == 'apache' else ''}
