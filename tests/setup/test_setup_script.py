@@ -77,3 +77,22 @@ def test_ci_runs_make_test_and_nothing_else():
                 if line.strip() and not line.lstrip().startswith("#")]
     assert commands[-1] in ("make test", "exec make test")
     assert all(c.startswith(("set ", "cd ")) for c in commands[:-1]), commands
+
+
+@pytest.mark.skipif(os.getuid() != 0, reason="the apt-get route is taken as root only")
+def test_as_root_the_missing_packages_are_installed_in_one_apt_get_call(setup_with_absent_package,
+                                                                       tmp_path):
+    # A stand-in apt-get on PATH records its arguments: nothing is installed on this machine.
+    calls = tmp_path / "calls"
+    fake = tmp_path / "bin" / "apt-get"
+    fake.parent.mkdir()
+    fake.write_text(f'#!/bin/sh\necho "$*" >> {calls}\n')
+    fake.chmod(0o755)
+    env = dict(os.environ, PATH=f"{fake.parent}:{os.environ['PATH']}")
+    out = run([str(setup_with_absent_package), "absent"], env=env)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == f"installing Debian packages: {ABSENT}\n"
+    assert calls.read_text().splitlines() == [
+        "-q -o DPkg::Lock::Timeout=600 update",
+        f"-q -o DPkg::Lock::Timeout=600 install -y --no-install-recommends {ABSENT}",
+    ]
