@@ -135,8 +135,8 @@ a.button {{ display: inline-block; padding: .7rem 1.2rem; margin: .3rem 0; borde
    (usagers : démarche PHP <code>/demarches/</code>)</p>
 <p><a class="button" id="login-pc" href="/agents/">Se connecter avec ProConnect</a>
    (agents : page PHP <code>/agents/</code>)</p>
-<p>Les fournisseurs d'identité sont des émulateurs locaux : choisissez l'identité de test
-« Élodie » pour voir les accents.</p>
+<p>Les fournisseurs d'identité sont des émulateurs locaux. Identités de test avec des accents :
+« elodie » chez FranceConnect, « mfa@fia2.fr » chez ProConnect.</p>
 <p><small>{base}/</small></p>
 </body></html>
 """
@@ -192,7 +192,7 @@ Sesame demo is running ({'Apache httpd' if server == 'apache' else 'nginx'} + th
                     Chromium/Chrome: {trust_command(pki.ca)}
                     Firefox:         Settings > Certificates > View Certificates > Authorities > Import
                     curl, system:    cp {pki.ca} /usr/local/share/ca-certificates/sesame-demo.crt && update-ca-certificates
-  Logs:           {workdir} {site.prefix if server == 'apache' else ''}
+  Logs:           {site.prefix / 'logs'} (the web server), {workdir} (the others)
 Ctrl-C stops everything.
 """
     return started, summary
