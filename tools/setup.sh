@@ -15,8 +15,8 @@ VENV="$ROOT/.venv"
 REQUIREMENTS="$ROOT/tests/requirements.txt"
 PYTHON3="${PYTHON3:-python3}"
 
-# The one package list. One group per line: "name: Debian packages". A new need is one more line
-# here (and its name in NEEDS below).
+# The one package list. One group per line: "name: Debian packages". A new group is one more line
+# here; a make target asks for it by name (`tools/setup.sh build deb`), or through NEEDS below.
 PACKAGE_GROUPS=(
     "build: make gcc pkg-config libc6-dev libssl-dev zlib1g-dev libpcre2-dev libclang1-14 libclang-common-14-dev apache2-dev"
     "python: python3 python3-venv"
