@@ -91,9 +91,12 @@ def demo_answers(cmd):
         http = requests.Session()
         http.trust_env = False
         http.verify = str(ROOT / "build" / "demo" / "pki" / "ca.pem")
-        home = http.get(demo.url + "/", timeout=10)
+        # The same server by address (its certificate names both): a machine without `localhost`
+        # in /etc/hosts (a bare chroot) resolves nothing, where browsers resolve it themselves.
+        site = f"https://127.0.0.1:{port}"
+        home = http.get(site + "/", timeout=10)
         assert home.status_code == 200 and "Se connecter avec FranceConnect" in home.text
-        login = http.get(demo.url + "/demarches/", allow_redirects=False, timeout=10,
+        login = http.get(site + "/demarches/", allow_redirects=False, timeout=10,
                          headers={"Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "document"})
         assert login.status_code in (302, 303)
         assert login.headers["Location"].startswith(f"https://127.0.0.1:{port + 1}/api/v2/authorize?")
