@@ -1,15 +1,24 @@
 # Sesame — build, test, demo, lint. Cargo's target dir: $CARGO_TARGET_DIR if set, else ./target.
 CARGO  ?= cargo
-PYTHON ?= python3
+# The Python test tools live in a virtual environment in the checkout, made by tools/setup.sh.
+PYTHON ?= $(CURDIR)/.venv/bin/python
 export CARGO_TARGET_DIR ?= $(CURDIR)/target
+# Installs what a target needs when it is missing (Debian packages, .venv); `make SETUP=true ...`
+# skips it on a machine set up another way. SETUP_FOR is what the target being made needs: a
+# target-specific value, so `make test` sets up everything once, before its `build` prerequisite.
+SETUP ?= $(CURDIR)/tools/setup.sh
+SETUP_FOR = build
+test: SETUP_FOR = test
+demo: SETUP_FOR = demo
 
-.PHONY: all build cli test demo lint deps apache apache-install bench deb
+.PHONY: all build cli test demo lint deps setup apache apache-install bench deb
 
 all: build
 
 # The core as a static library (C ABI users, tests/c) and the nginx module (which also builds
 # nginx itself through nginx-sys; the binary lands in target/debug/build/nginx-sys-*/out/objs/).
 build:
+	@$(SETUP) $(SETUP_FOR)
 	$(CARGO) build -p sesame
 	$(CARGO) build -p ngx-sesame
 	$(MAKE) apache
@@ -35,9 +44,11 @@ test: build
 	$(CARGO) test -p ngx-sesame
 	$(PYTHON) -m pytest -q tests
 
-# Everything running on localhost; prints the URL and a test user; Ctrl-C stops it all.
+# Everything running on localhost, behind nginx (or SERVER=apache): FranceConnect and ProConnect
+# emulators, Redis, PHP; prints the fixed URLs and the test users; Ctrl-C stops it all.
+SERVER ?= nginx
 demo: build
-	$(PYTHON) tests/e2e/demo.py
+	$(PYTHON) tests/demo/demo.py --server $(SERVER)
 
 # The Debian packages sesame, libnginx-mod-http-sesame (built against Debian's nginx through
 # nginx-dev) and libapache2-mod-sesame, release builds, stripped, into build/deb/:
@@ -50,15 +61,17 @@ lint:
 	$(CARGO) clippy -p sesame --all-targets -- -D warnings
 	$(CARGO) clippy -p ngx-sesame --all-targets -- -D warnings
 
-deps:
-	$(PYTHON) -m pip install -r tests/requirements.txt
+# Everything `make test` needs (Debian packages as root, .venv), without building or testing.
+setup deps:
+	@$(SETUP) test
 
 # Performance beside the bare server (wrk, HTTPS, loopback): the release module, nginx and the
-# session seeder, then bench/run.py (BENCH_ARGS=--quick: 3 s per row). Needs wrk (apt-get
-# install wrk); Apache rows need apache2, apache2-dev and libapache2-mod-auth-openidc. Not part
-# of `make test`: the figures depend on the machine and its load.
+# session seeder, then bench/run.py (BENCH_ARGS=--quick: 3 s per row); wrk and the Apache rows'
+# packages come from tools/setup.sh. Not part of `make test`: the figures depend on the machine
+# and its load.
 BENCH_ARGS ?=
 bench:
+	@$(SETUP) bench
 	$(CARGO) build --release -p ngx-sesame
 	$(CARGO) build --release --example bench_seed_sessions
 	$(PYTHON) bench/run.py $(BENCH_ARGS)

@@ -12,18 +12,9 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 out=${SESAME_DEB_DIR:-$root/build/deb}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$root/target}
 
-# The Debian packages this needs (one list, also read by whoever installs the machine).
-missing=()
-while read -r pkg; do
-    if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
-        missing+=("$pkg")
-    fi
-done < <(grep -v '^#' "$root/packaging/build-depends.txt" | sed '/^[[:space:]]*$/d')
-if [ "${#missing[@]}" -gt 0 ]; then
-    echo "make deb needs Debian packages that are not installed; as root run:" >&2
-    echo "  apt-get install -y --no-install-recommends ${missing[*]}" >&2
-    exit 1
-fi
+# The Debian packages this needs, from the one package list (tools/setup.sh, its "build" and
+# "deb" groups): installed when missing as root, else the exact apt-get line and exit 1.
+"$root/tools/setup.sh" deb
 
 version=$(awk '/^\[package\]/ { p = 1; next } /^\[/ { p = 0 }
                p && /^version *=/ { gsub(/"/, "", $3); print $3; exit }' "$root/Cargo.toml")
@@ -74,7 +65,7 @@ sesame ($version) bookworm; urgency=medium
 EOF
 
 rm -rf "$out"/*.deb "$out"/*.ddeb "$out"/*.changes "$out"/*.buildinfo "$out/dbgsym"
-# -d: Rust comes from rustup, not from a Debian package (build-depends.txt was checked above).
+# -d: Rust comes from rustup, not from a Debian package (tools/setup.sh checked the rest above).
 (cd "$work" && SESAME_ROOT="$root" NGINX_SRC="$nginx_src" \
     dpkg-buildpackage -b -d -us -uc --no-pre-clean) > "$out/build.log" 2>&1 || {
     tail -40 "$out/build.log" >&2

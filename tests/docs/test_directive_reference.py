@@ -13,8 +13,10 @@ def _code(path):
 
 
 def registered_http_directives():
-    table = _code("nginx/src/conf.rs").split("pub static mut COMMANDS", 1)[1].split("];", 1)[0]
-    return set(re.findall(r'ngx_string!\("(sesame[a-z_]*)"\)', table))
+    """The nginx spellings of the core's directive registry: nginx's command table is built from
+    it (nginx/src/conf/command_table.rs), so these are exactly the module's commands."""
+    table = _code("src/directives/registry.rs").split("pub const DIRECTIVES", 1)[1]
+    return set(re.findall(r'"(sesame(?:_[a-z_]+)?)"', table))
 
 
 def registered_provider_directives():

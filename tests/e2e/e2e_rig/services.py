@@ -79,11 +79,11 @@ class Redis:
 class Emulator:
     """The FC v2 emulator (tests/emulator/emulator.py) over HTTPS on a free loopback port."""
 
-    def __init__(self, workdir, pki, extra_args=()):
+    def __init__(self, workdir, pki, extra_args=(), port=None):
         self.dir = Path(workdir)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.pki = pki
-        self.port = free_port()
+        self.port = port or free_port()
         self.base = f"https://127.0.0.1:{self.port}"
         self.issuer = f"{self.base}/api/v2"
         self.clients = []
