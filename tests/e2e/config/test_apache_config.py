@@ -264,7 +264,7 @@ def test_readme_mod_auth_openidc_example_is_a_real_mod_auth_openidc_configuratio
     """The 'before' side of the migration example passes apache2 -t with Debian's
     mod_auth_openidc, so the comparison is with a configuration that exists."""
     module = Path("/usr/lib/apache2/modules/mod_auth_openidc.so")
-    assert module.is_file(), "apt-get install libapache2-mod-auth-openidc (.ci/run installs it)"
+    assert module.is_file(), "apt-get install libapache2-mod-auth-openidc (tools/setup.sh installs it)"
     site = make_site(sesame=False)
     site.extra_modules.append(("auth_openidc_module", "mod_auth_openidc.so"))
     rc, out = site.config_test(site.render() + "\n" + _readme_apache_blocks()[1])

@@ -39,7 +39,7 @@ def ffi_smoke(tmp_path_factory):
 
 def test_ffi_smoke_runs_clean_under_valgrind(ffi_smoke, emulator, redis, pki, tmp_path):
     valgrind = shutil.which("valgrind")
-    assert valgrind, "valgrind is not installed (.ci/run installs it)"
+    assert valgrind, "valgrind is not installed (tools/setup.sh installs it)"
     cmd = [valgrind, "--error-exitcode=1", "--leak-check=full", "--errors-for-leak-kinds=definite"]
     suppressions = C_DIR / "valgrind.supp"
     if suppressions.is_file():
