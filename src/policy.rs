@@ -150,10 +150,6 @@ pub const PROMPT_LOGIN_MAX_AUTH_AGE: u64 = 600;
 /// between its login page and the return to the site.
 pub const MIN_MAX_AUTH_AGE: u64 = 60;
 
-fn fed_name(federation: Federation) -> &'static str {
-    crate::federation::rules(federation).name()
-}
-
 fn parse_hint(
     key: &str,
     value: &str,
@@ -287,33 +283,19 @@ pub(crate) fn parse_prompt(
     if rules.prompt.is_some() {
         return Err(format!("{n} is duplicate"));
     }
-    match (value, federation) {
-        ("login", _) => {}
-        ("none", Federation::ProConnect | Federation::Generic) => {}
-        ("none", Federation::FranceConnect) => {
-            return Err(format!(
-                "{n} none is refused by FranceConnect (no silent login; it answers Y030007)"
-            ))
-        }
-        _ => {
-            return Err(format!(
-                "{n} \"{value}\" is not valid (expected login or none)"
-            ))
-        }
+    if !matches!(value, "login" | "none") {
+        return Err(format!(
+            "{n} \"{value}\" is not valid (expected login or none)"
+        ));
     }
+    crate::federation::rules(federation).check_location_option("prompt", value, &n)?;
     rules.prompt = Some(value.to_owned());
     Ok(())
 }
 
-/// FranceConnect's parameter whitelist has no `login_hint` nor `siret_hint`.
-fn refused_by_franceconnect(key: &str, federation: Federation) -> Result<(), String> {
-    if federation == Federation::FranceConnect {
-        return Err(format!(
-            "{} is refused by FranceConnect (not in its parameter whitelist: it answers Y030007)",
-            location_name(key)
-        ));
-    }
-    Ok(())
+/// What the location's federation says of `key` (`Rules::check_location_option`).
+fn carried_by(federation: Federation, key: &str, value: &str) -> Result<(), String> {
+    crate::federation::rules(federation).check_location_option(key, value, &location_name(key))
 }
 
 /// `sesame_login_hint` / `SesameLoginHint`.
@@ -322,7 +304,7 @@ pub(crate) fn parse_login_hint(
     federation: Federation,
     value: &str,
 ) -> Result<(), String> {
-    refused_by_franceconnect("login_hint", federation)?;
+    carried_by(federation, "login_hint", value)?;
     rules.login_hint = Some(parse_hint(
         "login_hint",
         value,
@@ -338,14 +320,7 @@ pub(crate) fn parse_siret_hint(
     federation: Federation,
     value: &str,
 ) -> Result<(), String> {
-    refused_by_franceconnect("siret_hint", federation)?;
-    if federation != Federation::ProConnect {
-        return Err(format!(
-            "{} only exists at ProConnect, not at {}",
-            location_name("siret_hint"),
-            fed_name(federation)
-        ));
-    }
+    carried_by(federation, "siret_hint", value)?;
     rules.siret_hint = Some(parse_hint(
         "siret_hint",
         value,

@@ -7,6 +7,19 @@ use super::{eidas_rank, AuthorizeRequest, ProviderFacts, ProviderFault, Rules};
 pub(crate) struct FranceConnect;
 
 impl Rules for FranceConnect {
+    fn check_location_option(&self, key: &str, value: &str, name: &str) -> Result<(), String> {
+        match (key, value) {
+            ("prompt", "none") => Err(format!(
+                "{name} none is refused by FranceConnect (no silent login; it answers Y030007)"
+            )),
+            // Not in its authorization parameters' whitelist (docs/federations.md §3.1, §3.5).
+            ("login_hint" | "siret_hint", _) => Err(format!(
+                "{name} is refused by FranceConnect (not in its parameter whitelist: it answers Y030007)"
+            )),
+            _ => Ok(()),
+        }
+    }
+
     fn name(&self) -> &'static str {
         "FranceConnect"
     }

@@ -7,6 +7,16 @@ use super::{AuthorizeRequest, ProviderFacts, ProviderFault, Rules};
 pub(crate) struct Generic;
 
 impl Rules for Generic {
+    fn check_location_option(&self, key: &str, _value: &str, name: &str) -> Result<(), String> {
+        if key == "siret_hint" {
+            return Err(format!(
+                "{name} only exists at ProConnect, not at {}",
+                self.name()
+            ));
+        }
+        Ok(())
+    }
+
     fn name(&self) -> &'static str {
         "this provider"
     }

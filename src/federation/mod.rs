@@ -43,6 +43,14 @@ pub(crate) trait Rules: Sync {
     /// can never deliver; `name` is the directive as the server spells it.
     fn check_location_acr(&self, name: &str, values: &[String]) -> Result<(), String>;
 
+    /// Refuses a location option the federation cannot carry (`key` as the registry names it,
+    /// its `value` as written; `name` is the directive as the server spells it): FranceConnect
+    /// has no silent login and no login or SIRET hint, SIRET hints are ProConnect's. Checked
+    /// after the option's own syntax and duplicates.
+    fn check_location_option(&self, _key: &str, _value: &str, _name: &str) -> Result<(), String> {
+        Ok(())
+    }
+
     /// The level the id_token's `acr` must reach when the provider block sets no
     /// `required_acr`, from the `acr_values` it sends; None leaves the acr to the engine.
     fn id_token_acr_floor(&self, _acr_values: &[String]) -> Option<String> {

@@ -154,3 +154,43 @@ fn generic_with_required_acr_needs_that_value() {
     assert!(check(generic, &[], Some("eidas1-mfa"), Some("eidas1")).is_err());
     assert!(check(generic, &[], Some("eidas1-mfa"), Some("eidas1-mfa")).is_ok());
 }
+
+/// The location options a federation cannot carry, refused with its reason, the others taken.
+#[test]
+fn each_federation_refuses_the_location_options_it_cannot_carry() {
+    use crate::policy::LocationRules;
+    let parse = |federation: Federation, key: &str, value: &str| {
+        LocationRules::parse(federation, &[(key.to_owned(), value.to_owned())])
+            .map(|_| ())
+            .map_err(|fault| fault.message)
+    };
+    let fc = Federation::FranceConnect;
+    let refused = parse(fc, "prompt", "none").unwrap_err();
+    assert!(
+        refused.contains("none is refused by FranceConnect (no silent login"),
+        "{refused}"
+    );
+    assert!(parse(fc, "prompt", "login").is_ok());
+    for key in ["login_hint", "siret_hint"] {
+        let refused = parse(fc, key, "agent@ministere.gouv.fr").unwrap_err();
+        assert!(
+            refused.contains("is refused by FranceConnect (not in its parameter whitelist"),
+            "{refused}"
+        );
+    }
+    assert!(parse(fc, "idp_hint", "fia1v2").is_ok());
+
+    let pc = Federation::ProConnect;
+    assert!(parse(pc, "prompt", "none").is_ok());
+    assert!(parse(pc, "login_hint", "agent@ministere.gouv.fr").is_ok());
+    assert!(parse(pc, "siret_hint", "21750001600019").is_ok());
+
+    let generic = Federation::Generic;
+    assert!(parse(generic, "prompt", "none").is_ok());
+    assert!(parse(generic, "login_hint", "agent@ministere.gouv.fr").is_ok());
+    let refused = parse(generic, "siret_hint", "21750001600019").unwrap_err();
+    assert!(
+        refused.contains("only exists at ProConnect, not at"),
+        "{refused}"
+    );
+}
