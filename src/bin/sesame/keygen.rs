@@ -17,7 +17,7 @@ a new secret logs every user out and makes the sessions in Redis unreadable.";
 pub fn run(rest: &[&str]) -> Result<ExitCode, String> {
     let opts = Args::parse(rest, &["--force"], &[])?;
     if opts.help {
-        println!("{HELP}");
+        say!("{HELP}");
         return Ok(ExitCode::SUCCESS);
     }
     let [path] = opts.positional.as_slice() else {

@@ -6,13 +6,35 @@
 //! sesame config check [-c nginx.conf]         the Sesame part of nginx -t
 //! sesame keygen PATH [--force]                a new secret file, mode 0600
 
+/// `println!` for this command: a reader that went away (`sesame sessions list | head`) ends the
+/// command quietly, where `println!` would panic on the broken pipe.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        $crate::say(format_args!($($arg)*))
+    };
+}
+
 mod args;
 mod keygen;
 mod nginx_conf;
 mod sessions;
 mod time;
 
+use std::io::Write;
 use std::process::ExitCode;
+
+/// One line on stdout (see `say!`).
+fn say(line: std::fmt::Arguments) {
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_fmt(line).and_then(|()| out.write_all(b"\n")) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            // The reader has what it wanted (`| head`): the rest is not needed.
+            std::process::exit(0);
+        }
+        eprintln!("sesame: cannot write the output: {e}");
+        std::process::exit(1);
+    }
+}
 
 const MAIN_HELP: &str = "\
 sesame — operator tool for the Sesame nginx/Apache login modules
@@ -45,18 +67,18 @@ fn run(argv: &[String]) -> Result<ExitCode, String> {
     let words: Vec<&str> = argv.iter().map(String::as_str).collect();
     match words.as_slice() {
         [] | ["-h" | "--help" | "help"] => {
-            println!("{MAIN_HELP}");
+            say!("{MAIN_HELP}");
             Ok(ExitCode::SUCCESS)
         }
         ["sessions", "list", rest @ ..] => sessions::list(rest),
         ["sessions", "kill", rest @ ..] => sessions::kill(rest),
         ["sessions", ..] => {
-            println!("{}", sessions::HELP);
+            say!("{}", sessions::HELP);
             Ok(ExitCode::SUCCESS)
         }
         ["config", "check", rest @ ..] => config_check(rest),
         ["config", ..] => {
-            println!("{CONFIG_HELP}");
+            say!("{CONFIG_HELP}");
             Ok(ExitCode::SUCCESS)
         }
         ["keygen", rest @ ..] => keygen::run(rest),
@@ -80,7 +102,7 @@ Options:
 fn config_check(rest: &[&str]) -> Result<ExitCode, String> {
     let opts = args::Args::parse(rest, &[], &["-c", "--conf"])?;
     if opts.help {
-        println!("{CONFIG_HELP}");
+        say!("{CONFIG_HELP}");
         return Ok(ExitCode::SUCCESS);
     }
     if let Some(extra) = opts.positional.first() {
@@ -90,7 +112,7 @@ fn config_check(rest: &[&str]) -> Result<ExitCode, String> {
     eprintln!("sesame: checking {}", path.display());
     match nginx_conf::load(&path) {
         Ok(loaded) => {
-            println!(
+            say!(
                 "sesame: the configuration {} is valid ({} provider(s), {} location(s) using Sesame)",
                 path.display(),
                 loaded.providers,
@@ -100,11 +122,11 @@ fn config_check(rest: &[&str]) -> Result<ExitCode, String> {
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => {
-            println!(
+            say!(
                 "sesame: [emerg] {}",
                 sesame::escape_for_terminal(&e.to_string())
             );
-            println!("sesame: configuration file {} test failed", path.display());
+            say!("sesame: configuration file {} test failed", path.display());
             Ok(ExitCode::from(1))
         }
     }

@@ -188,7 +188,7 @@ fn format_row(cells: &[String; ROW]) -> String {
 pub fn list(rest: &[&str]) -> Result<ExitCode, String> {
     let opts = Args::parse(rest, &["--json"], OPTIONS)?;
     if opts.help {
-        println!("{HELP}");
+        say!("{HELP}");
         return Ok(ExitCode::SUCCESS);
     }
     if let Some(extra) = opts.positional.first() {
@@ -232,7 +232,7 @@ pub fn list(rest: &[&str]) -> Result<ExitCode, String> {
 pub fn kill(rest: &[&str]) -> Result<ExitCode, String> {
     let opts = Args::parse(rest, &[], OPTIONS)?;
     if opts.help {
-        println!("{HELP}");
+        say!("{HELP}");
         return Ok(ExitCode::SUCCESS);
     }
     let mut filter = filter_of(&opts);
@@ -271,7 +271,7 @@ pub fn kill(rest: &[&str]) -> Result<ExitCode, String> {
     }
     for s in &matching {
         admin.kill(s).map_err(store_message)?;
-        println!(
+        say!(
             "killed {} ({} sub={} email={})",
             &s.digest[..s.digest.len().min(12)],
             shown(&s.session.provider),
