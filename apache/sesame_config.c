@@ -396,16 +396,29 @@ const char *sesame_set_variables(cmd_parms *cmd, void *dcv, const char *style)
 
 /* SesameAcr VALUE..., SesameRequireClaim CLAIM VALUE..., SesamePrompt login|none,
  * SesameLoginHint / SesameIdpHint / SesameSiretHint VALUE|$arg_NAME, SesameUnauthAction
- * login|401|pass, SesameMaxAuthAge TIME: the core's location options (key in cmd->info),
+ * login|401|pass, SesameMaxAuthAge TIME, SesameLoginPage* (the login page and its blocks): the
+ * core's location options (key in cmd->info),
  * validated by the core against the provider's federation. */
 const char *sesame_set_option(cmd_parms *cmd, void *dcv, int argc, char *const argv[])
 {
     sesame_dir *dc = dcv;
     const char *key = cmd->info;
-    int single = strcmp(key, "acr") && strcmp(key, "require");
+    /* The registry's arities: acr takes one or more values; require and the login page's
+     * offer and own login a first word then more (src/directives/registry.rs). */
+    int two_or_more = !strcmp(key, "require") || !strcmp(key, "login_page_offer") ||
+                      !strcmp(key, "login_page_own_login");
+    int single = strcmp(key, "acr") && !two_or_more;
     if (argc == 0 || (single && argc != 1)) {
         return apr_psprintf(cmd->pool, "%s takes %s", cmd->cmd->name,
                             single ? "exactly one value" : "at least one value");
+    }
+    if (two_or_more && strcmp(key, "require") && argc < 2) {
+        return apr_psprintf(cmd->pool, "%s takes %s", cmd->cmd->name,
+                            !strcmp(key, "login_page_offer")
+                                ? "a provider then the path of a location it protects, e.g. "
+                                  "SesameLoginPageOffer pc /agents/"
+                                : "a URL then its text, e.g. SesameLoginPageOwnLogin /compte/ "
+                                  "\"Se connecter avec un identifiant\"");
     }
     if (!strcmp(key, "require") && argc < 2) {
         return apr_psprintf(cmd->pool, "%s takes a claim name then its accepted values, e.g. "

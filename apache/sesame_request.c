@@ -126,6 +126,8 @@ static sesame_outcome *run_core(request_rec *r, sesame_srv *sc, const sesame_loc
     req.sec_fetch_dest = s_of(apr_table_get(r->headers_in, "Sec-Fetch-Dest"));
     req.origin = s_of(apr_table_get(r->headers_in, "Origin"));
     req.referer = s_of(apr_table_get(r->headers_in, "Referer"));
+    req.accept_language = s_of(apr_table_get(r->headers_in, "Accept-Language"));
+    req.if_none_match = s_of(apr_table_get(r->headers_in, "If-None-Match"));
 
     sesame_outcome *out = NULL;
     sesame_job *job = NULL;

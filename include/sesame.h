@@ -217,6 +217,14 @@ typedef struct sesame_request {
    `Referer`.
    */
   struct sesame_str referer;
+  /*
+   `Accept-Language` (the login page's language).
+   */
+  struct sesame_str accept_language;
+  /*
+   `If-None-Match` (the login page's ETag).
+   */
+  struct sesame_str if_none_match;
 } sesame_request;
 
 /*

@@ -217,6 +217,13 @@ fn parse_option(
         LocationKey::SiretHint => parse_siret_hint,
         LocationKey::UnauthAction => parse_unauth_action,
         LocationKey::MaxAuthAge => parse_max_auth_age,
+        // The login page's options: presentation, checked by the page room when the location
+        // is resolved (`pages::LoginPage::parse`).
+        LocationKey::LoginPage
+        | LocationKey::LoginPageTitle
+        | LocationKey::LoginPageEligibility
+        | LocationKey::LoginPageOwnLogin
+        | LocationKey::LoginPageOffer => |_, _, _| Ok(()),
     };
     parse(rules, federation, value)
 }

@@ -135,13 +135,14 @@ struct RequestView<'a> {
     cookie: Cow<'a, str>,
     client_addr: Cow<'a, str>,
     /// `Accept`, `X-Requested-With`, `Sec-Fetch-Mode`, `Sec-Fetch-Site`, `Sec-Fetch-Dest`,
-    /// `Origin`, `Referer`, in `FETCH_HEADERS` order (first value of each, "" when absent).
+    /// `Origin`, `Referer`, `Accept-Language`, `If-None-Match` (the login page's language and
+    /// ETag), in `FETCH_HEADERS` order (first value of each, "" when absent).
     fetch: [Cow<'a, str>; FETCH_HEADERS.len()],
 }
 
 /// The headers the core reads to tell page navigations from scripts' requests and this site
 /// from another (`sesame::Request`), lower case.
-const FETCH_HEADERS: [&[u8]; 7] = [
+const FETCH_HEADERS: [&[u8]; 9] = [
     b"accept",
     b"x-requested-with",
     b"sec-fetch-mode",
@@ -149,6 +150,8 @@ const FETCH_HEADERS: [&[u8]; 7] = [
     b"sec-fetch-dest",
     b"origin",
     b"referer",
+    b"accept-language",
+    b"if-none-match",
 ];
 
 impl<'a> RequestView<'a> {
@@ -211,6 +214,8 @@ impl<'a> RequestView<'a> {
             sec_fetch_dest: &self.fetch[4],
             origin: &self.fetch[5],
             referer: &self.fetch[6],
+            accept_language: &self.fetch[7],
+            if_none_match: &self.fetch[8],
         }
     }
 }

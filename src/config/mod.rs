@@ -35,6 +35,7 @@ pub struct ConfigBuilder {
     redis_cert_file: Option<String>,
     redis_key_file: Option<String>,
     provider_concurrency: Option<usize>,
+    support_contact: Option<String>,
     /// The server reading the core's log lines (directive names in its spelling).
     syntax: crate::directives::Syntax,
     /// In declaration order, so errors and endpoint matching are predictable.
@@ -52,6 +53,8 @@ pub(crate) struct EngineConfig {
     pub provider_concurrency: usize,
     /// The server whose spelling the log lines use for directive names.
     pub syntax: crate::directives::Syntax,
+    /// `sesame_support_contact`: shown on every error page.
+    pub support_contact: Option<String>,
 }
 
 /// Default of `sesame_provider_concurrency`: provider exchanges in flight per process. Below
@@ -59,6 +62,9 @@ pub(crate) struct EngineConfig {
 /// above what a healthy provider needs (a login's exchanges take ~100 ms: 8 slots carry ~80
 /// logins per second per process).
 pub const DEFAULT_PROVIDER_CONCURRENCY: usize = 8;
+
+/// Longest `sesame_support_contact`: a line on a page, not a paragraph.
+const MAX_SUPPORT_CONTACT: usize = 200;
 
 /// Upper bound of `sesame_provider_concurrency`.
 const MAX_PROVIDER_CONCURRENCY: usize = 4096;
@@ -230,6 +236,20 @@ impl ConfigBuilder {
                         ))
                     })?;
                 set_once(&mut self.provider_concurrency, key, n)
+            }
+            GlobalKey::SupportContact => {
+                if value.chars().count() > MAX_SUPPORT_CONTACT
+                    || value.chars().any(char::is_control)
+                {
+                    return Err(ConfigError::global(
+                        key,
+                        format!(
+                            "{} must be one line of at most {MAX_SUPPORT_CONTACT} characters (write e.g. \"support@example.org, 01 23 45 67 89\")",
+                            named(key)
+                        ),
+                    ));
+                }
+                set_once(&mut self.support_contact, key, value.to_owned())
             }
             GlobalKey::SessionCache => {
                 let d = global_duration(key, value)?;
@@ -446,6 +466,7 @@ impl ConfigBuilder {
                 .provider_concurrency
                 .unwrap_or(DEFAULT_PROVIDER_CONCURRENCY),
             syntax: self.syntax,
+            support_contact: self.support_contact,
         };
         Ok((config, self.redis))
     }

@@ -120,6 +120,7 @@ pub enum GlobalKey {
     RedisCertFile,
     RedisKeyFile,
     ProviderConcurrency,
+    SupportContact,
 }
 
 /// The location options the core parses (`policy::parse_option`), one per entry.
@@ -133,6 +134,11 @@ pub enum LocationKey {
     SiretHint,
     UnauthAction,
     MaxAuthAge,
+    LoginPage,
+    LoginPageTitle,
+    LoginPageEligibility,
+    LoginPageOwnLogin,
+    LoginPageOffer,
 }
 
 /// The keys of a provider block (`ProviderDraft::parse`), one per entry.
@@ -318,6 +324,13 @@ pub const DIRECTIVES: &[Directive] = &[
         "sesame_provider_concurrency",
         "SesameProviderConcurrency",
         "provider exchanges in flight per process; beyond, 503 at once (default 8)",
+    ),
+    http(
+        "support_contact",
+        GlobalKey::SupportContact,
+        "sesame_support_contact",
+        "SesameSupportContact",
+        "TEXT: who to contact, shown on Sesame's error pages (an e-mail, a phone, a URL)",
     ),
     // http level, one server only: the adapter handles them itself.
     Directive {
@@ -609,6 +622,51 @@ pub const DIRECTIVES: &[Directive] = &[
         Inherit::Replace,
         LocationKey::MaxAuthAge,
         "TIME: re-authenticate (prompt=login) when the login is older",
+    ),
+    option(
+        "login_page",
+        "sesame_login_page",
+        "SesameLoginPage",
+        Arity::One,
+        Inherit::Replace,
+        LocationKey::LoginPage,
+        "on|off|FILE: a login page with the federation's button instead of the redirect",
+    ),
+    option(
+        "login_page_title",
+        "sesame_login_page_title",
+        "SesameLoginPageTitle",
+        Arity::One,
+        Inherit::Replace,
+        LocationKey::LoginPageTitle,
+        "TEXT: the login page's title (default: Connexion)",
+    ),
+    option(
+        "login_page_eligibility",
+        "sesame_login_page_eligibility",
+        "SesameLoginPageEligibility",
+        Arity::One,
+        Inherit::Replace,
+        LocationKey::LoginPageEligibility,
+        "TEXT: who may log in here, shown above the button",
+    ),
+    option(
+        "login_page_own_login",
+        "sesame_login_page_own_login",
+        "SesameLoginPageOwnLogin",
+        Arity::TwoOrMore,
+        Inherit::Replace,
+        LocationKey::LoginPageOwnLogin,
+        "URL TEXT: the site's own login, offered after the « OU » separator",
+    ),
+    option(
+        "login_page_offer",
+        "sesame_login_page_offer",
+        "SesameLoginPageOffer",
+        Arity::TwoOrMore,
+        Inherit::Replace,
+        LocationKey::LoginPageOffer,
+        "PROVIDER PATH: also offer the login of the location at PATH (another federation)",
     ),
 ];
 

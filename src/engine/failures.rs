@@ -10,7 +10,7 @@ use crate::log::LogLevel;
 use crate::log::{emit, Verdict, LINES_PER_CLIENT};
 use crate::oidc::OidcError;
 use crate::pages::Page;
-use crate::pages::{new_reference, render, PageText};
+use crate::pages::{new_reference, render, render_with, PageText};
 use crate::session::StoreError;
 
 use super::Provider;
@@ -69,7 +69,12 @@ fn page_and_log(
         ),
         Verdict::Drop => {}
     }
-    render(status, &reference, &text)
+    render_with(
+        status,
+        &reference,
+        &text,
+        provider.support_contact.as_deref(),
+    )
 }
 
 pub fn with_cookies(mut page: Page, cookies: Vec<String>) -> Outcome {

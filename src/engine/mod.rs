@@ -7,6 +7,7 @@
 mod callback;
 mod failures;
 mod fetch;
+mod login_page;
 mod logout;
 mod protect;
 mod return_to;
@@ -41,6 +42,8 @@ pub(crate) struct Provider {
     pub log_limiter: crate::log::Limiter,
     /// The server whose spelling this provider's log lines use for directive names.
     pub syntax: Syntax,
+    /// `sesame_support_contact`, on this provider's error pages.
+    pub support_contact: Option<String>,
 }
 
 impl Provider {
@@ -94,6 +97,8 @@ pub(crate) struct LocationPolicy {
     provider_name: String,
     /// Level, required claims and login options of this location (`sesame_acr`...).
     rules: Arc<crate::policy::LocationRules>,
+    /// `sesame_login_page`: the page a navigation without a session gets.
+    login_page: Option<Arc<crate::pages::LoginPage>>,
 }
 
 /// Blocking work, owning everything it needs.
@@ -115,6 +120,10 @@ pub(crate) struct RequestInfo {
     /// Values of this provider's login cookie as received.
     pub login_cookies: Vec<String>,
     pub client_addr: String,
+    /// The language of a login page (`Accept-Language`).
+    pub lang: crate::pages::Lang,
+    /// `If-None-Match`, for the login page's ETag.
+    pub if_none_match: String,
 }
 
 pub(crate) enum Task {
@@ -211,6 +220,7 @@ impl Sesame {
                     binding: SessionBinding::new(&cfg.settings.issuer, &cfg.settings.client_id),
                     log_limiter: crate::log::Limiter::default(),
                     syntax: config.syntax,
+                    support_contact: config.support_contact.clone(),
                     cfg,
                     client,
                 }
@@ -276,14 +286,49 @@ impl Sesame {
                     ),
                 )
             })?;
+        let login_page = self.login_page(federation, spec)?;
         Ok(Location {
             inner: Arc::new(LocationPolicy {
                 mode: spec.mode.clone(),
                 provider,
                 provider_name: spec.provider.clone(),
                 rules: Arc::new(rules),
+                login_page,
             }),
         })
+    }
+
+    /// Config time: a protected location's login page (`sesame_login_page` and its blocks).
+    fn login_page(
+        &self,
+        federation: crate::identity::Federation,
+        spec: &LocationSpec,
+    ) -> Result<Option<Arc<crate::pages::LoginPage>>, ConfigError> {
+        use crate::directives::registry::{http_name, location_name};
+        let button_of = |name: &str| {
+            let index = self
+                .inner
+                .provider_index(name)
+                .ok_or_else(|| format!("no {} named \"{name}\"", http_name("provider")))?;
+            crate::pages::Button::of(self.inner.providers[index].cfg.settings.federation)
+                .ok_or_else(|| {
+                    format!("provider \"{name}\" has no official button (it needs a FranceConnect or ProConnect preset)")
+                })
+        };
+        crate::pages::LoginPage::parse(federation, &spec.options, button_of)
+            .map(|page| page.map(Arc::new))
+            .map_err(|f| {
+                ConfigError::location(
+                    Some(&f.key),
+                    format!(
+                        "{} {} (provider \"{}\"): {}",
+                        location_name("protect"),
+                        spec.provider,
+                        spec.provider,
+                        f.message
+                    ),
+                )
+            })
     }
 
     /// Pure CPU, never blocks. `location` is None for locations without a sesame directive:
@@ -311,9 +356,13 @@ impl Sesame {
             return step;
         }
         match policy.mode {
-            LocationMode::Protect => {
-                protect::begin_with(inner, policy.provider, &policy.rules, req)
-            }
+            LocationMode::Protect => protect::begin_with(
+                inner,
+                policy.provider,
+                &policy.rules,
+                policy.login_page.as_ref(),
+                req,
+            ),
             LocationMode::Logout => logout::begin(inner, policy.provider, req, false),
             LocationMode::LogoutLocal => logout::begin(inner, policy.provider, req, true),
         }

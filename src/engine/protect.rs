@@ -7,6 +7,7 @@ use crate::engine::{Outcome, Request, Step};
 use crate::federation::LoginOptions;
 use crate::identity::Identity;
 use crate::oidc::{AuthParams, ProviderMetadata};
+use crate::pages::{Lang, LoginPage};
 use crate::policy::{LocationRules, UnauthAction};
 use crate::session::{
     cookie_value, now_unix, random_bytes, random_token, LoginState, PendingLogin, Session,
@@ -22,6 +23,7 @@ pub(crate) struct ProtectTask {
     req: RequestInfo,
     method: String,
     rules: Arc<LocationRules>,
+    login_page: Option<Arc<LoginPage>>,
     query: String,
 }
 
@@ -186,6 +188,8 @@ pub(crate) fn request_info(provider: &Provider, req: &Request<'_>) -> RequestInf
             .map(str::to_owned)
             .collect(),
         client_addr: req.client_addr.to_owned(),
+        lang: Lang::negotiate(req.accept_language),
+        if_none_match: req.if_none_match.to_owned(),
     }
 }
 
@@ -226,11 +230,21 @@ pub(crate) fn begin_with(
     inner: &Arc<Inner>,
     index: usize,
     rules: &Arc<LocationRules>,
+    login_page: Option<&Arc<LoginPage>>,
     req: &Request<'_>,
 ) -> Step {
     let provider = &inner.providers[index];
-    let query = super::split_uri(req.uri).1;
     let keys = inner.keys();
+    // The login page's button: start this location's login (the page was shown because
+    // there was no session; a session that appeared meanwhile is replaced by the new login).
+    if let Some(return_to) = super::login_page::login_post(keys, provider, req) {
+        let mut info = request_info(provider, req);
+        info.navigable = true;
+        info.return_to = return_to;
+        let query = super::split_uri(&info.return_to).1.to_owned();
+        return start_login(inner, index, rules, &info, &query);
+    }
+    let query = super::split_uri(req.uri).1;
     let session = cookie_value(req.cookie, &provider.cookies.session)
         .into_iter()
         .find_map(|v| SessionId::from_cookie(v, keys));
@@ -254,11 +268,12 @@ pub(crate) fn begin_with(
                 req: info,
                 method: req.method.to_owned(),
                 rules: Arc::clone(rules),
+                login_page: login_page.cloned(),
                 query: query.to_owned(),
             }),
         );
     }
-    without_session(inner, index, rules, &info, req.method, query)
+    without_session(inner, index, rules, login_page, &info, req.method, query)
 }
 
 /// No usable session (none, expired, invalid, another provider's): what `sesame_unauth_action`
@@ -267,6 +282,7 @@ fn without_session(
     inner: &Arc<Inner>,
     index: usize,
     rules: &Arc<LocationRules>,
+    login_page: Option<&Arc<LoginPage>>,
     info: &RequestInfo,
     method: &str,
     query: &str,
@@ -274,7 +290,12 @@ fn without_session(
     let provider = &inner.providers[index];
     match rules.unauth {
         UnauthAction::Pass => return Step::Done(Outcome::Decline),
-        UnauthAction::Login if info.navigable => {}
+        // The page, not the provider: only its button's POST starts the login.
+        UnauthAction::Login if info.navigable => {
+            if let Some(page) = login_page {
+                return Step::Done(super::login_page::page(inner, provider, page, info));
+            }
+        }
         UnauthAction::Login | UnauthAction::Deny => {
             return Step::Done(Outcome::Page(unauthenticated(
                 provider,
@@ -285,6 +306,19 @@ fn without_session(
             )));
         }
     }
+    start_login(inner, index, rules, info, query)
+}
+
+/// A navigation's login: 303 to the provider (with the location's options), or a job when
+/// the provider's metadata is not cached yet.
+fn start_login(
+    inner: &Arc<Inner>,
+    index: usize,
+    rules: &Arc<LocationRules>,
+    info: &RequestInfo,
+    query: &str,
+) -> Step {
+    let provider = &inner.providers[index];
     let options = rules.login_options(query);
     if options == LoginOptions::default() {
         return match provider.client.cached_metadata() {
@@ -442,6 +476,7 @@ pub(crate) fn run(inner: &Arc<Inner>, task: ProtectTask) -> Outcome {
             inner,
             task.provider,
             &task.rules,
+            task.login_page.as_ref(),
             &task.req,
             &task.method,
             &task.query,

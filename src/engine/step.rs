@@ -39,6 +39,10 @@ pub struct Request<'a> {
     pub origin: &'a str,
     /// `Referer`.
     pub referer: &'a str,
+    /// `Accept-Language` (the login page's language).
+    pub accept_language: &'a str,
+    /// `If-None-Match` (the login page's ETag).
+    pub if_none_match: &'a str,
 }
 
 /// A resolved location: cheap to clone, shared by all requests of that location.

@@ -44,6 +44,10 @@ pub struct SesameRequest {
     pub origin: SesameStr,
     /// `Referer`.
     pub referer: SesameStr,
+    /// `Accept-Language` (the login page's language).
+    pub accept_language: SesameStr,
+    /// `If-None-Match` (the login page's ETag).
+    pub if_none_match: SesameStr,
 }
 
 /// `Sesame::begin`: pure CPU, never blocks. `loc` is NULL for locations without a sesame
@@ -155,9 +159,11 @@ unsafe fn step_call(
                 in_lossy(req.sec_fetch_dest, "sec_fetch_dest")?,
                 in_lossy(req.origin, "origin")?,
                 in_lossy(req.referer, "referer")?,
+                in_lossy(req.accept_language, "accept_language")?,
+                in_lossy(req.if_none_match, "if_none_match")?,
             ]
         };
-        let [accept, x_requested_with, sec_fetch_mode, sec_fetch_site, sec_fetch_dest, origin, referer] =
+        let [accept, x_requested_with, sec_fetch_mode, sec_fetch_site, sec_fetch_dest, origin, referer, accept_language, if_none_match] =
             &headers;
         let request = Request {
             method: &method,
@@ -173,6 +179,8 @@ unsafe fn step_call(
             sec_fetch_dest,
             origin,
             referer,
+            accept_language,
+            if_none_match,
         };
         f(&s.0, &request)
     }));

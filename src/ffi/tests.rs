@@ -279,6 +279,8 @@ fn ffi_request_drives_begin_job_run_to_a_redirect() {
             sec_fetch_dest: EMPTY,
             origin: EMPTY,
             referer: EMPTY,
+            accept_language: EMPTY,
+            if_none_match: EMPTY,
         };
         // The headers cross the ABI: a fetch() without a session gets its 401, no login state.
         let fetch = SesameRequest {

@@ -27,7 +27,9 @@ from types import SimpleNamespace
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 sys.path.insert(0, str(REPO / "tests" / "e2e"))
+sys.path.insert(0, str(REPO / "tests" / "support"))
 
+from cdp import trust_command  # noqa: E402  (the line the demo prints; its test runs it)
 from e2e_rig.apache import ApacheSite  # noqa: E402
 from e2e_rig.nginx import NginxSite  # noqa: E402
 from e2e_rig.proconnect import add_pc_provider, pc_client  # noqa: E402
@@ -115,10 +117,6 @@ def on_localhost(site, env, pc_emulator):
     return client
 
 
-def trust_command(ca, home="$HOME"):
-    """What makes Chromium on Linux trust the demo's CA (libnss3-tools; the test runs this line)."""
-    return (f"mkdir -p {home}/.pki/nssdb && "
-            f"certutil -d sql:{home}/.pki/nssdb -A -t C,, -n sesame-demo -i {ca}")
 
 
 def home_page(base):

@@ -6,7 +6,6 @@ reads the claims on the demo page, logs out; then the same on the ProConnect sid
 No certificate error is ignored: a page the browser did not trust would be its warning page, and
 the URL and text checks below would fail."""
 
-import subprocess
 import sys
 from pathlib import Path
 
@@ -14,9 +13,9 @@ import pytest
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent / "support"))
 
-from cdp import Chromium  # noqa: E402
-from demo import trust_command  # noqa: E402
+from cdp import Chromium, trust  # noqa: E402
 from running import RunningDemo, free_port_run  # noqa: E402
 
 REPO = HERE.parents[1]
@@ -47,8 +46,7 @@ def chromium(tmp_path, pki_dir, demo):
     home = tmp_path / "home"
     home.mkdir()
     # The line the demo prints for Chromium, run for this browser's HOME.
-    subprocess.run(["sh", "-c", trust_command(pki_dir / "ca.pem", home=str(home))], check=True,
-                   capture_output=True, timeout=30)
+    trust(pki_dir / "ca.pem", home)
     browser = Chromium(home)
     yield browser
     browser.stop()

@@ -35,6 +35,7 @@ GLOBAL_DIRECTIVES = {
     "session_idle_timeout": "SesameSessionIdleTimeout",
     "session_lifetime": "SesameSessionLifetime",
     "provider_concurrency": "SesameProviderConcurrency",
+    "support_contact": "SesameSupportContact",
 }
 PROVIDER_DIRECTIVES = {
     "preset": "Preset",

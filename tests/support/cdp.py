@@ -1,9 +1,13 @@
 """Headless Chromium (Debian's `chromium`) driven over the Chrome DevTools Protocol: start it with
-its own profile and HOME, open pages, read and click through the DOM, stop it by PID.
+its own profile and HOME, open pages, read and click through the DOM, stop it by PID. Used by the
+demo test (tests/demo/) and the login page's browser tests (tests/e2e/loginpage/).
 
-Only what the demo test needs: one page, `Runtime.evaluate` for every read and click, and polling
-for where the page went (navigation events are not needed for that and race with redirects)."""
+One page, `Runtime.evaluate` for every read and click, and polling for where the page went
+(navigation events are not needed for that and race with redirects); the events Chromium sends
+meanwhile are kept (`events`), so that a test can read the Network domain's requests; real mouse
+input for hover, screenshots, emulated dark theme."""
 
+import base64
 import itertools
 import json
 import os
@@ -22,16 +26,30 @@ class BrowserError(AssertionError):
     pass
 
 
+def trust_command(ca, home="$HOME"):
+    """What makes Chromium on Linux trust a CA (libnss3-tools): certutil into $HOME/.pki/nssdb."""
+    return (f"mkdir -p {home}/.pki/nssdb && "
+            f"certutil -d sql:{home}/.pki/nssdb -A -t C,, -n sesame-demo -i {ca}")
+
+
+def trust(ca, home):
+    """Run `trust_command` for the browser whose HOME is `home`."""
+    subprocess.run(["sh", "-c", trust_command(ca, home=str(home))], check=True,
+                   capture_output=True, timeout=30)
+
+
 class Chromium:
     """One headless Chromium with a fresh profile under `home` (HOME too: Chromium on Linux reads
     the user's trusted CAs from $HOME/.pki/nssdb)."""
 
-    def __init__(self, home, timeout=30):
+    def __init__(self, home, timeout=30, accept_lang=None):
         self.home = Path(home)
         self.profile = self.home / "profile"
         self.profile.mkdir(parents=True, exist_ok=True)
         self.timeout = timeout
         self._ids = itertools.count(1)
+        # Events received while waiting for a command's answer, in order.
+        self.events = []
         argv = [
             CHROMIUM, "--headless=new", "--remote-debugging-port=0",
             f"--user-data-dir={self.profile}",
@@ -39,8 +57,8 @@ class Chromium:
             "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
             "--no-first-run", "--no-default-browser-check", "--disable-extensions",
             "--disable-background-networking", "--disable-component-update", "--disable-sync",
-            "--password-store=basic", "about:blank",
-        ]
+            "--password-store=basic",
+        ] + ([f"--accept-lang={accept_lang}"] if accept_lang else []) + ["about:blank"]
         env = dict(os.environ, HOME=str(self.home))
         self.log = open(self.home / "chromium.log", "wb")
         self.proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=self.log,
@@ -85,6 +103,8 @@ class Chromium:
                 if "error" in msg:
                     raise BrowserError(f"{method}: {msg['error']}")
                 return msg.get("result", {})
+            if "method" in msg:
+                self.events.append(msg)
 
     def call(self, method, **params):
         return self._call(self.ws, method, **params)
@@ -137,6 +157,66 @@ class Chromium:
             f" if (!e) return false; e.value = {json.dumps(value)}; return e.value === {json.dumps(value)}; }})()")
         if not ok:
             raise BrowserError(f"cannot choose {value!r} in {selector!r} on {self.location()!r}")
+
+    # ---- what a qualifier checks --------------------------------------------------------------
+    def record_network(self):
+        """Start recording the page's requests (`requested_urls`)."""
+        self.call("Network.enable")
+
+    def requested_urls(self):
+        """Every URL the page requested since `record_network` (Network.requestWillBeSent)."""
+        self.evaluate("1")  # drain the events sent so far
+        return [e["params"]["request"]["url"] for e in self.events
+                if e["method"] == "Network.requestWillBeSent"]
+
+    def rect(self, selector):
+        """{x, y, width, height} of an element's border box in CSS pixels, or None."""
+        return self.evaluate(
+            f"(() => {{ const e = document.querySelector({json.dumps(selector)}); if (!e) return null;"
+            " const r = e.getBoundingClientRect();"
+            " return {x: r.x, y: r.y, width: r.width, height: r.height}; })()")
+
+    def style(self, selector, prop, pseudo=None):
+        """An element's computed style property (`pseudo`: '::before'...)."""
+        pseudo_arg = json.dumps(pseudo) if pseudo else "null"
+        return self.evaluate(
+            f"(() => {{ const e = document.querySelector({json.dumps(selector)}); if (!e) return null;"
+            f" return getComputedStyle(e, {pseudo_arg}).getPropertyValue({json.dumps(prop)}); }})()")
+
+    def hover(self, selector):
+        """Move the real mouse pointer onto the middle of an element."""
+        r = self.rect(selector)
+        if not r:
+            raise BrowserError(f"nothing to hover at {selector!r} on {self.location()!r}")
+        self.call("Input.dispatchMouseEvent", type="mouseMoved",
+                  x=r["x"] + r["width"] / 2, y=r["y"] + r["height"] / 2)
+
+    def mouse_click(self, selector):
+        """A real click (mouse pressed and released) in the middle of an element: a user gesture,
+        unlike `click` (a link opening a new window is a blocked pop-up without one)."""
+        self.hover(selector)
+        r = self.rect(selector)
+        x, y = r["x"] + r["width"] / 2, r["y"] + r["height"] / 2
+        for kind in ("mousePressed", "mouseReleased"):
+            self.call("Input.dispatchMouseEvent", type=kind, x=x, y=y, button="left", clickCount=1)
+
+    def mouse_away(self):
+        self.call("Input.dispatchMouseEvent", type="mouseMoved", x=1, y=1)
+
+    def dark(self, on=True):
+        """Emulate `prefers-color-scheme: dark` (or light)."""
+        self.call("Emulation.setEmulatedMedia", features=[
+            {"name": "prefers-color-scheme", "value": "dark" if on else "light"}])
+
+    def screenshot(self, path):
+        """A PNG of the viewport, written to `path`."""
+        data = self.call("Page.captureScreenshot", format="png")["data"]
+        Path(path).write_bytes(base64.b64decode(data))
+        return Path(path)
+
+    def page_targets(self):
+        """The URLs of every open page (tab or window) of this browser."""
+        return [t["url"] for t in self.call("Target.getTargets")["targetInfos"] if t["type"] == "page"]
 
     def log_tail(self, limit=3000):
         try:
