@@ -209,8 +209,11 @@ class Chromium:
             {"name": "prefers-color-scheme", "value": "dark" if on else "light"}])
 
     def screenshot(self, path):
-        """A PNG of the viewport, written to `path`."""
-        data = self.call("Page.captureScreenshot", format="png")["data"]
+        """A PNG of the whole page (beyond the viewport), written to `path`."""
+        size = self.evaluate("({w: document.documentElement.scrollWidth,"
+                             " h: document.documentElement.scrollHeight})") or {"w": 800, "h": 600}
+        data = self.call("Page.captureScreenshot", format="png", captureBeyondViewport=True,
+                         clip={"x": 0, "y": 0, "width": size["w"], "height": size["h"], "scale": 1})["data"]
         Path(path).write_bytes(base64.b64decode(data))
         return Path(path)
 
