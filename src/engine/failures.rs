@@ -428,6 +428,8 @@ fn page_and_log_kind(
             .unwrap_or_default()
             .to_owned();
         page.body = template.replace("{reference}", &crate::pages::html_escape(&reference));
+        // The operator's page may carry its own styles; it still may not be framed.
+        crate::pages::use_template_csp(&mut page);
     }
     page
 }

@@ -13,7 +13,7 @@ use crate::session::Keys;
 use super::{sanitize_return_to, Inner, Provider, RequestInfo};
 
 /// The token of the login page of `provider` at `return_to`.
-fn token(keys: &Keys, provider: &str, return_to: &str) -> String {
+pub(super) fn token(keys: &Keys, provider: &str, return_to: &str) -> String {
     use base64::Engine;
     use hmac::{Hmac, Mac};
     let Ok(mut mac) = Hmac::<sha2::Sha256>::new_from_slice(&keys.mac) else {

@@ -1040,3 +1040,75 @@ mod sessions;
 
 /// Provider outages and forged callbacks: answered in `begin`, bounded work.
 mod outages;
+
+/// The login page's button: `POST URL?...&sesame_login=TOKEN` starts the login of URL, and
+/// nothing else does.
+mod login_page_post {
+    use super::*;
+
+    fn post<'a>(uri: &'a str, site: &'a str) -> Request<'a> {
+        Request {
+            sec_fetch_site: site,
+            ..request("POST", uri, "")
+        }
+    }
+
+    #[test]
+    fn the_buttons_post_with_the_pages_token_starts_the_login_of_that_url() {
+        let rig = rig("5s");
+        let token =
+            super::super::login_page::token(rig.sesame.inner.keys(), "op", "/private/a?x=1");
+        let uri = format!("/private/a?x=1&sesame_login={token}");
+        let step = rig
+            .sesame
+            .begin(Some(&rig.protect), &post(&uri, "same-origin"));
+        let (location, cookies) = redirect(finish(step));
+        assert!(
+            location.starts_with(&format!("{}/authorize?", rig.op.issuer)),
+            "{location}"
+        );
+        assert!(cookies[0].starts_with("__Host-sesame-login="));
+        // It comes back to the URL without the token.
+        let mut jar = Jar::default();
+        jar.apply(&cookies);
+        let state = query_param(&location, "state").unwrap();
+        let nonce = query_param(&location, "nonce").unwrap();
+        let iss: String = form_urlencoded::byte_serialize(rig.op.issuer.as_bytes()).collect();
+        let callback = format!("/sesame/callback?code={nonce}&state={state}&iss={iss}");
+        let (back, _) = redirect(finish(rig.get(None, &callback, &jar)));
+        assert_eq!(back, "/private/a?x=1");
+    }
+
+    #[test]
+    fn other_posts_start_nothing() {
+        let rig = rig("5s");
+        let keys = rig.sesame.inner.keys();
+        let for_a = super::super::login_page::token(keys, "op", "/private/a");
+        let other_provider = super::super::login_page::token(keys, "other", "/private/b");
+        for (uri, site) in [
+            // Another URL's token, another provider's, a forged one, the token not last.
+            (format!("/private/b?sesame_login={for_a}"), "same-origin"),
+            (
+                format!("/private/b?sesame_login={other_provider}"),
+                "same-origin",
+            ),
+            (
+                "/private/a?sesame_login=AAAAAAAAAAAAAAAAAAAAAA".to_owned(),
+                "same-origin",
+            ),
+            (
+                format!("/private/a?sesame_login={for_a}&x=1"),
+                "same-origin",
+            ),
+            // The right token, from another site.
+            (format!("/private/a?sesame_login={for_a}"), "cross-site"),
+        ] {
+            let p = page(finish(
+                rig.sesame.begin(Some(&rig.protect), &post(&uri, site)),
+            ));
+            assert_eq!(p.status, 401, "{uri} {site}");
+            assert!(p.set_cookies.is_empty(), "{uri} {site}");
+        }
+        assert_eq!(rig.op.requests.load(std::sync::atomic::Ordering::SeqCst), 0);
+    }
+}

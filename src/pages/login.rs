@@ -324,7 +324,7 @@ impl LoginPage {
         let csp = match self.template {
             None => builtin_csp(),
             // An operator's page may use its own same-site style sheets and images.
-            Some(_) => "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'".to_owned(),
+            Some(_) => super::template_csp(),
         };
         let mut headers = vec![
             ("Cache-Control".to_string(), "private, no-cache".to_string()),

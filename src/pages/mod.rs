@@ -11,6 +11,7 @@ mod layout;
 pub mod login;
 
 pub use error::{confirm_logout, render, render_with, PageText};
+
 pub use lang::Lang;
 pub use login::{Button, LoginPage};
 
@@ -56,6 +57,21 @@ pub(crate) fn security_headers(csp: &str) -> Vec<(String, String)> {
         ("X-Content-Type-Options".into(), "nosniff".into()),
         ("Referrer-Policy".into(), "same-origin".into()),
     ]
+}
+
+/// The policy of an operator's page (a `sesame_login_page FILE` template, an `error_pages`
+/// page): its own same-site style sheets, inline styles and images, still never in a frame.
+pub(crate) fn template_csp() -> String {
+    "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'".to_owned()
+}
+
+/// Replaces `page`'s Content-Security-Policy with an operator page's ([`template_csp`]).
+pub(crate) fn use_template_csp(page: &mut Page) {
+    for (name, value) in &mut page.headers {
+        if name.eq_ignore_ascii_case("Content-Security-Policy") {
+            *value = template_csp();
+        }
+    }
 }
 
 /// The policy of a page built from Sesame's own layout: nothing but its one inline style
