@@ -10,8 +10,9 @@ SETUP ?= $(CURDIR)/tools/setup.sh
 SETUP_FOR = build
 test: SETUP_FOR = test
 demo: SETUP_FOR = demo
+asan: SETUP_FOR = asan
 
-.PHONY: all build cli test demo lint deps setup apache apache-install bench deb
+.PHONY: all build cli test demo lint deps setup apache apache-install bench deb asan fuzz
 
 all: build
 
@@ -56,10 +57,34 @@ demo: build
 deb:
 	bash packaging/build-deb.sh
 
+# AddressSanitizer (clang, Debian's libclang-rt): the C ABI smoke test and the Apache module
+# (apache/.build/asan/, apache2 with the ASan runtime preloaded) through a login, a logout and
+# hostile requests: tests/e2e/sanitizers/. Under a minute, so `make test` runs it too (it is
+# part of the pytest suite); this target runs it alone.
+asan:
+	@$(SETUP) $(SETUP_FOR)
+	$(CARGO) build -p sesame
+	$(PYTHON) -m pytest -q tests/e2e/sanitizers
+
+# Fuzzing (cargo-fuzz on the nightly toolchain: rustup toolchain install nightly; cargo install
+# cargo-fuzz): each target of fuzz/fuzz_targets/ for FUZZ_SECONDS, niced, its new inputs in
+# build/fuzz/corpus/ (the committed corpora stay as they are), then the stable replay of the
+# committed corpora. Not part of `make test` (`cargo test` replays the corpora).
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= $(basename $(notdir $(wildcard fuzz/fuzz_targets/*.rs)))
+fuzz:
+	@for t in $(FUZZ_TARGETS); do \
+	    mkdir -p build/fuzz/corpus/$$t && \
+	    nice -n 19 $(CARGO) +nightly fuzz run -O $$t build/fuzz/corpus/$$t fuzz/corpus/$$t -- \
+	        -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 || exit 1; \
+	done
+	$(CARGO) test --test fuzz_corpora
+
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy -p sesame --all-targets -- -D warnings
 	$(CARGO) clippy -p ngx-sesame --all-targets -- -D warnings
+	rustfmt --check --edition 2021 fuzz/fuzz_targets/*.rs
 
 # Everything `make test` needs (Debian packages as root, .venv), without building or testing.
 setup deps:

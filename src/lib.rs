@@ -28,6 +28,11 @@ mod policy;
 mod session;
 mod translate;
 
+// The fuzz targets' invariants (`fuzz/`), replayed on stable by `tests/fuzz_corpora.rs`; not
+// part of the embedding API.
+#[doc(hidden)]
+pub mod fuzzing;
+
 // The embedding API: what the nginx module, the C ABI and the `sesame` command build on.
 pub use config::ConfigBuilder;
 pub use directives::{ConfigError, LocationMode, LocationSpec, Subject, Syntax};

@@ -22,6 +22,7 @@ PACKAGE_GROUPS=(
     "python: python3 python3-venv"
     "servers: redis-server php-fpm apache2 libapache2-mod-php8.2 openssl curl"
     "checks: valgrind libapache2-mod-auth-openidc"
+    "asan: clang-14 libclang-rt-14-dev"
     "browser: chromium libnss3-tools"
     "bench: wrk"
     "deb: nginx-dev debhelper dpkg-dev fakeroot lintian"
@@ -30,9 +31,10 @@ PACKAGE_GROUPS=(
 declare -A NEEDS=(
     [build]="build"
     [demo]="build python servers venv"
-    [test]="build python servers checks browser deb venv"
+    [test]="build python servers checks asan browser deb venv"
     [bench]="build python servers checks bench venv"
     [deb]="build deb"
+    [asan]="build python servers asan venv"
 )
 
 usage() {

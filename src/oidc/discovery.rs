@@ -36,9 +36,14 @@ pub(crate) fn fetch(
         )));
     }
     let body = expect_json(what, &settings.discovery_url, &resp, &["application/json"])?;
+    parse(body, settings)
+}
+
+/// Parses and validates a discovery document's body (no I/O).
+pub(crate) fn parse(body: &[u8], settings: &OidcSettings) -> Result<ProviderMetadata, OidcError> {
     let doc: Document = serde_json::from_slice(body).map_err(|e| {
         OidcError::Protocol(format!(
-            "{what} at {} is not a valid OpenID configuration: {e}",
+            "discovery document at {} is not a valid OpenID configuration: {e}",
             settings.discovery_url
         ))
     })?;

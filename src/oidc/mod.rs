@@ -148,14 +148,14 @@ mod authorize;
 mod cache;
 mod callback;
 mod client;
-mod discovery;
+pub(crate) mod discovery;
 mod fetch;
-mod jwks;
-mod jws;
+pub(crate) mod jwks;
+pub(crate) mod jws;
 mod token;
 mod userinfo;
 mod util;
-mod validate;
+pub(crate) mod validate;
 
 #[cfg(test)]
 pub(crate) mod tests;

@@ -5,14 +5,14 @@ mod admin;
 mod aead;
 mod binding;
 mod cache;
-mod cookie;
+pub(crate) mod cookie;
 mod keys;
-mod login_state;
+pub(crate) mod login_state;
 #[cfg(test)]
 mod memory_store;
 mod model;
 mod redis_store;
-mod redis_target;
+pub(crate) mod redis_target;
 mod sessions;
 mod store;
 

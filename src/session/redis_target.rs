@@ -107,7 +107,14 @@ fn parse_host_port(text: &str, default_port: u16) -> Result<HostPort, String> {
         let (host, after) = rest
             .split_once(']')
             .ok_or_else(|| format!("\"{text}\": unclosed [ in an IPv6 address"))?;
-        (host, after.strip_prefix(':'))
+        // After the `]`: a `:port` or nothing (`[::1]7` must not read as [::1]:6379).
+        let port = match after {
+            "" => None,
+            _ => Some(after.strip_prefix(':').ok_or_else(|| {
+                format!("\"{text}\": after an IPv6 address in [ ], write :port or nothing")
+            })?),
+        };
+        (host, port)
     } else {
         match text.rsplit_once(':') {
             Some((h, p)) => (h, Some(p)),
@@ -254,13 +261,35 @@ impl RedisTarget {
             }
             Topology::Cluster { seeds: nodes }
         };
-        Ok(RedisTarget {
+        let target = RedisTarget {
             topology,
             tls,
             username,
             password,
             label,
-        })
+        };
+        target.check_nodes()?;
+        Ok(target)
+    }
+
+    /// Every Sentinel and cluster node must be one the redis crate would connect to (its URL
+    /// parser is the reference, as for the one-server form): what it refuses at run time (a
+    /// wildcard address...) is refused here, at configuration time.
+    fn check_nodes(&self) -> Result<(), String> {
+        let urls: Vec<(&HostPort, String)> = match &self.topology {
+            Topology::Single { .. } => Vec::new(),
+            Topology::Sentinel { sentinels, .. } => sentinels
+                .iter()
+                .map(|s| (s, self.sentinel_url(s)))
+                .collect(),
+            Topology::Cluster { seeds } => seeds.iter().map(|s| (s, self.node_url(s, 0))).collect(),
+        };
+        for (node, url) in urls {
+            redis::Client::open(url.as_str()).map_err(|e| {
+                format!("\"{node}\" is not an address Redis can be reached at: {e}")
+            })?;
+        }
+        Ok(())
     }
 
     /// A one-server URL for `node` with this target's scheme, credentials and `db`: how the
@@ -421,6 +450,45 @@ mod tests {
         ] {
             let err = RedisTarget::parse(bad).unwrap_err();
             assert!(err.contains(says), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn every_node_of_a_cluster_or_sentinel_url_is_one_redis_would_reach() {
+        // What follows an IPv6 literal's `]` is a port or nothing: `[::1]7` is not [::1]:6379.
+        for raw in [
+            "redis+cluster://[::1]7:100,10.0.0.2",
+            "redis+sentinel://[::1]x/mymaster",
+            "redis+cluster://[::1]:",
+        ] {
+            let err = RedisTarget::parse(raw).unwrap_err();
+            assert!(
+                err.contains("[::1]") && err.contains("port"),
+                "{raw}: {err}"
+            );
+        }
+        // A node the redis crate would refuse to connect to (a wildcard address) is refused
+        // here, at configuration time, as it is in the one-server form (found by fuzzing:
+        // fuzz/corpus/redis_url/).
+        assert!(RedisTarget::parse("redis://[::]:6379/0").is_err());
+        for raw in [
+            "rediss+cluster://acl:pw@[::0]:7000,10.0.0.2",
+            "redis+cluster://0.0.0.0:7000",
+            "redis+sentinel://0.0.0.0:26379/mymaster",
+        ] {
+            let err = RedisTarget::parse(raw).unwrap_err();
+            assert!(
+                err.contains("wildcard") && !err.contains("pw"),
+                "{raw}: {err}"
+            );
+        }
+        let ok = RedisTarget::parse("rediss+cluster://acl:pw@[::1]:7000,10.0.0.2:7001").unwrap();
+        for seed in [hp("::1", 7000), hp("10.0.0.2", 7001)] {
+            let back = RedisTarget::parse(&ok.node_url(&seed, 0)).unwrap();
+            assert_eq!(
+                (back.username, back.password),
+                (ok.username.clone(), ok.password.clone())
+            );
         }
     }
 }
