@@ -24,14 +24,16 @@ PACKAGE_GROUPS=(
     "checks: valgrind libapache2-mod-auth-openidc"
     "browser: chromium libnss3-tools"
     "bench: wrk"
+    "chaos: iptables"
     "deb: nginx-dev debhelper dpkg-dev fakeroot lintian"
 )
 # What each make target needs: groups, and "venv" for the Python tools.
 declare -A NEEDS=(
     [build]="build"
     [demo]="build python servers venv"
-    [test]="build python servers checks browser deb venv"
+    [test]="build python servers checks browser deb chaos venv"
     [bench]="build python servers checks bench venv"
+    [chaos]="build python servers bench chaos venv"
     [deb]="build deb"
 )
 
