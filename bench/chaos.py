@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""`make chaos`: faults under load, on nginx (2 workers) and Apache httpd (event MPM, 2 children).
+"""`make chaos`: faults under load, on nginx (2 workers) and Apache httpd (event MPM, 2 children x 64 threads).
 
 For each scenario and server: a fresh server (release module) on its own Redis, N sessions
 seeded in the real format (bench/seed_sessions.rs), then `--seconds` of load — wrk on a protected
@@ -25,6 +25,7 @@ import argparse
 import json
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -39,6 +40,7 @@ sys.path.insert(0, str(BENCH))
 from e2e_rig import chaos  # noqa: E402
 from e2e_rig.browser import Browser  # noqa: E402
 from e2e_rig.nginx import Nginx, NginxSite  # noqa: E402
+from e2e_rig.paths import target_dir  # noqa: E402
 from e2e_rig.redis_topologies import RedisNode, SentinelSet  # noqa: E402
 from e2e_rig.services import EchoApp, Emulator, PhpFpm, Pki  # noqa: E402
 from measure import STATIC_BODY, WrkRun  # noqa: E402
@@ -59,6 +61,11 @@ Alias "/protected/" "{{PREFIX}}/html/"
     Require valid-user
 </Location>
 """
+# Two children with more threads than the load has connections: the event MPM closes keep-alive
+# connections once every thread is busy (bench/apache_rows.py), which would show as errors of
+# the load rather than of the fault.
+APACHE_TUNING = ("StartServers 2\nServerLimit 2\nThreadsPerChild 64\nMaxRequestWorkers 128\n"
+                 "MinSpareThreads 1\nMaxSpareThreads 128\nMaxKeepAliveRequests 0\n")
 PROTECTED, UNPROTECTED = "/protected/static.html", "/static.html"
 
 SCENARIOS = ("redis-kill", "redis-stop", "sentinel", "redis-cut", "provider-hang",
@@ -71,14 +78,14 @@ class Rig:
 
     def __init__(self, args, workdir):
         self.args, self.workdir = args, workdir
-        self.bins = release_binaries(workdir)
+        self.bins = debug_binaries() if args.debug else release_binaries(workdir)
         self.pki = Pki(workdir / "pki")
         self.emulator = Emulator(workdir / "emulator", self.pki)
         self.php = PhpFpm(workdir / "php-fpm")
         self.echo = EchoApp()
         self.started = [self.emulator, self.php, self.echo]
         self.counter = 0
-        if args.server in ("apache", "both"):
+        if args.server in ("apache", "both") and not args.debug:
             import apache_rows
             os.environ["SESAME_APACHE_MODULE"] = str(apache_rows.release_module(
                 SimpleNamespace(workdir=workdir)))
@@ -112,6 +119,7 @@ class Rig:
         else:
             from e2e_rig.apache import ApacheSite
             site = ApacheSite(env, locations=APACHE_LOCATIONS, mpm="event")
+
         site.files["html/static.html"] = STATIC_BODY
         # Chaos: a short session cache, so that what Redis holds shows through within a second.
         if session_cache is not None:
@@ -129,7 +137,21 @@ class Rig:
             site.prepare(conf)
             site.register_clients()
             return site, Nginx(site, site.prefix / "conf" / "nginx.conf")
-        return site, site.start()
+        from e2e_rig import apache
+        conf = site.render()
+        if apache.MPM_TUNING["event"] not in conf:
+            raise RuntimeError("the Apache rig's MPM settings changed: update bench/chaos.py")
+        conf = site.prepare(conf.replace(apache.MPM_TUNING["event"], APACHE_TUNING))
+        site.register_clients()
+        return site, apache.Apache(site, conf)
+
+
+def debug_binaries():
+    """--debug: the rig's own (debug) nginx and modules, and the debug session seeder."""
+    seeder = target_dir() / "debug" / "examples" / "bench_seed_sessions"
+    if not seeder.is_file():
+        sys.exit(f"chaos: {seeder} missing: cargo build --example bench_seed_sessions")
+    return SimpleNamespace(seed=seeder)
 
 
 def seed(rig, server, site, redis_url, count):
@@ -139,10 +161,10 @@ def seed(rig, server, site, redis_url, count):
     if login.final is None or login.final.status_code != 200:
         raise RuntimeError(f"template login failed: {login.final and login.final.status_code}")
     cookies_file = site.prefix / "cookies.txt"
-    import subprocess
-    subprocess.run([str(rig.bins.seed), redis_url, str(site.prefix / "conf" / "sesame.secret"),
-                    str(count), str(cookies_file)], check=True, timeout=600,
-                   capture_output=True)
+    out = subprocess.run([str(rig.bins.seed), redis_url, str(site.prefix / "conf" / "sesame.secret"),
+                          str(count), str(cookies_file)], timeout=1800, capture_output=True, text=True)
+    if out.returncode != 0:
+        raise RuntimeError(f"{rig.bins.seed} failed: {out.stderr.strip()}")
     return cookies_file, [line for line in cookies_file.read_text().splitlines() if line]
 
 
@@ -251,7 +273,7 @@ def fmt(v, spec=".1f", none="–"):
 def table(outcomes, started, args):
     lines = [
         f"Sesame chaos, {started}, {machine()}",
-        f"nginx worker_processes {args.workers}, Apache event MPM 2 children x 16 threads; "
+        f"nginx worker_processes {args.workers}, Apache event MPM 2 children x 64 threads; "
         f"{args.seconds:g} s of load per scenario, fault on at {args.fault_at:g} s for "
         f"{args.fault_for:g} s; {args.sessions} seeded sessions; sesame_session_cache 1s, "
         f"sesame_redis_timeout 500ms, http_timeout 2s; wrk -c{args.connections} protected + "
@@ -299,6 +321,9 @@ def main():
     p.add_argument("--connections", type=int, default=16, help="wrk connections on the protected page")
     p.add_argument("--no-wrk", action="store_true", help="only the probers and the login client")
     p.add_argument("--nice", action="store_true", help="run wrk under nice 19 (a shared machine)")
+    p.add_argument("--debug", action="store_true",
+                   help="the debug builds (make build) instead of the release ones: checking the "
+                        "script, not figures to keep")
     p.add_argument("--json", help="also write the outcomes to this file")
     p.add_argument("--workdir", help="keep configs and logs here (default: a temp dir, removed)")
     args = p.parse_args()

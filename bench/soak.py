@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """`make soak`: a long run of protected requests over many sessions, with logins beside, on nginx
-(2 workers) and Apache httpd (event MPM, 2 children); worker RSS, open fds and Redis memory at
+(2 workers) and Apache httpd (event MPM, 2 children x 64 threads); worker RSS, open fds and Redis memory at
 the start, along the way and at the end.
 
 Per server: a fresh server (release module) and Redis, `--sessions` sessions seeded in the real
@@ -98,7 +98,7 @@ def report(results, started, args):
         f"Sesame soak, {started}, {machine()}",
         f"{args.sessions:,} seeded sessions, wrk -c{args.connections} on a protected page in "
         f"{args.chunk} s runs{' (nice 19)' if args.nice else ''}, {args.login_clients} login "
-        f"clients; nginx worker_processes {args.workers}, Apache event MPM 2 children x 16 threads",
+        f"clients; nginx worker_processes {args.workers}, Apache event MPM 2 children x 64 threads",
         "",
         "| server | protected requests | req/s | wrk errors / non-2xx | logins ok / failed | "
         "crashes | worker RSS MiB: start → under load → end | worker fds: start → end | "
@@ -158,6 +158,8 @@ def main():
     p.add_argument("--max-growth-mib", type=float, default=20,
                    help="a worker's RSS growth under load that fails the run (default 20 MiB)")
     p.add_argument("--nice", action="store_true", help="run wrk under nice 19 (a shared machine)")
+    p.add_argument("--debug", action="store_true",
+                   help="the debug builds instead of the release ones (checking the script)")
     p.add_argument("--workdir", help="keep configs and logs here (default: a temp dir, removed)")
     args = p.parse_args()
     if args.logins % args.login_clients:

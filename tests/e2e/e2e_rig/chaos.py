@@ -274,6 +274,7 @@ class Prober(threading.Thread):
         self.http.trust_env = False
         self.http.verify = str(ca)
         self.records = []
+        self.retried = 0
         self.halt = threading.Event()
 
     def run(self):
@@ -284,15 +285,29 @@ class Prober(threading.Thread):
                 headers["Cookie"] = f"{SESSION_COOKIE}={self.cookies[i % len(self.cookies)]}"
                 i += 1
             t0 = time.time()
-            try:
-                status = self.http.get(self.url, headers=headers, allow_redirects=False,
-                                       timeout=self.timeout).status_code
-            except requests.RequestException:
-                status = 0
-                self.http.close()  # a new connection next time
+            status = self._get(headers)
             self.records.append((t0, time.time(), status))
             if self.pause:
                 self.halt.wait(self.pause)
+
+
+    def _get(self, headers):
+        for attempt in (1, 2):
+            try:
+                return self.http.get(self.url, headers=headers, allow_redirects=False,
+                                     timeout=self.timeout).status_code
+            except requests.ConnectionError as exc:
+                self.http.close()  # a new connection next time
+                # A keep-alive connection the server closed as the request went out: a browser
+                # sends the (idempotent) request again on a new one (RFC 9112, 9.3.1), once.
+                if attempt == 1 and "RemoteDisconnected" in repr(exc):
+                    self.retried += 1
+                    continue
+                return 0
+            except requests.RequestException:
+                self.http.close()
+                return 0
+        return 0
 
 
 class LoginDriver(threading.Thread):
@@ -372,7 +387,10 @@ def _window(records, fault_on, fault_off):
     # that succeeded; counted from the fault's end.
     after = [t0 for t0, _, s in records if t0 >= fault_off and s < 500 and s != 0
              and (not bad or t0 >= bad[-1][0])]
-    recovery = max(0.0, after[0] - fault_off) if after else None
+    if not bad:
+        recovery = 0.0 if after else None  # nothing to recover from (None: no answer after)
+    else:
+        recovery = max(0.0, after[0] - fault_off) if after else None
     before = [r for r in bad if r[1] < fault_on]
     return len(bad), first, last, recovery, len(before)
 
@@ -387,8 +405,6 @@ def run(server, kind, fault, *, ca, protected_url, unprotected_url, login_url, c
     out = Outcome(outcome_name or kind, fault)
     log_offset = server.log_size()
     keys_before = session_keys(redis_node) if redis_node is not None else set()
-    out.workers_before = worker_totals(server)
-    out.redis_mib_before = redis_memory_mib(redis_node) if redis_node is not None else None
 
     prots = [Prober(protected_url, ca, cookies[i::probers]) for i in range(probers)]
     unprot = Prober(unprotected_url, ca)
@@ -400,6 +416,10 @@ def run(server, kind, fault, *, ca, protected_url, unprotected_url, login_url, c
         c.start()
     try:
         time.sleep(fault_at)
+        # Before and after are both taken under load (connections open, pools warm): a
+        # difference is what the fault left behind.
+        out.workers_before = worker_totals(server)
+        out.redis_mib_before = redis_memory_mib(redis_node) if redis_node is not None else None
         fault_on = time.time()
         fault.start()
         try:
@@ -407,6 +427,9 @@ def run(server, kind, fault, *, ca, protected_url, unprotected_url, login_url, c
         finally:
             fault.stop()
         fault_off = time.time()
+        time.sleep(max(0.0, t_start + seconds - 0.5 - time.time()))
+        out.workers_after = worker_totals(server)
+        out.redis_mib_after = redis_memory_mib(redis_node) if redis_node is not None else None
         time.sleep(max(0.0, t_start + seconds - time.time()))
     finally:
         for c in clients:
@@ -423,6 +446,7 @@ def run(server, kind, fault, *, ca, protected_url, unprotected_url, login_url, c
     out.protected_other = sum(1 for _, _, s in records if s not in (200,) and 0 < s < 500)
     out.unprotected_requests = len(unprot.records)
     out.unprotected_failed = sum(1 for _, _, s in unprot.records if s != 200)
+    out.retried = sum(p.retried for p in prots + [unprot])
 
     if driver is not None:
         # A login failing "in the window": started before the end of the fault plus the
@@ -446,8 +470,6 @@ def run(server, kind, fault, *, ca, protected_url, unprotected_url, login_url, c
         if refused < out.sessions_redis_lost:
             out.notes.append(f"{out.sessions_redis_lost - refused} sessions served though "
                              f"Redis no longer holds them")
-    out.workers_after = worker_totals(server)
-    out.redis_mib_after = redis_memory_mib(redis_node) if redis_node is not None else None
     out.crashes = crash_lines(kind, server.log_since(log_offset))
     out.alive = server.alive()
     for extra in ("count", "failures", "promoted_after"):
