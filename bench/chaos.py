@@ -68,6 +68,7 @@ APACHE_TUNING = ("StartServers 2\nServerLimit 2\nThreadsPerChild 64\nMaxRequestW
                  "MinSpareThreads 1\nMaxSpareThreads 128\nMaxKeepAliveRequests 0\n")
 PROTECTED, UNPROTECTED = "/protected/static.html", "/static.html"
 
+SEEDERS = 8
 SCENARIOS = ("redis-kill", "redis-stop", "sentinel", "redis-cut", "provider-hang",
              "provider-500", "provider-garbage", "provider-close", "reload")
 
@@ -78,7 +79,7 @@ class Rig:
 
     def __init__(self, args, workdir):
         self.args, self.workdir = args, workdir
-        self.bins = debug_binaries() if args.debug else release_binaries(workdir)
+        self.bins = debug_binaries() if args.debug else release_or_debug_seeder(workdir)
         self.pki = Pki(workdir / "pki")
         self.emulator = Emulator(workdir / "emulator", self.pki)
         self.php = PhpFpm(workdir / "php-fpm")
@@ -146,6 +147,28 @@ class Rig:
         return site, apache.Apache(site, conf)
 
 
+def release_or_debug_seeder(workdir):
+    """The release nginx and module (required), and the session seeder: its release build, or
+    the debug one when only that is built (it only writes sessions before the load)."""
+    seeder = target_dir() / "release" / "examples" / "bench_seed_sessions"
+    debug = target_dir() / "debug" / "examples" / "bench_seed_sessions"
+    if seeder.is_file() or not debug.is_file():
+        return release_binaries(workdir)
+    module = target_dir() / "release" / "libngx_http_sesame_module.so"
+    found = sorted((target_dir() / "release" / "build").glob("nginx-sys-*/out/objs/nginx"),
+                   key=os.path.getmtime)
+    if not module.is_file() or not found:
+        sys.exit("chaos: no release nginx module or nginx: run `make chaos`")
+    bindir = workdir / "bin"
+    bindir.mkdir(parents=True, exist_ok=True)
+    bins = SimpleNamespace(nginx=bindir / "nginx", module=bindir / "module.so", seed=bindir / "seed")
+    for src, dst in ((found[-1], bins.nginx), (module, bins.module), (debug, bins.seed)):
+        shutil.copy2(src, dst)
+    os.environ["SESAME_NGINX_BIN"] = str(bins.nginx)
+    os.environ["SESAME_NGINX_MODULE"] = str(bins.module)
+    return bins
+
+
 def debug_binaries():
     """--debug: the rig's own (debug) nginx and modules, and the debug session seeder."""
     seeder = target_dir() / "debug" / "examples" / "bench_seed_sessions"
@@ -161,11 +184,27 @@ def seed(rig, server, site, redis_url, count):
     if login.final is None or login.final.status_code != 200:
         raise RuntimeError(f"template login failed: {login.final and login.final.status_code}")
     cookies_file = site.prefix / "cookies.txt"
-    out = subprocess.run([str(rig.bins.seed), redis_url, str(site.prefix / "conf" / "sesame.secret"),
-                          str(count), str(cookies_file)], timeout=1800, capture_output=True, text=True)
-    if out.returncode != 0:
-        raise RuntimeError(f"{rig.bins.seed} failed: {out.stderr.strip()}")
-    return cookies_file, [line for line in cookies_file.read_text().splitlines() if line]
+    # Several seeders at once: each stores one session per Redis round trip, so on a busy
+    # machine they wait far more than they compute.
+    parts = max(1, min(SEEDERS, count // 1000))
+    procs = []
+    for i in range(parts):
+        share = count // parts + (1 if i < count % parts else 0)
+        procs.append(subprocess.Popen(
+            [str(rig.bins.seed), redis_url, str(site.prefix / "conf" / "sesame.secret"),
+             str(share), f"{cookies_file}.{i}"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True))
+    for i, proc in enumerate(procs):
+        _, err = proc.communicate(timeout=3600)
+        if proc.returncode != 0:
+            raise RuntimeError(f"{rig.bins.seed} failed: {err.strip()}")
+    cookies = []
+    for i in range(parts):
+        part = Path(f"{cookies_file}.{i}")
+        cookies += [line for line in part.read_text().splitlines() if line]
+        part.unlink()
+    cookies_file.write_text("".join(c + "\n" for c in cookies))
+    return cookies_file, cookies
 
 
 def fault_for(name, rig, server, kind, node):
@@ -239,11 +278,15 @@ def wrk_5xx(outcome, label):
     r = outcome.wrk.get(label)
     if not r:
         return None, None, None
-    bad = {sec: n for (sec, status), n in r["timeline"].items() if status >= 500}
+    bad = {}
+    for (sec, status), n in r["timeline"].items():
+        if status >= 500:
+            bad[sec] = bad.get(sec, 0) + n
+    other = sum(n for (_, status), n in r["timeline"].items() if status != 200 and status < 500)
     total = sum(r["timeline"].values())
     errors = sum(r[k] for k in ("connect", "read", "write", "timeout"))
     span = (max(bad) - min(bad) + 1) if bad else 0
-    return sum(bad.values()), total, (errors, span)
+    return sum(bad.values()), total, (errors, span, other)
 
 
 def failures(o):
@@ -263,6 +306,13 @@ def failures(o):
         out.append(f"{o.unprotected_failed} unprotected requests failed")
     if o.recovery_s is None:
         out.append("no recovery")
+    # A protected page answered with a login redirect (or a 4xx) to a user whose session Redis
+    # holds: a session lost for that request, even if the next one works.
+    if o.protected_other:
+        out.append(f"{o.protected_other} protected requests answered neither 200 nor 5xx")
+    other = wrk_5xx(o, "protected")[2]
+    if other and other[2]:
+        out.append(f"wrk: {other[2]} protected requests answered neither 200 nor 5xx")
     return out
 
 
@@ -279,7 +329,8 @@ def table(outcomes, started, args):
         f"sesame_redis_timeout 500ms, http_timeout 2s; wrk -c{args.connections} protected + "
         f"-c{max(2, args.connections // 2)} unprotected{', nice 19' if args.nice else ''}",
         "",
-        "| scenario | server | crashes | wrk protected: req / 5xx / s with 5xx / conn errors | "
+        "| scenario | server | crashes | wrk protected: req / 5xx / s with 5xx / conn errors / "
+        "other non-200 | "
         "probers: 5xx, first–last s after fault on | recovery s after fault off | "
         "unprotected failed | logins ok / failed in window / outside | sessions lost "
         "(Redis lost) | worker RSS MiB | worker fds | Redis MiB |",
@@ -287,7 +338,8 @@ def table(outcomes, started, args):
     ]
     for o in outcomes:
         bad, total, extra = wrk_5xx(o, "protected")
-        wrk_text = "–" if bad is None else f"{total} / {bad} / {extra[1]} / {extra[0]}"
+        wrk_text = ("–" if bad is None
+                    else f"{total} / {bad} / {extra[1]} / {extra[0]} / {extra[2]}")
         probers = (f"{o.protected_5xx} of {o.protected_requests}"
                    + (f", {fmt(o.first_5xx_s)}–{fmt(o.last_5xx_s)}" if o.protected_5xx else ""))
         logins = (f"{o.logins - o.logins_failed_in_window - o.logins_failed_outside} / "

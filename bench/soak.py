@@ -63,7 +63,8 @@ def soak(rig, kind, args):
         for d in drivers:
             d.start()
         done, errors, non2xx, runs = 0, 0, 0, 0
-        while done < args.requests:
+        deadline = t0 + args.minutes * 60 if args.minutes else None
+        while done < args.requests and (deadline is None or time.monotonic() < deadline):
             r = WrkRun(server.url(PROTECTED), args.chunk, args.connections, 1,
                        cookie_file=cookies_file, nice=19 if args.nice else 0).wait()
             runs += 1
@@ -73,6 +74,9 @@ def soak(rig, kind, args):
             logins = sum(len(d.records) for d in drivers)
             samples.append(sample(server, store, f"run {runs}", t0, done, logins))
         for d in drivers:
+            if deadline is not None:
+                d.join(max(0.0, deadline - time.monotonic()))
+                d.halt.set()
             d.join()  # the logins' count is reached after the requests' on a fast machine
         logins = [rec for d in drivers for rec in d.records]
         failed = [rec for rec in logins if not rec[2]]
@@ -85,6 +89,7 @@ def soak(rig, kind, args):
             "logins_failed": len(failed), "first_login_failure": failed[0][3] if failed else "",
             "crashes": crashes, "workers_replaced": sorted(set(server.worker_pids()) - pids0),
             "elapsed_s": time.monotonic() - t0, "samples": samples,
+            "requests_goal": args.requests, "logins_goal": args.logins,
         }
         return result
     finally:
@@ -152,6 +157,9 @@ def main():
     p.add_argument("--sessions", type=int, default=100_000, help="seeded sessions (default 100 000)")
     p.add_argument("--logins", type=int, default=10_000, help="logins per server (default 10 000)")
     p.add_argument("--login-clients", type=int, default=4, help="concurrent login clients")
+    p.add_argument("--minutes", type=float, default=None,
+                   help="stop each server's run after this long even if --requests or --logins "
+                        "are not reached (the figures say how many were)")
     p.add_argument("--chunk", type=int, default=60, help="seconds per wrk run (default 60)")
     p.add_argument("--connections", type=int, default=32, help="wrk connections (default 32)")
     p.add_argument("--workers", type=int, default=2, help="nginx worker_processes (default 2)")

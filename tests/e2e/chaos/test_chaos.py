@@ -60,6 +60,8 @@ def assert_held(out, recovery_within=3.0):
     assert out.crashes == [] and out.alive, out.crashes
     assert out.sessions_lost == 0, vars(out)
     assert out.failed_before_fault == 0, vars(out)
+    # Never a login redirect (or a 4xx) for a session Redis holds, even during the fault.
+    assert out.protected_other == 0, vars(out)
     assert out.logins_failed_outside == 0, out.notes
     assert out.recovery_s is not None and out.recovery_s < recovery_within, vars(out)
     assert out.last_5xx_s is None or out.last_5xx_s < out.fault_window_s + recovery_within, vars(out)
