@@ -12,7 +12,7 @@ test: SETUP_FOR = test
 demo: SETUP_FOR = demo
 asan: SETUP_FOR = asan
 
-.PHONY: all build cli test demo lint deps setup apache apache-install bench deb asan fuzz
+.PHONY: all build cli test demo lint deps setup apache apache-install bench chaos soak deb asan fuzz
 
 all: build
 
@@ -100,3 +100,27 @@ bench:
 	$(CARGO) build --release -p ngx-sesame
 	$(CARGO) build --release --example bench_seed_sessions
 	$(PYTHON) bench/run.py $(BENCH_ARGS)
+
+# Faults under load (bench/chaos.py): on nginx (2 workers) and Apache, while wrk drives protected
+# and unprotected pages and a client logs in: Redis killed, stopped, failed over by Sentinel, cut
+# off (iptables); the provider hanging, answering 500, garbage, closing mid-answer; reloads every
+# 2 s. One table: crashes, 5xx and when, recovery, logins failed, sessions lost, RSS, fds, Redis
+# memory (CHAOS_ARGS="--server nginx --scenarios redis-kill,reload"). Exit 1 when a property fails.
+CHAOS_ARGS ?= --nice
+chaos: SETUP_FOR = chaos
+chaos:
+	@$(SETUP) $(SETUP_FOR)
+	$(CARGO) build --release -p ngx-sesame
+	$(CARGO) build --release --example bench_seed_sessions
+	$(PYTHON) bench/chaos.py $(CHAOS_ARGS)
+
+# Soak (bench/soak.py): 10 million protected requests over 100 000 sessions and 10 000 logins per
+# server (SOAK_ARGS="--requests 2000000" for a shorter run); worker RSS, fds and Redis memory at
+# the start, after every wrk run and at the end. About an hour per server on a small machine.
+SOAK_ARGS ?= --nice
+soak: SETUP_FOR = bench
+soak:
+	@$(SETUP) $(SETUP_FOR)
+	$(CARGO) build --release -p ngx-sesame
+	$(CARGO) build --release --example bench_seed_sessions
+	$(PYTHON) bench/soak.py $(SOAK_ARGS)

@@ -21,35 +21,66 @@ def wrk(url, seconds, connections, threads, cookie=None, cookie_file=None, histo
     `seconds`: wrk's -d, whole seconds (Debian's wrk 4.1 refuses fractions and "ms").
     `histogram`: also return wrk's whole latency histogram as result["histogram"], a list of
     (latency µs, count), for merging several runs (see `merge_histograms`)."""
-    if seconds != int(seconds):
-        raise ValueError(f"wrk -d takes whole seconds, not {seconds}")
-    argv = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds:g}s", "--timeout", "10s",
-            "-s", str(LUA)]
-    cpus = os.environ.get("SESAME_BENCH_WRK_CPUS")
-    if cpus:  # see Bench.pin
-        argv = ["taskset", "-c", cpus] + argv
-    if cookie:  # "name=value"
-        argv += ["-H", f"Cookie: {cookie}"]
-    env = dict(os.environ)
-    env.pop("SESAME_BENCH_COOKIES", None)
-    if cookie_file:
-        env["SESAME_BENCH_COOKIES"] = str(cookie_file)
-    env.pop("SESAME_BENCH_HISTOGRAM", None)
-    if histogram:
-        env["SESAME_BENCH_HISTOGRAM"] = "1"
-    argv.append(url)
-    out = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60, env=env)
-    result, hist = None, None
-    for line in out.stdout.splitlines():
-        if line.startswith("WRKJSON "):
-            result = json.loads(line[len("WRKJSON "):])
-        elif line.startswith("WRKHIST"):
-            hist = [tuple(map(int, pair.split(":"))) for pair in line[len("WRKHIST"):].split()]
-    if result is None or (histogram and hist is None):
-        raise RuntimeError(f"wrk gave no summary (rc {out.returncode}):\n{out.stdout}\n{out.stderr}")
-    if histogram:
-        result["histogram"] = hist
-    return result
+    return WrkRun(url, seconds, connections, threads, cookie=cookie, cookie_file=cookie_file,
+                  histogram=histogram).wait()
+
+
+class WrkRun:
+    """wrk started in the background; `wait()` returns its summary (see `wrk`). `timeline`:
+    also result["timeline"], {(unix second, status): count} of every response (`make chaos`).
+    `nice`: wrk's niceness increment (other jobs share the machine)."""
+
+    def __init__(self, url, seconds, connections, threads, cookie=None, cookie_file=None,
+                 histogram=False, timeline=False, nice=0):
+        if seconds != int(seconds):
+            raise ValueError(f"wrk -d takes whole seconds, not {seconds}")
+        self.seconds, self.histogram, self.timeline = seconds, histogram, timeline
+        argv = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds:g}s", "--timeout", "10s",
+                "-s", str(LUA)]
+        cpus = os.environ.get("SESAME_BENCH_WRK_CPUS")
+        if cpus:  # see Bench.pin
+            argv = ["taskset", "-c", cpus] + argv
+        if nice:
+            argv = ["nice", "-n", str(nice)] + argv
+        if cookie:  # "name=value"
+            argv += ["-H", f"Cookie: {cookie}"]
+        env = dict(os.environ)
+        for name in ("SESAME_BENCH_COOKIES", "SESAME_BENCH_HISTOGRAM", "SESAME_BENCH_TIMELINE"):
+            env.pop(name, None)
+        if cookie_file:
+            env["SESAME_BENCH_COOKIES"] = str(cookie_file)
+        if histogram:
+            env["SESAME_BENCH_HISTOGRAM"] = "1"
+        if timeline:
+            env["SESAME_BENCH_TIMELINE"] = "1"
+        argv.append(url)
+        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     text=True, env=env)
+
+    def wait(self):
+        try:
+            stdout, stderr = self.proc.communicate(timeout=self.seconds + 60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            stdout, stderr = self.proc.communicate()
+        result, hist, timeline = None, None, None
+        for line in stdout.splitlines():
+            if line.startswith("WRKJSON "):
+                result = json.loads(line[len("WRKJSON "):])
+            elif line.startswith("WRKHIST"):
+                hist = [tuple(map(int, pair.split(":"))) for pair in line[len("WRKHIST"):].split()]
+            elif line.startswith("WRKTIMELINE"):
+                timeline = {}
+                for triple in line[len("WRKTIMELINE"):].split():
+                    second, status, count = map(int, triple.split(":"))
+                    timeline[(second, status)] = count
+        if result is None or (self.histogram and hist is None) or (self.timeline and timeline is None):
+            raise RuntimeError(f"wrk gave no summary (rc {self.proc.returncode}):\n{stdout}\n{stderr}")
+        if self.histogram:
+            result["histogram"] = hist
+        if self.timeline:
+            result["timeline"] = timeline
+        return result
 
 
 def merge_histograms(histograms):

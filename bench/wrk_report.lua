@@ -7,6 +7,7 @@ local cookie_file = os.getenv("SESAME_BENCH_COOKIES")
 local cookies = nil
 local counter = 0
 local thread_count = 0
+local threads = {}
 
 if cookie_file then
   cookies = {}
@@ -18,6 +19,7 @@ end
 function setup(thread)
   thread:set("offset", thread_count * 7919)
   thread_count = thread_count + 1
+  threads[#threads + 1] = thread
 end
 
 if cookies then
@@ -52,5 +54,32 @@ if os.getenv("SESAME_BENCH_HISTOGRAM") then
       out[#out + 1] = string.format("%d:%d", value, count)
     end
     io.write("WRKHIST " .. table.concat(out, " ") .. "\n")
+  end
+end
+
+-- With SESAME_BENCH_TIMELINE set: every response's status counted per wall-clock second
+-- (os.time()), one tally per thread read back at the end, printed as "second:status:count"
+-- triples (`make chaos`: when a fault's 5xx started and stopped). Costs wrk a Lua call per
+-- response, so only the chaos runs ask for it.
+if os.getenv("SESAME_BENCH_TIMELINE") then
+  tally = {}
+  function response(status, headers, body)
+    local key = os.time() .. ":" .. status
+    tally[key] = (tally[key] or 0) + 1
+  end
+  local report_timeline = done
+  function done(summary, latency, requests)
+    report_timeline(summary, latency, requests)
+    local merged = {}
+    for _, thread in ipairs(threads) do
+      for key, count in pairs(thread:get("tally") or {}) do
+        merged[key] = (merged[key] or 0) + count
+      end
+    end
+    local out = {}
+    for key, count in pairs(merged) do
+      out[#out + 1] = key .. ":" .. count
+    end
+    io.write("WRKTIMELINE " .. table.concat(out, " ") .. "\n")
   end
 end

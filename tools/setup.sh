@@ -25,14 +25,16 @@ PACKAGE_GROUPS=(
     "asan: clang-14 libclang-rt-14-dev"
     "browser: chromium libnss3-tools"
     "bench: wrk"
+    "chaos: iptables"
     "deb: nginx-dev debhelper dpkg-dev fakeroot lintian"
 )
 # What each make target needs: groups, and "venv" for the Python tools.
 declare -A NEEDS=(
     [build]="build"
     [demo]="build python servers venv"
-    [test]="build python servers checks asan browser deb venv"
+    [test]="build python servers checks asan browser deb chaos venv"
     [bench]="build python servers checks bench venv"
+    [chaos]="build python servers bench chaos venv"
     [deb]="build deb"
     [asan]="build python servers asan venv"
 )

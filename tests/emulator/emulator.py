@@ -31,6 +31,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import emu_faults as faults  # noqa: E402
 import emu_identities as ids  # noqa: E402
 import emu_jose as jose  # noqa: E402
 import emu_pages as pages  # noqa: E402
@@ -132,7 +133,7 @@ def validate_clients(data):
 
 def fresh_control():
     control = {name: 0 for name in DELAYS}
-    control.update({"down": False, "misbehave": [], "clock_offset": 0})
+    control.update({"down": False, "misbehave": [], "clock_offset": 0, "faults": {}})
     return control
 
 
@@ -378,6 +379,8 @@ class Handler(BaseHTTPRequestHandler):
                       "text/plain; charset=utf-8", [("Retry-After", "1")])
             return
         sub = raw_path[len(st.issuer_path):]
+        if faults.intercept(self, sub):
+            return
         routes = {
             ("GET", "/.well-known/openid-configuration"): self.discovery,
             ("GET", "/jwks"): self.jwks,
@@ -980,6 +983,10 @@ class Handler(BaseHTTPRequestHandler):
             elif key == "misbehave":
                 if not isinstance(value, list) or any(m not in MISBEHAVIOURS for m in value):
                     return "misbehave must be a list of: %s" % ", ".join(MISBEHAVIOURS)
+            elif key == "faults":
+                problem = faults.check(value)
+                if problem:
+                    return problem
             else:
                 return "unknown control field %r" % key
         return None

@@ -131,7 +131,7 @@ class Emulator:
         """Back to normal behaviour between tests, keeping keys and registered clients."""
         self.control(
             token_delay=0, userinfo_delay=0, authorize_delay=0, discovery_delay=0, jwks_delay=0,
-            down=False, misbehave=[], clock_offset=0,
+            down=False, misbehave=[], clock_offset=0, faults={},
         )
 
     def requests(self):
