@@ -19,7 +19,7 @@
  * - fixups: identity into r->subprocess_env (CGI, mod_php, proxy_fcgi) and optionally request
  *   headers for proxied apps;
  * - SesameAcr, SesameRequireClaim, SesamePrompt, Sesame*Hint, SesameUnauthAction,
- *   SesameMaxAuthAge: nginx's location options, handed as they are to the core's
+ *   SesameMaxAuthAge, SesamePassAccessToken: nginx's location options, handed as they are to the core's
  *   Sesame::location (step-up, re-authentication, 403 pages, silent SSO, 401 for scripts,
  *   optional login: the core's);
  * - Require sesame-acr / sesame-claim: rules evaluated by the core;
@@ -70,6 +70,9 @@ static const command_rec sesame_cmds[] = {
                       "login|401|pass: what a request without session gets (default login)"),
     AP_INIT_TAKE_ARGV("SesameMaxAuthAge", sesame_set_option, "max_auth_age", OR_AUTHCFG,
                       "TIME: re-authenticate (prompt=login) when the login is older"),
+    /* Not in .htaccess: the token opens APIs with the site's own client registration. */
+    AP_INIT_TAKE_ARGV("SesamePassAccessToken", sesame_set_option, "pass_access_token", ACCESS_CONF,
+                      "on|off: hand the access token to the backend (SESAME_ACCESS_TOKEN)"),
     {NULL},
 };
 

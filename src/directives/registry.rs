@@ -133,6 +133,7 @@ pub enum LocationKey {
     SiretHint,
     UnauthAction,
     MaxAuthAge,
+    PassAccessToken,
 }
 
 /// The keys of a provider block (`ProviderDraft::parse`), one per entry.
@@ -609,6 +610,15 @@ pub const DIRECTIVES: &[Directive] = &[
         Inherit::Replace,
         LocationKey::MaxAuthAge,
         "TIME: re-authenticate (prompt=login) when the login is older",
+    ),
+    option(
+        "pass_access_token",
+        "sesame_pass_access_token",
+        "SesamePassAccessToken",
+        Arity::One,
+        Inherit::Replace,
+        LocationKey::PassAccessToken,
+        "on|off: hand the access token to the backend (SESAME_ACCESS_TOKEN)",
     ),
 ];
 

@@ -1040,3 +1040,6 @@ mod sessions;
 
 /// Provider outages and forged callbacks: answered in `begin`, bounded work.
 mod outages;
+
+/// The access token handed to backends, and revoked at logout.
+mod tokens;
