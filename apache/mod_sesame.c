@@ -19,7 +19,7 @@
  * - fixups: identity into r->subprocess_env (CGI, mod_php, proxy_fcgi) and optionally request
  *   headers for proxied apps;
  * - SesameAcr, SesameRequireClaim, SesamePrompt, Sesame*Hint, SesameUnauthAction,
- *   SesameMaxAuthAge: nginx's location options, handed as they are to the core's
+ *   SesameMaxAuthAge, SesamePassAccessToken: nginx's location options, handed as they are to the core's
  *   Sesame::location (step-up, re-authentication, 403 pages, silent SSO, 401 for scripts,
  *   optional login: the core's);
  * - Require sesame-acr / sesame-claim: rules evaluated by the core;
@@ -82,6 +82,9 @@ static const command_rec sesame_cmds[] = {
                       OR_AUTHCFG, "URL TEXT: the site's own login, offered after the OU separator"),
     AP_INIT_TAKE_ARGV("SesameLoginPageOffer", sesame_set_option, "login_page_offer", OR_AUTHCFG,
                       "PROVIDER PATH: also offer the login of the location at PATH"),
+    /* Not in .htaccess: the token opens APIs with the site's own client registration. */
+    AP_INIT_TAKE_ARGV("SesamePassAccessToken", sesame_set_option, "pass_access_token", ACCESS_CONF,
+                      "on|off: hand the access token to the backend (SESAME_ACCESS_TOKEN)"),
     {NULL},
 };
 

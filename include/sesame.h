@@ -581,8 +581,10 @@ struct sesame_str sesame_version(void);
  name, for servers that set the backend's environment (Apache `r->subprocess_env`):
  `SESAME_PROVIDER`, `SESAME_ACR`, `SESAME_USER`, `SESAME_CLAIMS` (every claim as one JSON
  object), `SESAME_CLAIM_<NAME>` for every claim, the present uniform claims
- (`SESAME_GIVEN_NAME`...). Empty values are left out; `REMOTE_USER` too (the server's user
- field). Calls `f` once per variable and returns how many; 0 for NULL `o` or `f`.
+ (`SESAME_GIVEN_NAME`...), and `SESAME_ACCESS_TOKEN`, `SESAME_ACCESS_TOKEN_EXPIRES`,
+ `SESAME_SCOPE` when this request hands the access token over. Empty values are left out;
+ `REMOTE_USER` too (the server's user field). Calls `f` once per variable and returns how
+ many; 0 for NULL `o` or `f`.
 
  # Safety
  `o` must be NULL or a live outcome; `f` NULL or safe to call with `user_data`.
@@ -606,7 +608,9 @@ size_t sesame_outcome_each_header(const struct sesame_outcome *o,
 /*
  The `OIDC_CLAIM_<claim>` variables of an allowed identity as mod_auth_openidc passes them
  (SESAME_ALLOW only), empty values left out; not `REMOTE_USER` (`sub@issuer`, the server's
- user field: see `sesame_outcome_oidc_var`). Calls `f` once per variable, returns how many.
+ user field: see `sesame_outcome_oidc_var`), then the handed access token under Sesame's
+ names (`SESAME_ACCESS_TOKEN`...) when there is one. Calls `f` once per variable, returns how
+ many.
 
  # Safety
  `o` must be NULL or a live outcome; `f` NULL or safe to call with `user_data`.

@@ -144,6 +144,56 @@ impl Fixed {
     }
 }
 
+/// The access token handed to the backend (`sesame_pass_access_token`): environment and
+/// FastCGI only. No request header carries it: a proxied application gets it only in a header
+/// the operator writes by name (`proxy_set_header Authorization "Bearer $sesame_access_token"`),
+/// and the "all claims" header sets never include it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Handed {
+    /// `SESAME_ACCESS_TOKEN`: the bearer token as the provider issued it.
+    AccessToken,
+    /// `SESAME_ACCESS_TOKEN_EXPIRES`: Unix seconds after which it is no longer valid.
+    AccessTokenExpires,
+    /// `SESAME_SCOPE`: the scopes granted with it, space-separated.
+    Scope,
+}
+
+impl Handed {
+    pub const ALL: [Handed; 3] = [
+        Handed::AccessToken,
+        Handed::AccessTokenExpires,
+        Handed::Scope,
+    ];
+
+    /// Environment / FastCGI parameter name.
+    pub fn env_name(self) -> &'static str {
+        match self {
+            Handed::AccessToken => "SESAME_ACCESS_TOKEN",
+            Handed::AccessTokenExpires => "SESAME_ACCESS_TOKEN_EXPIRES",
+            Handed::Scope => "SESAME_SCOPE",
+        }
+    }
+
+    /// nginx variable holding the value.
+    pub fn nginx_variable(self) -> &'static str {
+        match self {
+            Handed::AccessToken => "sesame_access_token",
+            Handed::AccessTokenExpires => "sesame_access_token_expires",
+            Handed::Scope => "sesame_scope",
+        }
+    }
+
+    /// The value for this request, or None when no token is handed over with it.
+    pub fn value(self, id: &Identity) -> Option<&str> {
+        let t = id.access()?;
+        Some(match self {
+            Handed::AccessToken => &t.token,
+            Handed::AccessTokenExpires => &t.expires,
+            Handed::Scope => &t.scope,
+        })
+    }
+}
+
 /// The names of an identity's claims, built once per set of claim names and shared by every
 /// identity with those claims (Apache sets them on every request; nginx looks claims up by them).
 impl Identity {
@@ -178,7 +228,8 @@ impl Identity {
 /// The environment variables of the `sesame` variable set for an identity, with their final
 /// names, empty values left out (as nginx's `if_not_empty`): `SESAME_PROVIDER`, `SESAME_ACR`,
 /// `SESAME_USER`, `SESAME_CLAIMS`, `SESAME_CLAIM_<NAME>` for every claim, then the present
-/// uniform claims (`SESAME_GIVEN_NAME`...). Not `REMOTE_USER`: a server sets it from its own
+/// uniform claims (`SESAME_GIVEN_NAME`...), and the access token when this request hands it
+/// over ([`Handed`]). Not `REMOTE_USER`: a server sets it from its own
 /// user field (Apache's `r->user`).
 pub fn env_vars(id: &Identity) -> impl Iterator<Item = (&str, &str)> + '_ {
     let fixed = Fixed::ALL
@@ -191,9 +242,13 @@ pub fn env_vars(id: &Identity) -> impl Iterator<Item = (&str, &str)> + '_ {
         .zip(id.claims())
         .map(|(name, c)| (&**name, c.value));
     let uniform = uniform_present(id).map(|(i, value)| (uniform_env_names()[i].as_str(), value));
+    let handed = Handed::ALL
+        .into_iter()
+        .filter_map(move |h| Some((h.env_name(), h.value(id)?)));
     fixed
         .chain(claims)
         .chain(uniform)
+        .chain(handed)
         .filter(|(_, value)| !value.is_empty())
 }
 
@@ -440,6 +495,42 @@ mod tests {
     }
 
     #[test]
+    fn the_access_token_reaches_the_environment_only_when_handed_over_and_never_a_header() {
+        use crate::identity::{HandedToken, IdentityFields};
+        let id = Identity::new(
+            IdentityFields {
+                provider: "fc",
+                issuer: "https://idp",
+                sub: "s",
+                acr: "eidas1",
+                user_key: "k",
+                remote_user: "s",
+            },
+            &[],
+        );
+        let env_has = |id: &Identity, name: &str| env_vars(id).any(|(n, _)| n == name);
+        assert!(!env_has(&id, "SESAME_ACCESS_TOKEN"));
+        let handed = id.with_access(HandedToken {
+            token: "tok.en-1".into(),
+            expires: "1700000060".into(),
+            scope: "openid email".into(),
+        });
+        let env: Vec<(&str, &str)> = env_vars(&handed).collect();
+        assert!(env.contains(&("SESAME_ACCESS_TOKEN", "tok.en-1")));
+        assert!(env.contains(&("SESAME_ACCESS_TOKEN_EXPIRES", "1700000060")));
+        assert!(env.contains(&("SESAME_SCOPE", "openid email")));
+        assert!(
+            header_vars(&handed)
+                .all(|(n, v)| !v.contains("tok.en-1") && !n.to_ascii_lowercase().contains("token")),
+            "no request header carries the token"
+        );
+        assert!(
+            id.access().is_none(),
+            "the shared identity stays without it"
+        );
+    }
+
+    #[test]
     fn uniform_and_fixed_names() {
         assert_eq!(uniform_env_name("family_name"), "SESAME_FAMILY_NAME");
         assert_eq!(uniform_header_name("family_name"), "X-Sesame-Family-Name");
@@ -468,6 +559,9 @@ mod tests {
         }
         for u in uniform_claims() {
             names.extend([uniform_env_name(u), uniform_header_name(u)]);
+        }
+        for h in Handed::ALL {
+            names.push(h.env_name().into());
         }
         for claim in ["sub", "chorusdt:matricule", "x"] {
             names.extend([
@@ -499,6 +593,9 @@ mod tests {
                 uniform_nginx_variable(u),
                 uniform_nginx_header_variable(u),
             ]);
+        }
+        for h in Handed::ALL {
+            names.extend([h.env_name().into(), h.nginx_variable().into()]);
         }
         for name in &names {
             for prefix in [

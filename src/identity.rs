@@ -256,6 +256,28 @@ struct Parts {
     /// The federation of the provider that issued it (rules that depend on it, e.g. whether an
     /// absent `email_verified` vouches for the address). Generic unless set: fail closed.
     federation: Federation,
+    /// The access token handed to the backend with this request (`sesame_pass_access_token`);
+    /// never set on an identity the session cache shares.
+    access: Option<Box<HandedToken>>,
+}
+
+/// An access token as the backend receives it: `SESAME_ACCESS_TOKEN`,
+/// `SESAME_ACCESS_TOKEN_EXPIRES` (Unix seconds, decimal) and `SESAME_SCOPE`. `Debug` shows
+/// no token.
+#[derive(Clone, PartialEq, Eq)]
+pub struct HandedToken {
+    pub token: String,
+    pub expires: String,
+    pub scope: String,
+}
+
+impl fmt::Debug for HandedToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HandedToken")
+            .field("expires", &self.expires)
+            .field("scope", &self.scope)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The verified identity handed to the backend. Immutable; a clone shares it.
@@ -362,7 +384,33 @@ impl Identity {
             mfa: false,
             auth_time: 0,
             federation: Federation::Generic,
+            access: None,
         }))
+    }
+
+    /// This identity for one request that also hands `token` to the backend. The identity
+    /// shared with the session cache is left without it: a copy is made (its lazily built
+    /// views start empty).
+    pub(crate) fn with_access(&self, token: HandedToken) -> Identity {
+        let p = &self.0;
+        Identity(Arc::new(Parts {
+            issuer: Arc::clone(&p.issuer),
+            shape: Arc::clone(&p.shape),
+            text: p.text.clone(),
+            fixed: p.fixed,
+            values: p.values.clone(),
+            mod_auth_openidc: OnceLock::new(),
+            claims_json: OnceLock::new(),
+            mfa: p.mfa,
+            auth_time: p.auth_time,
+            federation: p.federation,
+            access: Some(Box::new(token)),
+        }))
+    }
+
+    /// The access token handed to the backend with this request, if any.
+    pub fn access(&self) -> Option<&HandedToken> {
+        self.0.access.as_deref()
     }
 
     /// The same identity with the facts its login verified (`Session::mfa`) and its provider's

@@ -37,7 +37,7 @@ pub mod fuzzing;
 pub use config::ConfigBuilder;
 pub use directives::{ConfigError, LocationMode, LocationSpec, Subject, Syntax};
 pub use engine::{Job, JobKind, Location, Outcome, Request, Sesame, Step};
-pub use identity::{ClaimText, Identity, IdentityFields, UNIFORM_CLAIMS};
+pub use identity::{ClaimText, HandedToken, Identity, IdentityFields, UNIFORM_CLAIMS};
 pub use log::{LogLevel, LogSink};
 pub use pages::Page;
 
@@ -51,7 +51,7 @@ pub use policy::{add_location_option, nest_location, OptionArgsError, OwnSetting
 // (`tests/include_files_are_current.rs`) are built from them.
 pub use backend_names::{
     claim_nginx_variable, include_files, nginx_suffix_names, uniform_nginx_header_variable,
-    uniform_nginx_variable, Fixed, CLAIM_HEADER_VARIABLE_PREFIX, CLAIM_VARIABLE_PREFIX,
+    uniform_nginx_variable, Fixed, Handed, CLAIM_HEADER_VARIABLE_PREFIX, CLAIM_VARIABLE_PREFIX,
     OIDC_CLAIM_PREFIX, OIDC_CLAIM_VARIABLE_PREFIX, OIDC_REMOTE_USER_VARIABLE, REMOTE_USER,
 };
 pub use claims::encode_header_value;

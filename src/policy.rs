@@ -133,6 +133,8 @@ pub struct LocationRules {
     /// `sesame_max_auth_age` in seconds (or the default that `sesame_prompt login` implies): a
     /// session whose user authenticated longer ago re-authenticates with prompt=login.
     pub max_auth_age: Option<u64>,
+    /// `sesame_pass_access_token on`: the backend receives the login's access token.
+    pub pass_access_token: bool,
 }
 
 /// A location option the federation or the syntax refuses: its key and the message.
@@ -224,6 +226,7 @@ fn parse_option(
         | LocationKey::LoginPageEligibility
         | LocationKey::LoginPageOwnLogin
         | LocationKey::LoginPageOffer => |_, _, _| Ok(()),
+        LocationKey::PassAccessToken => parse_pass_access_token,
     };
     parse(rules, federation, value)
 }
@@ -274,6 +277,26 @@ pub(crate) fn parse_unauth_action(
             return Err(format!(
                 "{} \"{value}\" is not valid (expected login, 401 or pass)",
                 location_name("unauth_action")
+            ))
+        }
+    };
+    Ok(())
+}
+
+/// `sesame_pass_access_token` / `SesamePassAccessToken`.
+pub(crate) fn parse_pass_access_token(
+    rules: &mut LocationRules,
+    _federation: Federation,
+    value: &str,
+) -> Result<(), String> {
+    // Any case: Apache writes its flags `On` / `Off`.
+    rules.pass_access_token = match value.to_ascii_lowercase().as_str() {
+        "on" => true,
+        "off" => false,
+        _ => {
+            return Err(format!(
+                "{} \"{value}\" is not valid (expected on or off)",
+                location_name("pass_access_token")
             ))
         }
     };

@@ -5,7 +5,9 @@
 //! - `$sesame_header_<name>`: the same, percent-encoded for use in a request header;
 //! - `$sesame_provider`, `$sesame_acr`, `$sesame_user` (stable user key), `$sesame_remote_user`;
 //! - `$sesame_claims`: every claim as one JSON object, `$sesame_claims_header` percent-encoded;
-//!   both built once per identity (session cache entry), so a request only copies them.
+//!   both built once per identity (session cache entry), so a request only copies them;
+//! - `$sesame_access_token`, `$sesame_access_token_expires`, `$sesame_scope`: the access token
+//!   when this request hands it over (`sesame_pass_access_token on`), else "not found".
 //!
 //! Values are copied into the request pool, so nothing handed to nginx points into Rust-owned
 //! memory. They are not cacheable: a variable read before the ACCESS phase (e.g. by `set`) must
@@ -24,7 +26,7 @@ use crate::claim_name::claim;
 use crate::ctx;
 
 use sesame::{
-    uniform_nginx_header_variable, uniform_nginx_variable, Fixed,
+    uniform_nginx_header_variable, uniform_nginx_variable, Fixed, Handed,
     CLAIM_HEADER_VARIABLE_PREFIX as HEADER_PREFIX, CLAIM_VARIABLE_PREFIX as CLAIM_PREFIX,
     OIDC_CLAIM_VARIABLE_PREFIX as OIDC_CLAIM_PREFIX, OIDC_REMOTE_USER_VARIABLE, REMOTE_USER,
 };
@@ -48,7 +50,12 @@ enum Field {
     Claims = 5,
     /// `$sesame_claims_header`: the same, percent-encoded (`Identity::claims_json_header`).
     ClaimsHeader = 6,
+    /// `$sesame_access_token`... : `Handed::ALL[data - HANDED_BASE]`.
+    Handed = 7,
 }
+
+/// `data` of the access-token variables (one per `sesame::Handed::ALL` entry).
+const HANDED_BASE: usize = 300;
 
 /// `data` of the uniform-claim variables starts here (one per `sesame::UNIFORM_CLAIMS` entry).
 const UNIFORM_BASE: usize = 100;
@@ -63,6 +70,9 @@ impl Field {
         {
             return Some(Field::Uniform);
         }
+        if (HANDED_BASE..HANDED_BASE + Handed::ALL.len()).contains(&data) {
+            return Some(Field::Handed);
+        }
         [
             Field::Provider,
             Field::Acr,
@@ -75,9 +85,15 @@ impl Field {
         .find(|f| *f as usize == data)
     }
 
-    fn read(self, id: &Identity, data: usize) -> std::borrow::Cow<'_, str> {
+    /// The value, or None ("not found") for an access-token variable of a request that hands
+    /// no token over.
+    fn read(self, id: &Identity, data: usize) -> Option<std::borrow::Cow<'_, str>> {
         use std::borrow::Cow;
-        match self {
+        if let Field::Handed = self {
+            let handed = Handed::ALL.get(data.checked_sub(HANDED_BASE)?)?;
+            return handed.value(id).map(Cow::Borrowed);
+        }
+        Some(match self {
             Field::Provider => Cow::Borrowed(id.provider()),
             Field::Acr => Cow::Borrowed(id.acr()),
             Field::User => Cow::Borrowed(id.user_key()),
@@ -96,7 +112,8 @@ impl Field {
                     .and_then(|i| id.uniform_at(i))
                     .map_or("", |(_, value)| value),
             ),
-        }
+            Field::Handed => return None,
+        })
     }
 }
 
@@ -164,6 +181,15 @@ pub unsafe fn register(cf: *mut ngx_conf_t) -> ngx_int_t {
             uniform_nginx_header_variable(uniform),
             get_field,
             UNIFORM_HEADER_BASE + i,
+            NOCACHE,
+        ));
+    }
+    // `$sesame_access_token`...: the handed token, never part of a header set.
+    for (i, handed) in Handed::ALL.iter().enumerate() {
+        table.push((
+            handed.nginx_variable().to_owned(),
+            get_field,
+            HANDED_BASE + i,
             NOCACHE,
         ));
     }
@@ -270,7 +296,7 @@ unsafe fn get_field_inner(
     // SAFETY: nginx passes a valid request and value slot.
     unsafe {
         let value = match (identity(r), Field::from_data(data)) {
-            (Some(id), Some(field)) => Some(field.read(id, data)),
+            (Some(id), Some(field)) => field.read(id, data),
             _ => None,
         };
         set(r, v, value.as_deref())

@@ -8,7 +8,7 @@
 use super::{
     claim_env_name, claim_header_name, claim_nginx_header_variable, claim_nginx_variable,
     oidc_claim_name, oidc_claim_nginx_variable, uniform_claims, uniform_env_name,
-    uniform_header_name, uniform_nginx_header_variable, uniform_nginx_variable, Fixed,
+    uniform_header_name, uniform_nginx_header_variable, uniform_nginx_variable, Fixed, Handed,
     OIDC_REMOTE_USER_VARIABLE, REMOTE_USER,
 };
 
@@ -109,6 +109,15 @@ fn fastcgi_params() -> String {
         .map(|u| (uniform_env_name(u), uniform_nginx_variable(u)))
         .collect();
     block(&mut out, "fastcgi_param", &uniform, " if_not_empty");
+    out.push_str(
+        "\n# The access token, only at a location with `sesame_pass_access_token on` and only when handed over\n\
+         # (FranceConnect: the first request after the login; ProConnect: every request while it is valid).\n",
+    );
+    let handed: Vec<(String, String)> = Handed::ALL
+        .iter()
+        .map(|h| (h.env_name().to_owned(), h.nginx_variable().to_owned()))
+        .collect();
+    block(&mut out, "fastcgi_param", &handed, " if_not_empty");
     out
 }
 

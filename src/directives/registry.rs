@@ -139,6 +139,7 @@ pub enum LocationKey {
     LoginPageEligibility,
     LoginPageOwnLogin,
     LoginPageOffer,
+    PassAccessToken,
 }
 
 /// The keys of a provider block (`ProviderDraft::parse`), one per entry.
@@ -667,6 +668,15 @@ pub const DIRECTIVES: &[Directive] = &[
         Inherit::Replace,
         LocationKey::LoginPageOffer,
         "PROVIDER PATH: also offer the login of the location at PATH (another federation)",
+    ),
+    option(
+        "pass_access_token",
+        "sesame_pass_access_token",
+        "SesamePassAccessToken",
+        Arity::One,
+        Inherit::Replace,
+        LocationKey::PassAccessToken,
+        "on|off: hand the access token to the backend (SESAME_ACCESS_TOKEN)",
     ),
 ];
 

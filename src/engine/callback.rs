@@ -287,6 +287,15 @@ pub(crate) fn run(inner: &Inner, task: CallbackTask) -> Outcome {
         }
     }
     let settings = inner.sessions.settings();
+    let expires = now + settings.lifetime.as_secs();
+    // Kept only where a location hands it to its backend (`tokens`).
+    let kept = result
+        .access
+        .take()
+        .filter(|_| provider.keeps_tokens())
+        .and_then(|grant| {
+            super::tokens::kept_until(provider, &grant, expires, now).map(|until| (grant, until))
+        });
     let session = Session {
         provider: provider.name().to_owned(),
         issuer: provider.cfg.settings.issuer.clone(),
@@ -296,9 +305,10 @@ pub(crate) fn run(inner: &Inner, task: CallbackTask) -> Outcome {
         id_token: result.id_token,
         created: now,
         refreshed: now,
-        expires: now + settings.lifetime.as_secs(),
+        expires,
         mfa,
         auth_time,
+        token_until: kept.as_ref().map_or(0, |(_, until)| *until),
     };
     let key = user_key(&session.issuer, &session.sub);
     let acr = session.acr.clone();
@@ -313,6 +323,9 @@ pub(crate) fn run(inner: &Inner, task: CallbackTask) -> Outcome {
     match inner.sessions.create(&session, &provider.binding, now) {
         Err(e) => with_cookies(failures::store_down(provider, client, &e), cookies),
         Ok(id) => {
+            if let Some((grant, until)) = &kept {
+                super::tokens::keep(inner, provider, &id, grant, *until, &key, client);
+            }
             // The browser comes straight back with this session: serve it from the cache.
             let identity = super::protect::identity_of(provider, &session);
             inner

@@ -20,9 +20,21 @@ pub(crate) struct LogoutTask {
     session: SessionId,
     local: bool,
     client_addr: String,
+    /// A provider of this configuration keeps access tokens: the session's are revoked
+    /// (`tokens::revoke_at_logout`), a provider exchange.
+    revoke: bool,
 }
 
 impl LogoutTask {
+    pub(crate) fn revokes(&self) -> bool {
+        self.revoke
+    }
+
+    /// No provider slot for the revocation: the kept tokens are only removed.
+    pub(crate) fn skip_revocation(&mut self) {
+        self.revoke = false;
+    }
+
     pub(crate) fn provider(&self) -> usize {
         self.provider
     }
@@ -51,6 +63,7 @@ pub(crate) fn begin(inner: &Arc<Inner>, index: usize, req: &Request<'_>, local: 
                 session: id,
                 local,
                 client_addr: req.client_addr.to_owned(),
+                revoke: inner.providers.iter().any(|p| p.keeps_tokens()),
             }),
         ),
         // Nothing to end here: just land on the logout page.
@@ -118,20 +131,34 @@ pub(crate) fn run(inner: &Inner, task: LogoutTask) -> Outcome {
     let Some((binding, session)) = session else {
         return local_landing;
     };
+    let user = crate::claims::user_key(&session.issuer, &session.sub);
     emit(
         LogLevel::Info,
         &format!(
-            "sesame: provider \"{}\": logout of user {} [client {}]",
+            "sesame: provider \"{}\": logout of user {user} [client {}]",
             session.provider,
-            crate::claims::user_key(&session.issuer, &session.sub),
             failures::log_safe(client)
         ),
     );
+    // The provider (issuer and client_id) that issued the session.
+    let owner = inner.provider_of_binding(&binding);
+    if session.token_until > 0 {
+        if let Some(owner) = owner {
+            super::tokens::revoke_at_logout(
+                inner,
+                owner,
+                &task.session,
+                &user,
+                client,
+                task.revoke,
+            );
+        }
+    }
     if task.local || session.id_token.is_empty() {
         return local_landing;
     }
-    // End the session at the provider (issuer and client_id) that issued it.
-    let Some(owner) = inner.provider_of_binding(&binding) else {
+    // End the session at the provider that issued it.
+    let Some(owner) = owner else {
         return local_landing;
     };
     let meta = match owner.client.metadata() {

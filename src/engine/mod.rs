@@ -13,6 +13,7 @@ mod protect;
 mod return_to;
 mod slots;
 mod step;
+mod tokens;
 
 use std::sync::Arc;
 
@@ -44,11 +45,19 @@ pub(crate) struct Provider {
     pub syntax: Syntax,
     /// `sesame_support_contact`, on this provider's error pages.
     pub support_contact: Option<String>,
+    /// A location of this provider hands the access token to its backend
+    /// (`sesame_pass_access_token on`): logins keep it (`tokens`). Set when locations are
+    /// resolved, at configuration time.
+    pub keeps_tokens: std::sync::atomic::AtomicBool,
 }
 
 impl Provider {
     pub fn name(&self) -> &str {
         &self.cfg.settings.name
+    }
+
+    pub fn keeps_tokens(&self) -> bool {
+        self.keeps_tokens.load(std::sync::atomic::Ordering::Relaxed)
     }
 }
 
@@ -136,6 +145,8 @@ pub(crate) enum Task {
     Logout(logout::LogoutTask),
     /// A login with a location's options (step-up, silent SSO fallback) once metadata is known.
     StartLoginWith(Box<protect::StartLoginWith>),
+    /// An allowed request that receives the session's kept access token.
+    HandOff(Box<tokens::HandOffTask>),
 }
 
 impl Task {
@@ -146,6 +157,7 @@ impl Task {
             Task::Callback(t) => t.provider(),
             Task::Logout(t) => t.provider(),
             Task::StartLoginWith(t) => t.provider,
+            Task::HandOff(t) => t.provider,
         }
     }
 
@@ -156,6 +168,7 @@ impl Task {
             Task::Callback(t) => t.client_addr(),
             Task::Logout(t) => t.client_addr(),
             Task::StartLoginWith(t) => &t.client_addr,
+            Task::HandOff(t) => &t.client_addr,
         }
     }
 
@@ -164,7 +177,12 @@ impl Task {
     /// which takes its own slot.)
     fn kind(&self) -> JobKind {
         match self {
-            Task::Protect(_) | Task::Logout(_) => JobKind::Session,
+            Task::Protect(_) => JobKind::Session,
+            // Revoking the session's kept tokens at logout is a provider exchange.
+            Task::Logout(t) if t.revokes() => JobKind::Provider,
+            Task::Logout(_) => JobKind::Session,
+            // A refresh, when one is due, takes a provider slot of its own (`tokens`).
+            Task::HandOff(_) => JobKind::Session,
             Task::StartLogin { .. } | Task::Callback(_) | Task::StartLoginWith(_) => {
                 JobKind::Provider
             }
@@ -221,6 +239,7 @@ impl Sesame {
                     log_limiter: crate::log::Limiter::default(),
                     syntax: config.syntax,
                     support_contact: config.support_contact.clone(),
+                    keeps_tokens: Default::default(),
                     cfg,
                     client,
                 }
@@ -287,6 +306,11 @@ impl Sesame {
                 )
             })?;
         let login_page = self.login_page(federation, spec)?;
+        if rules.pass_access_token {
+            self.inner.providers[provider]
+                .keeps_tokens
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+        }
         Ok(Location {
             inner: Arc::new(LocationPolicy {
                 mode: spec.mode.clone(),
@@ -451,8 +475,28 @@ impl Sesame {
 /// The job for `task`, or at once: a provider job needs a free provider slot (else the 503
 /// "provider busy" page) and a provider that did not fail moments ago with nothing usable
 /// cached (else the provider-unavailable page, without I/O).
-pub(crate) fn make_job(inner: &Arc<Inner>, task: Task) -> Step {
-    let kind = task.kind();
+pub(crate) fn make_job(inner: &Arc<Inner>, mut task: Task) -> Step {
+    let mut kind = task.kind();
+    if let Task::Logout(t) = &mut task {
+        // A logout never waits for a provider slot nor fails for want of one: without a free
+        // slot (or against a failing provider) it ends the session and skips the revocation.
+        let provider = &inner.providers[t.provider()];
+        let slot = (kind == JobKind::Provider && provider.client.recent_failure().is_none())
+            .then(|| inner.slots.try_take())
+            .flatten();
+        if slot.is_none() {
+            t.skip_revocation();
+            kind = JobKind::Session;
+        }
+        return Step::Job(Job {
+            work: Work {
+                inner: Arc::clone(inner),
+                task,
+                _slot: slot,
+            },
+            kind,
+        });
+    }
     let slot = match kind {
         JobKind::Session => None,
         JobKind::Provider => {
@@ -498,6 +542,7 @@ impl Job {
             Task::Callback(t) => callback::run(&inner, t),
             Task::Logout(t) => logout::run(&inner, t),
             Task::StartLoginWith(t) => protect::run_start_login_with(&inner, *t),
+            Task::HandOff(t) => tokens::run_hand_off(&inner, *t),
         }
     }
 }

@@ -254,7 +254,11 @@ pub(crate) fn begin_with(
         if let Some(s) = inner.sessions.cached(id, now_unix()) {
             // Bound to this provider's issuer and client_id, not only to its name.
             if s.is_bound_to(&provider.binding) && s.identity.provider() == provider.name() {
-                return admit(inner, index, rules, s.identity, req);
+                let step = admit(inner, index, rules, s.identity, req);
+                if rules.pass_access_token {
+                    return super::tokens::hand_off(inner, index, id, s.token_until, step, req);
+                }
+                return step;
             }
         }
     }
@@ -459,7 +463,7 @@ pub(crate) fn run(inner: &Arc<Inner>, task: ProtectTask) -> Outcome {
             inner
                 .sessions
                 .remember(&task.session, &s, &provider.binding, identity.clone());
-            finish_here(decide(
+            let step = decide(
                 inner,
                 task.provider,
                 &task.rules,
@@ -467,7 +471,18 @@ pub(crate) fn run(inner: &Arc<Inner>, task: ProtectTask) -> Outcome {
                 &task.req,
                 &task.method,
                 &task.query,
-            ))
+            );
+            if task.rules.pass_access_token {
+                return finish_here(super::tokens::hand_off_here(
+                    inner,
+                    task.provider,
+                    &task.session,
+                    s.token_until,
+                    step,
+                    &task.req.client_addr,
+                ));
+            }
+            finish_here(step)
         }
         // Expired, unknown, or a session of another provider: log in with this one. Without
         // cached metadata that is a provider exchange: it takes a provider slot like any

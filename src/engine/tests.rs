@@ -1112,3 +1112,5 @@ mod login_page_post {
         assert_eq!(rig.op.requests.load(std::sync::atomic::Ordering::SeqCst), 0);
     }
 }
+/// The access token handed to backends, and revoked at logout.
+mod tokens;

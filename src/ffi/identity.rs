@@ -48,8 +48,10 @@ unsafe fn each_pair<'a, V: AsRef<str>>(
 /// name, for servers that set the backend's environment (Apache `r->subprocess_env`):
 /// `SESAME_PROVIDER`, `SESAME_ACR`, `SESAME_USER`, `SESAME_CLAIMS` (every claim as one JSON
 /// object), `SESAME_CLAIM_<NAME>` for every claim, the present uniform claims
-/// (`SESAME_GIVEN_NAME`...). Empty values are left out; `REMOTE_USER` too (the server's user
-/// field). Calls `f` once per variable and returns how many; 0 for NULL `o` or `f`.
+/// (`SESAME_GIVEN_NAME`...), and `SESAME_ACCESS_TOKEN`, `SESAME_ACCESS_TOKEN_EXPIRES`,
+/// `SESAME_SCOPE` when this request hands the access token over. Empty values are left out;
+/// `REMOTE_USER` too (the server's user field). Calls `f` once per variable and returns how
+/// many; 0 for NULL `o` or `f`.
 ///
 /// # Safety
 /// `o` must be NULL or a live outcome; `f` NULL or safe to call with `user_data`.
@@ -95,7 +97,9 @@ pub unsafe extern "C" fn sesame_outcome_each_header(
 
 /// The `OIDC_CLAIM_<claim>` variables of an allowed identity as mod_auth_openidc passes them
 /// (SESAME_ALLOW only), empty values left out; not `REMOTE_USER` (`sub@issuer`, the server's
-/// user field: see `sesame_outcome_oidc_var`). Calls `f` once per variable, returns how many.
+/// user field: see `sesame_outcome_oidc_var`), then the handed access token under Sesame's
+/// names (`SESAME_ACCESS_TOKEN`...) when there is one. Calls `f` once per variable, returns how
+/// many.
 ///
 /// # Safety
 /// `o` must be NULL or a live outcome; `f` NULL or safe to call with `user_data`.
@@ -112,7 +116,12 @@ pub unsafe extern "C" fn sesame_outcome_each_oidc_env(
                 let claims = id.mod_auth_openidc().iter().filter(|(name, value)| {
                     name.starts_with(backend_names::OIDC_CLAIM_PREFIX) && !value.is_empty()
                 });
-                each_pair(claims.map(|(n, v)| (n.as_str(), v)), f, user_data)
+                // The handed access token keeps Sesame's names in this mode too.
+                let handed = backend_names::Handed::ALL
+                    .into_iter()
+                    .filter_map(|h| Some((h.env_name(), h.value(id)?)));
+                let all = claims.map(|(n, v)| (n.as_str(), v.as_str())).chain(handed);
+                each_pair(all, f, user_data)
             })
         })
     }

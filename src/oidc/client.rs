@@ -9,8 +9,8 @@ use super::jwks::KeySet;
 use super::jws::{self, VerifyError};
 use super::userinfo::Answer;
 use super::{
-    authorize, callback, token, userinfo, validate, AuthParams, CallbackParams, LoginResult,
-    OidcError, OidcSettings, ProviderMetadata, UserinfoMode,
+    authorize, callback, revoke, token, userinfo, validate, AccessGrant, AuthParams,
+    CallbackParams, LoginResult, OidcError, OidcSettings, ProviderMetadata, UserinfoMode,
 };
 use crate::claims::PROTOCOL_CLAIMS;
 use crate::http::HttpClient;
@@ -165,7 +165,30 @@ impl OidcClient {
             acr: facts.acr,
             claims,
             id_token: tokens.id_token,
+            access: tokens.access,
         })
+    }
+
+    /// Blocking, bounded by `http_timeout`: a fresh access token for a kept refresh token.
+    pub fn refresh(&self, refresh_token: &str) -> Result<AccessGrant, OidcError> {
+        let meta = self.metadata()?;
+        token::refresh(&self.http, &self.settings, &meta, refresh_token).map_err(|e| self.named(e))
+    }
+
+    /// Blocking, bounded by `http_timeout`: revokes `token` at the provider's revocation
+    /// endpoint (RFC 7009). `Ok(false)` when discovery lists none: nothing was sent.
+    pub fn revoke(
+        &self,
+        meta: &ProviderMetadata,
+        token: &str,
+        kind: revoke::TokenKind,
+    ) -> Result<bool, OidcError> {
+        let Some(url) = meta.revocation_endpoint.as_deref() else {
+            return Ok(false);
+        };
+        revoke::revoke(&self.http, &self.settings, url, token, kind)
+            .map(|()| true)
+            .map_err(|e| self.named(e))
     }
 
     /// The end_session URL (id_token_hint, state, post_logout_redirect_uri), if the provider

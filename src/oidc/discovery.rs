@@ -17,6 +17,8 @@ struct Document {
     #[serde(default)]
     end_session_endpoint: Option<String>,
     #[serde(default)]
+    revocation_endpoint: Option<String>,
+    #[serde(default)]
     authorization_response_iss_parameter_supported: bool,
 }
 
@@ -92,12 +94,16 @@ fn validate(doc: Document, settings: &OidcSettings) -> Result<ProviderMetadata, 
     if let Some(u) = &doc.end_session_endpoint {
         check("end_session_endpoint", u)?;
     }
+    if let Some(u) = &doc.revocation_endpoint {
+        check("revocation_endpoint", u)?;
+    }
     Ok(ProviderMetadata {
         issuer: doc.issuer,
         authorization_endpoint: doc.authorization_endpoint,
         token_endpoint: doc.token_endpoint,
         userinfo_endpoint: doc.userinfo_endpoint,
         end_session_endpoint: doc.end_session_endpoint,
+        revocation_endpoint: doc.revocation_endpoint,
         jwks_uri: doc.jwks_uri,
         iss_parameter_supported: doc.authorization_response_iss_parameter_supported,
     })
@@ -117,6 +123,7 @@ mod tests {
             jwks_uri: format!("{issuer}/jwks"),
             userinfo_endpoint: None,
             end_session_endpoint: None,
+            revocation_endpoint: None,
             authorization_response_iss_parameter_supported: false,
         }
     }

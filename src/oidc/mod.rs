@@ -79,6 +79,8 @@ pub struct ProviderMetadata {
     pub token_endpoint: String,
     pub userinfo_endpoint: Option<String>,
     pub end_session_endpoint: Option<String>,
+    /// RFC 7009 token revocation, when discovery lists one.
+    pub revocation_endpoint: Option<String>,
     pub jwks_uri: String,
     /// RFC 9207 §3: the provider sends `iss` with every authorization response.
     pub iss_parameter_supported: bool,
@@ -116,6 +118,33 @@ pub struct LoginResult {
     pub claims: serde_json::Map<String, serde_json::Value>,
     /// The raw id_token, kept server-side as the logout `id_token_hint`.
     pub id_token: String,
+    /// The access token of this login (None when the token endpoint gave none).
+    pub access: Option<AccessGrant>,
+}
+
+/// An access token as the token endpoint granted it (RFC 6749 §5.1), with its refresh token.
+/// `Debug` shows no token: these are bearer credentials.
+#[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct AccessGrant {
+    pub access_token: String,
+    /// Unix seconds after which the token is no longer valid (`expires_in` counted from the
+    /// token response).
+    pub expires_at: u64,
+    /// The granted scope: the answer's `scope`, else the scope asked (RFC 6749 §5.1: omitted
+    /// when identical to the request).
+    pub scope: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+}
+
+impl std::fmt::Debug for AccessGrant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccessGrant")
+            .field("expires_at", &self.expires_at)
+            .field("scope", &self.scope)
+            .field("refresh_token", &self.refresh_token.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 /// Everything that can go wrong in the OIDC layer. `Display` is an operator-facing log message
@@ -142,6 +171,7 @@ pub enum OidcError {
 }
 
 pub use client::OidcClient;
+pub use revoke::TokenKind;
 pub use validate::auth_time;
 
 mod authorize;
@@ -152,6 +182,7 @@ pub(crate) mod discovery;
 mod fetch;
 pub(crate) mod jwks;
 pub(crate) mod jws;
+mod revoke;
 mod token;
 mod userinfo;
 mod util;

@@ -515,6 +515,7 @@ fn meta(authz: &str) -> ProviderMetadata {
         token_endpoint: "https://op.example/api/v2/token".into(),
         userinfo_endpoint: None,
         end_session_endpoint: Some("https://op.example/api/v2/session/end".into()),
+        revocation_endpoint: None,
         jwks_uri: "https://op.example/api/v2/jwks".into(),
         iss_parameter_supported: true,
     }

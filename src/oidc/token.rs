@@ -1,16 +1,18 @@
-//! Token request (authorization_code grant) and client authentication.
+//! Token requests (authorization_code and refresh_token grants) and client authentication.
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use serde::Deserialize;
 
 use super::fetch::{expect_json, fetch_error, oauth_error, status_error};
-use super::{AuthParams, OidcError, OidcSettings, ProviderMetadata, TokenAuth};
+use super::{AccessGrant, AuthParams, OidcError, OidcSettings, ProviderMetadata, TokenAuth};
 use crate::http::HttpClient;
 
 pub(crate) struct Tokens {
     pub id_token: String,
     pub access_token: Option<String>,
+    /// The access token with its lifetime, scope and refresh token.
+    pub access: Option<AccessGrant>,
 }
 
 #[derive(Deserialize)]
@@ -21,6 +23,62 @@ struct Response {
     access_token: Option<String>,
     #[serde(default)]
     token_type: Option<String>,
+    #[serde(default)]
+    expires_in: Option<u64>,
+    #[serde(default)]
+    scope: Option<String>,
+    #[serde(default)]
+    refresh_token: Option<String>,
+}
+
+/// An access token whose answer gives no `expires_in` is kept this long at most (FranceConnect's
+/// tokens live 60 s; RFC 6749 leaves the lifetime to the provider's documentation).
+pub(crate) const DEFAULT_ACCESS_TOKEN_LIFETIME: u64 = 60;
+
+impl Response {
+    fn grant(&self, settings: &OidcSettings, now: u64) -> Option<AccessGrant> {
+        let access_token = self.access_token.clone().filter(|t| !t.is_empty())?;
+        Some(AccessGrant {
+            access_token,
+            expires_at: now
+                .saturating_add(self.expires_in.unwrap_or(DEFAULT_ACCESS_TOKEN_LIFETIME)),
+            scope: self
+                .scope
+                .clone()
+                .unwrap_or_else(|| settings.scopes.join(" ")),
+            refresh_token: self.refresh_token.clone().filter(|t| !t.is_empty()),
+        })
+    }
+}
+
+/// The client authentication of every request to the provider's back channel (token,
+/// refresh, revocation): form fields and an `Authorization` header, exactly one method.
+pub(crate) struct ClientAuth {
+    pub form: Vec<(&'static str, String)>,
+    pub authorization: Option<String>,
+}
+
+pub(crate) fn client_auth(settings: &OidcSettings) -> ClientAuth {
+    match settings.token_auth {
+        TokenAuth::ClientSecretPost => ClientAuth {
+            form: vec![
+                ("client_id", settings.client_id.clone()),
+                ("client_secret", settings.client_secret.clone()),
+            ],
+            authorization: None,
+        },
+        TokenAuth::ClientSecretBasic => ClientAuth {
+            form: Vec::new(),
+            authorization: Some(basic_authorization(
+                &settings.client_id,
+                &settings.client_secret,
+            )),
+        },
+    }
+}
+
+fn unix_now() -> u64 {
+    u64::try_from(super::validate::now()).unwrap_or(0)
 }
 
 /// RFC 6749 §2.3.1: Basic credentials are the form-urlencoded id and secret.
@@ -48,17 +106,11 @@ pub(crate) fn exchange(
         ("code", code),
         ("redirect_uri", &settings.redirect_uri),
     ];
-    let basic;
+    let auth = client_auth(settings);
     let mut headers: Vec<(&str, &str)> = vec![("Accept", "application/json")];
-    match settings.token_auth {
-        TokenAuth::ClientSecretPost => {
-            form.push(("client_id", &settings.client_id));
-            form.push(("client_secret", &settings.client_secret));
-        }
-        TokenAuth::ClientSecretBasic => {
-            basic = basic_authorization(&settings.client_id, &settings.client_secret);
-            headers.push(("Authorization", &basic));
-        }
+    form.extend(auth.form.iter().map(|(k, v)| (*k, v.as_str())));
+    if let Some(a) = &auth.authorization {
+        headers.push(("Authorization", a));
     }
     if settings.pkce {
         let verifier = params.code_verifier.as_deref().ok_or_else(|| {
@@ -67,8 +119,61 @@ pub(crate) fn exchange(
         form.push(("code_verifier", verifier));
     }
 
+    let parsed = post(http, url, &headers, &form)?;
+    let access = parsed.grant(settings, unix_now());
+    let id_token = parsed.id_token.filter(|t| !t.is_empty()).ok_or_else(|| {
+        OidcError::Protocol(format!(
+            "{what} at {url}: answer has no id_token (is `openid` in scope?)"
+        ))
+    })?;
+    Ok(Tokens {
+        id_token,
+        access_token: parsed.access_token.filter(|t| !t.is_empty()),
+        access,
+    })
+}
+
+/// Blocking: a new access token for `refresh_token` (RFC 6749 §6). The provider may rotate the
+/// refresh token; when its answer carries none, the one used stays valid.
+pub(crate) fn refresh(
+    http: &HttpClient,
+    settings: &OidcSettings,
+    meta: &ProviderMetadata,
+    refresh_token: &str,
+) -> Result<AccessGrant, OidcError> {
+    let url = meta.token_endpoint.as_str();
+    let auth = client_auth(settings);
+    let mut form: Vec<(&str, &str)> = vec![
+        ("grant_type", "refresh_token"),
+        ("refresh_token", refresh_token),
+    ];
+    form.extend(auth.form.iter().map(|(k, v)| (*k, v.as_str())));
+    let mut headers: Vec<(&str, &str)> = vec![("Accept", "application/json")];
+    if let Some(a) = &auth.authorization {
+        headers.push(("Authorization", a));
+    }
+    let parsed = post(http, url, &headers, &form)?;
+    let mut grant = parsed.grant(settings, unix_now()).ok_or_else(|| {
+        OidcError::Protocol(format!(
+            "token endpoint at {url}: refresh answer has no access_token"
+        ))
+    })?;
+    if grant.refresh_token.is_none() {
+        grant.refresh_token = Some(refresh_token.to_owned());
+    }
+    Ok(grant)
+}
+
+/// POSTs a token request and reads its JSON answer (errors name the endpoint, never a token).
+fn post(
+    http: &HttpClient,
+    url: &str,
+    headers: &[(&str, &str)],
+    form: &[(&str, &str)],
+) -> Result<Response, OidcError> {
+    let what = "token endpoint";
     let resp = http
-        .post_form(url, &headers, &form)
+        .post_form(url, headers, form)
         .map_err(|e| fetch_error(what, url, e))?;
     if resp.status == 400 || resp.status == 401 {
         return Err(refused(&resp));
@@ -90,15 +195,7 @@ pub(crate) fn exchange(
             )));
         }
     }
-    let id_token = parsed.id_token.filter(|t| !t.is_empty()).ok_or_else(|| {
-        OidcError::Protocol(format!(
-            "{what} at {url}: answer has no id_token (is `openid` in scope?)"
-        ))
-    })?;
-    Ok(Tokens {
-        id_token,
-        access_token: parsed.access_token.filter(|t| !t.is_empty()),
-    })
+    Ok(parsed)
 }
 
 fn refused(resp: &crate::http::HttpResponse) -> OidcError {

@@ -141,10 +141,16 @@ impl SessionAdmin {
         }))
     }
 
-    /// Deletes one session. Workers that cached it stop accepting it within
-    /// `sesame_session_cache`.
+    /// Deletes one session, and the access token kept beside it. Workers that cached it stop
+    /// accepting it within `sesame_session_cache`.
     pub fn kill(&self, s: &StoredSession) -> Result<(), StoreError> {
-        self.store.del(&s.key)
+        self.store.del(&s.key)?;
+        if s.session.token_until > 0 {
+            if let Some(token_key) = super::sessions::token_key_of(&s.key) {
+                self.store.del(&token_key)?;
+            }
+        }
+        Ok(())
     }
 }
 

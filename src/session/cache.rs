@@ -33,6 +33,8 @@ pub struct CachedSession {
     binding: SessionBinding,
     refreshed: u64,
     expires: u64,
+    /// `Session::token_until`, set to 0 once this process took the token or found none.
+    pub token_until: u64,
 }
 
 impl CachedSession {
@@ -43,6 +45,7 @@ impl CachedSession {
             binding,
             refreshed: session.refreshed,
             expires: session.expires,
+            token_until: session.token_until,
         }
     }
 
@@ -123,6 +126,14 @@ impl SessionCache {
             return;
         }
         entries.map.insert(digest, (Some(session), Instant::now()));
+    }
+
+    /// Notes that the session's kept token is gone (taken, or found missing): later requests of
+    /// this process do not look for it again.
+    pub fn forget_token(&self, digest: &Digest) {
+        if let Some((Some(s), _)) = self.entries.lock().map.get_mut(digest) {
+            s.token_until = 0;
+        }
     }
 
     /// Forgets a session and keeps it out for one lifetime (see [`Entries`]).

@@ -97,4 +97,11 @@ impl Store for MemoryStore {
         self.map.lock().remove(key);
         Ok(())
     }
+
+    fn take(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.check()?;
+        let now = Instant::now();
+        let taken = self.map.lock().remove(key);
+        Ok(taken.filter(|(_, exp)| *exp > now).map(|(v, _)| v))
+    }
 }

@@ -37,6 +37,11 @@ pub struct Session {
     /// existed decode as 0: older than any `sesame_max_auth_age` (fail closed).
     #[serde(default)]
     pub auth_time: u64,
+    /// Unix seconds until which an access token of this login is kept beside the session
+    /// (`Sessions::keep_tokens`); 0 when none is. A request at a location that hands the token
+    /// to the backend reads it only before this time, so other requests cost no extra I/O.
+    #[serde(default)]
+    pub token_until: u64,
 }
 
 impl Session {

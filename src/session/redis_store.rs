@@ -491,6 +491,11 @@ impl Store for RedisStore {
     fn del(&self, key: &str) -> Result<(), StoreError> {
         self.with_connection(|c| c.query(redis::cmd("DEL").arg(key)))
     }
+
+    /// GETDEL (Redis 6.2+): atomic on a master, whatever the number of workers and servers.
+    fn take(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.with_connection(|c| c.query(redis::cmd("GETDEL").arg(key)))
+    }
 }
 
 #[cfg(test)]
@@ -628,6 +633,9 @@ mod tests {
         }
         fn del(&self, key: &str) -> Result<(), StoreError> {
             self.redis.del(key)
+        }
+        fn take(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+            self.redis.take(key)
         }
     }
 

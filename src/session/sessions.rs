@@ -2,7 +2,12 @@
 //!
 //! Key layout (namespace from the secret, see `Keys`):
 //! `<ns>s:<hex sha256(session id)>` = the session record (below);
-//! `<ns>used:<hex sha256(state)>` = single-use marker of a login state.
+//! `<ns>used:<hex sha256(state)>` = single-use marker of a login state;
+//! `<ns>t:<hex sha256(session id)>` = the access token kept for the session, when a location
+//! hands it to the backend: `AEAD(enc_key, aad = key name, JSON AccessGrant)`, with a TTL no
+//! longer than the token's own lifetime (or, with a refresh token, the session's). It is a key
+//! of its own, not a field of the session record, so that a one-time hand-off is a single
+//! GETDEL: of two requests racing for it, on any workers or servers, exactly one gets it.
 //!
 //! Session record: `"S2" || binding (16 bytes) || AEAD(enc_key, aad = key name || "S2" ||
 //! binding, JSON session)`. The binding (issuer and client_id of the provider that created the
@@ -13,6 +18,7 @@
 use sha2::{Digest, Sha256};
 
 use crate::identity::Identity;
+use crate::oidc::AccessGrant;
 
 use super::{
     aead, CachedSession, Keys, Session, SessionBinding, SessionCache, SessionId, SessionSettings,
@@ -68,6 +74,12 @@ pub(crate) fn open_record(
     let json = aead::open(&keys.enc, &record_aad(key, header), sealed)?;
     let session = serde_json::from_slice::<Session>(&json).ok()?;
     Some((binding, session))
+}
+
+/// The key of the access token kept beside the session stored under `session_key`.
+pub(crate) fn token_key_of(session_key: &str) -> Option<String> {
+    let (namespace, digest) = session_key.rsplit_once("s:")?;
+    Some(format!("{namespace}t:{digest}"))
 }
 
 pub struct Sessions {
@@ -196,6 +208,65 @@ impl Sessions {
     pub fn delete(&self, id: &SessionId) -> Result<(), StoreError> {
         self.cache.remove(&id.digest());
         self.store.del(&self.session_key(id))
+    }
+
+    fn token_key(&self, id: &SessionId) -> String {
+        format!("{}t:{}", self.keys.namespace, id.digest_hex())
+    }
+
+    fn seal_tokens(&self, key: &str, grant: &AccessGrant) -> Result<Vec<u8>, StoreError> {
+        let json = serde_json::to_vec(grant)
+            .map_err(|e| StoreError(format!("cannot encode the kept token: {e}")))?;
+        Ok(aead::seal(&self.keys.enc, key.as_bytes(), &json))
+    }
+
+    fn open_tokens(&self, key: &str, record: &[u8]) -> Option<AccessGrant> {
+        let json = aead::open(&self.keys.enc, key.as_bytes(), record)?;
+        serde_json::from_slice(&json).ok()
+    }
+
+    /// Blocking: keeps `grant` beside the session for `ttl_secs`.
+    pub fn keep_tokens(
+        &self,
+        id: &SessionId,
+        grant: &AccessGrant,
+        ttl_secs: u64,
+    ) -> Result<(), StoreError> {
+        let key = self.token_key(id);
+        let record = self.seal_tokens(&key, grant)?;
+        self.store.set_ex(&key, &record, ttl_secs)
+    }
+
+    /// Blocking: takes the kept token away (GETDEL): no other request gets it after this one.
+    /// This process stops looking for it.
+    pub fn take_tokens(&self, id: &SessionId) -> Result<Option<AccessGrant>, StoreError> {
+        let key = self.token_key(id);
+        let taken = self.store.take(&key)?;
+        self.cache.forget_token(&id.digest());
+        Ok(taken.and_then(|record| self.open_tokens(&key, &record)))
+    }
+
+    /// Blocking: reads the kept token, leaving it in place.
+    pub fn read_tokens(&self, id: &SessionId) -> Result<Option<AccessGrant>, StoreError> {
+        let key = self.token_key(id);
+        let record = self.store.get(&key)?;
+        if record.is_none() {
+            self.cache.forget_token(&id.digest());
+        }
+        Ok(record.and_then(|record| self.open_tokens(&key, &record)))
+    }
+
+    /// Blocking: replaces the kept token (after a refresh) only if it is still kept: a logout
+    /// that took it meanwhile is not undone. False when nothing was written.
+    pub fn replace_tokens(
+        &self,
+        id: &SessionId,
+        grant: &AccessGrant,
+        ttl_secs: u64,
+    ) -> Result<bool, StoreError> {
+        let key = self.token_key(id);
+        let record = self.seal_tokens(&key, grant)?;
+        self.store.set_xx_ex(&key, &record, ttl_secs)
     }
 
     /// Blocking: true the first time a state is presented, false on any replay.
@@ -375,6 +446,9 @@ mod tests {
         }
         fn del(&self, key: &str) -> Result<(), StoreError> {
             self.0.del(key)
+        }
+        fn take(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+            self.0.take(key)
         }
     }
 

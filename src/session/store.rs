@@ -14,6 +14,9 @@ pub trait Store: Send + Sync {
     /// did not exist — a key deleted meanwhile stays deleted.
     fn set_xx_ex(&self, key: &str, value: &[u8], ttl_secs: u64) -> Result<bool, StoreError>;
     fn del(&self, key: &str) -> Result<(), StoreError>;
+    /// GETDEL: the value and its removal in one step, so that of two readers racing for a
+    /// key exactly one gets it.
+    fn take(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
 }
 
 /// Lets tests keep a handle on the store they give to the engine.
@@ -32,5 +35,8 @@ impl<T: Store + ?Sized> Store for std::sync::Arc<T> {
     }
     fn del(&self, key: &str) -> Result<(), StoreError> {
         (**self).del(key)
+    }
+    fn take(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        (**self).take(key)
     }
 }

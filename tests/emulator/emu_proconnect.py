@@ -18,6 +18,7 @@ import uuid
 
 import emu_jose as jose
 import emu_pages as pages
+import emu_tokens as tokens
 from emulator import (Handler, REDIRECT_MISBEHAVIOURS, parse_pairs, parse_registration,
                       single_valued, validate_registrations, with_query)
 
@@ -427,6 +428,8 @@ class ProConnectHandler(Handler):
         client = self.authenticate_client(params)
         if client is None:
             return
+        if params.get("grant_type") == "refresh_token":
+            return tokens.refresh_grant(self, client, params, ACCESS_TOKEN_TTL)
         if params.get("grant_type") != "authorization_code":
             return self.oauth_error(400, "unsupported_grant_type", "unsupported grant_type "
                                     "requested")
@@ -456,18 +459,20 @@ class ProConnectHandler(Handler):
         if problem:
             return self.oauth_error(400, "invalid_grant", problem)
         access_token = secrets.token_urlsafe(32)
+        ttl = tokens.lifetime(st, ACCESS_TOKEN_TTL)
         sub = pc_subject(entry["login"])
         with st.lock:
             st.tokens[access_token] = {
                 "client_id": client["client_id"], "login": entry["login"], "sub": sub,
-                "scopes": entry["scopes"], "expires": now + ACCESS_TOKEN_TTL,
+                "scopes": entry["scopes"], "expires": now + ttl,
                 "misbehave": entry["misbehave"],
             }
             entry["tokens"].append(access_token)
+        refresh_token = tokens.issue_refresh_token(st, st.tokens[access_token], now)
         id_token = self.make_pc_id_token(client, entry, sub, now, access_token)
         self.send_json(200, {"access_token": access_token,
-                             "refresh_token": secrets.token_urlsafe(32),
-                             "expires_in": ACCESS_TOKEN_TTL, "id_token": id_token,
+                             "refresh_token": refresh_token,
+                             "expires_in": ttl, "id_token": id_token,
                              "scope": " ".join(s for s in entry["scopes"]),
                              "token_type": "Bearer"},
                        [("Cache-Control", "no-store"), ("Pragma", "no-cache")])

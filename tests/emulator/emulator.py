@@ -35,6 +35,7 @@ import emu_faults as faults  # noqa: E402
 import emu_identities as ids  # noqa: E402
 import emu_jose as jose  # noqa: E402
 import emu_pages as pages  # noqa: E402
+import emu_tokens as tokens  # noqa: E402
 
 # --- FranceConnect v2 constants (docs/federations.md §2, §3) ---------------------------------
 
@@ -134,6 +135,7 @@ def validate_clients(data):
 def fresh_control():
     control = {name: 0 for name in DELAYS}
     control.update({"down": False, "misbehave": [], "clock_offset": 0, "faults": {}})
+    control.update(tokens.fresh_control())
     return control
 
 
@@ -163,6 +165,7 @@ class State:
             self.interactions = {}
             self.codes = {}
             self.tokens = {}
+            tokens.reset(self)
             self.sessions = {}
             self.requests = []
             self.last_error = None
@@ -759,18 +762,19 @@ class Handler(BaseHTTPRequestHandler):
             return self.oauth_error(400, "invalid_grant", problem, "Y049E20B")
 
         access_token = secrets.token_urlsafe(32)
+        ttl = tokens.lifetime(st, ACCESS_TOKEN_TTL)
         sub = ids.subject(client["client_id"], entry["login"])
         scope = " ".join(ids.granted_scopes(entry["scopes"]))
         with st.lock:
             st.tokens = {k: v for k, v in st.tokens.items() if v["expires"] > now - 600}
             st.tokens[access_token] = {
                 "client_id": client["client_id"], "login": entry["login"], "sub": sub,
-                "scopes": entry["scopes"], "expires": now + ACCESS_TOKEN_TTL,
+                "scopes": entry["scopes"], "expires": now + ttl,
                 "misbehave": entry["misbehave"],
             }
             entry["tokens"].append(access_token)
         id_token = self.make_id_token(client, entry, sub, now)
-        self.send_json(200, {"access_token": access_token, "expires_in": ACCESS_TOKEN_TTL,
+        self.send_json(200, {"access_token": access_token, "expires_in": ttl,
                              "id_token": id_token, "scope": scope, "token_type": "Bearer"},
                        [("Cache-Control", "no-store"), ("Pragma", "no-cache")])
 
@@ -895,26 +899,14 @@ class Handler(BaseHTTPRequestHandler):
 
     # ---------------------------------------------------------------- revocation
     def revocation(self):
-        st = self.st
-        params = self.form_params_or_error()
-        if params is None:
-            return
-        client = self.authenticate_client(params)
-        if client is None:
-            return
-        token = params.get("token")
-        if not token:
-            return self.oauth_error(400, "invalid_request", "missing required parameter 'token'")
-        with st.lock:
-            entry = st.tokens.get(token)
-            if entry and entry["client_id"] == client["client_id"]:
-                del st.tokens[token]
-        self.send(200, b"", None, [("Cache-Control", "no-store")])
+        tokens.revocation(self)
 
     # ---------------------------------------------------------------- control API
     def control_route(self, name):
         st = self.st
         method = self.command
+        if tokens.control_route(self, name, method):
+            return
         if name == "control" and method == "GET":
             with st.lock:
                 return self.send_json(200, dict(st.control))
@@ -977,6 +969,10 @@ class Handler(BaseHTTPRequestHandler):
                     return "%s must be a number of seconds" % key
                 if key in DELAYS and not 0 <= value <= 600:
                     return "%s must be between 0 and 600" % key
+            elif key in tokens.CONTROLS:
+                problem = tokens.check(key, value)
+                if problem:
+                    return problem
             elif key in ("down", "strict"):
                 if not isinstance(value, bool):
                     return "%s must be true or false" % key

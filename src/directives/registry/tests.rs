@@ -108,7 +108,7 @@ fn the_tables_are_not_empty() {
     // guards the extraction above: two empty sets would compare equal
     assert!(apache_commands().len() >= 20);
     assert!(provider_keys().count() >= 20);
-    assert_eq!(location_options().count(), 13);
+    assert_eq!(location_options().count(), 14);
 }
 
 fn no_nginx_spelling(text: &str) {

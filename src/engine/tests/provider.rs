@@ -15,6 +15,8 @@ pub struct TestProvider {
     pub issuer: String,
     pub down: Arc<AtomicBool>,
     pub requests: Arc<AtomicUsize>,
+    /// `(token, token_type_hint)` of every revocation request received.
+    pub revoked: Arc<std::sync::Mutex<Vec<(String, String)>>>,
 }
 
 struct Signer {
@@ -56,13 +58,16 @@ impl TestProvider {
         let issuer = format!("http://{}", listener.local_addr().unwrap());
         let down = Arc::new(AtomicBool::new(false));
         let requests = Arc::new(AtomicUsize::new(0));
+        let revoked = Arc::new(std::sync::Mutex::new(Vec::new()));
         let signer = Arc::new(Signer::new());
         {
             let (issuer, down, requests) = (issuer.clone(), down.clone(), requests.clone());
+            let revoked = revoked.clone();
             std::thread::spawn(move || {
                 for stream in listener.incoming().flatten() {
                     requests.fetch_add(1, Ordering::SeqCst);
-                    let _ = serve(stream, &issuer, &signer, down.load(Ordering::SeqCst));
+                    let down = down.load(Ordering::SeqCst);
+                    let _ = serve(stream, &issuer, &signer, down, &revoked);
                 }
             });
         }
@@ -70,11 +75,18 @@ impl TestProvider {
             issuer,
             down,
             requests,
+            revoked,
         }
     }
 }
 
-fn serve(mut stream: TcpStream, issuer: &str, signer: &Signer, down: bool) -> std::io::Result<()> {
+fn serve(
+    mut stream: TcpStream,
+    issuer: &str,
+    signer: &Signer,
+    down: bool,
+    revoked: &std::sync::Mutex<Vec<(String, String)>>,
+) -> std::io::Result<()> {
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut line = String::new();
     reader.read_line(&mut line)?;
@@ -109,6 +121,7 @@ fn serve(mut stream: TcpStream, issuer: &str, signer: &Signer, down: bool) -> st
                     "token_endpoint": format!("{issuer}/token"),
                     "userinfo_endpoint": format!("{issuer}/userinfo"),
                     "end_session_endpoint": format!("{issuer}/session/end"),
+                    "revocation_endpoint": format!("{issuer}/token/revocation"),
                     "jwks_uri": format!("{issuer}/jwks"),
                     "response_types_supported": ["code"],
                     "subject_types_supported": ["public"],
@@ -133,8 +146,8 @@ fn serve(mut stream: TcpStream, issuer: &str, signer: &Signer, down: bool) -> st
                 (
                     200,
                     "application/json",
-                    json!({"access_token": "at", "token_type": "Bearer", "expires_in": 60,
-                        "id_token": id_token})
+                    json!({"access_token": format!("at-{code}"), "token_type": "Bearer",
+                        "expires_in": 60, "scope": "openid email", "id_token": id_token})
                     .to_string(),
                 )
             }
@@ -146,6 +159,19 @@ fn serve(mut stream: TcpStream, issuer: &str, signer: &Signer, down: bool) -> st
                     "given_name_array": ["Élodie"]})
                 .to_string(),
             ),
+            "/token/revocation" => {
+                let field = |name: &str| {
+                    form_urlencoded::parse(&body)
+                        .find(|(k, _)| k == name)
+                        .map(|(_, v)| v.into_owned())
+                        .unwrap_or_default()
+                };
+                revoked
+                    .lock()
+                    .unwrap()
+                    .push((field("token"), field("token_type_hint")));
+                (200, "text/plain", String::new())
+            }
             _ => (404, "text/plain", "not found".to_owned()),
         }
     };

@@ -16,6 +16,7 @@ fn meta(issuer: &str) -> ProviderMetadata {
         token_endpoint: format!("{issuer}/token"),
         userinfo_endpoint: Some(format!("{issuer}/userinfo")),
         end_session_endpoint: Some(format!("{issuer}/session/end")),
+        revocation_endpoint: None,
         jwks_uri: format!("{issuer}/jwks"),
         iss_parameter_supported: true,
     }

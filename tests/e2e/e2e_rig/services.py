@@ -132,6 +132,7 @@ class Emulator:
         self.control(
             token_delay=0, userinfo_delay=0, authorize_delay=0, discovery_delay=0, jwks_delay=0,
             down=False, misbehave=[], clock_offset=0, faults={},
+                        access_token_ttl=None, revocation_delay=0, revocation_status=200,
         )
 
     def requests(self):
