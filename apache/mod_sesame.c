@@ -70,6 +70,8 @@ static const command_rec sesame_cmds[] = {
                       "login|401|pass: what a request without session gets (default login)"),
     AP_INIT_TAKE_ARGV("SesameMaxAuthAge", sesame_set_option, "max_auth_age", OR_AUTHCFG,
                       "TIME: re-authenticate (prompt=login) when the login is older"),
+    AP_INIT_TAKE_ARGV("SesameDataRefresh", sesame_set_option, "data_refresh", OR_AUTHCFG,
+                      "on|off: ?sesame_data_refresh on this page fetches the provider's data again"),
     {NULL},
 };
 

@@ -5,7 +5,9 @@
 //! - `$sesame_header_<name>`: the same, percent-encoded for use in a request header;
 //! - `$sesame_provider`, `$sesame_acr`, `$sesame_user` (stable user key), `$sesame_remote_user`;
 //! - `$sesame_claims`: every claim as one JSON object, `$sesame_claims_header` percent-encoded;
-//!   both built once per identity (session cache entry), so a request only copies them.
+//!   both built once per identity (session cache entry), so a request only copies them;
+//! - `$sesame_data_<name>`: the JSON result of data call NAME, `$sesame_data_<name>_error` why
+//!   it gave nothing; `$sesame_data` and `$sesame_data_errors` all of them as JSON objects.
 //!
 //! Values are copied into the request pool, so nothing handed to nginx points into Rust-owned
 //! memory. They are not cacheable: a variable read before the ACCESS phase (e.g. by `set`) must
@@ -26,7 +28,8 @@ use crate::ctx;
 use sesame::{
     uniform_nginx_header_variable, uniform_nginx_variable, Fixed,
     CLAIM_HEADER_VARIABLE_PREFIX as HEADER_PREFIX, CLAIM_VARIABLE_PREFIX as CLAIM_PREFIX,
-    OIDC_CLAIM_VARIABLE_PREFIX as OIDC_CLAIM_PREFIX, OIDC_REMOTE_USER_VARIABLE, REMOTE_USER,
+    DATA_VARIABLE_PREFIX as DATA_PREFIX, OIDC_CLAIM_VARIABLE_PREFIX as OIDC_CLAIM_PREFIX,
+    OIDC_REMOTE_USER_VARIABLE, REMOTE_USER,
 };
 
 type Getter = unsafe extern "C" fn(
@@ -48,6 +51,10 @@ enum Field {
     Claims = 5,
     /// `$sesame_claims_header`: the same, percent-encoded (`Identity::claims_json_header`).
     ClaimsHeader = 6,
+    /// `$sesame_data`: every data result as one JSON object (`Identity::data_object`).
+    Data = 7,
+    /// `$sesame_data_errors`: every failed data call's reason (`Identity::data_errors`).
+    DataErrors = 8,
 }
 
 /// `data` of the uniform-claim variables starts here (one per `sesame::UNIFORM_CLAIMS` entry).
@@ -70,6 +77,8 @@ impl Field {
             Field::RemoteUser,
             Field::Claims,
             Field::ClaimsHeader,
+            Field::Data,
+            Field::DataErrors,
         ]
         .into_iter()
         .find(|f| *f as usize == data)
@@ -85,6 +94,8 @@ impl Field {
             // Built once per identity and shared: a request only copies it.
             Field::Claims => Cow::Borrowed(id.claims_json()),
             Field::ClaimsHeader => Cow::Borrowed(id.claims_json_header()),
+            Field::Data => Cow::Borrowed(id.data_object()),
+            Field::DataErrors => Cow::Borrowed(id.data_errors()),
             Field::Uniform if data >= UNIFORM_HEADER_BASE => {
                 let value = id
                     .uniform_at(data - UNIFORM_HEADER_BASE)
@@ -111,7 +122,7 @@ fn ngx_name(name: &str) -> ngx_str_t {
 /// Registers the variables (preconfiguration, before any `$sesame_*` use is parsed), every
 /// name from the core's naming room (`sesame::backend_names`).
 ///
-/// The three prefixes do not prefix each other nor any nginx prefix (`http_`, `arg_`, `cookie_`,
+/// The four prefixes do not prefix each other nor any nginx prefix (`http_`, `arg_`, `cookie_`,
 /// `sent_http_`...), so the order nginx tries prefixes in cannot send a name to the wrong one;
 /// nginx looks exact names up before prefixes, and the room keeps the fixed and uniform names
 /// out of the claim prefixes.
@@ -125,6 +136,8 @@ pub unsafe fn register(cf: *mut ngx_conf_t) -> ngx_int_t {
             Fixed::Acr => Field::Acr,
             Fixed::User => Field::User,
             Fixed::Claims => Field::Claims,
+            Fixed::Data => Field::Data,
+            Fixed::DataErrors => Field::DataErrors,
         };
         (f.nginx_variable().to_owned(), get_field, data as usize)
     };
@@ -132,6 +145,7 @@ pub unsafe fn register(cf: *mut ngx_conf_t) -> ngx_int_t {
         (CLAIM_PREFIX.to_owned(), get_claim, 0, PREFIX),
         (HEADER_PREFIX.to_owned(), get_header, 0, PREFIX),
         (OIDC_CLAIM_PREFIX.to_owned(), get_oidc_claim, 0, PREFIX),
+        (DATA_PREFIX.to_owned(), get_data, 0, PREFIX),
         (
             OIDC_REMOTE_USER_VARIABLE.to_owned(),
             get_oidc_remote_user,
@@ -225,6 +239,7 @@ getter!(get_claim, get_claim_inner);
 getter!(get_header, get_header_inner);
 getter!(get_oidc_claim, get_oidc_claim_inner);
 getter!(get_oidc_remote_user, get_oidc_remote_user_inner);
+getter!(get_data, get_data_inner);
 
 /// Stores `value` (copied into the request pool) or "not found".
 ///
@@ -335,6 +350,21 @@ unsafe fn get_oidc_remote_user_inner(
                 .find(|(n, _)| n == REMOTE_USER)
                 .map(|(_, v)| v.as_str())
         });
+        set(r, v, value)
+    }
+}
+
+unsafe fn get_data_inner(
+    r: *mut ngx_http_request_t,
+    v: *mut ngx_http_variable_value_t,
+    data: usize,
+) -> ngx_int_t {
+    // SAFETY: nginx passes a valid request, value slot and (prefix variable) name pointer.
+    unsafe {
+        let value = match (identity(r), suffix(data, DATA_PREFIX)) {
+            (Some(id), Some(name)) => sesame::data_for_nginx_suffix(id, name),
+            _ => None,
+        };
         set(r, v, value)
     }
 }

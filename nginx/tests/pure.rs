@@ -57,8 +57,8 @@ mod commands_are_the_registry {
             .iter()
             .filter(|d| handler(d) == Some(Handler::LocationOption))
             .count();
-        assert_eq!(options, 8);
-        assert_eq!(count(), 23);
+        assert_eq!(options, 9);
+        assert_eq!(count(), 24);
         // `sesame_logout NAME [local];` only.
         let one_or_two: Vec<_> = DIRECTIVES
             .iter()

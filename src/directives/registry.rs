@@ -133,6 +133,7 @@ pub enum LocationKey {
     SiretHint,
     UnauthAction,
     MaxAuthAge,
+    DataRefresh,
 }
 
 /// The keys of a provider block (`ProviderDraft::parse`), one per entry.
@@ -159,6 +160,7 @@ pub enum ProviderKey {
     MetadataTtl,
     Leeway,
     ErrorPages,
+    Data,
 }
 
 const fn http(
@@ -492,6 +494,16 @@ pub const DIRECTIVES: &[Directive] = &[
         Arity::One,
         "directory of <kind>.html pages replacing Sesame's",
     ),
+    Directive {
+        repeatable: true,
+        ..provider(
+            "data",
+            "Data",
+            ProviderKey::Data,
+            Arity::TwoOrMore,
+            "NAME URL [scope=S ...] [recipient=SIRET] [timeout=T] [max_size=N]: data fetched at login",
+        )
+    },
     // Location level: what a location asks of Sesame (the adapter builds the `LocationSpec`).
     Directive {
         key: "protect",
@@ -609,6 +621,15 @@ pub const DIRECTIVES: &[Directive] = &[
         Inherit::Replace,
         LocationKey::MaxAuthAge,
         "TIME: re-authenticate (prompt=login) when the login is older",
+    ),
+    option(
+        "data_refresh",
+        "sesame_data_refresh",
+        "SesameDataRefresh",
+        Arity::One,
+        Inherit::Replace,
+        LocationKey::DataRefresh,
+        "on|off: ?sesame_data_refresh on this page fetches the provider's data again",
     ),
 ];
 

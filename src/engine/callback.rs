@@ -286,6 +286,9 @@ pub(crate) fn run(inner: &Inner, task: CallbackTask) -> Outcome {
             }
         }
     }
+    // While the access token lives (60 s at FranceConnect): the data calls, in parallel.
+    // Their failures never fail the login; the backend reads why.
+    let data = super::data::fetch(provider, &result, client);
     let settings = inner.sessions.settings();
     let session = Session {
         provider: provider.name().to_owned(),
@@ -299,6 +302,7 @@ pub(crate) fn run(inner: &Inner, task: CallbackTask) -> Outcome {
         expires: now + settings.lifetime.as_secs(),
         mfa,
         auth_time,
+        data,
     };
     let key = user_key(&session.issuer, &session.sub);
     let acr = session.acr.clone();

@@ -5,6 +5,7 @@
 //! packs what the job needs — owned copies, the request is borrowed — into a `Work`.
 
 mod callback;
+mod data;
 mod failures;
 mod fetch;
 mod logout;
@@ -276,6 +277,17 @@ impl Sesame {
                     ),
                 )
             })?;
+        if rules.data_refresh && self.inner.providers[provider].cfg.data.is_empty() {
+            return Err(ConfigError::location(
+                Some("data_refresh"),
+                format!(
+                    "{} on: provider \"{}\" has no {} line, so there is nothing to fetch again",
+                    location_name("data_refresh"),
+                    spec.provider,
+                    crate::directives::registry::provider_name("data")
+                ),
+            ));
+        }
         Ok(Location {
             inner: Arc::new(LocationPolicy {
                 mode: spec.mode.clone(),

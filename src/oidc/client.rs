@@ -160,11 +160,17 @@ impl OidcClient {
                 claims.insert(k, v);
             }
         }
+        let granted_scopes = match &tokens.scope {
+            Some(scope) => scope.split_whitespace().map(str::to_owned).collect(),
+            None => self.settings.scopes.clone(),
+        };
         Ok(LoginResult {
             sub: facts.sub,
             acr: facts.acr,
             claims,
             id_token: tokens.id_token,
+            access_token: tokens.access_token,
+            granted_scopes,
         })
     }
 

@@ -116,6 +116,11 @@ pub struct LoginResult {
     pub claims: serde_json::Map<String, serde_json::Value>,
     /// The raw id_token, kept server-side as the logout `id_token_hint`.
     pub id_token: String,
+    /// The access token, for the data calls made right after the exchange (never stored nor
+    /// logged by them).
+    pub access_token: Option<String>,
+    /// The scopes granted: the token answer's `scope`, else those asked (RFC 6749 §5.1).
+    pub granted_scopes: Vec<String>,
 }
 
 /// Everything that can go wrong in the OIDC layer. `Display` is an operator-facing log message

@@ -11,6 +11,8 @@ use crate::http::HttpClient;
 pub(crate) struct Tokens {
     pub id_token: String,
     pub access_token: Option<String>,
+    /// The `scope` the provider granted, when it says (RFC 6749 §5.1).
+    pub scope: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -21,6 +23,8 @@ struct Response {
     access_token: Option<String>,
     #[serde(default)]
     token_type: Option<String>,
+    #[serde(default)]
+    scope: Option<String>,
 }
 
 /// RFC 6749 §2.3.1: Basic credentials are the form-urlencoded id and secret.
@@ -98,6 +102,7 @@ pub(crate) fn exchange(
     Ok(Tokens {
         id_token,
         access_token: parsed.access_token.filter(|t| !t.is_empty()),
+        scope: parsed.scope,
     })
 }
 
