@@ -13,7 +13,7 @@ import pytest
 from e2e_rig import apache, nginx
 from e2e_rig.browser import Browser
 from e2e_rig.checks import php_server
-from e2e_rig.paths import REPO
+from e2e_rig.paths import E2E, REPO
 
 sys.path.insert(0, str(REPO / "tests" / "emulator"))
 import emu_data  # noqa: E402
@@ -35,7 +35,23 @@ LOCATIONS = {"nginx": """\
             include fastcgi_backend;
             fastcgi_pass 127.0.0.1:{{PHP_PORT}};
         }
+        location /inscription/ {
+            sesame fc;
+            sesame_data_refresh on;
+            include sesame_fastcgi_params;
+            fastcgi_param SESAME_DATA_QF       $sesame_data_qf if_not_empty;
+            fastcgi_param SESAME_DATA_QF_ERROR $sesame_data_qf_error if_not_empty;
+            include fastcgi_creche;
+            fastcgi_pass 127.0.0.1:{{PHP_PORT}};
+        }
 """, "apache": """\
+AliasMatch "^/inscription/" "{{PHP_DIR}}/creche.php"
+<Location /inscription/>
+    AuthType Sesame
+    SesameUse fc
+    SesameDataRefresh on
+    Require valid-user
+{{PHP_HANDLER}}</Location>
 AliasMatch "^/creche/" "{{PHP_DIR}}/index.php"
 <Location /creche/>
     AuthType Sesame
@@ -61,6 +77,9 @@ def site(make_site, server_kind, emulator):
     standard = {"nginx": nginx.STANDARD_LOCATIONS, "apache": apache.STANDARD_LOCATIONS}[server_kind]
     site = make_site(locations=standard + LOCATIONS[server_kind])
     site.providers["fc"]["data"] = data_lines(emulator)
+    if server_kind == "nginx":
+        backend = (E2E / "conf" / "fastcgi_backend").read_text().replace("{{BACKEND}}", str(site.env.php.root))
+        site.files["conf/fastcgi_creche"] = backend.replace("/index.php", "/creche.php")
     return site
 
 
@@ -270,3 +289,30 @@ def test_the_refresh_parameter_does_nothing_where_the_option_is_off(pki, server,
     browser.login(server.url("/demarches/"))
     resp = browser.get(server.url("/demarches/?sesame_data_refresh=1"))
     assert resp.status_code == 200
+
+
+# ---------------------------------------------------------------------------- the README's example
+
+def test_the_readme_crèche_page_is_the_one_tested_here():
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## API FranceConnectées", 1)[1].split("\n## ", 1)[0]
+    block = section.split("```php\n", 1)[1].split("```", 1)[0]
+    assert block == (E2E / "backend" / "creche.php").read_text(encoding="utf-8")
+
+
+def test_the_readme_crèche_page_shows_the_quotient_familial(pki, server, data):
+    browser = Browser(pki.ca, site_base=server.base)
+    page = browser.login(server.url("/inscription/"), identity="elodie").final
+    assert page.status_code == 200, page.text[:500]
+    assert "Demandeur : Élodie Ñúñez-Œuvray" in page.text
+    assert 'id="qf"' in page.text and "MSA" in page.text and "812 €" in page.text
+    assert "tarif horaire 1,20 €" in page.text
+
+
+def test_the_readme_crèche_page_offers_another_way_when_the_call_failed(pki, server, data):
+    data.set(quotient_familial={"fail": "500"})
+    browser = Browser(pki.ca, site_base=server.base)
+    page = browser.login(server.url("/inscription/"), identity="testfc1").final
+    assert page.status_code == 200
+    assert "non récupéré (http_500)" in page.text
+    assert 'href="?sesame_data_refresh=1"' in page.text
