@@ -85,6 +85,8 @@ static const command_rec sesame_cmds[] = {
     /* Not in .htaccess: the token opens APIs with the site's own client registration. */
     AP_INIT_TAKE_ARGV("SesamePassAccessToken", sesame_set_option, "pass_access_token", ACCESS_CONF,
                       "on|off: hand the access token to the backend (SESAME_ACCESS_TOKEN)"),
+    AP_INIT_TAKE_ARGV("SesameDataRefresh", sesame_set_option, "data_refresh", OR_AUTHCFG,
+                      "on|off: ?sesame_data_refresh on this page fetches the provider's data again"),
     {NULL},
 };
 

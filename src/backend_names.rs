@@ -48,6 +48,13 @@ pub const OIDC_CLAIM_PREFIX: &str = "OIDC_CLAIM_";
 pub const REMOTE_USER: &str = "REMOTE_USER";
 /// nginx variable of mod_auth_openidc's REMOTE_USER (`sub@issuer`).
 pub const OIDC_REMOTE_USER_VARIABLE: &str = "sesame_oidc_remote_user";
+/// Prefix of a data call's environment / FastCGI name: `SESAME_DATA_<NAME>` (the JSON text),
+/// `SESAME_DATA_<NAME>_ERROR` (why there is none).
+const DATA_ENV_PREFIX: &str = "SESAME_DATA_";
+const DATA_ERROR_SUFFIX: &str = "_ERROR";
+/// nginx prefix variable of a data call: `$sesame_data_<name>`, `$sesame_data_<name>_error`.
+pub const DATA_VARIABLE_PREFIX: &str = "sesame_data_";
+const DATA_ERROR_VARIABLE_SUFFIX: &str = "_error";
 
 /// What a backend sees besides the claims, one value per identity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,16 +70,22 @@ pub enum Fixed {
     /// `SESAME_CLAIMS`: every claim as one JSON object, so that no claim is lost on a server
     /// that only passes the parameters it is told to.
     Claims,
+    /// `SESAME_DATA`: every data call's JSON result as one object `{"NAME": ...}`.
+    Data,
+    /// `SESAME_DATA_ERRORS`: every failed data call's reason as one object `{"NAME": "timeout"}`.
+    DataErrors,
 }
 
 impl Fixed {
     /// In the order backends are given them.
-    pub const ALL: [Fixed; 5] = [
+    pub const ALL: [Fixed; 7] = [
         Fixed::RemoteUser,
         Fixed::Provider,
         Fixed::Acr,
         Fixed::User,
         Fixed::Claims,
+        Fixed::Data,
+        Fixed::DataErrors,
     ];
 
     /// Environment / FastCGI parameter name.
@@ -83,15 +96,18 @@ impl Fixed {
             Fixed::Acr => "SESAME_ACR",
             Fixed::User => "SESAME_USER",
             Fixed::Claims => "SESAME_CLAIMS",
+            Fixed::Data => "SESAME_DATA",
+            Fixed::DataErrors => "SESAME_DATA_ERRORS",
         }
     }
 
     /// Request header name; None for REMOTE_USER, whose configurable claim could hold any
     /// text and which proxies and backends trust as the authenticated user: applications read
-    /// the header-encoded claim of their choice instead.
+    /// the header-encoded claim of their choice instead. None for the data results too: up to
+    /// 64 KiB each, more than proxies accept in a header.
     pub fn header_name(self) -> Option<&'static str> {
         match self {
-            Fixed::RemoteUser => None,
+            Fixed::RemoteUser | Fixed::Data | Fixed::DataErrors => None,
             Fixed::Provider => Some("X-Sesame-Provider"),
             Fixed::Acr => Some("X-Sesame-Acr"),
             Fixed::User => Some("X-Sesame-User"),
@@ -107,6 +123,8 @@ impl Fixed {
             Fixed::Acr => "sesame_acr",
             Fixed::User => "sesame_user",
             Fixed::Claims => "sesame_claims",
+            Fixed::Data => "sesame_data",
+            Fixed::DataErrors => "sesame_data_errors",
         }
     }
 
@@ -131,6 +149,8 @@ impl Fixed {
             Fixed::Acr => id.acr(),
             Fixed::User => id.user_key(),
             Fixed::Claims => id.claims_json(),
+            Fixed::Data => id.data_object(),
+            Fixed::DataErrors => id.data_errors(),
         }
     }
 
@@ -215,6 +235,24 @@ impl Identity {
         })
     }
 
+    /// Each data result's environment names, `(SESAME_DATA_<NAME>, SESAME_DATA_<NAME>_ERROR)`,
+    /// in [`Identity::data`] order.
+    pub fn data_env_names(&self) -> &[(Box<str>, Box<str>)] {
+        let Some(cell) = self.data_env_names_view() else {
+            return &[];
+        };
+        cell.get_or_init(|| {
+            self.data()
+                .map(|d| {
+                    (
+                        data_env_name(d.name).into_boxed_str(),
+                        data_error_env_name(d.name).into_boxed_str(),
+                    )
+                })
+                .collect()
+        })
+    }
+
     /// True when every claim name is already in nginx's folded variable form, so that a
     /// folded lookup can be skipped.
     pub fn claim_names_are_folded(&self) -> bool {
@@ -245,10 +283,19 @@ pub fn env_vars(id: &Identity) -> impl Iterator<Item = (&str, &str)> + '_ {
     let handed = Handed::ALL
         .into_iter()
         .filter_map(move |h| Some((h.env_name(), h.value(id)?)));
+    let data =
+        id.data_env_names()
+            .iter()
+            .zip(id.data())
+            .map(|((value_name, error_name), d)| match (d.json, d.error) {
+                (Some(json), _) => (&**value_name, json),
+                (None, reason) => (&**error_name, reason.unwrap_or_default()),
+            });
     fixed
         .chain(claims)
         .chain(uniform)
         .chain(handed)
+        .chain(data)
         .filter(|(_, value)| !value.is_empty())
 }
 
@@ -383,6 +430,32 @@ pub fn oidc_claim_name(claim: &str) -> String {
 /// `sesame_oidc_claim_<name>`: the nginx variable of a claim's mod_auth_openidc value.
 pub fn oidc_claim_nginx_variable(claim: &str) -> String {
     format!("{OIDC_CLAIM_VARIABLE_PREFIX}{}", nginx_form(claim))
+}
+
+/// `SESAME_DATA_<NAME>` of data call `NAME` (its JSON result).
+pub fn data_env_name(name: &str) -> String {
+    DATA_ENV_PREFIX.chars().chain(env_form(name)).collect()
+}
+
+/// `SESAME_DATA_<NAME>_ERROR` of data call `NAME` (why it gave nothing).
+pub fn data_error_env_name(name: &str) -> String {
+    format!("{}{DATA_ERROR_SUFFIX}", data_env_name(name))
+}
+
+/// What a `$sesame_data_<suffix>` variable reads for an identity: the JSON result of the call
+/// the suffix names, or with `_error` its reason (names are compared as nginx folds them; no
+/// data name ends in `_ERROR`, so the two cannot be confused).
+pub fn data_for_nginx_suffix<'a>(id: &'a Identity, suffix: &str) -> Option<&'a str> {
+    let (name, error) = match suffix.strip_suffix(DATA_ERROR_VARIABLE_SUFFIX) {
+        Some(name) => (name, true),
+        None => (suffix, false),
+    };
+    let d = id.data().find(|d| nginx_suffix_names(d.name, name))?;
+    if error {
+        d.error
+    } else {
+        d.json
+    }
 }
 
 /// `SESAME_<NAME>` of a uniform claim (`SESAME_FAMILY_NAME`).
@@ -528,6 +601,32 @@ mod tests {
             id.access().is_none(),
             "the shared identity stays without it"
         );
+    }
+
+    #[test]
+    fn data_results_are_passed_under_their_names_and_as_one_object() {
+        let id = Identity::new(crate::identity::IdentityFields::default(), &[]).with_data(
+            [
+                ("QF", Ok(r#"{"data":{"valeur":812}}"#)),
+                ("BOURSE", Err("timeout")),
+            ]
+            .into_iter(),
+        );
+        let env: Vec<(&str, &str)> = env_vars(&id).collect();
+        assert!(env.contains(&("SESAME_DATA_QF", r#"{"data":{"valeur":812}}"#)));
+        assert!(env.contains(&("SESAME_DATA_BOURSE_ERROR", "timeout")));
+        assert!(env.contains(&("SESAME_DATA", r#"{"QF":{"data":{"valeur":812}}}"#)));
+        assert!(env.contains(&("SESAME_DATA_ERRORS", r#"{"BOURSE":"timeout"}"#)));
+        assert!(!env.iter().any(|(n, _)| *n == "SESAME_DATA_BOURSE"));
+        assert_eq!(
+            data_for_nginx_suffix(&id, "qf"),
+            Some(r#"{"data":{"valeur":812}}"#)
+        );
+        assert_eq!(data_for_nginx_suffix(&id, "bourse_error"), Some("timeout"));
+        assert_eq!(data_for_nginx_suffix(&id, "bourse"), None);
+        assert_eq!(data_for_nginx_suffix(&id, "qf_error"), None);
+        let none = Identity::new(crate::identity::IdentityFields::default(), &[]);
+        assert!(!env_vars(&none).any(|(n, _)| n.starts_with("SESAME_DATA")));
     }
 
     #[test]

@@ -234,6 +234,33 @@ fn push_json_string(out: &mut String, s: &str) {
     }
 }
 
+/// One data call's result as the backend reads it: the JSON text, or why there is none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DataText<'a> {
+    /// Upper-cased, as configured: `SESAME_DATA_<NAME>`.
+    pub name: &'a str,
+    pub json: Option<&'a str>,
+    pub error: Option<&'a str>,
+}
+
+/// A data result: `(NAME, Ok(json text) | Err(reason))`.
+type DataItem = (Box<str>, Result<Box<str>, Box<str>>);
+
+/// The cell of each data result's variable names (value, error), derived by `backend_names`.
+pub(crate) type DataEnvNames = OnceLock<Box<[(Box<str>, Box<str>)]>>;
+
+/// An identity's data results (`data NAME URL ...` of its provider), kept next to the claims.
+struct DataParts {
+    /// By name.
+    items: Box<[DataItem]>,
+    /// Every result as one JSON object `{"NAME": <json>}` (`SESAME_DATA`), "" without any.
+    object: Box<str>,
+    /// Every failure as one JSON object `{"NAME": "reason"}` (`SESAME_DATA_ERRORS`), "" without any.
+    errors: Box<str>,
+    /// What `backend_names` derives from the names, built on first use.
+    env_names: DataEnvNames,
+}
+
 struct Parts {
     /// One per provider, shared by every identity of the process (see [`shared_issuer`]).
     issuer: Arc<str>,
@@ -259,6 +286,8 @@ struct Parts {
     /// The access token handed to the backend with this request (`sesame_pass_access_token`);
     /// never set on an identity the session cache shares.
     access: Option<Box<HandedToken>>,
+    /// The data calls' results (boxed: most identities have none and pay one pointer).
+    data: Option<Box<DataParts>>,
 }
 
 /// An access token as the backend receives it: `SESAME_ACCESS_TOKEN`,
@@ -385,6 +414,7 @@ impl Identity {
             auth_time: 0,
             federation: Federation::Generic,
             access: None,
+            data: None,
         }))
     }
 
@@ -433,6 +463,82 @@ impl Identity {
     }
 
     /// Unix seconds of the user's authentication at the provider (`Session::auth_time`).
+    /// The data results of the login, `(NAME, Ok(json text) | Err(reason))`.
+    pub(crate) fn with_data<'a>(
+        mut self,
+        items: impl Iterator<Item = (&'a str, Result<&'a str, &'a str>)>,
+    ) -> Identity {
+        let mut items: Vec<DataItem> = items
+            .map(|(name, r)| (Box::from(name), r.map(Box::from).map_err(Box::from)))
+            .collect();
+        if items.is_empty() {
+            return self;
+        }
+        items.sort_by(|a, b| a.0.cmp(&b.0));
+        let (mut object, mut errors) = (String::new(), String::new());
+        for (name, result) in &items {
+            let out = if result.is_ok() {
+                &mut object
+            } else {
+                &mut errors
+            };
+            out.push(if out.is_empty() { '{' } else { ',' });
+            push_json_string(out, name);
+            out.push(':');
+            match result {
+                Ok(json) => out.push_str(json),
+                Err(reason) => push_json_string(out, reason),
+            }
+        }
+        for out in [&mut object, &mut errors] {
+            if !out.is_empty() {
+                out.push('}');
+            }
+        }
+        if let Some(parts) = Arc::get_mut(&mut self.0) {
+            parts.data = Some(Box::new(DataParts {
+                items: items.into_boxed_slice(),
+                object: object.into_boxed_str(),
+                errors: errors.into_boxed_str(),
+                env_names: OnceLock::new(),
+            }));
+        }
+        self
+    }
+
+    fn data_items(&self) -> &[DataItem] {
+        self.0.data.as_deref().map_or(&[], |d| &d.items)
+    }
+
+    /// The data results, sorted by name.
+    pub fn data(&self) -> impl ExactSizeIterator<Item = DataText<'_>> + '_ {
+        self.data_items().iter().map(|(name, result)| DataText {
+            name,
+            json: result.as_deref().ok(),
+            error: result.as_ref().err().map(|e| &**e),
+        })
+    }
+
+    /// The result of data call `name` (upper-cased, as configured).
+    pub fn data_named(&self, name: &str) -> Option<DataText<'_>> {
+        self.data().find(|d| d.name == name)
+    }
+
+    /// Every data result as one JSON object (`SESAME_DATA`), "" when there is none.
+    pub fn data_object(&self) -> &str {
+        self.0.data.as_deref().map_or("", |d| &d.object)
+    }
+
+    /// Every failed data call's reason as one JSON object (`SESAME_DATA_ERRORS`), "" when none.
+    pub fn data_errors(&self) -> &str {
+        self.0.data.as_deref().map_or("", |d| &d.errors)
+    }
+
+    /// The cell `backend_names` keeps each result's variable names in (None without data).
+    pub(crate) fn data_env_names_view(&self) -> Option<&DataEnvNames> {
+        self.0.data.as_deref().map(|d| &d.env_names)
+    }
+
     pub fn auth_time(&self) -> u64 {
         self.0.auth_time
     }

@@ -8,13 +8,14 @@
 //!
 //! Rooms import one way, from the bottom up (`tests/layers.rs` fails on an import against it):
 //! `directives`, `log`, `http`, `translate` → `identity` → `claims`, `backend_names`, `compat`
-//! → `oidc` → `policy` → `session` → `pages` → `config` (plain data: `EngineConfig`) →
+//! → `oidc` → `data` → `policy` → `session` → `pages` → `config` (plain data: `EngineConfig`) →
 //! `engine` (builds itself from it) → `ffi` and the `pub use` block below.
 
 mod backend_names;
 mod claims;
 mod compat;
 mod config;
+mod data;
 mod directives;
 mod engine;
 mod federation;
@@ -37,7 +38,7 @@ pub mod fuzzing;
 pub use config::ConfigBuilder;
 pub use directives::{ConfigError, LocationMode, LocationSpec, Subject, Syntax};
 pub use engine::{Job, JobKind, Location, Outcome, Request, Sesame, Step};
-pub use identity::{ClaimText, HandedToken, Identity, IdentityFields, UNIFORM_CLAIMS};
+pub use identity::{ClaimText, DataText, HandedToken, Identity, IdentityFields, UNIFORM_CLAIMS};
 pub use log::{LogLevel, LogSink};
 pub use pages::Page;
 
@@ -50,9 +51,10 @@ pub use policy::{add_location_option, nest_location, OptionArgsError, OwnSetting
 // The names backends read: the nginx module's variables and include files
 // (`tests/include_files_are_current.rs`) are built from them.
 pub use backend_names::{
-    claim_nginx_variable, include_files, nginx_suffix_names, uniform_nginx_header_variable,
-    uniform_nginx_variable, Fixed, Handed, CLAIM_HEADER_VARIABLE_PREFIX, CLAIM_VARIABLE_PREFIX,
-    OIDC_CLAIM_PREFIX, OIDC_CLAIM_VARIABLE_PREFIX, OIDC_REMOTE_USER_VARIABLE, REMOTE_USER,
+    claim_nginx_variable, data_for_nginx_suffix, include_files, nginx_suffix_names,
+    uniform_nginx_header_variable, uniform_nginx_variable, Fixed, Handed, CLAIM_HEADER_VARIABLE_PREFIX,
+    CLAIM_VARIABLE_PREFIX, DATA_VARIABLE_PREFIX, OIDC_CLAIM_PREFIX, OIDC_CLAIM_VARIABLE_PREFIX,
+    OIDC_REMOTE_USER_VARIABLE, REMOTE_USER,
 };
 pub use claims::encode_header_value;
 // Log lines: the nginx module installs its sink and escapes header names it logs itself; the

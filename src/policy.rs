@@ -135,7 +135,14 @@ pub struct LocationRules {
     pub max_auth_age: Option<u64>,
     /// `sesame_pass_access_token on`: the backend receives the login's access token.
     pub pass_access_token: bool,
+    /// `sesame_data_refresh on`: a page navigation carrying [`DATA_REFRESH_PARAM`] with a live
+    /// session logs in again (same user) so that the provider's data calls run again.
+    pub data_refresh: bool,
 }
+
+/// The query parameter that asks a `sesame_data_refresh on` location to fetch the data again
+/// (`<a href="?sesame_data_refresh=1">`): a link or a button of the application's own page.
+pub const DATA_REFRESH_PARAM: &str = "sesame_data_refresh";
 
 /// A location option the federation or the syntax refuses: its key and the message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -227,6 +234,7 @@ fn parse_option(
         | LocationKey::LoginPageOwnLogin
         | LocationKey::LoginPageOffer => |_, _, _| Ok(()),
         LocationKey::PassAccessToken => parse_pass_access_token,
+        LocationKey::DataRefresh => parse_data_refresh,
     };
     parse(rules, federation, value)
 }
@@ -373,6 +381,53 @@ pub(crate) fn parse_idp_hint(
         "fia1v2 or $arg_idp",
     )?);
     Ok(())
+}
+
+/// `sesame_data_refresh` / `SesameDataRefresh`.
+pub(crate) fn parse_data_refresh(
+    rules: &mut LocationRules,
+    _federation: Federation,
+    value: &str,
+) -> Result<(), String> {
+    rules.data_refresh = match value {
+        "on" | "On" => true,
+        "off" | "Off" => false,
+        _ => {
+            return Err(format!(
+                "{} \"{value}\" is not valid (expected on or off)",
+                location_name("data_refresh")
+            ))
+        }
+    };
+    Ok(())
+}
+
+impl LocationRules {
+    /// Does this request ask for the data again (`sesame_data_refresh on` and
+    /// [`DATA_REFRESH_PARAM`] in the query)?
+    pub fn asks_data_refresh(&self, query: &str) -> bool {
+        self.data_refresh
+            && query
+                .split('&')
+                .any(|pair| pair.split('=').next() == Some(DATA_REFRESH_PARAM))
+    }
+}
+
+/// `return_to` without [`DATA_REFRESH_PARAM`]: where a data refresh lands (never again on a
+/// refresh). The other parameters are kept exactly as written.
+pub fn without_data_refresh(return_to: &str) -> String {
+    let Some((path, query)) = return_to.split_once('?') else {
+        return return_to.to_owned();
+    };
+    let kept: Vec<&str> = query
+        .split('&')
+        .filter(|pair| pair.split('=').next() != Some(DATA_REFRESH_PARAM))
+        .collect();
+    if kept.is_empty() {
+        path.to_owned()
+    } else {
+        format!("{path}?{}", kept.join("&"))
+    }
 }
 
 /// `sesame_max_auth_age` / `SesameMaxAuthAge`.
@@ -933,5 +988,30 @@ mod tests {
             "a malformed siret is dropped, never sent"
         );
         assert_eq!(o.idp_hint.as_deref(), Some("fia1v2"));
+    }
+
+    #[test]
+    fn a_data_refresh_lands_on_the_page_without_its_parameter() {
+        assert_eq!(
+            without_data_refresh("/creche/form?sesame_data_refresh=1"),
+            "/creche/form"
+        );
+        assert_eq!(
+            without_data_refresh("/f?a=%20x&sesame_data_refresh&b=2"),
+            "/f?a=%20x&b=2"
+        );
+        assert_eq!(without_data_refresh("/f"), "/f");
+        let on = LocationRules {
+            data_refresh: true,
+            ..LocationRules::default()
+        };
+        assert!(on.asks_data_refresh("sesame_data_refresh=1"));
+        assert!(on.asks_data_refresh("a=1&sesame_data_refresh"));
+        assert!(!on.asks_data_refresh("x_sesame_data_refresh=1"));
+        assert!(!on.asks_data_refresh("a=sesame_data_refresh"));
+        assert!(
+            !LocationRules::default().asks_data_refresh("sesame_data_refresh=1"),
+            "only where the location turns it on"
+        );
     }
 }

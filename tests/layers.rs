@@ -22,6 +22,8 @@ const CORE_LAYERS: &[&str] = &[
     // The federations' rules, OpenID Connect, then per-location policy.
     "federation",
     "oidc",
+    // API FranceConnectées: data fetched with the access token at login.
+    "data",
     "policy",
     // Sessions, the pages Sesame answers, the configuration (plain data), the request path
     // built from it, and the C ABI over everything.

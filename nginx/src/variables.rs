@@ -8,6 +8,8 @@
 //!   both built once per identity (session cache entry), so a request only copies them;
 //! - `$sesame_access_token`, `$sesame_access_token_expires`, `$sesame_scope`: the access token
 //!   when this request hands it over (`sesame_pass_access_token on`), else "not found".
+//! - `$sesame_data_<name>`: the JSON result of data call NAME, `$sesame_data_<name>_error` why
+//!   it gave nothing; `$sesame_data` and `$sesame_data_errors` all of them as JSON objects.
 //!
 //! Values are copied into the request pool, so nothing handed to nginx points into Rust-owned
 //! memory. They are not cacheable: a variable read before the ACCESS phase (e.g. by `set`) must
@@ -28,7 +30,8 @@ use crate::ctx;
 use sesame::{
     uniform_nginx_header_variable, uniform_nginx_variable, Fixed, Handed,
     CLAIM_HEADER_VARIABLE_PREFIX as HEADER_PREFIX, CLAIM_VARIABLE_PREFIX as CLAIM_PREFIX,
-    OIDC_CLAIM_VARIABLE_PREFIX as OIDC_CLAIM_PREFIX, OIDC_REMOTE_USER_VARIABLE, REMOTE_USER,
+    DATA_VARIABLE_PREFIX as DATA_PREFIX, OIDC_CLAIM_VARIABLE_PREFIX as OIDC_CLAIM_PREFIX,
+    OIDC_REMOTE_USER_VARIABLE, REMOTE_USER,
 };
 
 type Getter = unsafe extern "C" fn(
@@ -50,8 +53,12 @@ enum Field {
     Claims = 5,
     /// `$sesame_claims_header`: the same, percent-encoded (`Identity::claims_json_header`).
     ClaimsHeader = 6,
+    /// `$sesame_data`: every data result as one JSON object (`Identity::data_object`).
+    Data = 7,
+    /// `$sesame_data_errors`: every failed data call's reason (`Identity::data_errors`).
+    DataErrors = 8,
     /// `$sesame_access_token`... : `Handed::ALL[data - HANDED_BASE]`.
-    Handed = 7,
+    Handed = 9,
 }
 
 /// `data` of the access-token variables (one per `sesame::Handed::ALL` entry).
@@ -80,6 +87,8 @@ impl Field {
             Field::RemoteUser,
             Field::Claims,
             Field::ClaimsHeader,
+            Field::Data,
+            Field::DataErrors,
         ]
         .into_iter()
         .find(|f| *f as usize == data)
@@ -101,6 +110,8 @@ impl Field {
             // Built once per identity and shared: a request only copies it.
             Field::Claims => Cow::Borrowed(id.claims_json()),
             Field::ClaimsHeader => Cow::Borrowed(id.claims_json_header()),
+            Field::Data => Cow::Borrowed(id.data_object()),
+            Field::DataErrors => Cow::Borrowed(id.data_errors()),
             Field::Uniform if data >= UNIFORM_HEADER_BASE => {
                 let value = id
                     .uniform_at(data - UNIFORM_HEADER_BASE)
@@ -128,7 +139,7 @@ fn ngx_name(name: &str) -> ngx_str_t {
 /// Registers the variables (preconfiguration, before any `$sesame_*` use is parsed), every
 /// name from the core's naming room (`sesame::backend_names`).
 ///
-/// The three prefixes do not prefix each other nor any nginx prefix (`http_`, `arg_`, `cookie_`,
+/// The four prefixes do not prefix each other nor any nginx prefix (`http_`, `arg_`, `cookie_`,
 /// `sent_http_`...), so the order nginx tries prefixes in cannot send a name to the wrong one;
 /// nginx looks exact names up before prefixes, and the room keeps the fixed and uniform names
 /// out of the claim prefixes.
@@ -142,6 +153,8 @@ pub unsafe fn register(cf: *mut ngx_conf_t) -> ngx_int_t {
             Fixed::Acr => Field::Acr,
             Fixed::User => Field::User,
             Fixed::Claims => Field::Claims,
+            Fixed::Data => Field::Data,
+            Fixed::DataErrors => Field::DataErrors,
         };
         (f.nginx_variable().to_owned(), get_field, data as usize)
     };
@@ -149,6 +162,7 @@ pub unsafe fn register(cf: *mut ngx_conf_t) -> ngx_int_t {
         (CLAIM_PREFIX.to_owned(), get_claim, 0, PREFIX),
         (HEADER_PREFIX.to_owned(), get_header, 0, PREFIX),
         (OIDC_CLAIM_PREFIX.to_owned(), get_oidc_claim, 0, PREFIX),
+        (DATA_PREFIX.to_owned(), get_data, 0, PREFIX),
         (
             OIDC_REMOTE_USER_VARIABLE.to_owned(),
             get_oidc_remote_user,
@@ -251,6 +265,7 @@ getter!(get_claim, get_claim_inner);
 getter!(get_header, get_header_inner);
 getter!(get_oidc_claim, get_oidc_claim_inner);
 getter!(get_oidc_remote_user, get_oidc_remote_user_inner);
+getter!(get_data, get_data_inner);
 
 /// Stores `value` (copied into the request pool) or "not found".
 ///
@@ -361,6 +376,21 @@ unsafe fn get_oidc_remote_user_inner(
                 .find(|(n, _)| n == REMOTE_USER)
                 .map(|(_, v)| v.as_str())
         });
+        set(r, v, value)
+    }
+}
+
+unsafe fn get_data_inner(
+    r: *mut ngx_http_request_t,
+    v: *mut ngx_http_variable_value_t,
+    data: usize,
+) -> ngx_int_t {
+    // SAFETY: nginx passes a valid request, value slot and (prefix variable) name pointer.
+    unsafe {
+        let value = match (identity(r), suffix(data, DATA_PREFIX)) {
+            (Some(id), Some(name)) => sesame::data_for_nginx_suffix(id, name),
+            _ => None,
+        };
         set(r, v, value)
     }
 }

@@ -57,8 +57,8 @@ mod commands_are_the_registry {
             .iter()
             .filter(|d| handler(d) == Some(Handler::LocationOption))
             .count();
-        assert_eq!(options, 14);
-        assert_eq!(count(), 30);
+        assert_eq!(options, 15);
+        assert_eq!(count(), 31);
         // `sesame_logout NAME [local];` only.
         let one_or_two: Vec<_> = DIRECTIVES
             .iter()

@@ -87,6 +87,9 @@ fn fastcgi_params() -> String {
          # Values are the raw UTF-8 claim values (arrays and objects as compact JSON); FastCGI parameters are\n\
          # length-prefixed, so no encoding is needed. Claim `a:b` is SESAME_CLAIM_A_B ($sesame_claim_a_b).\n\
          # SESAME_CLAIMS holds every claim as one JSON object, also those without a line below.\n\
+         # SESAME_DATA holds every data call's JSON result (`data NAME URL` of the provider) as one object by NAME,\n\
+         # SESAME_DATA_ERRORS why the others gave nothing; for one call's own parameter add e.g.\n\
+         #     fastcgi_param SESAME_DATA_QF $sesame_data_qf if_not_empty;\n\
          # Incoming request headers that could pass for these (X-Sesame-*, Remote-User...) are removed by Sesame.\n\n",
     );
     let fixed: Vec<(String, String)> = Fixed::ALL

@@ -5,10 +5,12 @@ use std::time::Duration;
 
 use super::presets::{Preset, PRESET_NAMES};
 use super::read_text_file;
+use crate::data::DataSource;
 use crate::directives::parse_duration;
 use crate::directives::registry::{
     self, provider_name as named, written, Parser, ProviderKey, Scope,
 };
+use crate::http::HttpClient;
 use crate::oidc::{OidcSettings, SigningAlg, TokenAuth, UserinfoMode};
 
 /// A provider block as written; every field is `None` until its directive is seen.
@@ -36,6 +38,8 @@ pub struct ProviderDraft {
     metadata_ttl: Option<Duration>,
     leeway: Option<Duration>,
     error_pages: Option<String>,
+    /// `data NAME URL ...` lines, in order (names unique).
+    data: Vec<DataSource>,
 }
 
 /// A validated provider, ready for `OidcClient::new` and the engine.
@@ -51,6 +55,11 @@ pub struct ProviderConfig {
     pub remote_user_claim: String,
     /// Pages the administrator replaces (`error_pages DIR`: `<kind>.html`), by kind.
     pub error_pages: std::collections::BTreeMap<String, String>,
+    /// Data fetched with the access token right after each login's token exchange.
+    pub data: Vec<DataSource>,
+    /// The client of those calls (the provider's trust anchors, each call its own timeout);
+    /// None without `data` lines.
+    pub data_http: Option<HttpClient>,
 }
 
 /// A cross-check that failed: the provider key it is about and the message.
@@ -274,6 +283,17 @@ impl ProviderDraft {
                 once(&mut self.leeway, key, d)
             }
             ProviderKey::ErrorPages => once(&mut self.error_pages, key, value.to_owned()),
+            ProviderKey::Data => {
+                let source = DataSource::parse(value)?;
+                if self.data.iter().any(|d| d.name == source.name) {
+                    return Err(format!(
+                        "{n} {}: the name is duplicate (names are upper-cased: each SESAME_DATA_<NAME> is one call)",
+                        source.name
+                    ));
+                }
+                self.data.push(source);
+                Ok(())
+            }
         }
     }
 
@@ -364,7 +384,13 @@ impl ProviderDraft {
             }
         }
 
-        let scopes = self.scope.unwrap_or_else(|| parse_words(defaults.scope));
+        let mut scopes = self.scope.unwrap_or_else(|| parse_words(defaults.scope));
+        // The data calls' scopes are asked at every login, so that the token can open them.
+        for needed in self.data.iter().flat_map(|d| &d.scopes) {
+            if !scopes.contains(needed) {
+                scopes.push(needed.clone());
+            }
+        }
         let acr_values = self
             .acr_values
             .unwrap_or_else(|| defaults.acr_values.iter().map(|s| s.to_string()).collect());
@@ -445,7 +471,16 @@ impl ProviderDraft {
             leeway: self.leeway.unwrap_or(Duration::from_secs(30)),
             metadata_ttl: self.metadata_ttl.unwrap_or(Duration::from_secs(600)),
         };
+        let data_http = match self.data.iter().map(|d| d.timeout).max() {
+            None => None,
+            Some(longest) => Some(
+                HttpClient::new(longest, settings.ca_file.as_deref())
+                    .map_err(|e| fault("data", format!("{}: {e}", named("data"))))?,
+            ),
+        };
         Ok(ProviderConfig {
+            data: self.data,
+            data_http,
             preset,
             settings,
             logout_redirect: self.logout_redirect.unwrap_or_else(|| "/".into()),

@@ -140,6 +140,7 @@ pub enum LocationKey {
     LoginPageOwnLogin,
     LoginPageOffer,
     PassAccessToken,
+    DataRefresh,
 }
 
 /// The keys of a provider block (`ProviderDraft::parse`), one per entry.
@@ -166,6 +167,7 @@ pub enum ProviderKey {
     MetadataTtl,
     Leeway,
     ErrorPages,
+    Data,
 }
 
 const fn http(
@@ -506,6 +508,16 @@ pub const DIRECTIVES: &[Directive] = &[
         Arity::One,
         "directory of <kind>.html pages replacing Sesame's",
     ),
+    Directive {
+        repeatable: true,
+        ..provider(
+            "data",
+            "Data",
+            ProviderKey::Data,
+            Arity::TwoOrMore,
+            "NAME URL [scope=S ...] [recipient=SIRET] [timeout=T] [max_size=N]: data fetched at login",
+        )
+    },
     // Location level: what a location asks of Sesame (the adapter builds the `LocationSpec`).
     Directive {
         key: "protect",
@@ -677,6 +689,15 @@ pub const DIRECTIVES: &[Directive] = &[
         Inherit::Replace,
         LocationKey::PassAccessToken,
         "on|off: hand the access token to the backend (SESAME_ACCESS_TOKEN)",
+    ),
+    option(
+        "data_refresh",
+        "sesame_data_refresh",
+        "SesameDataRefresh",
+        Arity::One,
+        Inherit::Replace,
+        LocationKey::DataRefresh,
+        "on|off: ?sesame_data_refresh on this page fetches the provider's data again",
     ),
 ];
 

@@ -286,6 +286,9 @@ pub(crate) fn run(inner: &Inner, task: CallbackTask) -> Outcome {
             }
         }
     }
+    // While the access token lives (60 s at FranceConnect): the data calls, in parallel.
+    // Their failures never fail the login; the backend reads why.
+    let data = super::data::fetch(provider, &result, client);
     let settings = inner.sessions.settings();
     let expires = now + settings.lifetime.as_secs();
     // Kept only where a location hands it to its backend (`tokens`).
@@ -309,6 +312,7 @@ pub(crate) fn run(inner: &Inner, task: CallbackTask) -> Outcome {
         mfa,
         auth_time,
         token_until: kept.as_ref().map_or(0, |(_, until)| *until),
+        data,
     };
     let key = user_key(&session.issuer, &session.sub);
     let acr = session.acr.clone();

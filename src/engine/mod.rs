@@ -5,6 +5,7 @@
 //! packs what the job needs — owned copies, the request is borrowed — into a `Work`.
 
 mod callback;
+mod data;
 mod failures;
 mod fetch;
 mod login_page;
@@ -310,6 +311,17 @@ impl Sesame {
             self.inner.providers[provider]
                 .keeps_tokens
                 .store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        if rules.data_refresh && self.inner.providers[provider].cfg.data.is_empty() {
+            return Err(ConfigError::location(
+                Some("data_refresh"),
+                format!(
+                    "{} on: provider \"{}\" has no {} line, so there is nothing to fetch again",
+                    location_name("data_refresh"),
+                    spec.provider,
+                    crate::directives::registry::provider_name("data")
+                ),
+            ));
         }
         Ok(Location {
             inner: Arc::new(LocationPolicy {

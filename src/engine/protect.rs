@@ -11,7 +11,7 @@ use crate::pages::{Lang, LoginPage};
 use crate::policy::{LocationRules, UnauthAction};
 use crate::session::{
     cookie_value, now_unix, random_bytes, random_token, LoginState, PendingLogin, Session,
-    SessionId, LOGIN_STATE_MAX_AGE,
+    SessionData, SessionId, LOGIN_STATE_MAX_AGE,
 };
 
 use super::failures::{self, Unauthenticated};
@@ -84,7 +84,39 @@ fn decide(
     query: &str,
 ) -> Step {
     let provider = &inner.providers[index];
-    let outcome = match judge(provider, rules, &id) {
+    let verdict = judge(provider, rules, &id);
+    // Asked by this site's own page, as a navigation: log in again as the same user so that
+    // the data calls run again, then land on the page without the parameter. Anything else
+    // (another site's link, a script) is served as if the parameter were not there.
+    if rules.asks_data_refresh(query)
+        && req.navigable
+        && req.started_here
+        && !matches!(verdict, Verdict::Forbidden(_))
+    {
+        crate::log::emit(
+            crate::log::LogLevel::Info,
+            &format!(
+                "sesame: provider \"{}\": data refresh of user {} [client {}]",
+                provider.name(),
+                id.user_key(),
+                failures::log_safe(&req.client_addr)
+            ),
+        );
+        let task = StartLoginWith {
+            provider: index,
+            login: login_state_of(inner, req),
+            return_to: crate::policy::without_data_refresh(&req.return_to),
+            client_addr: req.client_addr.clone(),
+            options: rules.login_options(query),
+            expect_sub: Some(id.sub().to_owned()),
+            cross_site: false,
+        };
+        return match provider.client.cached_metadata() {
+            Some(meta) => Step::Done(redirect_with(inner, provider, &meta, task)),
+            None => make_job(inner, Task::StartLoginWith(Box::new(task))),
+        };
+    }
+    let outcome = match verdict {
         Verdict::Allow => Outcome::Allow(id),
         // Optional login: a session that does not satisfy this location is no identity here.
         Verdict::Forbidden(_) | Verdict::StepUp if rules.unauth == UnauthAction::Pass => {
@@ -205,6 +237,13 @@ pub(crate) fn identity_of(provider: &Provider, session: &Session) -> Identity {
     )
     .with_login_facts(session.mfa, provider.cfg.settings.federation)
     .with_auth_time(session.auth_time)
+    .with_data(session.data.iter().map(|(name, d)| {
+        let result = match d {
+            SessionData::Json(json) => Ok(json.as_str()),
+            SessionData::Error(reason) => Err(reason.as_str()),
+        };
+        (name.as_str(), result)
+    }))
 }
 
 /// The location's verdict for an identity of its provider already in hand (a cached session,
@@ -218,11 +257,13 @@ pub(crate) fn admit(
     req: &Request<'_>,
 ) -> Step {
     let provider = &inner.providers[index];
-    if matches!(judge(provider, rules, &identity), Verdict::Allow) {
+    let query = super::split_uri(req.uri).1;
+    if matches!(judge(provider, rules, &identity), Verdict::Allow)
+        && !rules.asks_data_refresh(query)
+    {
         return Step::Done(Outcome::Allow(identity));
     }
     let info = request_info(provider, req);
-    let query = super::split_uri(req.uri).1;
     decide(inner, index, rules, identity, &info, req.method, query)
 }
 

@@ -37,9 +37,9 @@ pub enum HttpError {
     /// Connection, DNS, TLS or HTTP framing failure.
     #[error("{0}")]
     Transport(String),
-    /// The body exceeded [`MAX_BODY`].
-    #[error("response body larger than {} bytes", MAX_BODY)]
-    TooLarge,
+    /// The body exceeded the limit of the exchange ([`MAX_BODY`] for providers).
+    #[error("response body larger than {0} bytes")]
+    TooLarge(u64),
 }
 
 /// One HTTP answer, whatever its status.
@@ -129,6 +129,31 @@ impl HttpClient {
         self.finish(req.call())
     }
 
+    /// GET bounded by its own `timeout` and body `limit` (a data API's answer: each call has
+    /// the deadline its directive gives, not the provider's).
+    pub fn get_bounded(
+        &self,
+        url: &str,
+        headers: &[(&str, &str)],
+        timeout: Duration,
+        limit: u64,
+    ) -> Result<HttpResponse, HttpError> {
+        let mut req = self
+            .agent
+            .get(url)
+            .config()
+            .timeout_global(Some(timeout))
+            .build();
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let bounded = HttpClient {
+            agent: self.agent.clone(),
+            timeout,
+        };
+        bounded.finish_with_limit(req.call(), limit)
+    }
+
     /// POST `application/x-www-form-urlencoded` with extra headers.
     pub fn post_form(
         &self,
@@ -147,6 +172,14 @@ impl HttpClient {
         &self,
         result: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
     ) -> Result<HttpResponse, HttpError> {
+        self.finish_with_limit(result, MAX_BODY)
+    }
+
+    fn finish_with_limit(
+        &self,
+        result: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+        limit: u64,
+    ) -> Result<HttpResponse, HttpError> {
         let mut resp = result.map_err(|e| self.map_error(e))?;
         let status = resp.status().as_u16();
         let content_type = resp
@@ -157,9 +190,12 @@ impl HttpClient {
         let body = resp
             .body_mut()
             .with_config()
-            .limit(MAX_BODY)
+            .limit(limit)
             .read_to_vec()
-            .map_err(|e| self.map_error(e))?;
+            .map_err(|e| match self.map_error(e) {
+                HttpError::TooLarge(_) => HttpError::TooLarge(limit),
+                other => other,
+            })?;
         Ok(HttpResponse {
             status,
             content_type,
@@ -170,7 +206,7 @@ impl HttpClient {
     fn map_error(&self, e: ureq::Error) -> HttpError {
         match e {
             ureq::Error::Timeout(_) => HttpError::Timeout(self.timeout),
-            ureq::Error::BodyExceedsLimit(_) => HttpError::TooLarge,
+            ureq::Error::BodyExceedsLimit(limit) => HttpError::TooLarge(limit),
             ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::TimedOut => {
                 HttpError::Timeout(self.timeout)
             }

@@ -8,7 +8,7 @@ use crate::http::{HttpError, HttpResponse};
 /// never carry codes or tokens (those travel in bodies and headers).
 pub(crate) fn fetch_error(what: &str, url: &str, e: HttpError) -> OidcError {
     match e {
-        HttpError::TooLarge => OidcError::Protocol(format!("{what} at {url}: {e}")),
+        HttpError::TooLarge(_) => OidcError::Protocol(format!("{what} at {url}: {e}")),
         HttpError::Config(m) => OidcError::Protocol(format!("{what} at {url}: {m}")),
         HttpError::Timeout(_) | HttpError::Transport(_) => OidcError::Unavailable(format!(
             "{what} at {url}: {e} (check that the provider is up, that this server can reach it, and the `ca_file`/`http_timeout` settings)"

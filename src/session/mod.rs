@@ -26,7 +26,7 @@ pub use keys::Keys;
 pub use login_state::{ct_eq, LoginState, LogoutState, PendingLogin, LOGIN_STATE_MAX_AGE};
 #[cfg(test)]
 pub use memory_store::MemoryStore;
-pub use model::Session;
+pub use model::{Session, SessionData};
 pub use redis_store::{RedisStore, RedisTls};
 pub use redis_target::{redacted_url, RedisTarget};
 pub use sessions::Sessions;

@@ -11,6 +11,16 @@ pub fn refresh_interval(idle_secs: u64) -> u64 {
     REFRESH_EVERY_SECS.min(idle_secs / 2).max(1)
 }
 
+/// What one data call of the login gave (`data NAME URL ...` of the provider).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionData {
+    /// The JSON text exactly as the data API sent it.
+    Json(String),
+    /// Why there is none (`timeout`, `http_404`, `scope_not_granted`...).
+    Error(String),
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Session {
     /// Provider name as configured (`fc`).
@@ -42,6 +52,10 @@ pub struct Session {
     /// to the backend reads it only before this time, so other requests cost no extra I/O.
     #[serde(default)]
     pub token_until: u64,
+    /// The data calls of the last login or data refresh, by upper-cased name. Records written
+    /// before this field existed, and sessions of providers without `data`, have none.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub data: std::collections::BTreeMap<String, SessionData>,
 }
 
 impl Session {
@@ -86,11 +100,25 @@ mod tests {
         old.as_object_mut().unwrap().remove("mfa");
         old.as_object_mut().unwrap().remove("auth_time");
         let decoded: Session = serde_json::from_value(old).unwrap();
+        assert!(decoded.data.is_empty(), "no data before the field existed");
         assert!(!decoded.mfa);
         assert_eq!(
             decoded.auth_time, 0,
             "older than any maximum authentication age"
         );
+    }
+
+    #[test]
+    fn a_session_without_data_is_stored_without_the_field() {
+        let plain = serde_json::to_string(&session(1, 1, 2)).unwrap();
+        assert!(!plain.contains("\"data\""), "{plain}");
+        let mut with = session(1, 1, 2);
+        with.data
+            .insert("QF".into(), SessionData::Json("{\"a\":1}".into()));
+        with.data
+            .insert("B".into(), SessionData::Error("timeout".into()));
+        let text = serde_json::to_string(&with).unwrap();
+        assert_eq!(serde_json::from_str::<Session>(&text).unwrap(), with);
     }
 
     #[test]

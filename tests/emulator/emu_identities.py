@@ -108,7 +108,11 @@ SCOPE_CLAIMS = {
                        "birthplace", "birthcountry"],
 }
 
-SUPPORTED_SCOPES = ["openid"] + list(SCOPE_CLAIMS) + ["amr"]
+# API Particulier's FranceConnect-ed data (docs/federations.md §9), served by emu_data.py: they
+# carry no claim.
+DATA_SCOPES = ["cnaf_quotient_familial", "cnous_statut_boursier"]
+
+SUPPORTED_SCOPES = ["openid"] + list(SCOPE_CLAIMS) + ["amr"] + DATA_SCOPES
 
 
 def display_name(login):

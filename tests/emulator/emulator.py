@@ -32,6 +32,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import emu_faults as faults  # noqa: E402
+import emu_data  # noqa: E402
 import emu_identities as ids  # noqa: E402
 import emu_jose as jose  # noqa: E402
 import emu_pages as pages  # noqa: E402
@@ -169,6 +170,7 @@ class State:
             self.sessions = {}
             self.requests = []
             self.last_error = None
+            emu_data.reset(self)
 
     def now(self):
         return time.time() + self.control.get("clock_offset", 0)
@@ -372,6 +374,8 @@ class Handler(BaseHTTPRequestHandler):
                 return
             self.control_route(raw_path[len("/_emulator/"):])
             return
+        if self.server.federation == "franceconnect" and emu_data.handles(raw_path):
+            return emu_data.route(self, raw_path)
         st = self.st
         if raw_path != st.issuer_path and not raw_path.startswith(st.issuer_path + "/"):
             self.error_page(404, "Y000404", "Page introuvable / not found: %s" % raw_path)
@@ -764,13 +768,14 @@ class Handler(BaseHTTPRequestHandler):
         access_token = secrets.token_urlsafe(32)
         ttl = tokens.lifetime(st, ACCESS_TOKEN_TTL)
         sub = ids.subject(client["client_id"], entry["login"])
-        scope = " ".join(ids.granted_scopes(entry["scopes"]))
+        granted = emu_data.granted(st, ids.granted_scopes(entry["scopes"]))
+        scope = " ".join(granted)
         with st.lock:
             st.tokens = {k: v for k, v in st.tokens.items() if v["expires"] > now - 600}
             st.tokens[access_token] = {
                 "client_id": client["client_id"], "login": entry["login"], "sub": sub,
                 "scopes": entry["scopes"], "expires": now + ttl,
-                "misbehave": entry["misbehave"],
+                "misbehave": entry["misbehave"], "granted": granted,
             }
             entry["tokens"].append(access_token)
         id_token = self.make_id_token(client, entry, sub, now)
@@ -942,6 +947,8 @@ class Handler(BaseHTTPRequestHandler):
                 live = [{"login": s["login"], "auth_time": s["auth_time"]}
                         for s in st.sessions.values() if s["expires"] > now]
             return self.send_json(200, live)
+        if name == "data" or name.startswith("data/"):
+            return emu_data.control_route(self, name)
         if name == "clients" and method == "GET":
             with st.lock:
                 return self.send_json(200, [dict(c, client_secret="***")

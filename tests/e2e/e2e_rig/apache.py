@@ -59,6 +59,7 @@ PROVIDER_DIRECTIVES = {
     "metadata_ttl": "MetadataTTL",
     "leeway": "Leeway",
     "error_pages": "ErrorPages",
+    "data": "Data",
 }
 
 # How /demarches/ reaches PHP: php-fpm through proxy_fcgi (event MPM) or mod_php (prefork).
@@ -246,9 +247,11 @@ class ApacheSite(SiteProviders):
         for name, directives in providers.items():
             lines.append(f"<SesameProvider {name}>")
             for key, value in directives.items():
-                if value is not None:
-                    # Values with spaces are several arguments, as on nginx (scope, acr_values).
-                    lines.append(f"    {PROVIDER_DIRECTIVES.get(key, key)} {self._abs(value)}")
+                # A list: the directive once per item (a repeatable one, e.g. `data`).
+                for one in value if isinstance(value, list) else [value]:
+                    if one is not None:
+                        # Values with spaces are several arguments, as on nginx (scope, acr_values).
+                        lines.append(f"    {PROVIDER_DIRECTIVES.get(key, key)} {self._abs(one)}")
             lines.append("</SesameProvider>")
         return "\n".join(lines)
 

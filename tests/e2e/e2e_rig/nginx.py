@@ -88,8 +88,10 @@ class NginxSite(SiteProviders):
         for name, directives in self.providers.items():
             lines.append(f"    sesame_provider {name} {{")
             for key, value in directives.items():
-                if value is not None:
-                    lines.append(f"        {key} {self._abs(value)};")
+                # A list: the directive once per item (a repeatable one, e.g. `data`).
+                for one in value if isinstance(value, list) else [value]:
+                    if one is not None:
+                        lines.append(f"        {key} {self._abs(one)};")
             lines.append("    }")
         return "\n".join(lines)
 
