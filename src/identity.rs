@@ -250,6 +250,7 @@ type DataItem = (Box<str>, Result<Box<str>, Box<str>>);
 pub(crate) type DataEnvNames = OnceLock<Box<[(Box<str>, Box<str>)]>>;
 
 /// An identity's data results (`data NAME URL ...` of its provider), kept next to the claims.
+#[derive(Clone)]
 struct DataParts {
     /// By name.
     items: Box<[DataItem]>,
@@ -435,6 +436,7 @@ impl Identity {
             auth_time: p.auth_time,
             federation: p.federation,
             access: Some(Box::new(token)),
+            data: p.data.clone(),
         }))
     }
 
