@@ -490,6 +490,9 @@ def run(server, kind, fault, *, ca, protected_url, unprotected_url, login_url, c
         out.logins_failed_outside = len(outside)
         if outside:
             out.notes.append(f"login failed outside the fault window: {outside[0][3]}")
+        inside = [r for r in fails if r not in outside]
+        if inside:
+            out.notes.append(f"first login failed in the fault window: {inside[0][3]}")
     time.sleep(settle)  # past the workers' session cache: the replay reads Redis
     if redis_node is not None:
         kept = keys_before & session_keys(redis_node)
