@@ -491,6 +491,7 @@ def run(server, kind, fault, *, ca, protected_url, unprotected_url, login_url, c
         if outside:
             out.notes.append(f"login failed outside the fault window: {outside[0][3]}")
         inside = [r for r in fails if r not in outside]
+        out.login_failures_in_window = [r[3] for r in inside]
         if inside:
             out.notes.append(f"first login failed in the fault window: {inside[0][3]}")
     time.sleep(settle)  # past the workers' session cache: the replay reads Redis
