@@ -28,10 +28,11 @@ def wrk(url, seconds, connections, threads, cookie=None, cookie_file=None, histo
 class WrkRun:
     """wrk started in the background; `wait()` returns its summary (see `wrk`). `timeline`:
     also result["timeline"], {(unix second, status): count} of every response (`make chaos`).
-    `nice`: wrk's niceness increment (other jobs share the machine)."""
+    `nice`: wrk's niceness increment (other jobs share the machine). `cookie_start`: where in
+    `cookie_file` the run begins (a run continuing another one)."""
 
     def __init__(self, url, seconds, connections, threads, cookie=None, cookie_file=None,
-                 histogram=False, timeline=False, nice=0):
+                 histogram=False, timeline=False, nice=0, cookie_start=0):
         if seconds != int(seconds):
             raise ValueError(f"wrk -d takes whole seconds, not {seconds}")
         self.seconds, self.histogram, self.timeline = seconds, histogram, timeline
@@ -45,10 +46,12 @@ class WrkRun:
         if cookie:  # "name=value"
             argv += ["-H", f"Cookie: {cookie}"]
         env = dict(os.environ)
-        for name in ("SESAME_BENCH_COOKIES", "SESAME_BENCH_HISTOGRAM", "SESAME_BENCH_TIMELINE"):
+        for name in ("SESAME_BENCH_COOKIES", "SESAME_BENCH_HISTOGRAM", "SESAME_BENCH_TIMELINE",
+                     "SESAME_BENCH_COOKIE_START"):
             env.pop(name, None)
         if cookie_file:
             env["SESAME_BENCH_COOKIES"] = str(cookie_file)
+            env["SESAME_BENCH_COOKIE_START"] = str(cookie_start)
         if histogram:
             env["SESAME_BENCH_HISTOGRAM"] = "1"
         if timeline:

@@ -10,12 +10,15 @@ seconds until `--requests` are answered, while `--login-clients` clients log in 
 emulator until `--logins` logins are done. The server keeps Sesame's defaults (session cache 5 s,
 idle timeout 30 min) except worker count and pool size. A figure is printed after every run.
 
-Exit status 1 on a crash, on wrk errors or non-2xx answers, on a failed login, or when a worker's
-RSS grew more than `--max-growth-mib` from the first sample taken under load to the end.
+Exit status 1 on a crash, on wrk errors or non-2xx answers, on a failed login, on a seeded session
+gone from Redis, or when the workers' memory in use (glibc's malloc_stats() through gdb, on the
+idle server before and after) grew more than `--max-growth-mib` (without gdb: a worker's RSS from
+its first sample under load to the end).
 """
 
 import argparse
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -31,17 +34,37 @@ from measure import WrkRun  # noqa: E402
 from run import machine  # noqa: E402
 
 
+def session_count(redis):
+    """Sesame's session keys in Redis (a SCAN of 100 000 keys takes seconds on a busy machine:
+    redis-cli's own loop, with more time than the rig's 10 s)."""
+    out = subprocess.run([*redis.cli_argv(), "--raw", "--scan", "--pattern", "sesame:*:s:*"],
+                         check=True, capture_output=True, timeout=600)
+    return sum(1 for line in out.stdout.split(b"\n") if line)
+
+
 def sample(server, redis, label, t0, requests_done, logins):
     n, rss, fds = chaos.worker_totals(server)
     per = chaos.workers(server)
     mem = chaos.redis_memory_mib(redis)
-    keys = int(redis.command("DBSIZE").strip() or 0)
+    keys = session_count(redis)
     row = {"label": label, "t": time.monotonic() - t0, "requests": requests_done,
            "logins": logins, "workers": n, "rss_mib": rss, "fds": fds, "redis_mib": mem,
            "redis_keys": keys, "per_worker": {pid: (r / 1024, f) for pid, (r, f) in per.items()}}
     print(f"  {label}: t={row['t']:.0f}s requests {requests_done:,} logins {logins:,} workers "
-          f"{n} RSS {rss:.1f} MiB fds {fds} Redis {mem:.1f} MiB / {keys:,} keys", flush=True)
+          f"{n} RSS {rss:.1f} MiB fds {fds} Redis {mem:.1f} MiB / {keys:,} sessions", flush=True)
     return row
+
+
+def heap(server):
+    """Summed over the workers: (malloc's system MiB, MiB in use), or None without gdb."""
+    stats = chaos.live_heap(server)
+    if not stats:
+        return None
+    mib = 1 << 20
+    result = (sum(s for s, _ in stats.values()) / mib, sum(u for _, u in stats.values()) / mib)
+    print(f"  malloc_stats: system {result[0]:.1f} MiB, in use {result[1]:.1f} MiB "
+          f"({len(stats)} workers)", flush=True)
+    return result
 
 
 def soak(rig, kind, args):
@@ -60,13 +83,17 @@ def soak(rig, kind, args):
                    for _ in range(args.login_clients)]
         t0 = time.monotonic()
         samples = [sample(server, store, "start (seeded, idle)", t0, 0, 0)]
+        heap_start = heap(server)
         for d in drivers:
             d.start()
         done, errors, non2xx, runs = 0, 0, 0, 0
         deadline = t0 + args.minutes * 60 if args.minutes else None
         while done < args.requests and (deadline is None or time.monotonic() < deadline):
+            # Each run goes on through the sessions where the last one stopped: every session
+            # is asked in turn, none left idle long enough to expire.
             r = WrkRun(server.url(PROTECTED), args.chunk, args.connections, 1,
-                       cookie_file=cookies_file, nice=19 if args.nice else 0).wait()
+                       cookie_file=cookies_file, nice=19 if args.nice else 0,
+                       cookie_start=done).wait()
             runs += 1
             done += r["requests"]
             errors += sum(r[k] for k in ("connect", "read", "write", "timeout"))
@@ -82,6 +109,7 @@ def soak(rig, kind, args):
         failed = [rec for rec in logins if not rec[2]]
         time.sleep(6)  # past the session cache's 5 s: what a quiet worker keeps
         samples.append(sample(server, store, "end (quiet)", t0, done, len(logins)))
+        heap_end = heap(server)
         crashes = chaos.crash_lines(kind, server.log_since(log_offset))
         result = {
             "server": kind, "sessions": len(cookies), "seeded_s": seeded_s, "requests": done,
@@ -90,6 +118,7 @@ def soak(rig, kind, args):
             "crashes": crashes, "workers_replaced": sorted(set(server.worker_pids()) - pids0),
             "elapsed_s": time.monotonic() - t0, "samples": samples,
             "requests_goal": args.requests, "logins_goal": args.logins,
+            "heap_start": heap_start, "heap_end": heap_end,
         }
         return result
     finally:
@@ -107,7 +136,7 @@ def report(results, started, args):
         "",
         "| server | protected requests | req/s | wrk errors / non-2xx | logins ok / failed | "
         "crashes | worker RSS MiB: start → under load → end | worker fds: start → end | "
-        "Redis MiB (keys): start → end |",
+        "Redis MiB (sessions): start → end |",
         "|---|---:|---:|---|---|---:|---|---|---|",
     ]
     for r in results:
@@ -121,6 +150,11 @@ def report(results, started, args):
             f"{s[-1]['fds']} | {s[0]['redis_mib']:.1f} ({s[0]['redis_keys']:,}) → "
             f"{s[-1]['redis_mib']:.1f} ({s[-1]['redis_keys']:,}) |")
     for r in results:
+        if r["heap_start"] and r["heap_end"]:
+            (s0, u0), (s1, u1) = r["heap_start"], r["heap_end"]
+            lines.append(f"- {r['server']}: glibc malloc_stats() of the workers, summed, seeded "
+                         f"and idle → end, quiet: memory in use {u0:.1f} → {u1:.1f} MiB, held "
+                         f"by the allocator's arenas {s0:.1f} → {s1:.1f} MiB")
         peak = max(x["rss_mib"] for x in r["samples"])
         lines.append(f"- {r['server']}: {r['wrk_runs']} wrk runs in {r['elapsed_s']:.0f} s; "
                      f"sessions seeded in {r['seeded_s']:.0f} s; peak RSS {peak:.1f} MiB; "
@@ -139,8 +173,17 @@ def failures(r, args):
         out.append(f"{r['wrk_errors']} wrk errors, {r['non_2xx']} non-2xx")
     if r["logins_failed"]:
         out.append(f"{r['logins_failed']} logins failed")
+    # Every seeded session was asked within its idle timeout: none may have expired.
+    if r["samples"][-1]["redis_keys"] < r["sessions"]:
+        out.append(f"{r['sessions'] - r['samples'][-1]['redis_keys']} seeded sessions gone from Redis")
     s = r["samples"]
-    if len(s) > 2:
+    if r["heap_start"] and r["heap_end"]:
+        # Live memory (malloc's bytes in use) is what a leak grows; RSS also counts what glibc's
+        # per-thread arenas keep after a peak (docs/robustness.md).
+        growth = r["heap_end"][1] - r["heap_start"][1]
+        if growth > args.max_growth_mib:
+            out.append(f"memory in use grew {growth:.1f} MiB")
+    elif len(s) > 2:
         # Per worker, from its first sample under load to the end.
         for pid, (rss_end, _) in s[-1]["per_worker"].items():
             if pid in s[1]["per_worker"]:
@@ -164,7 +207,8 @@ def main():
     p.add_argument("--connections", type=int, default=32, help="wrk connections (default 32)")
     p.add_argument("--workers", type=int, default=2, help="nginx worker_processes (default 2)")
     p.add_argument("--max-growth-mib", type=float, default=20,
-                   help="a worker's RSS growth under load that fails the run (default 20 MiB)")
+                   help="growth that fails the run (default 20 MiB): of the workers' memory in "
+                        "use (malloc_stats through gdb), or without gdb of a worker's RSS under load")
     p.add_argument("--nice", action="store_true", help="run wrk under nice 19 (a shared machine)")
     p.add_argument("--debug", action="store_true",
                    help="the debug builds instead of the release ones (checking the script)")

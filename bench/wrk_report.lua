@@ -1,6 +1,8 @@
 -- wrk script of `make bench`: prints one machine-readable summary line at the end.
 -- With SESAME_BENCH_COOKIES=<file> (one session cookie value per line), request i of a thread
 -- carries cookie (offset + i) mod n, so the load spreads over every session of the file.
+-- SESAME_BENCH_COOKIE_START adds to every thread's offset: a run that follows another one goes
+-- on where it stopped (`make soak`), instead of asking the first sessions of the file again.
 
 local cookie_name = os.getenv("SESAME_BENCH_COOKIE_NAME") or "__Host-sesame"
 local cookie_file = os.getenv("SESAME_BENCH_COOKIES")
@@ -16,8 +18,10 @@ if cookie_file then
   end
 end
 
+local cookie_start = tonumber(os.getenv("SESAME_BENCH_COOKIE_START") or "0") or 0
+
 function setup(thread)
-  thread:set("offset", thread_count * 7919)
+  thread:set("offset", cookie_start + thread_count * 7919)
   thread_count = thread_count + 1
   threads[#threads + 1] = thread
 end

@@ -87,6 +87,32 @@ def session_keys(node):
     return {k for k in node.keys("sesame:*") if ":s:" in k}
 
 
+def live_heap(server):
+    """{pid: (malloc's system bytes, bytes in use)} of each worker, from glibc's malloc_stats()
+    called in it through gdb (which prints to the worker's stderr: nginx's stderr.log in the
+    rig, Apache's error log). Tells allocator arenas (system bytes) from live memory (in use):
+    RSS alone cannot. Only on a quiet server (gdb stops the process; a thread stopped inside
+    malloc would hold the lock malloc_stats needs). {} without gdb."""
+    if shutil.which("gdb") is None:
+        return {}
+    logs = [server.site.prefix / "logs" / name for name in ("stderr.log", "error.log")]
+    out = {}
+    for pid in sorted(server.worker_pids()):
+        sizes = {log: log.stat().st_size if log.exists() else 0 for log in logs}
+        subprocess.run(["gdb", "-p", str(pid), "-batch", "-ex", "call (void) malloc_stats()"],
+                       capture_output=True, timeout=120)
+        time.sleep(0.3)
+        for log in logs:
+            with open(log, "rb") as f:
+                f.seek(sizes[log])
+                text = f.read().decode("utf-8", "replace")
+            found = re.findall(r"Total \(incl\. mmap\):\s*system bytes\s*=\s*(\d+)\s*"
+                               r"in use bytes\s*=\s*(\d+)", text)
+            if found:
+                out[pid] = tuple(int(n) for n in found[-1])
+    return out
+
+
 def crash_lines(kind, log_text):
     lines = [m.group(0) for m in CRASH_LINES[kind].finditer(log_text)]
     return lines + [m.group(0) for m in PANIC_LINE.finditer(log_text)]
@@ -374,7 +400,12 @@ class Outcome:
         self.notes = []
 
     def as_row(self):
-        return {k: v for k, v in vars(self).items()}
+        """The figures as JSON-ready data (wrk's timelines as [second, status, count])."""
+        row = dict(vars(self))
+        row["wrk"] = {label: dict(r, timeline=[[sec, status, n] for (sec, status), n
+                                               in sorted(r.get("timeline", {}).items())])
+                      for label, r in getattr(self, "wrk", {}).items()}
+        return row
 
 
 def _window(records, fault_on, fault_off):
@@ -459,6 +490,10 @@ def run(server, kind, fault, *, ca, protected_url, unprotected_url, login_url, c
         out.logins_failed_outside = len(outside)
         if outside:
             out.notes.append(f"login failed outside the fault window: {outside[0][3]}")
+        inside = [r for r in fails if r not in outside]
+        out.login_failures_in_window = [r[3] for r in inside]
+        if inside:
+            out.notes.append(f"first login failed in the fault window: {inside[0][3]}")
     time.sleep(settle)  # past the workers' session cache: the replay reads Redis
     if redis_node is not None:
         kept = keys_before & session_keys(redis_node)
