@@ -112,6 +112,9 @@ static sesame_config_builder *builder(const char *issuer, const char *ca_file,
     rc |= set_provider(b, "client_secret_file", client_secret);
     rc |= set_provider(b, "redirect_uri", "https://localhost/sesame/callback");
     rc |= set_provider(b, "post_logout_redirect_uri", "https://localhost/sesame/logged-out");
+    /* Under valgrind on a busy machine the discovery exchange alone can take seconds: the
+     * smoke test checks memory, not the default timeout. */
+    rc |= set_provider(b, "http_timeout", "60s");
     if (with_client_id) {
         rc |= set_provider(b, "client_id", "ffi-smoke-client");
     }
