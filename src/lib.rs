@@ -52,9 +52,9 @@ pub use policy::{add_location_option, nest_location, OptionArgsError, OwnSetting
 // (`tests/include_files_are_current.rs`) are built from them.
 pub use backend_names::{
     claim_nginx_variable, data_for_nginx_suffix, include_files, nginx_suffix_names,
-    uniform_nginx_header_variable, uniform_nginx_variable, Fixed, Handed, CLAIM_HEADER_VARIABLE_PREFIX,
-    CLAIM_VARIABLE_PREFIX, DATA_VARIABLE_PREFIX, OIDC_CLAIM_PREFIX, OIDC_CLAIM_VARIABLE_PREFIX,
-    OIDC_REMOTE_USER_VARIABLE, REMOTE_USER,
+    uniform_nginx_header_variable, uniform_nginx_variable, Fixed, Handed,
+    CLAIM_HEADER_VARIABLE_PREFIX, CLAIM_VARIABLE_PREFIX, DATA_VARIABLE_PREFIX, OIDC_CLAIM_PREFIX,
+    OIDC_CLAIM_VARIABLE_PREFIX, OIDC_REMOTE_USER_VARIABLE, REMOTE_USER,
 };
 pub use claims::encode_header_value;
 // Log lines: the nginx module installs its sink and escapes header names it logs itself; the
