@@ -8,7 +8,7 @@
 //!
 //! Rooms import one way, from the bottom up (`tests/layers.rs` fails on an import against it):
 //! `directives`, `log`, `http`, `translate` → `identity` → `claims`, `backend_names`, `compat`
-//! → `oidc` → `policy` → `session` → `pages` → `config` (plain data: `EngineConfig`) →
+//! → `federation` → `site_keys` → `oidc` → `policy` → `session` → `pages` → `config` (plain data: `EngineConfig`) →
 //! `engine` (builds itself from it) → `ffi` and the `pub use` block below.
 
 mod backend_names;
@@ -26,6 +26,7 @@ mod oidc;
 mod pages;
 mod policy;
 mod session;
+mod site_keys;
 mod translate;
 
 // The embedding API: what the nginx module, the C ABI and the `sesame` command build on.
@@ -58,3 +59,5 @@ pub use session::{
     now_unix, Keys, RedisStore, Session, SessionAdmin, SessionBinding, SessionFilter,
     SessionSettings, Sessions, StoreError, StoredSession,
 };
+/// `sesame keygen --enc`: a new private key for `encryption_key_file` / `client_signing_key_file`.
+pub use site_keys::{generate_pem as generate_site_key_pem, GeneratedKind as SiteKeyKind};

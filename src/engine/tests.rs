@@ -1039,4 +1039,5 @@ mod location_policy {
 mod sessions;
 
 /// Provider outages and forged callbacks: answered in `begin`, bounded work.
+mod jwks;
 mod outages;

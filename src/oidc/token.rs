@@ -49,6 +49,7 @@ pub(crate) fn exchange(
         ("redirect_uri", &settings.redirect_uri),
     ];
     let basic;
+    let assertion;
     let mut headers: Vec<(&str, &str)> = vec![("Accept", "application/json")];
     match settings.token_auth {
         TokenAuth::ClientSecretPost => {
@@ -58,6 +59,15 @@ pub(crate) fn exchange(
         TokenAuth::ClientSecretBasic => {
             basic = basic_authorization(&settings.client_id, &settings.client_secret);
             headers.push(("Authorization", &basic));
+        }
+        TokenAuth::PrivateKeyJwt => {
+            assertion = super::client_assertion::make(settings, url, super::util::now_secs())?;
+            form.push(("client_id", &settings.client_id));
+            form.push((
+                "client_assertion_type",
+                super::client_assertion::ASSERTION_TYPE,
+            ));
+            form.push(("client_assertion", &assertion));
         }
     }
     if settings.pkce {
@@ -71,7 +81,7 @@ pub(crate) fn exchange(
         .post_form(url, &headers, &form)
         .map_err(|e| fetch_error(what, url, e))?;
     if resp.status == 400 || resp.status == 401 {
-        return Err(refused(&resp));
+        return Err(refused(&resp, settings.token_auth));
     }
     let body = expect_json(what, url, &resp, &["application/json"]).map_err(|e| {
         if resp.status == 200 {
@@ -101,13 +111,19 @@ pub(crate) fn exchange(
     })
 }
 
-fn refused(resp: &crate::http::HttpResponse) -> OidcError {
+fn refused(resp: &crate::http::HttpResponse, auth: TokenAuth) -> OidcError {
     match oauth_error(resp) {
         Some((error, description)) => {
             // Directives through the registry's markers: the log line names them as the
             // running server writes them (`ClientID` on Apache).
             use crate::directives::registry::provider_name as key;
             let hint = match error.as_str() {
+                "invalid_client" if auth == TokenAuth::PrivateKeyJwt => format!(
+                    " — check {}, {} and that the provider has read the site's keys at {} since the signing key last changed",
+                    key("client_id"),
+                    key("client_signing_key_file"),
+                    key("jwks_uri")
+                ),
                 "invalid_client" => format!(
                     " — check {}, {} and {} for this provider",
                     key("client_id"),
