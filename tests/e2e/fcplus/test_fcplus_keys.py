@@ -2,6 +2,7 @@
 provider only knows another signing key, and bad key files refused at `nginx -t` / `apache2 -t`."""
 
 import os
+import stat
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -9,6 +10,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from e2e_rig.browser import Browser
 from e2e_rig.checks import assert_page, php_server
+from e2e_rig.redis_topologies import run_cli
 from e2e_rig.fcplus import (  # noqa: F401 (fixtures)
     FCP_SITE, JWKS_PATH, _fcp_emulator_back_to_normal, add_fcp_provider, fcp_client,
     fcp_emulator, keygen, start_fcp_site)
@@ -115,3 +117,28 @@ def test_bad_key_files_fail_the_config_test_with_the_file_named(case, make_site,
     assert rc != 0, err
     directive = "encryption_key_file" if server_kind == "nginx" else "EncryptionKeyFile"
     assert f'{directive} "{path}" {words}' in err, err
+
+
+@pytest.mark.only("nginx", reason="the sesame command reads nginx.conf")
+def test_keygen_enc_writes_0600_keys_that_config_check_accepts(make_site, server_kind,
+                                                                fcp_emulator, tmp_path):
+    ec_key, rsa_key = tmp_path / "enc-ec.pem", tmp_path / "enc-rsa.pem"
+    for path, kind, header in ((ec_key, "ec", b"-----BEGIN PRIVATE KEY-----"),
+                               (rsa_key, "rsa", b"-----BEGIN PRIVATE KEY-----")):
+        rc, _, err = run_cli("keygen", "--enc", kind, path)
+        assert rc == 0, err
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+        assert path.read_bytes().startswith(header)
+    # Never overwritten by accident; an unknown kind is refused.
+    before = ec_key.read_bytes()
+    rc, _, err = run_cli("keygen", "--enc", "ec", ec_key)
+    assert rc != 0 and "already exists" in err and ec_key.read_bytes() == before
+    rc, _, err = run_cli("keygen", "--enc", "dsa", tmp_path / "x.pem")
+    assert rc != 0 and "expected ec or rsa" in err
+    # Accepted by the configuration, as the current key and as the one being rotated out.
+    site = make_site(locations=FCP_SITE[server_kind])
+    add_fcp_provider(site, fcp_emulator, fcp_client(site.base, "ECDH-ES"),
+                     [str(ec_key), str(rsa_key)])
+    site.prepare()
+    rc, out, _ = run_cli("config", "check", "-c", site.prefix / "conf" / "nginx.conf")
+    assert rc == 0, out

@@ -1,7 +1,6 @@
 """FranceConnect+ end to end: a login and a logout per encryption algorithm, the site's JWKS,
 the step-up to eidas3, and every refusal of an encrypted token, on nginx and Apache."""
 
-import json
 from urllib.parse import urljoin
 
 import pytest
