@@ -108,7 +108,7 @@ impl Preset {
             pkce: false,
             session_idle_timeout: None,
         };
-        // docs/federations.md §1.2, §2.2: eidas2 < eidas3, ES256 only, encrypted tokens, and
+        // docs/federations.md §1.2, §2, §4.7: eidas2 < eidas3, ES256 only, encrypted tokens, and
         // an SSO session of 10 minutes (not sliding) that Sesame's idle timeout follows.
         let fc_plus = |issuer| PresetDefaults {
             federation: Federation::FranceConnectPlus,

@@ -1,4 +1,4 @@
-//! FranceConnect+ (fcp-high), docs/federations.md §1.2, §2.2, §2.4, §3.3: the FranceConnect for
+//! FranceConnect+ (fcp-high), docs/federations.md §1.2, §2, §3.3, §4.7: the FranceConnect for
 //! sensitive services. Two ordered levels, `eidas2 < eidas3`, asked with `acr_values` on every
 //! authorization request (several sent: FranceConnect+ uses the lowest; a higher level than
 //! asked may come back and satisfies the request); the same parameter whitelist as
@@ -94,7 +94,7 @@ impl Rules for FranceConnectPlus {
     }
 
     // Refuse here what FranceConnect+ would refuse at the first login (docs/federations.md
-    // §1.4, §2.2, §2.4, §3.1, §3.9).
+    // §1.4, §2, §3.1, §3.9, §4.7).
     fn check_provider(&self, p: &ProviderFacts) -> Result<(), ProviderFault> {
         let (named, with_preset) = (p.named, p.with_preset);
         let refuse = |key: &'static str, message: String| Err(ProviderFault { key, message });

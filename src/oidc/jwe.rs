@@ -1,4 +1,4 @@
-//! Encrypted tokens (FranceConnect+, docs/federations.md §2.4): a compact JWE around the
+//! Encrypted tokens (FranceConnect+, docs/federations.md §4.7): a compact JWE around the
 //! provider's signed JWT. Its header is read by hand before any decryption, so that every
 //! refusal names its cause: a plain JWS where encryption is configured (a downgrade), an `alg`
 //! other than the one the chosen key is registered for, an `enc` other than A256GCM, a `zip`,

@@ -21,7 +21,7 @@ use serde_json::{json, Map, Value};
 
 pub use load::{generate_pem, GeneratedKind, KeyRole};
 
-/// A JWE key-management algorithm FranceConnect+ offers (docs/federations.md §2.4).
+/// A JWE key-management algorithm FranceConnect+ offers (docs/federations.md §4.7).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EncAlg {
     /// ECDH-ES on P-256, the content key derived directly (no key wrap).

@@ -1,6 +1,6 @@
 """FranceConnect+ (fcp-high) mode of the emulator: `--federation franceconnect-plus`.
 
-Rules (docs/federations.md §1.2, §2.2, §2.4, §10.2): as FranceConnect v2, plus
+Rules (docs/federations.md §1.2, §2, §4.7, §10.2): as FranceConnect v2, plus
 - acr `eidas2` < `eidas3`, default `eidas3`, `eidas1` → 303 `invalid_acr`;
 - ES256 signatures only;
 - the id_token and userinfo encrypted to the client: the emulator fetches the client's `jwks_uri`
