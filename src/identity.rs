@@ -20,6 +20,9 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 pub enum Federation {
     /// FranceConnect v2 (fcp-low): acr_values always, no PKCE, no login_hint, no prompt=none.
     FranceConnect,
+    /// FranceConnect+ (fcp-high): eidas2 < eidas3, acr_values always, no PKCE, ES256 only,
+    /// id_token and userinfo encrypted to the site's keys.
+    FranceConnectPlus,
     /// Any standards-compliant OIDC provider.
     Generic,
     /// ProConnect (ex-AgentConnect): acr as a set asked through `claims`, PKCE S256, hints,

@@ -8,7 +8,7 @@
 //!
 //! Rooms import one way, from the bottom up (`tests/layers.rs` fails on an import against it):
 //! `directives`, `log`, `http`, `translate` → `identity` → `claims`, `backend_names`, `compat`
-//! → `oidc` → `data` → `policy` → `session` → `pages` → `config` (plain data: `EngineConfig`) →
+//! → `federation` → `site_keys` → `oidc` → `data` → `policy` → `session` → `pages` → `config` (plain data: `EngineConfig`) →
 //! `engine` (builds itself from it) → `ffi` and the `pub use` block below.
 
 mod backend_names;
@@ -27,6 +27,7 @@ mod oidc;
 mod pages;
 mod policy;
 mod session;
+mod site_keys;
 mod translate;
 
 // The fuzz targets' invariants (`fuzz/`), replayed on stable by `tests/fuzz_corpora.rs`; not
@@ -65,3 +66,5 @@ pub use session::{
     now_unix, Keys, RedisStore, Session, SessionAdmin, SessionBinding, SessionFilter,
     SessionSettings, Sessions, StoreError, StoredSession,
 };
+/// `sesame keygen --enc`: a new private key for `encryption_key_file` / `client_signing_key_file`.
+pub use site_keys::{generate_pem as generate_site_key_pem, GeneratedKind as SiteKeyKind};

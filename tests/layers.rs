@@ -19,8 +19,9 @@ const CORE_LAYERS: &[&str] = &[
     "claims",
     "backend_names",
     "compat",
-    // The federations' rules, OpenID Connect, then per-location policy.
+    // The federations' rules, the site's own keys, OpenID Connect, then per-location policy.
     "federation",
+    "site_keys",
     "oidc",
     // API FranceConnectées: data fetched with the access token at login.
     "data",

@@ -382,9 +382,15 @@ impl ConfigBuilder {
 
     /// Everything `build` checks, without choosing the store (tests use an in-memory one).
     pub(crate) fn validate(self) -> Result<(EngineConfig, Option<String>), ConfigError> {
-        let idle_timeout = self
-            .session_idle_timeout
-            .unwrap_or(Duration::from_secs(30 * 60));
+        // Unwritten: the shortest SSO session of the federations configured (FranceConnect+:
+        // 10 min), else 30 min like FranceConnect's.
+        let idle_timeout = self.session_idle_timeout.unwrap_or_else(|| {
+            self.providers
+                .iter()
+                .filter_map(|(_, d)| d.preset()?.defaults().session_idle_timeout)
+                .min()
+                .unwrap_or(Duration::from_secs(30 * 60))
+        });
         let session = SessionSettings {
             redis_timeout: self.redis_timeout.unwrap_or(Duration::from_secs(1)),
             cache_ttl: session_cache_ttl(self.session_cache, idle_timeout)?,
@@ -525,6 +531,7 @@ fn check_endpoint_clash(
         [
             Some(cfg.settings.redirect_uri.as_str()),
             cfg.settings.post_logout_redirect_uri.as_deref(),
+            cfg.settings.jwks_uri.as_deref(),
         ]
         .into_iter()
         .flatten()

@@ -9,6 +9,9 @@ pub enum Preset {
     FranceConnectIntegration,
     FranceConnectIntegrationLegacy,
     FranceConnectProduction,
+    /// FranceConnect+ (docs/federations.md §1.3: the `auth.*` hosts).
+    FranceConnectPlusIntegration,
+    FranceConnectPlusProduction,
     Generic,
     /// ProConnect, Internet, integration (docs/federations.md §1.3: still the agentconnect hosts).
     ProConnectIntegration,
@@ -23,7 +26,8 @@ pub const FC_DEFAULT_SCOPE: &str =
     "openid given_name family_name birthdate birthplace birthcountry gender email";
 
 pub const PRESET_NAMES: &str = "franceconnect-integration, franceconnect-integration-legacy, \
-                                franceconnect-production, generic, proconnect-integration, \
+                                franceconnect-production, franceconnect-plus-integration, \
+                                franceconnect-plus-production, generic, proconnect-integration, \
                                 proconnect-production, proconnect-integration-rie, \
                                 proconnect-production-rie";
 
@@ -40,6 +44,8 @@ pub struct PresetDefaults {
     pub userinfo: UserinfoMode,
     pub token_auth: TokenAuth,
     pub pkce: bool,
+    /// `session_idle_timeout` when none is written (the federation's own SSO session).
+    pub session_idle_timeout: Option<std::time::Duration>,
 }
 
 impl Preset {
@@ -48,6 +54,8 @@ impl Preset {
             "franceconnect-integration" => Some(Preset::FranceConnectIntegration),
             "franceconnect-integration-legacy" => Some(Preset::FranceConnectIntegrationLegacy),
             "franceconnect-production" => Some(Preset::FranceConnectProduction),
+            "franceconnect-plus-integration" => Some(Preset::FranceConnectPlusIntegration),
+            "franceconnect-plus-production" => Some(Preset::FranceConnectPlusProduction),
             "generic" => Some(Preset::Generic),
             "proconnect-integration" => Some(Preset::ProConnectIntegration),
             "proconnect-production" => Some(Preset::ProConnectProduction),
@@ -62,6 +70,8 @@ impl Preset {
             Preset::FranceConnectIntegration => "franceconnect-integration",
             Preset::FranceConnectIntegrationLegacy => "franceconnect-integration-legacy",
             Preset::FranceConnectProduction => "franceconnect-production",
+            Preset::FranceConnectPlusIntegration => "franceconnect-plus-integration",
+            Preset::FranceConnectPlusProduction => "franceconnect-plus-production",
             Preset::Generic => "generic",
             Preset::ProConnectIntegration => "proconnect-integration",
             Preset::ProConnectProduction => "proconnect-production",
@@ -80,6 +90,7 @@ impl Preset {
         matches!(
             self,
             Preset::FranceConnectProduction
+                | Preset::FranceConnectPlusProduction
                 | Preset::ProConnectProduction
                 | Preset::ProConnectProductionRie
         )
@@ -95,6 +106,20 @@ impl Preset {
             userinfo: UserinfoMode::SignedJwt,
             token_auth: TokenAuth::ClientSecretPost,
             pkce: false,
+            session_idle_timeout: None,
+        };
+        // docs/federations.md §1.2, §2, §4.7: eidas2 < eidas3, ES256 only, encrypted tokens, and
+        // an SSO session of 10 minutes (not sliding) that Sesame's idle timeout follows.
+        let fc_plus = |issuer| PresetDefaults {
+            federation: Federation::FranceConnectPlus,
+            issuer: Some(issuer),
+            scope: FC_DEFAULT_SCOPE,
+            acr_values: &["eidas2"],
+            id_token_alg: SigningAlg::ES256,
+            userinfo: UserinfoMode::SignedJwt,
+            token_auth: TokenAuth::ClientSecretPost,
+            pkce: false,
+            session_idle_timeout: Some(std::time::Duration::from_secs(10 * 60)),
         };
         let pc = |issuer| PresetDefaults {
             federation: Federation::ProConnect,
@@ -105,6 +130,7 @@ impl Preset {
             userinfo: UserinfoMode::SignedJwt,
             token_auth: TokenAuth::ClientSecretPost,
             pkce: true,
+            session_idle_timeout: None,
         };
         match self {
             Preset::ProConnectIntegration => pc("https://fca.integ01.dev-agentconnect.fr/api/v2"),
@@ -120,6 +146,12 @@ impl Preset {
                 fc("https://fcp-low.integ01.dev-franceconnect.fr/api/v2")
             }
             Preset::FranceConnectProduction => fc("https://oidc.franceconnect.gouv.fr/api/v2"),
+            Preset::FranceConnectPlusIntegration => {
+                fc_plus("https://auth.integ01.dev-franceconnect.fr/api/v2")
+            }
+            Preset::FranceConnectPlusProduction => {
+                fc_plus("https://auth.franceconnect.gouv.fr/api/v2")
+            }
             // A standards-compliant provider: PKCE on, plain JSON userinfo, HTTP Basic auth.
             Preset::Generic => PresetDefaults {
                 federation: Federation::Generic,
@@ -130,6 +162,7 @@ impl Preset {
                 userinfo: UserinfoMode::Json,
                 token_auth: TokenAuth::ClientSecretBasic,
                 pkce: true,
+                session_idle_timeout: None,
             },
         }
     }

@@ -12,6 +12,7 @@ use crate::directives::registry::{
 };
 use crate::http::HttpClient;
 use crate::oidc::{OidcSettings, SigningAlg, TokenAuth, UserinfoMode};
+use crate::site_keys::{EncAlg, KeyRole, SiteKeys};
 
 /// A provider block as written; every field is `None` until its directive is seen.
 #[derive(Debug, Default)]
@@ -40,6 +41,16 @@ pub struct ProviderDraft {
     error_pages: Option<String>,
     /// `data NAME URL ...` lines, in order (names unique).
     data: Vec<DataSource>,
+    keys: KeyDraft,
+}
+
+/// The site's own keys as written in a provider block.
+#[derive(Debug, Default)]
+struct KeyDraft {
+    encryption_key_files: Option<Vec<String>>,
+    encryption_alg: Option<EncAlg>,
+    jwks_uri: Option<(String, url::Url)>,
+    client_signing_key_file: Option<String>,
 }
 
 /// A validated provider, ready for `OidcClient::new` and the engine.
@@ -246,8 +257,9 @@ impl ProviderDraft {
                 let auth = match value {
                     "client_secret_post" => TokenAuth::ClientSecretPost,
                     "client_secret_basic" => TokenAuth::ClientSecretBasic,
+                    "private_key_jwt" => TokenAuth::PrivateKeyJwt,
                     _ => return Err(format!(
-                        "{n} \"{value}\" is not valid (expected client_secret_post or client_secret_basic)"
+                        "{n} \"{value}\" is not valid (expected client_secret_post, client_secret_basic or private_key_jwt)"
                     )),
                 };
                 once(&mut self.token_auth, key, auth)
@@ -294,6 +306,29 @@ impl ProviderDraft {
                 self.data.push(source);
                 Ok(())
             }
+            ProviderKey::EncryptionKeyFile => {
+                once(&mut self.keys.encryption_key_files, key, parse_words(value))
+            }
+            ProviderKey::EncryptionAlg => {
+                let alg = EncAlg::parse(value).ok_or_else(|| {
+                    format!("{n} \"{value}\" is not valid (expected ECDH-ES, RSA-OAEP-256 or RSA-OAEP; the content encryption is always A256GCM)")
+                })?;
+                once(&mut self.keys.encryption_alg, key, alg)
+            }
+            ProviderKey::JwksUri => {
+                let url = parse_url(key, value)?;
+                if url.query().is_some() {
+                    return Err(format!(
+                        "{n} \"{value}\" must not have a ?query (Sesame answers its path)"
+                    ));
+                }
+                once(&mut self.keys.jwks_uri, key, (value.to_owned(), url))
+            }
+            ProviderKey::ClientSigningKeyFile => once(
+                &mut self.keys.client_signing_key_file,
+                key,
+                value.to_owned(),
+            ),
         }
     }
 
@@ -327,15 +362,20 @@ impl ProviderDraft {
                 ),
             )
         })?;
-        let secret_path = self.client_secret_file.ok_or_else(|| {
-            fault(
-                "client_secret_file",
-                format!(
-                    "{} is missing (write the path of a file holding the client secret)",
-                    named("client_secret_file")
-                ),
-            )
-        })?;
+        let token_auth = self.token_auth.unwrap_or(defaults.token_auth);
+        let secret_path = match (&self.client_secret_file, token_auth) {
+            (Some(path), _) => Some(path.clone()),
+            (None, TokenAuth::PrivateKeyJwt) => None,
+            (None, _) => {
+                return Err(fault(
+                    "client_secret_file",
+                    format!(
+                        "{} is missing (write the path of a file holding the client secret)",
+                        named("client_secret_file")
+                    ),
+                ))
+            }
+        };
         let (redirect_raw, redirect_uri) = self.redirect_uri.ok_or_else(|| {
             fault(
                 "redirect_uri",
@@ -414,27 +454,44 @@ impl ProviderDraft {
                 pkce,
                 has_post_logout_redirect_uri: self.post_logout_redirect_uri.is_some(),
                 userinfo_json: userinfo == UserinfoMode::Json,
+                signing_alg: match self.id_token_alg.unwrap_or(defaults.id_token_alg) {
+                    SigningAlg::ES256 => "ES256",
+                    SigningAlg::RS256 => "RS256",
+                    SigningAlg::HS256 => "HS256",
+                },
+                has_encryption_keys: self.keys.encryption_key_files.is_some(),
+                has_jwks_uri: self.keys.jwks_uri.is_some(),
                 named: &named,
                 with_preset: &with_preset,
             })
             .map_err(|f| fault(f.key, f.message))?;
 
-        let client_secret = read_text_file(&secret_path).map_err(|e| {
-            fault(
-                "client_secret_file",
-                format!(
-                    "cannot read {} \"{secret_path}\": {e}",
-                    named("client_secret_file")
-                ),
-            )
-        })?;
-        let client_secret = client_secret.trim().to_owned();
-        if client_secret.is_empty() {
-            return Err(fault(
-                "client_secret_file",
-                format!("{} \"{secret_path}\" is empty", named("client_secret_file")),
-            ));
-        }
+        let site_keys = self
+            .keys
+            .load(token_auth, &redirect_uri, preset, &with_preset)?;
+        let client_secret = match &secret_path {
+            Some(secret_path) => {
+                let text = read_text_file(secret_path).map_err(|e| {
+                    fault(
+                        "client_secret_file",
+                        format!(
+                            "cannot read {} \"{secret_path}\": {e}",
+                            named("client_secret_file")
+                        ),
+                    )
+                })?;
+                let text = text.trim().to_owned();
+                if text.is_empty() {
+                    return Err(fault(
+                        "client_secret_file",
+                        format!("{} \"{secret_path}\" is empty", named("client_secret_file")),
+                    ));
+                }
+                text
+            }
+            None => String::new(),
+        };
+
         if let Some(ca) = &self.ca_file {
             read_text_file(ca).map_err(|e| {
                 fault(
@@ -464,7 +521,9 @@ impl ProviderDraft {
             required_acr: self.required_acr,
             id_token_alg: self.id_token_alg.unwrap_or(defaults.id_token_alg),
             userinfo,
-            token_auth: self.token_auth.unwrap_or(defaults.token_auth),
+            token_auth,
+            jwks_uri: self.keys.jwks_uri.map(|(raw, _)| raw),
+            site_keys: std::sync::Arc::new(site_keys),
             pkce,
             ca_file: self.ca_file,
             http_timeout: self.http_timeout.unwrap_or(Duration::from_secs(5)),
@@ -489,6 +548,102 @@ impl ProviderDraft {
                 Some(dir) => read_error_pages(dir).map_err(|m| fault("error_pages", m))?,
                 None => Default::default(),
             },
+        })
+    }
+}
+
+impl ProviderDraft {
+    /// The preset written, if any (the session defaults depend on it).
+    pub fn preset(&self) -> Option<Preset> {
+        self.preset
+    }
+}
+
+impl KeyDraft {
+    /// The site's own keys and their cross-checks: `encryption_key_file` (with
+    /// `encryption_alg`), `client_signing_key_file` (with `token_auth private_key_jwt`),
+    /// `jwks_uri` (which publishes them).
+    fn load(
+        &self,
+        token_auth: TokenAuth,
+        redirect_uri: &url::Url,
+        preset: Preset,
+        with_preset: &str,
+    ) -> Result<SiteKeys, KeyFault> {
+        let enc_paths = self.encryption_key_files.clone().unwrap_or_default();
+        if self.encryption_alg.is_some() && enc_paths.is_empty() {
+            return Err(fault(
+                "encryption_alg",
+                format!(
+                    "{} needs {} (the keys it applies to)",
+                    named("encryption_alg"),
+                    named("encryption_key_file")
+                ),
+            ));
+        }
+        match (token_auth, &self.client_signing_key_file) {
+            (TokenAuth::PrivateKeyJwt, None) => {
+                return Err(fault(
+                    "client_signing_key_file",
+                    format!(
+                        "{} private_key_jwt needs {} (the private key that signs the client assertions; create one with: sesame keygen --enc ec /etc/sesame/client-sig.pem)",
+                        named("token_auth"),
+                        named("client_signing_key_file")
+                    ),
+                ))
+            }
+            (TokenAuth::PrivateKeyJwt, Some(_)) | (_, None) => {}
+            (_, Some(_)) => {
+                return Err(fault(
+                    "client_signing_key_file",
+                    format!(
+                        "{} is only used with {} (the default stays client_secret_post)",
+                        named("client_signing_key_file"),
+                        written_inline("token_auth", "private_key_jwt")
+                    ),
+                ))
+            }
+        }
+        if let Some((raw, url)) = &self.jwks_uri {
+            if enc_paths.is_empty() && self.client_signing_key_file.is_none() {
+                return Err(fault(
+                    "jwks_uri",
+                    format!(
+                        "{} \"{raw}\" would publish no key: write {} or {}",
+                        named("jwks_uri"),
+                        named("encryption_key_file"),
+                        named("client_signing_key_file")
+                    ),
+                ));
+            }
+            if url.path() == redirect_uri.path() {
+                return Err(fault(
+                    "jwks_uri",
+                    format!(
+                        "{} must have a different path than {}",
+                        named("jwks_uri"),
+                        named("redirect_uri")
+                    ),
+                ));
+            }
+            if preset.is_production() && url.scheme() != "https" {
+                return Err(fault(
+                    "jwks_uri",
+                    format!("{} must be https {with_preset}", named("jwks_uri")),
+                ));
+            }
+        }
+        SiteKeys::load(
+            &enc_paths,
+            self.encryption_alg,
+            self.client_signing_key_file.as_deref(),
+        )
+        .map_err(|(role, message)| {
+            let key = match role {
+                KeyRole::Enc => "encryption_key_file",
+                KeyRole::Sig => "client_signing_key_file",
+            };
+            fault(key, format!("{} {message}", named(key)))
         })
     }
 }

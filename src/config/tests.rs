@@ -1,3 +1,4 @@
+mod fcplus;
 mod proconnect;
 
 use super::*;
@@ -204,7 +205,8 @@ fn unknown_preset_lists_the_valid_ones() {
     assert_eq!(
         msg,
         "sesame_provider \"fc\": unknown preset \"x\" (expected one of franceconnect-integration, \
-         franceconnect-integration-legacy, franceconnect-production, generic, \
+         franceconnect-integration-legacy, franceconnect-production, \
+         franceconnect-plus-integration, franceconnect-plus-production, generic, \
          proconnect-integration, proconnect-production, proconnect-integration-rie, \
          proconnect-production-rie)"
     );

@@ -168,6 +168,10 @@ pub enum ProviderKey {
     Leeway,
     ErrorPages,
     Data,
+    EncryptionKeyFile,
+    EncryptionAlg,
+    JwksUri,
+    ClientSigningKeyFile,
 }
 
 const fn http(
@@ -366,7 +370,7 @@ pub const DIRECTIVES: &[Directive] = &[
         "Preset",
         ProviderKey::Preset,
         Arity::One,
-        "federation preset (franceconnect-*, proconnect-*, generic)",
+        "federation preset (franceconnect-*, franceconnect-plus-*, proconnect-*, generic)",
     ),
     provider(
         "issuer",
@@ -446,6 +450,34 @@ pub const DIRECTIVES: &[Directive] = &[
         "id_token signing algorithm (ES256, RS256)",
     ),
     provider(
+        "encryption_key_file",
+        "EncryptionKeyFile",
+        ProviderKey::EncryptionKeyFile,
+        Arity::OneOrMore,
+        "the site's private keys the provider encrypts tokens to (PEM, mode 0600; the first is current)",
+    ),
+    provider(
+        "encryption_alg",
+        "EncryptionAlg",
+        ProviderKey::EncryptionAlg,
+        Arity::One,
+        "JWE alg registered: ECDH-ES, RSA-OAEP-256 or RSA-OAEP (default from each key's type)",
+    ),
+    provider(
+        "jwks_uri",
+        "JwksURI",
+        ProviderKey::JwksUri,
+        Arity::One,
+        "URL where Sesame publishes the site's public keys (registered as the client's keys URL)",
+    ),
+    provider(
+        "client_signing_key_file",
+        "ClientSigningKeyFile",
+        ProviderKey::ClientSigningKeyFile,
+        Arity::One,
+        "private key signing private_key_jwt client assertions (PEM, mode 0600)",
+    ),
+    provider(
         "userinfo",
         "Userinfo",
         ProviderKey::Userinfo,
@@ -457,7 +489,7 @@ pub const DIRECTIVES: &[Directive] = &[
         "TokenAuth",
         ProviderKey::TokenAuth,
         Arity::One,
-        "client_secret_post or client_secret_basic",
+        "client_secret_post, client_secret_basic or private_key_jwt",
     ),
     provider(
         "pkce",

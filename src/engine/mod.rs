@@ -37,6 +37,8 @@ pub(crate) struct Provider {
     pub callback_path: String,
     /// Path of post_logout_redirect_uri: the logout return endpoint.
     pub logout_return_path: Option<String>,
+    /// Path of jwks_uri and the JWKS it answers, built once (answered without I/O).
+    pub jwks: Option<(String, String)>,
     pub cookies: CookieNames,
     /// Issuer and client_id: the sessions this provider creates open only here.
     pub binding: SessionBinding,
@@ -109,6 +111,32 @@ pub(crate) struct LocationPolicy {
     rules: Arc<crate::policy::LocationRules>,
     /// `sesame_login_page`: the page a navigation without a session gets.
     login_page: Option<Arc<crate::pages::LoginPage>>,
+}
+
+/// The site's public keys at `jwks_uri` (what the provider fetches to encrypt to the site and
+/// to check its client assertions): GET and HEAD only.
+fn jwks_page(jwks: &str, method: &str) -> crate::pages::Page {
+    let readable = method == "GET" || method == "HEAD";
+    crate::pages::Page {
+        status: if readable { 200 } else { 405 },
+        content_type: if readable {
+            "application/json".into()
+        } else {
+            "text/plain; charset=utf-8".into()
+        },
+        body: if readable {
+            jwks.to_owned()
+        } else {
+            "GET only\n".into()
+        },
+        set_cookies: Vec::new(),
+        headers: if readable {
+            // Short enough that a new key is seen soon after it is published (rotation).
+            vec![("Cache-Control".into(), "public, max-age=300".into())]
+        } else {
+            vec![("Allow".into(), "GET, HEAD".into())]
+        },
+    }
 }
 
 /// Blocking work, owning everything it needs.
@@ -235,6 +263,12 @@ impl Sesame {
                         .post_logout_redirect_uri
                         .as_deref()
                         .and_then(path_of),
+                    jwks: cfg
+                        .settings
+                        .jwks_uri
+                        .as_deref()
+                        .and_then(path_of)
+                        .map(|path| (path, cfg.settings.site_keys.jwks_json())),
                     cookies: CookieNames::new(secure),
                     binding: SessionBinding::new(&cfg.settings.issuer, &cfg.settings.client_id),
                     log_limiter: crate::log::Limiter::default(),
@@ -374,6 +408,14 @@ impl Sesame {
         let inner = &self.inner;
         if let Some(i) = inner.providers.iter().position(|p| p.callback_path == path) {
             return callback::begin(inner, i, req, query);
+        }
+        if let Some((_, jwks)) = inner
+            .providers
+            .iter()
+            .filter_map(|p| p.jwks.as_ref())
+            .find(|(jwks_path, _)| jwks_path == path)
+        {
+            return Step::Done(Outcome::Page(jwks_page(jwks, req.method)));
         }
         if let Some(i) = inner
             .providers

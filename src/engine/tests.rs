@@ -1039,6 +1039,7 @@ mod location_policy {
 mod sessions;
 
 /// Provider outages and forged callbacks: answered in `begin`, bounded work.
+mod jwks;
 mod outages;
 
 /// The login page's button: `POST URL?...&sesame_login=TOKEN` starts the login of URL, and

@@ -16,6 +16,7 @@ use serde_json::Value;
 use crate::identity::Identity;
 
 mod franceconnect;
+mod franceconnect_plus;
 mod generic;
 mod proconnect;
 
@@ -26,7 +27,7 @@ pub use crate::identity::Federation;
 pub use proconnect::{is_email, is_siret_hint, PC_MFA_ACR_VALUES};
 
 /// One federation's rules. The implementations are `franceconnect::FranceConnect`,
-/// `proconnect::ProConnect` and `generic::Generic`.
+/// `franceconnect_plus::FranceConnectPlus`, `proconnect::ProConnect` and `generic::Generic`.
 pub(crate) trait Rules: Sync {
     /// How messages name the federation ("FranceConnect", "this provider").
     fn name(&self) -> &'static str;
@@ -95,6 +96,7 @@ pub(crate) trait Rules: Sync {
 pub(crate) fn rules(federation: Federation) -> &'static dyn Rules {
     match federation {
         Federation::FranceConnect => &franceconnect::FranceConnect,
+        Federation::FranceConnectPlus => &franceconnect_plus::FranceConnectPlus,
         Federation::ProConnect => &proconnect::ProConnect,
         Federation::Generic => &generic::Generic,
     }
@@ -137,6 +139,12 @@ pub(crate) struct ProviderFacts<'a> {
     pub has_post_logout_redirect_uri: bool,
     /// `userinfo json` (plain JSON rather than a signed JWT).
     pub userinfo_json: bool,
+    /// The id_token / userinfo signature algorithm as registered (`ES256`).
+    pub signing_alg: &'a str,
+    /// At least one `encryption_key_file`: the provider may encrypt tokens to the site.
+    pub has_encryption_keys: bool,
+    /// A `jwks_uri`: the site publishes its public keys.
+    pub has_jwks_uri: bool,
     /// A provider key as the server spells it (`preset`, `Preset`).
     pub named: &'a dyn Fn(&str) -> String,
     /// "with preset NAME", the end of every message.
@@ -253,7 +261,7 @@ pub(crate) struct AcrShortfall {
 
 /// The id_token's `acr` against the provider's requirement: `required_acr`, else the
 /// federation's floor (FranceConnect: the lowest eIDAS level of `acr_values`, eidas1 when none
-/// is known). The exact value, or for eIDAS values a higher level, satisfies it. Without a
+/// is known; FranceConnect+: likewise, eidas2 when none is known). The exact value, or for eIDAS values a higher level, satisfies it. Without a
 /// requirement anything is accepted (ProConnect: what was asked, the provider's acr_values or a
 /// location's sesame_acr, is a set checked by the engine against the login that asked it).
 /// Returns the acr ("" when a generic provider sent none and nothing was required).

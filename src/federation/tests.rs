@@ -194,3 +194,77 @@ fn each_federation_refuses_the_location_options_it_cannot_carry() {
         "{refused}"
     );
 }
+
+#[test]
+fn franceconnect_plus_levels_are_ordered_and_eidas1_is_not_one() {
+    let fcp = Federation::FranceConnectPlus;
+    assert!(acr_satisfies(fcp, &v(&["eidas2"]), "eidas3"));
+    assert!(acr_satisfies(fcp, &v(&["eidas3"]), "eidas3"));
+    assert!(!acr_satisfies(fcp, &v(&["eidas3"]), "eidas2"));
+    assert!(!acr_satisfies(fcp, &v(&["eidas2"]), "eidas1"));
+    let rules = rules(fcp);
+    assert!(rules
+        .check_location_acr("sesame_acr", &v(&["eidas3"]))
+        .is_ok());
+    let msg = rules
+        .check_location_acr("sesame_acr", &v(&["eidas1"]))
+        .unwrap_err();
+    assert!(
+        msg.contains("FranceConnect+ only delivers eidas2 and eidas3"),
+        "{msg}"
+    );
+    // The id_token must reach the lowest level asked, eidas2 when nothing is written.
+    assert_eq!(check(fcp, &[], None, Some("eidas2")), Ok("eidas2".into()));
+    assert_eq!(
+        check(fcp, &["eidas2"], None, Some("eidas3")),
+        Ok("eidas3".into())
+    );
+    assert!(check(fcp, &["eidas3"], None, Some("eidas2")).is_err());
+    assert!(check(fcp, &["eidas2"], None, Some("eidas1")).is_err());
+    assert!(check(fcp, &["eidas2"], None, None).is_err());
+}
+
+#[test]
+fn franceconnect_plus_always_sends_acr_values_and_only_whitelisted_parameters() {
+    let rules = rules(Federation::FranceConnectPlus);
+    let options = LoginOptions::default();
+    let sent = |provider: &[&str], options: &LoginOptions| {
+        rules.authorize_params(&AuthorizeRequest {
+            provider_acr: &v(provider),
+            options,
+            pkce_challenge: Some("challenge-never-sent"),
+        })
+    };
+    assert_eq!(
+        sent(&[], &options),
+        vec![("acr_values", "eidas2".to_owned())]
+    );
+    assert_eq!(
+        sent(&["eidas3"], &options),
+        vec![("acr_values", "eidas3".to_owned())]
+    );
+    // A location's own level is what its login asks; prompt=login and idp_hint pass.
+    let step_up = LoginOptions {
+        acr: v(&["eidas3"]),
+        prompt: Some("login".into()),
+        idp_hint: Some("fia1v2".into()),
+        ..LoginOptions::default()
+    };
+    let pairs = sent(&["eidas2"], &step_up);
+    assert_eq!(
+        pairs,
+        vec![
+            ("acr_values", "eidas3".to_owned()),
+            ("prompt", "login".to_owned()),
+            ("idp_hint", "fia1v2".to_owned()),
+        ]
+    );
+    for (key, value) in [
+        ("prompt", "none"),
+        ("login_hint", "a@b.fr"),
+        ("siret_hint", "1"),
+    ] {
+        let msg = rules.check_location_option(key, value, key).unwrap_err();
+        assert!(msg.contains("FranceConnect+"), "{msg}");
+    }
+}

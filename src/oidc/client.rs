@@ -139,7 +139,11 @@ impl OidcClient {
         // Keys as refreshed by a forced refetch during the id_token check, so that the
         // userinfo JWT (signed with the same rotated key) does not need a second refetch.
         let mut keys = snap.keys.clone();
-        let id_claims = self.verify_jws(&tokens.id_token, "id_token", &snap, &mut keys)?;
+        // Encrypted to the site (FranceConnect+): the signed JWT inside is what is verified,
+        // and what is kept as the logout id_token_hint (the provider cannot decrypt its own
+        // JWE: it was encrypted to the site's key).
+        let id_token = self.unsealed(tokens.id_token, "id_token")?;
+        let id_claims = self.verify_jws(&id_token, "id_token", &snap, &mut keys)?;
         let facts = validate::check_id_token(
             &id_claims,
             &self.settings,
@@ -164,7 +168,7 @@ impl OidcClient {
             sub: facts.sub,
             acr: facts.acr,
             claims,
-            id_token: tokens.id_token,
+            id_token,
             access: tokens.access,
         })
     }
@@ -186,7 +190,14 @@ impl OidcClient {
         let Some(url) = meta.revocation_endpoint.as_deref() else {
             return Ok(false);
         };
-        revoke::revoke(&self.http, &self.settings, url, token, kind)
+        revoke::revoke(
+            &self.http,
+            &self.settings,
+            url,
+            &meta.token_endpoint,
+            token,
+            kind,
+        )
             .map(|()| true)
             .map_err(|e| self.named(e))
     }
@@ -238,10 +249,21 @@ impl OidcClient {
             Answer::Json(map) => Ok(map),
             Answer::Jwt(jwt) => {
                 let what = "userinfo JWT";
+                let jwt = self.unsealed(jwt, what)?;
                 let claims = self.verify_jws(&jwt, what, snap, keys)?;
                 validate::check_common(&claims, &self.settings, what, validate::now())?;
                 Ok(claims)
             }
+        }
+    }
+
+    /// The signed JWT of a token: the token itself, or when the site has encryption keys the
+    /// JWS inside the JWE (a plain JWS is then refused as a downgrade).
+    fn unsealed(&self, token: String, what: &str) -> Result<String, OidcError> {
+        if self.settings.site_keys.encrypts() {
+            super::jwe::open(&token, &self.settings.site_keys, what)
+        } else {
+            Ok(token)
         }
     }
 

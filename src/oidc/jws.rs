@@ -25,7 +25,8 @@ pub(crate) fn check_header(
         3 => {}
         5 => {
             return Err(invalid(
-                "is encrypted (JWE); encrypted tokens (FranceConnect+) are not supported".into(),
+                "is encrypted (JWE) but this provider has no encryption_key_file to decrypt it"
+                    .into(),
             ))
         }
         n => {

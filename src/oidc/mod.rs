@@ -33,6 +33,9 @@ pub enum TokenAuth {
     ClientSecretPost,
     /// HTTP Basic (generic providers).
     ClientSecretBasic,
+    /// A JWT signed with the site's `client_signing_key_file` (RFC 7523), public key in the
+    /// site's JWKS.
+    PrivateKeyJwt,
 }
 
 /// Everything the OIDC layer needs to know about one provider, validated by `config`.
@@ -57,6 +60,11 @@ pub struct OidcSettings {
     pub id_token_alg: SigningAlg,
     pub userinfo: UserinfoMode,
     pub token_auth: TokenAuth,
+    /// Where the site publishes its public keys (`jwks_uri`), if it does.
+    pub jwks_uri: Option<String>,
+    /// The site's own keys: decryption of encrypted tokens (when it has encryption keys every
+    /// id_token and userinfo must be encrypted) and client assertions.
+    pub site_keys: std::sync::Arc<crate::site_keys::SiteKeys>,
     /// PKCE S256 (never for FranceConnect).
     pub pkce: bool,
     /// Extra PEM CA bundle trusted for this provider (tests, private PKI); None = webpki roots.
@@ -178,8 +186,10 @@ mod authorize;
 mod cache;
 mod callback;
 mod client;
+mod client_assertion;
 pub(crate) mod discovery;
 mod fetch;
+mod jwe;
 pub(crate) mod jwks;
 pub(crate) mod jws;
 mod revoke;

@@ -22,18 +22,20 @@ impl TokenKind {
     }
 }
 
-/// Blocking, bounded by the provider's `http_timeout`: revokes `token` at `url`. RFC 7009
+/// Blocking, bounded by the provider's `http_timeout`: revokes `token` at `url`
+/// (`token_endpoint`: the audience of a `private_key_jwt` assertion). RFC 7009
 /// §2.2: 200 whether or not the token was still valid. Errors name the endpoint and the
 /// provider's answer, never the token.
 pub(crate) fn revoke(
     http: &HttpClient,
     settings: &OidcSettings,
     url: &str,
+    token_endpoint: &str,
     token: &str,
     kind: TokenKind,
 ) -> Result<(), OidcError> {
     let what = "revocation endpoint";
-    let auth = client_auth(settings);
+    let auth = client_auth(settings, token_endpoint)?;
     let mut form: Vec<(&str, &str)> = vec![("token", token), ("token_type_hint", kind.hint())];
     form.extend(auth.form.iter().map(|(k, v)| (*k, v.as_str())));
     let mut headers: Vec<(&str, &str)> = Vec::new();

@@ -1,6 +1,7 @@
 //! Behaviour tests of the relying party against a canned provider on 127.0.0.1.
 
 mod cache;
+mod fcplus;
 mod proconnect;
 pub(crate) mod support;
 

@@ -58,8 +58,13 @@ pub(crate) struct ClientAuth {
     pub authorization: Option<String>,
 }
 
-pub(crate) fn client_auth(settings: &OidcSettings) -> ClientAuth {
-    match settings.token_auth {
+/// `token_endpoint` is the audience of a `private_key_jwt` assertion (RFC 7523 §3: the token
+/// endpoint identifies the authorization server), whichever back-channel endpoint it is sent to.
+pub(crate) fn client_auth(
+    settings: &OidcSettings,
+    token_endpoint: &str,
+) -> Result<ClientAuth, OidcError> {
+    Ok(match settings.token_auth {
         TokenAuth::ClientSecretPost => ClientAuth {
             form: vec![
                 ("client_id", settings.client_id.clone()),
@@ -74,7 +79,25 @@ pub(crate) fn client_auth(settings: &OidcSettings) -> ClientAuth {
                 &settings.client_secret,
             )),
         },
-    }
+        TokenAuth::PrivateKeyJwt => ClientAuth {
+            form: vec![
+                ("client_id", settings.client_id.clone()),
+                (
+                    "client_assertion_type",
+                    super::client_assertion::ASSERTION_TYPE.to_owned(),
+                ),
+                (
+                    "client_assertion",
+                    super::client_assertion::make(
+                        settings,
+                        token_endpoint,
+                        super::util::now_secs(),
+                    )?,
+                ),
+            ],
+            authorization: None,
+        },
+    })
 }
 
 fn unix_now() -> u64 {
@@ -106,7 +129,7 @@ pub(crate) fn exchange(
         ("code", code),
         ("redirect_uri", &settings.redirect_uri),
     ];
-    let auth = client_auth(settings);
+    let auth = client_auth(settings, url)?;
     let mut headers: Vec<(&str, &str)> = vec![("Accept", "application/json")];
     form.extend(auth.form.iter().map(|(k, v)| (*k, v.as_str())));
     if let Some(a) = &auth.authorization {
@@ -119,7 +142,7 @@ pub(crate) fn exchange(
         form.push(("code_verifier", verifier));
     }
 
-    let parsed = post(http, url, &headers, &form)?;
+    let parsed = post(http, url, &headers, &form, settings.token_auth)?;
     let access = parsed.grant(settings, unix_now());
     let id_token = parsed.id_token.filter(|t| !t.is_empty()).ok_or_else(|| {
         OidcError::Protocol(format!(
@@ -142,7 +165,7 @@ pub(crate) fn refresh(
     refresh_token: &str,
 ) -> Result<AccessGrant, OidcError> {
     let url = meta.token_endpoint.as_str();
-    let auth = client_auth(settings);
+    let auth = client_auth(settings, url)?;
     let mut form: Vec<(&str, &str)> = vec![
         ("grant_type", "refresh_token"),
         ("refresh_token", refresh_token),
@@ -152,7 +175,7 @@ pub(crate) fn refresh(
     if let Some(a) = &auth.authorization {
         headers.push(("Authorization", a));
     }
-    let parsed = post(http, url, &headers, &form)?;
+    let parsed = post(http, url, &headers, &form, settings.token_auth)?;
     let mut grant = parsed.grant(settings, unix_now()).ok_or_else(|| {
         OidcError::Protocol(format!(
             "token endpoint at {url}: refresh answer has no access_token"
@@ -170,13 +193,14 @@ fn post(
     url: &str,
     headers: &[(&str, &str)],
     form: &[(&str, &str)],
+    token_auth: TokenAuth,
 ) -> Result<Response, OidcError> {
     let what = "token endpoint";
     let resp = http
         .post_form(url, headers, form)
         .map_err(|e| fetch_error(what, url, e))?;
     if resp.status == 400 || resp.status == 401 {
-        return Err(refused(&resp));
+        return Err(refused(&resp, token_auth));
     }
     let body = expect_json(what, url, &resp, &["application/json"]).map_err(|e| {
         if resp.status == 200 {
@@ -198,13 +222,19 @@ fn post(
     Ok(parsed)
 }
 
-fn refused(resp: &crate::http::HttpResponse) -> OidcError {
+fn refused(resp: &crate::http::HttpResponse, auth: TokenAuth) -> OidcError {
     match oauth_error(resp) {
         Some((error, description)) => {
             // Directives through the registry's markers: the log line names them as the
             // running server writes them (`ClientID` on Apache).
             use crate::directives::registry::provider_name as key;
             let hint = match error.as_str() {
+                "invalid_client" if auth == TokenAuth::PrivateKeyJwt => format!(
+                    " — check {}, {} and that the provider has read the site's keys at {} since the signing key last changed",
+                    key("client_id"),
+                    key("client_signing_key_file"),
+                    key("jwks_uri")
+                ),
                 "invalid_client" => format!(
                     " — check {}, {} and {} for this provider",
                     key("client_id"),

@@ -335,7 +335,7 @@ class ProConnectHandler(Handler):
                           params.get("login_hint"))
         self.send(200, body, "text/html; charset=utf-8", headers)
 
-    def sso_session(self):
+    def sso_session(self, inter=None):
         """(id, session) of the browser's live ProConnect session (12 h absolute)."""
         sid = self.cookies().get(SESSION_COOKIE)
         if not sid:

@@ -215,6 +215,9 @@ def with_query(url, params):
 
 
 class Handler(BaseHTTPRequestHandler):
+    # What another mode (emu_fcplus.py) changes: levels, SSO length, extra misbehaviours.
+    PLATFORM_ACRS, DEFAULT_ACR, SSO_TTL, MISBEHAVIOURS = (PLATFORM_ACRS, DEFAULT_ACR, SSO_TTL,
+                                                          MISBEHAVIOURS)
     protocol_version = "HTTP/1.1"
     server_version = "fc-emulator"
     sys_version = ""
@@ -457,7 +460,7 @@ class Handler(BaseHTTPRequestHandler):
             "response_modes_supported": ["query"],
             "grant_types_supported": ["authorization_code"],
             "subject_types_supported": ["pairwise"],
-            "acr_values_supported": list(PLATFORM_ACRS),
+            "acr_values_supported": list(self.PLATFORM_ACRS),
             "id_token_signing_alg_values_supported": ["HS256", "ES256", "RS256"],
             "userinfo_signing_alg_values_supported": ["HS256", "ES256", "RS256"],
             "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt"],
@@ -468,6 +471,7 @@ class Handler(BaseHTTPRequestHandler):
             "authorization_response_iss_parameter_supported": True,
             "claim_types_supported": ["normal"],
         }
+        doc.update(self.discovery_extra())
         self.send_json(200, doc, [("Cache-Control", "public, max-age=600")],
                        content_type="application/json; charset=utf-8")
 
@@ -549,10 +553,10 @@ class Handler(BaseHTTPRequestHandler):
             return back("invalid_request",
                         "openid scope must be requested when using the acr_values parameter")
         known = [a for a in params["acr_values"].split(" ") if a in ACR_ORDER]
-        acr = min(known, key=ACR_ORDER.get) if known else DEFAULT_ACR
-        if acr not in PLATFORM_ACRS:
+        acr = min(known, key=ACR_ORDER.get) if known else self.DEFAULT_ACR
+        if acr not in self.PLATFORM_ACRS:
             return back("invalid_acr", "acr_value is not valid, should be equal one of these "
-                        "values, expected %s, got %s" % (",".join(PLATFORM_ACRS), acr))
+                        "values, expected %s, got %s" % (",".join(self.PLATFORM_ACRS), acr))
         if "idp_hint" in params and params["idp_hint"] not in ALLOWED_IDP_HINTS:
             return back("invalid_idp_hint", "idp_hint is not allowed")
         id_token_claims = claims.get("id_token") if claims else None
@@ -580,7 +584,7 @@ class Handler(BaseHTTPRequestHandler):
                                 session["login"] if session else None)
         self.send(200, body, "text/html; charset=utf-8", headers)
 
-    def sso_session(self):
+    def sso_session(self, inter=None):
         """(id, session) of the browser's live FC session, sliding its expiry; (None, None)."""
         sid = self.cookies().get(SESSION_COOKIE)
         if not sid:
@@ -591,12 +595,12 @@ class Handler(BaseHTTPRequestHandler):
             if session is None or session["expires"] <= now:
                 self.st.sessions.pop(sid, None)
                 return None, None
-            session["expires"] = now + SSO_TTL
+            session["expires"] = now + self.SSO_TTL
             return sid, dict(session)
 
     def session_cookie(self, sid):
         return ("Set-Cookie", "%s=%s; Path=/; Max-Age=%d; HttpOnly; Secure; SameSite=Lax"
-                % (SESSION_COOKIE, sid, SSO_TTL))
+                % (SESSION_COOKIE, sid, self.SSO_TTL))
 
     # ---------------------------------------------------------------- login form
     def login(self):
@@ -625,7 +629,7 @@ class Handler(BaseHTTPRequestHandler):
                 ("error", "access_denied"),
                 ("error_description", "user authentication aborted")], bad))
 
-        sid, session = self.sso_session()
+        sid, session = self.sso_session(inter)
         if session and session["login"] == login:
             # prompt=login re-authenticates (OIDC Core §3.1.2.1): a new auth_time.
             auth_time = int(now) if inter.get("prompt_login") else session["auth_time"]
@@ -639,7 +643,7 @@ class Handler(BaseHTTPRequestHandler):
             if session and session["login"] != login:
                 st.sessions.pop(self.cookies().get(SESSION_COOKIE), None)
             st.sessions[sid] = {"login": login, "auth_time": auth_time,
-                                "expires": now + SSO_TTL}
+                                "expires": now + self.SSO_TTL}
             st.codes = {k: v for k, v in st.codes.items() if v["expires"] > now - 600}
             st.codes[code] = dict(inter, login=login, auth_time=auth_time,
                                   expires=now + CODE_TTL, used=False, tokens=[],
@@ -778,7 +782,10 @@ class Handler(BaseHTTPRequestHandler):
                 "misbehave": entry["misbehave"], "granted": granted,
             }
             entry["tokens"].append(access_token)
-        id_token = self.make_id_token(client, entry, sub, now)
+        id_token = self.seal(client, self.make_id_token(client, entry, sub, now),
+                             entry["misbehave"])
+        if id_token is None:
+            return
         self.send_json(200, {"access_token": access_token, "expires_in": ttl,
                              "id_token": id_token, "scope": scope, "token_type": "Bearer"},
                        [("Cache-Control", "no-store"), ("Pragma", "no-cache")])
@@ -800,6 +807,14 @@ class Handler(BaseHTTPRequestHandler):
         if entry["amr"]:
             claims["amr"] = ["fc", "pwd"]
         return self.sign(client["id_token_signed_response_alg"], claims, bad)
+
+    def seal(self, client, jwt, bad, what="id_token"):
+        """The token as sent: FranceConnect signs only (FC+ encrypts, emu_fcplus.py); None after
+        answering an error itself."""
+        return jwt
+
+    def discovery_extra(self):
+        return {}
 
     def sign(self, alg, claims, bad=()):
         with self.st.lock:
@@ -851,7 +866,10 @@ class Handler(BaseHTTPRequestHandler):
         headers = [("Cache-Control", "no-store"), ("Pragma", "no-cache")]
         if "userinfo_plain_json" in bad:
             return self.send_json(200, claims, headers)
-        jwt = self.sign(client["userinfo_signed_response_alg"], claims)
+        jwt = self.seal(client, self.sign(client["userinfo_signed_response_alg"], claims), bad,
+                        "userinfo")
+        if jwt is None:
+            return
         self.send(200, jwt.encode("ascii"), "application/jwt; charset=utf-8", headers)
 
     # ---------------------------------------------------------------- logout
@@ -966,8 +984,7 @@ class Handler(BaseHTTPRequestHandler):
     def validate_clients(self, data):
         return validate_clients(data)
 
-    @staticmethod
-    def check_control(update):
+    def check_control(self, update):
         if not isinstance(update, dict):
             return "control body must be a JSON object"
         for key, value in update.items():
@@ -984,8 +1001,9 @@ class Handler(BaseHTTPRequestHandler):
                 if not isinstance(value, bool):
                     return "%s must be true or false" % key
             elif key == "misbehave":
-                if not isinstance(value, list) or any(m not in MISBEHAVIOURS for m in value):
-                    return "misbehave must be a list of: %s" % ", ".join(MISBEHAVIOURS)
+                if not isinstance(value, list) or any(m not in self.MISBEHAVIOURS
+                                                      for m in value):
+                    return "misbehave must be a list of: %s" % ", ".join(self.MISBEHAVIOURS)
             elif key == "faults":
                 problem = faults.check(value)
                 if problem:
@@ -1045,16 +1063,23 @@ def main(argv=None):
     ap.add_argument("--cert", required=True)
     ap.add_argument("--key", required=True)
     ap.add_argument("--clients", help="JSON file: list of client registrations")
-    ap.add_argument("--federation", choices=("franceconnect", "proconnect"),
+    ap.add_argument("--federation", choices=("franceconnect", "proconnect",
+                                             "franceconnect-plus"),
                     default="franceconnect", help="which provider to emulate")
     ap.add_argument("--lenient", action="store_true",
                     help="proconnect: drop unknown authorize/logout parameters (what the live "
                     "service does) instead of answering Y000400 (what its docs promise)")
+    ap.add_argument("--client-ca", help="franceconnect-plus: CA file trusted when fetching "
+                    "the clients' jwks_uri")
     args = ap.parse_args(argv)
     handler = Handler
     if args.federation == "proconnect":
         import emu_proconnect
         handler = emu_proconnect.ProConnectHandler
+    if args.federation == "franceconnect-plus":
+        import emu_fcplus
+        handler = emu_fcplus.FcPlusHandler
+        handler.CLIENT_CA = args.client_ca
     if args.issuer.endswith("/"):
         ap.error("--issuer must not end with a slash (FC issuers are https://host/api/v2)")
     clients = {}

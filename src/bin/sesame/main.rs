@@ -5,6 +5,7 @@
 //! sesame sessions kill ID-PREFIX | filters    delete sessions (offboarding)
 //! sesame config check [-c nginx.conf]         the Sesame part of nginx -t
 //! sesame keygen PATH [--force]                a new secret file, mode 0600
+//! sesame keygen --enc ec|rsa PATH [--force]   a new private key (encryption or signing), 0600
 
 /// `println!` for this command: a reader that went away (`sesame sessions list | head`) ends the
 /// command quietly, where `println!` would panic on the broken pipe.
@@ -44,6 +45,7 @@ Usage:
   sesame sessions kill [-c nginx.conf] (ID-PREFIX | --sub SUB | --email EMAIL | --siret SIRET | --provider NAME ...)
   sesame config check [-c nginx.conf]
   sesame keygen PATH [--force]
+  sesame keygen --enc ec|rsa PATH [--force]
 
 Configuration: -c/--conf names the nginx.conf holding the sesame_* directives (default
 /etc/nginx/nginx.conf). Without nginx, give --redis URL and --secret-file PATH instead

@@ -32,6 +32,8 @@ pub(crate) fn settings_for(federation: Federation, issuer: &str) -> OidcSettings
             UserinfoMode::Json
         },
         token_auth: TokenAuth::ClientSecretPost,
+        jwks_uri: None,
+        site_keys: Default::default(),
         pkce: false,
         ca_file: None,
         http_timeout: Duration::from_secs(3),

@@ -60,6 +60,10 @@ PROVIDER_DIRECTIVES = {
     "leeway": "Leeway",
     "error_pages": "ErrorPages",
     "data": "Data",
+    "encryption_key_file": "EncryptionKeyFile",
+    "encryption_alg": "EncryptionAlg",
+    "jwks_uri": "JwksURI",
+    "client_signing_key_file": "ClientSigningKeyFile",
 }
 
 # How /demarches/ reaches PHP: php-fpm through proxy_fcgi (event MPM) or mod_php (prefork).

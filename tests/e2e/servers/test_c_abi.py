@@ -9,7 +9,7 @@ import pytest
 from e2e_rig.paths import REPO, static_lib, target_dir
 
 C_DIR = REPO / "tests" / "c"
-SYSTEM_LIBS = ["-lpthread", "-ldl", "-lm", "-lgcc_s", "-lutil", "-lrt"]
+SYSTEM_LIBS = ["-lssl", "-lcrypto", "-lpthread", "-ldl", "-lm", "-lgcc_s", "-lutil", "-lrt"]
 
 
 @pytest.fixture(scope="module")
