@@ -53,6 +53,8 @@ pub(crate) fn settings(federation: Federation, alg: SigningAlg) -> OidcSettings 
         http_timeout: Duration::from_secs(1),
         leeway: Duration::from_secs(30),
         metadata_ttl: Duration::from_secs(600),
+        jwks_uri: None,
+        site_keys: Default::default(),
     }
 }
 

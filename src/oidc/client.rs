@@ -198,8 +198,8 @@ impl OidcClient {
             token,
             kind,
         )
-            .map(|()| true)
-            .map_err(|e| self.named(e))
+        .map(|()| true)
+        .map_err(|e| self.named(e))
     }
 
     /// The end_session URL (id_token_hint, state, post_logout_redirect_uri), if the provider

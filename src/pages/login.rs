@@ -31,6 +31,7 @@ impl Button {
     pub fn of(federation: Federation) -> Option<Button> {
         match federation {
             Federation::FranceConnect => Some(Button::FranceConnect),
+            Federation::FranceConnectPlus => Some(Button::FranceConnectPlus),
             Federation::ProConnect => Some(Button::ProConnect),
             Federation::Generic => None,
         }
