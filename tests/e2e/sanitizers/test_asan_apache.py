@@ -11,6 +11,7 @@ import re
 import shutil
 import stat
 import subprocess
+import time
 
 import pytest
 
@@ -83,7 +84,13 @@ def test_the_running_apache_has_the_sanitizer(asan_reports, server):
 
     parent = maps(server.proc.pid)
     assert parent and "libclang_rt.asan" in parent, "ASan runtime not loaded by apache2"
-    assert "mod_sesame.so" in parent
+    # Apache loads its modules twice at start (it reads the configuration again after the
+    # first pass): read the parent's map until the module is there again.
+    deadline = time.monotonic() + 10
+    while "mod_sesame.so" not in parent and time.monotonic() < deadline:
+        time.sleep(0.2)
+        parent = maps(server.proc.pid) or ""
+    assert "mod_sesame.so" in parent, "the parent apache2 has not loaded mod_sesame.so"
     children = [m for m in map(maps, server.worker_pids()) if m is not None]
     assert all("libclang_rt.asan" in m for m in children), "a child without the ASan runtime"
     symbols = subprocess.run(["nm", "-D", str(REPO / "apache/.build/asan/mod_sesame.so")],
