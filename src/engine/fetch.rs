@@ -41,7 +41,7 @@ pub(crate) fn accept_prefers_json(accept: &str) -> bool {
         let q = parts
             .filter_map(|p| p.split_once('='))
             .find(|(k, _)| k.trim().eq_ignore_ascii_case("q"))
-            .map_or(1000, |(_, v)| quality(v.trim()));
+            .map_or(1000, |(_, v)| crate::http::quality(v.trim()));
         let is_json = media == "application/json"
             || (media.starts_with("application/") && media.ends_with("+json"));
         if is_json {
@@ -51,20 +51,6 @@ pub(crate) fn accept_prefers_json(accept: &str) -> bool {
         }
     }
     json > 0 && json > html
-}
-
-/// An RFC 9110 qvalue in thousandths; malformed values count as 0 (not acceptable).
-fn quality(v: &str) -> u16 {
-    let (int, frac) = v.split_once('.').unwrap_or((v, ""));
-    if frac.len() > 3 || !frac.bytes().all(|b| b.is_ascii_digit()) {
-        return 0;
-    }
-    let frac_value = format!("{frac:0<3}").parse::<u16>().unwrap_or(0);
-    match int {
-        "0" => frac_value,
-        "1" if frac_value == 0 => 1000,
-        _ => 0,
-    }
 }
 
 /// `scheme://host` of the request, as the browser names this origin.

@@ -240,6 +240,21 @@ fn read_ca_file(path: &str) -> Result<Vec<ureq::tls::Certificate<'static>>, Http
     Ok(certs)
 }
 
+/// An RFC 9110 qvalue in thousandths; malformed values count as 0 (not
+/// acceptable). Shared by the `Accept` and `Accept-Language` readers.
+pub(crate) fn quality(v: &str) -> u16 {
+    let (int, frac) = v.split_once('.').unwrap_or((v, ""));
+    if frac.len() > 3 || !frac.bytes().all(|b| b.is_ascii_digit()) {
+        return 0;
+    }
+    let frac_value = format!("{frac:0<3}").parse::<u16>().unwrap_or(0);
+    match int {
+        "0" => frac_value,
+        "1" if frac_value == 0 => 1000,
+        _ => 0,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -20,7 +20,7 @@ impl Lang {
             let q = parts
                 .filter_map(|p| p.split_once('='))
                 .find(|(k, _)| k.trim().eq_ignore_ascii_case("q"))
-                .map_or(1000, |(_, v)| quality(v.trim()));
+                .map_or(1000, |(_, v)| crate::http::quality(v.trim()));
             let primary = tag.split('-').next().unwrap_or_default();
             match primary {
                 "fr" => fr = fr.max(q),
@@ -49,20 +49,6 @@ impl Lang {
             Lang::Fr => fr,
             Lang::En => en,
         }
-    }
-}
-
-/// An RFC 9110 qvalue in thousandths; malformed values count as 0.
-fn quality(v: &str) -> u16 {
-    let (int, frac) = v.split_once('.').unwrap_or((v, ""));
-    if frac.len() > 3 || !frac.bytes().all(|b| b.is_ascii_digit()) {
-        return 0;
-    }
-    let frac_value = format!("{frac:0<3}").parse::<u16>().unwrap_or(0);
-    match int {
-        "0" => frac_value,
-        "1" if frac_value == 0 => 1000,
-        _ => 0,
     }
 }
 
