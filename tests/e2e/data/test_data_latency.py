@@ -64,5 +64,7 @@ def test_two_data_calls_add_the_slowest_call_not_the_sum(pki, servers, emulator,
           f"two data calls {fast * 1000:.0f} ms (+{(fast - base) * 1000:.0f} ms); "
           f"two calls answering in 0.3 s and 0.5 s {slow * 1000:.0f} ms "
           f"(+{(slow - base) * 1000:.0f} ms; their sum would add 800 ms)")
-    assert slow - base >= 0.5, "the slowest call is waited for"
+    # The callback cannot answer before its slowest call has (0.5 s). Compared with `base`, a
+    # median of other logins, the difference can fall a few ms short of 0.5 s (seen in CI: 499 ms).
+    assert slow >= 0.5, "the slowest call is waited for"
     assert slow - base < 0.7, "the calls run in parallel: the slowest (0.5 s), not the sum (0.8 s)"
