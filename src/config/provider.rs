@@ -461,6 +461,7 @@ impl ProviderDraft {
                 },
                 has_encryption_keys: self.keys.encryption_key_files.is_some(),
                 has_jwks_uri: self.keys.jwks_uri.is_some(),
+                redirect_host: redirect_uri.host_str().unwrap_or(""),
                 named: &named,
                 with_preset: &with_preset,
             })
@@ -469,6 +470,21 @@ impl ProviderDraft {
         let site_keys = self
             .keys
             .load(token_auth, &redirect_uri, preset, &with_preset)?;
+        if let Some(sig) = &site_keys.sig {
+            let accepted = federation.client_assertion_algs();
+            if !accepted.contains(&sig.alg.name()) {
+                return Err(fault(
+                    "client_signing_key_file",
+                    format!(
+                        "{} \"{}\" is a key for {}: the federation accepts client assertions signed with {} only {with_preset} (create an EC P-256 key: sesame keygen --enc ec NEW-FILE)",
+                        named("client_signing_key_file"),
+                        sig.path,
+                        sig.alg.name(),
+                        accepted.join(" or ")
+                    ),
+                ));
+            }
+        }
         let client_secret = match &secret_path {
             Some(secret_path) => {
                 let text = read_text_file(secret_path).map_err(|e| {

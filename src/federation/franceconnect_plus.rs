@@ -128,6 +128,17 @@ impl Rules for FranceConnectPlus {
                 );
             }
         }
+        // FranceConnect+ refuses a localhost redirect_uri in integration as in production
+        // (docs/federations.md §1.4): a site tested on its own machine needs a name of its own.
+        if p.redirect_host == "localhost" || p.redirect_host.ends_with(".localhost") {
+            return refuse(
+                "redirect_uri",
+                format!(
+                    "{} on localhost is refused by FranceConnect+, in integration too {with_preset} (register a name that resolves to the machine, e.g. in /etc/hosts)",
+                    named("redirect_uri")
+                ),
+            );
+        }
         if p.signing_alg != "ES256" {
             return refuse(
                 "id_token_alg",
@@ -180,6 +191,11 @@ impl Rules for FranceConnectPlus {
 
     fn always_sends_iss(&self) -> bool {
         true
+    }
+
+    // private_key_jwt with ES256 assertions only (docs/federations.md §4.7).
+    fn client_assertion_algs(&self) -> &'static [&'static str] {
+        &["ES256"]
     }
 
     // Its identities come from the identity providers it federates (eIDAS substantial/high).

@@ -77,6 +77,11 @@ pub(crate) trait Rules: Sync {
         false
     }
 
+    /// The algorithms the federation accepts for `private_key_jwt` client assertions.
+    fn client_assertion_algs(&self) -> &'static [&'static str] {
+        &["ES256", "RS256"]
+    }
+
     /// Does every authorization response carry `iss` (RFC 9207), so that one without it did
     /// not come from the provider directly?
     fn always_sends_iss(&self) -> bool;
@@ -145,6 +150,8 @@ pub(crate) struct ProviderFacts<'a> {
     pub has_encryption_keys: bool,
     /// A `jwks_uri`: the site publishes its public keys.
     pub has_jwks_uri: bool,
+    /// The host of the `redirect_uri` (lowercase, as the URL parser leaves it).
+    pub redirect_host: &'a str,
     /// A provider key as the server spells it (`preset`, `Preset`).
     pub named: &'a dyn Fn(&str) -> String,
     /// "with preset NAME", the end of every message.

@@ -134,6 +134,7 @@ def encrypt(jwt, jwk, alg, kid, enc=CONTENT_ENC, zip_it=False):
 class FcPlusHandler(Handler):
     PLATFORM_ACRS = ("eidas2", "eidas3")
     DEFAULT_ACR = "eidas3"
+    REFUSES_LOCALHOST = True
     SSO_TTL = 10 * 60
     MISBEHAVIOURS = emulator.MISBEHAVIOURS + FCPLUS_MISBEHAVIOURS
     CLIENT_CA = None

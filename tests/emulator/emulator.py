@@ -218,6 +218,9 @@ class Handler(BaseHTTPRequestHandler):
     # What another mode (emu_fcplus.py) changes: levels, SSO length, extra misbehaviours.
     PLATFORM_ACRS, DEFAULT_ACR, SSO_TTL, MISBEHAVIOURS = (PLATFORM_ACRS, DEFAULT_ACR, SSO_TTL,
                                                           MISBEHAVIOURS)
+    # FranceConnect refuses a localhost redirect_uri everywhere but on its own integration
+    # platform (FC source, quality/fcp/cypress/integration/api/api-authorize-localhost.feature).
+    REFUSES_LOCALHOST = False
     protocol_version = "HTTP/1.1"
     server_version = "fc-emulator"
     sys_version = ""
@@ -521,6 +524,9 @@ class Handler(BaseHTTPRequestHandler):
         parts = urllib.parse.urlsplit(redirect_uri)
         if parts.scheme not in ("http", "https") or not parts.netloc or parts.fragment:
             return self.error_page(400, "Y030007", "redirect_uri is not a valid URL")
+        host = (parts.hostname or "").lower()
+        if self.REFUSES_LOCALHOST and (host == "localhost" or host.endswith(".localhost")):
+            return self.error_page(400, "Y030007", "redirect_uri must not be localhost")
         claims = None
         if "claims" in params:
             try:

@@ -146,6 +146,26 @@ def test_rs256_clients_are_refused_at_registration(plus):
     assert r.status_code == 400 and "ES256" in r.text
 
 
+def test_a_localhost_redirect_uri_is_refused_with_a_page(plus):
+    local = dict(plus.clients["c-ECDH-ES"], client_id="c-local",
+                 redirect_uris=["https://localhost:8443/sesame/plus/callback"],
+                 post_logout_redirect_uris=["https://localhost:8443/bye"])
+    named = dict(local, client_id="c-named",
+                 redirect_uris=["https://fs.example/sesame/plus/callback"])
+    registered = list(plus.clients.values())
+    r = plus.session().post(plus.base + "/_emulator/clients", json=registered + [local, named])
+    assert r.status_code == 200, r.text
+    try:
+        r = plus.authorize(plus.session(), local)
+        assert r.status_code == 400 and "Y030007" in r.text and "localhost" in r.text
+        assert "Location" not in r.headers
+        # The same client on a name of its own gets the login page.
+        r = plus.authorize(plus.session(), named)
+        assert r.status_code == 200 and "Y030007" not in r.text, r.text[:300]
+    finally:
+        plus.session().post(plus.base + "/_emulator/clients", json=registered)
+
+
 @pytest.mark.parametrize("alg", ["ECDH-ES", "RSA-OAEP-256", "RSA-OAEP"])
 def test_id_token_and_userinfo_are_encrypted_to_the_client_key(plus, alg):
     tokens = login_tokens(plus, "c-" + alg)

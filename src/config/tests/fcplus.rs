@@ -217,6 +217,80 @@ fn private_key_jwt_needs_its_key_and_no_client_secret() {
 }
 
 #[test]
+fn franceconnect_plus_signs_client_assertions_with_es256_only() {
+    let s = site();
+    let rsa = s.keys.key("sig-rsa.pem", GeneratedKind::Rsa);
+    let with_rsa = [
+        ("token_auth", "private_key_jwt"),
+        ("client_signing_key_file", rsa.as_str()),
+        ("client_secret_file", ""),
+    ];
+    let msg = fault(plus_builder(&s, &with_rsa));
+    assert!(
+        msg.contains("is a key for RS256: the federation accepts client assertions signed with ES256 only with preset franceconnect-plus-integration"),
+        "{msg}"
+    );
+    assert!(msg.contains(&rsa), "names the file: {msg}");
+    // FranceConnect itself takes an RS256 assertion.
+    let mut fc = ConfigBuilder::new();
+    fc.set_global("redis", "redis://127.0.0.1:6379/0").unwrap();
+    fc.set_global("secret_file", &s.secret).unwrap();
+    fc.add_provider("fc").unwrap();
+    for (k, v) in [
+        ("preset", "franceconnect-integration"),
+        ("client_id", "fc-client"),
+        ("redirect_uri", "https://www.example.fr/sesame/callback"),
+        ("post_logout_redirect_uri", "https://www.example.fr/bye"),
+        ("token_auth", "private_key_jwt"),
+        ("client_signing_key_file", rsa.as_str()),
+    ] {
+        fc.set_provider("fc", k, v).unwrap();
+    }
+    let (cfg, _) = fc.validate().unwrap();
+    let sig = cfg.providers[0].0.settings.site_keys.sig.as_ref();
+    assert_eq!(sig.map(|k| k.alg.name()), Some("RS256"));
+}
+
+#[test]
+fn franceconnect_plus_refuses_a_localhost_redirect_uri_even_in_integration() {
+    let s = site();
+    for host in ["localhost", "www.localhost"] {
+        let msg = fault(plus_builder(
+            &s,
+            &[
+                (
+                    "redirect_uri",
+                    &format!("https://{host}:8443/sesame/plus/callback"),
+                ),
+                (
+                    "post_logout_redirect_uri",
+                    &format!("https://{host}:8443/bye"),
+                ),
+            ],
+        ));
+        assert!(
+            msg.contains(
+                "redirect_uri on localhost is refused by FranceConnect+, in integration too"
+            ),
+            "{host}: {msg}"
+        );
+    }
+    // A loopback address is not the name the federation refuses.
+    assert!(plus_builder(
+        &s,
+        &[
+            (
+                "redirect_uri",
+                "https://127.0.0.1:8443/sesame/plus/callback"
+            ),
+            ("post_logout_redirect_uri", "https://127.0.0.1:8443/bye"),
+        ],
+    )
+    .validate()
+    .is_ok());
+}
+
+#[test]
 fn jwks_uri_cannot_take_another_endpoint_path_and_must_publish_a_key() {
     let s = site();
     let msg = fault(plus_builder(

@@ -119,6 +119,23 @@ def test_bad_key_files_fail_the_config_test_with_the_file_named(case, make_site,
     assert f'{directive} "{path}" {words}' in err, err
 
 
+def test_an_rsa_client_signing_key_fails_the_config_test_under_franceconnect_plus(
+        make_site, server_kind, fcp_emulator):
+    """FranceConnect+ takes private_key_jwt assertions signed with ES256 only: an RSA key would
+    fail every token exchange, so the configuration test refuses it with the file named."""
+    site = make_site(locations=FCP_SITE[server_kind])
+    keys = site.prefix / "keys"
+    rsa_key = keygen(keys / "sig-rsa.pem", "rsa")
+    add_fcp_provider(site, fcp_emulator, fcp_client(site.base, "ECDH-ES", method="private_key_jwt"),
+                     [keygen(keys / "enc.pem", "ec")], token_auth="private_key_jwt",
+                     client_signing_key_file=rsa_key)
+    rc, err = site.config_test()
+    assert rc != 0, err
+    directive = "client_signing_key_file" if server_kind == "nginx" else "ClientSigningKeyFile"
+    assert f'{directive} "{rsa_key}" is a key for RS256' in err, err
+    assert "accepts client assertions signed with ES256 only" in err, err
+
+
 @pytest.mark.only("nginx", reason="the sesame command reads nginx.conf")
 def test_keygen_enc_writes_0600_keys_that_config_check_accepts(make_site, server_kind,
                                                                 fcp_emulator, tmp_path):
