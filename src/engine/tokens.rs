@@ -43,6 +43,9 @@ pub(crate) fn keeping(federation: Federation) -> Keeping {
     }
 }
 
+/// How often a request that found another one refreshing the token looks for its result.
+const REFRESH_POLL: std::time::Duration = std::time::Duration::from_millis(50);
+
 /// A token this close to its expiry is refreshed rather than handed over: the backend needs
 /// time to use it.
 const REFRESH_MARGIN_SECS: u64 = 10;
@@ -194,6 +197,71 @@ fn refreshed(
     if provider.client.recent_failure().is_some() {
         return None;
     }
+    // One refresh at a time per session, across workers and servers: the others wait for its
+    // token (bounded by the provider's http_timeout) rather than present the same refresh token.
+    let timeout = provider.cfg.settings.http_timeout;
+    let claim_ttl = timeout.as_secs().saturating_add(2);
+    match inner.sessions.claim_refresh(&task.session, claim_ttl) {
+        Ok(true) => {}
+        Ok(false) => return refreshed_by_another(inner, provider, task, grant, user, timeout),
+        // Without Redis for the claim there is none for the token either: the refresh below
+        // still runs, and its result may not be kept.
+        Err(_) => {}
+    }
+    let fresh = refresh_claimed(inner, provider, task, refresh_token, user);
+    if let Err(e) = inner.sessions.release_refresh(&task.session) {
+        emit(
+            LogLevel::Warn,
+            &format!(
+                "sesame: provider \"{}\": the refresh claim of user {user} could not be released ({e}); it lapses by itself in {claim_ttl}s [client {client}]",
+                provider.name()
+            ),
+        );
+    }
+    fresh
+}
+
+/// Blocking: another request holds the refresh claim; the token it keeps once refreshed, read
+/// every [`REFRESH_POLL`] until `timeout`, else none (the request goes on without it).
+fn refreshed_by_another(
+    inner: &Inner,
+    provider: &Provider,
+    task: &HandOffTask,
+    expired: &AccessGrant,
+    user: &str,
+    timeout: std::time::Duration,
+) -> Option<AccessGrant> {
+    let deadline = std::time::Instant::now() + timeout;
+    while std::time::Instant::now() < deadline {
+        std::thread::sleep(REFRESH_POLL);
+        match inner.sessions.read_tokens(&task.session) {
+            Ok(Some(kept)) if kept.access_token != expired.access_token => return Some(kept),
+            Ok(Some(_)) => {}
+            // Logged out meanwhile, or Redis gone: nothing to hand over.
+            Ok(None) | Err(_) => return None,
+        }
+    }
+    emit(
+        LogLevel::Warn,
+        &format!(
+            "sesame: provider \"{}\": the access token of user {user} was being refreshed by another request that did not finish within {}s; this request goes on without it [client {}]",
+            provider.name(),
+            timeout.as_secs(),
+            log_safe(&task.client_addr)
+        ),
+    );
+    None
+}
+
+/// Blocking: the refresh itself, once this request holds the claim.
+fn refresh_claimed(
+    inner: &Inner,
+    provider: &Provider,
+    task: &HandOffTask,
+    refresh_token: &str,
+    user: &str,
+) -> Option<AccessGrant> {
+    let client = log_safe(&task.client_addr);
     let Some(_slot) = inner.slots.try_take() else {
         emit(
             LogLevel::Warn,

@@ -269,6 +269,24 @@ impl Sessions {
         self.store.set_xx_ex(&key, &record, ttl_secs)
     }
 
+    fn refresh_claim_key(&self, id: &SessionId) -> String {
+        format!("{}r:{}", self.keys.namespace, id.digest_hex())
+    }
+
+    /// Blocking: claims the right to refresh the session's kept token for `ttl_secs` (SET NX):
+    /// true for one request at a time across every worker and server, so that a rotated
+    /// refresh token is never presented twice (a provider may revoke the whole grant when it
+    /// sees a used one again).
+    pub fn claim_refresh(&self, id: &SessionId, ttl_secs: u64) -> Result<bool, StoreError> {
+        self.store
+            .set_nx_ex(&self.refresh_claim_key(id), b"1", ttl_secs.max(1))
+    }
+
+    /// Blocking: gives the claim back once the refreshed token is kept (or the refresh failed).
+    pub fn release_refresh(&self, id: &SessionId) -> Result<(), StoreError> {
+        self.store.del(&self.refresh_claim_key(id))
+    }
+
     /// Blocking: true the first time a state is presented, false on any replay.
     pub fn mark_state_used(&self, state: &str) -> Result<bool, StoreError> {
         let key = format!(

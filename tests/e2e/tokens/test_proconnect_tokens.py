@@ -3,6 +3,7 @@ token, for ProConnect resource servers. The token reaches PHP on every request w
 refreshed with the refresh token once expired (the emulator's `refresh_token` grant, rotated),
 and both are revoked at logout."""
 
+import threading
 import time
 
 import pytest
@@ -95,6 +96,43 @@ def test_an_expired_token_is_refreshed_with_the_refresh_token(new_browser, serve
     # The fresh token is kept: the next request gets it without another refresh.
     again = php_server(browser.get(server.url("/agents/")))
     assert again["SESAME_ACCESS_TOKEN"] == new
+
+
+def test_requests_racing_to_refresh_present_the_refresh_token_once(new_browser, server,
+                                                                   pc_emulator):
+    """Two requests of one session find its token expired at once (two workers, or a page and
+    its script): one refreshes, the other waits for its token. Presenting the rotated refresh
+    token twice would fail the second request, and a provider may revoke the grant for it."""
+    pc_emulator.control(access_token_ttl=15)
+    browser = new_browser()
+    first = php_server(browser.login(server.url("/agents/"), identity="test@fia1.fr").final)
+    old = first["SESAME_ACCESS_TOKEN"]
+    time.sleep(6)
+    # The token endpoint answers slowly, so that both requests are in the refresh at once.
+    pc_emulator.control(token_delay=1.5)
+    pc_emulator.clear_requests()
+    twin = new_browser()
+    for name, value in browser.cookies().items():
+        twin.set_cookie(name, value)
+    results = {}
+
+    def fetch(name, who):
+        results[name] = php_server(who.get(server.url("/agents/"), timeout=30))
+
+    threads = [threading.Thread(target=fetch, args=(n, b)) for n, b in (("a", browser), ("b", twin))]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+    finally:
+        pc_emulator.control(token_delay=0)
+    tokens = {name: got.get("SESAME_ACCESS_TOKEN") for name, got in results.items()}
+    assert tokens["a"] and tokens["a"] == tokens["b"] and tokens["a"] != old, tokens
+    refreshes = [r for r in pc_emulator.requests_to("/token")
+                 if r["form"] and ["grant_type", "refresh_token"] in r["form"]]
+    assert len(refreshes) == 1, refreshes
+    assert token_status(pc_emulator, tokens["a"])["active"] is True
 
 
 def test_logout_revokes_the_access_and_the_refresh_token(new_browser, server, pc_emulator):
