@@ -24,26 +24,19 @@ RS256).
 """
 
 import json
-import ssl
-import threading
-import time
 import urllib.error
-import urllib.request
 
 from jwcrypto import jwe as jw_jwe
 from jwcrypto import jwk as jw_jwk
-from jwcrypto import jws as jw_jws
 
 import emu_jose as jose
 import emulator
+from emu_assertion import CLIENT_KEYS, PrivateKeyJwtClients, _bare
 from emulator import (ClientConfigError, Handler, parse_registration, validate_registrations)
 
 ENC_ALGS = ("ECDH-ES", "RSA-OAEP", "RSA-OAEP-256")
 CONTENT_ENC = "A256GCM"
 AUTH_METHODS = ("client_secret_post", "private_key_jwt")
-ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
-ASSERTION_MAX_LIFETIME = 60
-CLIENT_KEYS_TTL = 300
 FCPLUS_MISBEHAVIOURS = ("plain_jws", "userinfo_plain_jws", "jwe_wrong_alg", "jwe_wrong_enc",
                         "jwe_zip", "jwe_no_kid", "jwe_unknown_kid", "jwe_sig_key",
                         "jwe_inner_wrong_key", "jwe_inner_wrong_alg")
@@ -78,45 +71,6 @@ def validate_clients(data):
     return validate_registrations(data, parse)
 
 
-class ClientKeys:
-    """The clients' public keys, fetched from their jwks_uri and kept a while."""
-
-    def __init__(self):
-        self.lock = threading.Lock()
-        self.cache = {}  # jwks_uri -> (fetched at, [jwk dict])
-
-    def forget(self):
-        with self.lock:
-            self.cache.clear()
-
-    def get(self, uri, ca):
-        now = time.time()
-        with self.lock:
-            hit = self.cache.get(uri)
-        if hit and now - hit[0] < CLIENT_KEYS_TTL:
-            return hit[1]
-        context = ssl.create_default_context(cafile=ca) if ca else ssl.create_default_context()
-        with urllib.request.urlopen(uri, timeout=5, context=context) as resp:
-            doc = json.loads(resp.read(1 << 20))
-        keys = doc.get("keys") if isinstance(doc, dict) else None
-        if not isinstance(keys, list):
-            raise ValueError("the client's JWKS has no keys list")
-        for key in keys:
-            # FranceConnect's JWT library refuses keys without use and alg (FCS 440011).
-            if not isinstance(key, dict) or not key.get("kid") or not key.get("use") \
-                    or not key.get("alg"):
-                raise ValueError("a key of the client's JWKS lacks kid, use or alg")
-        with self.lock:
-            self.cache[uri] = (now, keys)
-        return keys
-
-
-CLIENT_KEYS = ClientKeys()
-
-
-def _bare(jwk):
-    """The public key members only (jwcrypto refuses to encrypt with a `use: sig` key)."""
-    return {k: v for k, v in jwk.items() if k not in ("use", "alg", "key_ops", "kid")}
 
 
 def encrypt(jwt, jwk, alg, kid, enc=CONTENT_ENC, zip_it=False):
@@ -131,13 +85,12 @@ def encrypt(jwt, jwk, alg, kid, enc=CONTENT_ENC, zip_it=False):
     return token.serialize(compact=True)
 
 
-class FcPlusHandler(Handler):
+class FcPlusHandler(PrivateKeyJwtClients, Handler):
     PLATFORM_ACRS = ("eidas2", "eidas3")
     DEFAULT_ACR = "eidas3"
     REFUSES_LOCALHOST = True
     SSO_TTL = 10 * 60
     MISBEHAVIOURS = emulator.MISBEHAVIOURS + FCPLUS_MISBEHAVIOURS
-    CLIENT_CA = None
 
     def validate_clients(self, data):
         return validate_clients(data)
@@ -218,86 +171,6 @@ class FcPlusHandler(Handler):
             return jose.sign_jws(rs, payload)
         return jose.sign_jws(jose.SigningKey("ES256", kid=header.get("kid")), payload)
 
-    # ------------------------------------------------------------ private_key_jwt
-    def authenticate_client(self, params):
-        if "client_assertion" not in params and "client_assertion_type" not in params:
-            client = super().authenticate_client(params)
-            if client is not None and client["token_endpoint_auth_method"] != \
-                    "client_secret_post":
-                self.oauth_error(401, "invalid_client", "client authentication failed (the "
-                                 "client is registered for private_key_jwt)", "Y0434A7B")
-                return None
-            return client
-        return self.assertion_client(params)
-
-    def assertion_client(self, params):
-        st = self.st
-
-        def refuse(why, status=401, error="invalid_client"):
-            self.oauth_error(status, error, "client authentication failed (%s)" % why,
-                             "Y0434A7B")
-            return None
-
-        if self.headers.get("Authorization") or "client_secret" in params:
-            return refuse("client authentication must only be provided using one mechanism",
-                          400, "invalid_request")
-        if params.get("client_assertion_type") != ASSERTION_TYPE:
-            return refuse("client_assertion_type must be %s" % ASSERTION_TYPE, 400,
-                          "invalid_request")
-        assertion = params.get("client_assertion", "")
-        try:
-            header, payload, _, _ = jose.decode_unverified(assertion)
-        except jose.JoseError:
-            return refuse("client_assertion is not a compact JWS")
-        client_id = params.get("client_id") or payload.get("iss")
-        client = st.clients.get(client_id) if isinstance(client_id, str) else None
-        if client is None:
-            return refuse("client not found")
-        if client["token_endpoint_auth_method"] != "private_key_jwt":
-            return refuse("the client is registered for client_secret_post")
-        if header.get("alg") != "ES256":
-            return refuse("client_assertion must be signed with ES256")
-        try:
-            keys = CLIENT_KEYS.get(client["jwks_uri"], self.CLIENT_CA)
-        except (OSError, ValueError, urllib.error.URLError) as exc:
-            return refuse("the client's jwks_uri could not be read (%s)" % type(exc).__name__)
-        key = next((k for k in keys if k.get("use") == "sig" and k.get("kid") == header.get("kid")),
-                   None)
-        if key is None:
-            return refuse("no signing key %r in the client's JWKS" % header.get("kid"))
-        try:
-            verified = jw_jws.JWS()
-            verified.deserialize(assertion)
-            verified.allowed_algs = ["ES256"]
-            verified.verify(jw_jwk.JWK(**_bare(key)))
-        except Exception:  # jwcrypto raises several types for a bad signature
-            return refuse("client_assertion signature is invalid")
-        now = st.now()
-        aud = payload.get("aud")
-        audiences = aud if isinstance(aud, list) else [aud]
-        if payload.get("iss") != client_id or payload.get("sub") != client_id:
-            return refuse("iss and sub must be the client_id")
-        if st.issuer + "/token" not in audiences:
-            return refuse("aud must be the token endpoint")
-        exp, jti = payload.get("exp"), payload.get("jti")
-        if not isinstance(exp, (int, float)) or exp <= now:
-            return refuse("client_assertion is expired")
-        if exp - now > ASSERTION_MAX_LIFETIME + 5:
-            return refuse("client_assertion lives longer than %d s" % ASSERTION_MAX_LIFETIME)
-        if not isinstance(jti, str) or not jti:
-            return refuse("client_assertion has no jti")
-        with st.lock:
-            seen = st.__dict__.setdefault("assertion_jtis", {})
-            for old in [j for j, t in seen.items() if t < now]:
-                del seen[old]
-            if jti in seen:
-                replay = True
-            else:
-                replay = False
-                seen[jti] = exp
-        if replay:
-            return refuse("client_assertion jti was already used")
-        return client
 
     # ------------------------------------------------------------ control
     def control_route(self, name):

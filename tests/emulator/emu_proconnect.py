@@ -14,12 +14,14 @@ import hmac
 import json
 import re
 import secrets
+import urllib.parse
 import uuid
 
 import emu_jose as jose
 import emu_pages as pages
 import emu_tokens as tokens
-from emulator import (Handler, REDIRECT_MISBEHAVIOURS, parse_pairs, parse_registration,
+from emu_assertion import PrivateKeyJwtClients
+from emulator import (ClientConfigError, Handler, REDIRECT_MISBEHAVIOURS, parse_pairs, parse_registration,
                       single_valued, validate_registrations, with_query)
 
 KNOWN_PARAMS = {"client_id", "acr_values", "claims", "response_type", "nonce", "state",
@@ -139,6 +141,16 @@ def validate_pc_clients(data):
             "amr_allowed": True, "public_only": bool(item.get("public_only", True)),
             "allowed_scopes": set(scopes),
         })
+        # private_key_jwt (ES256 or RS256 assertions) needs the client's keys URL.
+        method = item.get("token_endpoint_auth_method", "client_secret_post")
+        if method not in ("client_secret_post", "client_secret_basic", "private_key_jwt"):
+            raise ClientConfigError("client %s: token_endpoint_auth_method %r is not supported"
+                                    % (client["client_id"], method))
+        if method == "private_key_jwt" and not isinstance(item.get("jwks_uri"), str):
+            raise ClientConfigError("client %s: private_key_jwt needs a jwks_uri"
+                                    % client["client_id"])
+        client["token_endpoint_auth_method"] = method
+        client["jwks_uri"] = item.get("jwks_uri")
         return client
     return validate_registrations(data, parse)
 
@@ -182,9 +194,17 @@ def b64url_sha256(text):
         .rstrip(b"=").decode("ascii")
 
 
-class ProConnectHandler(Handler):
+class ProConnectHandler(PrivateKeyJwtClients, Handler):
     server_version = "pc-emulator"
     SESSION_COOKIE = SESSION_COOKIE
+    ASSERTION_ALGS = ("ES256", "RS256")
+
+    def assertion_audiences(self):
+        # ProConnect's provider (node oidc-provider) takes the issuer or the endpoint called;
+        # Sesame names the token endpoint, for the revocation endpoint too (RFC 7523 §3).
+        issuer = urllib.parse.urlsplit(self.st.issuer)
+        called = "%s://%s%s" % (issuer.scheme, issuer.netloc, self.path.split("?", 1)[0])
+        return [self.st.issuer, self.st.issuer + "/token", called]
 
     def validate_clients(self, data):
         return validate_pc_clients(data)

@@ -1075,8 +1075,8 @@ def main(argv=None):
     ap.add_argument("--lenient", action="store_true",
                     help="proconnect: drop unknown authorize/logout parameters (what the live "
                     "service does) instead of answering Y000400 (what its docs promise)")
-    ap.add_argument("--client-ca", help="franceconnect-plus: CA file trusted when fetching "
-                    "the clients' jwks_uri")
+    ap.add_argument("--client-ca", help="CA file trusted when fetching the clients' jwks_uri "
+                    "(franceconnect-plus, private_key_jwt)")
     args = ap.parse_args(argv)
     handler = Handler
     if args.federation == "proconnect":
@@ -1085,7 +1085,8 @@ def main(argv=None):
     if args.federation == "franceconnect-plus":
         import emu_fcplus
         handler = emu_fcplus.FcPlusHandler
-        handler.CLIENT_CA = args.client_ca
+    # The clients' jwks_uri (FranceConnect+ encryption keys, private_key_jwt assertions).
+    handler.CLIENT_CA = args.client_ca
     if args.issuer.endswith("/"):
         ap.error("--issuer must not end with a slash (FC issuers are https://host/api/v2)")
     clients = {}

@@ -203,7 +203,9 @@ def add_pc_provider(site, emulator, client, name="pc", **directives):
 
 
 def start_pc_emulator(workdir, pki, lenient=False):
-    args = ["--federation", "proconnect"] + (["--lenient"] if lenient else [])
+    # --client-ca: the sites' jwks_uri, read for private_key_jwt assertions.
+    args = ["--federation", "proconnect", "--client-ca", str(pki.ca)] + \
+        (["--lenient"] if lenient else [])
     emu = Emulator(workdir, pki, extra_args=args)
     emu.default_strict = not lenient
     return emu
