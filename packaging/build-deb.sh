@@ -53,6 +53,8 @@ work="$out/work"
 rm -rf "$work"
 mkdir -p "$work/docs"
 cp -a "$root/packaging/debian" "$work/debian"
+# The crates linked into the binaries: their copyright paragraphs, licence and notice files.
+python3 "$root/packaging/third_party.py" "$root" "$work/debian/copyright" "$work/crates" >/dev/null
 sed -i "s|@MAINTAINER@|$maintainer|" "$work/debian/control"
 cp "$root/README.md" "$work/"
 cp "$root"/docs/{directives,federations,packaging}.md "$work/docs/"

@@ -10,6 +10,7 @@ only, and never over packages of the same names that were installed before it.""
 
 import fcntl
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -346,6 +347,38 @@ def test_packages_install_the_files_debian_conventions_expect(package_files):
                    "/usr/lib/apache2/modules/mod_sesame.so"):
         sections = run(["objdump", "-h", binary])
         assert ".debug_info" not in sections, f"{binary} is not stripped"
+
+
+def test_every_package_names_the_crates_it_links_with_their_licence_files(package_files):
+    """The binaries link Rust crates statically: each package's copyright file names them (one
+    DEP-5 paragraph each, with a licence every paragraph of which is defined), and the sesame
+    package keeps each crate's own licence and notice files."""
+    lock = (REPO / "Cargo.lock").read_text()
+    locked = set(re.findall(r'name = "([^"]+)"\nversion = "([^"]+)"', lock))
+    crates_dir = Path("/usr/share/doc/sesame/crates")
+    for package in PACKAGES:
+        text = Path(f"/usr/share/doc/{package}/copyright").read_text()
+        named = re.findall(r"^Files: crates/(\S+)/\*$", text, re.M)
+        # What every server process runs: the TLS, JOSE and Redis code, and their licences.
+        for crate in ("ring", "openssl", "josekit", "redis", "ureq", "serde_json", "rustls"):
+            assert any(n.startswith(crate + "-") and n[len(crate) + 1:][:1].isdigit() for n in named), \
+                f"{package}: no paragraph for {crate}"
+        defined = set(re.findall(r"^License: (\S+)\n ", text, re.M))
+        for expression in re.findall(r"^Files: crates/\S+\nCopyright:.*?\nLicense: (.+)$", text, re.M | re.S):
+            for name in re.split(r"[\s()]+", expression.split("\n")[0]):
+                if name and name not in ("or", "and", "with") and not name.startswith(("other", "/usr")):
+                    assert name in defined, f"{package}: licence {name} has no paragraph"
+        for entry in named:
+            name, version = entry.rsplit("-", 1)
+            assert (name, version) in locked, f"{entry} is not in Cargo.lock"
+    sesame = Path("/usr/share/doc/sesame/copyright").read_text()
+    named = set(re.findall(r"^Files: crates/(\S+)/\*$", sesame, re.M))
+    shipped = {p.name for p in crates_dir.iterdir()}
+    assert shipped == named, named ^ shipped
+    for entry in shipped:
+        assert any((crates_dir / entry).iterdir()), f"{entry}: no licence file"
+    mit = (crates_dir / next(n for n in shipped if n.startswith("serde_json-"))).iterdir()
+    assert any("MIT" in f.name.upper() for f in mit)
 
 
 def test_the_packages_depend_on_the_exact_server_abis(debs):
