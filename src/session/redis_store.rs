@@ -113,6 +113,20 @@ fn role_is_master(role: &Value) -> bool {
     }
 }
 
+/// A Redis error, with what to do when it is a refused TLS certificate (the redis crate only
+/// says what rustls said).
+pub fn explain_tls(e: &RedisError) -> String {
+    let text = e.to_string();
+    if text.contains("invalid peer certificate") || text.contains("UnknownIssuer") {
+        format!(
+            "{text} (the server's TLS certificate is not signed by the CA of {}: give the CA that signed it)",
+            crate::directives::registry::http_name("redis_ca_file")
+        )
+    } else {
+        text
+    }
+}
+
 /// An error after which the connection must not be reused: broken socket, or a server that is
 /// no longer the master (a Sentinel failover demoted it: READONLY).
 fn needs_reconnect(e: &RedisError) -> bool {
@@ -245,7 +259,14 @@ impl RedisStore {
     ) -> Result<Connection, String> {
         let mut failures = Vec::new();
         for sentinel in sentinels {
-            let asked = redis::Client::open(target.sentinel_url(sentinel))
+            // Over TLS (`sentinel_tls=on`) a Sentinel's certificate is checked against the same
+            // CA as the Redis servers', and the same client certificate is shown.
+            let sentinel_tls = if target.sentinel_tls() {
+                tls
+            } else {
+                &RedisTls::default()
+            };
+            let asked = client_for(&target.sentinel_url(sentinel), sentinel_tls)
                 .and_then(|c| self.open_plain(&c))
                 .and_then(|mut con| {
                     redis::cmd("SENTINEL")
@@ -262,7 +283,7 @@ impl RedisStore {
                     continue;
                 }
                 Err(e) => {
-                    failures.push(format!("sentinel {sentinel}: {e}"));
+                    failures.push(format!("sentinel {sentinel}: {}", explain_tls(&e)));
                     continue;
                 }
             };
@@ -278,7 +299,10 @@ impl RedisStore {
                 Ok((_, false)) => failures.push(format!(
                     "sentinel {sentinel} names {node}, which is not a master (failover in progress?)"
                 )),
-                Err(e) => failures.push(format!("master {node} (from sentinel {sentinel}): {e}")),
+                Err(e) => failures.push(format!(
+                    "master {node} (from sentinel {sentinel}): {}",
+                    explain_tls(&e)
+                )),
             }
         }
         Err(failures.join("; "))
