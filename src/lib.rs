@@ -17,6 +17,7 @@ mod compat;
 mod config;
 mod data;
 mod directives;
+pub mod doctor;
 mod engine;
 mod federation;
 mod ffi;

@@ -84,6 +84,8 @@ pub struct RedisStore {
     backend: Option<Backend>,
     /// For messages: the URL without its password.
     label: String,
+    /// The ACL user of the URL (None: `default`), for `sesame doctor`'s advice.
+    username: Option<String>,
     timeout: Duration,
     pool: Mutex<Pool>,
 }
@@ -191,6 +193,7 @@ impl RedisStore {
         Ok(RedisStore {
             backend: Some(backend),
             label: target.label,
+            username: target.username,
             timeout,
             pool: Mutex::new(Pool {
                 pid: std::process::id(),
@@ -203,6 +206,7 @@ impl RedisStore {
         RedisStore {
             backend: None,
             label: String::new(),
+            username: None,
             timeout: Duration::from_secs(1),
             pool: Mutex::new(Pool {
                 pid: std::process::id(),
@@ -335,7 +339,12 @@ impl RedisStore {
     }
 
     fn error(&self, e: &RedisError) -> StoreError {
-        StoreError(format!("Redis {}: {e}", self.label))
+        StoreError(format!("Redis {}: {}", self.label, explain_tls(e)))
+    }
+
+    /// The ACL user Sesame authenticates as (None: Redis's `default` user).
+    pub fn username(&self) -> Option<&str> {
+        self.username.as_deref()
     }
 
     fn backend(&self) -> Result<&Backend, StoreError> {

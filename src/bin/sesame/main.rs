@@ -4,6 +4,7 @@
 //! sesame sessions list [filters] [--json]     sessions of this site, decrypted
 //! sesame sessions kill ID-PREFIX | filters    delete sessions (offboarding)
 //! sesame config check [-c nginx.conf]         the Sesame part of nginx -t
+//! sesame doctor [-c nginx.conf]               checks of a running deployment (CA, clock, ACL...)
 //! sesame keygen PATH [--force]                a new secret file, mode 0600
 //! sesame keygen --enc ec|rsa PATH [--force]   a new private key (encryption or signing), 0600
 
@@ -16,6 +17,7 @@ macro_rules! say {
 }
 
 mod args;
+mod doctor;
 mod keygen;
 mod nginx_conf;
 mod sessions;
@@ -44,6 +46,7 @@ Usage:
   sesame sessions list [-c nginx.conf] [--sub SUB] [--email EMAIL] [--siret SIRET] [--provider NAME] [--json]
   sesame sessions kill [-c nginx.conf] (ID-PREFIX | --sub SUB | --email EMAIL | --siret SIRET | --provider NAME ...)
   sesame config check [-c nginx.conf]
+  sesame doctor [-c nginx.conf]
   sesame keygen PATH [--force]
   sesame keygen --enc ec|rsa PATH [--force]
 
@@ -83,9 +86,10 @@ fn run(argv: &[String]) -> Result<ExitCode, String> {
             say!("{CONFIG_HELP}");
             Ok(ExitCode::SUCCESS)
         }
+        ["doctor", rest @ ..] => doctor::run(rest),
         ["keygen", rest @ ..] => keygen::run(rest),
         [other, ..] => Err(format!(
-            "unknown command \"{other}\" (expected sessions, config or keygen; see sesame --help)"
+            "unknown command \"{other}\" (expected sessions, config, doctor or keygen; see sesame --help)"
         )),
     }
 }
