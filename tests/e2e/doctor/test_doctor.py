@@ -9,7 +9,14 @@ import pytest
 from e2e_rig.redis_topologies import RedisNode, run_cli
 from e2e_rig.services import Pki
 
-pytestmark = pytest.mark.only("nginx", reason="sesame doctor reads nginx.conf; the checks are the core's")
+
+def is_apache(site):
+    return type(site).__name__ == "ApacheSite"
+
+
+def spelled(site, nginx, apache):
+    """A directive in the spelling of the site's server (the messages use it)."""
+    return apache if is_apache(site) else nginx
 
 ACL_USER, ACL_PASSWORD = "sesame", "doctor-acl-pw-7"
 SESAME_COMMANDS = ["+get", "+set", "+del", "+scan", "+ttl", "+getdel"]
@@ -35,13 +42,11 @@ def site(make_site, acl_redis):
     return site
 
 
-def doctor(site):
+def doctor(site, secret_mode=0o600):
     conf = site.prepare()
-    # The rig writes its files with the default umask; a deployment keeps its secret private.
-    secret = site.prefix / "conf" / "sesame.secret"
-    if not getattr(site, "leave_secret_mode", False):
-        os.chmod(secret, 0o600)
-    rc, out, err = run_cli("doctor", "-c", conf, timeout=60)
+    # The nginx rig writes its files with the default umask; a deployment keeps its secret private.
+    os.chmod(site.prefix / "conf" / "sesame.secret", secret_mode)
+    rc, out, err = run_cli("doctor", "-a" if is_apache(site) else "-c", conf, timeout=60)
     print(out)
     lines = {}
     for line in out.splitlines():
@@ -65,13 +70,11 @@ def test_a_healthy_deployment_passes_every_check(site):
 
 
 def test_a_secret_readable_by_others_fails_with_the_chmod_to_run(site):
-    site.leave_secret_mode = True
-    site.prepare()
-    os.chmod(site.prefix / "conf" / "sesame.secret", 0o644)
-    rc, lines, out, _ = doctor(site)
+    rc, lines, out, _ = doctor(site, secret_mode=0o644)
     assert rc == 1
     tag, message = lines["secret"]
     assert tag == "FAIL" and "mode 0644" in message and "chmod 600" in message, out
+    assert spelled(site, "sesame_secret_file", "SesameSecretFile") in message, out
 
 
 def test_a_wrong_provider_ca_is_explained(site, module_tmp):
@@ -81,7 +84,8 @@ def test_a_wrong_provider_ca_is_explained(site, module_tmp):
     assert rc == 1
     tag, message = lines["provider fc: discovery"]
     assert tag == "FAIL", out
-    assert "unreachable" in message and f'not signed by a CA of ca_file "{other.ca}"' in message, out
+    ca_file = spelled(site, "ca_file", "CAFile")
+    assert "unreachable" in message and f'not signed by a CA of {ca_file} "{other.ca}"' in message, out
     # The other checks still ran.
     assert lines["redis"][0] == "ok", out
 
@@ -91,7 +95,8 @@ def test_a_provider_clock_far_off_fails_and_a_small_skew_warns(site, emulator):
     rc, lines, out, _ = doctor(site)
     assert rc == 1
     tag, message = lines["provider fc: discovery"]
-    assert tag == "FAIL" and "ahead of this machine's" in message and "leeway" in message, out
+    assert tag == "FAIL" and "ahead of this machine's" in message, out
+    assert spelled(site, "leeway", "Leeway") in message, out
     assert "NTP" in message
 
     emulator.control(clock_offset=-12)
@@ -117,7 +122,7 @@ def test_an_acl_user_without_an_optional_command_only_warns(site, acl_redis):
     rc, _, out, _ = doctor(site)
     assert rc == 0, out
     [line] = [line for line in out.splitlines() if line.startswith("WARN redis:")]
-    assert "GETDEL" in line and "sesame_pass_access_token" in line, out
+    assert "GETDEL" in line and spelled(site, "sesame_pass_access_token", "SesamePassAccessToken") in line, out
 
 
 def test_redis_unreachable_or_refusing_the_password_fails(site, acl_redis):
@@ -141,7 +146,8 @@ def test_a_redirect_uri_host_no_server_is_named_warns(site):
     site.providers["fc"]["redirect_uri"] = "https://elsewhere.example.fr/callback"
     rc, lines, out, _ = doctor(site)
     tag, message = lines["provider fc: redirect_uri"]
-    assert tag == "WARN" and '"elsewhere.example.fr"' in message and "localhost" in message, out
+    served = spelled(site, "localhost", "127.0.0.1")  # the rigs' server_name / ServerName
+    assert tag == "WARN" and '"elsewhere.example.fr"' in message and served in message, out
 
 
 def test_a_configuration_that_does_not_build_is_the_only_line(site):
@@ -149,4 +155,5 @@ def test_a_configuration_that_does_not_build_is_the_only_line(site):
     rc, lines, out, _ = doctor(site)
     assert rc == 1
     assert list(lines) == ["config"] and lines["config"][0] == "FAIL", out
-    assert 'sesame_redis_timeout "soon" is not a duration' in lines["config"][1], out
+    directive = spelled(site, "sesame_redis_timeout", "SesameRedisTimeout")
+    assert f'{directive} "soon" is not a duration' in lines["config"][1], out
