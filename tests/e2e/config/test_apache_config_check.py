@@ -103,6 +103,10 @@ def global_in_a_location(site):
     site.extra = "<Location /x/>\n    SesameSessionCache 2s\n</Location>\n"
 
 
+def global_in_an_else_section(site):
+    site.extra = '<If "-T %{HTTPS}">\n</If>\n<Else>\n    SesameSessionCache 2s\n</Else>\n'
+
+
 def provider_section_in_a_location(site):
     site.extra = "<Location /x/>\n<SesameProvider other>\n  ClientID x\n</SesameProvider>\n</Location>\n"
 
@@ -163,7 +167,8 @@ def vhost_with_a_provider_missing_its_client_id(site):
 REFUSED = [
     value_in_an_included_file, value_in_a_wildcard_directory, include_of_a_wildcard_matching_nothing,
     include_of_a_missing_file, value_under_a_true_ifmodule, value_under_a_defined_ifdefine,
-    global_in_a_location, provider_section_in_a_location, use_at_server_level,
+    global_in_a_location, global_in_an_else_section, provider_section_in_a_location,
+    use_at_server_level,
     misspelled_sesame_directive, logout_with_a_bad_second_word, option_the_federation_refuses,
     duplicate_option_in_a_section, use_of_an_unknown_provider_in_a_directory, unclosed_section,
     unclosed_section_in_an_included_file, include_of_a_wildcard_matching_nothing_in_a_directory,

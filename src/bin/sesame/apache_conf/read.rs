@@ -150,12 +150,19 @@ impl Reader {
                 return Ok(out);
             }
             let mut rest = text.as_str();
-            let name = getword_conf(&mut rest);
+            let mut name = getword_conf(&mut rest);
             if let Some(section) = name.strip_prefix('<') {
-                let Some(end) = rest.rfind('>') else {
-                    return Err(err(format!("<{section}> directive missing closing '>'")));
+                // `<Else>`: no argument, the `>` ends the name itself.
+                let args = match (section.strip_suffix('>'), rest.rfind('>')) {
+                    (Some(bare), _) if rest.is_empty() => {
+                        name = format!("<{bare}");
+                        String::new()
+                    }
+                    (_, Some(end)) => rest[..end].trim().to_owned(),
+                    (_, None) => {
+                        return Err(err(format!("<{section}> directive missing closing '>'")))
+                    }
                 };
-                let args = rest[..end].trim().to_owned();
                 let children = self.nodes(lines, pos, file, Some((&name, *line)))?;
                 let node = Node {
                     name: name.clone(),
@@ -553,6 +560,37 @@ mod tests {
                 (5, "X y".to_owned())
             ]
         );
+    }
+
+    #[test]
+    fn sections_nest_and_apache_s_read_time_directives_apply() {
+        let dir = std::env::temp_dir().join(format!("sesame-read-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("sites")).unwrap();
+        std::fs::write(dir.join("sites/a.conf"), "SesameSessionCache 2s\n").unwrap();
+        let main = dir.join("main.conf");
+        std::fs::write(
+            &main,
+            "Define ON\n<If \"true\">\n</If>\n<Else>\n  X 1\n</Else>\n\
+             <IfDefine ON>\n  Include sites/*.conf\n</IfDefine>\n\
+             <IfDefine !ON>\n  Hidden 1\n</IfDefine>\n<IfModule mod_so.c>\n  Y ${ON}z\n</IfModule>\n",
+        )
+        .unwrap();
+        let mut reader = Reader::new(dir.clone(), &[]);
+        let tree = reader.read_file(&main).unwrap();
+        let names: Vec<&str> = tree.iter().map(|n| n.name.as_str()).collect();
+        assert_eq!(names, vec!["<If", "<Else", "SesameSessionCache", "Y"]);
+        assert_eq!(tree[1].children.as_ref().unwrap()[0].name, "X");
+        assert_eq!(tree[2].file, dir.join("sites/a.conf").display().to_string());
+        assert_eq!(tree[3].args, "z");
+        assert_eq!(reader.files.len(), 2);
+        std::fs::write(&main, "<Location /x>\n  A b\n").unwrap();
+        let err = Reader::new(dir.clone(), &[]).read_file(&main).unwrap_err();
+        assert!(err.reading && err.line == 1, "{err:?}");
+        assert!(
+            err.message.ends_with("<Location> was not closed."),
+            "{err:?}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
