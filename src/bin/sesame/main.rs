@@ -166,6 +166,9 @@ fn apache_check(path: &std::path::Path, opts: &args::Args) -> Result<ExitCode, S
     eprintln!("sesame: checking {}", path.display());
     match apache_conf::load(path, &opts.server_root(), &opts.all("-D")) {
         Ok(loaded) => {
+            for warning in &loaded.warnings {
+                say!("{}", sesame::escape_for_terminal(warning));
+            }
             say!(
                 "sesame: the configuration {} is valid ({} provider(s), {} section(s) using Sesame, {} file(s) read)",
                 path.display(),

@@ -4,6 +4,7 @@ directory sections) and refuses what `apache2 -t` refuses with the module loaded
 message, file and line: each broken configuration below goes through both, and the lines
 apache2 prints must be the ones the command prints."""
 
+import secrets
 import subprocess
 
 import pytest
@@ -12,7 +13,7 @@ from e2e_rig.apache import APACHE_BIN
 from e2e_rig.redis_topologies import run_cli
 from e2e_rig.procs import free_port
 from e2e_rig.services import new_client
-from .test_apache_config import APACHE_CASES
+from .test_apache_config import APACHE_CASES, _site_with_a_second_vhost
 
 pytestmark = pytest.mark.only("apache", reason="Apache's configuration reader; nginx's is test_redis_cli's config check")
 
@@ -216,3 +217,20 @@ def test_sesame_directives_without_the_module_loaded_are_invalid_commands(make_s
     site = make_site(sesame=False)
     site.extra = "SesameRedisTimeout 2s\n"
     assert_same_refusal(site)
+
+
+def test_two_servers_sharing_one_secret_get_apache_t_s_warning(make_site, env):
+    secret = secrets.token_hex(32)
+    site = _site_with_a_second_vhost(make_site, env, secret=secret)
+    site.secret = secret.encode()  # the main server's own file, the same bytes
+    rc_apache, apache_out, rc, out, err = check_both(site)
+    assert rc_apache == 0, apache_out
+    [warning] = [line[line.index("mod_sesame: "):] for line in apache_out.splitlines()
+                 if "use the same secret" in line]
+    assert rc == 0, out + err
+    assert warning in out.splitlines(), f"\napache2 -t: {warning}\nsesame:     {out}"
+    # Their own secrets: no warning from either.
+    other = _site_with_a_second_vhost(make_site, env, secret=secrets.token_hex(32))
+    rc_apache, apache_out, rc, out, err = check_both(other)
+    assert rc_apache == 0 and rc == 0, apache_out + out + err
+    assert "use the same secret" not in apache_out + out

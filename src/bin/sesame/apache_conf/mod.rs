@@ -75,6 +75,8 @@ struct Server {
     providers: Vec<ProviderDef>,
     /// ServerName and ServerAlias.
     names: Vec<String>,
+    /// Where its `<VirtualHost>` section starts ("file:line").
+    defined_at: String,
 }
 
 /// One directory configuration (a `<Location>`, `<Directory>`... section).
@@ -102,6 +104,10 @@ struct Context {
 pub struct Built {
     pub sesame: Sesame,
     pub label: String,
+    /// As the module names it in its warnings: "the main server" or "NAME (file:line)".
+    server_label: String,
+    /// The server wrote Sesame settings of its own (else it shares the main server's core).
+    own: bool,
     /// The same settings, not built yet (for `sesame doctor`).
     pub builder: ConfigBuilder,
     pub names: Vec<String>,
@@ -110,6 +116,8 @@ pub struct Built {
 /// What `load` found.
 pub struct Loaded {
     pub servers: Vec<Built>,
+    /// The warnings `apache2 -t` prints (`mod_sesame: ...`), the configuration being valid.
+    pub warnings: Vec<String>,
     pub providers: usize,
     pub sections: usize,
     /// Every file read, in order (what `apache2ctl -t -D DUMP_INCLUDES` lists).
@@ -177,6 +185,7 @@ impl Checker {
                 if lower == "<virtualhost" {
                     self.servers.push(Server {
                         is_virtual: true,
+                        defined_at: origin(node),
                         ..Server::default()
                     });
                     let inner = Context {
@@ -494,6 +503,27 @@ impl Checker {
     }
 }
 
+/// `warn_shared_secrets`: two servers with cores of their own built from one secret share a
+/// Redis namespace and keys.
+fn shared_secrets(built: &[Built]) -> Vec<String> {
+    let mut out = Vec::new();
+    for (i, a) in built.iter().enumerate() {
+        if !a.own {
+            continue;
+        }
+        for b in built.iter().skip(i + 1) {
+            if !b.own || !a.sesame.shares_secret_with(&b.sesame) {
+                continue;
+            }
+            out.push(format!(
+                "mod_sesame: {} and virtual host {} use the same secret (SesameSecretFile): they share one Redis namespace and one set of keys, so a session of one opens the other whenever their providers have the same issuer and ClientID; give each virtual host its own SesameSecretFile (openssl rand -hex 32 > FILE)",
+                a.server_label, b.server_label
+            ));
+        }
+    }
+    out
+}
+
 fn invalid_command(name: &str) -> String {
     format!("Invalid command '{name}', perhaps misspelled or defined by a module not included in the server configuration")
 }
@@ -622,6 +652,16 @@ fn check(checker: &Checker, files: Vec<PathBuf>) -> Result<Loaded, ApacheError> 
                 "the main server".to_owned()
             },
             builder: again,
+            server_label: if server.is_virtual {
+                format!(
+                    "{} ({})",
+                    server.names.first().map_or("(no name)", String::as_str),
+                    server.defined_at
+                )
+            } else {
+                "the main server".to_owned()
+            },
+            own: server.own || s == 0,
             names: if server.is_virtual {
                 server.names.clone()
             } else {
@@ -629,6 +669,7 @@ fn check(checker: &Checker, files: Vec<PathBuf>) -> Result<Loaded, ApacheError> 
             },
         });
     }
+    let warnings = shared_secrets(&built);
     for (s, provider, at) in &checker.use_refs {
         let Some(core) = cores[*s].map(|i| &built[i].sesame) else {
             return Err(ApacheError::Check(format!(
@@ -672,6 +713,7 @@ fn check(checker: &Checker, files: Vec<PathBuf>) -> Result<Loaded, ApacheError> 
         }
     }
     Ok(Loaded {
+        warnings,
         providers: checker.servers.iter().map(|s| s.providers.len()).sum(),
         sections: checker
             .sections
