@@ -9,7 +9,8 @@
 //! Rooms import one way, from the bottom up (`tests/layers.rs` fails on an import against it):
 //! `directives`, `log`, `http`, `translate` → `identity` → `claims`, `backend_names`, `compat`
 //! → `federation` → `site_keys` → `oidc` → `data` → `policy` → `session` → `pages` → `config` (plain data: `EngineConfig`) →
-//! `engine` (builds itself from it) → `ffi` and the `pub use` block below.
+//! `doctor` (the `sesame doctor` checks of a deployment) → `engine` (builds itself from it) →
+//! `ffi` and the `pub use` block below.
 
 mod backend_names;
 mod claims;
@@ -17,6 +18,8 @@ mod compat;
 mod config;
 mod data;
 mod directives;
+// `sesame doctor`'s checks (blocking I/O, for the command line only, never the request path).
+pub mod doctor;
 mod engine;
 mod federation;
 mod ffi;

@@ -31,6 +31,8 @@ const CORE_LAYERS: &[&str] = &[
     "session",
     "pages",
     "config",
+    // `sesame doctor`'s checks of a deployment, from its configuration.
+    "doctor",
     "engine",
     "ffi",
     // The fuzz targets' invariants, over everything.

@@ -309,6 +309,11 @@ impl ConfigBuilder {
             .map_err(|m| ConfigError::provider(name, Some(key), m))
     }
 
+    /// `sesame_secret_file` as written (for `sesame doctor`'s check of its mode and owner).
+    pub(crate) fn secret_file(&self) -> Option<&str> {
+        self.secret_file.as_deref()
+    }
+
     /// For the operator CLI: the same validation as `build`, and what it needs to read and
     /// delete sessions — the store (nothing opened yet), the derived keys, the settings.
     pub fn build_admin(self) -> Result<(RedisStore, Keys, SessionSettings), ConfigError> {

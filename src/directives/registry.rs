@@ -294,37 +294,27 @@ pub const DIRECTIVES: &[Directive] = &[
         "SesameSessionLifetime",
         "absolute session lifetime (default 12h)",
     ),
-    // Not registered by the Apache module yet.
-    Directive {
-        apache: None,
-        ..http(
-            "redis_ca_file",
-            GlobalKey::RedisCaFile,
-            "sesame_redis_ca_file",
-            "",
-            "CA certificates for rediss://",
-        )
-    },
-    Directive {
-        apache: None,
-        ..http(
-            "redis_cert_file",
-            GlobalKey::RedisCertFile,
-            "sesame_redis_cert_file",
-            "",
-            "client certificate for rediss://",
-        )
-    },
-    Directive {
-        apache: None,
-        ..http(
-            "redis_key_file",
-            GlobalKey::RedisKeyFile,
-            "sesame_redis_key_file",
-            "",
-            "private key of the client certificate",
-        )
-    },
+    http(
+        "redis_ca_file",
+        GlobalKey::RedisCaFile,
+        "sesame_redis_ca_file",
+        "SesameRedisCAFile",
+        "CA certificates for rediss://",
+    ),
+    http(
+        "redis_cert_file",
+        GlobalKey::RedisCertFile,
+        "sesame_redis_cert_file",
+        "SesameRedisCertFile",
+        "client certificate for rediss://",
+    ),
+    http(
+        "redis_key_file",
+        GlobalKey::RedisKeyFile,
+        "sesame_redis_key_file",
+        "SesameRedisKeyFile",
+        "private key of the client certificate",
+    ),
     http(
         "provider_concurrency",
         GlobalKey::ProviderConcurrency,

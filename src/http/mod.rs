@@ -48,6 +48,8 @@ pub struct HttpResponse {
     pub status: u16,
     /// The `Content-Type` header as sent, if any.
     pub content_type: Option<String>,
+    /// The `Date` header as sent, if any (the provider's clock, for `sesame doctor`).
+    pub date: Option<String>,
     pub body: Vec<u8>,
 }
 
@@ -187,6 +189,11 @@ impl HttpClient {
             .get("content-type")
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
+        let date = resp
+            .headers()
+            .get("date")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         let body = resp
             .body_mut()
             .with_config()
@@ -199,6 +206,7 @@ impl HttpClient {
         Ok(HttpResponse {
             status,
             content_type,
+            date,
             body,
         })
     }
@@ -281,6 +289,7 @@ mod tests {
         let r = HttpResponse {
             status: 200,
             content_type: Some("Application/JSON; charset=utf-8".into()),
+            date: None,
             body: vec![],
         };
         assert_eq!(r.media_type().as_deref(), Some("application/json"));

@@ -84,6 +84,8 @@ pub struct RedisStore {
     backend: Option<Backend>,
     /// For messages: the URL without its password.
     label: String,
+    /// The ACL user of the URL (None: `default`), for `sesame doctor`'s advice.
+    username: Option<String>,
     timeout: Duration,
     pool: Mutex<Pool>,
 }
@@ -110,6 +112,20 @@ fn role_is_master(role: &Value) -> bool {
             Some(Value::BulkString(b)) if b.as_slice() == b"master"
         ),
         _ => false,
+    }
+}
+
+/// A Redis error, with what to do when it is a refused TLS certificate (the redis crate only
+/// says what rustls said).
+pub fn explain_tls(e: &RedisError) -> String {
+    let text = e.to_string();
+    if text.contains("invalid peer certificate") || text.contains("UnknownIssuer") {
+        format!(
+            "{text} (the server's TLS certificate is not signed by the CA of {}: give the CA that signed it)",
+            crate::directives::registry::http_name("redis_ca_file")
+        )
+    } else {
+        text
     }
 }
 
@@ -177,6 +193,7 @@ impl RedisStore {
         Ok(RedisStore {
             backend: Some(backend),
             label: target.label,
+            username: target.username,
             timeout,
             pool: Mutex::new(Pool {
                 pid: std::process::id(),
@@ -189,6 +206,7 @@ impl RedisStore {
         RedisStore {
             backend: None,
             label: String::new(),
+            username: None,
             timeout: Duration::from_secs(1),
             pool: Mutex::new(Pool {
                 pid: std::process::id(),
@@ -245,7 +263,14 @@ impl RedisStore {
     ) -> Result<Connection, String> {
         let mut failures = Vec::new();
         for sentinel in sentinels {
-            let asked = redis::Client::open(target.sentinel_url(sentinel))
+            // Over TLS (`sentinel_tls=on`) a Sentinel's certificate is checked against the same
+            // CA as the Redis servers', and the same client certificate is shown.
+            let sentinel_tls = if target.sentinel_tls() {
+                tls
+            } else {
+                &RedisTls::default()
+            };
+            let asked = client_for(&target.sentinel_url(sentinel), sentinel_tls)
                 .and_then(|c| self.open_plain(&c))
                 .and_then(|mut con| {
                     redis::cmd("SENTINEL")
@@ -262,7 +287,7 @@ impl RedisStore {
                     continue;
                 }
                 Err(e) => {
-                    failures.push(format!("sentinel {sentinel}: {e}"));
+                    failures.push(format!("sentinel {sentinel}: {}", explain_tls(&e)));
                     continue;
                 }
             };
@@ -278,7 +303,10 @@ impl RedisStore {
                 Ok((_, false)) => failures.push(format!(
                     "sentinel {sentinel} names {node}, which is not a master (failover in progress?)"
                 )),
-                Err(e) => failures.push(format!("master {node} (from sentinel {sentinel}): {e}")),
+                Err(e) => failures.push(format!(
+                    "master {node} (from sentinel {sentinel}): {}",
+                    explain_tls(&e)
+                )),
             }
         }
         Err(failures.join("; "))
@@ -311,7 +339,12 @@ impl RedisStore {
     }
 
     fn error(&self, e: &RedisError) -> StoreError {
-        StoreError(format!("Redis {}: {e}", self.label))
+        StoreError(format!("Redis {}: {}", self.label, explain_tls(e)))
+    }
+
+    /// The ACL user Sesame authenticates as (None: Redis's `default` user).
+    pub fn username(&self) -> Option<&str> {
+        self.username.as_deref()
     }
 
     fn backend(&self) -> Result<&Backend, StoreError> {

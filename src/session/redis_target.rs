@@ -4,7 +4,8 @@
 //!   `unix:///path/to/redis.sock[?db=N]` and `redis+unix://` — a local socket;
 //! - `redis+sentinel://[user[:password]@]host:port,host:port,.../master-name[/db]` — the master
 //!   that the listed Sentinels name (`rediss+sentinel://`: TLS to the Redis servers; Sentinels
-//!   themselves are queried in plain text, with `?sentinel_password=...[&sentinel_username=...]`
+//!   themselves are queried in plain text unless `?sentinel_tls=on`, which queries them over TLS
+//!   with the same CA and client certificate; `?sentinel_password=...[&sentinel_username=...]`
 //!   when they require a password);
 //! - `redis+cluster://[user[:password]@]host:port,host:port,...` — a Redis Cluster reached
 //!   through these seed nodes (`rediss+cluster://`: TLS).
@@ -42,6 +43,8 @@ pub enum Topology {
         /// Credentials for the Sentinels themselves (`requirepass` / ACL on the Sentinels).
         sentinel_username: Option<String>,
         sentinel_password: Option<String>,
+        /// The Sentinels are queried over TLS (`?sentinel_tls=on`, with `rediss+sentinel://`).
+        sentinel_tls: bool,
     },
     Cluster {
         seeds: Vec<HostPort>,
@@ -138,6 +141,27 @@ fn parse_host_port(text: &str, default_port: u16) -> Result<HostPort, String> {
     })
 }
 
+/// `sentinel_tls=on|off`. TLS to the Sentinels only with TLS to the Redis servers: the CA and
+/// client certificate settings are those of `rediss+sentinel://`, and a deployment that protects
+/// the Sentinels' answers but not the data would be a mistake to point out.
+fn parse_on_off(value: &str, tls: bool) -> Result<bool, String> {
+    let on = match value {
+        "on" => true,
+        "off" => false,
+        other => {
+            return Err(format!(
+                "sentinel_tls=\"{other}\": write sentinel_tls=on or sentinel_tls=off"
+            ))
+        }
+    };
+    if on && !tls {
+        return Err(
+            "sentinel_tls=on needs rediss+sentinel:// (TLS to the Redis servers too)".to_owned(),
+        );
+    }
+    Ok(on)
+}
+
 fn parse_db(text: &str) -> Result<i64, String> {
     text.parse::<i64>()
         .ok()
@@ -193,16 +217,18 @@ impl RedisTarget {
             None => (rest, None),
         };
         let (mut sentinel_username, mut sentinel_password) = (None, None);
+        let mut sentinel_tls = false;
         for pair in query.into_iter().flat_map(|q| q.split('&')) {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
             match (kind, k) {
                 ("sentinel", "sentinel_username") => sentinel_username = Some(decode(v)?),
                 ("sentinel", "sentinel_password") => sentinel_password = Some(decode(v)?),
+                ("sentinel", "sentinel_tls") => sentinel_tls = parse_on_off(v, tls)?,
                 _ => {
                     return Err(format!(
                         "unknown URL parameter \"{k}\" (this URL form takes {})",
                         if kind == "sentinel" {
-                            "sentinel_username and sentinel_password"
+                            "sentinel_username, sentinel_password and sentinel_tls"
                         } else {
                             "none"
                         }
@@ -254,6 +280,7 @@ impl RedisTarget {
                 db,
                 sentinel_username,
                 sentinel_password,
+                sentinel_tls,
             }
         } else {
             if !path.is_empty() && parse_db(path)? != 0 {
@@ -300,17 +327,33 @@ impl RedisTarget {
         format!("{scheme}://{auth}{node}/{db}")
     }
 
-    /// The plain-text URL of one Sentinel, with the Sentinels' credentials if any.
+    /// The URL of one Sentinel (`rediss://` with `sentinel_tls=on`, else plain text), with the
+    /// Sentinels' credentials if any.
     pub fn sentinel_url(&self, sentinel: &HostPort) -> String {
-        let auth = match &self.topology {
+        let (auth, scheme) = match &self.topology {
             Topology::Sentinel {
                 sentinel_username,
                 sentinel_password,
+                sentinel_tls,
                 ..
-            } => userinfo(sentinel_username.as_deref(), sentinel_password.as_deref()),
-            _ => String::new(),
+            } => (
+                userinfo(sentinel_username.as_deref(), sentinel_password.as_deref()),
+                if *sentinel_tls { "rediss" } else { "redis" },
+            ),
+            _ => (String::new(), "redis"),
         };
-        format!("redis://{auth}{sentinel}/0")
+        format!("{scheme}://{auth}{sentinel}/0")
+    }
+
+    /// Whether the Sentinels are queried over TLS.
+    pub fn sentinel_tls(&self) -> bool {
+        matches!(
+            self.topology,
+            Topology::Sentinel {
+                sentinel_tls: true,
+                ..
+            }
+        )
     }
 }
 
@@ -367,6 +410,7 @@ mod tests {
                 db: 2,
                 sentinel_username: None,
                 sentinel_password: None,
+                sentinel_tls: false,
             }
         );
         assert_eq!(t.username.as_deref(), Some("app"));
@@ -399,6 +443,40 @@ mod tests {
         );
         let err = RedisTarget::parse("redis+cluster://h1:7000?sentinel_password=x").unwrap_err();
         assert!(err.contains("unknown URL parameter"), "{err}");
+    }
+
+    #[test]
+    fn sentinels_are_queried_over_tls_only_when_asked_and_with_tls_to_the_servers() {
+        let t = RedisTarget::parse(
+            "rediss+sentinel://:pw@h1:26379,h2/m/1?sentinel_tls=on&sentinel_password=sp",
+        )
+        .unwrap();
+        assert!(t.sentinel_tls());
+        assert_eq!(t.sentinel_url(&hp("h1", 26379)), "rediss://:sp@h1:26379/0");
+        assert_eq!(t.node_url(&hp("h9", 6380), 1), "rediss://:pw@h9:6380/1");
+        // Plain-text Sentinels stay the default, also with rediss+sentinel://.
+        let plain = RedisTarget::parse("rediss+sentinel://h1:26379/m").unwrap();
+        assert!(!plain.sentinel_tls());
+        assert_eq!(plain.sentinel_url(&hp("h1", 26379)), "redis://h1:26379/0");
+        let off = RedisTarget::parse("rediss+sentinel://h1:26379/m?sentinel_tls=off").unwrap();
+        assert!(!off.sentinel_tls());
+        for (bad, says) in [
+            (
+                "redis+sentinel://h1/m?sentinel_tls=on",
+                "needs rediss+sentinel://",
+            ),
+            (
+                "rediss+sentinel://h1/m?sentinel_tls=yes",
+                "sentinel_tls=on or",
+            ),
+            (
+                "rediss+cluster://h1:7000?sentinel_tls=on",
+                "unknown URL parameter",
+            ),
+        ] {
+            let err = RedisTarget::parse(bad).unwrap_err();
+            assert!(err.contains(says), "{bad}: {err}");
+        }
     }
 
     #[test]

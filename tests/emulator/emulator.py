@@ -31,6 +31,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import emu_clock  # noqa: E402
 import emu_faults as faults  # noqa: E402
 import emu_data  # noqa: E402
 import emu_identities as ids  # noqa: E402
@@ -232,6 +233,9 @@ class Handler(BaseHTTPRequestHandler):
 
     def log_message(self, fmt, *args):  # silence the default access log (it prints queries)
         pass
+
+    def date_time_string(self, timestamp=None):  # the Date header follows the emulator's clock
+        return emu_clock.date_header(self.st, timestamp)
 
     def _log(self, status):
         path = self.path.split("?", 1)[0] if isinstance(self.path, str) else "?"

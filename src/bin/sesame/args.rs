@@ -42,7 +42,12 @@ impl Args {
                         (*v).to_owned()
                     }
                 };
-                let name = if name == "-c" { "--conf" } else { name };
+                let name = match name {
+                    "-c" => "--conf",
+                    "-a" => "--apache",
+                    "-d" => "--server-root",
+                    other => other,
+                };
                 out.values.push((name.to_owned(), value));
                 continue;
             }
@@ -64,6 +69,28 @@ impl Args {
 
     pub fn flag(&self, name: &str) -> bool {
         self.flags.iter().any(|f| f == name)
+    }
+
+    /// Every value given to a repeatable option (`-D A -D B`).
+    pub fn all(&self, name: &str) -> Vec<String> {
+        self.values
+            .iter()
+            .filter(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
+
+    /// `-a/--apache PATH`: an Apache configuration to read instead of nginx.conf.
+    pub fn apache_path(&self) -> Option<PathBuf> {
+        self.value("--apache").map(PathBuf::from)
+    }
+
+    /// `-d/--server-root DIR`, else Debian's compiled-in ServerRoot.
+    pub fn server_root(&self) -> PathBuf {
+        PathBuf::from(
+            self.value("--server-root")
+                .unwrap_or(super::apache_conf::DEFAULT_SERVER_ROOT),
+        )
     }
 
     pub fn conf_path(&self) -> PathBuf {

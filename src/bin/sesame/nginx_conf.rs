@@ -501,15 +501,46 @@ fn position_of(origins: &Origins, err: &ConfigError) -> Option<String> {
 
 /// The builder fed from `path` (not built yet), with where each directive was written.
 pub fn read(path: &Path) -> Result<(ConfigBuilder, Origins, Locations), ConfError> {
+    let (conf, prefix) = parse_main(path)?;
+    let mut builder = ConfigBuilder::new();
+    let (origins, locations) = feed(&conf, &prefix, &mut builder)?;
+    Ok((builder, origins, locations))
+}
+
+/// The directives of `path` and its includes, and the directory relative paths start from.
+fn parse_main(path: &Path) -> Result<(Vec<Directive>, PathBuf), ConfError> {
     let path = std::path::absolute(path).map_err(|e| ConfError {
         message: format!("cannot resolve \"{}\": {e}", path.display()),
         at: None,
     })?;
     let prefix = path.parent().unwrap_or(Path::new("/")).to_path_buf();
     let conf = parse_file(&path, &prefix).map_err(|message| ConfError { message, at: None })?;
-    let mut builder = ConfigBuilder::new();
-    let (origins, locations) = feed(&conf, &prefix, &mut builder)?;
-    Ok((builder, origins, locations))
+    Ok((conf, prefix))
+}
+
+/// Every `server_name` of the http block's servers (for `sesame doctor`'s redirect_uri check);
+/// `_` and regular expressions (`~...`) are left out.
+pub fn server_names(path: &Path) -> Result<Vec<String>, ConfError> {
+    let (conf, _) = parse_main(path)?;
+    let mut names = Vec::new();
+    let servers = conf
+        .iter()
+        .filter(|d| d.name == "http")
+        .flat_map(|http| http.block.as_deref().unwrap_or(&[]))
+        .filter(|d| d.name == "server");
+    for server in servers {
+        for d in server.block.as_deref().unwrap_or(&[]) {
+            if d.name == "server_name" {
+                names.extend(
+                    d.args
+                        .iter()
+                        .filter(|n| !n.is_empty() && *n != "_" && !n.starts_with('~'))
+                        .cloned(),
+                );
+            }
+        }
+    }
+    Ok(names)
 }
 
 #[cfg(test)]

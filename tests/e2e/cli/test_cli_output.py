@@ -10,7 +10,7 @@ from e2e_rig.redis_topologies import sesame_cli
 
 
 @pytest.mark.parametrize("argv", [["--help"], ["sessions", "--help"], ["config", "--help"],
-                                  ["keygen", "--help"]])
+                                  ["doctor", "--help"], ["keygen", "--help"]])
 def test_output_to_a_closed_pipe_ends_quietly(argv):
     read_end, write_end = os.pipe()
     os.close(read_end)  # the reader is gone before the command writes

@@ -202,7 +202,7 @@ def test_keygen_writes_a_0600_secret_the_configuration_accepts(make_site, tmp_pa
 
 def test_every_command_has_help():
     for argv in (["--help"], ["sessions", "list", "--help"], ["sessions", "kill", "--help"],
-                 ["config", "check", "--help"], ["keygen", "--help"]):
+                 ["config", "check", "--help"], ["doctor", "--help"], ["keygen", "--help"]):
         rc, out, err = run_cli(*argv)
         assert rc == 0 and "Usage" in out, (argv, out, err)
     rc, _, err = run_cli("frobnicate")

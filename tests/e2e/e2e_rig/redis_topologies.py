@@ -188,21 +188,33 @@ class RedisNode:
 
 class SentinelSet:
     """1 master + 1 replica + 3 Sentinels (quorum 2), fast failover settings. `password`: the
-    Sentinels require it (`requirepass`, and use it between themselves)."""
+    Sentinels require it (`requirepass`, and use it between themselves). `tls`: a Pki; then every
+    process (master, replica, Sentinels) listens with TLS only, replication and the Sentinels'
+    own links included (`tls-replication yes`)."""
 
     MASTER_NAME = "sesamemaster"
 
-    def __init__(self, workdir, password=None):
+    def __init__(self, workdir, password=None, tls=None):
         self.dir = Path(workdir)
         self.password = password
-        self.master = RedisNode(self.dir / "master")
+        self.tls = tls
+        tls_links = ["--tls-replication", "yes"] if tls is not None else []
+        self.master = RedisNode(self.dir / "master", tls=tls, args=tls_links)
         self.replica = RedisNode(
-            self.dir / "replica", args=["--replicaof", "127.0.0.1", str(self.master.port)])
+            self.dir / "replica", tls=tls,
+            args=["--replicaof", "127.0.0.1", str(self.master.port), *tls_links])
         self.sentinels = []
         for i in range(3):
             port = free_port()
+            if tls is None:
+                listen = f"port {port}\n"
+            else:
+                listen = (
+                    f"port 0\ntls-port {port}\ntls-cert-file {tls.cert}\ntls-key-file {tls.key}\n"
+                    f"tls-ca-cert-file {tls.ca}\ntls-auth-clients no\ntls-replication yes\n"
+                )
             conf = (
-                f"port {port}\nbind 127.0.0.1\ndir {self.dir / f'sentinel{i}'}\n"
+                f"{listen}bind 127.0.0.1\ndir {self.dir / f'sentinel{i}'}\n"
                 f"sentinel monitor {self.MASTER_NAME} 127.0.0.1 {self.master.port} 2\n"
                 f"sentinel down-after-milliseconds {self.MASTER_NAME} 1000\n"
                 f"sentinel failover-timeout {self.MASTER_NAME} 4000\n"
@@ -212,7 +224,7 @@ class SentinelSet:
                 conf += f"requirepass {password}\nsentinel sentinel-pass {password}\n"
             self.sentinels.append(RedisNode(
                 self.dir / f"sentinel{i}", port=port, sentinel_conf=conf, name="redis-sentinel",
-                auth=(None, password) if password else None))
+                auth=(None, password) if password else None, tls=tls))
         wait_until(self._ready, 30, "sentinels knowing each other and the replica", interval=0.2)
 
     def _ready(self):
@@ -228,6 +240,8 @@ class SentinelSet:
     @property
     def url(self):
         hosts = ",".join(f"127.0.0.1:{s.port}" for s in self.sentinels)
+        if self.tls is not None:
+            return f"rediss+sentinel://{hosts}/{self.MASTER_NAME}/0?sentinel_tls=on"
         return f"redis+sentinel://{hosts}/{self.MASTER_NAME}/0"
 
     def master_port_per_sentinels(self):
