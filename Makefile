@@ -12,7 +12,7 @@ test: SETUP_FOR = test
 demo: SETUP_FOR = demo
 asan: SETUP_FOR = asan
 
-.PHONY: all build cli test demo lint deps setup apache apache-install bench chaos soak deb asan fuzz
+.PHONY: all build cli test demo lint deps setup apache apache-install bench chaos soak deb asan fuzz cost
 
 all: build
 
@@ -100,6 +100,17 @@ bench:
 	$(CARGO) build --release -p ngx-sesame
 	$(CARGO) build --release --example bench_seed_sessions
 	$(PYTHON) bench/run.py $(BENCH_ARGS)
+
+# Sesame's own CPU per request (session-cache hit) and per login (bench/cost.py): the release
+# core driven as the nginx module drives it (bench/cost.rs) and through the C ABI as the Apache
+# module does (bench/cost_c_abi.c), against redis-server and the emulator; instructions counted
+# by valgrind's callgrind (repeatable under any load) and native CPU time. COST_ARGS="--hits 500".
+COST_ARGS ?=
+cost: SETUP_FOR = cost
+cost:
+	@$(SETUP) $(SETUP_FOR)
+	$(CARGO) build --release -p sesame --lib --example bench_cost
+	nice -n 10 $(PYTHON) bench/cost.py $(COST_ARGS)
 
 # Faults under load (bench/chaos.py): on nginx (2 workers) and Apache, while wrk drives protected
 # and unprotected pages and a client logs in: Redis killed, stopped, failed over by Sentinel, cut

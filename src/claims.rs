@@ -186,6 +186,13 @@ pub const SPOOFABLE_HEADER_NAMES: &[&str] = &["remote-user", "x-remote-user", "x
 pub fn is_spoofable_header(name: &str) -> bool {
     // Runs for every header of every request: compared in place, nothing allocated.
     let name = name.trim().as_bytes();
+    // Every prefix and name starts with one of these letters: most headers stop here.
+    if !matches!(
+        name.first().map(u8::to_ascii_lowercase),
+        Some(b'x' | b's' | b'o' | b'r')
+    ) {
+        return false;
+    }
     let same = |a: &[u8], b: &[u8]| {
         a.len() == b.len()
             && a.iter().zip(b).all(|(&x, &y)| {
@@ -209,6 +216,36 @@ pub fn is_spoofable_header(name: &str) -> bool {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn every_spoofable_spelling_passes_the_first_letter_filter() {
+        for name in SPOOFABLE_HEADER_PREFIXES
+            .iter()
+            .chain(SPOOFABLE_HEADER_NAMES)
+        {
+            let upper = name.to_ascii_uppercase().replace('-', "_");
+            for spelling in [name.to_string(), upper, format!(" {name} ")] {
+                let full = format!("{spelling}x");
+                let spelling = if SPOOFABLE_HEADER_NAMES.contains(name) {
+                    spelling
+                } else {
+                    full
+                };
+                assert!(is_spoofable_header(&spelling), "{spelling:?}");
+            }
+        }
+        for innocent in [
+            "Accept",
+            "Cookie",
+            "User-Agent",
+            "",
+            " ",
+            "X-Forwarded-For",
+            "Sesame",
+        ] {
+            assert!(!is_spoofable_header(innocent), "{innocent:?}");
+        }
+    }
 
     #[test]
     fn control_characters_in_claims_become_replacement_characters_tab_kept() {

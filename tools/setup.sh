@@ -35,6 +35,7 @@ declare -A NEEDS=(
     [test]="build python servers checks asan browser deb chaos venv"
     [bench]="build python servers checks bench venv"
     [chaos]="build python servers bench chaos venv"
+    [cost]="build python servers checks venv"
     [deb]="build deb"
     [asan]="build python servers asan venv"
 )

@@ -14,6 +14,7 @@ use sesame::{Request, Step};
 
 use crate::conf::MainConf;
 use crate::ctx::{self, JobState};
+use crate::fetch_headers::{fetch_header_index, FETCH_HEADERS};
 use crate::headers::{cookies_as_sent, elements, scrub_spoofable, strip_own_cookies, text};
 use crate::{job, respond, Module};
 
@@ -140,20 +141,6 @@ struct RequestView<'a> {
     fetch: [Cow<'a, str>; FETCH_HEADERS.len()],
 }
 
-/// The headers the core reads to tell page navigations from scripts' requests and this site
-/// from another (`sesame::Request`), lower case.
-const FETCH_HEADERS: [&[u8]; 9] = [
-    b"accept",
-    b"x-requested-with",
-    b"sec-fetch-mode",
-    b"sec-fetch-site",
-    b"sec-fetch-dest",
-    b"origin",
-    b"referer",
-    b"accept-language",
-    b"if-none-match",
-];
-
 impl<'a> RequestView<'a> {
     /// # Safety
     /// `r` must be a valid request that outlives the view.
@@ -177,10 +164,7 @@ impl<'a> RequestView<'a> {
                     continue;
                 }
                 let key = h.key.as_bytes();
-                if let Some(i) = FETCH_HEADERS
-                    .iter()
-                    .position(|name| key.eq_ignore_ascii_case(name))
-                {
+                if let Some(i) = fetch_header_index(key) {
                     if !seen[i] {
                         seen[i] = true;
                         fetch[i] = text(&h.value);

@@ -26,16 +26,36 @@ pub fn claim<'a>(id: &'a Identity, suffix: &str) -> Option<&'a str> {
 
 /// The mod_auth_openidc-style value (`OIDC_CLAIM_<claim>`) a `$sesame_oidc_claim_<suffix>`
 /// variable names, found as [`claim`] finds claims (as written, else folded).
+///
+/// `sesame_fastcgi_params_oidc` asks for every claim the federations define, most of them absent:
+/// the exact lookup is a binary search (the variables are sorted by name after `REMOTE_USER`),
+/// and the folded one is skipped when no claim name needs folding (the mod_auth_openidc names
+/// are then the claim names themselves).
 pub fn oidc_claim<'a>(id: &'a Identity, suffix: &str) -> Option<&'a str> {
+    let all = id.mod_auth_openidc();
+    fn claim_of(name: &str) -> Option<&str> {
+        name.strip_prefix(OIDC_CLAIM_PREFIX)
+    }
     let claims = || {
-        id.mod_auth_openidc().iter().filter_map(|(name, value)| {
-            name.strip_prefix(OIDC_CLAIM_PREFIX)
-                .map(|claim| (claim, value.as_str()))
-        })
+        all.iter()
+            .filter_map(move |(name, value)| claim_of(name).map(|claim| (claim, value.as_str())))
     };
-    let exact = claims().find(|(name, _)| *name == suffix);
-    exact
-        .or_else(|| claims().find(|(name, _)| nginx_suffix_names(name, suffix)))
+    // After REMOTE_USER, every name is OIDC_CLAIM_<claim>, sorted (`Identity::mod_auth_openidc`):
+    // the first of equal names, as a scan in order would find it.
+    let sorted = match all.split_first() {
+        Some(((first, _), rest)) if first == sesame::REMOTE_USER => rest,
+        _ => all,
+    };
+    let at = sorted.partition_point(|(name, _)| claim_of(name).is_some_and(|c| c < suffix));
+    let exact = sorted
+        .get(at)
+        .filter(|(name, _)| claim_of(name) == Some(suffix))
+        .map(|(_, value)| value.as_str());
+    if exact.is_some() || id.claim_names_are_folded() {
+        return exact;
+    }
+    claims()
+        .find(|(name, _)| nginx_suffix_names(name, suffix))
         .map(|(_, value)| value)
 }
 
@@ -87,6 +107,27 @@ mod tests {
         assert_eq!(oidc_claim(&id, "given_name"), Some("Élodie"));
         assert_eq!(oidc_claim(&id, "chorusdt_matricule"), Some("42"));
         assert_eq!(oidc_claim(&id, "remote_user"), None);
+    }
+
+    #[test]
+    fn oidc_claim_finds_each_claim_of_many_and_nothing_else() {
+        let names: Vec<String> = (0..40).map(|i| format!("claim_{i:02}")).collect();
+        let pairs: Vec<(&str, &str)> = names.iter().map(|n| (n.as_str(), n.as_str())).collect();
+        let id = identity_with(&pairs);
+        for name in &names {
+            assert_eq!(oidc_claim(&id, name), Some(name.as_str()));
+        }
+        for absent in ["claim_40", "claim_", "a", "zzz", "", "remote_user"] {
+            assert_eq!(oidc_claim(&id, absent), None, "{absent}");
+        }
+    }
+
+    #[test]
+    fn oidc_claim_of_two_names_folding_alike_is_the_first_in_order() {
+        // `a-b` and `a:b` both become OIDC_CLAIM_a-b: the first (claim order) wins, as before.
+        let id = identity_with(&[("a:b", "colon"), ("a-b", "dash")]);
+        assert_eq!(oidc_claim(&id, "a-b"), Some("dash"));
+        assert_eq!(oidc_claim(&id, "a_b"), Some("dash"));
     }
 
     #[test]

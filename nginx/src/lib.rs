@@ -8,7 +8,7 @@
 //!
 //! Files, one concern each: `conf.rs` (http/location directives, build), `conf/provider.rs`
 //! (`sesame_provider NAME { ... }` block) and `conf/provider_keys.rs` (its directive table),
-//! `access.rs` (ACCESS phase handler), `ctx.rs` (per-request state that survives internal
+//! `access.rs` (ACCESS phase handler) and `fetch_headers.rs` (which request headers it reads), `ctx.rs` (per-request state that survives internal
 //! redirects), `job.rs` (thread-pool tasks), `respond.rs` (redirect / page / allow), `headers.rs`
 //! (header lists, spoofed-header removal), `variables.rs` (`$sesame_*`) and `claim_name.rs`
 //! (which claim a variable names), `log.rs` (core log lines into the nginx error log).
@@ -27,6 +27,7 @@ mod access;
 mod claim_name;
 mod conf;
 mod ctx;
+mod fetch_headers;
 mod headers;
 mod job;
 mod log;

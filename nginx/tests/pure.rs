@@ -3,6 +3,8 @@
 
 #[path = "../src/claim_name.rs"]
 mod claim_name;
+#[path = "../src/fetch_headers.rs"]
+mod fetch_headers;
 
 #[path = "../src/conf/provider_keys.rs"]
 mod provider_keys;

@@ -10,8 +10,8 @@ use crate::oidc::{AuthParams, ProviderMetadata};
 use crate::pages::{Lang, LoginPage};
 use crate::policy::{LocationRules, UnauthAction};
 use crate::session::{
-    cookie_value, now_unix, random_bytes, random_token, LoginState, PendingLogin, Session,
-    SessionData, SessionId, LOGIN_STATE_MAX_AGE,
+    cookie_value, cookie_values, now_unix, random_bytes, random_token, LoginState, PendingLogin,
+    Session, SessionData, SessionId, LOGIN_STATE_MAX_AGE,
 };
 
 use super::failures::{self, Unauthenticated};
@@ -286,8 +286,7 @@ pub(crate) fn begin_with(
         return start_login(inner, index, rules, &info, &query);
     }
     let query = super::split_uri(req.uri).1;
-    let session = cookie_value(req.cookie, &provider.cookies.session)
-        .into_iter()
+    let session = cookie_values(req.cookie, &provider.cookies.session)
         .find_map(|v| SessionId::from_cookie(v, keys));
     if let Some(id) = &session {
         // The hot path: a valid cookie and a cached session cost no I/O and no copies (the

@@ -154,7 +154,11 @@ unsafe fn in_lossy<'a>(s: SesameStr, what: &str) -> Result<Cow<'a, str>, String>
     // SAFETY: `s` is NULL or `s.len` readable bytes valid for 'a (this function's # Safety, the
     // same as in_bytes').
     let bytes = unsafe { in_bytes(s, what)? };
-    Ok(String::from_utf8_lossy(bytes))
+    // The usual case, valid UTF-8, checked by the faster validator (ASCII a word at a time).
+    match std::str::from_utf8(bytes) {
+        Ok(text) => Ok(Cow::Borrowed(text)),
+        Err(_) => Ok(String::from_utf8_lossy(bytes)),
+    }
 }
 
 /// Stores an error for the caller, if it asked for one.

@@ -24,11 +24,9 @@ impl std::fmt::Debug for SessionId {
     }
 }
 
+/// The cookie MAC, keyed (a copy of the state `Keys` prepared once).
 fn mac(keys: &Keys) -> HmacSha256 {
-    match HmacSha256::new_from_slice(&keys.mac) {
-        Ok(m) => m,
-        Err(_) => unreachable!("HMAC accepts keys of any length"),
-    }
+    keys.mac_state.clone()
 }
 
 impl SessionId {
@@ -125,13 +123,18 @@ impl CookieNames {
 
 /// Every value of cookie `name` in a Cookie header (several when paths or domains differ).
 pub fn cookie_value<'a>(header: &'a str, name: &str) -> Vec<&'a str> {
-    header
-        .split(';')
-        .filter_map(|pair| {
-            let (k, v) = pair.split_once('=')?;
-            (k.trim() == name).then(|| v.trim().trim_matches('"'))
-        })
-        .collect()
+    cookie_values(header, name).collect()
+}
+
+/// [`cookie_value`] as an iterator, for the hot path (nothing allocated).
+pub fn cookie_values<'a, 'n>(
+    header: &'a str,
+    name: &'n str,
+) -> impl Iterator<Item = &'a str> + use<'a, 'n> {
+    header.split(';').filter_map(move |pair| {
+        let (k, v) = pair.split_once('=')?;
+        (k.trim() == name).then(|| v.trim().trim_matches('"'))
+    })
 }
 
 /// True for the name of one of Sesame's cookies (session, login, logout), with or without the
@@ -238,6 +241,23 @@ mod tests {
         assert_eq!(cookie_value(header, "__Host-sesame-login"), vec!["abc"]);
         assert_eq!(cookie_value(header, "x"), vec!["q"]);
         assert!(cookie_value(header, "sesame").is_empty());
+        assert_eq!(
+            cookie_values("s=1; t=2; s=\"3\"", "s").collect::<Vec<_>>(),
+            vec!["1", "3"]
+        );
+    }
+
+    #[test]
+    fn the_prepared_mac_state_is_the_keyed_hmac() {
+        let keys = keys();
+        let mut fresh = HmacSha256::new_from_slice(&keys.mac).unwrap();
+        let mut prepared = mac(&keys);
+        fresh.update(b"id");
+        prepared.update(b"id");
+        assert_eq!(
+            fresh.finalize().into_bytes(),
+            prepared.finalize().into_bytes()
+        );
     }
 
     fn stripped(header: &str) -> Option<String> {

@@ -2,12 +2,16 @@
 //! can never be used as an encryption key and two secrets never share a Redis namespace.
 
 use hkdf::Hkdf;
+use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
 #[derive(Clone)]
 pub struct Keys {
     /// HMAC-SHA256 key for the session cookie.
     pub(crate) mac: [u8; 32],
+    /// HMAC-SHA256 keyed with `mac`, before any message: every protected request checks a
+    /// cookie's MAC, and a copy of this state spares it the two SHA-256 blocks of the key.
+    pub(crate) mac_state: Hmac<Sha256>,
     /// XChaCha20-Poly1305 key for Redis values and the login/logout cookies.
     pub(crate) enc: [u8; 32],
     /// `sesame:<16 hex of sha256(ns_key)>:`
@@ -37,8 +41,14 @@ impl Keys {
         let hk = Hkdf::<Sha256>::new(Some(b"sesame v1"), secret);
         let ns_key = expand(&hk, b"sesame redis namespace");
         let digest = Sha256::digest(ns_key);
+        let mac = expand(&hk, b"sesame cookie mac");
+        let mac_state = match Hmac::<Sha256>::new_from_slice(&mac) {
+            Ok(state) => state,
+            Err(_) => unreachable!("HMAC accepts keys of any length"),
+        };
         Keys {
-            mac: expand(&hk, b"sesame cookie mac"),
+            mac,
+            mac_state,
             enc: expand(&hk, b"sesame encryption"),
             namespace: format!("sesame:{}:", &hex::encode(digest)[..16]),
         }

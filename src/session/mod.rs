@@ -21,7 +21,7 @@ use std::time::Duration;
 pub use admin::{SessionAdmin, SessionFilter, StoredSession};
 pub use binding::SessionBinding;
 pub use cache::{CachedSession, SessionCache};
-pub use cookie::{cookie_value, without_own_cookies, CookieNames, SessionId};
+pub use cookie::{cookie_value, cookie_values, without_own_cookies, CookieNames, SessionId};
 pub use keys::Keys;
 pub use login_state::{ct_eq, LoginState, LogoutState, PendingLogin, LOGIN_STATE_MAX_AGE};
 #[cfg(test)]
