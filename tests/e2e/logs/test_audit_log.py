@@ -73,6 +73,15 @@ def test_each_login_outcome_is_one_line_of_exactly_the_documented_fields(audited
         assert re.fullmatch(r"[0-9a-f]{12}", r["ref"]), r
     successes = [r for r in records if r["outcome"] == "success"]
     assert sorted(r["user"] for r in successes) == sorted(users)
+    # Which process wrote each success (its error-log line has the same reference).
+    writers = {}
+    for line in server.log_tail(200000).splitlines():
+        for r in successes:
+            if f"[ref {r['ref']}," in line:
+                pid = re.search(r"(\d+)#\d+:|\[pid (\d+)", line)
+                writers[r["ref"]] = pid and (pid.group(1) or pid.group(2))
+    assert set(writers) == {r["ref"] for r in successes}, writers
+    print(f"audit lines by process: {sorted(writers.values())}")
     assert all(r["acr"] == "eidas1" and r["idp_id"] is None for r in successes), successes
     failures = {r["outcome"]: r for r in records if r["outcome"] != "success"}
     assert set(failures) == {"state_mismatch", "token_invalid"}, failures
@@ -126,3 +135,15 @@ def test_an_audit_log_in_a_missing_directory_fails_the_config_test(make_site, se
     assert "/nonexistent-sesame-dir/audit.log" in out, out
     if server_kind == "apache":
         assert "cannot open SesameAuditLog" in out, out
+
+
+def test_config_check_neither_opens_nor_creates_the_audit_log(make_nginx_site):
+    from e2e_rig.redis_topologies import run_cli
+
+    site = make_nginx_site()
+    site.http["audit_log"] = "logs/never-created-by-the-check.log"  # under nginx's prefix
+    conf = site.prepare()
+    rc, out, _ = run_cli("config", "check", "-c", conf)
+    assert rc == 0, out
+    assert not (site.prefix / "logs" / "never-created-by-the-check.log").exists()
+    assert not any(p.name == "never-created-by-the-check.log" for p in site.prefix.rglob("*"))
