@@ -91,8 +91,8 @@ unsafe extern "C" fn run_on_pool_thread(data: *mut c_void, _log: *mut ngx_log_t)
     let data = unsafe { &mut *data.cast::<TaskData>() };
     if let Some(job) = data.job.take() {
         // A panic must not unwind into nginx's C thread loop; `completed` turns None into a 500.
-        // The job's log lines are held back: nginx's request log handler reads request fields,
-        // so they are written on the event loop, in `completed` (`log::write_captured`).
+        // The job's log lines are held back and written on the event loop, in `completed`,
+        // through the location's error_log (`log::write_captured` says why not from here).
         let (outcome, lines) = sesame::capture_log_lines(|| {
             panic::catch_unwind(AssertUnwindSafe(move || job.run())).ok()
         });
@@ -117,7 +117,7 @@ unsafe extern "C" fn completed(ev: *mut ngx_event_t) {
         let outcome = match ctx.job {
             JobState::Running { task } => {
                 if let Some(lines) = (*task).log_lines.take() {
-                    // This request's location error_log, with nginx's request context.
+                    // This request's location error_log.
                     crate::log::write_captured(r, lines);
                 }
                 (*task).outcome.take()

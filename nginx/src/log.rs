@@ -2,12 +2,13 @@
 //!
 //! Lines about a request go to the `error_log` of the location that handled it (nginx resolves
 //! it per location, `ngx_http_core_loc_conf_t.error_log`, into the request's connection log),
-//! with nginx's request context (client, server, request line). The core holds them back during
+//! without nginx's request context: its request line would put a callback's authorization
+//! code in the log. The core holds them back during
 //! `begin` / `recheck` and during a job (`sesame::capture_log_lines`); `write_captured` writes
 //! them on the event loop: right after `begin`, and when a job completes. A job's lines are not
-//! written from the pool thread through the request's log because nginx's log handler
-//! (`ngx_http_log_error`) reads request fields the event loop may be changing; they wait until
-//! the job ends, which `http_timeout` and `redis_timeout` bound.
+//! written from the pool thread through the location's log: its writers (syslog, the memory
+//! buffer) are the event loop's, and `USR1` reopens its files there; they wait until the job
+//! ends, which `http_timeout` and `redis_timeout` bound.
 //!
 //! Lines with no request (configuration, start-up) go to the global sink below. It is called from the event loop and from thread-pool threads (jobs). That is the same
 //! use nginx makes of `ngx_log_error` itself from pool threads (ngx_thread_pool.c and the thread
@@ -19,7 +20,7 @@
 use core::ptr;
 
 use ngx::ffi::{
-    ngx_cycle, ngx_http_request_t, ngx_uint_t, NGX_LOG_DEBUG, NGX_LOG_ERR, NGX_LOG_INFO,
+    ngx_cycle, ngx_http_request_t, ngx_log_t, ngx_uint_t, NGX_LOG_DEBUG, NGX_LOG_ERR, NGX_LOG_INFO,
     NGX_LOG_WARN,
 };
 use sesame::LogLevel;
@@ -59,12 +60,19 @@ pub unsafe fn write_captured(r: *mut ngx_http_request_t, lines: sesame::Captured
     }
     // SAFETY: r is a valid request (# Safety); its connection log is the location's error_log
     // (set by ngx_http_update_location_config) and valid for the request's lifetime.
-    let log = unsafe { (*(*r).connection).log };
+    let Some(request_log) = (unsafe { (*(*r).connection).log.as_ref() }) else {
+        lines.write(write);
+        return;
+    };
+    // A copy without nginx's request handler: it would append the request line, and a
+    // callback's request line holds the authorization code and state, which no log may keep.
+    // The copy writes to the same files (and the same chain of error_log lines) at the same
+    // levels; the core's lines name the client themselves.
+    let mut log = *request_log;
+    log.handler = None;
+    log.data = core::ptr::null_mut();
+    let log: *mut ngx_log_t = &mut log;
     lines.write(|level, message| {
-        if log.is_null() {
-            write(level, message);
-            return;
-        }
         ngx::ngx_log_error!(ngx_level(level), log, "{}{}", prefix_of(message), message);
     });
 }
