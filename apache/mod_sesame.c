@@ -46,6 +46,9 @@ static const command_rec sesame_cmds[] = {
                       "provider exchanges in flight per process; beyond, 503 at once (default 8)"),
     AP_INIT_TAKE_ARGV("SesameSupportContact", sesame_set_global, "support_contact", RSRC_CONF,
                       "TEXT: who to contact, shown on Sesame's error pages"),
+    /* Opened by the parent (root) when the core is built, at each start and graceful restart. */
+    AP_INIT_TAKE_ARGV("SesameAuditLog", sesame_set_global, "audit_log", RSRC_CONF,
+                      "PATH: one JSON line per login outcome (the audit trail)"),
     AP_INIT_TAKE_ARGV("SesameSessionCache", sesame_set_global, "session_cache", RSRC_CONF,
                       "how long a process reuses a session read from Redis (default 5s)"),
     AP_INIT_TAKE_ARGV("SesameSessionIdleTimeout", sesame_set_global, "session_idle_timeout",

@@ -131,6 +131,14 @@ const char *sesame_set_global(cmd_parms *cmd, void *dummy, int argc, char *const
     if (rc != 0) {
         return sesame_error_text(cmd->pool, err);
     }
+    if (!strcmp(key, "audit_log")) {
+        /* A relative path is under ServerRoot, as ErrorLog's. */
+        const char *path = ap_server_root_relative(cmd->pool, value);
+        if (!path) {
+            return apr_psprintf(cmd->pool, "%s: invalid path %s", cmd->cmd->name, value);
+        }
+        value = path;
+    }
     sesame_kv *kv = apr_array_push(sc->globals);
     kv->key = key;
     kv->value = value;

@@ -105,6 +105,19 @@ static const char *browser_target(request_rec *r)
     return r->unparsed_uri;
 }
 
+/* One core line about request `user_data` into its server's ErrorLog, at the level of the
+ * request's LogLevel (per directory or virtual host). */
+static void sesame_request_log(void *user_data, int level, const char *msg, size_t len)
+{
+    request_rec *r = user_data;
+    int lvl = level == SESAME_LOG_ERROR  ? APLOG_ERR
+            : level == SESAME_LOG_WARN   ? APLOG_WARNING
+            : level == SESAME_LOG_INFO   ? APLOG_INFO
+                                         : APLOG_DEBUG;
+    (void)len;
+    ap_log_rerror(APLOG_MARK, lvl, 0, r, "%s", msg);
+}
+
 /* begin (or, for an identity allowed earlier in this request, recheck) + (inline) job: the
  * outcome lives until the request's pool is destroyed. */
 static sesame_outcome *run_core(request_rec *r, sesame_srv *sc, const sesame_location *loc,
@@ -132,14 +145,20 @@ static sesame_outcome *run_core(request_rec *r, sesame_srv *sc, const sesame_loc
     sesame_outcome *out = NULL;
     sesame_job *job = NULL;
     sesame_error *err = NULL;
+    /* The core's lines about this request go to its virtual host's ErrorLog (ap_log_rerror),
+     * each call's once the call returns: a job's when it ends. */
+    sesame_log_capture_begin();
     int step = earlier ? sesame_recheck(sc->core, loc, earlier, &req, &out, &job, &err)
                        : sesame_begin(sc->core, loc, &req, &out, &job, &err);
+    sesame_log_capture_end(sesame_request_log, r);
     if (step < 0) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "sesame: %s", sesame_error_text(r->pool, err));
         return NULL;
     }
     if (step == SESAME_STEP_JOB) {
+        sesame_log_capture_begin();
         out = sesame_job_run(job); /* blocking: Redis, HTTPS; this request's own thread */
+        sesame_log_capture_end(sesame_request_log, r);
     }
     if (out) {
         apr_pool_cleanup_register(r->pool, out, free_outcome, apr_pool_cleanup_null);

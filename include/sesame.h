@@ -572,6 +572,24 @@ void sesame_outcome_free(struct sesame_outcome *o);
 void sesame_set_log_sink(sesame_log_fn cb, void *user_data);
 
 /*
+ Starts holding this thread's log lines back: the lines of the request calls that follow
+ (`sesame_begin`, `sesame_recheck`, `sesame_job_run`) wait for `sesame_log_capture_end`,
+ which writes them through the request's own log (Apache: `ap_log_rerror`, the virtual
+ host's `ErrorLog`). Calling it again before the end keeps collecting.
+ */
+void sesame_log_capture_begin(void);
+
+/*
+ Writes what this thread logged since `sesame_log_capture_begin` through `cb` (with
+ `user_data`), in order, audit lines to the audit log, and stops holding lines back. `cb`
+ NULL writes them to the process-global sink. Nothing happens without a capture.
+
+ # Safety
+ `cb` must be NULL or safe to call on this thread with `user_data` during this call.
+ */
+void sesame_log_capture_end(sesame_log_fn cb, void *user_data);
+
+/*
  The library version (static, not NUL-terminated).
  */
 struct sesame_str sesame_version(void);

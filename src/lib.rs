@@ -64,6 +64,10 @@ pub use claims::encode_header_value;
 // Log lines: the nginx module installs its sink and escapes header names it logs itself; the
 // `sesame` command escapes what it prints.
 pub use log::{escape_for_terminal, escape_unsafe, is_unsafe_char, set_sink as set_log_sink};
+// A request's lines, held back during the call and written through its own error log; the
+// audit log nginx writes through its own open file (reopened on USR1).
+pub use log::audit::AuditWriter;
+pub use log::scope::{capture as capture_log_lines, Captured as CapturedLogLines};
 // Sessions, for `sesame sessions` and the bench's session seeder.
 pub use session::{
     now_unix, Keys, RedisStore, Session, SessionAdmin, SessionBinding, SessionFilter,

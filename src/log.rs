@@ -1,5 +1,11 @@
-//! Process-global log sink. Adapters install theirs at worker/child start (nginx: the cycle's
-//! error_log, Apache: ap_log_error); until then lines go to stderr.
+//! Log lines. Lines about a request are held back while the adapter runs the request call
+//! ([`scope::capture`]) and written through that request's own error log; the others go to the
+//! process-global sink adapters install at worker/child start (nginx: the cycle's error_log,
+//! Apache: the main server's); until then lines go to stderr. The audit log ([`audit`]) is a
+//! file of its own, one JSON line per login.
+
+pub mod audit;
+pub mod scope;
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
@@ -37,6 +43,9 @@ pub fn reset_sink() {
 /// control and invisible format characters are escaped ([`escape_unsafe`]).
 pub fn emit(level: LogLevel, msg: &str) {
     let msg = escape_unsafe(msg);
+    let Some(msg) = scope::hold_line(level, msg.into_owned()) else {
+        return;
+    };
     let sink = SINK.read().clone();
     match sink {
         Some(sink) => sink(level, &msg),

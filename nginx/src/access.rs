@@ -86,7 +86,11 @@ unsafe fn handle(r: *mut ngx_http_request_t) -> ngx_int_t {
             // SAFETY: r stays valid for the whole call (handle's # Safety) and the view is dropped
             // before it returns; every borrowed field lives in the request.
             let view = unsafe { RequestView::new(r) };
-            let step = sesame.recheck(location, identity, &view.as_request());
+            let (step, lines) = sesame::capture_log_lines(|| {
+                sesame.recheck(location, identity, &view.as_request())
+            });
+            // SAFETY: r is a valid main request on the event loop (handle's # Safety).
+            unsafe { crate::log::write_captured(r, lines) };
             // SAFETY: r is the main request in the ACCESS phase with nothing sent yet, what
             // apply_step requires.
             return unsafe { apply_step(r, step, mcf) };
@@ -96,7 +100,11 @@ unsafe fn handle(r: *mut ngx_http_request_t) -> ngx_int_t {
     // SAFETY: r stays valid for the whole call (handle's # Safety) and the view is dropped before
     // it returns; every borrowed field lives in the request.
     let view = unsafe { RequestView::new(r) };
-    let step = sesame.begin(lcf.location(), &view.as_request());
+    // The lines of `begin` go to the error_log of this request's location (`log.rs`).
+    let (step, lines) =
+        sesame::capture_log_lines(|| sesame.begin(lcf.location(), &view.as_request()));
+    // SAFETY: r is a valid main request on the event loop (handle's # Safety).
+    unsafe { crate::log::write_captured(r, lines) };
     // SAFETY: r is the main request in the ACCESS phase with nothing sent yet, what apply_step
     // requires.
     unsafe { apply_step(r, step, mcf) }

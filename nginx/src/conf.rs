@@ -501,7 +501,11 @@ pub unsafe extern "C" fn init_main_conf(cf: *mut ngx_conf_t, conf: *mut c_void) 
     }
     // Core log lines emitted while building (warnings) go to nginx's log too.
     crate::log::install_sink();
-    let builder = mcf.builder.take().unwrap_or_default();
+    let mut builder = mcf.builder.take().unwrap_or_default();
+    // SAFETY: cf is the configuration being parsed (init_main_conf's contract).
+    if !unsafe { crate::audit::register(cf, &mut builder) } {
+        return NGX_CONF_ERROR;
+    }
     match catching(|| builder.build()) {
         Ok(sesame) => mcf.sesame = Some(sesame),
         Err(err) => {

@@ -40,6 +40,8 @@ pub enum JobState {
 pub struct TaskData {
     pub job: Option<Job>,
     pub outcome: Option<Outcome>,
+    /// The job's log lines, written on the event loop when it completes (`log::write_captured`).
+    pub log_lines: Option<sesame::CapturedLogLines>,
 }
 
 pub struct Ctx {

@@ -60,6 +60,7 @@ pub unsafe fn start(
             TaskData {
                 job: Some(job),
                 outcome: None,
+                log_lines: None,
             },
         );
         (*task).handler = Some(run_on_pool_thread);
@@ -90,7 +91,13 @@ unsafe extern "C" fn run_on_pool_thread(data: *mut c_void, _log: *mut ngx_log_t)
     let data = unsafe { &mut *data.cast::<TaskData>() };
     if let Some(job) = data.job.take() {
         // A panic must not unwind into nginx's C thread loop; `completed` turns None into a 500.
-        data.outcome = panic::catch_unwind(AssertUnwindSafe(move || job.run())).ok();
+        // The job's log lines are held back and written on the event loop, in `completed`,
+        // through the location's error_log (`log::write_captured` says why not from here).
+        let (outcome, lines) = sesame::capture_log_lines(|| {
+            panic::catch_unwind(AssertUnwindSafe(move || job.run())).ok()
+        });
+        data.outcome = outcome;
+        data.log_lines = Some(lines);
     }
 }
 
@@ -108,7 +115,13 @@ unsafe extern "C" fn completed(ev: *mut ngx_event_t) {
         }
 
         let outcome = match ctx.job {
-            JobState::Running { task } => (*task).outcome.take(),
+            JobState::Running { task } => {
+                if let Some(lines) = (*task).log_lines.take() {
+                    // This request's location error_log.
+                    crate::log::write_captured(r, lines);
+                }
+                (*task).outcome.take()
+            }
             _ => None,
         };
         ctx.job = JobState::Finished(outcome);

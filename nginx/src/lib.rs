@@ -11,7 +11,8 @@
 //! `access.rs` (ACCESS phase handler) and `fetch_headers.rs` (which request headers it reads), `ctx.rs` (per-request state that survives internal
 //! redirects), `job.rs` (thread-pool tasks), `respond.rs` (redirect / page / allow), `headers.rs`
 //! (header lists, spoofed-header removal), `variables.rs` (`$sesame_*`) and `claim_name.rs`
-//! (which claim a variable names), `log.rs` (core log lines into the nginx error log).
+//! (which claim a variable names), `log.rs` (core log lines into the error log of the request's
+//! location), `audit.rs` (`sesame_audit_log` through nginx's open files).
 
 use core::ffi::c_void;
 use core::ptr;
@@ -24,6 +25,7 @@ use ngx::ffi::{
 use ngx::http::{HttpModule, HttpModuleMainConf, NgxHttpCoreModule};
 
 mod access;
+mod audit;
 mod claim_name;
 mod conf;
 mod ctx;

@@ -60,7 +60,7 @@ mod commands_are_the_registry {
             .filter(|d| handler(d) == Some(Handler::LocationOption))
             .count();
         assert_eq!(options, 15);
-        assert_eq!(count(), 31);
+        assert_eq!(count(), 32);
         // `sesame_logout NAME [local];` only.
         let one_or_two: Vec<_> = DIRECTIVES
             .iter()

@@ -36,6 +36,11 @@ pub struct ConfigBuilder {
     redis_key_file: Option<String>,
     provider_concurrency: Option<usize>,
     support_contact: Option<String>,
+    /// `sesame_audit_log PATH`.
+    audit_log: Option<String>,
+    /// How the server writes the audit log itself (nginx: its open file, reopened on USR1);
+    /// without one, the core opens the file at `build`.
+    audit_writer: Option<ServerAuditWriter>,
     /// The server reading the core's log lines (directive names in its spelling).
     syntax: crate::directives::Syntax,
     /// In declaration order, so errors and endpoint matching are predictable.
@@ -55,6 +60,19 @@ pub(crate) struct EngineConfig {
     pub syntax: crate::directives::Syntax,
     /// `sesame_support_contact`: shown on every error page.
     pub support_contact: Option<String>,
+    /// `sesame_audit_log`: its path, and the server's writer when it writes the file itself.
+    pub audit_log: Option<(String, Option<Box<crate::log::audit::AuditWriter>>)>,
+    /// The audit log once opened (`ConfigBuilder::build`); None until then, or without one.
+    pub audit: Option<std::sync::Arc<crate::log::audit::AuditLog>>,
+}
+
+/// The server's audit writer, held by the builder.
+pub(crate) struct ServerAuditWriter(Box<crate::log::audit::AuditWriter>);
+
+impl std::fmt::Debug for ServerAuditWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ServerAuditWriter")
+    }
 }
 
 /// Default of `sesame_provider_concurrency`: provider exchanges in flight per process. Below
@@ -141,6 +159,19 @@ impl ConfigBuilder {
     /// `SesameRedis`), as configuration errors do through `ConfigError::render`.
     pub fn set_syntax(&mut self, syntax: crate::directives::Syntax) {
         self.syntax = syntax;
+    }
+
+    /// The server writes `sesame_audit_log` itself, through `writer` (nginx: `write(2)` to
+    /// the descriptor of the file it opened with its own logs and reopens on USR1); called on
+    /// the thread that handles requests only (the core hands audit lines to the adapter with
+    /// the request's log lines). Without it, `build` opens the file (Apache's parent).
+    pub fn set_audit_writer(&mut self, writer: Box<crate::log::audit::AuditWriter>) {
+        self.audit_writer = Some(ServerAuditWriter(writer));
+    }
+
+    /// The `sesame_audit_log` path written, if any (the adapter opens it when it writes it).
+    pub fn audit_log_path(&self) -> Option<&str> {
+        self.audit_log.as_deref()
     }
 
     pub fn set_global(&mut self, key: &str, value: &str) -> Result<(), ConfigError> {
@@ -250,6 +281,19 @@ impl ConfigBuilder {
                     ));
                 }
                 set_once(&mut self.support_contact, key, value.to_owned())
+            }
+            GlobalKey::AuditLog => {
+                if value.is_empty() || value.chars().any(char::is_control) {
+                    return Err(ConfigError::global(
+                        key,
+                        format!(
+                            "{} needs the path of a file (write e.g. {})",
+                            named(key),
+                            written(Scope::Http, key, "/var/log/sesame/audit.log")
+                        ),
+                    ));
+                }
+                set_once(&mut self.audit_log, key, value.to_owned())
             }
             GlobalKey::SessionCache => {
                 let d = global_duration(key, value)?;
@@ -478,6 +522,10 @@ impl ConfigBuilder {
                 .unwrap_or(DEFAULT_PROVIDER_CONCURRENCY),
             syntax: self.syntax,
             support_contact: self.support_contact,
+            audit_log: self
+                .audit_log
+                .map(|path| (path, self.audit_writer.map(|w| w.0))),
+            audit: None,
         };
         Ok((config, self.redis))
     }

@@ -121,6 +121,7 @@ pub enum GlobalKey {
     RedisKeyFile,
     ProviderConcurrency,
     SupportContact,
+    AuditLog,
 }
 
 /// The location options the core parses (`policy::parse_option`), one per entry.
@@ -328,6 +329,13 @@ pub const DIRECTIVES: &[Directive] = &[
         "sesame_support_contact",
         "SesameSupportContact",
         "TEXT: who to contact, shown on Sesame's error pages (an e-mail, a phone, a URL)",
+    ),
+    http(
+        "audit_log",
+        GlobalKey::AuditLog,
+        "sesame_audit_log",
+        "SesameAuditLog",
+        "PATH: one JSON line per login outcome (time, provider, outcome, acr, amr, idp_id, user key, client, reference)",
     ),
     // http level, one server only: the adapter handles them itself.
     Directive {

@@ -67,6 +67,14 @@ fn login_cookie_after(inner: &Inner, provider: &Provider, login: &mut LoginState
 }
 
 pub(crate) fn begin(inner: &Arc<Inner>, index: usize, req: &Request<'_>, query: &str) -> Step {
+    let step = begin_callback(inner, index, req, query);
+    if let Step::Done(outcome) = &step {
+        super::audit::failed(&inner.providers[index], req.client_addr, outcome);
+    }
+    step
+}
+
+fn begin_callback(inner: &Arc<Inner>, index: usize, req: &Request<'_>, query: &str) -> Step {
     let provider = &inner.providers[index];
     let cb = OidcClient::parse_callback(query);
     let now = now_unix();
@@ -163,6 +171,14 @@ pub(crate) fn begin(inner: &Arc<Inner>, index: usize, req: &Request<'_>, query: 
 }
 
 pub(crate) fn run(inner: &Inner, task: CallbackTask) -> Outcome {
+    let provider = &inner.providers[task.provider];
+    let client = task.client_addr.clone();
+    let outcome = complete(inner, task);
+    super::audit::failed(provider, &client, &outcome);
+    outcome
+}
+
+fn complete(inner: &Inner, task: CallbackTask) -> Outcome {
     let provider = &inner.providers[task.provider];
     let client = task.client_addr.as_str();
     let cookies = vec![task.login_cookie.clone()];
@@ -332,13 +348,16 @@ pub(crate) fn run(inner: &Inner, task: CallbackTask) -> Outcome {
             }
             // The browser comes straight back with this session: serve it from the cache.
             let identity = super::protect::identity_of(provider, &session);
+            // One reference for the error log's line and the audit log's record.
+            let reference = crate::pages::new_reference();
+            super::audit::succeeded(provider, client, &session, &key, &reference);
             inner
                 .sessions
                 .remember(&id, &session, &provider.binding, identity);
             emit(
                 LogLevel::Info,
                 &format!(
-                    "sesame: provider \"{}\": login of user {key} (acr {}) [client {}]",
+                    "sesame: provider \"{}\": login of user {key} (acr {}) [ref {reference}, client {}]",
                     provider.name(),
                     failures::log_safe(&acr),
                     failures::log_safe(client)

@@ -77,6 +77,36 @@ fn page_and_log(
     )
 }
 
+/// `page` answers a failure of `cause` (the audit log's outcome; see docs/logging.md).
+fn because(mut page: Page, cause: impl Into<String>) -> Page {
+    if let Some(failure) = page.failure.as_mut() {
+        failure.cause = cause.into();
+    }
+    page
+}
+
+/// The audit cause of an OpenID Connect failure.
+pub fn cause_of(err: &OidcError) -> String {
+    match err {
+        OidcError::Unavailable(_) => "provider_unavailable".into(),
+        OidcError::Protocol(_) => "protocol_error".into(),
+        OidcError::ProviderError { error, .. } => format!("provider_error:{}", cause_code(error)),
+        OidcError::BadCallback(_) => "bad_callback".into(),
+        OidcError::InvalidToken(_) => "token_invalid".into(),
+        OidcError::TokenRefused(_) => "token_refused".into(),
+        OidcError::InsufficientAcr { .. } => "insufficient_level".into(),
+    }
+}
+
+/// A provider's error code as it may appear in a cause: OAuth error codes are ASCII
+/// (RFC 6749 §5.2); anything else is cut to its first 64 such characters.
+fn cause_code(code: &str) -> String {
+    code.chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+        .take(64)
+        .collect()
+}
+
 pub fn with_cookies(mut page: Page, cookies: Vec<String>) -> Outcome {
     page.set_cookies.extend(cookies);
     Outcome::Page(page)
@@ -84,7 +114,7 @@ pub fn with_cookies(mut page: Page, cookies: Vec<String>) -> Outcome {
 
 /// Redis unreachable or failing: 503 within redis_timeout, nothing else attempted.
 pub fn store_down(provider: &Provider, client_addr: &str, err: &StoreError) -> Page {
-    page_and_log(
+    let page = page_and_log(
         503,
         LogLevel::Error,
         provider,
@@ -101,7 +131,8 @@ pub fn store_down(provider: &Provider, client_addr: &str, err: &StoreError) -> P
             english: "The login service is temporarily unavailable. Please try again in a moment.",
             retry: None,
         },
-    )
+    );
+    because(page, "store_unavailable")
 }
 
 /// Why a request is answered 401 instead of reaching the application.
@@ -163,7 +194,7 @@ pub fn unauthenticated(
 
 /// The callback's state matches no login started in this browser.
 pub fn state_mismatch(provider: &Provider, client_addr: &str, detail: &str) -> Page {
-    page_and_log(
+    let page = page_and_log(
         400,
         LogLevel::Warn,
         provider,
@@ -177,7 +208,8 @@ pub fn state_mismatch(provider: &Provider, client_addr: &str, detail: &str) -> P
             english: "This login attempt is no longer valid. Go back to the home page and log in again.",
             retry: Some("/"),
         },
-    )
+    );
+    because(page, "state_mismatch")
 }
 
 /// The logout return's state does not match the logout this browser started.
@@ -199,7 +231,7 @@ pub fn logout_state_mismatch(provider: &Provider, client_addr: &str) -> Page {
 
 /// Metadata could not be fetched before sending the browser to the provider.
 pub fn provider_unavailable(provider: &Provider, client_addr: &str, err: &OidcError) -> Page {
-    page_and_log(
+    let page = page_and_log(
         503,
         LogLevel::Error,
         provider,
@@ -215,7 +247,8 @@ pub fn provider_unavailable(provider: &Provider, client_addr: &str, err: &OidcEr
             english: "The identity provider is not responding. Please try again in a few minutes.",
             retry: None,
         },
-    )
+    );
+    because(page, "provider_unavailable")
 }
 
 /// Every provider slot of this process is taken (`sesame_provider_concurrency`): answered at
@@ -240,11 +273,22 @@ pub fn provider_busy(provider: &Provider, client_addr: &str, limit: usize) -> Pa
     );
     page.headers
         .push(("Retry-After".to_owned(), "5".to_owned()));
-    page
+    because(page, "provider_busy")
 }
 
 /// `error=...` on the redirect_uri (docs/federations.md §7.4).
 pub fn provider_error(
+    provider: &Provider,
+    client_addr: &str,
+    error: &str,
+    description: Option<&str>,
+    retry: &str,
+) -> Page {
+    let page = provider_error_page(provider, client_addr, error, description, retry);
+    because(page, format!("provider_error:{}", cause_code(error)))
+}
+
+fn provider_error_page(
     provider: &Provider,
     client_addr: &str,
     error: &str,
@@ -418,7 +462,10 @@ fn page_and_log_kind(
     what: &str,
     text: PageText<'_>,
 ) -> Page {
-    let mut page = page_and_log(status, level, provider, client_addr, what, text);
+    let mut page = because(
+        page_and_log(status, level, provider, client_addr, what, text),
+        kind,
+    );
     if let Some(template) = provider.cfg.error_pages.get(kind) {
         let reference = page
             .body
@@ -436,7 +483,7 @@ fn page_and_log_kind(
 
 /// A callback refused before any I/O (`iss` missing or foreign, no code).
 pub fn bad_callback(provider: &Provider, client_addr: &str, err: &OidcError) -> Page {
-    page_and_log(
+    let page = page_and_log(
         400,
         LogLevel::Warn,
         provider,
@@ -453,7 +500,8 @@ pub fn bad_callback(provider: &Provider, client_addr: &str, err: &OidcError) -> 
             english: "The identity provider's answer could not be verified. Go back to the home page and log in again.",
             retry: Some("/"),
         },
-    )
+    );
+    because(page, "bad_callback")
 }
 
 /// Token exchange or verification failed.
@@ -531,7 +579,8 @@ pub fn login_failed(provider: &Provider, client_addr: &str, err: &OidcError, ret
             retry: Some(retry),
         },
     };
-    page_and_log(status, level, provider, client_addr, &what, text)
+    let page = page_and_log(status, level, provider, client_addr, &what, text);
+    because(page, cause_of(err))
 }
 
 /// A Rust panic caught at the boundary: a plain 500 page.

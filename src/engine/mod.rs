@@ -4,6 +4,7 @@
 //! metadata is cached, the callback's browser-side checks, the logout return) and otherwise
 //! packs what the job needs — owned copies, the request is borrowed — into a `Work`.
 
+mod audit;
 mod callback;
 mod data;
 mod failures;
@@ -48,6 +49,8 @@ pub(crate) struct Provider {
     pub syntax: Syntax,
     /// `sesame_support_contact`, on this provider's error pages.
     pub support_contact: Option<String>,
+    /// `sesame_audit_log`: where this provider's login outcomes are recorded.
+    pub audit: Option<Arc<crate::log::audit::AuditLog>>,
     /// A location of this provider hands the access token to its backend
     /// (`sesame_pass_access_token on`): logins keep it (`tokens`). Set when locations are
     /// resolved, at configuration time.
@@ -136,6 +139,7 @@ fn jwks_page(jwks: &str, method: &str) -> crate::pages::Page {
         } else {
             vec![("Allow".into(), "GET, HEAD".into())]
         },
+        failure: None,
     }
 }
 
@@ -244,9 +248,34 @@ impl ConfigBuilder {
     /// configured core. Opens no socket and starts no thread: the server forks its workers
     /// afterwards.
     pub fn build(self) -> Result<Sesame, ConfigError> {
-        let (config, store) = self.validate_with_store()?;
+        let (mut config, store) = self.validate_with_store()?;
+        config.audit = open_audit_log(config.audit_log.take())?;
         Ok(Sesame::new(config, Box::new(store)))
     }
+}
+
+/// `sesame_audit_log`: opened now (configuration time, the master or parent, as root) unless
+/// the server writes it itself.
+fn open_audit_log(
+    audit_log: Option<(String, Option<Box<crate::log::audit::AuditWriter>>)>,
+) -> Result<Option<Arc<crate::log::audit::AuditLog>>, ConfigError> {
+    use crate::log::audit::AuditLog;
+    let Some((path, writer)) = audit_log else {
+        return Ok(None);
+    };
+    let audit = match writer {
+        Some(writer) => AuditLog::through_server(&path, writer),
+        None => AuditLog::open(&path).map_err(|e| {
+            ConfigError::global(
+                "audit_log",
+                format!(
+                    "cannot open {} \"{path}\": {e} (its directory must exist and be writable by the user that starts the server)",
+                    crate::directives::registry::http_name("audit_log")
+                ),
+            )
+        })?,
+    };
+    Ok(Some(Arc::new(audit)))
 }
 
 impl Sesame {
@@ -274,6 +303,7 @@ impl Sesame {
                     log_limiter: crate::log::Limiter::default(),
                     syntax: config.syntax,
                     support_contact: config.support_contact.clone(),
+                    audit: config.audit.clone(),
                     keeps_tokens: Default::default(),
                     cfg,
                     client,

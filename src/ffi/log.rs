@@ -56,3 +56,32 @@ pub unsafe extern "C" fn sesame_set_log_sink(cb: SesameLogFn, user_data: *mut c_
         None => crate::log::reset_sink(),
     }));
 }
+
+/// Starts holding this thread's log lines back: the lines of the request calls that follow
+/// (`sesame_begin`, `sesame_recheck`, `sesame_job_run`) wait for `sesame_log_capture_end`,
+/// which writes them through the request's own log (Apache: `ap_log_rerror`, the virtual
+/// host's `ErrorLog`). Calling it again before the end keeps collecting.
+#[no_mangle]
+pub extern "C" fn sesame_log_capture_begin() {
+    let _ = catch_unwind(crate::log::scope::begin);
+}
+
+/// Writes what this thread logged since `sesame_log_capture_begin` through `cb` (with
+/// `user_data`), in order, audit lines to the audit log, and stops holding lines back. `cb`
+/// NULL writes them to the process-global sink. Nothing happens without a capture.
+///
+/// # Safety
+/// `cb` must be NULL or safe to call on this thread with `user_data` during this call.
+#[no_mangle]
+pub unsafe extern "C" fn sesame_log_capture_end(cb: SesameLogFn, user_data: *mut c_void) {
+    let _ = catch_unwind(AssertUnwindSafe(|| {
+        let captured = crate::log::scope::end();
+        match cb {
+            Some(cb) => {
+                let sink = CSink { cb, user_data };
+                captured.write(|level, msg| sink.call(level, msg));
+            }
+            None => captured.write(crate::log::emit),
+        }
+    }));
+}

@@ -408,6 +408,49 @@ fn ffi_log_sink_receives_lines_with_user_data() {
         .any(|(level, m)| *level == SESAME_LOG_WARN && m == "ffi log sink test line"));
 }
 
+static REQUEST_LOGGED: parking_lot::Mutex<Vec<(usize, c_int, String)>> =
+    parking_lot::Mutex::new(Vec::new());
+
+unsafe extern "C" fn request_log(user: *mut c_void, level: c_int, msg: *const c_char, len: usize) {
+    // SAFETY: the library passes a NUL-terminated buffer of len bytes.
+    let bytes = unsafe { std::slice::from_raw_parts(msg.cast::<u8>(), len) };
+    REQUEST_LOGGED.lock().push((
+        user as usize,
+        level,
+        String::from_utf8_lossy(bytes).into_owned(),
+    ));
+}
+
+#[test]
+fn ffi_captured_lines_reach_the_request_log_not_the_global_sink() {
+    let _guard = crate::log::TEST_SINK_LOCK.lock();
+    // SAFETY: pointers created and kept alive by this test.
+    unsafe { sesame_set_log_sink(Some(capture), 42usize as *mut c_void) };
+    sesame_log_capture_begin();
+    crate::log::emit(LogLevel::Error, "a request line\nforged");
+    sesame_log_capture_begin();
+    crate::log::emit(LogLevel::Info, "a second request line");
+    // SAFETY: request_log only reads its arguments.
+    unsafe { sesame_log_capture_end(Some(request_log), 7usize as *mut c_void) };
+    crate::log::emit(LogLevel::Warn, "a line after the capture");
+    // Without a capture, the end writes nothing.
+    // SAFETY: as above.
+    unsafe { sesame_log_capture_end(Some(request_log), 8usize as *mut c_void) };
+    // SAFETY: pointers created and kept alive by this test.
+    unsafe { sesame_set_log_sink(None, null_mut()) };
+    let request = REQUEST_LOGGED.lock().clone();
+    assert_eq!(
+        request,
+        [
+            (7, SESAME_LOG_ERROR, "a request line\\u{a}forged".to_owned()),
+            (7, SESAME_LOG_INFO, "a second request line".to_owned()),
+        ]
+    );
+    let global = LOGGED.lock();
+    assert!(!global.iter().any(|(_, m)| m.contains("request line")));
+    assert!(global.iter().any(|(_, m)| m == "a line after the capture"));
+}
+
 /// The ABI's one convention for "": `{NULL, 0}` out, and accepted in.
 fn is_null_empty(v: SesameStr) -> bool {
     v.ptr.is_null() && v.len == 0

@@ -3,7 +3,7 @@
 //! the reference id that also appears in the matching log line, a retry link, the site's
 //! support contact (`sesame_support_contact`), never cached.
 
-use super::{builtin_csp, html_escape, layout, security_headers, Lang, Page};
+use super::{builtin_csp, html_escape, layout, security_headers, Failure, Lang, Page};
 
 /// What one page says. `retry` is a local path offered as « Réessayer ».
 #[derive(Debug, Clone)]
@@ -61,6 +61,10 @@ pub fn render_with(
         body: layout::document(Lang::Fr, text.title, &main),
         set_cookies: Vec::new(),
         headers,
+        failure: Some(Failure {
+            cause: String::new(),
+            reference: reference.to_owned(),
+        }),
     }
 }
 
@@ -86,6 +90,7 @@ pub fn confirm_logout(action: &str) -> Page {
         body: layout::document(Lang::Fr, "Se déconnecter ?", &main),
         set_cookies: Vec::new(),
         headers,
+        failure: None,
     }
 }
 

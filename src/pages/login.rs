@@ -343,6 +343,7 @@ impl LoginPage {
             body: if not_modified { String::new() } else { body },
             set_cookies: Vec::new(),
             headers,
+            failure: None,
         }
     }
 }

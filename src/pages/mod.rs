@@ -24,6 +24,16 @@ pub struct Page {
     pub set_cookies: Vec<String>,
     /// Extra response headers (e.g. `Cache-Control: no-store`).
     pub headers: Vec<(String, String)>,
+    /// An error page's reference id and why it answers (the audit log's outcome).
+    pub failure: Option<Failure>,
+}
+
+/// What an error page stands for: the reference id its log line shares, and a short cause
+/// (`state_mismatch`, `provider_error:access_denied`...) for the audit log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub cause: String,
+    pub reference: String,
 }
 
 /// A short random reference id (12 hex chars) shared by the page and the log line.

@@ -39,6 +39,7 @@ GLOBAL_DIRECTIVES = {
     "session_lifetime": "SesameSessionLifetime",
     "provider_concurrency": "SesameProviderConcurrency",
     "support_contact": "SesameSupportContact",
+    "audit_log": "SesameAuditLog",
 }
 PROVIDER_DIRECTIVES = {
     "preset": "Preset",
