@@ -11,7 +11,8 @@
 //! `access.rs` (ACCESS phase handler), `ctx.rs` (per-request state that survives internal
 //! redirects), `job.rs` (thread-pool tasks), `respond.rs` (redirect / page / allow), `headers.rs`
 //! (header lists, spoofed-header removal), `variables.rs` (`$sesame_*`) and `claim_name.rs`
-//! (which claim a variable names), `log.rs` (core log lines into the nginx error log).
+//! (which claim a variable names), `log.rs` (core log lines into the nginx error log), `metrics.rs` (`sesame_metrics;`, a content
+//! handler).
 
 use core::ffi::c_void;
 use core::ptr;
@@ -30,6 +31,7 @@ mod ctx;
 mod headers;
 mod job;
 mod log;
+mod metrics;
 mod respond;
 mod variables;
 

@@ -34,6 +34,7 @@ mod commands_are_the_registry {
                 Parser::LocationOption(_) => Handler::LocationOption,
                 Parser::ProviderKey(_) => unreachable!("provider keys are not commands"),
                 Parser::Adapter if d.key == "provider" => Handler::ProviderBlock,
+                Parser::Adapter if d.key == "metrics" => Handler::Metrics,
                 Parser::Adapter => Handler::ThreadPool,
             };
             assert_eq!(handler(d), Some(want), "{}", d.key);
@@ -58,7 +59,7 @@ mod commands_are_the_registry {
             .filter(|d| handler(d) == Some(Handler::LocationOption))
             .count();
         assert_eq!(options, 15);
-        assert_eq!(count(), 31);
+        assert_eq!(count(), 32);
         // `sesame_logout NAME [local];` only.
         let one_or_two: Vec<_> = DIRECTIVES
             .iter()
