@@ -51,6 +51,10 @@ APACHE_METRICS = """\
 </Location>
 """
 
+# Apache's children are processes under both MPMs: threads in each (event), or one request per
+# process (prefork, with mod_php).
+APACHE_VARIANTS = {"event": {"mpm": "event"}, "prefork+mod_php": {"mpm": "prefork", "php": "mod_php"}}
+
 LOCATIONS = {"nginx": PC_LOCATIONS + NGINX_METRICS, "apache": APACHE_PC_LOCATIONS + APACHE_METRICS}
 
 FAMILIES = {
