@@ -318,3 +318,18 @@ def test_no_claim_or_request_value_reaches_a_label(new_browser, server, pki, emu
             if key != "provider":
                 assert re.fullmatch(LABEL_VALUE, value), (key, value)
     assert failures(page).get(("fc", "provider_error", "other"), 0) >= 1
+
+
+@pytest.mark.only("nginx", reason="a location's content handler and the directive's arguments are nginx's")
+def test_nginx_refuses_metrics_beside_another_content_handler_or_with_arguments(make_site):
+    clash = make_site(locations="""\
+        location = /metrics {
+            proxy_pass http://127.0.0.1:{{ECHO_PORT}};
+            sesame_metrics;
+        }
+""")
+    rc, out = clash.config_test()
+    assert rc != 0 and "already has a content handler" in out and "nginx.conf:" in out, out
+    args = make_site(locations="        location = /metrics { sesame_metrics on; }\n")
+    rc, out = args.config_test()
+    assert rc != 0 and 'invalid number of arguments in "sesame_metrics"' in out, out
