@@ -383,6 +383,13 @@ fn cost_of_an_event() {
     println!(
         "one counter increment: {counter:.2} ns; one histogram observation: {histogram:.2} ns"
     );
+    let t = std::time::Instant::now();
+    let page = m.render();
+    println!(
+        "the page (2 providers): {} bytes, rendered in {:?}",
+        page.len(),
+        t.elapsed()
+    );
     assert!(m
         .render()
         .contains("sesame_session_cache_total{result=\"hit\"} 20000000"));
