@@ -12,7 +12,7 @@ test: SETUP_FOR = test
 demo: SETUP_FOR = demo
 asan: SETUP_FOR = asan
 
-.PHONY: all build cli test demo lint deps setup apache apache-install bench chaos soak deb asan fuzz cost
+.PHONY: all build cli test demo lint deps setup apache apache-install bench chaos soak dashboard deb asan fuzz cost
 
 all: build
 
@@ -124,6 +124,16 @@ chaos:
 	$(CARGO) build --release -p ngx-sesame
 	$(CARGO) build --release --example bench_seed_sessions
 	$(PYTHON) bench/chaos.py $(CHAOS_ARGS)
+
+# The metrics dashboard's screenshot (bench/dashboard.py): bench rows b-e with a real Prometheus
+# scraping the module, the panels of docs/grafana/sesame.json queried from it and drawn by the
+# script, screenshotted by headless Chromium into docs/images/metrics-dashboard.png.
+DASHBOARD_ARGS ?=
+dashboard: SETUP_FOR = dashboard
+dashboard:
+	@$(SETUP) $(SETUP_FOR)
+	$(CARGO) build --release -p ngx-sesame
+	$(PYTHON) bench/dashboard.py $(DASHBOARD_ARGS)
 
 # Soak (bench/soak.py): 10 million protected requests over 100 000 sessions and 10 000 logins per
 # server (SOAK_ARGS="--requests 2000000" for a shorter run); worker RSS, fds and Redis memory at

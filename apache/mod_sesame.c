@@ -23,7 +23,7 @@
  *   Sesame::location (step-up, re-authentication, 403 pages, silent SSO, 401 for scripts,
  *   optional login: the core's);
  * - Require sesame-acr / sesame-claim: rules evaluated by the core;
- * - handler "sesame-logout".
+ * - handlers "sesame-logout" and "sesame-metrics" (the metrics page of the whole server).
  */
 
 #include "mod_sesame.h"

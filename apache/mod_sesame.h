@@ -33,6 +33,7 @@ APLOG_USE_MODULE(sesame);
 
 #define SESAME_AUTH_TYPE "Sesame"
 #define SESAME_LOGOUT_HANDLER "sesame-logout"
+#define SESAME_METRICS_HANDLER "sesame-metrics"
 
 /* ------------------------------------------------------------------------------------------ */
 /* Configuration records                                                                       */

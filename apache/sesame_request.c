@@ -491,8 +491,32 @@ int sesame_fixups(request_rec *r)
     return DECLINED;
 }
 
+/* SetHandler sesame-metrics: the counts of every child of this server, in the Prometheus
+ * text format. A handler, so that the section's Require rules guard it like any content. */
+static int metrics_handler(request_rec *r)
+{
+    sesame_srv *sc = ap_get_module_config(r->server->module_config, &sesame_module);
+    if (!sc->core) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      "sesame: SetHandler sesame-metrics for %s: this server has no Sesame "
+                      "configuration (SesameSecretFile and a <SesameProvider>)", r->uri);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    sesame_str method = {r->method, strlen(r->method)};
+    sesame_outcome *o = sesame_metrics_page(sc->core, method);
+    if (!o) {
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    apr_pool_cleanup_register(r->pool, o, free_outcome, apr_pool_cleanup_null);
+    int rc = respond(r, o);
+    return rc == DONE ? OK : HTTP_INTERNAL_SERVER_ERROR;
+}
+
 int sesame_handler(request_rec *r)
 {
+    if (r->handler && !strcmp(r->handler, SESAME_METRICS_HANDLER)) {
+        return metrics_handler(r);
+    }
     if (!r->handler || strcmp(r->handler, SESAME_LOGOUT_HANDLER)) {
         return DECLINED;
     }

@@ -796,6 +796,16 @@ int sesame_location_merge(struct sesame_str enclosing_provider,
  */
 int sesame_config_builder_set_syntax(struct sesame_config_builder *b, int syntax);
 
+/*
+ `Sesame::metrics_page`: a PAGE outcome with the counts of every process of this server in
+ the Prometheus text format (405 for a method other than GET and HEAD). NULL only when `s` is
+ NULL; a panic becomes a 500 page outcome. Free it with `sesame_outcome_free`.
+
+ # Safety
+ `s` NULL or a live core; `method` valid for its length.
+ */
+struct sesame_outcome *sesame_metrics_page(const struct sesame *s, struct sesame_str method);
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus

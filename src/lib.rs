@@ -7,7 +7,7 @@
 //! thread. The C ABI (`ffi`) wraps this API one-to-one.
 //!
 //! Rooms import one way, from the bottom up (`tests/layers.rs` fails on an import against it):
-//! `directives`, `log`, `http`, `translate` → `identity` → `claims`, `backend_names`, `compat`
+//! `directives`, `log`, `http`, `translate`, `metrics` → `identity` → `claims`, `backend_names`, `compat`
 //! → `federation` → `site_keys` → `oidc` → `data` → `policy` → `session` → `pages` → `config` (plain data: `EngineConfig`) →
 //! `doctor` (the `sesame doctor` checks of a deployment) → `engine` (builds itself from it) →
 //! `ffi` and the `pub use` block below.
@@ -26,6 +26,7 @@ mod ffi;
 mod http;
 mod identity;
 mod log;
+mod metrics;
 mod oidc;
 mod pages;
 mod policy;

@@ -40,6 +40,28 @@ const fn user(
     }
 }
 
+/// Every provider error code [`y_code`] translates (the metrics' `code` label takes these,
+/// any other code counts as `other`).
+pub const Y_CODES: &[&str] = &[
+    "Y000400", "Y000404", "Y030031", "Y030110", "Y030111", "Y04A586", "Y500015", "Y500001",
+    "Y500006", "Y500024", "Y500025", "Y500027", "Y020032", "Y190001", "Y030007", "Y04EA6EF",
+    "Y04C013C", "Y04CFAEF", "Y100009",
+];
+
+/// Every OIDC `error` [`callback_error`] translates (same use).
+pub const CALLBACK_ERRORS: &[&str] = &[
+    "access_denied",
+    "login_required",
+    "invalid_scope",
+    "invalid_request",
+    "unsupported_response_type",
+    "invalid_acr",
+    "invalid_idp_hint",
+    "idp_hint_not_found",
+    "server_error",
+    "temporarily_unavailable",
+];
+
 /// A provider error code (`Y000400`, `Y030031`...), as shown on ProConnect/FranceConnect pages or
 /// quoted in an `error_description`.
 pub fn y_code(code: &str) -> Option<Translation> {
@@ -111,6 +133,19 @@ mod tests {
             assert!(!t.fix.is_empty() && !t.message.is_empty());
         }
         assert!(y_code("Y999999").is_none());
+    }
+
+    #[test]
+    fn the_listed_codes_are_exactly_translated_ones() {
+        for code in Y_CODES {
+            assert!(y_code(code).is_some(), "{code} is listed but untranslated");
+        }
+        for error in CALLBACK_ERRORS {
+            assert!(
+                callback_error(error, None).is_some(),
+                "{error} is listed but untranslated"
+            );
+        }
     }
 
     #[test]

@@ -14,6 +14,8 @@ const CORE_LAYERS: &[&str] = &[
     "log",
     "http",
     "translate",
+    // Counters shared by every process of the server (they name provider codes).
+    "metrics",
     // The identity a login yields, and the names and views backends read it through.
     "identity",
     "claims",

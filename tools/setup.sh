@@ -26,6 +26,7 @@ PACKAGE_GROUPS=(
     "browser: chromium libnss3-tools"
     "bench: wrk"
     "chaos: iptables"
+    "dashboard: prometheus"
     "deb: nginx-dev debhelper dpkg-dev fakeroot lintian"
 )
 # What each make target needs: groups, and "venv" for the Python tools.
@@ -36,6 +37,7 @@ declare -A NEEDS=(
     [bench]="build python servers checks bench venv"
     [chaos]="build python servers bench chaos venv"
     [cost]="build python servers checks venv"
+    [dashboard]="build python servers checks bench browser dashboard venv"
     [deb]="build deb"
     [asan]="build python servers asan venv"
 )

@@ -15,11 +15,11 @@ use core::ptr;
 use ngx::core::{NGX_CONF_ERROR, NGX_CONF_OK};
 use ngx::ffi::{
     ngx_command_t, ngx_conf_full_name, ngx_conf_t, ngx_str_t, ngx_thread_pool_add,
-    ngx_thread_pool_t, ngx_uint_t, NGX_CONF_1MORE, NGX_CONF_BLOCK, NGX_CONF_TAKE1, NGX_CONF_TAKE12,
-    NGX_HTTP_LOC_CONF, NGX_HTTP_LOC_CONF_OFFSET, NGX_HTTP_MAIN_CONF, NGX_HTTP_MAIN_CONF_OFFSET,
-    NGX_LOG_EMERG, NGX_OK,
+    ngx_thread_pool_t, ngx_uint_t, NGX_CONF_1MORE, NGX_CONF_BLOCK, NGX_CONF_NOARGS, NGX_CONF_TAKE1,
+    NGX_CONF_TAKE12, NGX_HTTP_LOC_CONF, NGX_HTTP_LOC_CONF_OFFSET, NGX_HTTP_MAIN_CONF,
+    NGX_HTTP_MAIN_CONF_OFFSET, NGX_LOG_EMERG, NGX_OK,
 };
-use ngx::http::HttpModuleMainConf;
+use ngx::http::{HttpModuleLocationConf, HttpModuleMainConf, NgxHttpCoreModule};
 use ngx::ngx_conf_log_error;
 use sesame::registry;
 use sesame::{add_location_option, nest_location, OptionArgsError, OwnSetting};
@@ -40,7 +40,7 @@ pub struct MainConf {
     builder: Option<ConfigBuilder>,
     /// A location names a provider: build even without http-level directives, so the operator
     /// gets the core's "sesame_secret_file is required" rather than silence.
-    used: bool,
+    pub(crate) used: bool,
     /// The built core; None when this http block does not use Sesame at all.
     pub sesame: Option<Sesame>,
     /// `sesame_thread_pool NAME;` (default: nginx's "default" pool).
@@ -198,6 +198,11 @@ const fn command(name: ngx_str_t, handler: Handler, one_or_two: bool) -> ngx_com
             NGX_HTTP_MAIN_CONF | NGX_CONF_BLOCK | NGX_CONF_TAKE1,
             provider::cmd_provider_block,
             NGX_HTTP_MAIN_CONF_OFFSET,
+        ),
+        Handler::Metrics => (
+            NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS,
+            cmd_metrics,
+            NGX_HTTP_LOC_CONF_OFFSET,
         ),
         Handler::Location if one_or_two => (
             NGX_HTTP_LOC_CONF | NGX_CONF_TAKE12,
@@ -474,6 +479,33 @@ extern "C" fn cmd_location(
     lcf.origin = unsafe { origin(cf) };
     // SAFETY: in a location context cf->ctx is an http conf ctx sharing the http main confs.
     if let Some(mcf) = Module::main_conf_mut(unsafe { &*cf }) {
+        mcf.used = true;
+    }
+    NGX_CONF_OK
+}
+
+/// `sesame_metrics;` in a location: its content handler becomes [`metrics_handler`].
+extern "C" fn cmd_metrics(
+    cf: *mut ngx_conf_t,
+    _cmd: *mut ngx_command_t,
+    _conf: *mut c_void,
+) -> *mut c_char {
+    // SAFETY: nginx calls a directive handler with the conf being parsed; in a location
+    // context cf->ctx is an http conf ctx holding the core module's and our confs.
+    let cf_ref = unsafe { &*cf };
+    let Some(clcf) = NgxHttpCoreModule::location_conf_mut(cf_ref) else {
+        return conf_error(cf, "\"sesame_metrics\": no location configuration");
+    };
+    if clcf.handler.is_some() {
+        return conf_error(
+            cf,
+            "\"sesame_metrics\": this location already has a content handler (proxy_pass, fastcgi_pass, ...); give the metrics a location of their own",
+        );
+    }
+    clcf.handler = Some(crate::metrics::metrics_handler);
+    // The page needs the built core: build it even without http-level directives, so that a
+    // missing sesame_secret_file is reported rather than a page without counts.
+    if let Some(mcf) = Module::main_conf_mut(cf_ref) {
         mcf.used = true;
     }
     NGX_CONF_OK

@@ -12,7 +12,8 @@
 //! redirects), `job.rs` (thread-pool tasks), `respond.rs` (redirect / page / allow), `headers.rs`
 //! (header lists, spoofed-header removal), `variables.rs` (`$sesame_*`) and `claim_name.rs`
 //! (which claim a variable names), `log.rs` (core log lines into the error log of the request's
-//! location), `audit.rs` (`sesame_audit_log` through nginx's open files).
+//! location), `audit.rs` (`sesame_audit_log` through nginx's open files), `metrics.rs`
+//! (`sesame_metrics;`, a content handler).
 
 use core::ffi::c_void;
 use core::ptr;
@@ -33,6 +34,7 @@ mod fetch_headers;
 mod headers;
 mod job;
 mod log;
+mod metrics;
 mod respond;
 mod variables;
 

@@ -81,19 +81,54 @@ unsafe fn redirect(r: *mut ngx_http_request_t, location: &str, cookies: &[String
 /// # Safety
 /// See [`apply`].
 unsafe fn send_page(r: *mut ngx_http_request_t, page: &Page) -> ngx_int_t {
-    // SAFETY: r is the main request and no header was sent (apply's # Safety); every byte handed to
-    // nginx is copied into the request pool, so nothing borrowed from `page` outlives this call.
+    // SAFETY: as write_page requires (apply's # Safety).
+    match unsafe { write_page(r, page) } {
+        Written::Not(rc) => rc,
+        Written::Sent(rc) => {
+            // SAFETY: r is the main request whose response was just handed to the filters.
+            unsafe { ngx_http_finalize_request(r, rc) };
+            NGX_DONE as ngx_int_t
+        }
+    }
+}
+
+/// A content handler's answer: one of the core's pages (`sesame_metrics;`), the status
+/// nginx's content phase finalizes the request with.
+///
+/// # Safety
+/// `r` must be a main request in the CONTENT phase, header not sent yet.
+pub unsafe fn content_page(r: *mut ngx_http_request_t, page: &Page) -> ngx_int_t {
+    // SAFETY: as write_page requires (this function's # Safety).
+    match unsafe { write_page(r, page) } {
+        Written::Not(rc) | Written::Sent(rc) => rc,
+    }
+}
+
+/// How far [`write_page`] went.
+enum Written {
+    /// Nothing was sent: answer with this status.
+    Not(ngx_int_t),
+    /// Header (and body) sent: finalize with this rc.
+    Sent(ngx_int_t),
+}
+
+/// # Safety
+/// `r` must be a main request whose header was not sent yet.
+unsafe fn write_page(r: *mut ngx_http_request_t, page: &Page) -> Written {
+    // SAFETY: r is the main request and no header was sent (this function's # Safety); every
+    // byte handed to nginx is copied into the request pool, so nothing borrowed from `page`
+    // outlives this call.
     unsafe {
         let rc = ngx_http_discard_request_body(r);
         if rc != NGX_OK as ngx_int_t {
-            return rc;
+            return Written::Not(rc);
         }
         if !set_cookies(r, &page.set_cookies) {
-            return ERROR;
+            return Written::Not(ERROR);
         }
         for (name, value) in &page.headers {
             if !add_response_header(r, name, value) {
-                return ERROR;
+                return Written::Not(ERROR);
             }
         }
         let pool = (*r).pool;
@@ -101,7 +136,7 @@ unsafe fn send_page(r: *mut ngx_http_request_t, page: &Page) -> ngx_int_t {
             ngx_str_t::from_bytes(pool, page.content_type.as_bytes()),
             ngx_str_t::from_bytes(pool, page.body.as_bytes()),
         ) else {
-            return ERROR;
+            return Written::Not(ERROR);
         };
         // After `error_page 404 /x;` nginx would send any response with the original status
         // (`r->err_status`): Sesame's answer at the target (403 "Accès refusé"...) keeps its own,
@@ -116,15 +151,13 @@ unsafe fn send_page(r: *mut ngx_http_request_t, page: &Page) -> ngx_int_t {
 
         let rc = ngx_http_send_header(r);
         if rc == NGX_ERROR as ngx_int_t || rc > NGX_OK as ngx_int_t || (*r).header_only() != 0 {
-            ngx_http_finalize_request(r, rc);
-            return NGX_DONE as ngx_int_t;
+            return Written::Sent(rc);
         }
 
         let b = ngx_pcalloc(pool, core::mem::size_of::<ngx_buf_t>()).cast::<ngx_buf_t>();
         let chain = ngx_pcalloc(pool, core::mem::size_of::<ngx_chain_t>()).cast::<ngx_chain_t>();
         if b.is_null() || chain.is_null() {
-            ngx_http_finalize_request(r, NGX_ERROR as ngx_int_t);
-            return NGX_DONE as ngx_int_t;
+            return Written::Sent(NGX_ERROR as ngx_int_t);
         }
         (*b).pos = body.data;
         (*b).last = body.data.add(body.len);
@@ -134,8 +167,6 @@ unsafe fn send_page(r: *mut ngx_http_request_t, page: &Page) -> ngx_int_t {
         (*chain).buf = b;
         (*chain).next = ptr::null_mut();
 
-        let rc = ngx_http_output_filter(r, chain);
-        ngx_http_finalize_request(r, rc);
-        NGX_DONE as ngx_int_t
+        Written::Sent(ngx_http_output_filter(r, chain))
     }
 }

@@ -36,6 +36,7 @@ mod commands_are_the_registry {
                 Parser::LocationOption(_) => Handler::LocationOption,
                 Parser::ProviderKey(_) => unreachable!("provider keys are not commands"),
                 Parser::Adapter if d.key == "provider" => Handler::ProviderBlock,
+                Parser::Adapter if d.key == "metrics" => Handler::Metrics,
                 Parser::Adapter => Handler::ThreadPool,
             };
             assert_eq!(handler(d), Some(want), "{}", d.key);

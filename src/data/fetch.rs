@@ -113,7 +113,13 @@ fn call(http: &HttpClient, source: &DataSource, token: &str) -> DataOutcome {
         ("Accept", "application/json"),
     ];
     let url = source.request_url();
-    let answer = http.get_bounded(&url, &headers, source.timeout, source.max_size as u64);
+    let answer = http.get_bounded(
+        crate::http::Exchange::Data,
+        &url,
+        &headers,
+        source.timeout,
+        source.max_size as u64,
+    );
     let (result, detail) = match answer {
         Ok(resp) if resp.status != 200 => (Err(DataError::Http(resp.status)), None),
         Ok(resp) => match String::from_utf8(resp.body) {

@@ -36,6 +36,8 @@ pub enum Scope {
 /// How many arguments a directive takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Arity {
+    /// No argument (`sesame_metrics;`).
+    Zero,
     One,
     OneOrTwo,
     OneOrMore,
@@ -49,6 +51,7 @@ impl Arity {
     /// True when `n` arguments fit.
     pub fn accepts(self, n: usize) -> bool {
         match self {
+            Arity::Zero => n == 0,
             Arity::One | Arity::Flag => n == 1,
             Arity::OneOrTwo => n == 1 || n == 2,
             Arity::OneOrMore => n >= 1,
@@ -592,6 +595,18 @@ pub const DIRECTIVES: &[Directive] = &[
         inherit: Inherit::Replace,
         parser: Parser::Adapter,
         doc: "sesame (default) or mod_auth_openidc",
+    },
+    Directive {
+        key: "metrics",
+        nginx: Some("sesame_metrics"),
+        // Apache: `SetHandler sesame-metrics`, a handler name rather than a directive.
+        apache: None,
+        scope: Scope::Location,
+        arity: Arity::Zero,
+        repeatable: false,
+        inherit: Inherit::Replace,
+        parser: Parser::Adapter,
+        doc: "this location answers the Prometheus metrics of the whole server (Apache: SetHandler sesame-metrics)",
     },
     // Location options: values go to `LocationSpec::options`, checked by `LocationRules::parse`.
     option(

@@ -354,6 +354,11 @@ fn complete(inner: &Inner, task: CallbackTask) -> Outcome {
             inner
                 .sessions
                 .remember(&id, &session, &provider.binding, identity);
+            provider.metrics.login_completed(
+                provider.index,
+                &acr,
+                session.claims.get("idp_id").and_then(|v| v.as_str()),
+            );
             emit(
                 LogLevel::Info,
                 &format!(

@@ -8,6 +8,7 @@ use crate::directives::registry::{
 use crate::engine::Outcome;
 use crate::log::LogLevel;
 use crate::log::{emit, Verdict, LINES_PER_CLIENT};
+use crate::metrics::Failure;
 use crate::oidc::OidcError;
 use crate::pages::Page;
 use crate::pages::{new_reference, render, render_with, PageText};
@@ -114,6 +115,7 @@ pub fn with_cookies(mut page: Page, cookies: Vec<String>) -> Outcome {
 
 /// Redis unreachable or failing: 503 within redis_timeout, nothing else attempted.
 pub fn store_down(provider: &Provider, client_addr: &str, err: &StoreError) -> Page {
+    provider.count_failure(Failure::StoreDown);
     let page = page_and_log(
         503,
         LogLevel::Error,
@@ -194,6 +196,7 @@ pub fn unauthenticated(
 
 /// The callback's state matches no login started in this browser.
 pub fn state_mismatch(provider: &Provider, client_addr: &str, detail: &str) -> Page {
+    provider.count_failure(Failure::StateMismatch);
     let page = page_and_log(
         400,
         LogLevel::Warn,
@@ -214,6 +217,7 @@ pub fn state_mismatch(provider: &Provider, client_addr: &str, detail: &str) -> P
 
 /// The logout return's state does not match the logout this browser started.
 pub fn logout_state_mismatch(provider: &Provider, client_addr: &str) -> Page {
+    provider.count_failure(Failure::LogoutStateMismatch);
     page_and_log(
         400,
         LogLevel::Warn,
@@ -231,6 +235,7 @@ pub fn logout_state_mismatch(provider: &Provider, client_addr: &str) -> Page {
 
 /// Metadata could not be fetched before sending the browser to the provider.
 pub fn provider_unavailable(provider: &Provider, client_addr: &str, err: &OidcError) -> Page {
+    provider.count_failure(Failure::ProviderUnavailable);
     let page = page_and_log(
         503,
         LogLevel::Error,
@@ -255,6 +260,7 @@ pub fn provider_unavailable(provider: &Provider, client_addr: &str, err: &OidcEr
 /// once, before any job, so that a slow provider or a flood of callbacks cannot take every
 /// server thread.
 pub fn provider_busy(provider: &Provider, client_addr: &str, limit: usize) -> Page {
+    provider.count_failure(Failure::ProviderBusy);
     let mut page = page_and_log(
         503,
         LogLevel::Warn,
@@ -284,6 +290,7 @@ pub fn provider_error(
     description: Option<&str>,
     retry: &str,
 ) -> Page {
+    provider.count_failure(Failure::ProviderError { error, description });
     let page = provider_error_page(provider, client_addr, error, description, retry);
     because(page, format!("provider_error:{}", cause_code(error)))
 }
@@ -393,6 +400,7 @@ fn provider_error_page(
 
 /// A session that does not hold a claim value the location requires (`sesame_require`).
 pub fn claim_refused(provider: &Provider, client_addr: &str, user: &str, why: &str) -> Page {
+    provider.count_failure(Failure::ClaimRefused);
     page_and_log_kind(
         "forbidden",
         403,
@@ -414,6 +422,7 @@ pub fn claim_refused(provider: &Provider, client_addr: &str, user: &str, why: &s
 
 /// The login came back at a level the location did not ask for (or without a second factor).
 pub fn level_refused(provider: &Provider, client_addr: &str, why: &str, retry: &str) -> Page {
+    provider.count_failure(Failure::LevelRefused);
     page_and_log_kind(
         "insufficient_level",
         403,
@@ -435,6 +444,7 @@ pub fn level_refused(provider: &Provider, client_addr: &str, why: &str, retry: &
 
 /// Step-up came back with another user than the session it was upgrading.
 pub fn identity_changed(provider: &Provider, client_addr: &str, retry: &str) -> Page {
+    provider.count_failure(Failure::IdentityChanged);
     page_and_log_kind(
         "identity_changed",
         403,
@@ -483,6 +493,7 @@ fn page_and_log_kind(
 
 /// A callback refused before any I/O (`iss` missing or foreign, no code).
 pub fn bad_callback(provider: &Provider, client_addr: &str, err: &OidcError) -> Page {
+    provider.count_failure(Failure::BadCallback);
     let page = page_and_log(
         400,
         LogLevel::Warn,
@@ -506,6 +517,18 @@ pub fn bad_callback(provider: &Provider, client_addr: &str, err: &OidcError) -> 
 
 /// Token exchange or verification failed.
 pub fn login_failed(provider: &Provider, client_addr: &str, err: &OidcError, retry: &str) -> Page {
+    provider.count_failure(match err {
+        OidcError::Unavailable(_) => Failure::ProviderUnavailable,
+        OidcError::TokenRefused(_) => Failure::TokenRefused,
+        OidcError::InvalidToken(message) => Failure::TokenRejected(message),
+        OidcError::InsufficientAcr { .. } => Failure::InsufficientAcr,
+        OidcError::ProviderError { error, description } => Failure::ProviderError {
+            error,
+            description: description.as_deref(),
+        },
+        OidcError::BadCallback(_) => Failure::BadCallback,
+        OidcError::Protocol(_) => Failure::Protocol,
+    });
     let settings = &provider.cfg.settings;
     let (status, level, hint) = match err {
         OidcError::Unavailable(_) => (

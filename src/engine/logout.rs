@@ -131,6 +131,7 @@ pub(crate) fn run(inner: &Inner, task: LogoutTask) -> Outcome {
     let Some((binding, session)) = session else {
         return local_landing;
     };
+    provider.metrics.logout(provider.index);
     let user = crate::claims::user_key(&session.issuer, &session.sub);
     emit(
         LogLevel::Info,

@@ -55,6 +55,9 @@ pub(crate) struct Provider {
     /// (`sesame_pass_access_token on`): logins keep it (`tokens`). Set when locations are
     /// resolved, at configuration time.
     pub keeps_tokens: std::sync::atomic::AtomicBool,
+    /// This provider's place in the metrics table, and the table.
+    pub index: usize,
+    pub metrics: crate::metrics::Metrics,
 }
 
 impl Provider {
@@ -65,6 +68,11 @@ impl Provider {
     pub fn keeps_tokens(&self) -> bool {
         self.keeps_tokens.load(std::sync::atomic::Ordering::Relaxed)
     }
+
+    /// Counts a failed login or refused request of this provider.
+    pub fn count_failure(&self, failure: crate::metrics::Failure<'_>) {
+        self.metrics.failed(self.index, failure);
+    }
 }
 
 pub(crate) struct Inner {
@@ -72,6 +80,8 @@ pub(crate) struct Inner {
     pub sessions: Sessions,
     /// The per-process cap on provider exchanges.
     pub slots: Arc<slots::Slots>,
+    /// The counters shared by every process of the server (`sesame_metrics`).
+    pub metrics: crate::metrics::Metrics,
 }
 
 impl Inner {
@@ -149,6 +159,8 @@ pub(crate) struct Work {
     task: Task,
     /// Held while a provider job exists (`JobKind::Provider`); none for session reads.
     _slot: Option<slots::Slot>,
+    /// Counts the job as queued, then running (`sesame_jobs_queued` / `_running`).
+    ticket: crate::metrics::JobTicket,
 }
 
 /// The owned part of a request that jobs need.
@@ -223,6 +235,26 @@ impl Task {
     }
 }
 
+/// The metrics table of `config`: its providers, in order, and every level they may grant (the
+/// federations' values and the configured ones).
+fn metrics_for(config: &EngineConfig) -> std::io::Result<crate::metrics::Metrics> {
+    let names = config
+        .providers
+        .iter()
+        .map(|(cfg, _)| cfg.settings.name.clone())
+        .collect();
+    let mut levels: Vec<String> = ["eidas1", "eidas2", "eidas3"]
+        .iter()
+        .chain(crate::federation::PC_ACR_VALUES)
+        .map(|a| (*a).to_owned())
+        .collect();
+    for (cfg, _) in &config.providers {
+        levels.extend(cfg.settings.acr_values.iter().cloned());
+        levels.extend(cfg.settings.required_acr.iter().cloned());
+    }
+    crate::metrics::Metrics::new(names, levels)
+}
+
 fn path_of(url: &str) -> Option<String> {
     url::Url::parse(url).ok().map(|u| u.path().to_owned())
 }
@@ -250,7 +282,7 @@ impl ConfigBuilder {
     pub fn build(self) -> Result<Sesame, ConfigError> {
         let (mut config, store) = self.validate_with_store()?;
         config.audit = open_audit_log(config.audit_log.take())?;
-        Ok(Sesame::new(config, Box::new(store)))
+        Sesame::new(config, Box::new(store))
     }
 }
 
@@ -279,11 +311,27 @@ fn open_audit_log(
 }
 
 impl Sesame {
-    pub(crate) fn new(config: EngineConfig, store: Box<dyn Store>) -> Sesame {
+    pub(crate) fn new(config: EngineConfig, store: Box<dyn Store>) -> Result<Sesame, ConfigError> {
+        let metrics = metrics_for(&config).map_err(|e| {
+            ConfigError::new(format!(
+                "cannot map the shared memory of the metrics ({e}); check the memory limits of the server"
+            ))
+        })?;
         let providers = config
             .providers
             .into_iter()
-            .map(|(cfg, client)| {
+            .enumerate()
+            .map(|(index, (cfg, client))| {
+                let meter = |m: &crate::metrics::Metrics| {
+                    Box::new(crate::metrics::ProviderMeter {
+                        metrics: m.clone(),
+                        provider: index,
+                    })
+                };
+                client.observe_exchanges(meter(&metrics));
+                if let Some(http) = &cfg.data_http {
+                    http.observe_with(meter(&metrics));
+                }
                 let secure = cfg.settings.redirect_uri.starts_with("https://");
                 Provider {
                     callback_path: path_of(&cfg.settings.redirect_uri).unwrap_or_default(),
@@ -305,17 +353,46 @@ impl Sesame {
                     support_contact: config.support_contact.clone(),
                     audit: config.audit.clone(),
                     keeps_tokens: Default::default(),
+                    index,
+                    metrics: metrics.clone(),
                     cfg,
                     client,
                 }
             })
             .collect();
-        Sesame {
+        let store = Box::new(crate::session::MeteredStore::new(store, metrics.clone()));
+        Ok(Sesame {
             inner: Arc::new(Inner {
                 providers,
                 sessions: Sessions::new(store, config.keys, config.session),
                 slots: slots::Slots::new(config.provider_concurrency),
+                metrics,
             }),
+        })
+    }
+
+    /// The metrics page (`sesame_metrics`, Apache `SetHandler sesame-metrics`): the counts of
+    /// every process of this server in the Prometheus text format; GET and HEAD only.
+    pub fn metrics_page(&self, method: &str) -> crate::pages::Page {
+        let readable = method == "GET" || method == "HEAD";
+        crate::pages::Page {
+            status: if readable { 200 } else { 405 },
+            content_type: if readable {
+                crate::metrics::CONTENT_TYPE.into()
+            } else {
+                "text/plain; charset=utf-8".into()
+            },
+            body: if readable {
+                self.inner.metrics.render()
+            } else {
+                "GET only\n".into()
+            },
+            set_cookies: Vec::new(),
+            headers: if readable {
+                vec![("Cache-Control".into(), "no-store".into())]
+            } else {
+                vec![("Allow".into(), "GET, HEAD".into())]
+            },
         }
     }
 
@@ -577,6 +654,7 @@ pub(crate) fn make_job(inner: &Arc<Inner>, mut task: Task) -> Step {
                 inner: Arc::clone(inner),
                 task,
                 _slot: slot,
+                ticket: inner.metrics.job_queued(gauge_of(kind)),
             },
             kind,
         });
@@ -604,9 +682,17 @@ pub(crate) fn make_job(inner: &Arc<Inner>, mut task: Task) -> Step {
             inner: Arc::clone(inner),
             task,
             _slot: slot,
+            ticket: inner.metrics.job_queued(gauge_of(kind)),
         },
         kind,
     })
+}
+
+fn gauge_of(kind: JobKind) -> crate::metrics::JobGauge {
+    match kind {
+        JobKind::Session => crate::metrics::JobGauge::Session,
+        JobKind::Provider => crate::metrics::JobGauge::Provider,
+    }
 }
 
 impl Job {
@@ -619,7 +705,13 @@ impl Job {
     /// Blocking: Redis and/or HTTPS. Runs on any thread, exactly once.
     pub fn run(self) -> Outcome {
         // The slot, if any, is released when `work` is dropped at the end of this call.
-        let Work { inner, task, _slot } = self.work;
+        let Work {
+            inner,
+            task,
+            _slot,
+            ticket,
+        } = self.work;
+        let _running = ticket.start();
         match task {
             Task::Protect(t) => protect::run(&inner, t),
             Task::StartLogin { provider, req } => protect::run_start_login(&inner, provider, &req),

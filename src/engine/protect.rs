@@ -159,6 +159,7 @@ fn decide(
 }
 
 fn emit_step_up(provider: &Provider, id: &Identity, rules: &LocationRules, client: &str) {
+    provider.metrics.step_up(provider.index);
     let why = if rules.authentication_too_old(id, now_unix()) {
         format!(
             "re-authentication (prompt=login) of user {}: authenticated {}s ago, this location accepts at most {}s",
@@ -294,6 +295,7 @@ pub(crate) fn begin_with(
         if let Some(s) = inner.sessions.cached(id, now_unix()) {
             // Bound to this provider's issuer and client_id, not only to its name.
             if s.is_bound_to(&provider.binding) && s.identity.provider() == provider.name() {
+                inner.metrics.session_cache(true);
                 let step = admit(inner, index, rules, s.identity, req);
                 if rules.pass_access_token {
                     return super::tokens::hand_off(inner, index, id, s.token_until, step, req);
@@ -304,6 +306,7 @@ pub(crate) fn begin_with(
     }
     let info = request_info(provider, req);
     if let Some(id) = session {
+        inner.metrics.session_cache(false);
         return make_job(
             inner,
             Task::Protect(ProtectTask {
@@ -417,6 +420,7 @@ pub(crate) fn redirect_with(
         &login.seal(keys),
         Some(LOGIN_STATE_MAX_AGE),
     );
+    provider.metrics.login_started(provider.index);
     Outcome::Redirect {
         location: provider
             .client
@@ -484,6 +488,7 @@ pub(crate) fn redirect_to_provider(
         &login.seal(keys),
         Some(LOGIN_STATE_MAX_AGE),
     );
+    provider.metrics.login_started(provider.index);
     Outcome::Redirect {
         location: provider.client.authorize_url(meta, &params),
         set_cookies: vec![cookie],

@@ -83,7 +83,7 @@ fn rig_globals(cache: &str, issuer: Option<&str>, globals: &[(&str, &str)]) -> R
     configure(&mut b, &dir, "other", &op.issuer, "/other");
     let (config, _) = b.validate().unwrap();
     let store = Arc::new(MemoryStore::new());
-    let sesame = Sesame::new(config, Box::new(Arc::clone(&store)));
+    let sesame = Sesame::new(config, Box::new(Arc::clone(&store))).unwrap();
     let spec = |mode| LocationSpec {
         mode,
         provider: "op".into(),

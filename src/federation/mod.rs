@@ -24,7 +24,7 @@ mod proconnect;
 mod tests;
 
 pub use crate::identity::Federation;
-pub use proconnect::{is_email, is_siret_hint, PC_MFA_ACR_VALUES};
+pub use proconnect::{is_email, is_siret_hint, PC_ACR_VALUES, PC_MFA_ACR_VALUES};
 
 /// One federation's rules. The implementations are `franceconnect::FranceConnect`,
 /// `franceconnect_plus::FranceConnectPlus`, `proconnect::ProConnect` and `generic::Generic`.

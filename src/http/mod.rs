@@ -42,6 +42,27 @@ pub enum HttpError {
     TooLarge(u64),
 }
 
+/// What one exchange with a provider is for (the metrics' `exchange` label).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exchange {
+    Discovery,
+    Jwks,
+    Token,
+    Userinfo,
+    Revocation,
+    Data,
+}
+
+/// Told the time of every exchange (`metrics::ProviderMeter`), set once after the core is
+/// built.
+pub trait ExchangeObserver: Send + Sync {
+    /// `failed`: no HTTP answer (timeout, connection, TLS, too large).
+    fn observe(&self, exchange: Exchange, elapsed: Duration, failed: bool);
+}
+
+/// The observer of a client and of its clones (they share one).
+type Observer = Arc<std::sync::OnceLock<Box<dyn ExchangeObserver>>>;
+
 /// One HTTP answer, whatever its status.
 #[derive(Debug, Clone)]
 pub struct HttpResponse {
@@ -75,6 +96,7 @@ const IDLE_CONNECTIONS: usize = 32;
 pub struct HttpClient {
     agent: Agent,
     timeout: Duration,
+    observer: Observer,
 }
 
 impl std::fmt::Debug for HttpClient {
@@ -119,22 +141,52 @@ impl HttpClient {
                 resolver::CachingResolver::default(),
             ),
             timeout,
+            observer: Observer::default(),
         })
     }
 
+    /// From now on, `observer` is told the time of every exchange of this client and its
+    /// clones (a second call is ignored: one core, one table).
+    pub fn observe_with(&self, observer: Box<dyn ExchangeObserver>) {
+        let _ = self.observer.set(observer);
+    }
+
+    /// Runs one exchange, timed for the observer.
+    fn timed(
+        &self,
+        exchange: Exchange,
+        run: impl FnOnce() -> Result<HttpResponse, HttpError>,
+    ) -> Result<HttpResponse, HttpError> {
+        let Some(observer) = self.observer.get() else {
+            return run();
+        };
+        let started = std::time::Instant::now();
+        let result = run();
+        observer.observe(exchange, started.elapsed(), result.is_err());
+        result
+    }
+
     /// GET with extra headers (e.g. `Authorization: Bearer`).
-    pub fn get(&self, url: &str, headers: &[(&str, &str)]) -> Result<HttpResponse, HttpError> {
-        let mut req = self.agent.get(url);
-        for (k, v) in headers {
-            req = req.header(*k, *v);
-        }
-        self.finish(req.call())
+    pub fn get(
+        &self,
+        exchange: Exchange,
+        url: &str,
+        headers: &[(&str, &str)],
+    ) -> Result<HttpResponse, HttpError> {
+        self.timed(exchange, || {
+            let mut req = self.agent.get(url);
+            for (k, v) in headers {
+                req = req.header(*k, *v);
+            }
+            self.finish(req.call())
+        })
     }
 
     /// GET bounded by its own `timeout` and body `limit` (a data API's answer: each call has
     /// the deadline its directive gives, not the provider's).
     pub fn get_bounded(
         &self,
+        exchange: Exchange,
         url: &str,
         headers: &[(&str, &str)],
         timeout: Duration,
@@ -152,22 +204,26 @@ impl HttpClient {
         let bounded = HttpClient {
             agent: self.agent.clone(),
             timeout,
+            observer: Arc::clone(&self.observer),
         };
-        bounded.finish_with_limit(req.call(), limit)
+        self.timed(exchange, || bounded.finish_with_limit(req.call(), limit))
     }
 
     /// POST `application/x-www-form-urlencoded` with extra headers.
     pub fn post_form(
         &self,
+        exchange: Exchange,
         url: &str,
         headers: &[(&str, &str)],
         form: &[(&str, &str)],
     ) -> Result<HttpResponse, HttpError> {
-        let mut req = self.agent.post(url);
-        for (k, v) in headers {
-            req = req.header(*k, *v);
-        }
-        self.finish(req.send_form(form.iter().copied()))
+        self.timed(exchange, || {
+            let mut req = self.agent.post(url);
+            for (k, v) in headers {
+                req = req.header(*k, *v);
+            }
+            self.finish(req.send_form(form.iter().copied()))
+        })
     }
 
     fn finish(

@@ -66,6 +66,11 @@ impl OidcClient {
         })
     }
 
+    /// From now on `observer` is told the time of every exchange with this provider.
+    pub fn observe_exchanges(&self, observer: Box<dyn crate::http::ExchangeObserver>) {
+        self.http.observe_with(observer);
+    }
+
     /// Non-blocking: the metadata if cached and still fresh, or during an outage the last good
     /// metadata (bounded stale fallback, see `cache`).
     pub fn cached_metadata(&self) -> Option<Arc<ProviderMetadata>> {

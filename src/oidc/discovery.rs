@@ -29,7 +29,11 @@ pub(crate) fn fetch(
 ) -> Result<ProviderMetadata, OidcError> {
     let what = "discovery document";
     let resp = http
-        .get(&settings.discovery_url, &[("Accept", "application/json")])
+        .get(
+            crate::http::Exchange::Discovery,
+            &settings.discovery_url,
+            &[("Accept", "application/json")],
+        )
         .map_err(|e| fetch_error(what, &settings.discovery_url, e))?;
     if resp.status == 404 {
         return Err(OidcError::Protocol(format!(

@@ -47,6 +47,7 @@ pub(crate) fn fetch(http: &HttpClient, jwks_uri: &str) -> Result<KeySet, OidcErr
     let what = "JWKS";
     let resp = http
         .get(
+            crate::http::Exchange::Jwks,
             jwks_uri,
             &[("Accept", "application/jwk-set+json, application/json")],
         )

@@ -43,7 +43,7 @@ pub(crate) fn revoke(
         headers.push(("Authorization", a));
     }
     let resp = http
-        .post_form(url, &headers, &form)
+        .post_form(crate::http::Exchange::Revocation, url, &headers, &form)
         .map_err(|e| fetch_error(what, url, e))?;
     if resp.status == 200 {
         return Ok(());

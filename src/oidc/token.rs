@@ -197,7 +197,7 @@ fn post(
 ) -> Result<Response, OidcError> {
     let what = "token endpoint";
     let resp = http
-        .post_form(url, headers, form)
+        .post_form(crate::http::Exchange::Token, url, headers, form)
         .map_err(|e| fetch_error(what, url, e))?;
     if resp.status == 400 || resp.status == 401 {
         return Err(refused(&resp, token_auth));

@@ -27,7 +27,11 @@ pub(crate) fn fetch(
     };
     let auth = format!("Bearer {access_token}");
     let resp = http
-        .get(url, &[("Authorization", &auth), ("Accept", accept)])
+        .get(
+            crate::http::Exchange::Userinfo,
+            url,
+            &[("Authorization", &auth), ("Accept", accept)],
+        )
         .map_err(|e| fetch_error(what, url, e))?;
     let body = expect_json(what, url, &resp, &[accept]).map_err(|e| match e {
         OidcError::Protocol(m) if resp.status == 200 && mode == UserinfoMode::SignedJwt => {

@@ -10,6 +10,7 @@ mod keys;
 pub(crate) mod login_state;
 #[cfg(test)]
 mod memory_store;
+mod metered_store;
 mod model;
 mod redis_store;
 pub(crate) mod redis_target;
@@ -26,6 +27,7 @@ pub use keys::Keys;
 pub use login_state::{ct_eq, LoginState, LogoutState, PendingLogin, LOGIN_STATE_MAX_AGE};
 #[cfg(test)]
 pub use memory_store::MemoryStore;
+pub use metered_store::MeteredStore;
 pub use model::{Session, SessionData};
 pub use redis_store::{RedisStore, RedisTls};
 pub use redis_target::{redacted_url, RedisTarget};

@@ -19,6 +19,8 @@ pub enum Handler {
     ThreadPool,
     /// `sesame_provider NAME { ... }` (`provider::cmd_provider_block`).
     ProviderBlock,
+    /// `sesame_metrics;` (`cmd_metrics`: the location's content handler).
+    Metrics,
 }
 
 /// The handler of `d` on nginx; None when the directive is not an nginx command (Apache only,
@@ -40,6 +42,8 @@ pub const fn handler(d: &Directive) -> Option<Handler> {
                 Handler::ThreadPool
             } else if same(name, "sesame_provider") {
                 Handler::ProviderBlock
+            } else if same(name, "sesame_metrics") {
+                Handler::Metrics
             } else {
                 panic!("an nginx directive the module handles itself has no handler in nginx/src/conf/command_table.rs")
             }

@@ -1,12 +1,15 @@
 //! The directives a `sesame_provider` block knows and their argument counts, read from the core's
 //! directive registry (pure data, no nginx calls: tested by nginx/tests/pure.rs).
 
-use ngx::ffi::{NGX_CONF_1MORE, NGX_CONF_2MORE, NGX_CONF_FLAG, NGX_CONF_TAKE1, NGX_CONF_TAKE12};
+use ngx::ffi::{
+    NGX_CONF_1MORE, NGX_CONF_2MORE, NGX_CONF_FLAG, NGX_CONF_NOARGS, NGX_CONF_TAKE1, NGX_CONF_TAKE12,
+};
 use sesame::registry::{self, Arity, Scope};
 
 /// nginx's argument flags for a registry arity.
 pub fn arity_flags(arity: Arity) -> u32 {
     match arity {
+        Arity::Zero => NGX_CONF_NOARGS,
         Arity::One => NGX_CONF_TAKE1,
         Arity::OneOrTwo => NGX_CONF_TAKE12,
         Arity::OneOrMore => NGX_CONF_1MORE,

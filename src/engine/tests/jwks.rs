@@ -24,7 +24,7 @@ fn sesame_with_jwks() -> (Sesame, KeyDir) {
         b.set_provider("op", k, v).unwrap();
     }
     let (config, _) = b.validate().unwrap();
-    let sesame = Sesame::new(config, Box::new(MemoryStore::new()));
+    let sesame = Sesame::new(config, Box::new(MemoryStore::new())).unwrap();
     (sesame, dir)
 }
 

@@ -35,7 +35,7 @@ fn core_with_secret(
         b.set_provider("op", k, v).unwrap();
     }
     let (config, _) = b.validate().unwrap();
-    let sesame = Sesame::new(config, Box::new(Arc::clone(&rig.store)));
+    let sesame = Sesame::new(config, Box::new(Arc::clone(&rig.store))).unwrap();
     let protect = sesame
         .location(&LocationSpec {
             mode: LocationMode::Protect,

@@ -78,6 +78,8 @@ class NginxSite(SiteProviders):
         self.extra_http = ""
         # Main-context directives (e.g. another thread_pool).
         self.extra_main = ""
+        # One worker, unless a test needs several (counts aggregated across workers).
+        self.worker_processes = 1
 
     # ---- rendering -------------------------------------------------------------------------
     def sesame_http_block(self):
@@ -102,6 +104,7 @@ class NginxSite(SiteProviders):
         for key, value in {
             "LOAD_MODULE": load,
             "EXTRA_MAIN": self.extra_main,
+            "WORKER_PROCESSES": self.worker_processes,
             "SESAME_HTTP": sesame_http,
             "LOCATIONS": self.locations,
             "PORT": self.port,
