@@ -61,7 +61,7 @@ mod commands_are_the_registry {
             .filter(|d| handler(d) == Some(Handler::LocationOption))
             .count();
         assert_eq!(options, 15);
-        assert_eq!(count(), 32);
+        assert_eq!(count(), 33);
         // `sesame_logout NAME [local];` only.
         let one_or_two: Vec<_> = DIRECTIVES
             .iter()

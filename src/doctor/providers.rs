@@ -65,7 +65,11 @@ fn discovery_and_clock(settings: &OidcSettings) -> Finding {
         Err(e) => return Finding::new(Verdict::Fail, check, e.to_string()),
     };
     let asked = unix_now();
-    let resp = match http.get(url, &[("Accept", "application/json")]) {
+    let resp = match http.get(
+        crate::http::Exchange::Discovery,
+        url,
+        &[("Accept", "application/json")],
+    ) {
         Ok(resp) => resp,
         Err(e) => {
             return Finding::new(

@@ -388,6 +388,7 @@ impl Sesame {
                 "GET only\n".into()
             },
             set_cookies: Vec::new(),
+            failure: None,
             headers: if readable {
                 vec![("Cache-Control".into(), "no-store".into())]
             } else {
