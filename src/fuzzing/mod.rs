@@ -10,6 +10,7 @@ mod begin;
 mod claims;
 mod cookies;
 mod directives;
+mod jwe;
 mod paths;
 mod redis;
 mod tokens;
@@ -18,6 +19,7 @@ pub use begin::{begin_request, callback_query};
 pub use claims::claims_to_variables;
 pub use cookies::{login_cookie, logout_cookie, session_cookie};
 pub use directives::directive_value;
+pub use jwe::jwe_token;
 pub use paths::return_to;
 pub use redis::redis_url;
 pub use tokens::{discovery_document, id_token, jwks_document};
@@ -33,6 +35,7 @@ pub const TARGETS: &[(&str, Check)] = &[
     ("callback_query", callback_query),
     ("begin_request", begin_request),
     ("id_token", id_token),
+    ("jwe_token", jwe_token),
     ("jwks_document", jwks_document),
     ("discovery_document", discovery_document),
     ("claims_to_variables", claims_to_variables),
