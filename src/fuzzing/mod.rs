@@ -60,7 +60,8 @@ pub(crate) fn breaks_a_header(s: &str) -> bool {
     s.bytes().any(|b| matches!(b, b'\r' | b'\n' | 0))
 }
 
-/// The keys every target derives from one fixed secret.
-pub(crate) fn keys() -> crate::session::Keys {
-    crate::session::Keys::derive(b"a fuzzing secret of at least 32 bytes")
+/// The keys every target derives from one fixed secret, derived once per run.
+pub(crate) fn keys() -> &'static crate::session::Keys {
+    static KEYS: std::sync::OnceLock<crate::session::Keys> = std::sync::OnceLock::new();
+    KEYS.get_or_init(|| crate::session::Keys::derive(b"a fuzzing secret of at least 32 bytes"))
 }
