@@ -10,10 +10,17 @@ seconds until `--requests` are answered, while `--login-clients` clients log in 
 emulator until `--logins` logins are done. The server keeps Sesame's defaults (session cache 5 s,
 idle timeout 30 min) except worker count and pool size. A figure is printed after every run.
 
+A warm-up run (`--warmup` seconds of the same load) comes first: the start figures are taken
+after it, on the quiet server, so that what every server allocates once (each thread's first
+request, Apache's per-connection pools and their allocators' free lists, the session cache's
+table, glibc's arenas) is not counted as growth. After every `--heap-every` runs the logins pause,
+the server goes quiet past the session cache's lifetime and glibc's malloc_stats() is read in
+each worker through gdb: the series shows whether memory in use levels off.
+
 Exit status 1 on a crash, on wrk errors or non-2xx answers, on a failed login, on a seeded session
-gone from Redis, or when the workers' memory in use (glibc's malloc_stats() through gdb, on the
-idle server before and after) grew more than `--max-growth-mib` (without gdb: a worker's RSS from
-its first sample under load to the end).
+gone from Redis, or when the workers' memory in use (malloc_stats(), quiet, after the warm-up and
+at the end) grew more than `--max-growth-mib` (without gdb: a worker's RSS from its first sample
+after the warm-up to the end).
 """
 
 import argparse
@@ -28,6 +35,7 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH.parent / "tests" / "e2e"))
 sys.path.insert(0, str(BENCH))
 
+import chaos as chaos_bench  # noqa: E402
 from chaos import PROTECTED, Rig, seed  # noqa: E402
 from e2e_rig import chaos  # noqa: E402
 from measure import WrkRun  # noqa: E402
@@ -55,16 +63,57 @@ def sample(server, redis, label, t0, requests_done, logins):
     return row
 
 
-def heap(server):
+def heap(server, label=""):
     """Summed over the workers: (malloc's system MiB, MiB in use), or None without gdb."""
     stats = chaos.live_heap(server)
     if not stats:
         return None
     mib = 1 << 20
     result = (sum(s for s, _ in stats.values()) / mib, sum(u for _, u in stats.values()) / mib)
-    print(f"  malloc_stats: system {result[0]:.1f} MiB, in use {result[1]:.1f} MiB "
-          f"({len(stats)} workers)", flush=True)
+    per = ", ".join(f"{u / mib:.1f}" for _, u in stats.values())
+    print(f"  malloc_stats{' ' + label if label else ''}: system {result[0]:.1f} MiB, in use "
+          f"{result[1]:.1f} MiB ({len(stats)} workers: {per})", flush=True)
     return result
+
+
+class Logins:
+    """`clients` login clients, started and stopped around each wrk run (stopped: the server is
+    quiet for malloc_stats); the records of every run kept."""
+
+    def __init__(self, server, rig, clients, goal):
+        self.server, self.rig, self.clients, self.goal = server, rig, clients, goal
+        self.records, self.drivers = [], []
+
+    def start(self):
+        left = self.goal - len(self.records)
+        if left <= 0 or self.drivers:  # done, or still running from the last run
+            return
+        share = -(-left // self.clients)
+        self.drivers = [chaos.LoginDriver(self.server.url(PROTECTED), self.rig.pki.ca,
+                                          self.server.base, limit=share)
+                        for _ in range(self.clients)]
+        for d in self.drivers:
+            d.start()
+
+    def stop(self, wait_s=0.0):
+        """Lets the clients go on for up to `wait_s` (the goal reached earlier ends them), then
+        stops them after their login under way."""
+        deadline = time.monotonic() + wait_s
+        for d in self.drivers:
+            d.join(max(0.0, deadline - time.monotonic()))
+        for d in self.drivers:
+            d.halt.set()
+        for d in self.drivers:
+            d.join()
+            self.records += d.records
+        self.drivers = []
+
+    def count(self):
+        return len(self.records) + sum(len(d.records) for d in self.drivers)
+
+
+def quiet():
+    time.sleep(6)  # past the session cache's 5 s: what a quiet worker keeps
 
 
 def soak(rig, kind, args):
@@ -78,47 +127,65 @@ def soak(rig, kind, args):
         seeded_s = time.monotonic() - t_seed
         log_offset = server.log_size()
         pids0 = set(server.worker_pids())
-        drivers = [chaos.LoginDriver(server.url(PROTECTED), rig.pki.ca, server.base,
-                                     limit=args.logins // args.login_clients)
-                   for _ in range(args.login_clients)]
+        logins = Logins(server, rig, args.login_clients, args.logins)
         t0 = time.monotonic()
-        samples = [sample(server, store, "start (seeded, idle)", t0, 0, 0)]
-        heap_start = heap(server)
-        for d in drivers:
-            d.start()
+        samples = [sample(server, store, "seeded, idle", t0, 0, 0)]
+        heap_idle = heap(server, "seeded, idle")
         done, errors, non2xx, runs = 0, 0, 0, 0
-        deadline = t0 + args.minutes * 60 if args.minutes else None
-        while done < args.requests and (deadline is None or time.monotonic() < deadline):
+
+        def run(seconds):
+            nonlocal done, errors, non2xx
             # Each run goes on through the sessions where the last one stopped: every session
             # is asked in turn, none left idle long enough to expire.
-            r = WrkRun(server.url(PROTECTED), args.chunk, args.connections, 1,
+            r = WrkRun(server.url(PROTECTED), seconds, args.connections, 1,
                        cookie_file=cookies_file, nice=19 if args.nice else 0,
                        cookie_start=done).wait()
-            runs += 1
             done += r["requests"]
             errors += sum(r[k] for k in ("connect", "read", "write", "timeout"))
             non2xx += r["status"]
-            logins = sum(len(d.records) for d in drivers)
-            samples.append(sample(server, store, f"run {runs}", t0, done, logins))
-        for d in drivers:
-            if deadline is not None:
-                d.join(max(0.0, deadline - time.monotonic()))
-                d.halt.set()
-            d.join()  # the logins' count is reached after the requests' on a fast machine
-        logins = [rec for d in drivers for rec in d.records]
-        failed = [rec for rec in logins if not rec[2]]
-        time.sleep(6)  # past the session cache's 5 s: what a quiet worker keeps
-        samples.append(sample(server, store, "end (quiet)", t0, done, len(logins)))
-        heap_end = heap(server)
+
+        if args.warmup:
+            logins.start()
+            run(args.warmup)
+            logins.stop()
+            quiet()
+            samples.append(sample(server, store, "after warm-up (quiet)", t0, done,
+                                  logins.count()))
+        heap_start = heap(server, "after warm-up") if args.warmup else heap_idle
+        heaps = [(done, heap_start)]
+        start_index = len(samples) - 1
+        deadline = t0 + args.minutes * 60 if args.minutes else None
+        while done < args.requests and (deadline is None or time.monotonic() < deadline):
+            logins.start()
+            run(args.chunk)
+            runs += 1
+            last = done >= args.requests or (deadline is not None and time.monotonic() >= deadline)
+            if last:
+                # The logins' goal may be reached after the requests' on a fast machine.
+                logins.stop(max(0.0, deadline - time.monotonic()) if deadline else 3600)
+            elif args.heap_every and runs % args.heap_every == 0:
+                logins.stop()
+            samples.append(sample(server, store, f"run {runs}", t0, done, logins.count()))
+            if not last and args.heap_every and runs % args.heap_every == 0:
+                quiet()
+                heaps.append((done, heap(server, f"after run {runs} (quiet)")))
+        logins.stop()
+        failed = [rec for rec in logins.records if not rec[2]]
+        quiet()
+        samples.append(sample(server, store, "end (quiet)", t0, done, len(logins.records)))
+        heap_end = heap(server, "end")
+        heaps.append((done, heap_end))
         crashes = chaos.crash_lines(kind, server.log_since(log_offset))
         result = {
             "server": kind, "sessions": len(cookies), "seeded_s": seeded_s, "requests": done,
-            "wrk_runs": runs, "wrk_errors": errors, "non_2xx": non2xx, "logins": len(logins),
-            "logins_failed": len(failed), "first_login_failure": failed[0][3] if failed else "",
+            "wrk_runs": runs, "wrk_errors": errors, "non_2xx": non2xx,
+            "logins": len(logins.records), "logins_failed": len(failed),
+            "first_login_failure": failed[0][3] if failed else "",
             "crashes": crashes, "workers_replaced": sorted(set(server.worker_pids()) - pids0),
-            "elapsed_s": time.monotonic() - t0, "samples": samples,
+            "elapsed_s": time.monotonic() - t0, "samples": samples, "start_index": start_index,
             "requests_goal": args.requests, "logins_goal": args.logins,
-            "heap_start": heap_start, "heap_end": heap_end,
+            "heap_idle": heap_idle, "heap_start": heap_start, "heap_end": heap_end,
+            "heaps": [(n, h) for n, h in heaps if h],
         }
         return result
     finally:
@@ -131,30 +198,36 @@ def report(results, started, args):
     lines = [
         f"Sesame soak, {started}, {machine()}",
         f"{args.sessions:,} seeded sessions, wrk -c{args.connections} on a protected page in "
-        f"{args.chunk} s runs{' (nice 19)' if args.nice else ''}, {args.login_clients} login "
-        f"clients; nginx worker_processes {args.workers}, Apache event MPM 2 children x 64 threads",
+        f"{args.chunk} s runs after a {args.warmup} s warm-up{' (nice 19)' if args.nice else ''}, "
+        f"{args.login_clients} login clients; nginx worker_processes {args.workers}, Apache "
+        "event MPM 2 children x 64 threads"
+        + "".join(f", {line}" for line in args.apache_conf),
         "",
         "| server | protected requests | req/s | wrk errors / non-2xx | logins ok / failed | "
-        "crashes | worker RSS MiB: start → under load → end | worker fds: start → end | "
-        "Redis MiB (sessions): start → end |",
+        "crashes | worker RSS MiB: idle → after warm-up → end | worker fds: after warm-up → end | "
+        "Redis MiB (sessions): after warm-up → end |",
         "|---|---:|---:|---|---|---:|---|---|---|",
     ]
     for r in results:
         s = r["samples"]
-        first_load = s[1] if len(s) > 2 else s[-1]
+        w = s[r["start_index"]]
         lines.append(
             f"| {r['server']} | {r['requests']:,} | {r['requests'] / max(r['elapsed_s'], 1):,.0f} | "
             f"{r['wrk_errors']} / {r['non_2xx']} | {r['logins'] - r['logins_failed']:,} / "
             f"{r['logins_failed']} | {len(r['crashes'])} | {s[0]['rss_mib']:.1f} → "
-            f"{first_load['rss_mib']:.1f} → {s[-1]['rss_mib']:.1f} | {s[0]['fds']} → "
-            f"{s[-1]['fds']} | {s[0]['redis_mib']:.1f} ({s[0]['redis_keys']:,}) → "
+            f"{w['rss_mib']:.1f} → {s[-1]['rss_mib']:.1f} | {w['fds']} → "
+            f"{s[-1]['fds']} | {w['redis_mib']:.1f} ({w['redis_keys']:,}) → "
             f"{s[-1]['redis_mib']:.1f} ({s[-1]['redis_keys']:,}) |")
     for r in results:
         if r["heap_start"] and r["heap_end"]:
             (s0, u0), (s1, u1) = r["heap_start"], r["heap_end"]
-            lines.append(f"- {r['server']}: glibc malloc_stats() of the workers, summed, seeded "
-                         f"and idle → end, quiet: memory in use {u0:.1f} → {u1:.1f} MiB, held "
+            idle = (f"idle {r['heap_idle'][1]:.1f}, " if r["heap_idle"] else "")
+            lines.append(f"- {r['server']}: glibc malloc_stats() of the workers, summed, quiet: "
+                         f"memory in use {idle}after warm-up {u0:.1f} → end {u1:.1f} MiB, held "
                          f"by the allocator's arenas {s0:.1f} → {s1:.1f} MiB")
+            series = ", ".join(f"{h[1]:.1f} ({n:,})" for n, h in r["heaps"])
+            lines.append(f"- {r['server']}: memory in use, MiB (after that many protected "
+                         f"requests), quiet: {series}")
         peak = max(x["rss_mib"] for x in r["samples"])
         lines.append(f"- {r['server']}: {r['wrk_runs']} wrk runs in {r['elapsed_s']:.0f} s; "
                      f"sessions seeded in {r['seeded_s']:.0f} s; peak RSS {peak:.1f} MiB; "
@@ -182,12 +255,13 @@ def failures(r, args):
         # per-thread arenas keep after a peak (docs/robustness.md).
         growth = r["heap_end"][1] - r["heap_start"][1]
         if growth > args.max_growth_mib:
-            out.append(f"memory in use grew {growth:.1f} MiB")
-    elif len(s) > 2:
-        # Per worker, from its first sample under load to the end.
+            out.append(f"memory in use grew {growth:.1f} MiB after the warm-up")
+    else:
+        # Per worker, from the first sample after the warm-up to the end.
+        first = s[r["start_index"]] if r["start_index"] else s[min(1, len(s) - 1)]
         for pid, (rss_end, _) in s[-1]["per_worker"].items():
-            if pid in s[1]["per_worker"]:
-                growth = rss_end - s[1]["per_worker"][pid][0]
+            if pid in first["per_worker"]:
+                growth = rss_end - first["per_worker"][pid][0]
                 if growth > args.max_growth_mib:
                     out.append(f"worker {pid} RSS grew {growth:.1f} MiB")
     return out
@@ -204,11 +278,21 @@ def main():
                    help="stop each server's run after this long even if --requests or --logins "
                         "are not reached (the figures say how many were)")
     p.add_argument("--chunk", type=int, default=60, help="seconds per wrk run (default 60)")
+    p.add_argument("--warmup", type=int, default=60,
+                   help="seconds of load before the start figures (default 60; 0: none)")
+    p.add_argument("--heap-every", type=int, default=1,
+                   help="malloc_stats() on the quiet server after every N runs (default 1; 0: "
+                        "only after the warm-up and at the end)")
     p.add_argument("--connections", type=int, default=32, help="wrk connections (default 32)")
     p.add_argument("--workers", type=int, default=2, help="nginx worker_processes (default 2)")
     p.add_argument("--max-growth-mib", type=float, default=20,
-                   help="growth that fails the run (default 20 MiB): of the workers' memory in "
-                        "use (malloc_stats through gdb), or without gdb of a worker's RSS under load")
+                   help="growth after the warm-up that fails the run (default 20 MiB): of the "
+                        "workers' memory in use (malloc_stats through gdb), or without gdb of a "
+                        "worker's RSS")
+    p.add_argument("--apache-conf", action="append", default=[], metavar="LINE",
+                   help="a line added to Apache's MPM settings, e.g. 'MaxMemFree 64' (APR's "
+                        "allocators keep at most that many KiB of freed memory each: tells "
+                        "Apache's free lists from what Sesame keeps); repeatable")
     p.add_argument("--nice", action="store_true", help="run wrk under nice 19 (a shared machine)")
     p.add_argument("--debug", action="store_true",
                    help="the debug builds instead of the release ones (checking the script)")
@@ -222,6 +306,7 @@ def main():
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     print(f"Sesame soak {started}; workdir {workdir}", flush=True)
     args.fault_for = 0  # Rig reads the chaos options it shares
+    chaos_bench.APACHE_TUNING += "".join(line + "\n" for line in args.apache_conf)
     rig = Rig(args, workdir)
     results = []
     try:

@@ -9,6 +9,7 @@ entries (see src/fuzzing/).
 import base64
 import json
 import pathlib
+import sys
 
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
@@ -49,6 +50,8 @@ pc_userinfo = {"sub": "abc", "email": "agent@interieur.gouv.fr", "usual_name": "
                "siret": "21750001600019", "chorusdt:matricule": "X1", "uid": 1, "phone_number": None,
                "groups": ["a", "b"], "organizational_unit": {"n": 1}, "belonging_population": True}
 
+JWS = b"eyJhbGciOiJFUzI1NiIsImtpZCI6ImsxIn0.eyJzdWIiOiJ4In0.c2lnbmF0dXJl"
+
 SEEDS = {
     "session_cookie": [
         b"bm90LWEtcmVhbC1zZXNzaW9uLWlkLW9mLTMyLWJ5dGVzISE.c2hvcnQtdGFnLTE2Ynl0",
@@ -85,6 +88,29 @@ SEEDS = {
         bytes([9]) + j({"alg": "ES256", "kid": "k1"}) + FF + j(id_claims) + FF,
         bytes([0]) + j({"alg": "none"}) + FF + j(id_claims) + FF + b"sig",
         bytes([0]) + j({"alg": "ES256", "kid": "k1", "crit": ["b64"]}) + FF + b"not json" + FF + b"\x00" * 64,
+    ],
+    # mode (bits 0-2 recipient: EC enc, RSA enc, RSA-OAEP, signing key, stranger, raw token;
+    # 3-4 enc; 5 zip; 6 header's own kid; 7 no cty), header JSON, plaintext, alterations
+    # (part, position, xor) -- src/fuzzing/jwe.rs
+    "jwe_token": [
+        b"\x00" + b"{}" + FF + JWS,
+        b"\x01" + j({"typ": "JWT"}) + FF + JWS,
+        b"\x02" + b"{}" + FF + JWS,
+        b"\x03" + b"{}" + FF + JWS,
+        b"\x04" + b"{}" + FF + JWS,
+        bytes([32]) + b"{}" + FF + JWS,
+        bytes([8]) + b"{}" + FF + JWS,
+        bytes([64]) + j({"kid": "not-a-site-key"}) + FF + JWS,
+        bytes([128]) + j({"cty": "jwt"}) + FF + b" " + JWS + b"\n",
+        b"\x00" + j({"crit": ["exp"], "exp": 1}) + FF + JWS,
+        b"\x00" + j({"apu": "YWxpY2U", "apv": "Ym9i"}) + FF + b"not a JWS",
+        b"\x00" + b"{}" + FF + JWS + FF + bytes([4, 0, 0, 1]),
+        b"\x01" + b"{}" + FF + JWS + FF + bytes([1, 0, 7, 0x80]),
+        b"\x00" + b"{}" + FF + JWS + FF + bytes([1, 0, 0, 1]),
+        b"\x00" + b"{}" + FF + JWS + FF + bytes([2, 0, 3, 2, 3, 0, 9, 4]),
+        b"\x01" + b"{}" + FF + JWS + FF + bytes([0, 0, 2, 0x20]),
+        b"\x05" + b"eyJhbGciOiJFQ0RILUVTIiwiZW5jIjoiQTI1NkdDTSJ9..aXY.Y3Q.dGFn",
+        b"\x06" + JWS,
     ],
     "jwks_document": [
         j({"keys": [ec_jwk("k1"), rsa_jwk("r1"), {"kty": "RSA", "use": "enc", "kid": "e", "n": "AQAB", "e": "AQAB"}]}),
@@ -127,9 +153,13 @@ SEEDS = {
         b"rediss+cluster://acl:pw@[::1]:7000,10.0.0.2:7001", b"redis://h/0#insecure", b"redis+cluster://a:1,b:2/1"],
 }
 
+# Targets named on the command line only (their seeds alone rewritten), else every one.
+chosen = sys.argv[1:] or list(SEEDS)
 for target, seeds in SEEDS.items():
+    if target not in chosen:
+        continue
     folder = HERE / "corpus" / target
     folder.mkdir(parents=True, exist_ok=True)
     for i, seed in enumerate(seeds):
         (folder / f"seed-{i}").write_bytes(seed)
-print("seeds written for", len(SEEDS), "targets")
+print("seeds written for", len(chosen), "targets")

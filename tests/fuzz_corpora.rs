@@ -22,6 +22,8 @@ fn every_corpus_file_keeps_its_target_invariants() {
         let mut files: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
         files.sort();
         assert!(!files.is_empty(), "{}: empty corpus", folder.display());
+        let started = std::time::Instant::now();
+        let count = files.len();
         for file in files {
             let data = std::fs::read(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
             if catch_unwind(AssertUnwindSafe(|| check(&data))).is_err() {
@@ -29,6 +31,9 @@ fn every_corpus_file_keeps_its_target_invariants() {
             }
             replayed += 1;
         }
+        // What a fuzzing run's speed starts from (the fuzz build adds ASan and coverage).
+        let per_input = started.elapsed().as_secs_f64() * 1e6 / count as f64;
+        println!("{target}: {count} files, {per_input:.0} µs each");
     }
     assert!(
         failures.is_empty(),

@@ -11,16 +11,16 @@ const NOW: u64 = 1_800_000_000;
 pub fn session_cookie(data: &[u8]) {
     let keys = super::keys();
     let text = String::from_utf8_lossy(data);
-    if let Some(id) = SessionId::from_cookie(&text, &keys) {
+    if let Some(id) = SessionId::from_cookie(&text, keys) {
         assert_eq!(
-            id.to_cookie(&keys),
+            id.to_cookie(keys),
             text,
             "an accepted session cookie must be the one encoding of its id"
         );
     }
     let fresh = SessionId::random();
-    let cookie = fresh.to_cookie(&keys);
-    assert!(SessionId::from_cookie(&cookie, &keys) == Some(fresh));
+    let cookie = fresh.to_cookie(keys);
+    assert!(SessionId::from_cookie(&cookie, keys) == Some(fresh));
     // Values found in a Cookie header: each one is a substring of the header, never spans a ';'.
     for value in crate::session::cookie_value(&text, "__Host-sesame") {
         assert!(!value.contains(';') && text.contains(value));
@@ -62,36 +62,36 @@ fn pending_from(data: &[u8], nth: u64) -> PendingLogin {
 pub fn login_cookie(data: &[u8]) {
     let keys = super::keys();
     let text = String::from_utf8_lossy(data);
-    let read = LoginState::from_cookies(&[&text], &keys, NOW);
+    let read = LoginState::from_cookies(&[&text], keys, NOW);
     assert!(read.is_empty(), "unsealed bytes opened as a login state");
 
     let mut state = LoginState::default();
     for (nth, part) in (0..8).zip(data.split(|&b| b == 0xFE)) {
         state.push(pending_from(part, nth));
     }
-    let sealed = state.seal(&keys);
+    let sealed = state.seal(keys);
     assert!(!super::breaks_a_header(&sealed));
-    let opened = LoginState::from_cookies(&[&sealed], &keys, NOW);
+    let opened = LoginState::from_cookies(&[&sealed], keys, NOW);
     if sealed.len() <= crate::session::login_state::MAX_COOKIE_VALUE {
         assert_eq!(opened, state, "decode of encode must be the identity");
     }
     // Another purpose's key material (the logout cookie) never opens it.
-    assert!(LogoutState::open(&sealed, &keys, NOW).is_none());
+    assert!(LogoutState::open(&sealed, keys, NOW).is_none());
 }
 
 /// The logout-state cookie: arbitrary bytes never open; a sealed state opens to itself.
 pub fn logout_cookie(data: &[u8]) {
     let keys = super::keys();
     let text = String::from_utf8_lossy(data);
-    assert!(LogoutState::open(&text, &keys, NOW).is_none());
+    assert!(LogoutState::open(&text, keys, NOW).is_none());
     let f = super::fields(data, 2);
     let state = LogoutState {
         provider: f[0].clone(),
         state: f[1].clone(),
         created: NOW,
     };
-    let sealed = state.seal(&keys);
+    let sealed = state.seal(keys);
     assert!(!super::breaks_a_header(&sealed));
-    assert_eq!(LogoutState::open(&sealed, &keys, NOW), Some(state));
-    assert!(LoginState::from_cookies(&[&sealed], &keys, NOW).is_empty());
+    assert_eq!(LogoutState::open(&sealed, keys, NOW), Some(state));
+    assert!(LoginState::from_cookies(&[&sealed], keys, NOW).is_empty());
 }

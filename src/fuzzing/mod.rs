@@ -10,6 +10,7 @@ mod begin;
 mod claims;
 mod cookies;
 mod directives;
+mod jwe;
 mod paths;
 mod redis;
 mod tokens;
@@ -18,6 +19,7 @@ pub use begin::{begin_request, callback_query};
 pub use claims::claims_to_variables;
 pub use cookies::{login_cookie, logout_cookie, session_cookie};
 pub use directives::directive_value;
+pub use jwe::jwe_token;
 pub use paths::return_to;
 pub use redis::redis_url;
 pub use tokens::{discovery_document, id_token, jwks_document};
@@ -33,6 +35,7 @@ pub const TARGETS: &[(&str, Check)] = &[
     ("callback_query", callback_query),
     ("begin_request", begin_request),
     ("id_token", id_token),
+    ("jwe_token", jwe_token),
     ("jwks_document", jwks_document),
     ("discovery_document", discovery_document),
     ("claims_to_variables", claims_to_variables),
@@ -57,7 +60,8 @@ pub(crate) fn breaks_a_header(s: &str) -> bool {
     s.bytes().any(|b| matches!(b, b'\r' | b'\n' | 0))
 }
 
-/// The keys every target derives from one fixed secret.
-pub(crate) fn keys() -> crate::session::Keys {
-    crate::session::Keys::derive(b"a fuzzing secret of at least 32 bytes")
+/// The keys every target derives from one fixed secret, derived once per run.
+pub(crate) fn keys() -> &'static crate::session::Keys {
+    static KEYS: std::sync::OnceLock<crate::session::Keys> = std::sync::OnceLock::new();
+    KEYS.get_or_init(|| crate::session::Keys::derive(b"a fuzzing secret of at least 32 bytes"))
 }

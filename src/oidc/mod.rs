@@ -189,7 +189,7 @@ mod client;
 mod client_assertion;
 pub(crate) mod discovery;
 mod fetch;
-mod jwe;
+pub(crate) mod jwe;
 pub(crate) mod jwks;
 pub(crate) mod jws;
 mod revoke;
