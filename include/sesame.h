@@ -778,6 +778,25 @@ int sesame_location_merge(struct sesame_str enclosing_provider,
  */
 int sesame_config_builder_set_syntax(struct sesame_config_builder *b, int syntax);
 
+/*
+ `Sesame::start_worker`: call in each child after the fork (Apache `child_init`), once per
+ core. Starts the thread that keeps the session cache in step with sessions ended elsewhere
+ (logouts in other processes, `sesame sessions kill`). NULL is ignored.
+
+ # Safety
+ `s` must be NULL or a live core.
+ */
+void sesame_worker_start(const struct sesame *s);
+
+/*
+ `Sesame::stop_worker`: call when the child exits (a pool cleanup of the child's pool). Waits
+ for the thread, a quarter of a second at most. NULL is ignored.
+
+ # Safety
+ `s` must be NULL or a live core.
+ */
+void sesame_worker_stop(const struct sesame *s);
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus

@@ -324,6 +324,7 @@ pub(crate) fn run(inner: &Inner, task: CallbackTask) -> Outcome {
             return with_cookies(failures::store_down(provider, client, &e), cookies);
         }
     }
+    let ticket = inner.sessions.cache_ticket();
     match inner.sessions.create(&session, &provider.binding, now) {
         Err(e) => with_cookies(failures::store_down(provider, client, &e), cookies),
         Ok(id) => {
@@ -334,7 +335,7 @@ pub(crate) fn run(inner: &Inner, task: CallbackTask) -> Outcome {
             let identity = super::protect::identity_of(provider, &session);
             inner
                 .sessions
-                .remember(&id, &session, &provider.binding, identity);
+                .remember(ticket, &id, &session, &provider.binding, identity);
             emit(
                 LogLevel::Info,
                 &format!(

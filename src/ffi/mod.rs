@@ -47,6 +47,8 @@ mod location_merge; // Apache's per-directory merge by the core's nesting rule
 
 mod server_syntax; // the spelling of run-time log lines
 
+mod worker; // per-process start and exit (the revocation feed)
+
 use errors::SesameError;
 
 /// A borrowed string: `len` bytes at `ptr` (not NUL-terminated). The empty string is
