@@ -465,6 +465,7 @@ impl RedisStore {
                 let mut failures = Vec::new();
                 for seed in seeds {
                     match client_for(&target.node_url(seed, 0), tls)
+                        .and_then(|c| with_protocol(&c, RESP3))
                         .and_then(|c| self.open_plain(&c))
                     {
                         Ok(con) => return Ok(con),

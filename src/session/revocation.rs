@@ -148,7 +148,10 @@ impl Feed {
 
     fn run(self) {
         let mut backoff = BACKOFF_FIRST;
+        // The same failure, and the recovery from it, are logged at most once a minute: a
+        // flapping connection must not flood the log.
         let mut failures = Repeated::default();
+        let mut recoveries = Repeated::default();
         let mut forged = Repeated::default();
         let mut was_down = false;
         while !self.stopped() {
@@ -156,7 +159,7 @@ impl Feed {
             let failure = match self.store.subscribe(&self.channel) {
                 Ok(mut subscription) => {
                     self.cache.feed_subscribed(asked);
-                    if was_down {
+                    if was_down && recoveries.should_log("subscribed") {
                         emit(
                             LogLevel::Info,
                             &format!(
@@ -166,7 +169,6 @@ impl Feed {
                         );
                     }
                     backoff = BACKOFF_FIRST;
-                    failures = Repeated::default();
                     match self.listen(subscription.as_mut(), &mut forged) {
                         Ended::Stopped => break,
                         Ended::Failed(e) => e,
@@ -178,13 +180,19 @@ impl Feed {
             was_down = true;
             let text = failure.0;
             if failures.should_log(&text) {
+                let hint = if text.to_ascii_lowercase().contains("noperm") {
+                    format!(
+                        " The Redis user needs the channel permission: ACL SETUSER <user> &{} (or &sesame:*)",
+                        self.channel
+                    )
+                } else {
+                    String::new()
+                };
                 emit(
                     LogLevel::Warn,
                     &format!(
-                        "sesame: revocation feed: no subscription to \"{}\" on {}: {text}; until it is back, the session cache is bypassed (every request reads Redis). The Redis user needs the channel permission: ACL SETUSER ... &{}",
-                        self.channel,
-                        self.label,
-                        self.channel
+                        "sesame: revocation feed: no subscription to \"{}\" on {}: {text}; until it is back, the session cache is bypassed (every request reads Redis).{hint}",
+                        self.channel, self.label
                     ),
                 );
             }
