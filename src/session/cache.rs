@@ -4,7 +4,7 @@
 //! Revocation: a session ended anywhere (logout or a new login in another worker or server,
 //! `sesame sessions kill`) is announced on the namespace's revocation channel, and this
 //! process's feed (`revocation`) evicts it at once. The cache is trusted only while that feed
-//! vouches for it — subscribed, and its last PING answered less than [`TRUST_WINDOW`] ago —
+//! vouches for it — subscribed, and its last heartbeat answered less than [`TRUST_WINDOW`] ago —
 //! otherwise every request reads Redis: a revocation is never missed for longer than that,
 //! whatever the cache lifetime. Each (re)subscription clears the cache (messages may have been
 //! missed meanwhile).
@@ -38,7 +38,7 @@ const MAX_ENTRIES: usize = 10_000;
 /// SHA-256 of a session id.
 pub type Digest = [u8; 32];
 
-/// How long after its last proof of delivery (a PING answered, or the subscription itself) the
+/// How long after its last proof of delivery (a heartbeat answered, or the subscription) the
 /// revocation feed vouches for the cache: the longest a revoked session can still be served
 /// from it when the feed's connection dies silently.
 pub const TRUST_WINDOW: Duration = Duration::from_secs(1);
@@ -163,7 +163,7 @@ impl SessionCache {
         self.vouched_ms.store(since_ms, Ordering::Release);
     }
 
-    /// Every revocation published before `sent_ms` has been applied (a PING sent then was
+    /// Every revocation published before `sent_ms` has been applied (a heartbeat sent then was
     /// answered after them).
     pub fn feed_confirmed(&self, sent_ms: u64) {
         self.vouched_ms.fetch_max(sent_ms, Ordering::AcqRel);
@@ -405,13 +405,16 @@ mod tests {
     }
 
     #[test]
-    fn trust_lapses_a_window_after_the_last_answered_ping() {
+    fn trust_lapses_a_window_after_the_last_answered_heartbeat() {
         let cache = SessionCache::new(Duration::from_secs(300));
         let t0 = clock_ms();
         cache.feed_subscribed(t0);
         let window = TRUST_WINDOW.as_millis() as u64;
         assert!(cache.trusted_at(t0 + window));
-        assert!(!cache.trusted_at(t0 + window + 1), "no PING answered since");
+        assert!(
+            !cache.trusted_at(t0 + window + 1),
+            "no heartbeat answered since"
+        );
         cache.feed_confirmed(t0 + 500);
         assert!(cache.trusted_at(t0 + 500 + window));
         cache.feed_confirmed(t0 + 100);

@@ -6,8 +6,9 @@
 //! on the namespace's channel `<namespace>revoked`. Each worker / child runs one feed thread,
 //! started after the fork, subscribed to that channel with the store's own settings (TLS, ACL
 //! user, the master the Sentinels name, any node of a cluster: PUBLISH reaches the subscribers
-//! of every node). It evicts each digest it receives, and PINGs every [`HEARTBEAT`]: the answer
-//! proves that everything published before was received, which keeps the cache trusted for
+//! of every node). It evicts each digest it receives, and sends a heartbeat every [`HEARTBEAT`]
+//! (on Redis, SUBSCRIBE again): its answer comes in order with the messages, so it proves that
+//! everything published before was received, which keeps the cache trusted for
 //! [`TRUST_WINDOW`] more (see `cache`). Not subscribed, or no answer: the cache is bypassed.
 //! After each (re)subscription the cache is cleared, since messages may have been missed. The
 //! thread reconnects by itself with a backoff, touches nothing of the server's, and stops when
@@ -25,8 +26,8 @@ use super::cache::{clock_ms, Digest, SessionCache, TRUST_WINDOW};
 use super::store::{FeedEvent, Store, StoreError};
 use crate::log::{emit, LogLevel};
 
-/// How often the feed proves it still receives (well inside [`TRUST_WINDOW`], so that a PING
-/// answered a little late on a loaded machine keeps the cache in use).
+/// How often the feed proves it still receives (well inside [`TRUST_WINDOW`], so that a
+/// heartbeat answered a little late on a loaded machine keeps the cache in use).
 pub const HEARTBEAT: Duration = Duration::from_millis(250);
 
 /// Reconnection backoff: first retry, and the longest wait between two.
@@ -64,7 +65,7 @@ pub struct RevocationFeed {
 
 impl RevocationFeed {
     /// Starts the feed thread for `cache`, reading `channel` from `store`; `label` names the
-    /// store in log lines, `timeout` bounds the wait for a PING's answer.
+    /// store in log lines, `timeout` bounds the wait for a heartbeat's answer.
     pub fn start(
         store: Arc<dyn Store>,
         cache: Arc<SessionCache>,
@@ -220,7 +221,7 @@ impl Feed {
         subscription: &mut dyn super::store::Subscription,
         forged: &mut Repeated,
     ) -> Ended {
-        // The PING in flight: when it was sent, on both clocks.
+        // The heartbeat in flight: when it was sent, on both clocks.
         let mut in_flight: Option<(Instant, u64)> = None;
         let mut last_ping = Instant::now();
         loop {
@@ -231,7 +232,7 @@ impl Feed {
             match in_flight {
                 Some((sent, _)) if now.duration_since(sent) > self.timeout => {
                     return Ended::Failed(StoreError(format!(
-                        "no answer to PING within {} ms",
+                        "no answer to the heartbeat (SUBSCRIBE) within {} ms",
                         self.timeout.as_millis()
                     )));
                 }

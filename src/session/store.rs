@@ -39,8 +39,8 @@ pub trait Store: Send + Sync {
 pub enum FeedEvent {
     /// A message published on the channel.
     Message(Vec<u8>),
-    /// The answer to [`Subscription::ping`]: every message published before the PING reached
-    /// the server has been received before it.
+    /// The answer to [`Subscription::ping`]: every message published before the heartbeat
+    /// reached the server has been received before it.
     Pong,
 }
 
@@ -49,7 +49,8 @@ pub trait Subscription: Send {
     /// The next event, waiting at most `wait`; `Ok(None)` when nothing came in that time. An
     /// error means the connection is unusable: subscribe again.
     fn next(&mut self, wait: std::time::Duration) -> Result<Option<FeedEvent>, StoreError>;
-    /// Sends a PING without waiting: its [`FeedEvent::Pong`] comes in order with the messages.
+    /// Sends a heartbeat without waiting: its [`FeedEvent::Pong`] comes in order with the
+    /// messages.
     fn ping(&mut self) -> Result<(), StoreError>;
 }
 
