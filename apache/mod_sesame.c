@@ -120,12 +120,28 @@ static apr_status_t reset_log_sink(void *data)
     return APR_SUCCESS;
 }
 
+static apr_status_t stop_worker(void *core)
+{
+    sesame_worker_stop(core);
+    return APR_SUCCESS;
+}
+
 static void sesame_child_init(apr_pool_t *pchild, server_rec *s)
 {
     /* The core's log lines go to this server's error log from now on. Redis connections and
      * provider exchanges start lazily, in this child, on the first request that needs them. */
     sesame_set_log_sink(sesame_log, s);
     apr_pool_cleanup_register(pchild, NULL, reset_log_sink, apr_pool_cleanup_null);
+    /* Each core's revocation feed: one thread per core in this child, started after the fork,
+     * stopped when the child exits (before the log sink is reset: cleanups run in reverse).
+     * Virtual hosts sharing a core start it once (the core ignores a second start). */
+    for (server_rec *sv = s; sv; sv = sv->next) {
+        sesame_srv *sc = ap_get_module_config(sv->module_config, &sesame_module);
+        if (sc && sc->core) {
+            sesame_worker_start(sc->core);
+            apr_pool_cleanup_register(pchild, sc->core, stop_worker, apr_pool_cleanup_null);
+        }
+    }
 }
 
 /* ------------------------------------------------------------------------------------------ */

@@ -105,11 +105,29 @@ static NGX_HTTP_SESAME_MODULE_CTX: ngx_http_module_t = ngx_http_module_t {
     merge_loc_conf: Some(conf::merge_loc_conf),
 };
 
-/// Worker start: only now may the core log through nginx (threads and sockets are created
-/// lazily by the jobs themselves, i.e. after fork).
-unsafe extern "C" fn init_process(_cycle: *mut ngx_cycle_t) -> ngx_int_t {
+/// The core of the cycle's http block, if it uses Sesame.
+fn cycle_core(cycle: *mut ngx_cycle_t) -> Option<&'static sesame::Sesame> {
+    // SAFETY: nginx passes its current cycle, alive for the whole life of the worker.
+    let cycle = unsafe { cycle.as_ref() }?;
+    Module::main_conf(cycle).and_then(|m| m.sesame.as_ref())
+}
+
+/// Worker start: only now may the core log through nginx, and start the one thread of its
+/// own, the revocation feed (it touches no nginx structure; Redis connections and provider
+/// exchanges are opened lazily by the jobs, after the fork too).
+unsafe extern "C" fn init_process(cycle: *mut ngx_cycle_t) -> ngx_int_t {
     log::install_sink();
+    if let Some(core) = cycle_core(cycle) {
+        core.start_worker();
+    }
     NGX_OK as ngx_int_t
+}
+
+/// Worker exit: the feed thread stops (within a quarter of a second).
+unsafe extern "C" fn exit_process(cycle: *mut ngx_cycle_t) {
+    if let Some(core) = cycle_core(cycle) {
+        core.stop_worker();
+    }
 }
 
 #[cfg(feature = "export-modules")]
@@ -124,5 +142,6 @@ pub static mut ngx_http_sesame_module: ngx_module_t = ngx_module_t {
     commands: ptr::addr_of_mut!(conf::COMMANDS) as *mut _,
     type_: NGX_HTTP_MODULE as _,
     init_process: Some(init_process),
+    exit_process: Some(exit_process),
     ..ngx_module_t::default()
 };

@@ -340,6 +340,7 @@ fn complete(inner: &Inner, task: CallbackTask) -> Outcome {
             return with_cookies(failures::store_down(provider, client, &e), cookies);
         }
     }
+    let ticket = inner.sessions.cache_ticket();
     match inner.sessions.create(&session, &provider.binding, now) {
         Err(e) => with_cookies(failures::store_down(provider, client, &e), cookies),
         Ok(id) => {
@@ -353,7 +354,7 @@ fn complete(inner: &Inner, task: CallbackTask) -> Outcome {
             super::audit::succeeded(provider, client, &session, &key, &reference);
             inner
                 .sessions
-                .remember(&id, &session, &provider.binding, identity);
+                .remember(ticket, &id, &session, &provider.binding, identity);
             provider.metrics.login_completed(
                 provider.index,
                 &acr,

@@ -397,6 +397,32 @@ impl Sesame {
         }
     }
 
+    /// Worker / child start (after the fork): starts this process's revocation feed, one
+    /// thread subscribed to the namespace's revocation channel, so that sessions ended in any
+    /// worker of any server sharing the Redis leave this process's session cache within a
+    /// second. Until it is subscribed, the cache is bypassed. Nothing without a cache or a
+    /// provider. Idempotent.
+    pub fn start_worker(&self) {
+        if !self.inner.providers.is_empty() {
+            self.inner.sessions.start_revocation_feed();
+        }
+    }
+
+    /// Worker / child exit: stops the feed thread (within a quarter of a second).
+    pub fn stop_worker(&self) {
+        self.inner.sessions.stop_revocation_feed();
+    }
+
+    /// For tests: `start_worker`, then wait until the feed is subscribed (at most 5 s).
+    #[cfg(test)]
+    pub(crate) fn start_worker_and_wait(&self) {
+        self.start_worker();
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while !self.inner.sessions.cache_trusted() && std::time::Instant::now() < until {
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+    }
+
     /// Config time: resolve a location's settings against the configured providers.
     pub fn location(&self, spec: &LocationSpec) -> Result<Location, ConfigError> {
         use crate::directives::registry::{http_name, location_name};

@@ -499,15 +499,20 @@ pub(crate) fn run(inner: &Arc<Inner>, task: ProtectTask) -> Outcome {
     let provider = &inner.providers[task.provider];
     let now = now_unix();
     // Only a session bound to this provider's issuer and client_id loads at all.
+    let ticket = inner.sessions.cache_ticket();
     match inner.sessions.load(&provider.binding, &task.session, now) {
         Err(e) => Outcome::Page(failures::store_down(provider, &task.req.client_addr, &e)),
         Ok(Some(s))
             if s.provider == provider.name() && s.issuer == provider.cfg.settings.issuer =>
         {
             let identity = identity_of(provider, &s);
-            inner
-                .sessions
-                .remember(&task.session, &s, &provider.binding, identity.clone());
+            inner.sessions.remember(
+                ticket,
+                &task.session,
+                &s,
+                &provider.binding,
+                identity.clone(),
+            );
             let step = decide(
                 inner,
                 task.provider,

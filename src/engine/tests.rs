@@ -84,6 +84,8 @@ fn rig_globals(cache: &str, issuer: Option<&str>, globals: &[(&str, &str)]) -> R
     let (config, _) = b.validate().unwrap();
     let store = Arc::new(MemoryStore::new());
     let sesame = Sesame::new(config, Box::new(Arc::clone(&store))).unwrap();
+    // A worker, as nginx and Apache start it: the revocation feed vouches for the cache.
+    sesame.start_worker_and_wait();
     let spec = |mode| LocationSpec {
         mode,
         provider: "op".into(),

@@ -49,6 +49,8 @@ mod server_syntax; // the spelling of run-time log lines
 
 mod metrics; // the metrics page
 
+mod worker; // per-process start and exit (the revocation feed)
+
 use errors::SesameError;
 
 /// A borrowed string: `len` bytes at `ptr` (not NUL-terminated). The empty string is

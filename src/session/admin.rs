@@ -141,8 +141,8 @@ impl SessionAdmin {
         }))
     }
 
-    /// Deletes one session, and the access token kept beside it. Workers that cached it stop
-    /// accepting it within `sesame_session_cache`.
+    /// Deletes one session, and the access token kept beside it. Then [`SessionAdmin::announce`]
+    /// it, so that workers which cached it drop it at once.
     pub fn kill(&self, s: &StoredSession) -> Result<(), StoreError> {
         self.store.del(&s.key)?;
         if s.session.token_until > 0 {
@@ -151,6 +151,24 @@ impl SessionAdmin {
             }
         }
         Ok(())
+    }
+
+    /// Publishes that `s` ended on the namespace's revocation channel: every worker of every
+    /// server on this Redis evicts it from its session cache (`revocation`). An error leaves
+    /// the kill done; workers that cached the session then keep it until their cache lifetime
+    /// ends.
+    pub fn announce(&self, s: &StoredSession) -> Result<(), StoreError> {
+        let digest = super::revocation::digest_in(s.digest.as_bytes())
+            .ok_or_else(|| StoreError(format!("\"{}\" is not a session digest", s.digest)))?;
+        self.store.publish(
+            &self.revocation_channel(),
+            super::revocation::message_of(&digest).as_bytes(),
+        )
+    }
+
+    /// Where ended sessions are announced.
+    pub fn revocation_channel(&self) -> String {
+        super::revocation::channel_of(self.keys.namespace())
     }
 }
 

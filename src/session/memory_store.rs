@@ -1,17 +1,55 @@
 //! A store in memory, for tests.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
-use super::store::{Store, StoreError};
+use super::store::{FeedEvent, Store, StoreError, Subscription};
 
-/// In-memory store with expiry, for tests. `set_down(true)` simulates Redis being unreachable.
+/// In-memory store with expiry and publish/subscribe, for tests. `set_down(true)` simulates
+/// Redis being unreachable (subscriptions break, as a restart breaks them).
 #[derive(Default)]
 pub struct MemoryStore {
     map: Mutex<HashMap<String, (Vec<u8>, Instant)>>,
-    down: std::sync::atomic::AtomicBool,
+    down: Arc<AtomicBool>,
+    subscribers: Mutex<Vec<(String, mpsc::Sender<FeedEvent>)>>,
+    published: Mutex<Vec<(String, Vec<u8>)>>,
+}
+
+struct MemorySubscription {
+    events: mpsc::Receiver<FeedEvent>,
+    to_self: mpsc::Sender<FeedEvent>,
+    down: Arc<AtomicBool>,
+}
+
+impl Subscription for MemorySubscription {
+    fn next(&mut self, wait: Duration) -> Result<Option<FeedEvent>, StoreError> {
+        if self.down.load(Ordering::SeqCst) {
+            return Err(StoreError(
+                "connection reset (memory store set down)".into(),
+            ));
+        }
+        match self.events.recv_timeout(wait) {
+            Ok(event) => Ok(Some(event)),
+            Err(mpsc::RecvTimeoutError::Timeout) => Ok(None),
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                Err(StoreError("subscription dropped".into()))
+            }
+        }
+    }
+
+    fn ping(&mut self) -> Result<(), StoreError> {
+        if self.down.load(Ordering::SeqCst) {
+            return Err(StoreError(
+                "connection reset (memory store set down)".into(),
+            ));
+        }
+        let _ = self.to_self.send(FeedEvent::Pong);
+        Ok(())
+    }
 }
 
 impl MemoryStore {
@@ -20,11 +58,20 @@ impl MemoryStore {
     }
 
     pub fn set_down(&self, down: bool) {
-        self.down.store(down, std::sync::atomic::Ordering::SeqCst);
+        self.down.store(down, Ordering::SeqCst);
+        if down {
+            // A restart drops every subscribed connection.
+            self.subscribers.lock().clear();
+        }
+    }
+
+    /// Every message published so far, in order.
+    pub fn published(&self) -> Vec<(String, Vec<u8>)> {
+        self.published.lock().clone()
     }
 
     fn check(&self) -> Result<(), StoreError> {
-        if self.down.load(std::sync::atomic::Ordering::SeqCst) {
+        if self.down.load(Ordering::SeqCst) {
             return Err(StoreError(
                 "connection refused (memory store set down)".into(),
             ));
@@ -103,5 +150,29 @@ impl Store for MemoryStore {
         let now = Instant::now();
         let taken = self.map.lock().remove(key);
         Ok(taken.filter(|(_, exp)| *exp > now).map(|(v, _)| v))
+    }
+
+    fn publish(&self, channel: &str, message: &[u8]) -> Result<(), StoreError> {
+        self.check()?;
+        self.published
+            .lock()
+            .push((channel.to_owned(), message.to_vec()));
+        self.subscribers.lock().retain(|(subscribed, to)| {
+            subscribed != channel || to.send(FeedEvent::Message(message.to_vec())).is_ok()
+        });
+        Ok(())
+    }
+
+    fn subscribe(&self, channel: &str) -> Result<Box<dyn Subscription>, StoreError> {
+        self.check()?;
+        let (to, events) = mpsc::channel();
+        self.subscribers
+            .lock()
+            .push((channel.to_owned(), to.clone()));
+        Ok(Box::new(MemorySubscription {
+            events,
+            to_self: to,
+            down: Arc::clone(&self.down),
+        }))
     }
 }

@@ -1,5 +1,6 @@
 //! Sessions: the browser cookies (session id + MAC, encrypted login/logout state), the session
-//! record kept encrypted in Redis, the per-process cache and the single-use state marker.
+//! record kept encrypted in Redis, the per-process cache and the revocation feed that keeps it
+//! honest, and the single-use state marker.
 
 mod admin;
 mod aead;
@@ -14,6 +15,7 @@ mod metered_store;
 mod model;
 mod redis_store;
 pub(crate) mod redis_target;
+mod revocation;
 mod sessions;
 mod store;
 

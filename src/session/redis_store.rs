@@ -12,7 +12,7 @@ use redis::cluster::{ClusterClient, ClusterClientBuilder, ClusterConnection};
 use redis::{Cmd, Connection, FromRedisValue, RedisError, RedisResult, TlsCertificates, Value};
 
 use super::redis_target::{HostPort, RedisTarget, Topology};
-use super::store::{Store, StoreError};
+use super::store::{FeedEvent, Store, StoreError, Subscription};
 
 /// Idle connections kept per process: one per thread of nginx's default thread pool (32), so
 /// that a burst of jobs (a cold cache, many logins) reuses connections instead of opening and
@@ -102,6 +102,16 @@ fn client_for(url: &str, tls: &RedisTls) -> RedisResult<redis::Client> {
     } else {
         redis::Client::build_with_tls(url, tls.certificates())
     }
+}
+
+/// `client`'s server, TLS material and credentials, spoken to in `protocol`.
+fn with_protocol(
+    client: &redis::Client,
+    protocol: redis::ProtocolVersion,
+) -> RedisResult<redis::Client> {
+    let info = client.get_connection_info().clone();
+    let settings = info.redis_settings().clone().set_protocol(protocol);
+    redis::Client::open(info.set_redis_settings(settings))
 }
 
 /// `ROLE`'s first element: "master", "slave" or "sentinel".
@@ -260,6 +270,7 @@ impl RedisStore {
         master: &str,
         db: i64,
         tls: &RedisTls,
+        protocol: redis::ProtocolVersion,
     ) -> Result<Connection, String> {
         let mut failures = Vec::new();
         for sentinel in sentinels {
@@ -293,6 +304,7 @@ impl RedisStore {
             };
             let node = HostPort { host, port };
             let opened = client_for(&target.node_url(&node, db), tls)
+                .and_then(|c| with_protocol(&c, protocol))
                 .and_then(|c| self.open_plain(&c))
                 .and_then(|mut con| {
                     let role: Value = redis::cmd("ROLE").query(&mut con)?;
@@ -325,7 +337,14 @@ impl RedisStore {
                 db,
                 tls,
             } => self
-                .open_sentinel_master(target, sentinels, master, *db, tls)
+                .open_sentinel_master(
+                    target,
+                    sentinels,
+                    master,
+                    *db,
+                    tls,
+                    redis::ProtocolVersion::RESP2,
+                )
                 .map(Conn::Plain)
                 .map_err(|e| StoreError(format!("Redis {}: {e}", self.label))),
             Backend::Cluster { client, .. } => {
@@ -450,6 +469,51 @@ impl RedisStore {
         Ok(masters)
     }
 
+    /// A connection of its own for a subscription: to the one server, to the master the
+    /// Sentinels name (a replica would do too: PUBLISH is replicated, but the master is what
+    /// the store uses), or to the first cluster seed that answers (in a cluster, PUBLISH
+    /// reaches the subscribers of every node).
+    ///
+    /// RESP3: messages then come as push values, which the redis crate never mistakes for the
+    /// late answer to a read that timed out (it drops the next plain reply after a timeout).
+    fn open_subscriber(&self) -> Result<Connection, StoreError> {
+        const RESP3: redis::ProtocolVersion = redis::ProtocolVersion::RESP3;
+        match self.backend()? {
+            Backend::Single(client) => with_protocol(client, RESP3)
+                .and_then(|c| self.open_plain(&c))
+                .map_err(|e| self.error(&e)),
+            Backend::Sentinel {
+                target,
+                sentinels,
+                master,
+                db,
+                tls,
+            } => self
+                .open_sentinel_master(target, sentinels, master, *db, tls, RESP3)
+                .map_err(|e| StoreError(format!("Redis {}: {e}", self.label))),
+            Backend::Cluster { target, tls, .. } => {
+                let Topology::Cluster { seeds } = &target.topology else {
+                    return Err(StoreError(format!("Redis {}: no seed node", self.label)));
+                };
+                let mut failures = Vec::new();
+                for seed in seeds {
+                    match client_for(&target.node_url(seed, 0), tls)
+                        .and_then(|c| with_protocol(&c, RESP3))
+                        .and_then(|c| self.open_plain(&c))
+                    {
+                        Ok(con) => return Ok(con),
+                        Err(e) => failures.push(format!("node {seed}: {e}")),
+                    }
+                }
+                Err(StoreError(format!(
+                    "Redis {}: {}",
+                    self.label,
+                    failures.join("; ")
+                )))
+            }
+        }
+    }
+
     /// Seconds left before `key` expires (-1: no TTL, -2: no such key).
     pub fn ttl(&self, key: &str) -> Result<i64, StoreError> {
         self.with_connection(|c| c.query(redis::cmd("TTL").arg(key)))
@@ -528,6 +592,121 @@ impl Store for RedisStore {
     /// GETDEL (Redis 6.2+): atomic on a master, whatever the number of workers and servers.
     fn take(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
         self.with_connection(|c| c.query(redis::cmd("GETDEL").arg(key)))
+    }
+
+    fn label(&self) -> String {
+        self.label.clone()
+    }
+
+    fn publish(&self, channel: &str, message: &[u8]) -> Result<(), StoreError> {
+        self.with_connection(|c| c.query::<i64>(redis::cmd("PUBLISH").arg(channel).arg(message)))
+            .map(|_receivers| ())
+    }
+
+    fn subscribe(&self, channel: &str) -> Result<Box<dyn Subscription>, StoreError> {
+        let mut con = self.open_subscriber()?;
+        let fail = |e: RedisError| self.error(&e);
+        con.send_packed_command(&redis::cmd("SUBSCRIBE").arg(channel).get_packed_command())
+            .map_err(fail)?;
+        // The confirmation (or the refusal: NOPERM without the channel permission), within
+        // the read timeout `open_plain` set.
+        loop {
+            match event_of(con.recv_response().map_err(fail)?) {
+                Received::Subscribed => break,
+                Received::Refused(e) => {
+                    return Err(StoreError(format!("Redis {}: {e}", self.label)))
+                }
+                Received::Event(_) | Received::Other => {}
+            }
+        }
+        Ok(Box::new(RedisSubscription {
+            con,
+            channel: channel.to_owned(),
+            label: self.label.clone(),
+        }))
+    }
+}
+
+/// A subscribed connection, read by the revocation feed's thread only.
+struct RedisSubscription {
+    con: Connection,
+    channel: String,
+    label: String,
+}
+
+/// One value read on a subscribed connection (RESP2 arrays or RESP3 pushes).
+enum Received {
+    Subscribed,
+    Event(FeedEvent),
+    Refused(String),
+    Other,
+}
+
+fn bulk(value: Option<&Value>) -> Option<Vec<u8>> {
+    match value? {
+        Value::BulkString(b) => Some(b.clone()),
+        Value::SimpleString(s) => Some(s.as_bytes().to_vec()),
+        _ => None,
+    }
+}
+
+fn event_of(value: Value) -> Received {
+    match value {
+        Value::Array(items) => {
+            let kind = bulk(items.first()).unwrap_or_default().to_ascii_lowercase();
+            match kind.as_slice() {
+                b"message" => bulk(items.get(2))
+                    .map(|m| Received::Event(FeedEvent::Message(m)))
+                    .unwrap_or(Received::Other),
+                b"pong" => Received::Event(FeedEvent::Pong),
+                b"subscribe" => Received::Subscribed,
+                _ => Received::Other,
+            }
+        }
+        Value::Push { kind, data } => match kind {
+            redis::PushKind::Message => bulk(data.get(1))
+                .map(|m| Received::Event(FeedEvent::Message(m)))
+                .unwrap_or(Received::Other),
+            redis::PushKind::Subscribe => Received::Subscribed,
+            _ => Received::Other,
+        },
+        Value::SimpleString(s) if s.eq_ignore_ascii_case("pong") => {
+            Received::Event(FeedEvent::Pong)
+        }
+        Value::ServerError(e) => Received::Refused(e.to_string()),
+        _ => Received::Other,
+    }
+}
+
+impl Subscription for RedisSubscription {
+    fn next(&mut self, wait: Duration) -> Result<Option<FeedEvent>, StoreError> {
+        let fail = |e: RedisError| StoreError(format!("Redis {}: {e}", self.label));
+        self.con
+            .set_read_timeout(Some(wait.max(Duration::from_millis(1))))
+            .map_err(fail)?;
+        match self.con.recv_response() {
+            Ok(value) => match event_of(value) {
+                Received::Event(event) => Ok(Some(event)),
+                // The answer to `ping`.
+                Received::Subscribed => Ok(Some(FeedEvent::Pong)),
+                Received::Refused(e) => Err(StoreError(format!("Redis {}: {e}", self.label))),
+                Received::Other => Ok(None),
+            },
+            Err(e) if e.is_timeout() => Ok(None),
+            Err(e) => Err(fail(e)),
+        }
+    }
+
+    /// SUBSCRIBE again to the same channel, rather than PING: its answer is a push value
+    /// like the messages (see `open_subscriber`), in order with them, and changes nothing.
+    fn ping(&mut self) -> Result<(), StoreError> {
+        self.con
+            .send_packed_command(
+                &redis::cmd("SUBSCRIBE")
+                    .arg(&self.channel)
+                    .get_packed_command(),
+            )
+            .map_err(|e| StoreError(format!("Redis {}: {e}", self.label)))
     }
 }
 
@@ -712,6 +891,96 @@ mod tests {
         assert_eq!(sessions.load(&binding, &id, 1120), Ok(None));
         let left = open().scan_match("sesame:*").unwrap();
         assert!(left.is_empty(), "the killed session came back: {left:?}");
+    }
+
+    #[test]
+    fn a_subscription_gets_messages_and_pongs_in_order_and_fails_when_redis_goes() {
+        let Some(server) = RedisServer::start() else {
+            eprintln!("redis-server not available: skipped");
+            return;
+        };
+        let url = format!("redis://127.0.0.1:{}/0", server.port);
+        let store = RedisStore::new(&url, Duration::from_millis(500)).unwrap();
+        let mut sub = store.subscribe("ns:revoked").unwrap();
+        // Reads that time out first (the redis crate drops the next plain reply after one).
+        for _ in 0..3 {
+            assert_eq!(sub.next(Duration::from_millis(20)).unwrap(), None);
+        }
+        store.publish("ns:other", b"elsewhere").unwrap();
+        store.publish("ns:revoked", b"first").unwrap();
+        sub.ping().unwrap();
+        store.publish("ns:revoked", b"second").unwrap();
+        let mut events = Vec::new();
+        while events.len() < 3 {
+            if let Some(e) = sub.next(Duration::from_millis(500)).unwrap() {
+                events.push(e);
+            }
+        }
+        // The PING was sent after the first message was published: its answer comes after it
+        // (the second message raced the PING from another connection: either order).
+        assert_eq!(events[0], FeedEvent::Message(b"first".to_vec()));
+        assert!(events.contains(&FeedEvent::Pong), "{events:?}");
+        assert!(
+            events.contains(&FeedEvent::Message(b"second".to_vec())),
+            "{events:?}"
+        );
+        assert_eq!(sub.next(Duration::from_millis(50)).unwrap(), None, "quiet");
+        drop(server);
+        let broken = (0..20).find_map(|_| sub.next(Duration::from_millis(50)).err());
+        assert!(broken.is_some(), "Redis gone: the subscription reports it");
+    }
+
+    #[test]
+    fn a_user_without_the_channel_permission_is_refused_with_noperm() {
+        let Some(server) = RedisServer::start() else {
+            eprintln!("redis-server not available: skipped");
+            return;
+        };
+        let admin = RedisStore::new(
+            &format!("redis://127.0.0.1:{}/0", server.port),
+            Duration::from_secs(1),
+        )
+        .unwrap();
+        admin
+            .with_connection(|c| {
+                c.query::<Value>(
+                    redis::cmd("ACL")
+                        .arg("SETUSER")
+                        .arg("nochan")
+                        .arg("on")
+                        .arg(">pw")
+                        .arg("resetkeys")
+                        .arg("~sesame:*")
+                        .arg("resetchannels")
+                        .arg("-@all")
+                        .arg("+get")
+                        .arg("+set")
+                        .arg("+del")
+                        .arg("+ping")
+                        .arg("+publish")
+                        .arg("+subscribe"),
+                )
+            })
+            .unwrap();
+        let limited = RedisStore::new(
+            &format!("redis://nochan:pw@127.0.0.1:{}/0", server.port),
+            Duration::from_secs(1),
+        )
+        .unwrap();
+        let published = limited.publish("sesame:ns:revoked", b"x").unwrap_err();
+        assert!(published.0.to_lowercase().contains("noperm"), "{published}");
+        let subscribed = limited
+            .subscribe("sesame:ns:revoked")
+            .err()
+            .expect("refused");
+        assert!(
+            subscribed.0.to_lowercase().contains("noperm"),
+            "{subscribed}"
+        );
+        assert!(
+            !subscribed.0.contains("pw@"),
+            "no password in messages: {subscribed}"
+        );
     }
 
     #[test]

@@ -20,10 +20,17 @@ use sha2::{Digest, Sha256};
 use crate::identity::Identity;
 use crate::oidc::AccessGrant;
 
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+
+use super::cache::CacheTicket;
+use super::revocation::{self, RevocationFeed};
 use super::{
     aead, CachedSession, Keys, Session, SessionBinding, SessionCache, SessionId, SessionSettings,
     Store, StoreError,
 };
+use crate::log::{emit, LogLevel};
 
 /// How long a used state is remembered: longer than a pending login lives.
 const USED_STATE_TTL: u64 = 600;
@@ -83,20 +90,98 @@ pub(crate) fn token_key_of(session_key: &str) -> Option<String> {
 }
 
 pub struct Sessions {
-    store: Box<dyn Store>,
+    store: Arc<dyn Store>,
     keys: Keys,
     settings: SessionSettings,
-    cache: SessionCache,
+    cache: Arc<SessionCache>,
+    /// `<namespace>revoked`: where ended sessions are announced (`revocation`).
+    channel: String,
+    /// This process's revocation feed, and the process it was started in (a forked child
+    /// starts its own).
+    feed: Mutex<Option<(u32, RevocationFeed)>>,
+    /// The store as log lines name it (no password).
+    label: String,
 }
 
 impl Sessions {
     pub fn new(store: Box<dyn Store>, keys: Keys, settings: SessionSettings) -> Sessions {
+        let label = store.label();
         Sessions {
-            store,
-            cache: SessionCache::new(settings.cache_ttl),
+            store: Arc::from(store),
+            cache: Arc::new(SessionCache::new(settings.cache_ttl)),
+            channel: revocation::channel_of(keys.namespace()),
+            feed: Mutex::new(None),
+            label,
             keys,
             settings,
         }
+    }
+
+    /// Worker / child start: subscribes this process to the revocation channel, so that
+    /// sessions ended elsewhere leave the cache at once. Until the feed is subscribed, and
+    /// whenever it is not, the cache is bypassed. Nothing to do without a cache. Idempotent.
+    pub fn start_revocation_feed(&self) {
+        if !self.cache.enabled() {
+            return;
+        }
+        let pid = std::process::id();
+        let mut feed = self.feed.lock();
+        if feed
+            .as_ref()
+            .is_some_and(|(started_in, _)| *started_in == pid)
+        {
+            return;
+        }
+        // A feed inherited across fork has no thread here: forget it without joining.
+        if let Some((_, inherited)) = feed.take() {
+            std::mem::forget(inherited);
+        }
+        match RevocationFeed::start(
+            Arc::clone(&self.store),
+            Arc::clone(&self.cache),
+            self.channel.clone(),
+            self.label.clone(),
+            self.settings.redis_timeout,
+        ) {
+            Ok(started) => *feed = Some((pid, started)),
+            Err(e) => emit(
+                LogLevel::Error,
+                &format!(
+                    "sesame: cannot start the revocation feed thread ({e}): the session cache is bypassed in this process"
+                ),
+            ),
+        }
+    }
+
+    /// Worker / child exit: stops the feed thread (within a quarter of a second).
+    pub fn stop_revocation_feed(&self) {
+        let feed = self.feed.lock().take();
+        if let Some((pid, feed)) = feed {
+            if pid == std::process::id() {
+                feed.stop();
+            } else {
+                std::mem::forget(feed);
+            }
+        }
+    }
+
+    /// Announces that the session of `digest` ended, to every worker of every server on this
+    /// Redis. The deletion already happened and stands whatever this says: a failure only
+    /// means that workers which cached the session keep it up to `sesame_session_cache`
+    /// longer (bounded by the feed's trust window when their feed notices nothing).
+    pub(crate) fn announce_revoked(&self, digest: &[u8; 32]) -> Result<(), StoreError> {
+        self.store
+            .publish(&self.channel, revocation::message_of(digest).as_bytes())
+    }
+
+    /// Does this process's revocation feed vouch for its cache right now?
+    pub fn cache_trusted(&self) -> bool {
+        self.cache.trusted()
+    }
+
+    /// Before reading a session that may be cached afterwards ([`Sessions::remember`]).
+    pub fn cache_ticket(&self) -> CacheTicket {
+        self.cache.ticket()
     }
 
     pub fn keys(&self) -> &Keys {
@@ -124,16 +209,22 @@ impl Sessions {
 
     /// No I/O: caches what `session` grants, for the next requests of this process. The
     /// caller builds the identity, with the settings of the session's own provider.
+    /// `ticket` was taken before the session was read (or created): a revocation since then
+    /// keeps it out.
     pub fn remember(
         &self,
+        ticket: CacheTicket,
         id: &SessionId,
         session: &Session,
         binding: &SessionBinding,
         identity: Identity,
     ) {
         if self.cache.enabled() {
-            self.cache
-                .insert(id.digest(), CachedSession::new(session, *binding, identity));
+            self.cache.insert(
+                ticket,
+                id.digest(),
+                CachedSession::new(session, *binding, identity),
+            );
         }
     }
 
@@ -204,10 +295,26 @@ impl Sessions {
         Ok(id)
     }
 
-    /// Blocking: removes the session from Redis and from this process's cache.
+    /// Blocking: removes the session from Redis and from this process's cache, then tells
+    /// the other workers and servers (the revocation channel). The session is ended once
+    /// Redis deleted it: a refused announcement is logged, not returned.
     pub fn delete(&self, id: &SessionId) -> Result<(), StoreError> {
-        self.cache.remove(&id.digest());
-        self.store.del(&self.session_key(id))
+        let digest = id.digest();
+        self.cache.remove(&digest);
+        self.store.del(&self.session_key(id))?;
+        // Announced even with this process's cache off: other servers on this Redis may cache.
+        if let Err(e) = self.announce_revoked(&digest) {
+            emit(
+                LogLevel::Warn,
+                &format!(
+                    "sesame: session {} ended in Redis, but announcing it on channel \"{}\" failed ({e}): workers that cached it may serve it until their session cache lifetime ends. The Redis user needs the channel permission: ACL SETUSER <user> &{}",
+                    &hex::encode(digest)[..12],
+                    self.channel,
+                    self.channel
+                ),
+            );
+        }
+        Ok(())
     }
 
     fn token_key(&self, id: &SessionId) -> String {
@@ -498,7 +605,14 @@ mod tests {
         let s = Sessions::new(Box::new(store), Keys::derive(&[1; 32]), settings(60));
         let id = s.create(&session(1000), &fc(), 1000).unwrap();
         assert!(s.cached(&id, 1001).is_none(), "creating does not cache");
-        s.remember(&id, &session(1000), &fc(), Identity::default());
+        s.cache.feed_subscribed(super::super::cache::clock_ms());
+        s.remember(
+            s.cache_ticket(),
+            &id,
+            &session(1000),
+            &fc(),
+            Identity::default(),
+        );
         let hit = s.cached(&id, 1001).unwrap();
         assert!(hit.is_bound_to(&fc()));
         assert!(!hit.is_bound_to(&SessionBinding::new("https://other-idp", "client")));
@@ -506,5 +620,64 @@ mod tests {
             s.cached(&id, 1000 + 43_200).is_none(),
             "absolute expiry applies to cache hits"
         );
+    }
+
+    #[test]
+    fn ending_a_session_announces_its_digest_never_its_id() {
+        let store = Arc::new(MemoryStore::new());
+        let keys = Keys::derive(&[1; 32]);
+        let s = Sessions::new(Box::new(Arc::clone(&store)), keys.clone(), settings(0));
+        let id = s.create(&session(1000), &fc(), 1000).unwrap();
+        s.delete(&id).unwrap();
+        let published = store.published();
+        assert_eq!(
+            published,
+            vec![(
+                format!("{}revoked", keys.namespace()),
+                id.digest_hex().into_bytes()
+            )],
+            "announced even with this process's cache off"
+        );
+        assert!(s.load(&fc(), &id, 1001).unwrap().is_none());
+    }
+
+    /// A store whose PUBLISH is refused (an ACL user without the channel permission).
+    struct NoChannelPermission(MemoryStore);
+
+    impl Store for NoChannelPermission {
+        fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+            self.0.get(key)
+        }
+        fn set_ex(&self, key: &str, value: &[u8], ttl_secs: u64) -> Result<(), StoreError> {
+            self.0.set_ex(key, value, ttl_secs)
+        }
+        fn set_nx_ex(&self, key: &str, value: &[u8], ttl: u64) -> Result<bool, StoreError> {
+            self.0.set_nx_ex(key, value, ttl)
+        }
+        fn set_xx_ex(&self, key: &str, value: &[u8], ttl: u64) -> Result<bool, StoreError> {
+            self.0.set_xx_ex(key, value, ttl)
+        }
+        fn del(&self, key: &str) -> Result<(), StoreError> {
+            self.0.del(key)
+        }
+        fn take(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+            self.0.take(key)
+        }
+        fn publish(&self, _channel: &str, _message: &[u8]) -> Result<(), StoreError> {
+            Err(StoreError("NOPERM this user has no permissions to access one of the channels used as arguments".into()))
+        }
+    }
+
+    #[test]
+    fn a_refused_announcement_does_not_fail_the_logout() {
+        let store = Arc::new(NoChannelPermission(MemoryStore::new()));
+        let s = Sessions::new(
+            Box::new(Arc::clone(&store)),
+            Keys::derive(&[1; 32]),
+            settings(5),
+        );
+        let id = s.create(&session(1000), &fc(), 1000).unwrap();
+        assert_eq!(s.delete(&id), Ok(()));
+        assert!(store.0.keys().is_empty(), "the session is gone from Redis");
     }
 }

@@ -17,6 +17,41 @@ pub trait Store: Send + Sync {
     /// GETDEL: the value and its removal in one step, so that of two readers racing for a
     /// key exactly one gets it.
     fn take(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    /// How log lines name the store (never with a password).
+    fn label(&self) -> String {
+        "the session store".into()
+    }
+    /// PUBLISH `message` on `channel` (every subscriber of every node of a cluster receives it).
+    fn publish(&self, channel: &str, message: &[u8]) -> Result<(), StoreError> {
+        let _ = (channel, message);
+        Err(StoreError("this store has no publish/subscribe".into()))
+    }
+    /// SUBSCRIBE to `channel` on a connection of its own, the subscription confirmed by the
+    /// server before this returns (bounded by the store's timeout).
+    fn subscribe(&self, channel: &str) -> Result<Box<dyn Subscription>, StoreError> {
+        let _ = channel;
+        Err(StoreError("this store has no publish/subscribe".into()))
+    }
+}
+
+/// What a subscription receives, in the order the server sent it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FeedEvent {
+    /// A message published on the channel.
+    Message(Vec<u8>),
+    /// The answer to [`Subscription::ping`]: every message published before the heartbeat
+    /// reached the server has been received before it.
+    Pong,
+}
+
+/// One subscribed connection (owned by the thread that reads it).
+pub trait Subscription: Send {
+    /// The next event, waiting at most `wait`; `Ok(None)` when nothing came in that time. An
+    /// error means the connection is unusable: subscribe again.
+    fn next(&mut self, wait: std::time::Duration) -> Result<Option<FeedEvent>, StoreError>;
+    /// Sends a heartbeat without waiting: its [`FeedEvent::Pong`] comes in order with the
+    /// messages.
+    fn ping(&mut self) -> Result<(), StoreError>;
 }
 
 /// Lets tests keep a handle on the store they give to the engine.
@@ -38,5 +73,14 @@ impl<T: Store + ?Sized> Store for std::sync::Arc<T> {
     }
     fn take(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
         (**self).take(key)
+    }
+    fn label(&self) -> String {
+        (**self).label()
+    }
+    fn publish(&self, channel: &str, message: &[u8]) -> Result<(), StoreError> {
+        (**self).publish(channel, message)
+    }
+    fn subscribe(&self, channel: &str) -> Result<Box<dyn Subscription>, StoreError> {
+        (**self).subscribe(channel)
     }
 }

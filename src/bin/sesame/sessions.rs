@@ -30,8 +30,9 @@ time, last activity, end of life, bytes in Redis. --json prints one JSON object 
 
 kill: deletes one session (ID-PREFIX: at least 6 characters of the ID shown by list, matching a
 single session) or every session matching the filters — e.g. all sessions of an agent who leaves:
-sesame sessions kill --email agent@example.gouv.fr. The user must log in again; workers that
-cached the session stop accepting it within sesame_session_cache (default 5s).
+sesame sessions kill --email agent@example.gouv.fr. The user must log in again. Each kill is
+announced on the site's revocation channel (<namespace>revoked): every worker of every server
+sharing the Redis drops the session from its cache at once, whatever sesame_session_cache says.
 
 FILTERS (all given must match):
   --sub SUB  --email EMAIL (any case)  --siret SIRET  --provider NAME
@@ -269,8 +270,12 @@ pub fn kill(rest: &[&str]) -> Result<ExitCode, String> {
         eprintln!("sesame: no session matches; nothing killed");
         return Ok(ExitCode::from(1));
     }
+    let mut unannounced = None;
     for s in &matching {
         admin.kill(s).map_err(store_message)?;
+        if let Err(e) = admin.announce(s) {
+            unannounced.get_or_insert(store_message(e));
+        }
         say!(
             "killed {} ({} sub={} email={})",
             &s.digest[..s.digest.len().min(12)],
@@ -279,10 +284,19 @@ pub fn kill(rest: &[&str]) -> Result<ExitCode, String> {
             shown(&s.claim("email"))
         );
     }
-    eprintln!(
-        "sesame: {} session(s) killed; workers that cached them drop them within sesame_session_cache",
-        matching.len()
-    );
+    match unannounced {
+        None => eprintln!(
+            "sesame: {} session(s) killed; every worker subscribed to {} drops them at once",
+            matching.len(),
+            admin.revocation_channel()
+        ),
+        Some(e) => eprintln!(
+            "sesame: {} session(s) killed in Redis, but announcing it on channel {} failed ({e}): workers that cached them keep them until sesame_session_cache ends. The Redis user needs the channel permission: ACL SETUSER <user> &{}",
+            matching.len(),
+            admin.revocation_channel(),
+            admin.revocation_channel()
+        ),
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -36,6 +36,8 @@ fn core_with_secret(
     }
     let (config, _) = b.validate().unwrap();
     let sesame = Sesame::new(config, Box::new(Arc::clone(&rig.store))).unwrap();
+    // A worker, as nginx and Apache start it: the revocation feed vouches for the cache.
+    sesame.start_worker_and_wait();
     let protect = sesame
         .location(&LocationSpec {
             mode: LocationMode::Protect,
