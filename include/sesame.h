@@ -572,6 +572,24 @@ void sesame_outcome_free(struct sesame_outcome *o);
 void sesame_set_log_sink(sesame_log_fn cb, void *user_data);
 
 /*
+ Starts holding this thread's log lines back: the lines of the request calls that follow
+ (`sesame_begin`, `sesame_recheck`, `sesame_job_run`) wait for `sesame_log_capture_end`,
+ which writes them through the request's own log (Apache: `ap_log_rerror`, the virtual
+ host's `ErrorLog`). Calling it again before the end keeps collecting.
+ */
+void sesame_log_capture_begin(void);
+
+/*
+ Writes what this thread logged since `sesame_log_capture_begin` through `cb` (with
+ `user_data`), in order, audit lines to the audit log, and stops holding lines back. `cb`
+ NULL writes them to the process-global sink. Nothing happens without a capture.
+
+ # Safety
+ `cb` must be NULL or safe to call on this thread with `user_data` during this call.
+ */
+void sesame_log_capture_end(sesame_log_fn cb, void *user_data);
+
+/*
  The library version (static, not NUL-terminated).
  */
 struct sesame_str sesame_version(void);
@@ -777,6 +795,16 @@ int sesame_location_merge(struct sesame_str enclosing_provider,
  `b` must be NULL or a live builder.
  */
 int sesame_config_builder_set_syntax(struct sesame_config_builder *b, int syntax);
+
+/*
+ `Sesame::metrics_page`: a PAGE outcome with the counts of every process of this server in
+ the Prometheus text format (405 for a method other than GET and HEAD). NULL only when `s` is
+ NULL; a panic becomes a 500 page outcome. Free it with `sesame_outcome_free`.
+
+ # Safety
+ `s` NULL or a live core; `method` valid for its length.
+ */
+struct sesame_outcome *sesame_metrics_page(const struct sesame *s, struct sesame_str method);
 
 /*
  `Sesame::start_worker`: call in each child after the fork (Apache `child_init`), once per

@@ -11,6 +11,7 @@ use crate::session::{random_token, Keys, RedisStore, Store, StoreError};
 enum Needs {
     Cli,
     AccessToken,
+    Revocation,
 }
 
 impl Needs {
@@ -18,6 +19,10 @@ impl Needs {
         match self {
             Needs::Cli => "the sesame command (sessions list and kill)".to_owned(),
             Needs::AccessToken => crate::directives::registry::location_name("pass_access_token"),
+            Needs::Revocation => {
+                "instant revocation (without it every request reads Redis instead of the session cache)"
+                    .to_owned()
+            }
         }
     }
 }
@@ -51,6 +56,14 @@ const TRIES: &[Try] = &[
         only_for: Some(Needs::AccessToken),
     },
     Try {
+        command: "publish",
+        only_for: Some(Needs::Revocation),
+    },
+    Try {
+        command: "subscribe",
+        only_for: Some(Needs::Revocation),
+    },
+    Try {
         command: "del",
         only_for: None,
     },
@@ -61,9 +74,13 @@ fn refused(e: &StoreError) -> bool {
     e.0.to_ascii_lowercase().contains("noperm")
 }
 
-/// Runs one of `TRIES` on `key`.
-fn run(store: &RedisStore, command: &str, key: &str) -> Result<(), StoreError> {
+/// Runs one of `TRIES` on `key` (the pub/sub ones on this site's revocation channel: a message
+/// that is no session digest is ignored by every worker).
+fn run(store: &RedisStore, command: &str, key: &str, namespace: &str) -> Result<(), StoreError> {
+    let channel = crate::session::revocation::channel_of(namespace);
     match command {
+        "publish" => store.publish(&channel, b"sesame doctor"),
+        "subscribe" => store.subscribe(&channel).map(|_| ()),
         "set" => store.set_ex(key, b"sesame doctor", 10),
         "get" => store.get(key).map(|_| ()),
         "ttl" => store.ttl(key).map(|_| ()),
@@ -80,7 +97,7 @@ pub fn check(store: &RedisStore, keys: &Keys) -> Vec<Finding> {
     let mut denied_everywhere = Vec::new();
     let mut denied_optional = Vec::new();
     for (i, t) in TRIES.iter().enumerate() {
-        match run(store, t.command, &key) {
+        match run(store, t.command, &key, keys.namespace()) {
             Ok(()) => {}
             Err(e) if refused(&e) => match t.only_for {
                 None => denied_everywhere.push(t.command),

@@ -4,7 +4,7 @@
 
 use std::time::Instant;
 
-use super::store::{Store, StoreError};
+use super::store::{Store, StoreError, Subscription};
 use crate::metrics::{Metrics, RedisOp};
 
 pub struct MeteredStore {
@@ -51,5 +51,48 @@ impl Store for MeteredStore {
     }
     fn take(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
         self.timed(RedisOp::Read, || self.inner.take(key))
+    }
+    fn label(&self) -> String {
+        self.inner.label()
+    }
+    // The revocation feed: a PUBLISH is one more command; a subscription is a connection of
+    // its own that lives as long as the worker, not a command to time.
+    fn publish(&self, channel: &str, message: &[u8]) -> Result<(), StoreError> {
+        self.timed(RedisOp::Write, || self.inner.publish(channel, message))
+    }
+    fn subscribe(&self, channel: &str) -> Result<Box<dyn Subscription>, StoreError> {
+        self.inner.subscribe(channel)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::session::store::FeedEvent;
+    use crate::session::MemoryStore;
+
+    // Every method of the trait reaches the wrapped store: one the wrapper forgot would fall to
+    // the trait's default (no pub/sub, a generic label) without a compile error.
+    #[test]
+    fn publish_subscribe_and_label_reach_the_wrapped_store() {
+        let inner = Arc::new(MemoryStore::new());
+        let metered = MeteredStore::new(
+            Box::new(Arc::clone(&inner)),
+            Metrics::new(vec!["op".into()], Vec::new()).expect("maps the table"),
+        );
+        assert_eq!(metered.label(), inner.label());
+        let mut feed = metered
+            .subscribe("sesame:test:revoked")
+            .expect("subscribes");
+        metered
+            .publish("sesame:test:revoked", b"digest")
+            .expect("publishes");
+        let got = feed.next(std::time::Duration::from_secs(1));
+        assert!(
+            matches!(&got, Ok(Some(FeedEvent::Message(m))) if m == b"digest"),
+            "{got:?}"
+        );
     }
 }

@@ -15,7 +15,7 @@ mod metered_store;
 mod model;
 mod redis_store;
 pub(crate) mod redis_target;
-mod revocation;
+pub(crate) mod revocation;
 mod sessions;
 mod store;
 

@@ -19,7 +19,7 @@ def spelled(site, nginx, apache):
     return apache if is_apache(site) else nginx
 
 ACL_USER, ACL_PASSWORD = "sesame", "doctor-acl-pw-7"
-SESAME_COMMANDS = ["+get", "+set", "+del", "+scan", "+ttl", "+getdel"]
+SESAME_COMMANDS = ["+get", "+set", "+del", "+scan", "+ttl", "+getdel", "+publish", "+subscribe"]
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +31,7 @@ def acl_redis(module_tmp):
 
 def acl_user(node, name, commands):
     node.command("ACL", "SETUSER", name, "reset", "on", f">{ACL_PASSWORD}", "~sesame:*",
-                 "-@all", *commands)
+                 "&sesame:*", "-@all", *commands)
     return f"redis://{name}:{ACL_PASSWORD}@127.0.0.1:{node.port}/0"
 
 
@@ -123,6 +123,20 @@ def test_an_acl_user_without_an_optional_command_only_warns(site, acl_redis):
     assert rc == 0, out
     [line] = [line for line in out.splitlines() if line.startswith("WARN redis:")]
     assert "GETDEL" in line and spelled(site, "sesame_pass_access_token", "SesamePassAccessToken") in line, out
+
+
+def test_an_acl_user_without_the_revocation_channel_warns_what_to_grant(site, acl_redis):
+    """Instant revocation publishes and subscribes on the site's channel: without it logouts
+    still work, but every request reads Redis; doctor says so and what to grant."""
+    site.http["redis"] = acl_user(acl_redis, "no-pubsub", [c for c in SESAME_COMMANDS
+                                                          if c not in ("+publish", "+subscribe")])
+    rc, _, out, _ = doctor(site)
+    assert rc == 0, out
+    warned = [line for line in out.splitlines() if line.startswith("WARN redis:")]
+    assert len(warned) == 2, out
+    assert "PUBLISH" in warned[0] and "SUBSCRIBE" in warned[1], out
+    assert all("instant revocation" in w for w in warned), out
+    assert "ACL SETUSER no-pubsub +publish" in warned[0], out
 
 
 def test_redis_unreachable_or_refusing_the_password_fails(site, acl_redis):
