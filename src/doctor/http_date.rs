@@ -1,43 +1,49 @@
 //! The HTTP `Date` header (RFC 9110 §5.6.7, IMF-fixdate: `Sun, 06 Nov 1994 08:49:37 GMT`), the
-//! only form a server may send, read into Unix seconds without a date crate.
+//! form a server sends, read into Unix seconds.
 
-const MONTHS: [&str; 12] = [
-    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-];
+use time::format_description::BorrowedFormatItem;
+
+fn imf_fixdate() -> &'static [BorrowedFormatItem<'static>] {
+    static FORMAT: std::sync::OnceLock<Vec<BorrowedFormatItem<'static>>> =
+        std::sync::OnceLock::new();
+    FORMAT.get_or_init(|| {
+        time::format_description::parse_borrowed::<1>(
+            "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT",
+        )
+        .unwrap_or_default()
+    })
+}
 
 /// Unix seconds of an IMF-fixdate, None when `text` is not one.
 pub fn parse_http_date(text: &str) -> Option<i64> {
-    let (_weekday, rest) = text.trim().split_once(", ")?;
-    let parts: Vec<&str> = rest.split(' ').collect();
-    let [day, month, year, time, "GMT"] = parts.as_slice() else {
-        return None;
-    };
-    let number = |s: &str, len: usize| -> Option<i64> {
-        (s.len() == len && s.bytes().all(|b| b.is_ascii_digit()))
-            .then(|| s.parse().ok())
-            .flatten()
-    };
-    let day = number(day, 2).filter(|d| (1..=31).contains(d))?;
-    let month = MONTHS.iter().position(|m| m == month)? as i64 + 1;
-    let year = number(year, 4)?;
-    let clock: Vec<&str> = time.split(':').collect();
-    let [h, m, s] = clock.as_slice() else {
-        return None;
-    };
-    let (h, m, s) = (number(h, 2)?, number(m, 2)?, number(s, 2)?);
-    if h > 23 || m > 59 || s > 60 {
-        return None;
-    }
-    Some(days_from_civil(year, month, day) * 86_400 + h * 3600 + m * 60 + s)
+    time::PrimitiveDateTime::parse(text.trim(), imf_fixdate())
+        .ok()
+        .map(|t| t.assume_utc().unix_timestamp())
 }
 
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+#[cfg(test)]
+mod tests {
+    use super::parse_http_date;
+
+    #[test]
+    fn imf_fixdates_and_nothing_else() {
+        assert_eq!(
+            parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"),
+            Some(784_111_777)
+        );
+        assert_eq!(
+            parse_http_date(" Tue, 01 Dec 2026 21:48:48 GMT "),
+            Some(1_796_161_728)
+        );
+        for bad in [
+            "",
+            "Sun, 6 Nov 1994 08:49:37 GMT",
+            "Sun, 06 Nov 1994 08:49:37 UTC",
+            "Sunday, 06-Nov-94 08:49:37 GMT",
+            "Sun, 31 Feb 1994 08:49:37 GMT",
+            "Sun, 06 Nov 1994 24:00:00 GMT",
+        ] {
+            assert_eq!(parse_http_date(bad), None, "{bad:?}");
+        }
+    }
 }
