@@ -222,7 +222,9 @@ impl RedisTarget {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
             match (kind, k) {
                 ("sentinel", "sentinel_username") => sentinel_username = Some(decode(v)?),
-                ("sentinel", "sentinel_password") => sentinel_password = Some(decode(v)?),
+                ("sentinel", "sentinel_password") => {
+                    sentinel_password = Some(decode(v)?).filter(|p| !p.is_empty())
+                }
                 ("sentinel", "sentinel_tls") => sentinel_tls = parse_on_off(v, tls)?,
                 _ => {
                     return Err(format!(
@@ -247,7 +249,12 @@ impl RedisTarget {
         let (username, password) = match userinfo {
             None => (None, None),
             Some(info) => match info.split_once(':') {
-                Some((u, p)) => (Some(decode(u)?).filter(|u| !u.is_empty()), Some(decode(p)?)),
+                // An empty password is no password, as the redis crate reads the one-server
+                // form (`redis://user:@host` sends no AUTH): one meaning for every form.
+                Some((u, p)) => (
+                    Some(decode(u)?).filter(|u| !u.is_empty()),
+                    Some(decode(p)?).filter(|p| !p.is_empty()),
+                ),
                 None => (Some(decode(info)?).filter(|u| !u.is_empty()), None),
             },
         };
@@ -378,6 +385,36 @@ mod tests {
         HostPort {
             host: host.into(),
             port,
+        }
+    }
+
+    /// Found by fuzzing: `user:@` gave no password in the one-server form (the redis crate's
+    /// reading) but an empty one in the Sentinel and Cluster forms, so the node URLs Sesame
+    /// makes from them no longer said the same thing.
+    #[test]
+    fn an_empty_password_is_no_password_in_every_form() {
+        for raw in [
+            "redis://app:@127.0.0.1:6379/0",
+            "rediss+cluster://app:@10.0.0.1:7000,10.0.0.2:7000",
+            "redis+sentinel://app:@10.0.0.1:26379/mymaster?sentinel_password=",
+        ] {
+            let t = RedisTarget::parse(raw).unwrap();
+            assert_eq!(t.username.as_deref(), Some("app"), "{raw}");
+            assert_eq!(t.password, None, "{raw}");
+            assert_eq!(sentinel_password_of(&t), None, "{raw}");
+            if let Topology::Cluster { seeds } = &t.topology {
+                let back = RedisTarget::parse(&t.node_url(&seeds[0], 0)).unwrap();
+                assert_eq!((back.username, back.password), (t.username.clone(), None));
+            }
+        }
+    }
+
+    fn sentinel_password_of(t: &RedisTarget) -> Option<&str> {
+        match &t.topology {
+            Topology::Sentinel {
+                sentinel_password, ..
+            } => sentinel_password.as_deref(),
+            _ => None,
         }
     }
 
