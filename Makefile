@@ -12,7 +12,7 @@ test: SETUP_FOR = test
 demo: SETUP_FOR = demo
 asan: SETUP_FOR = asan
 
-.PHONY: all build cli test demo lint deps setup apache apache-install bench chaos soak dashboard deb asan fuzz cost
+.PHONY: all build cli test demo lint deps setup apache apache-install bench chaos soak dashboard deb asan fuzz cost cost-nginx
 
 all: build
 
@@ -115,6 +115,17 @@ cost:
 	@$(SETUP) $(SETUP_FOR)
 	$(CARGO) build --release -p sesame --lib --example bench_cost
 	nice -n 10 $(PYTHON) bench/cost.py $(COST_ARGS)
+
+# What a protected request costs inside a real nginx worker (bench/nginx_cost.py): the release
+# nginx and module in one process under callgrind, a real login through the emulator, then the
+# same requests to an unprotected and a protected location; instructions per request, the
+# difference, and the functions it goes to. COST_NGINX_ARGS="--requests 500".
+COST_NGINX_ARGS ?=
+cost-nginx: SETUP_FOR = cost
+cost-nginx:
+	@$(SETUP) $(SETUP_FOR)
+	$(CARGO) build --release -p ngx-sesame
+	nice -n 10 $(PYTHON) bench/nginx_cost.py $(COST_NGINX_ARGS)
 
 # Faults under load (bench/chaos.py): on nginx (2 workers) and Apache, while wrk drives protected
 # and unprotected pages and a client logs in: Redis killed, stopped, failed over by Sentinel, cut

@@ -464,10 +464,11 @@ int sesame_is_spoofable_header(const struct sesame *s, const char *name, size_t 
  `Sesame::without_own_cookies`: removes Sesame's own cookies (session, login, logout) from a
  Cookie header before the request reaches the backend. `header` is every Cookie value of the
  request joined by "; "; `buf` must have room for `header.len` bytes (the result is never
- longer; it may be NULL when `header.len` is 0). Returns 0 when the header holds none of
+ longer; it may be NULL when `header.len` is 0) and must not overlap `header`. Returns 0 when the header holds none of
  Sesame's cookies (forward it unchanged: the usual case), 1 when `*out_len` bytes written to
  `buf` replace it (`*out_len` 0: remove the Cookie header), -1 when an argument is invalid
- (the caller removes the Cookie header: the safe side). `s` may be NULL.
+ (the caller removes the Cookie header: the safe side), overlapping buffers included. `s` may
+ be NULL.
 
  # Safety
  `header` valid for its length; `buf` NULL or writable for `header.len` bytes; `out_len`

@@ -658,6 +658,18 @@ impl Sesame {
     pub fn without_own_cookies(&self, header: &[u8]) -> Option<Vec<u8>> {
         crate::session::without_own_cookies(header)
     }
+
+    /// Whether a Cookie header holds one of Sesame's cookies (no allocation): the adapters
+    /// rewrite the header only then.
+    pub fn has_own_cookies(&self, header: &[u8]) -> bool {
+        crate::session::has_own_cookies(header)
+    }
+
+    /// [`Sesame::without_own_cookies`] written into `out` (at least `header.len()` bytes): the
+    /// length written, None when `out` is too short.
+    pub fn write_without_own_cookies(&self, header: &[u8], out: &mut [u8]) -> Option<usize> {
+        crate::session::write_without_own_cookies(header, out)
+    }
 }
 
 /// The job for `task`, or at once: a provider job needs a free provider slot (else the 503

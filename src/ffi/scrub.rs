@@ -38,10 +38,11 @@ pub unsafe extern "C" fn sesame_is_spoofable_header(
 /// `Sesame::without_own_cookies`: removes Sesame's own cookies (session, login, logout) from a
 /// Cookie header before the request reaches the backend. `header` is every Cookie value of the
 /// request joined by "; "; `buf` must have room for `header.len` bytes (the result is never
-/// longer; it may be NULL when `header.len` is 0). Returns 0 when the header holds none of
+/// longer; it may be NULL when `header.len` is 0) and must not overlap `header`. Returns 0 when the header holds none of
 /// Sesame's cookies (forward it unchanged: the usual case), 1 when `*out_len` bytes written to
 /// `buf` replace it (`*out_len` 0: remove the Cookie header), -1 when an argument is invalid
-/// (the caller removes the Cookie header: the safe side). `s` may be NULL.
+/// (the caller removes the Cookie header: the safe side), overlapping buffers included. `s` may
+/// be NULL.
 ///
 /// # Safety
 /// `header` valid for its length; `buf` NULL or writable for `header.len` bytes; `out_len`
@@ -57,22 +58,30 @@ pub unsafe extern "C" fn sesame_without_own_cookies(
     if out_len.is_null() || (buf.is_null() && header.len > 0) {
         return -1;
     }
+    // The result is written into `buf` while `header` is read: they must be apart.
+    let (h, b) = (header.ptr as usize, buf as usize);
+    if header.len > 0 && h < b.saturating_add(header.len) && b < h.saturating_add(header.len) {
+        return -1;
+    }
     let r = guarded(|| {
         // SAFETY: caller guarantees the (ptr, len) pair.
         let bytes = unsafe { in_bytes(header, "cookie header")? };
-        Ok(crate::session::without_own_cookies(bytes))
+        if !crate::session::has_own_cookies(bytes) {
+            return Ok(None);
+        }
+        // SAFETY: has_own_cookies found a pair, so header.len > 0 and buf is non-NULL (checked
+        // above) and writable for header.len bytes (the contract); nothing else refers to it
+        // during the call.
+        let out = unsafe { std::slice::from_raw_parts_mut(buf.cast::<u8>(), header.len) };
+        crate::session::write_without_own_cookies(bytes, out)
+            .map(Some)
+            .ok_or_else(|| "the cookie buffer is too short".to_owned())
     });
     match r {
         Ok(None) => 0,
-        Ok(Some(kept)) if kept.len() <= header.len => {
-            // SAFETY: buf is writable for header.len >= kept.len() bytes (checked above and by
-            // the contract); out_len is non-NULL and writable.
-            unsafe {
-                if !kept.is_empty() {
-                    std::ptr::copy_nonoverlapping(kept.as_ptr(), buf.cast::<u8>(), kept.len());
-                }
-                *out_len = kept.len();
-            }
+        Ok(Some(kept_len)) => {
+            // SAFETY: out_len is non-NULL (checked above) and writable (the contract).
+            unsafe { *out_len = kept_len };
             1
         }
         _ => -1,

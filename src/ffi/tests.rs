@@ -584,6 +584,16 @@ fn ffi_cookie_header_loses_sesames_cookies_into_the_callers_buffer() {
             sesame_without_own_cookies(null(), s(header), buf.as_mut_ptr().cast(), null_mut()),
             -1
         );
+        // The result is never written over the header being read.
+        let mut same = *b"a=1; __Host-sesame=id.tag";
+        let whole = SesameStr {
+            ptr: same.as_ptr().cast(),
+            len: same.len(),
+        };
+        assert_eq!(
+            sesame_without_own_cookies(null(), whole, same.as_mut_ptr().add(4).cast(), &mut len),
+            -1
+        );
     }
 }
 

@@ -155,31 +155,53 @@ pub fn is_own_cookie(name: &[u8]) -> bool {
 /// `header` (the C ABI writes it into a buffer of that size), and empty when only Sesame's
 /// cookies were there (the caller then drops the header).
 pub fn without_own_cookies(header: &[u8]) -> Option<Vec<u8>> {
-    let is_own = |pair: &&[u8]| {
-        let name = match pair.iter().position(|&b| b == b'=') {
-            Some(eq) => &pair[..eq],
-            None => pair,
-        };
-        is_own_cookie(name.trim_ascii())
-    };
-    if !header.split(|&b| b == b';').any(|p| is_own(&p)) {
+    if !has_own_cookies(header) {
         return None;
     }
-    let mut kept = Vec::with_capacity(header.len());
+    let mut kept = vec![0; header.len()];
+    let len = write_without_own_cookies(header, &mut kept)?;
+    kept.truncate(len);
+    Some(kept)
+}
+
+/// Whether the Cookie header holds one of Sesame's cookies: a scan, no allocation.
+pub fn has_own_cookies(header: &[u8]) -> bool {
+    header.split(|&b| b == b';').any(is_own_pair)
+}
+
+/// [`without_own_cookies`] written into `out` instead (the nginx module writes into the
+/// request's pool, the C ABI into its caller's buffer): the length written, or None when `out`
+/// is shorter than `header` (the result is never longer). Call it only when
+/// [`has_own_cookies`] said yes: otherwise the header is to be forwarded as it is.
+pub fn write_without_own_cookies(header: &[u8], out: &mut [u8]) -> Option<usize> {
+    let out = out.get_mut(..header.len())?;
+    // In bounds: every piece written is at most what it was read from (a pair and the `;`
+    // before it, or the first pair trimmed), so `len` never passes what was read of `header`.
+    let mut len = 0;
     for pair in header.split(|&b| b == b';') {
-        if pair.trim_ascii().is_empty() || is_own(&pair) {
+        if pair.trim_ascii().is_empty() || is_own_pair(pair) {
             continue;
         }
-        if kept.is_empty() {
-            kept.extend_from_slice(pair.trim_ascii_start());
+        let piece = if len == 0 {
+            pair.trim_ascii_start()
         } else {
-            kept.push(b';');
-            kept.extend_from_slice(pair);
-        }
+            out[len] = b';';
+            len += 1;
+            pair
+        };
+        out[len..len + piece.len()].copy_from_slice(piece);
+        len += piece.len();
     }
-    let end = kept.trim_ascii_end().len();
-    kept.truncate(end);
-    Some(kept)
+    Some(out[..len].trim_ascii_end().len())
+}
+
+/// Whether one `name=value` pair of a Cookie header is one of Sesame's cookies.
+fn is_own_pair(pair: &[u8]) -> bool {
+    let name = match pair.iter().position(|&b| b == b'=') {
+        Some(eq) => &pair[..eq],
+        None => pair,
+    };
+    is_own_cookie(name.trim_ascii())
 }
 
 #[cfg(test)]
@@ -294,6 +316,16 @@ mod tests {
         ] {
             assert_eq!(stripped(unchanged), None, "{unchanged}");
         }
+    }
+
+    #[test]
+    fn the_writer_fills_a_buffer_of_the_header_size_and_refuses_a_shorter_one() {
+        let header = b"a=1; __Host-sesame=id.tag; b=2";
+        assert!(has_own_cookies(header) && !has_own_cookies(b"a=1; b=2"));
+        let mut out = [0u8; 30];
+        let len = write_without_own_cookies(header, &mut out).unwrap();
+        assert_eq!(&out[..len], b"a=1; b=2");
+        assert_eq!(write_without_own_cookies(header, &mut out[..29]), None);
     }
 
     #[test]

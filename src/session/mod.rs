@@ -24,7 +24,10 @@ use std::time::Duration;
 pub use admin::{SessionAdmin, SessionFilter, StoredSession};
 pub use binding::SessionBinding;
 pub use cache::{CachedSession, SessionCache};
-pub use cookie::{cookie_value, cookie_values, without_own_cookies, CookieNames, SessionId};
+pub use cookie::{
+    cookie_value, cookie_values, has_own_cookies, without_own_cookies, write_without_own_cookies,
+    CookieNames, SessionId,
+};
 pub use keys::Keys;
 pub use login_state::{ct_eq, LoginState, LogoutState, PendingLogin, LOGIN_STATE_MAX_AGE};
 #[cfg(test)]
