@@ -79,18 +79,20 @@ class Redis:
 class Emulator:
     """The FC v2 emulator (tests/emulator/emulator.py) over HTTPS on a free loopback port."""
 
-    def __init__(self, workdir, pki, extra_args=(), port=None):
+    def __init__(self, workdir, pki, extra_args=(), port=None, host="127.0.0.1", launcher=()):
+        """`host`, `launcher`: another address, and a command prefix such as `ip netns exec NS`
+        (bench/cluster.py runs the emulator in a network namespace of its own)."""
         self.dir = Path(workdir)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.pki = pki
         self.port = port or free_port()
-        self.base = f"https://127.0.0.1:{self.port}"
+        self.base = f"https://{host}:{self.port}"
         self.issuer = f"{self.base}/api/v2"
         self.clients = []
         script = os.environ.get("SESAME_EMULATOR") or REPO / "tests" / "emulator" / "emulator.py"
         argv = [
-            sys.executable, "-u", str(script),
-            "--listen", f"127.0.0.1:{self.port}", "--issuer", self.issuer,
+            *launcher, sys.executable, "-u", str(script),
+            "--listen", f"{host}:{self.port}", "--issuer", self.issuer,
             "--cert", str(pki.cert), "--key", str(pki.key),
         ] + list(extra_args)
         self.proc = Proc("emulator", argv, self.dir / "emulator.log", stdout_pipe=True)
