@@ -48,8 +48,8 @@ import argparse
 import base64
 import concurrent.futures
 import hashlib
+import json
 import os
-import secrets
 import shutil
 import signal
 import subprocess
@@ -66,229 +66,39 @@ REPO = BENCH.parent
 sys.path.insert(0, str(REPO / "tests" / "e2e"))
 sys.path.insert(0, str(BENCH))
 
-import requests  # noqa: E402
-
-from e2e_rig import apache, netns  # noqa: E402
-from e2e_rig.browser import Browser  # noqa: E402
+from e2e_rig import netns  # noqa: E402
 from e2e_rig.chaos import Prober  # noqa: E402
-from e2e_rig.nginx import Nginx, NginxSite  # noqa: E402
+from e2e_rig.cluster_nodes import PAGE, ClusterRig, Failure, refusal_text, server_pids  # noqa: E402
 from e2e_rig.paths import target_dir  # noqa: E402
-from e2e_rig.procs import wait_until  # noqa: E402
-from e2e_rig.services import Emulator, Pki, new_client  # noqa: E402
-from measure import STATIC_BODY, WrkRun, hist_percentile, merge_histograms, proc_cpu_seconds  # noqa: E402
+from measure import WrkRun, hist_percentile, merge_histograms, proc_cpu_seconds, redis_calls  # noqa: E402
 from run import machine, release_binaries, tune  # noqa: E402
 
-PUBLIC = "sesame.test"
-SESSION_COOKIE = "__Host-sesame"
-PAGE = "/protected/static.html"
 
-NGINX_LOCATIONS = """\
-        location = /static.html { }
-        location /protected/ {
-            sesame fc;
-            alias html/;
-        }
-        location = /logout {
-            sesame_logout fc;
-        }
-"""
-APACHE_LOCATIONS = """\
-Alias "/protected/" "{{PREFIX}}/html/"
-<Location /protected/>
-    AuthType Sesame
-    SesameUse fc
-    Require valid-user
-</Location>
-<LocationMatch "^/logout$">
-    SetHandler sesame-logout
-    SesameLogout fc
-</LocationMatch>
-"""
-# Two children (two per-process caches, like nginx's two workers), more threads than wrk has
-# connections (the event MPM closes keep-alive connections when every thread is busy).
-APACHE_TUNING = ("StartServers 2\nServerLimit 2\nThreadsPerChild 64\nMaxRequestWorkers 128\n"
-                 "MinSpareThreads 1\nMaxSpareThreads 128\nMaxKeepAliveRequests 0\n")
+class Rig(ClusterRig):
+    """The shared rig (tests/e2e/e2e_rig/cluster_nodes.py) with the release builds, the load
+    generator's namespace, wrk and the seeder."""
 
-
-class Failure(Exception):
-    """A check that did not hold."""
-
-
-# ---- the web nodes ----------------------------------------------------------------------------
-
-def share(site, rig, role):
-    """One node of the public site: its namespace, address, port 443; the shared secret, client
-    and public URLs."""
-    site.listen_host = rig.addr[role]
-    site.launcher = rig.net.launcher(role)
-    site.role = role
-    site.port = 443
-    site.base = f"https://{PUBLIC}"
-    site.secret = rig.secret
-    site.client = rig.client
-    site.clients = [rig.client]
-    site.providers = {"fc": site.fc_provider(rig.client)}
-    site.http["redis"] = rig.cluster.url
-    site.http["redis_timeout"] = "500ms"
-    site.http["session_cache"] = rig.session_cache
-    site.files["html/static.html"] = STATIC_BODY
-
-
-class NodeNginx(NginxSite):
-    def __init__(self, rig, role):
-        super().__init__(rig.env, rig.workdir / role, locations=NGINX_LOCATIONS, port=443)
-        self.rig = rig
-        share(self, rig, role)
-
-    def render(self):
-        text = tune(super().render(), self.rig.args)
-        for old, new in ((f"listen 127.0.0.1:{self.port} ssl;", f"listen {self.listen_host}:443 ssl;"),
-                         ("server_name localhost;", f"server_name {PUBLIC};")):
-            if old not in text:
-                raise RuntimeError(f"the rig's nginx template changed: {old!r} not found")
-            text = text.replace(old, new)
-        return text
-
-
-class NodeApache(apache.ApacheSite):
-    def __init__(self, rig, role):
-        super().__init__(rig.env, mpm="event", php="fpm", locations=APACHE_LOCATIONS, port=443)
-        self.rig = rig
-        share(self, rig, role)
-
-    def render(self):
-        text = super().render()
-        for old, new in ((f"Listen 127.0.0.1:{self.port}", f"Listen {self.listen_host}:443"),
-                         ("ServerName 127.0.0.1", f"ServerName {PUBLIC}"),
-                         ("CustomLog ", "# CustomLog "),
-                         (apache.MPM_TUNING["event"], APACHE_TUNING)):
-            if old not in text:
-                raise RuntimeError(f"the rig's Apache template changed: {old!r} not found")
-            text = text.replace(old, new)
-        return text
-
-
-def start_node(site):
-    conf = site.prepare()
-    cls = Nginx if isinstance(site, NginxSite) else apache.Apache
-    server = cls(site, conf)
-    wait_until(lambda: len(server.worker_pids()) >= 2, 20, f"{site.role}'s 2 workers", server.proc)
-    server.site = site
-    server.addr = site.listen_host
-    server.role = site.role
-    server.node_url = f"https://{site.listen_host}"
-    return server
-
-
-def server_pids(server):
-    return [server.proc.pid, *server.worker_pids()]
-
-
-# ---- the rig ----------------------------------------------------------------------------------
-
-class Rig:
     def __init__(self, args, workdir):
-        self.args, self.workdir = args, workdir
-        self.started = []
-        self.net = None
-        self.session_cache = "5m"
-
-    def keep(self, svc):
-        self.started.append(svc)
-        return svc
+        super().__init__(workdir, nginx_nodes=args.nodes, extra_roles=("load",),
+                         conf_filter=lambda text: tune(text, args),
+                         log=lambda line: print(line, flush=True))
+        self.args = args
 
     def start(self):
-        w, args = self.workdir, self.args
+        w = self.workdir
         self.bins = release_binaries(w)
         cli = target_dir() / "release" / "sesame"
         if not cli.is_file():
             sys.exit(f"bench-cluster: {cli} missing: run `make bench-cluster` (it builds it)")
-        self.bins.cli = w / "bin" / "sesame"
+        self.bins.cli = self.cli = w / "bin" / "sesame"
         shutil.copy2(cli, self.bins.cli)
         os.environ["SESAME_APACHE_MODULE"] = str(release_apache_module(w))
-        os.environ["SESAME_CLI"] = str(self.bins.cli)
-        self.net = netns.Net()
-        print(f"network {self.net.subnet} on bridge {self.net.bridge} (host {self.net.host_addr})",
-              flush=True)
-        self.cluster = self.keep(netns.NetnsCluster(self.net, w / "redis", masters=3, replicas=1))
-        fc_addr = self.net.add("fc")
-        load_addr = self.net.add("load")
+        super().start()
         self.load_launcher = self.net.launcher("load")
-        roles = [f"web{i + 1}" for i in range(args.nodes)] + ["apache"]
-        self.addr = {role: self.net.add(role) for role in roles}
-        pki = Pki(w / "pki")
-        # One certificate for the public name and every machine's address (the script's probes
-        # ask each node by its address; the nodes check the emulator's).
-        self.certs = netns.make_server_cert(pki, w / "certs", [PUBLIC],
-                                            [fc_addr, load_addr, *self.addr.values()])
-        self.emulator = self.keep(Emulator(w / "emulator", self.certs, host=fc_addr, port=443,
-                                           launcher=self.net.launcher("fc"),
-                                           extra_args=["--control-from", self.net.host_addr]))
-        dummy = SimpleNamespace(port=9, root=REPO / "tests" / "e2e" / "backend")
-        self.env = SimpleNamespace(pki=self.certs, redis=SimpleNamespace(url=self.cluster.url),
-                                   emulator=self.emulator, php=dummy, echo=dummy)
-        self.secret = secrets.token_bytes(48)
-        self.client = new_client(f"https://{PUBLIC}")
-        self.emulator.add_client(self.client)
-        self.nginx = []
-        for i in range(args.nodes):
-            self.nginx.append(self.keep(start_node(NodeNginx(self, f"web{i + 1}"))))
-        self.apache = self.keep(start_node(NodeApache(self, "apache")))
-        self.nodes = [*self.nginx, self.apache]
-        for n in self.nodes:
-            print(f"  {n.role}: {n.addr} ({'nginx' if n in self.nginx else 'Apache'}), "
-                  f"{len(n.worker_pids())} workers/children", flush=True)
-        print(f"  redis: {', '.join(f'{x.role} {x.addr}' for x in self.cluster.nodes)}; "
-              f"fc {fc_addr}; load {load_addr}", flush=True)
 
     def stop(self):
-        for svc in reversed(self.started):
-            try:
-                svc.stop()
-            except Exception as exc:  # keep stopping the others
-                print(f"bench-cluster: stopping {svc!r}: {exc}", file=sys.stderr)
-        if self.net is not None:
-            self.net.close()
-
-    def set_session_cache(self, value):
-        self.session_cache = value
-        for n in self.nodes:
-            n.site.http["session_cache"] = value
-            n.reload()
-
-    # ---- clients ------------------------------------------------------------------------------
-    def browser(self, node):
-        netns.route(PUBLIC, node.addr)
-        return Browser(self.certs.ca, site_base=f"https://{PUBLIC}")
-
-    def http(self):
-        s = requests.Session()
-        s.trust_env = False
-        s.verify = str(self.certs.ca)
-        return s
-
-    def status_on(self, node, cookie, fresh=True, http=None):
-        """Status of the protected page on `node` with this session cookie (a new connection each
-        time unless `fresh` is false: nginx hands new connections to its workers in turn)."""
-        http = http or self.http()
-        try:
-            r = http.get(node.node_url + PAGE, headers={"Cookie": f"{SESSION_COOKIE}={cookie}"},
-                         allow_redirects=False, timeout=10)
-            ok = r.status_code == 200 and r.text == STATIC_BODY
-            return 200 if ok else (r.status_code if r.status_code != 200 else -1)
-        except requests.RequestException:
-            return 0
-        finally:
-            if fresh:
-                http.close()
-
-    def login(self, node):
-        b = self.browser(node)
-        login = b.login(f"https://{PUBLIC}{PAGE}")
-        if login.final is None or login.final.status_code != 200:
-            raise Failure(f"login through {node.role} ended with "
-                          f"{login.final.status_code if login.final is not None else None}")
-        return b, b.cookie(SESSION_COOKIE)
+        for error in super().stop():
+            print(f"bench-cluster: {error}", file=sys.stderr)
 
     def wrk(self, node, seconds, cookie_file, start=0, histogram=False, timeline=False):
         return WrkRun(node.node_url + PAGE, seconds, self.args.connections, self.args.threads,
@@ -412,8 +222,9 @@ def machine_busy_seconds():
 class CpuMeter:
     """CPU seconds of process groups between `start()` and `stop()`, as cores used."""
 
-    def __init__(self, groups):
+    def __init__(self, groups, cluster):
         self.groups = groups  # name -> callable returning pids
+        self.cluster = cluster
 
     def _read(self):
         out = {}
@@ -430,55 +241,31 @@ class CpuMeter:
 
     def start(self):
         self.t0, self.c0 = time.monotonic(), self._read()
+        self.calls0 = self.redis_calls()
+
+    def redis_calls(self):
+        """GET and SET calls (INFO commandstats) summed over the live masters."""
+        calls = {"get": 0, "set": 0}
+        for m in self.cluster.masters():
+            for k, v in redis_calls(m).items():
+                calls[k] += v
+        return calls
 
     def stop(self):
         wall = time.monotonic() - self.t0
         c1 = self._read()
-        return {k: (c1[k] - self.c0[k]) / wall for k in c1}
+        calls1 = self.redis_calls()
+        out = {k: (c1[k] - self.c0[k]) / wall for k in c1}
+        out.update({f"redis_{k}": calls1[k] - self.calls0[k] for k in calls1})
+        return out
 
 
 # ---- the checks ---------------------------------------------------------------------------------
 
-def refused_everywhere(rig, cookie, since, what, probes=6, limit=1.0):
-    """Polls every node (`probes` new connections per round, so every worker is asked) until all
-    refuse `cookie`; returns {role: seconds after `since`}. Fails past `limit` seconds."""
-    times, rounds = {}, {}
-    deadline = since + max(limit, 0) + 4.0
-    while len(times) < len(rig.nodes) and time.monotonic() < deadline:
-        for n in rig.nodes:
-            if n.role in times:
-                continue
-            rounds[n.role] = rounds.get(n.role, 0) + 1
-            statuses = [rig.status_on(n, cookie) for _ in range(probes)]
-            if all(s not in (200, 0) for s in statuses):
-                times[n.role] = time.monotonic() - since
-        time.sleep(0.02)
-    # The first round of probes of each node comes after those of the nodes before it (each
-    # probe a new TLS connection): a node refusing at its first round refused as soon as asked.
-    rig.poll_rounds = rounds
-    late = {r: t for r, t in times.items() if t > limit}
-    missing = [n.role for n in rig.nodes if n.role not in times]
-    if late or missing:
-        raise Failure(f"{what}: still served after {limit:g} s by {missing or late}")
-    return times
-
-
-def refusal_text(rig, times):
-    return ", ".join(f"{r} {t:.2f} ({rig.poll_rounds.get(r, 0)})" for r, t in times.items())
-
-
-def warm_everywhere(rig, cookie, probes=6):
-    """Every worker of every node opens the page with `cookie` (and caches the session)."""
-    for n in rig.nodes:
-        statuses = [rig.status_on(n, cookie) for _ in range(probes)]
-        if any(s != 200 for s in statuses):
-            raise Failure(f"a session made on another node was refused by {n.role}: {statuses}")
-
-
 def check_cross_node(rig, results):
     web1, web2, ap = rig.nginx[0], rig.nginx[1 % len(rig.nginx)], rig.apache
     _, cookie = rig.login(web1)
-    warm_everywhere(rig, cookie)
+    rig.warm_everywhere(cookie)
     results.append(("login through web1 opens the page on every other node (and Apache)", "yes"))
     _, cookie2 = rig.login(ap)
     if rig.status_on(web1, cookie2) != 200:
@@ -486,35 +273,21 @@ def check_cross_node(rig, results):
     results.append(("login through Apache opens the page on web1", "yes"))
 
     # Logout on web2 of the session made on web1, every worker holding it in a 5 min cache.
-    warm_everywhere(rig, cookie)
-    b = rig.browser(web2)
-    b.set_cookie(SESSION_COOKIE, cookie)
+    rig.warm_everywhere(cookie)
     t0 = time.monotonic()
-    b.follow(b.get(f"https://{PUBLIC}/logout"))
-    times = refused_everywhere(rig, cookie, t0, "logout on web2")
+    rig.logout(web2, cookie)
+    times = rig.refused_everywhere(cookie, t0, "logout on web2")
     results.append(("logout on web2 (cache 5m): refused by every worker of every node, "
-                    "seconds after the logout returned (poll rounds)", refusal_text(rig, times)))
+                    "after the logout returned", refusal_text(times)))
 
     # `sesame sessions kill` against the cluster, of the session made on Apache.
-    warm_everywhere(rig, cookie2)
-    secret = rig.nginx[0].site.prefix / "conf" / "sesame.secret"
-    listing = subprocess.run([str(rig.bins.cli), "sessions", "list", "--json", "--redis",
-                              rig.cluster.url, "--secret-file", str(secret)],
-                             capture_output=True, text=True, timeout=60)
-    ids = [line for line in listing.stdout.splitlines() if line.strip()]
-    if listing.returncode != 0 or not ids:
-        raise Failure(f"sesame sessions list on the cluster: {listing.stderr.strip()}")
-    import json
-    sub = json.loads(ids[-1]).get("sub")
+    rig.warm_everywhere(cookie2)
+    sub = rig.session_subs()[-1]
     t0 = time.monotonic()
-    kill = subprocess.run([str(rig.bins.cli), "sessions", "kill", "--redis", rig.cluster.url,
-                           "--secret-file", str(secret), "--sub", sub],
-                          capture_output=True, text=True, timeout=60)
-    if kill.returncode != 0:
-        raise Failure(f"sesame sessions kill on the cluster: {kill.stderr.strip()}")
-    times = refused_everywhere(rig, cookie2, t0, "sesame sessions kill")
-    results.append(("sesame sessions kill on the cluster URL: refused everywhere, seconds "
-                    "after the command returned (poll rounds)", refusal_text(rig, times)))
+    rig.kill_sub(sub)
+    times = rig.refused_everywhere(cookie2, t0, "sesame sessions kill")
+    results.append(("sesame sessions kill on the cluster URL: refused everywhere, after the "
+                    "command returned", refusal_text(times)))
 
 
 # ---- the measures -------------------------------------------------------------------------------
@@ -545,7 +318,7 @@ def cpu_groups(rig):
 def load_step(rig, nodes, cookie_file, seconds, cookies_total):
     """wrk on each of `nodes` at once (same cookie list, each from another offset); per-node
     summaries, the total, and the CPU of each group over the run."""
-    meter = CpuMeter(cpu_groups(rig))
+    meter = CpuMeter(cpu_groups(rig), rig.cluster)
     # Warm-up (connections, TLS), not measured.
     for run in [rig.wrk(n, 1, cookie_file) for n in nodes]:
         run.wait()
@@ -731,20 +504,23 @@ def format_table(rig, table, notes, checks, started, load_before, load_after):
         f"Redis)",
         "",
         "| Row | What | req/s | p50 ms | p99 ms | errors (non-2xx, socket) | CPU cores used: web nodes / Apache / "
-        "Redis masters / replicas / whole machine | web CPU µs/req | Redis masters' CPU µs/req |",
-        "|---|---|---:|---:|---:|---:|---|---:|---:|",
+        "Redis masters / replicas / whole machine | web CPU µs/req | Redis masters' CPU µs/req | "
+        "Redis GET / SET per req |",
+        "|---|---|---:|---:|---:|---:|---|---:|---:|---:|",
     ]
     for kind, label, total, cpu in table:
-        cpu_text = web_us = redis_us = ""
+        cpu_text = web_us = redis_us = calls = ""
         if cpu is not None:
             cpu_text = (f"{cpu['web']:.2f} / {cpu['apache']:.2f} / {cpu['masters']:.2f} / "
                         f"{cpu['replicas']:.2f} / {cpu['machine']:.2f} of {os.cpu_count()}")
             rate = max(total["rate"], 1e-9)
             web_us = f"{(cpu['web'] + cpu['apache']) * 1e6 / rate:.0f}"
             redis_us = f"{cpu['masters'] * 1e6 / rate:.1f}"
+            n = max(total["requests"], 1)
+            calls = f"{cpu['redis_get'] / n:.2f} / {cpu['redis_set'] / n:.2f}"
         out.append(f"| {kind} | {label} | {total['rate']:,.0f} | {total['p50_ms']:.2f} | "
                    f"{total['p99_ms']:.2f} | {total['errors']} | {cpu_text} | {web_us} | "
-                   f"{redis_us} |")
+                   f"{redis_us} | {calls} |")
     out.append("")
     if getattr(rig, "ratio_sessions", None):
         rate_ratio, p99_ratio = rig.ratio_sessions
@@ -755,6 +531,9 @@ def format_table(rig, table, notes, checks, started, load_before, load_after):
         out.append("- scaling: " + "; ".join(f"{n} node{'s' if n > 1 else ''} {rate:,.0f} req/s "
                                              f"(x{rate / max(one, 1e-9):.2f})"
                                              for n, rate, _ in rig.scaling))
+        out.append("- a SET per request is a session's activity written back (at most once a "
+                   "minute per session): rows asking many sessions, each for the first time in "
+                   "the minute, write on most requests")
         out.append("- the limit: read the CPU columns — when the whole machine is at its "
                    f"{os.cpu_count()} cores while the Redis masters use a fraction of one core "
                    "each, the CPU, not Redis, is the limit (every node shares the same cores "
@@ -794,6 +573,7 @@ def main():
     p.add_argument("--fault-at", type=float, default=4.0, help="when the master is killed (4 s)")
     p.add_argument("--skip", default="", help="parts to leave out: checks,sessions,scaling,failover")
     p.add_argument("--workdir", help="keep configs and logs here (default: a temp dir, removed)")
+    p.add_argument("--json", help="also write the rows, notes and checks to this file")
     args = p.parse_args()
     args.nodes = args.nodes or (3 if args.quick else 4)
     args.seconds = args.seconds or (2 if args.quick else 10)
@@ -852,6 +632,13 @@ def main():
     print(format_table(rig, table, notes, checks, started, load_before, os.getloadavg()))
     if failed:
         print(f"\nFAILED: {failed}")
+    if args.json:
+        Path(args.json).write_text(json.dumps({
+            "started": started, "machine": machine(), "load_before": load_before,
+            "load_after": os.getloadavg(), "args": vars(args),
+            "rows": [{"row": kind, "what": label, **{k: v for k, v in total.items()},
+                      "cpu_cores": cpu} for kind, label, total, cpu in table],
+            "notes": notes, "checks": checks, "failed": failed}, indent=1))
     if not args.workdir:
         shutil.rmtree(workdir, ignore_errors=True)
     return 1 if failed else 0
