@@ -102,3 +102,14 @@ def test_a_master_killed_keeps_every_session(nodes):
     print(f"\nmaster {victim.role} killed holding {held} of the 6 sessions: replica promoted "
           f"after {promoted:.1f} s, every session open on every node {served:.1f} s after the kill")
     assert not missing, f"sessions lost after the failover: {missing}"
+
+    # The revocation feed after the failover: a worker subscribed on the killed master
+    # subscribes again elsewhere (its cache bypassed meanwhile); a logout is still refused by
+    # every worker of every node within a second.
+    nodes.warm_everywhere(cookies[0])
+    t0 = time.monotonic()
+    nodes.logout(nodes.nginx[1], cookies[0])
+    times = nodes.refused_everywhere(cookies[0], t0, "logout after the failover", limit=1.0)
+    feed = sum(n.log_tail(10**7).count("revocation feed") for n in nodes.nodes)
+    print(f"logout after the failover, refused: {refusal_text(times)}; {feed} revocation feed "
+          f"lines in the nodes' logs")

@@ -278,9 +278,10 @@ class ClusterRig:
 
     def refused_everywhere(self, cookie, since, what, probes=6, limit=1.0):
         """Polls every node (`probes` new connections per round, so that every worker is asked)
-        until all refuse `cookie`; returns {role: (seconds after `since`, rounds)}. Raises
-        Failure past `limit` seconds. A node's first round comes after the other nodes' rounds
-        (each probe a new TLS connection): refused at round 1 is refused as soon as asked."""
+        until all refuse `cookie`; returns {role: (seconds after `since`, rounds)}: when the
+        node's first round of probes all refused was sent. Raises Failure past `limit` seconds.
+        A node's first round waits for the other nodes' (each probe a new TLS connection): a
+        node that refused at round 1 refused as soon as it was asked."""
         times, rounds = {}, {}
         deadline = since + limit + 4.0
         while len(times) < len(self.nodes) and time.monotonic() < deadline:
@@ -288,14 +289,16 @@ class ClusterRig:
                 if n.role in times:
                     continue
                 rounds[n.role] = rounds.get(n.role, 0) + 1
+                sent = time.monotonic()
                 statuses = [self.status_on(n, cookie) for _ in range(probes)]
                 if all(s not in (200, 0) for s in statuses):
-                    times[n.role] = (time.monotonic() - since, rounds[n.role])
+                    times[n.role] = (sent - since, rounds[n.role])
             time.sleep(0.02)
-        late = {r: round(t, 2) for r, (t, _) in times.items() if t > limit}
+        late = {r: f"{t:.2f} s, round {n}" for r, (t, n) in times.items() if t > limit}
         missing = [n.role for n in self.nodes if n.role not in times]
         if late or missing:
-            raise Failure(f"{what}: still served {limit:g} s later by {missing or late}")
+            raise Failure(f"{what}: still served {limit:g} s later by {missing or late} "
+                          f"(refused: {refusal_text(times)})")
         return times
 
 
