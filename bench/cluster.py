@@ -387,6 +387,7 @@ def measure_scaling(rig, table, cookie_file, cookies_total):
         per_node, total, cpu = load_step(rig, rig.nginx[:n], cookie_file, rig.args.seconds,
                                          cookies_total)
         per_node_rates.append((n, total["rate"], [p["rate"] for p in per_node]))
+        rig.limit_cpu = cpu
         table.append(("N", f"{n} nginx node{'s' if n > 1 else ''} (per node: "
                            f"{per_node_text(per_node)})", total, cpu))
     per_node, total, cpu = load_step(rig, [rig.apache], cookie_file, rig.args.seconds, cookies_total)
@@ -534,10 +535,20 @@ def format_table(rig, table, notes, checks, started, load_before, load_after):
         out.append("- a SET per request is a session's activity written back (at most once a "
                    "minute per session): rows asking many sessions, each for the first time in "
                    "the minute, write on most requests")
-        out.append("- the limit: read the CPU columns — when the whole machine is at its "
-                   f"{os.cpu_count()} cores while the Redis masters use a fraction of one core "
-                   "each, the CPU, not Redis, is the limit (every node shares the same cores "
-                   "here; on separate machines each node brings its own)")
+        cpu, cores = rig.limit_cpu, os.cpu_count()
+        per_master = cpu["masters"] / 3
+        if cpu["machine"] >= 0.9 * cores and per_master < 0.5:
+            verdict = (f"the CPU: the machine's {cores} cores were busy ({cpu['machine']:.2f}) "
+                       f"while each Redis master used {per_master:.2f} of a core on average "
+                       f"(Redis runs a command at a time: its limit is one core per master)")
+        elif per_master >= 0.8:
+            verdict = f"Redis: the masters used {per_master:.2f} of a core each"
+        else:
+            verdict = (f"neither measured: the machine's cores at {cpu['machine']:.2f} of "
+                       f"{cores}, each Redis master at {per_master:.2f} of a core")
+        out.append(f"- the limit with every nginx node loaded: {verdict}. Every process here "
+                   "shares the same cores, so nodes added take CPU from each other; on separate "
+                   "machines each node brings its own")
     for n in notes:
         out.append(f"- {n}")
     out.append("")
