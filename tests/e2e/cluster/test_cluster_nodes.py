@@ -24,7 +24,10 @@ def nodes(module_tmp):
     if not usable:
         pytest.skip(f"web nodes in network namespaces: {why}")
     build_module()
-    rig = ClusterRig(module_tmp / "rig", nginx_nodes=2, cli=sesame_cli(), session_cache="5m")
+    # A generous Redis timeout: on a loaded machine a round trip to a niced redis-server can
+    # take longer than the production-like 500 ms, and a 503 there is not what is tested here.
+    rig = ClusterRig(module_tmp / "rig", nginx_nodes=2, cli=sesame_cli(), session_cache="5m",
+                     redis_timeout="3s")
     try:
         rig.start()
         yield rig
@@ -46,8 +49,7 @@ def test_a_login_through_one_node_opens_the_page_on_every_other(nodes):
 def test_a_logout_on_one_node_is_refused_by_every_node_within_a_second(nodes):
     _, cookie = nodes.login(nodes.nginx[0])
     nodes.warm_everywhere(cookie)  # every worker and child holds it in its 5-minute cache
-    t0 = time.monotonic()
-    nodes.logout(nodes.apache, cookie)
+    t0 = nodes.logout(nodes.apache, cookie)
     times = nodes.refused_everywhere(cookie, t0, "logout on Apache", limit=1.0)
     print(f"\nlogout on Apache, refused: {refusal_text(times)}")
 
@@ -107,8 +109,7 @@ def test_a_master_killed_keeps_every_session(nodes):
     # subscribes again elsewhere (its cache bypassed meanwhile); a logout is still refused by
     # every worker of every node within a second.
     nodes.warm_everywhere(cookies[0])
-    t0 = time.monotonic()
-    nodes.logout(nodes.nginx[1], cookies[0])
+    t0 = nodes.logout(nodes.nginx[1], cookies[0])
     times = nodes.refused_everywhere(cookies[0], t0, "logout after the failover", limit=1.0)
     feed = sum(n.log_tail(10**7).count("revocation feed") for n in nodes.nodes)
     print(f"logout after the failover, refused: {refusal_text(times)}; {feed} revocation feed "

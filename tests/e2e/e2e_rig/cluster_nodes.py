@@ -75,7 +75,7 @@ def _share(site, rig, role):
     site.clients = [rig.client]
     site.providers = {"fc": site.fc_provider(rig.client)}
     site.http["redis"] = rig.cluster.url
-    site.http["redis_timeout"] = "500ms"
+    site.http["redis_timeout"] = rig.redis_timeout
     site.http["session_cache"] = rig.session_cache
     site.files["html/static.html"] = PAGE_BODY
 
@@ -123,7 +123,7 @@ def start_node(site):
     conf = site.prepare()
     cls = Nginx if isinstance(site, NginxSite) else apache.Apache
     server = cls(site, conf)
-    wait_until(lambda: len(server.worker_pids()) >= 2, 20, f"{site.role}'s 2 workers", server.proc)
+    wait_until(lambda: len(server.worker_pids()) >= 2, 60, f"{site.role}'s 2 workers", server.proc)
     server.site = site
     server.addr = site.listen_host
     server.role = site.role
@@ -141,14 +141,15 @@ class ClusterRig:
     binary. Call `start()`, and `stop()` in a finally (processes by PID, then the network)."""
 
     def __init__(self, workdir, nginx_nodes=2, extra_roles=(), cli=None, conf_filter=None,
-                 session_cache="5m", log=None):
+                 session_cache="5m", redis_timeout="500ms", log=None):
         self.workdir = workdir
         self.nginx_nodes, self.extra_roles = nginx_nodes, tuple(extra_roles)
         self.cli, self.conf_filter = cli, conf_filter
-        self.session_cache = session_cache
+        self.session_cache, self.redis_timeout = session_cache, redis_timeout
         self.log = log or (lambda *_: None)
         self.started = []
         self.net = None
+        self.nginx, self.nodes = [], []
 
     def keep(self, svc):
         self.started.append(svc)
@@ -167,7 +168,8 @@ class ClusterRig:
                                             list(self.addr.values()))
         self.emulator = self.keep(Emulator(
             w / "emulator", self.certs, host=self.addr["fc"], port=443,
-            launcher=self.net.launcher("fc"), extra_args=["--control-from", self.net.host_addr]))
+            launcher=self.net.launcher("fc"), extra_args=["--control-from", self.net.host_addr],
+            ready_timeout=120))
         backend = SimpleNamespace(port=9, root=E2E / "backend")  # no PHP, no proxied app here
         self.env = SimpleNamespace(pki=self.certs, redis=SimpleNamespace(url=self.cluster.url),
                                    emulator=self.emulator, php=backend, echo=backend)
@@ -245,9 +247,14 @@ class ClusterRig:
         return b, b.cookie(SESSION_COOKIE)
 
     def logout(self, node, cookie):
+        """The logout through `node` (then the provider's logout, followed); returns when
+        (time.monotonic()) the node's answer to /logout arrived: the session is gone by then."""
         b = self.browser(node)
         b.set_cookie(SESSION_COOKIE, cookie)
-        b.follow(b.get(f"https://{PUBLIC}/logout"))
+        first = b.get(f"https://{PUBLIC}/logout")
+        answered = time.monotonic()
+        b.follow(first)
+        return answered
 
     def kill_sub(self, sub):
         """`sesame sessions kill --sub SUB` against the cluster URL."""
@@ -278,27 +285,33 @@ class ClusterRig:
 
     def refused_everywhere(self, cookie, since, what, probes=6, limit=1.0):
         """Polls every node (`probes` new connections per round, so that every worker is asked)
-        until all refuse `cookie`; returns {role: (seconds after `since`, rounds)}: when the
-        node's first round of probes all refused was sent. Raises Failure past `limit` seconds.
-        A node's first round waits for the other nodes' (each probe a new TLS connection): a
-        node that refused at round 1 refused as soon as it was asked."""
-        times, rounds = {}, {}
-        deadline = since + limit + 4.0
+        until each refused `cookie` on a whole round; returns {role: (seconds after `since`
+        when that round was sent, rounds)}. Raises Failure when a probe sent more than `limit`
+        seconds after `since` was served the page, or a node kept serving it. A node's rounds
+        wait for the other nodes' (each probe a new TLS connection; slow on a loaded machine):
+        a node that refused at round 1 refused as soon as it was asked."""
+        times, rounds, late = {}, {}, {}
+        deadline = since + limit + 10.0
         while len(times) < len(self.nodes) and time.monotonic() < deadline:
             for n in self.nodes:
                 if n.role in times:
                     continue
                 rounds[n.role] = rounds.get(n.role, 0) + 1
-                sent = time.monotonic()
-                statuses = [self.status_on(n, cookie) for _ in range(probes)]
-                if all(s not in (200, 0) for s in statuses):
-                    times[n.role] = (sent - since, rounds[n.role])
+                first_sent, refused = time.monotonic(), True
+                for _ in range(probes):
+                    sent = time.monotonic()
+                    status = self.status_on(n, cookie)
+                    if status in (200, 0):
+                        refused = False
+                    if status == 200 and sent - since > limit:
+                        late.setdefault(n.role, f"served {sent - since:.2f} s after")
+                if refused:
+                    times[n.role] = (first_sent - since, rounds[n.role])
             time.sleep(0.02)
-        late = {r: f"{t:.2f} s, round {n}" for r, (t, n) in times.items() if t > limit}
         missing = [n.role for n in self.nodes if n.role not in times]
         if late or missing:
-            raise Failure(f"{what}: still served {limit:g} s later by {missing or late} "
-                          f"(refused: {refusal_text(times)})")
+            raise Failure(f"{what}: the page still served more than {limit:g} s later: "
+                          f"{late or missing} (refused: {refusal_text(times)})")
         return times
 
 

@@ -228,7 +228,7 @@ class NetnsRedis:
                 # No password on this private network: without this, Redis answers only loopback.
                 "--protected-mode", "no", *self.args]
         self.proc = Proc(f"redis-{self.role}", argv, self.dir / "redis.log")
-        wait_until(self._pong, 15, f"redis-server {self.role} at {self.addr}", self.proc, 0.05)
+        wait_until(self._pong, 60, f"redis-server {self.role} at {self.addr}", self.proc, 0.05)
 
     def _pong(self):
         try:
