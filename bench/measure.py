@@ -29,10 +29,11 @@ class WrkRun:
     """wrk started in the background; `wait()` returns its summary (see `wrk`). `timeline`:
     also result["timeline"], {(unix second, status): count} of every response (`make chaos`).
     `nice`: wrk's niceness increment (other jobs share the machine). `cookie_start`: where in
-    `cookie_file` the run begins (a run continuing another one)."""
+    `cookie_file` the run begins (a run continuing another one). `launcher`: a command prefix
+    (`ip netns exec NS`: the load generator's network namespace in `make bench-cluster`)."""
 
     def __init__(self, url, seconds, connections, threads, cookie=None, cookie_file=None,
-                 histogram=False, timeline=False, nice=0, cookie_start=0):
+                 histogram=False, timeline=False, nice=0, cookie_start=0, launcher=()):
         if seconds != int(seconds):
             raise ValueError(f"wrk -d takes whole seconds, not {seconds}")
         self.seconds, self.histogram, self.timeline = seconds, histogram, timeline
@@ -43,6 +44,7 @@ class WrkRun:
             argv = ["taskset", "-c", cpus] + argv
         if nice:
             argv = ["nice", "-n", str(nice)] + argv
+        argv = list(launcher) + argv
         if cookie:  # "name=value"
             argv += ["-H", f"Cookie: {cookie}"]
         env = dict(os.environ)

@@ -26,6 +26,7 @@ PACKAGE_GROUPS=(
     "browser: chromium libnss3-tools"
     "bench: wrk"
     "chaos: iptables"
+    "netns: iproute2"
     "dashboard: prometheus"
     "deb: nginx-dev debhelper dpkg-dev fakeroot lintian"
 )
@@ -36,6 +37,7 @@ declare -A NEEDS=(
     [test]="build python servers checks asan browser deb chaos venv"
     [bench]="build python servers checks bench venv"
     [chaos]="build python servers bench chaos venv"
+    [cluster]="build python servers bench netns venv"
     [cost]="build python servers checks venv"
     [dashboard]="build python servers checks bench browser dashboard venv"
     [deb]="build deb"

@@ -341,11 +341,16 @@ class Handler(BaseHTTPRequestHandler):
                     out.setdefault(name, value)
         return out
 
+    # Addresses besides loopback allowed to use the control API (--control-from): the host's
+    # address on a private network when the emulator runs in a network namespace of its own.
+    CONTROL_FROM = ()
+
     def is_loopback(self):
         try:
-            return ipaddress.ip_address(self.client_address[0].split("%", 1)[0]).is_loopback
+            addr = ipaddress.ip_address(self.client_address[0].split("%", 1)[0])
         except ValueError:
             return False
+        return addr.is_loopback or addr in self.CONTROL_FROM
 
     def handle_one_request(self):
         self._started = time.monotonic()
@@ -1081,6 +1086,8 @@ def main(argv=None):
                     "service does) instead of answering Y000400 (what its docs promise)")
     ap.add_argument("--client-ca", help="CA file trusted when fetching the clients' jwks_uri "
                     "(franceconnect-plus, private_key_jwt)")
+    ap.add_argument("--control-from", action="append", default=[], type=ipaddress.ip_address,
+                    help="an address besides loopback allowed to use /_emulator/ (repeatable)")
     args = ap.parse_args(argv)
     handler = Handler
     if args.federation == "proconnect":
@@ -1091,6 +1098,7 @@ def main(argv=None):
         handler = emu_fcplus.FcPlusHandler
     # The clients' jwks_uri (FranceConnect+ encryption keys, private_key_jwt assertions).
     handler.CLIENT_CA = args.client_ca
+    handler.CONTROL_FROM = tuple(args.control_from)
     if args.issuer.endswith("/"):
         ap.error("--issuer must not end with a slash (FC issuers are https://host/api/v2)")
     clients = {}

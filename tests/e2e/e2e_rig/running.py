@@ -15,10 +15,15 @@ class RunningServer:
         self.site = site
         self.base = site.base
         self.port = site.port
+        # A site in a network namespace of its own (bench/cluster.py) listens on another address
+        # and is started through `ip netns exec` (which execs the server: the PID is its own).
+        self.host = getattr(site, "listen_host", "127.0.0.1")
+        argv = [*getattr(site, "launcher", ()), *argv]
         self.error_log = site.prefix / "logs" / "error.log"
         self.proc = Proc(name, argv, site.prefix / "logs" / "stderr.log")
         try:
-            wait_until(lambda: port_open(self.port), 20, f"{name} on port {self.port}", self.proc)
+            wait_until(lambda: port_open(self.port, self.host), 20,
+                       f"{name} on {self.host}:{self.port}", self.proc)
         except Exception as exc:
             self.proc.stop()
             raise RuntimeError(f"{exc}\n{self.log_tail()}") from exc

@@ -79,22 +79,26 @@ class Redis:
 class Emulator:
     """The FC v2 emulator (tests/emulator/emulator.py) over HTTPS on a free loopback port."""
 
-    def __init__(self, workdir, pki, extra_args=(), port=None):
+    def __init__(self, workdir, pki, extra_args=(), port=None, host="127.0.0.1", launcher=(),
+                 ready_timeout=30):
+        """`host`, `launcher`: another address, and a command prefix such as `ip netns exec NS`
+        (bench/cluster.py runs the emulator in a network namespace of its own). `ready_timeout`:
+        seconds for it to start (a niced run on a loaded machine needs more)."""
         self.dir = Path(workdir)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.pki = pki
         self.port = port or free_port()
-        self.base = f"https://127.0.0.1:{self.port}"
+        self.base = f"https://{host}:{self.port}"
         self.issuer = f"{self.base}/api/v2"
         self.clients = []
         script = os.environ.get("SESAME_EMULATOR") or REPO / "tests" / "emulator" / "emulator.py"
         argv = [
-            sys.executable, "-u", str(script),
-            "--listen", f"127.0.0.1:{self.port}", "--issuer", self.issuer,
+            *launcher, sys.executable, "-u", str(script),
+            "--listen", f"{host}:{self.port}", "--issuer", self.issuer,
             "--cert", str(pki.cert), "--key", str(pki.key),
         ] + list(extra_args)
         self.proc = Proc("emulator", argv, self.dir / "emulator.log", stdout_pipe=True)
-        self.proc.wait_for_line("READY", 30)
+        self.proc.wait_for_line("READY", ready_timeout)
         self.http = requests.Session()
         # trust_env off: CURL_CA_BUNDLE / REQUESTS_CA_BUNDLE would override `verify` (requests#3829)
         # and a proxy variable would divert loopback traffic.
