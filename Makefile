@@ -12,7 +12,7 @@ test: SETUP_FOR = test
 demo: SETUP_FOR = demo
 asan: SETUP_FOR = asan
 
-.PHONY: all build cli test demo lint deps setup apache apache-install bench bench-cluster chaos soak dashboard deb asan fuzz cost cost-nginx
+.PHONY: all build cli test demo lint deps setup apache apache-install bench bench-cluster chaos soak dashboard deb asan fuzz fuzz-campaign cost cost-nginx
 
 all: build
 
@@ -83,6 +83,11 @@ fuzz:
 	        -max_total_time=$(FUZZ_SECONDS) -runs=$(FUZZ_RUNS) -print_final_stats=1 || exit 1; \
 	done
 	$(CARGO) test --test fuzz_corpora
+
+# A long campaign (fuzz/campaign.sh): each target until 10 million executions or 30 minutes of
+# its own CPU time, without ASan and with overflow checks; FUZZ_JOBS=2 runs two at a time.
+fuzz-campaign:
+	fuzz/campaign.sh $(FUZZ_CAMPAIGN_TARGETS)
 
 lint:
 	$(CARGO) fmt --all -- --check
