@@ -11,14 +11,18 @@ pub fn redis_url(data: &[u8]) {
         return;
     };
     assert!(!target.label.contains('#'));
+    assert!(!super::breaks_a_header(&target.label), "{:?}", target.label);
+    // The redaction mark itself, with what stands around it, may spell a password that ends or
+    // starts with `***` (`(ser:***` for the password `er:***`): the mark is not looked into.
+    let shown = target.label.replace("***", "\u{1}");
     for secret in [target.password.as_deref(), sentinel_password(&target)]
         .into_iter()
         .flatten()
     {
         // Only a password that occurs once in the URL (as itself) can be looked for.
-        if secret.len() >= 4 && raw.matches(secret).count() == 1 {
+        if secret.len() >= 4 && raw.matches(secret).count() == 1 && !secret.contains("***") {
             assert!(
-                !target.label.contains(secret),
+                !shown.contains(secret),
                 "the label {:?} shows the password",
                 target.label
             );

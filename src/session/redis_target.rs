@@ -171,6 +171,15 @@ fn parse_db(text: &str) -> Result<i64, String> {
 
 impl RedisTarget {
     pub fn parse(raw: &str) -> Result<RedisTarget, String> {
+        if let Some(at) = raw.find(|c: char| c.is_ascii_control()) {
+            // The URL parser behind the one-server form drops tabs and line breaks without a
+            // word (WHATWG URL rules), so the address used would not be the one written; and
+            // the URL is echoed, redacted, in messages and logs.
+            return Err(format!(
+                "a control character (byte {:#04x} at offset {at}) is not allowed in a Redis URL; percent-encode it (e.g. %0D) if a password holds one",
+                raw.as_bytes()[at]
+            ));
+        }
         let label = redacted_url(raw);
         if raw.contains('#') {
             // The redis crate reads a `#insecure` fragment as "do not check the TLS certificate";
@@ -386,6 +395,21 @@ mod tests {
             host: host.into(),
             port,
         }
+    }
+
+    /// Found by fuzzing: a URL with line breaks parsed as another address (the URL parser drops
+    /// them) and put them in the label that messages show.
+    #[test]
+    fn control_characters_are_refused_with_their_offset() {
+        for raw in [
+            "redis://app:pw\r\r@127.0.0.1:6379/0",
+            "rediss+cluster://10.0.0.1:7000,\n10.0.0.2:7000",
+            "redis+sentinel://10.0.0.1:26379/my\tmaster",
+        ] {
+            let err = RedisTarget::parse(raw).unwrap_err();
+            assert!(err.contains("control character"), "{raw:?}: {err}");
+        }
+        assert!(RedisTarget::parse("redis://app:pw%0D@127.0.0.1:6379/0").is_ok());
     }
 
     /// Found by fuzzing: `user:@` gave no password in the one-server form (the redis crate's
