@@ -652,21 +652,16 @@ impl Sesame {
         crate::claims::is_spoofable_header(name)
     }
 
-    /// The Cookie header the backend may see: `header` without Sesame's own cookies (session,
-    /// login, logout), or None when it has none (the common case: nothing allocated). Adapters
-    /// apply it in every location of a server using Sesame, after reading what they need.
-    pub fn without_own_cookies(&self, header: &[u8]) -> Option<Vec<u8>> {
-        crate::session::without_own_cookies(header)
-    }
-
     /// Whether a Cookie header holds one of Sesame's cookies (no allocation): the adapters
-    /// rewrite the header only then.
+    /// rewrite the header only then, with [`Sesame::write_without_own_cookies`], in every
+    /// location of a server using Sesame, after reading what they need.
     pub fn has_own_cookies(&self, header: &[u8]) -> bool {
         crate::session::has_own_cookies(header)
     }
 
-    /// [`Sesame::without_own_cookies`] written into `out` (at least `header.len()` bytes): the
-    /// length written, None when `out` is too short.
+    /// The Cookie header the backend may see, without Sesame's own cookies (session, login,
+    /// logout), written into `out` (at least `header.len()` bytes): the length written (0: drop
+    /// the header), None when `out` is too short.
     pub fn write_without_own_cookies(&self, header: &[u8], out: &mut [u8]) -> Option<usize> {
         crate::session::write_without_own_cookies(header, out)
     }

@@ -35,7 +35,7 @@ pub unsafe extern "C" fn sesame_is_spoofable_header(
     c_int::from(r.unwrap_or(true))
 }
 
-/// `Sesame::without_own_cookies`: removes Sesame's own cookies (session, login, logout) from a
+/// `Sesame::write_without_own_cookies`: removes Sesame's own cookies (session, login, logout) from a
 /// Cookie header before the request reaches the backend. `header` is every Cookie value of the
 /// request joined by "; "; `buf` must have room for `header.len` bytes (the result is never
 /// longer; it may be NULL when `header.len` is 0) and must not overlap `header`. Returns 0 when the header holds none of
